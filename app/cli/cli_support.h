@@ -1,0 +1,43 @@
+// Shared plumbing for the subcommands: argument parsing with usage on error, the
+// start-up checks every command runs, and turning core errors into exit codes.
+#pragma once
+#include <QCommandLineParser>
+#include <QString>
+#include <QStringList>
+#include <functional>
+#include <string>
+
+namespace rilq::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+// Parses `args` (args[0] = program + subcommand). Handles --help (prints, returns kExitOk
+// through `exit_code`) and errors (usage on stderr, kExitUsage). Returns true to go on.
+bool parse_args(QCommandLineParser& parser, const QStringList& args, const QString& description,
+                int min_positional, int max_positional, int& exit_code);
+
+// Sets threads (--threads or RILQ_THREADS) and prints the BLAS warning if any.
+void init_runtime(int threads = 0);
+
+// Runs `body`; rilq::Error and std::exception become one line "rilq: error: ..." and exit 1.
+int run_guarded(const std::function<int()>& body);
+
+std::string to_std(const QString& s);
+
+// A one-line, carriage-return progress bar on stderr, throttled to ~10 updates a second.
+class ProgressLine {
+public:
+    explicit ProgressLine(bool enabled = true) : enabled_(enabled) {}
+    ~ProgressLine();
+    void update(const std::string& stage, long long done, long long total, const std::string& unit, double eta_s);
+    void finish();
+
+private:
+    bool enabled_;
+    bool dirty_ = false;
+    double last_s_ = -1.0;
+};
+
+} // namespace rilq::cli

@@ -1,0 +1,22 @@
+// The `rilq` subcommands. Each lives in its own cmd_*.cpp and gets the arguments after
+// its name. Exit codes: 0 ok, 1 runtime error (one clear line on stderr), 2 bad usage.
+#pragma once
+#include <QStringList>
+
+namespace rilq::cli {
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(const QStringList& args);   // args[0] is "rilq <name>"
+};
+
+const Command* commands();   // terminated by {nullptr, nullptr, nullptr}
+
+int cmd_info(const QStringList& args);
+int cmd_tokenize(const QStringList& args);
+int cmd_generate(const QStringList& args);
+int cmd_eval(const QStringList& args);
+int cmd_bench(const QStringList& args);
+
+} // namespace rilq::cli

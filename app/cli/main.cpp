@@ -1,0 +1,60 @@
+// rilq: the headless front end. Subcommands map to core calls; see commands.h.
+#include "app/cli/commands.h"
+
+#include <QCoreApplication>
+#include <cstring>
+#include <iostream>
+
+namespace rilq::cli {
+
+const Command* commands() {
+    static const Command table[] = {
+        {"info", "show a model's config, parameter count and linear layers", cmd_info},
+        {"tokenize", "print the token ids of a text", cmd_tokenize},
+        {"generate", "generate text from a prompt", cmd_generate},
+        {"eval", "perplexity on a dataset (GPTQ/OmniQuant protocol)", cmd_eval},
+        {"bench", "measure speed: gemm, eval, ...", cmd_bench},
+        {nullptr, nullptr, nullptr},
+    };
+    return table;
+}
+
+} // namespace rilq::cli
+
+static void print_usage(std::ostream& out) {
+    out << "usage: rilq <command> [options]\n\ncommands:\n";
+    for (const auto* c = rilq::cli::commands(); c->name; ++c) {
+        out << "  " << c->name << std::string(12 - std::strlen(c->name), ' ') << c->summary << "\n";
+    }
+    out << "\n'rilq <command> --help' describes each command.\n";
+}
+
+int main(int argc, char** argv) {
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("rilq"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(RILQ_VERSION));
+    const QStringList args = QCoreApplication::arguments();
+    if (args.size() < 2) {
+        print_usage(std::cerr);
+        return 2;
+    }
+    const QString name = args.at(1);
+    if (name == QLatin1String("--help") || name == QLatin1String("-h") || name == QLatin1String("help")) {
+        print_usage(std::cout);
+        return 0;
+    }
+    if (name == QLatin1String("--version")) {
+        std::cout << "rilq " << RILQ_VERSION << "\n";
+        return 0;
+    }
+    for (const auto* c = rilq::cli::commands(); c->name; ++c) {
+        if (name == QLatin1String(c->name)) {
+            QStringList sub = args.mid(2);
+            sub.prepend(QStringLiteral("rilq ") + name);
+            return c->run(sub);
+        }
+    }
+    std::cerr << "rilq: unknown command '" << name.toStdString() << "'\n\n";
+    print_usage(std::cerr);
+    return 2;
+}

@@ -1,0 +1,120 @@
+// The Llama decoder (Llama-2 and Llama-3 shapes) as plain tensors and explicit ops, read
+// top to bottom like llama2.c's run.c. Legend for shape comments:
+//   B batch, T sequence length, C hidden_size, NH query heads, NKV key/value heads,
+//   HD head_dim, F intermediate_size, V vocab_size, L layers.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "core/model/llama_config.h"
+
+namespace rilq {
+
+// Something that adds to a linear's output: LoRA adapters implement it (core/lora).
+// delta(x) gets the linear's input (B, T, in) and returns (B, T, out).
+class LinearAdapter {
+public:
+    virtual ~LinearAdapter() = default;
+    virtual torch::Tensor delta(const torch::Tensor& x) = 0;
+};
+
+// One projection of a decoder layer: y = x W^T (+ adapter delta). Llama has no biases.
+struct Linear {
+    torch::Tensor weight;                     // (out, in), compute dtype, no grad
+    std::shared_ptr<LinearAdapter> adapter;   // optional
+
+    torch::Tensor forward(const torch::Tensor& x) const;
+};
+
+struct DecoderLayer {
+    torch::Tensor input_layernorm;            // (C) RMSNorm weight before attention
+    torch::Tensor post_attention_layernorm;   // (C) RMSNorm weight before the MLP
+    Linear q_proj, k_proj, v_proj, o_proj;    // (NH*HD, C) (NKV*HD, C) (NKV*HD, C) (C, NH*HD)
+    Linear gate_proj, up_proj, down_proj;     // (F, C) (F, C) (C, F)
+};
+
+// Called with each linear's input during a forward (for calibration statistics).
+using LinearInputObserver = std::function<void(const std::string& linear_name, const torch::Tensor& x)>;
+
+struct ForwardOptions {
+    bool want_logits = true;
+    bool want_hidden = false;          // final hidden state after the last RMSNorm (B, T, C)
+    bool want_layer_outputs = false;   // each decoder layer's output (B, T, C), L entries
+    LinearInputObserver observer;      // optional
+};
+
+struct ForwardResult {
+    torch::Tensor logits;                    // (B, T, V) if asked
+    torch::Tensor hidden;                    // (B, T, C) if asked
+    std::vector<torch::Tensor> layer_outputs;
+};
+
+struct ModelOptions {
+    torch::Dtype compute_dtype = torch::kFloat32;
+    std::string device = "cpu";        // "cpu" or "cuda[:N]" when LibTorch has CUDA
+};
+
+class LlamaModel {
+public:
+    LlamaModel() = default;
+    // Builds a model from HF-named tensors ("model.layers.0.self_attn.q_proj.weight", ...).
+    // Checks every expected tensor is present with its shape; `source` is named in errors.
+    LlamaModel(LlamaConfig config, const std::map<std::string, torch::Tensor>& hf_state,
+               const ModelOptions& options, const std::string& source);
+
+    // A model with N(0, 0.02) weights (norms = 1), for tests and benchmarks.
+    static LlamaModel random(const LlamaConfig& config, uint64_t seed, const ModelOptions& options = {});
+
+    const LlamaConfig& config() const { return config_; }
+    const ModelOptions& options() const { return options_; }
+
+    // ids: (B, T) int64 token ids. No KV cache: RILQ training and PPL use full windows.
+    ForwardResult forward(const torch::Tensor& ids, const ForwardOptions& opts = {}) const;
+    torch::Tensor logits(const torch::Tensor& ids) const { return forward(ids).logits; }
+    // Applies the final norm's output projection: (B, T, C) -> (B, T, V).
+    torch::Tensor lm_head_forward(const torch::Tensor& hidden) const;
+
+    // The seven projections of every layer, by stable name: "layers.3.self_attn.q_proj",
+    // "layers.3.mlp.down_proj", ... in layer order, then q,k,v,o,gate,up,down.
+    std::vector<std::string> linear_names() const;
+    Linear& linear(const std::string& name);
+    const Linear& linear(const std::string& name) const;
+
+    // Tensors under HF names, in the checkpoint order (lm_head omitted when tied).
+    std::map<std::string, torch::Tensor> hf_state() const;
+    int64_t parameter_count() const;  // embedding + layers + norm (+ lm_head when untied)
+
+    std::vector<DecoderLayer>& layers() { return layers_; }
+    const std::vector<DecoderLayer>& layers() const { return layers_; }
+    const torch::Tensor& embed_tokens() const { return embed_tokens_; }
+    const torch::Tensor& final_norm() const { return norm_; }
+    const torch::Tensor& lm_head_weight() const { return lm_head_; }
+
+    // A deep copy (weights cloned; adapters are not copied).
+    LlamaModel clone() const;
+
+private:
+    torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
+    torch::Tensor attention(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
+                            const torch::Tensor& cos, const torch::Tensor& sin,
+                            const LinearInputObserver& observer) const;
+    torch::Tensor mlp(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
+                      const LinearInputObserver& observer) const;
+
+    LlamaConfig config_;
+    ModelOptions options_;
+    torch::Tensor embed_tokens_;   // (V, C)
+    std::vector<DecoderLayer> layers_;
+    torch::Tensor norm_;           // (C)
+    torch::Tensor lm_head_;        // (V, C); the same storage as embed_tokens_ when tied
+};
+
+// Names of the seven projections inside a layer, in the order linear_names() uses.
+const std::vector<std::string>& projection_names(); // "self_attn.q_proj", ..., "mlp.down_proj"
+
+} // namespace rilq
