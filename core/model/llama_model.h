@@ -15,6 +15,8 @@
 
 namespace rilq {
 
+struct RopeTables; // core/model/rope.h
+
 // Something that adds to a linear's output: LoRA adapters implement it (core/lora).
 // delta(x) gets the linear's input (B, T, in) and returns (B, T, out).
 class LinearAdapter {
@@ -101,8 +103,7 @@ public:
 private:
     torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
     torch::Tensor attention(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
-                            const torch::Tensor& cos, const torch::Tensor& sin,
-                            const LinearInputObserver& observer) const;
+                            const RopeTables& rope, const LinearInputObserver& observer) const;
     torch::Tensor mlp(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
                       const LinearInputObserver& observer) const;
 

@@ -1,0 +1,288 @@
+#include "core/model/llama_model.h"
+
+#include "core/model/rope.h"
+#include "core/util/error.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <set>
+
+namespace rilq {
+
+// ----------------------------------------------------------------------------
+// names
+
+const std::vector<std::string>& projection_names() {
+    static const std::vector<std::string> names = {
+        "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+        "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+    return names;
+}
+
+namespace {
+
+Linear DecoderLayer::*projection_member(const std::string& proj) {
+    if (proj == "self_attn.q_proj") return &DecoderLayer::q_proj;
+    if (proj == "self_attn.k_proj") return &DecoderLayer::k_proj;
+    if (proj == "self_attn.v_proj") return &DecoderLayer::v_proj;
+    if (proj == "self_attn.o_proj") return &DecoderLayer::o_proj;
+    if (proj == "mlp.gate_proj") return &DecoderLayer::gate_proj;
+    if (proj == "mlp.up_proj") return &DecoderLayer::up_proj;
+    if (proj == "mlp.down_proj") return &DecoderLayer::down_proj;
+    return nullptr;
+}
+
+std::string shape_str(at::IntArrayRef shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+torch::Device parse_device(const std::string& device) {
+    try {
+        torch::Device d(device);
+        if (d.is_cuda() && !torch::cuda::is_available())
+            throw Error("device \"" + device + "\" requested but this LibTorch build has no CUDA device available");
+        return d;
+    } catch (const c10::Error&) {
+        throw Error("invalid device \"" + device + "\" (expected cpu or cuda[:N])");
+    }
+}
+
+} // namespace
+
+// ----------------------------------------------------------------------------
+// construction
+
+torch::Tensor Linear::forward(const torch::Tensor& x) const {
+    auto y = torch::linear(x, weight);            // (B, T, in) -> (B, T, out)
+    if (adapter) y = y + adapter->delta(x);
+    return y;
+}
+
+LlamaModel::LlamaModel(LlamaConfig config, const std::map<std::string, torch::Tensor>& hf_state,
+                       const ModelOptions& options, const std::string& source)
+    : config_(std::move(config)), options_(options) {
+    config_.validate(source);
+    const auto device = parse_device(options_.device);
+    const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
+    const int64_t QD = config_.q_dim(), KVD = config_.kv_dim();
+    std::set<std::string> used;
+
+    auto take = [&](const std::string& name, std::vector<int64_t> shape) {
+        auto it = hf_state.find(name);
+        if (it == hf_state.end()) throw Error(source + ": missing tensor \"" + name + "\"");
+        const auto& t = it->second;
+        if (t.sizes().vec() != shape)
+            throw Error(source + ": tensor \"" + name + "\" has shape " + shape_str(t.sizes()) + ", expected " +
+                        shape_str(shape));
+        if (!t.is_floating_point())
+            throw Error(source + ": tensor \"" + name + "\" has non-float dtype " + std::string(t.dtype().name()));
+        used.insert(name);
+        return t.detach().to(device, options_.compute_dtype).contiguous();
+    };
+
+    embed_tokens_ = take("model.embed_tokens.weight", {V, C});
+    layers_.resize(static_cast<size_t>(config_.num_hidden_layers));
+    for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        DecoderLayer& l = layers_[static_cast<size_t>(i)];
+        l.input_layernorm = take(p + "input_layernorm.weight", {C});
+        l.post_attention_layernorm = take(p + "post_attention_layernorm.weight", {C});
+        l.q_proj.weight = take(p + "self_attn.q_proj.weight", {QD, C});
+        l.k_proj.weight = take(p + "self_attn.k_proj.weight", {KVD, C});
+        l.v_proj.weight = take(p + "self_attn.v_proj.weight", {KVD, C});
+        l.o_proj.weight = take(p + "self_attn.o_proj.weight", {C, QD});
+        l.gate_proj.weight = take(p + "mlp.gate_proj.weight", {F, C});
+        l.up_proj.weight = take(p + "mlp.up_proj.weight", {F, C});
+        l.down_proj.weight = take(p + "mlp.down_proj.weight", {C, F});
+    }
+    norm_ = take("model.norm.weight", {C});
+    if (config_.tie_word_embeddings) {
+        lm_head_ = embed_tokens_;
+        if (hf_state.count("lm_head.weight")) used.insert("lm_head.weight"); // some exports keep the copy
+    } else {
+        lm_head_ = take("lm_head.weight", {V, C});
+    }
+    for (const auto& [name, t] : hf_state) {
+        (void)t;
+        // Old Llama-2 exports carry RoPE buffers; they are derived from the config, not weights.
+        if (used.count(name) || name.find("rotary_emb.inv_freq") != std::string::npos) continue;
+        throw Error(source + ": unexpected tensor \"" + name + "\"");
+    }
+}
+
+LlamaModel LlamaModel::random(const LlamaConfig& config, uint64_t seed, const ModelOptions& options) {
+    config.validate("random model config");
+    auto gen = at::detail::createCPUGenerator(seed);
+    auto normal = [&](std::vector<int64_t> shape) { return torch::randn(shape, gen, torch::kFloat32) * 0.02; };
+    // Norm weights near 1 (not exactly 1) so tests notice a norm applied with the wrong weight.
+    auto norm_w = [&](int64_t n) { return 1.0 + torch::randn({n}, gen, torch::kFloat32) * 0.1; };
+    const int64_t C = config.hidden_size, F = config.intermediate_size, V = config.vocab_size;
+    std::map<std::string, torch::Tensor> s;
+    s["model.embed_tokens.weight"] = normal({V, C});
+    for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        s[p + "input_layernorm.weight"] = norm_w(C);
+        s[p + "post_attention_layernorm.weight"] = norm_w(C);
+        s[p + "self_attn.q_proj.weight"] = normal({config.q_dim(), C});
+        s[p + "self_attn.k_proj.weight"] = normal({config.kv_dim(), C});
+        s[p + "self_attn.v_proj.weight"] = normal({config.kv_dim(), C});
+        s[p + "self_attn.o_proj.weight"] = normal({C, config.q_dim()});
+        s[p + "mlp.gate_proj.weight"] = normal({F, C});
+        s[p + "mlp.up_proj.weight"] = normal({F, C});
+        s[p + "mlp.down_proj.weight"] = normal({C, F});
+    }
+    s["model.norm.weight"] = norm_w(C);
+    if (!config.tie_word_embeddings) s["lm_head.weight"] = normal({V, C});
+    return LlamaModel(config, s, options, "random model");
+}
+
+LlamaModel LlamaModel::clone() const {
+    return LlamaModel(config_, hf_state(), options_, "clone");
+}
+
+// ----------------------------------------------------------------------------
+// named access
+
+std::vector<std::string> LlamaModel::linear_names() const {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < layers_.size(); ++i)
+        for (const auto& p : projection_names()) names.push_back("layers." + std::to_string(i) + "." + p);
+    return names;
+}
+
+Linear& LlamaModel::linear(const std::string& name) {
+    return const_cast<Linear&>(static_cast<const LlamaModel&>(*this).linear(name));
+}
+
+const Linear& LlamaModel::linear(const std::string& name) const {
+    // "layers.<i>.<projection>"
+    const std::string prefix = "layers.";
+    if (name.rfind(prefix, 0) == 0) {
+        const auto dot = name.find('.', prefix.size());
+        if (dot != std::string::npos) {
+            const std::string index = name.substr(prefix.size(), dot - prefix.size());
+            auto member = projection_member(name.substr(dot + 1));
+            if (!index.empty() && index.find_first_not_of("0123456789") == std::string::npos && member) {
+                const auto i = std::stoul(index);
+                if (i < layers_.size()) return layers_[i].*member;
+            }
+        }
+    }
+    throw Error("no linear named \"" + name + "\" (expected layers.<0.." + std::to_string(layers_.size()) +
+                ">.self_attn.q_proj ... mlp.down_proj)");
+}
+
+std::map<std::string, torch::Tensor> LlamaModel::hf_state() const {
+    std::map<std::string, torch::Tensor> s;
+    s["model.embed_tokens.weight"] = embed_tokens_;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        const DecoderLayer& l = layers_[i];
+        s[p + "input_layernorm.weight"] = l.input_layernorm;
+        s[p + "post_attention_layernorm.weight"] = l.post_attention_layernorm;
+        for (const auto& proj : projection_names()) s[p + proj + ".weight"] = (l.*projection_member(proj)).weight;
+    }
+    s["model.norm.weight"] = norm_;
+    if (!config_.tie_word_embeddings) s["lm_head.weight"] = lm_head_;
+    return s;
+}
+
+int64_t LlamaModel::parameter_count() const {
+    int64_t n = 0;
+    for (const auto& [name, t] : hf_state()) {
+        (void)name;
+        n += t.numel();
+    }
+    return n;
+}
+
+// ----------------------------------------------------------------------------
+// forward
+
+torch::Tensor LlamaModel::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
+    // HF LlamaRMSNorm: normalise in fp32, cast back, then scale.
+    auto xf = x.to(torch::kFloat32);
+    auto variance = xf.pow(2).mean(-1, /*keepdim=*/true);
+    xf = xf * torch::rsqrt(variance + config_.rms_norm_eps);
+    return weight * xf.to(x.scalar_type());
+}
+
+torch::Tensor LlamaModel::attention(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
+                                    const RopeTables& rope, const LinearInputObserver& observer) const {
+    const int64_t B = x.size(0), T = x.size(1);
+    const int64_t NH = config_.num_attention_heads, NKV = config_.num_key_value_heads, HD = config_.head_dim;
+    if (observer) {
+        observer(prefix + "self_attn.q_proj", x);
+        observer(prefix + "self_attn.k_proj", x);
+        observer(prefix + "self_attn.v_proj", x);
+    }
+    auto q = layer.q_proj.forward(x).view({B, T, NH, HD}).transpose(1, 2);    // (B, NH, T, HD)
+    auto k = layer.k_proj.forward(x).view({B, T, NKV, HD}).transpose(1, 2);   // (B, NKV, T, HD)
+    auto v = layer.v_proj.forward(x).view({B, T, NKV, HD}).transpose(1, 2);   // (B, NKV, T, HD)
+    q = apply_rope(q, rope);
+    k = apply_rope(k, rope);
+    if (NKV != NH) {
+        // Grouped-query attention: query head h reads key/value head h / (NH/NKV) (HF repeat_kv).
+        const int64_t rep = NH / NKV;
+        k = k.unsqueeze(2).expand({B, NKV, rep, T, HD}).reshape({B, NH, T, HD});
+        v = v.unsqueeze(2).expand({B, NKV, rep, T, HD}).reshape({B, NH, T, HD});
+    }
+    auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(HD)); // (B, NH, T, T)
+    auto causal = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
+    scores = scores.masked_fill(causal, -std::numeric_limits<float>::infinity());
+    auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());              // (B, NH, T, T)
+    auto out = torch::matmul(probs, v);                                                          // (B, NH, T, HD)
+    out = out.transpose(1, 2).reshape({B, T, NH * HD});                                          // (B, T, NH*HD)
+    if (observer) observer(prefix + "self_attn.o_proj", out);
+    return layer.o_proj.forward(out);                                                            // (B, T, C)
+}
+
+torch::Tensor LlamaModel::mlp(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
+                              const LinearInputObserver& observer) const {
+    if (observer) {
+        observer(prefix + "mlp.gate_proj", x);
+        observer(prefix + "mlp.up_proj", x);
+    }
+    // SwiGLU: down( silu(gate(x)) * up(x) )
+    auto h = torch::silu(layer.gate_proj.forward(x)) * layer.up_proj.forward(x);  // (B, T, F)
+    if (observer) observer(prefix + "mlp.down_proj", h);
+    return layer.down_proj.forward(h);                                            // (B, T, C)
+}
+
+ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions& opts) const {
+    if (ids.dim() != 2) throw Error("forward: token ids must be (B, T), found " + shape_str(ids.sizes()));
+    const int64_t T = ids.size(1);
+    if (T > config_.max_position_embeddings)
+        throw Error("forward: sequence length " + std::to_string(T) + " exceeds max_position_embeddings " +
+                    std::to_string(config_.max_position_embeddings));
+    const auto device = embed_tokens_.device();
+    auto tokens = ids.to(device, torch::kInt64);
+    if (tokens.numel() > 0) {
+        const auto lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
+        if (lo < 0 || hi >= config_.vocab_size)
+            throw Error("forward: token id out of range [0, " + std::to_string(config_.vocab_size) + "): found " +
+                        std::to_string(lo < 0 ? lo : hi));
+    }
+    const RopeTables rope = rope_tables(rope_inv_freq(config_), T, options_.compute_dtype, device);
+
+    ForwardResult result;
+    auto x = torch::embedding(embed_tokens_, tokens);                          // (B, T, C)
+    for (size_t i = 0; i < layers_.size(); ++i) {
+        const DecoderLayer& layer = layers_[i];
+        const std::string prefix = "layers." + std::to_string(i) + ".";
+        x = x + attention(layer, prefix, rms_norm(x, layer.input_layernorm), rope, opts.observer);
+        x = x + mlp(layer, prefix, rms_norm(x, layer.post_attention_layernorm), opts.observer);
+        if (opts.want_layer_outputs) result.layer_outputs.push_back(x);
+    }
+    auto h = rms_norm(x, norm_);                                               // (B, T, C)
+    if (opts.want_hidden) result.hidden = h;
+    if (opts.want_logits) result.logits = lm_head_forward(h);                 // (B, T, V)
+    return result;
+}
+
+torch::Tensor LlamaModel::lm_head_forward(const torch::Tensor& hidden) const { return torch::linear(hidden, lm_head_); }
+
+} // namespace rilq
