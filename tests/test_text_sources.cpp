@@ -18,17 +18,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-json reference() { return json::parse(rilq::test::read_file(rilq::test::test_data("windows_reference.json"))); }
+json reference() {
+    return json::parse(rilq::test::read_file(rilq::test::test_data("windows_reference.json")));
+}
 
 // Runs `fn`, expects a rilq::Error whose message contains every one of `needles`.
-template <class Fn>
-void expect_error(Fn fn, const std::vector<std::string>& needles) {
+template <class Fn> void expect_error(Fn fn, const std::vector<std::string>& needles) {
     try {
         fn();
     } catch (const rilq::Error& e) {
         const std::string message = e.what();
         for (const std::string& needle : needles)
-            QVERIFY2(message.find(needle) != std::string::npos, ("'" + needle + "' not in: " + message).c_str());
+            QVERIFY2(message.find(needle) != std::string::npos,
+                     ("'" + needle + "' not in: " + message).c_str());
         return;
     }
     QFAIL("expected rilq::Error");
@@ -45,7 +47,7 @@ void write_gzip(const std::string& path, const std::string& bytes) {
 
 class TestTextSources : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void parses_specs();
     void spec_errors_name_the_problem();
     void data_root_finds_standard_files();
@@ -79,7 +81,8 @@ void TestTextSources::spec_errors_name_the_problem() {
     expect_error([] { rilq::parse_dataset_spec("ptb=/tmp"); }, {"ptb", "wikitext2, c4, text"});
     expect_error([] { rilq::parse_dataset_spec("wikitext2"); }, {"wikitext2", "NAME=PATH"});
     expect_error([] { rilq::parse_dataset_spec("c4="); }, {"c4=", "empty"});
-    expect_error([] { rilq::parse_dataset_spec("c4=/nonexistent/c4.jsonl.gz"); }, {"/nonexistent/c4.jsonl.gz", "does not exist"});
+    expect_error([] { rilq::parse_dataset_spec("c4=/nonexistent/c4.jsonl.gz"); },
+                 {"/nonexistent/c4.jsonl.gz", "does not exist"});
     expect_error([] { rilq::parse_dataset_specs("c4=/nonexistent/a,,text=/b"); }, {"/nonexistent/a"});
 }
 
@@ -90,12 +93,15 @@ void TestTextSources::data_root_finds_standard_files() {
     };
     QCOMPARE(resolve(rilq::DatasetKind::WikiText2, rilq::DataUse::Evaluation),
              (fs::path(root) / "wikitext-2-raw/wiki.test.raw").lexically_normal());
-    QCOMPARE(resolve(rilq::DatasetKind::C4, rilq::DataUse::Evaluation), (fs::path(root) / "c4/c4_demo.jsonl").lexically_normal());
-    QCOMPARE(resolve(rilq::DatasetKind::C4, rilq::DataUse::Calibration), (fs::path(root) / "c4/c4_demo.jsonl").lexically_normal());
+    QCOMPARE(resolve(rilq::DatasetKind::C4, rilq::DataUse::Evaluation),
+             (fs::path(root) / "c4/c4_demo.jsonl").lexically_normal());
+    QCOMPARE(resolve(rilq::DatasetKind::C4, rilq::DataUse::Calibration),
+             (fs::path(root) / "c4/c4_demo.jsonl").lexically_normal());
     // No wikitext train split is shared: the error lists the folder and the names tried.
     expect_error([&] { resolve(rilq::DatasetKind::WikiText2, rilq::DataUse::Calibration); },
                  {root, "wiki.train.raw", "wikitext-2/train.txt", "calibration"});
-    expect_error([&] { resolve(rilq::DatasetKind::Text, rilq::DataUse::Evaluation); }, {root, "must name a file"});
+    expect_error([&] { resolve(rilq::DatasetKind::Text, rilq::DataUse::Evaluation); },
+                 {root, "must name a file"});
     // A real shard name wins over the demo file, and a file path is taken as is.
     const std::string dir = rilq::test::make_temp_dir("root");
     fs::create_directories(fs::path(dir) / "en");
@@ -103,7 +109,8 @@ void TestTextSources::data_root_finds_standard_files() {
     rilq::test::write_file(dir + "/en/c4-validation.00000-of-00008.json.gz", "x");
     QCOMPARE(rilq::resolve_dataset_file({rilq::DatasetKind::C4, dir}, rilq::DataUse::Evaluation),
              (fs::path(dir) / "en/c4-validation.00000-of-00008.json.gz").string());
-    QCOMPARE(rilq::resolve_dataset_file({rilq::DatasetKind::C4, dir + "/c4_demo.jsonl"}, rilq::DataUse::Evaluation),
+    QCOMPARE(rilq::resolve_dataset_file({rilq::DatasetKind::C4, dir + "/c4_demo.jsonl"},
+                                        rilq::DataUse::Evaluation),
              dir + "/c4_demo.jsonl");
     fs::copy_file(rilq::test::shared_data("wikitext-2/test.txt"), fs::path(dir) / "test.txt");
     QCOMPARE(rilq::resolve_dataset_file({rilq::DatasetKind::WikiText2, dir}, rilq::DataUse::Evaluation),
@@ -123,10 +130,10 @@ void TestTextSources::wikitext_heading_levels() {
 void TestTextSources::wikitext_test_split_matches_hf_rows() {
     const json ref = reference().at("sources").at("wikitext2_test_txt");
     const rilq::WikiTextRows rows = rilq::read_wikitext_rows(rilq::test::shared_data("wikitext-2/test.txt"));
-    QVERIFY(!rows.layout_rebuilt);  // the tokenized split keeps its blank lines
+    QVERIFY(!rows.layout_rebuilt); // the tokenized split keeps its blank lines
     QCOMPARE(static_cast<int64_t>(rows.rows.size()), ref.at("rows").get<int64_t>());
-    QCOMPARE(rows.rows[0], std::string());                        // " \n" -> ""
-    QCOMPARE(rows.rows[1], std::string(" = Robert <unk> = \n"));  // rows keep their newline
+    QCOMPARE(rows.rows[0], std::string());                       // " \n" -> ""
+    QCOMPARE(rows.rows[1], std::string(" = Robert <unk> = \n")); // rows keep their newline
     const std::string eval = rilq::wikitext_eval_text(rows.rows);
     QCOMPARE(static_cast<int64_t>(eval.size()), ref.at("eval_bytes").get<int64_t>());
     QCOMPARE(rilq::sha256_hex(eval), ref.at("eval_sha256").get<std::string>());
@@ -152,23 +159,27 @@ void TestTextSources::wikitext_rebuild_rule_on_the_tokenized_split() {
     QCOMPARE(rilq::sha256_hex(eval), r.at("eval_sha256").get<std::string>());
     QCOMPARE(eval.size(), rilq::wikitext_eval_text(hf.rows).size() + 14);
     int64_t equal = 0;
-    for (size_t i = 0; i < std::min(rebuilt.size(), hf.rows.size()); ++i) equal += rebuilt[i] == hf.rows[i] ? 1 : 0;
+    for (size_t i = 0; i < std::min(rebuilt.size(), hf.rows.size()); ++i)
+        equal += rebuilt[i] == hf.rows[i] ? 1 : 0;
     QCOMPARE(equal, r.at("rows_equal_by_position").get<int64_t>());
     // Up to the first formula line (row 2148) the rebuilt rows are the HF rows exactly.
-    for (size_t i = 0; i < 2148; ++i) QCOMPARE(rebuilt[i], hf.rows[i]);
+    for (size_t i = 0; i < 2148; ++i)
+        QCOMPARE(rebuilt[i], hf.rows[i]);
 }
 
 void TestTextSources::wikitext_raw_file_without_blank_lines() {
     const json r = reference().at("sources").at("wikitext2_wiki_test_raw");
-    const rilq::WikiTextRows rows = rilq::read_wikitext_rows(rilq::test::shared_data("wikitext-2-raw/wiki.test.raw"));
-    QVERIFY(rows.layout_rebuilt);  // CRLF, no blank lines: the TyloQuant re-serialization
+    const rilq::WikiTextRows rows =
+        rilq::read_wikitext_rows(rilq::test::shared_data("wikitext-2-raw/wiki.test.raw"));
+    QVERIFY(rows.layout_rebuilt); // CRLF, no blank lines: the TyloQuant re-serialization
     QCOMPARE(static_cast<int64_t>(rows.rows.size()), r.at("rows").get<int64_t>());
-    QCOMPARE(rows.rows[1], std::string(" = Robert Boulter = \n"));  // CR stripped
+    QCOMPARE(rows.rows[1], std::string(" = Robert Boulter = \n")); // CR stripped
     const std::string eval = rilq::wikitext_eval_text(rows.rows);
     QVERIFY(eval.find('\r') == std::string::npos);
     QCOMPARE(static_cast<int64_t>(eval.size()), r.at("eval_bytes").get<int64_t>());
     QCOMPARE(rilq::sha256_hex(eval), r.at("eval_sha256").get<std::string>());
-    QCOMPARE(rilq::sha256_hex(rilq::wikitext_calibration_text(rows.rows)), r.at("calib_sha256").get<std::string>());
+    QCOMPARE(rilq::sha256_hex(rilq::wikitext_calibration_text(rows.rows)),
+             r.at("calib_sha256").get<std::string>());
 }
 
 void TestTextSources::c4_jsonl_matches_python() {
@@ -177,9 +188,10 @@ void TestTextSources::c4_jsonl_matches_python() {
     QCOMPARE(static_cast<int64_t>(docs.size()), r.at("documents").get<int64_t>());
     QCOMPARE(static_cast<int64_t>(docs.total_bytes()), r.at("bytes").get<int64_t>());
     std::string joined;
-    for (size_t i = 0; i < docs.size(); ++i) joined += (i ? "\n" : "") + docs.text(i);
+    for (size_t i = 0; i < docs.size(); ++i)
+        joined += (i ? "\n" : "") + docs.text(i);
     QCOMPARE(rilq::sha256_hex(joined), r.at("joined_sha256").get<std::string>());
-    QVERIFY(docs.text(0).rfind(r.at("first_doc_head").get<std::string>(), 0) == 0);  // \u2019 decoded to UTF-8
+    QVERIFY(docs.text(0).rfind(r.at("first_doc_head").get<std::string>(), 0) == 0); // \u2019 decoded to UTF-8
     QVERIFY_THROWS_EXCEPTION(rilq::Error, docs.view(docs.size()));
 }
 
@@ -188,14 +200,17 @@ void TestTextSources::c4_gzip_round_trip() {
     const std::string plain = rilq::test::shared_data("c4/c4_demo.jsonl");
     const std::string gz = dir + "/c4-validation.00000-of-00008.json.gz";
     write_gzip(gz, rilq::test::read_file(plain));
-    QVERIFY(fs::file_size(gz) < fs::file_size(plain) / 2);  // really compressed
+    QVERIFY(fs::file_size(gz) < fs::file_size(plain) / 2); // really compressed
     const rilq::DocumentSet a = rilq::read_c4_documents(plain);
     const rilq::DocumentSet b = rilq::read_c4_documents(gz);
     QCOMPARE(b.size(), a.size());
-    for (size_t i = 0; i < a.size(); ++i) QVERIFY(a.view(i) == b.view(i));
+    for (size_t i = 0; i < a.size(); ++i)
+        QVERIFY(a.view(i) == b.view(i));
     // CRLF line ends, blank lines and a last line without "\n"; escapes decode to UTF-8.
     const std::string small = dir + "/small.jsonl.gz";
-    write_gzip(small, "{\"text\": \"one\\nline\", \"url\": \"u\"}\r\n\r\n{\"text\": \"caf\\u00e9\"}\n{\"text\":\"last\"}");
+    write_gzip(
+        small,
+        "{\"text\": \"one\\nline\", \"url\": \"u\"}\r\n\r\n{\"text\": \"caf\\u00e9\"}\n{\"text\":\"last\"}");
     const rilq::DocumentSet c = rilq::read_c4_documents(small);
     QCOMPARE(c.size(), size_t{3});
     QCOMPARE(c.text(0), std::string("one\nline"));
@@ -236,8 +251,9 @@ void TestTextSources::c4_truncated_gzip_is_an_error() {
 void TestTextSources::text_file_is_verbatim() {
     const std::string path = rilq::test::shared_data("tinystories/tinystories_val.txt");
     const std::string text = rilq::read_text_file(path);
-    QCOMPARE(text.size(), size_t{794375});  // PROVENANCE.md
-    QCOMPARE(rilq::sha256_hex(text), std::string("5fc1fb0113df62b567fb271806cd645ce8d75f59c58ca0b764c03d3b6ff34ca6"));
+    QCOMPARE(text.size(), size_t{794375}); // PROVENANCE.md
+    QCOMPARE(rilq::sha256_hex(text),
+             std::string("5fc1fb0113df62b567fb271806cd645ce8d75f59c58ca0b764c03d3b6ff34ca6"));
     expect_error([] { rilq::read_text_file("/nonexistent/story.txt"); }, {"/nonexistent/story.txt"});
 }
 

@@ -29,14 +29,14 @@ class Tokenizer;
 
 struct CalibrationSource {
     DatasetSpec spec;
-    int64_t n_samples = 0;  // windows generated from this dataset (train + validation); 0 skips it
+    int64_t n_samples = 0; // windows generated from this dataset (train + validation); 0 skips it
 };
 
 struct CalibrationOptions {
-    int64_t seqlen = 512;          // L (RILQ --calib_max_length; the README setup is 320 x 512)
-    uint64_t seed = 42;            // RILQ --m_seed
-    double val_ratio = 0.2;        // RILQ --calib_val_ratio; 0 = no validation split
-    size_t wikitext_rows = 1000;   // RILQ reads only the first 1000 rows of the train split
+    int64_t seqlen = 512;        // L (RILQ --calib_max_length; the README setup is 320 x 512)
+    uint64_t seed = 42;          // RILQ --m_seed
+    double val_ratio = 0.2;      // RILQ --calib_val_ratio; 0 = no validation split
+    size_t wikitext_rows = 1000; // RILQ reads only the first 1000 rows of the train split
 };
 
 struct CalibrationSet {

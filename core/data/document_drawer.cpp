@@ -25,8 +25,9 @@ DrawnDocument DocumentDrawer::draw(PythonRandom& rng, const ProgressSink& progre
         progress.check_cancel();
         const int64_t index = rng.randint(0, last);
         ++out.draws;
-        if (short_lengths_.count(index) != 0) continue;  // known too short: same RNG call, no re-tokenizing
-        std::vector<int64_t> ids = tokenizer_.encode(documents_.text(static_cast<size_t>(index)), /*add_bos=*/true);
+        if (short_lengths_.count(index) != 0) continue; // known too short: same RNG call, no re-tokenizing
+        std::vector<int64_t> ids =
+            tokenizer_.encode(documents_.text(static_cast<size_t>(index)), /*add_bos=*/true);
         const int64_t length = static_cast<int64_t>(ids.size());
         if (length >= min_tokens_) {
             out.index = index;

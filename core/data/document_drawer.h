@@ -21,23 +21,24 @@ namespace rilq {
 class Tokenizer;
 
 struct DrawnDocument {
-    int64_t index = -1;        // document index in the set
-    std::vector<int64_t> ids;  // its tokens, BOS first
-    int64_t draws = 0;         // randint calls made, the accepted one included
+    int64_t index = -1;       // document index in the set
+    std::vector<int64_t> ids; // its tokens, BOS first
+    int64_t draws = 0;        // randint calls made, the accepted one included
 };
 
 class DocumentDrawer {
-public:
+  public:
     // `file` only labels error messages.
-    DocumentDrawer(const DocumentSet& documents, const Tokenizer& tokenizer, int64_t min_tokens, std::string file);
+    DocumentDrawer(const DocumentSet& documents, const Tokenizer& tokenizer, int64_t min_tokens,
+                   std::string file);
     DrawnDocument draw(PythonRandom& rng, const ProgressSink& progress);
 
-private:
+  private:
     const DocumentSet& documents_;
     const Tokenizer& tokenizer_;
     int64_t min_tokens_;
     std::string file_;
-    std::unordered_map<int64_t, int64_t> short_lengths_;  // document -> token count (< min_tokens_)
+    std::unordered_map<int64_t, int64_t> short_lengths_; // document -> token count (< min_tokens_)
     int64_t longest_short_ = 0;
 };
 

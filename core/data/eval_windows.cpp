@@ -32,20 +32,24 @@ TokenWindows stream_windows(const std::vector<int64_t>& stream, int64_t seqlen, 
     if (seqlen <= 0) throw Error("evaluation seqlen must be positive, got " + std::to_string(seqlen));
     TokenWindows out;
     out.seqlen = seqlen;
-    int64_t n = static_cast<int64_t>(stream.size()) / seqlen;  // the tail shorter than seqlen is dropped
+    int64_t n = static_cast<int64_t>(stream.size()) / seqlen; // the tail shorter than seqlen is dropped
     if (max_windows > 0) n = std::min(n, max_windows);
     out.ids.reserve(static_cast<size_t>(n * seqlen));
-    for (int64_t k = 0; k < n; ++k) out.append(stream, k * seqlen, WindowOrigin{0, -1, k * seqlen, 0});
+    for (int64_t k = 0; k < n; ++k)
+        out.append(stream, k * seqlen, WindowOrigin{0, -1, k * seqlen, 0});
     return out;
 }
 
 TokenWindows sample_c4_eval_windows(const DocumentSet& documents, const Tokenizer& tokenizer,
                                     const EvalWindowOptions& options, const ProgressSink& progress) {
-    if (options.seqlen <= 0) throw Error("evaluation seqlen must be positive, got " + std::to_string(options.seqlen));
+    if (options.seqlen <= 0)
+        throw Error("evaluation seqlen must be positive, got " + std::to_string(options.seqlen));
     if (options.c4_windows <= 0)
-        throw Error("c4 evaluation needs at least one window, got c4_windows = " + std::to_string(options.c4_windows));
+        throw Error("c4 evaluation needs at least one window, got c4_windows = " +
+                    std::to_string(options.c4_windows));
     // Windows are drawn in order from one RNG, so a cap keeps exactly the first windows.
-    const int64_t n = options.max_windows > 0 ? std::min(options.c4_windows, options.max_windows) : options.c4_windows;
+    const int64_t n =
+        options.max_windows > 0 ? std::min(options.c4_windows, options.max_windows) : options.c4_windows;
     PythonRandom rng(options.c4_seed);
     DocumentDrawer drawer(documents, tokenizer, options.seqlen, "c4 documents");
     TokenWindows out;
@@ -58,17 +62,19 @@ TokenWindows sample_c4_eval_windows(const DocumentSet& documents, const Tokenize
         // length == seqlen: Python's randint(0, -1) would raise; take the whole document (header).
         const int64_t offset = length == options.seqlen ? 0 : rng.randint(0, length - options.seqlen - 1);
         out.append(doc.ids, offset, WindowOrigin{0, doc.index, offset, doc.draws});
-        const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        progress.report(ProgressInfo{"sample c4 eval windows", w + 1, n, "windows", elapsed_s,
-                                     elapsed_s / static_cast<double>(w + 1) * static_cast<double>(n - w - 1)});
+        const double elapsed_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        progress.report(
+            ProgressInfo{"sample c4 eval windows", w + 1, n, "windows", elapsed_s,
+                         elapsed_s / static_cast<double>(w + 1) * static_cast<double>(n - w - 1)});
     }
     return out;
 }
 
 namespace {
 
-std::vector<int64_t> tokenize_stream(const std::string& text, const Tokenizer& tokenizer, const std::string& what,
-                                     const ProgressSink& progress) {
+std::vector<int64_t> tokenize_stream(const std::string& text, const Tokenizer& tokenizer,
+                                     const std::string& what, const ProgressSink& progress) {
     progress.check_cancel();
     progress.report(ProgressInfo{"tokenize " + what, 0, 1, "streams", 0.0, -1.0});
     const auto start = std::chrono::steady_clock::now();
@@ -81,9 +87,10 @@ std::vector<int64_t> tokenize_stream(const std::string& text, const Tokenizer& t
 
 } // namespace
 
-EvalWindows build_eval_windows(const DatasetSpec& spec, const Tokenizer& tokenizer, const EvalWindowOptions& options,
-                               const ProgressSink& progress) {
-    if (options.seqlen <= 0) throw Error("evaluation seqlen must be positive, got " + std::to_string(options.seqlen));
+EvalWindows build_eval_windows(const DatasetSpec& spec, const Tokenizer& tokenizer,
+                               const EvalWindowOptions& options, const ProgressSink& progress) {
+    if (options.seqlen <= 0)
+        throw Error("evaluation seqlen must be positive, got " + std::to_string(options.seqlen));
     EvalWindows result;
     EvalProtocol& p = result.protocol;
     p.dataset = dataset_kind_name(spec.kind);
@@ -93,8 +100,9 @@ EvalWindows build_eval_windows(const DatasetSpec& spec, const Tokenizer& tokeniz
     p.tokenizer_kind = tokenizer.kind();
     p.tokenizer_path = tokenizer.path();
     p.seqlen = options.seqlen;
-    const std::string cap =
-        options.max_windows > 0 ? "; capped at the first " + std::to_string(options.max_windows) + " windows" : "";
+    const std::string cap = options.max_windows > 0
+                                ? "; capped at the first " + std::to_string(options.max_windows) + " windows"
+                                : "";
 
     switch (spec.kind) {
     case DatasetKind::WikiText2: {
@@ -104,28 +112,33 @@ EvalWindows build_eval_windows(const DatasetSpec& spec, const Tokenizer& tokeniz
         result.windows = stream_windows(stream, options.seqlen, options.max_windows);
         p.stream_tokens = static_cast<int64_t>(stream.size());
         p.documents = static_cast<int64_t>(rows.rows.size());
-        p.sampling = "GPTQ/OmniQuant wikitext2: \"\\n\\n\".join(" + std::to_string(rows.rows.size()) +
-                     " HF rows) tokenized once with BOS, non-overlapping windows of seqlen, tail dropped" +
-                     (rows.layout_rebuilt ? "; blank rows rebuilt by the WikiText layout rule (file had none)" : "") +
-                     cap;
+        p.sampling =
+            "GPTQ/OmniQuant wikitext2: \"\\n\\n\".join(" + std::to_string(rows.rows.size()) +
+            " HF rows) tokenized once with BOS, non-overlapping windows of seqlen, tail dropped" +
+            (rows.layout_rebuilt ? "; blank rows rebuilt by the WikiText layout rule (file had none)" : "") +
+            cap;
         break;
     }
     case DatasetKind::Text: {
-        const std::vector<int64_t> stream = tokenize_stream(read_text_file(p.file), tokenizer, p.dataset, progress);
+        const std::vector<int64_t> stream =
+            tokenize_stream(read_text_file(p.file), tokenizer, p.dataset, progress);
         result.windows = stream_windows(stream, options.seqlen, options.max_windows);
         p.stream_tokens = static_cast<int64_t>(stream.size());
-        p.sampling = "text: the file's bytes tokenized once with BOS, non-overlapping windows of seqlen, tail dropped" + cap;
+        p.sampling = "text: the file's bytes tokenized once with BOS, non-overlapping windows of seqlen, "
+                     "tail dropped" +
+                     cap;
         break;
     }
     case DatasetKind::C4: {
         const DocumentSet documents = read_c4_documents(p.file);
         p.documents = static_cast<int64_t>(documents.size());
         result.windows = sample_c4_eval_windows(documents, tokenizer, options, progress);
-        p.sampling = "GPTQ/OmniQuant c4: random.seed(" + std::to_string(options.c4_seed) + "); " +
-                     std::to_string(options.c4_windows) +
-                     " windows; per window draw documents randint(0, D-1) until tokenized length (BOS) >= seqlen, "
-                     "offset randint(0, len-seqlen-1) (a document of exactly seqlen tokens is taken whole)" +
-                     cap;
+        p.sampling =
+            "GPTQ/OmniQuant c4: random.seed(" + std::to_string(options.c4_seed) + "); " +
+            std::to_string(options.c4_windows) +
+            " windows; per window draw documents randint(0, D-1) until tokenized length (BOS) >= seqlen, "
+            "offset randint(0, len-seqlen-1) (a document of exactly seqlen tokens is taken whole)" +
+            cap;
         break;
     }
     }

@@ -45,7 +45,8 @@ void PythonRandom::init_by_array(const std::vector<uint32_t>& key) {
     size_t i = 1;
     size_t j = 0;
     for (size_t k = (static_cast<size_t>(kStateWords) > key_length ? kStateWords : key_length); k > 0; --k) {
-        mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1664525U)) + key[j] + static_cast<uint32_t>(j);
+        mt_[i] =
+            (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1664525U)) + key[j] + static_cast<uint32_t>(j);
         ++i;
         ++j;
         if (i >= static_cast<size_t>(kStateWords)) {
@@ -62,7 +63,7 @@ void PythonRandom::init_by_array(const std::vector<uint32_t>& key) {
             i = 1;
         }
     }
-    mt_[0] = 0x80000000U;  // MSB is 1, assuring a non-zero initial array
+    mt_[0] = 0x80000000U; // MSB is 1, assuring a non-zero initial array
 }
 
 void PythonRandom::seed(uint64_t value) {
@@ -83,7 +84,8 @@ void PythonRandom::seed_signed(int64_t value) {
 void PythonRandom::seed_words(std::vector<uint32_t> key_little_endian) {
     // CPython drops leading zero words (it sizes the key by the int's bit length) and uses
     // the key [0] for seed 0.
-    while (!key_little_endian.empty() && key_little_endian.back() == 0) key_little_endian.pop_back();
+    while (!key_little_endian.empty() && key_little_endian.back() == 0)
+        key_little_endian.pop_back();
     if (key_little_endian.empty()) key_little_endian.push_back(0);
     init_by_array(key_little_endian);
 }
@@ -93,11 +95,14 @@ uint32_t PythonRandom::next_uint32() {
     if (mti_ >= kStateWords) {
         int kk = 0;
         for (; kk < kStateWords - kShiftM; ++kk) {
-            const uint32_t y = (mt_[static_cast<size_t>(kk)] & kUpperMask) | (mt_[static_cast<size_t>(kk + 1)] & kLowerMask);
-            mt_[static_cast<size_t>(kk)] = mt_[static_cast<size_t>(kk + kShiftM)] ^ (y >> 1) ^ mag01[y & 0x1U];
+            const uint32_t y =
+                (mt_[static_cast<size_t>(kk)] & kUpperMask) | (mt_[static_cast<size_t>(kk + 1)] & kLowerMask);
+            mt_[static_cast<size_t>(kk)] =
+                mt_[static_cast<size_t>(kk + kShiftM)] ^ (y >> 1) ^ mag01[y & 0x1U];
         }
         for (; kk < kStateWords - 1; ++kk) {
-            const uint32_t y = (mt_[static_cast<size_t>(kk)] & kUpperMask) | (mt_[static_cast<size_t>(kk + 1)] & kLowerMask);
+            const uint32_t y =
+                (mt_[static_cast<size_t>(kk)] & kUpperMask) | (mt_[static_cast<size_t>(kk + 1)] & kLowerMask);
             mt_[static_cast<size_t>(kk)] =
                 mt_[static_cast<size_t>(kk + (kShiftM - kStateWords))] ^ (y >> 1) ^ mag01[y & 0x1U];
         }
@@ -116,8 +121,9 @@ uint32_t PythonRandom::next_uint32() {
 
 uint64_t PythonRandom::getrandbits(int k) {
     if (k < 0 || k > 64)
-        throw Error("PythonRandom::getrandbits: k must be in [0, 64] (64-bit port), got " + std::to_string(k));
-    if (k == 0) return 0;  // CPython >= 3.9 returns 0 without consuming state
+        throw Error("PythonRandom::getrandbits: k must be in [0, 64] (64-bit port), got " +
+                    std::to_string(k));
+    if (k == 0) return 0; // CPython >= 3.9 returns 0 without consuming state
     if (k <= 32) return next_uint32() >> (32 - k);
     // Least significant word first; the last word keeps only its top (k - 32) bits.
     const uint64_t low = next_uint32();
@@ -127,9 +133,10 @@ uint64_t PythonRandom::getrandbits(int k) {
 
 uint64_t PythonRandom::randbelow(uint64_t n) {
     if (n == 0) throw Error("PythonRandom::randbelow: n must be >= 1");
-    const int k = bit_length(n);  // not (n-1): CPython uses n.bit_length() so that n = 1 works
+    const int k = bit_length(n); // not (n-1): CPython uses n.bit_length() so that n = 1 works
     uint64_t r = getrandbits(k);
-    while (r >= n) r = getrandbits(k);
+    while (r >= n)
+        r = getrandbits(k);
     return r;
 }
 
@@ -143,8 +150,8 @@ int64_t PythonRandom::randrange(int64_t start, int64_t stop) {
 
 int64_t PythonRandom::randint(int64_t a, int64_t b) {
     if (b < a)
-        throw Error("PythonRandom::randint: empty range for randint(" + std::to_string(a) + ", " + std::to_string(b) +
-                    ") (Python raises ValueError here)");
+        throw Error("PythonRandom::randint: empty range for randint(" + std::to_string(a) + ", " +
+                    std::to_string(b) + ") (Python raises ValueError here)");
     const uint64_t width = static_cast<uint64_t>(b) - static_cast<uint64_t>(a) + 1;
     if (width == 0)
         throw Error("PythonRandom::randint: range randint(" + std::to_string(a) + ", " + std::to_string(b) +
@@ -153,8 +160,8 @@ int64_t PythonRandom::randint(int64_t a, int64_t b) {
 }
 
 double PythonRandom::random() {
-    const uint32_t a = next_uint32() >> 5;  // 27 bits
-    const uint32_t b = next_uint32() >> 6;  // 26 bits
+    const uint32_t a = next_uint32() >> 5; // 27 bits
+    const uint32_t b = next_uint32() >> 6; // 26 bits
     return (static_cast<double>(a) * 67108864.0 + static_cast<double>(b)) * (1.0 / 9007199254740992.0);
 }
 

@@ -17,7 +17,7 @@
 namespace rilq {
 
 class PythonRandom {
-public:
+  public:
     explicit PythonRandom(uint64_t seed_value = 0) { seed(seed_value); }
 
     // random.seed(n) for an int n >= 0.
@@ -45,8 +45,7 @@ public:
 
     // random.shuffle(x) as in CPython 3.11:
     //   for i in reversed(range(1, len(x))): j = _randbelow(i + 1); x[i], x[j] = x[j], x[i]
-    template <class T>
-    void shuffle(std::vector<T>& items) {
+    template <class T> void shuffle(std::vector<T>& items) {
         for (size_t i = items.size(); i-- > 1;) {
             const size_t j = static_cast<size_t>(randbelow(static_cast<uint64_t>(i) + 1));
             std::swap(items[i], items[j]);
@@ -54,13 +53,12 @@ public:
     }
 
     // random.choice(seq) = seq[_randbelow(len(seq))]; Error on an empty sequence.
-    template <class T>
-    const T& choice(const std::vector<T>& items) {
+    template <class T> const T& choice(const std::vector<T>& items) {
         if (items.empty()) throw Error("PythonRandom::choice: cannot choose from an empty sequence");
         return items[static_cast<size_t>(randbelow(items.size()))];
     }
 
-private:
+  private:
     static constexpr int kStateWords = 624;
     void init_genrand(uint32_t s);
     void init_by_array(const std::vector<uint32_t>& key);

@@ -2,7 +2,7 @@
 // the exact strings each one builds and why).
 #include "core/data/text_sources.h"
 
-#include <zlib.h>  // gzopen/gzread: reads gzip and plain files alike
+#include <zlib.h> // gzopen/gzread: reads gzip and plain files alike
 
 #include <cerrno>
 #include <cstring>
@@ -23,9 +23,12 @@ namespace rilq {
 
 std::string dataset_kind_name(DatasetKind kind) {
     switch (kind) {
-    case DatasetKind::WikiText2: return "wikitext2";
-    case DatasetKind::C4: return "c4";
-    case DatasetKind::Text: return "text";
+    case DatasetKind::WikiText2:
+        return "wikitext2";
+    case DatasetKind::C4:
+        return "c4";
+    case DatasetKind::Text:
+        return "text";
     }
     return "unknown";
 }
@@ -70,7 +73,9 @@ std::vector<DatasetSpec> parse_dataset_specs(const std::string& comma_separated)
     return specs;
 }
 
-std::string format_dataset_spec(const DatasetSpec& spec) { return dataset_kind_name(spec.kind) + "=" + spec.path; }
+std::string format_dataset_spec(const DatasetSpec& spec) {
+    return dataset_kind_name(spec.kind) + "=" + spec.path;
+}
 
 std::vector<std::string> standard_file_names(DatasetKind kind, DataUse use) {
     const bool eval = use == DataUse::Evaluation;
@@ -96,7 +101,8 @@ std::vector<std::string> standard_file_names(DatasetKind kind, DataUse use) {
         names.push_back("c4/c4_demo.jsonl");
         return names;
     }
-    case DatasetKind::Text: return {};
+    case DatasetKind::Text:
+        return {};
     }
     return {};
 }
@@ -114,7 +120,8 @@ std::string resolve_dataset_file(const DatasetSpec& spec, DataUse use) {
         if (fs::is_regular_file(file, ec)) return file.string();
     }
     std::string tried;
-    for (const std::string& candidate : candidates) tried += (tried.empty() ? "" : ", ") + candidate;
+    for (const std::string& candidate : candidates)
+        tried += (tried.empty() ? "" : ", ") + candidate;
     throw Error(name + " data root '" + spec.path + "' has none of the standard " +
                 (use == DataUse::Evaluation ? "evaluation" : "calibration") + " files: " + tried);
 }
@@ -183,7 +190,7 @@ int wikitext_heading_level(const std::string& row) {
         pos += 2;
     }
     size_t trail = 0;
-    size_t end = line.size() - 1;  // index of the final space
+    size_t end = line.size() - 1; // index of the final space
     while (end >= 2 && line[end - 1] == '=' && line[end - 2] == ' ') {
         ++trail;
         end -= 2;
@@ -203,12 +210,12 @@ std::vector<std::string> rebuild_wikitext_layout(const std::vector<std::string>&
             rows.push_back(row);
             continue;
         }
-        if (level == 1 && k > 0) rows.emplace_back();  // articles are separated by two blank lines
+        if (level == 1 && k > 0) rows.emplace_back(); // articles are separated by two blank lines
         rows.emplace_back();
         rows.push_back(row);
         rows.emplace_back();
     }
-    rows.emplace_back();  // the splits end with a blank line
+    rows.emplace_back(); // the splits end with a blank line
     return rows;
 }
 
@@ -234,7 +241,8 @@ WikiTextRows read_wikitext_rows(const std::string& file) {
 std::string wikitext_eval_text(const std::vector<std::string>& rows) {
     std::string text;
     size_t total = 0;
-    for (const std::string& row : rows) total += row.size() + 2;
+    for (const std::string& row : rows)
+        total += row.size() + 2;
     text.reserve(total);
     for (size_t i = 0; i < rows.size(); ++i) {
         if (i > 0) text += "\n\n";
@@ -246,7 +254,8 @@ std::string wikitext_eval_text(const std::vector<std::string>& rows) {
 std::string wikitext_calibration_text(const std::vector<std::string>& rows, size_t max_rows) {
     std::string text;
     const size_t n = std::min(max_rows, rows.size());
-    for (size_t i = 0; i < n; ++i) text += rows[i].empty() ? std::string(" \n") : rows[i];
+    for (size_t i = 0; i < n; ++i)
+        text += rows[i].empty() ? std::string(" \n") : rows[i];
     return text;
 }
 
@@ -269,7 +278,7 @@ namespace {
 
 // One JSON Lines record: the document text, or an Error naming file and line.
 void add_c4_line(DocumentSet& docs, const std::string& line, const std::string& file, size_t line_number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) return;  // blank lines carry no record
+    if (line.find_first_not_of(" \t\r") == std::string::npos) return; // blank lines carry no record
     const std::string where = "c4 file '" + file + "' line " + std::to_string(line_number);
     nlohmann::json record;
     try {
@@ -300,7 +309,7 @@ DocumentSet read_c4_documents(const std::string& file) {
     if (!in.handle) throw Error("cannot open c4 file '" + file + "': " + std::strerror(errno));
     gzbuffer(in.handle, 1 << 17);
     DocumentSet docs;
-    std::string pending;  // bytes of the current, unfinished line
+    std::string pending; // bytes of the current, unfinished line
     std::vector<char> buffer(1 << 18);
     size_t line_number = 0;
     for (;;) {
@@ -308,8 +317,8 @@ DocumentSet read_c4_documents(const std::string& file) {
         if (got < 0) {
             int code = Z_OK;
             const char* message = gzerror(in.handle, &code);
-            throw Error("c4 file '" + file + "': decompression failed after line " + std::to_string(line_number) +
-                        " (" + message + ")");
+            throw Error("c4 file '" + file + "': decompression failed after line " +
+                        std::to_string(line_number) + " (" + message + ")");
         }
         if (got == 0) break;
         size_t start = 0;
@@ -331,8 +340,8 @@ DocumentSet read_c4_documents(const std::string& file) {
     int code = Z_OK;
     const char* message = gzerror(in.handle, &code);
     if (code != Z_OK && code != Z_STREAM_END)
-        throw Error("c4 file '" + file + "' is damaged or truncated after line " + std::to_string(line_number) +
-                    " (" + message + ")");
+        throw Error("c4 file '" + file + "' is damaged or truncated after line " +
+                    std::to_string(line_number) + " (" + message + ")");
     if (!pending.empty()) add_c4_line(docs, pending, file, ++line_number);
     if (docs.empty()) throw Error("c4 file '" + file + "' holds no documents");
     return docs;

@@ -37,17 +37,17 @@ enum class DataUse { Evaluation, Calibration };
 
 struct DatasetSpec {
     DatasetKind kind = DatasetKind::Text;
-    std::string path;  // as given: a file, or a data-root folder (see standard_file_names)
+    std::string path; // as given: a file, or a data-root folder (see standard_file_names)
 };
 
-std::string dataset_kind_name(DatasetKind kind);  // "wikitext2", "c4", "text"
+std::string dataset_kind_name(DatasetKind kind); // "wikitext2", "c4", "text"
 // Error naming the value and the known names.
 DatasetKind parse_dataset_kind(const std::string& name);
 // "NAME=PATH". Errors: no '=', unknown NAME, empty PATH, PATH that does not exist.
 DatasetSpec parse_dataset_spec(const std::string& spec);
 // Comma-separated specs ("c4=/a.json.gz,wikitext2=/b"); paths may not contain commas here.
 std::vector<DatasetSpec> parse_dataset_specs(const std::string& comma_separated);
-std::string format_dataset_spec(const DatasetSpec& spec);  // "NAME=PATH"
+std::string format_dataset_spec(const DatasetSpec& spec); // "NAME=PATH"
 
 // File names tried, in order, under a data-root folder:
 //   wikitext2 eval:  wiki.test.raw, wikitext-2-raw/wiki.test.raw, wikitext-2-raw-v1/wiki.test.raw,
@@ -65,14 +65,14 @@ std::string resolve_dataset_file(const DatasetSpec& spec, DataUse use);
 
 // ---- wikitext2 ----
 struct WikiTextRows {
-    std::vector<std::string> rows;  // HF rows, see the header comment
-    bool layout_rebuilt = false;    // true when the file had no blank lines and they were rebuilt
+    std::vector<std::string> rows; // HF rows, see the header comment
+    bool layout_rebuilt = false;   // true when the file had no blank lines and they were rebuilt
 };
 WikiTextRows read_wikitext_rows(const std::string& file);
 // Pure functions of the rows, exposed for tests and for other splits.
-std::vector<std::string> wikitext_rows_from_text(const std::string& text);  // no rebuild
+std::vector<std::string> wikitext_rows_from_text(const std::string& text); // no rebuild
 std::vector<std::string> rebuild_wikitext_layout(const std::vector<std::string>& nonblank_rows);
-int wikitext_heading_level(const std::string& row);  // 0 for a non-heading row
+int wikitext_heading_level(const std::string& row); // 0 for a non-heading row
 std::string wikitext_eval_text(const std::vector<std::string>& rows);
 std::string wikitext_calibration_text(const std::vector<std::string>& rows, size_t max_rows = 1000);
 
@@ -80,7 +80,7 @@ std::string wikitext_calibration_text(const std::vector<std::string>& rows, size
 // Documents stored back to back in one buffer: the C4 train shard holds ~356k documents, and
 // one allocation per document would cost more than the text.
 class DocumentSet {
-public:
+  public:
     void add(std::string_view text);
     size_t size() const { return ends_.size(); }
     bool empty() const { return ends_.empty(); }
@@ -88,15 +88,15 @@ public:
     std::string text(size_t index) const { return std::string(view(index)); }
     size_t total_bytes() const { return bytes_.size(); }
 
-private:
+  private:
     std::string bytes_;
-    std::vector<size_t> ends_;  // ends_[i] = end offset of document i in bytes_
+    std::vector<size_t> ends_; // ends_[i] = end offset of document i in bytes_
 };
 
 // Reads a .jsonl or .jsonl.gz / .json.gz file (gzip detected by its magic bytes).
 DocumentSet read_c4_documents(const std::string& file);
 
 // ---- text ----
-std::string read_text_file(const std::string& file);  // verbatim bytes; Error when unreadable
+std::string read_text_file(const std::string& file); // verbatim bytes; Error when unreadable
 
 } // namespace rilq

@@ -26,11 +26,13 @@ constexpr std::array<uint32_t, 64> kRoundConstants = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+inline uint32_t rotr(uint32_t x, int n) {
+    return (x >> n) | (x << (32 - n));
+}
 
 // Incremental hasher: feed bytes in any chunking, then finish once.
 class Sha256 {
-public:
+  public:
     void update(const unsigned char* data, size_t size) {
         total_bytes_ += size;
         while (size > 0) {
@@ -52,19 +54,22 @@ public:
         const unsigned char one = 0x80;
         const unsigned char zero = 0x00;
         update(&one, 1);
-        while (block_used_ != 56) update(&zero, 1);
+        while (block_used_ != 56)
+            update(&zero, 1);
         unsigned char length_be[8];
-        for (int i = 0; i < 8; ++i) length_be[i] = static_cast<unsigned char>(bit_length >> (56 - 8 * i));
+        for (int i = 0; i < 8; ++i)
+            length_be[i] = static_cast<unsigned char>(bit_length >> (56 - 8 * i));
         update(length_be, 8);
         static const char* digits = "0123456789abcdef";
         std::string hex;
         hex.reserve(64);
         for (uint32_t word : state_)
-            for (int shift = 28; shift >= 0; shift -= 4) hex.push_back(digits[(word >> shift) & 0xf]);
+            for (int shift = 28; shift >= 0; shift -= 4)
+                hex.push_back(digits[(word >> shift) & 0xf]);
         return hex;
     }
 
-private:
+  private:
     void compress(const unsigned char* block) {
         uint32_t w[64];
         for (int t = 0; t < 16; ++t)
@@ -93,8 +98,14 @@ private:
             b = a;
             a = t1 + t2;
         }
-        state_[0] += a; state_[1] += b; state_[2] += c; state_[3] += d;
-        state_[4] += e; state_[5] += f; state_[6] += g; state_[7] += h;
+        state_[0] += a;
+        state_[1] += b;
+        state_[2] += c;
+        state_[3] += d;
+        state_[4] += e;
+        state_[5] += f;
+        state_[6] += g;
+        state_[7] += h;
     }
 
     std::array<uint32_t, 8> state_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -116,11 +127,12 @@ std::string sha256_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("sha256: cannot open '" + path + "': " + std::strerror(errno));
     Sha256 hasher;
-    std::vector<char> buffer(1 << 20);  // 1 MiB chunks: hashes multi-GB checkpoints in constant memory
+    std::vector<char> buffer(1 << 20); // 1 MiB chunks: hashes multi-GB checkpoints in constant memory
     while (in) {
         in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
         const std::streamsize got = in.gcount();
-        if (got > 0) hasher.update(reinterpret_cast<const unsigned char*>(buffer.data()), static_cast<size_t>(got));
+        if (got > 0)
+            hasher.update(reinterpret_cast<const unsigned char*>(buffer.data()), static_cast<size_t>(got));
     }
     if (in.bad()) throw Error("sha256: read error in '" + path + "'");
     return hasher.finish_hex();

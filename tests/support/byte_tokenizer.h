@@ -10,12 +10,13 @@
 namespace rilq::test {
 
 class ByteTokenizer : public rilq::Tokenizer {
-public:
+  public:
     std::vector<int64_t> encode(const std::string& text, bool add_bos) const override {
         std::vector<int64_t> ids;
         ids.reserve(text.size() + 1);
         if (add_bos) ids.push_back(bos_id());
-        for (unsigned char c : text) ids.push_back(static_cast<int64_t>(c) + 3);
+        for (unsigned char c : text)
+            ids.push_back(static_cast<int64_t>(c) + 3);
         return ids;
     }
     std::string decode(const std::vector<int64_t>& ids) const override {
