@@ -28,13 +28,13 @@ std::string error_of(const std::function<void()>& f) {
     return "";
 }
 
-#define EXPECT_ERROR(expr, ...)                                                                     \
-    do {                                                                                            \
-        const std::string message_ = error_of([&] { (void)(expr); });                               \
-        QVERIFY2(!message_.empty(), "expected rilq::Error from " #expr);                            \
-        for (const std::string& fragment_ : std::vector<std::string>{__VA_ARGS__})                  \
-            QVERIFY2(message_.find(fragment_) != std::string::npos,                                 \
-                     ("message lacks \"" + fragment_ + "\": " + message_).c_str());                 \
+#define EXPECT_ERROR(expr, ...)                                                                              \
+    do {                                                                                                     \
+        const std::string message_ = error_of([&] { (void)(expr); });                                        \
+        QVERIFY2(!message_.empty(), "expected rilq::Error from " #expr);                                     \
+        for (const std::string& fragment_ : std::vector<std::string>{__VA_ARGS__})                           \
+            QVERIFY2(message_.find(fragment_) != std::string::npos,                                          \
+                     ("message lacks \"" + fragment_ + "\": " + message_).c_str());                          \
     } while (0)
 
 const char* kSharded = "hf_llama3_gqa_sharded";
@@ -48,14 +48,19 @@ std::string copy_fixture(const std::string& name) {
     return dir;
 }
 
-json read_json(const std::string& path) { return json::parse(rilq::test::read_file(path)); }
-void write_json(const std::string& path, const json& j) { rilq::test::write_file(path, j.dump(2)); }
+json read_json(const std::string& path) {
+    return json::parse(rilq::test::read_file(path));
+}
+void write_json(const std::string& path, const json& j) {
+    rilq::test::write_file(path, j.dump(2));
+}
 
 // All tensors of a safetensors file, in file order.
 std::vector<std::pair<std::string, torch::Tensor>> all_tensors(const std::string& path) {
     rilq::SafetensorsFile file(path);
     std::vector<std::pair<std::string, torch::Tensor>> out;
-    for (const auto& name : file.names()) out.emplace_back(name, file.tensor(name));
+    for (const auto& name : file.names())
+        out.emplace_back(name, file.tensor(name));
     return out;
 }
 
@@ -75,13 +80,15 @@ rilq::LlamaConfig small_config(bool tied) {
     return c;
 }
 
-torch::Tensor sample_ids() { return torch::tensor(std::vector<int64_t>{5, 1, 17, 39, 0, 22, 8, 8, 3}).view({1, -1}); }
+torch::Tensor sample_ids() {
+    return torch::tensor(std::vector<int64_t>{5, 1, 17, 39, 0, 22, 8, 8, 3}).view({1, -1});
+}
 
 } // namespace
 
 class TestHfCheckpoint : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void reads_sharded_fixture();
     void rejects_missing_shard();
     void rejects_tensor_absent_from_its_shard();
@@ -105,9 +112,11 @@ void TestHfCheckpoint::reads_sharded_fixture() {
     QCOMPARE(ckpt.tensor_names().size(), size_t{21});
     QVERIFY(ckpt.contains("lm_head.weight"));
     QVERIFY(ckpt.contains("model.embed_tokens.weight"));
-    QCOMPARE(ckpt.tensor("model.layers.1.self_attn.q_proj.weight").sizes().vec(), (std::vector<int64_t>{128, 32}));
+    QCOMPARE(ckpt.tensor("model.layers.1.self_attn.q_proj.weight").sizes().vec(),
+             (std::vector<int64_t>{128, 32}));
     // Tensors from both shards are reachable.
-    const json index = read_json(rilq::test::test_data(std::string(kSharded) + "/model.safetensors.index.json"));
+    const json index =
+        read_json(rilq::test::test_data(std::string(kSharded) + "/model.safetensors.index.json"));
     std::set<std::string> shards;
     for (const auto& [name, shard] : index.at("weight_map").items()) {
         shards.insert(shard.get<std::string>());
@@ -120,8 +129,8 @@ void TestHfCheckpoint::reads_sharded_fixture() {
 void TestHfCheckpoint::rejects_missing_shard() {
     const std::string dir = copy_fixture(kSharded);
     fs::remove(dir + "/" + kShard2);
-    EXPECT_ERROR(rilq::HfCheckpoint(dir), dir + "/model.safetensors.index.json", std::string("shard \"") + kShard2,
-                 "missing");
+    EXPECT_ERROR(rilq::HfCheckpoint(dir), dir + "/model.safetensors.index.json",
+                 std::string("shard \"") + kShard2, "missing");
     EXPECT_ERROR(rilq::load_hf_model(dir), kShard2, "missing");
 }
 
@@ -136,14 +145,15 @@ void TestHfCheckpoint::rejects_tensor_absent_from_its_shard() {
     QVERIFY(!moved.empty());
     index["weight_map"][moved] = kShard2;
     write_json(index_path, index);
-    EXPECT_ERROR(rilq::HfCheckpoint(dir), index_path, "tensor \"" + moved + "\"", kShard2, "does not contain it");
+    EXPECT_ERROR(rilq::HfCheckpoint(dir), index_path, "tensor \"" + moved + "\"", kShard2,
+                 "does not contain it");
 }
 
 void TestHfCheckpoint::rejects_duplicate_tensor_across_shards() {
     const std::string dir = copy_fixture(kSharded);
     auto shard2 = all_tensors(dir + "/" + kShard2);
     const auto shard1 = all_tensors(dir + "/" + kShard1);
-    shard2.push_back(shard1.front());   // now in both files; the index still names shard 1
+    shard2.push_back(shard1.front()); // now in both files; the index still names shard 1
     rilq::save_safetensors(dir + "/" + kShard2, shard2, {{"format", "pt"}});
     EXPECT_ERROR(rilq::HfCheckpoint(dir), "tensor \"" + shard1.front().first + "\"", "two shards", kShard1,
                  kShard2);
@@ -161,7 +171,8 @@ void TestHfCheckpoint::rejects_unlisted_tensor_and_bad_shard_names() {
     json index = read_json(index_path);
     index["weight_map"]["lm_head.weight"] = "../" + std::string(kShard1);
     write_json(index_path, index);
-    EXPECT_ERROR(rilq::HfCheckpoint(dir2), index_path, "lm_head.weight", "not a file name inside the model folder");
+    EXPECT_ERROR(rilq::HfCheckpoint(dir2), index_path, "lm_head.weight",
+                 "not a file name inside the model folder");
 
     index.erase("weight_map");
     write_json(index_path, index);
@@ -185,22 +196,25 @@ void TestHfCheckpoint::rejects_missing_unexpected_and_misshapen_tensors() {
     const auto original = all_tensors(weights);
 
     auto without = original;
-    without.erase(std::remove_if(without.begin(), without.end(),
-                                 [](const auto& p) { return p.first == "model.layers.1.mlp.up_proj.weight"; }),
-                  without.end());
+    without.erase(
+        std::remove_if(without.begin(), without.end(),
+                       [](const auto& p) { return p.first == "model.layers.1.mlp.up_proj.weight"; }),
+        without.end());
     rilq::save_safetensors(weights, without, {{"format", "pt"}});
     EXPECT_ERROR(rilq::load_hf_model(dir), dir, "missing tensor \"model.layers.1.mlp.up_proj.weight\"");
 
     auto extra = original;
     extra.emplace_back("model.layers.9.self_attn.q_proj.weight", torch::ones({2, 2}));
     rilq::save_safetensors(weights, extra, {{"format", "pt"}});
-    EXPECT_ERROR(rilq::load_hf_model(dir), dir, "unexpected tensor \"model.layers.9.self_attn.q_proj.weight\"");
+    EXPECT_ERROR(rilq::load_hf_model(dir), dir,
+                 "unexpected tensor \"model.layers.9.self_attn.q_proj.weight\"");
 
     auto misshapen = original;
     for (auto& [name, t] : misshapen)
         if (name == "model.layers.0.self_attn.k_proj.weight") t = t.narrow(0, 0, 8).contiguous();
     rilq::save_safetensors(weights, misshapen, {{"format", "pt"}});
-    EXPECT_ERROR(rilq::load_hf_model(dir), dir, "model.layers.0.self_attn.k_proj.weight", "[8, 32]", "[32, 32]");
+    EXPECT_ERROR(rilq::load_hf_model(dir), dir, "model.layers.0.self_attn.k_proj.weight", "[8, 32]",
+                 "[32, 32]");
 }
 
 void TestHfCheckpoint::save_then_load_gives_identical_logits() {
@@ -213,7 +227,8 @@ void TestHfCheckpoint::save_then_load_gives_identical_logits() {
         QCOMPARE(loaded.parameter_count(), model.parameter_count());
         QVERIFY(torch::equal(loaded.logits(sample_ids()), model.logits(sample_ids())));
         const auto state = loaded.hf_state();
-        for (const auto& [name, t] : model.hf_state()) QVERIFY2(torch::equal(state.at(name), t), name.c_str());
+        for (const auto& [name, t] : model.hf_state())
+            QVERIFY2(torch::equal(state.at(name), t), name.c_str());
     }
 }
 
@@ -232,7 +247,7 @@ void TestHfCheckpoint::save_writes_hf_files() {
     rilq::SafetensorsFile weights(dir + "/model.safetensors");
     // transformers refuses safetensors files without format=pt.
     QCOMPARE(weights.metadata().at("format"), std::string("pt"));
-    QVERIFY(!weights.contains("lm_head.weight"));   // tied: stored once, as HF does
+    QVERIFY(!weights.contains("lm_head.weight")); // tied: stored once, as HF does
     const auto names = weights.names();
     QCOMPARE(names.front(), std::string("model.embed_tokens.weight"));
     QCOMPARE(names.at(1), std::string("model.layers.0.self_attn.q_proj.weight"));
@@ -251,7 +266,7 @@ void TestHfCheckpoint::save_in_bf16_rounds_weights() {
     QCOMPARE(weights.entry("lm_head.weight").dtype, std::string("BF16"));
     const auto loaded = rilq::load_hf_model(dir);
     QCOMPARE(loaded.config().torch_dtype, std::string("bfloat16"));
-    QCOMPARE(loaded.embed_tokens().scalar_type(), torch::kFloat32);   // compute dtype stays fp32
+    QCOMPARE(loaded.embed_tokens().scalar_type(), torch::kFloat32); // compute dtype stays fp32
     const auto expected = model.embed_tokens().to(torch::kBFloat16).to(torch::kFloat32);
     QVERIFY(torch::equal(loaded.embed_tokens(), expected));
     QVERIFY(!torch::equal(loaded.embed_tokens(), model.embed_tokens()));

@@ -29,16 +29,18 @@ std::string error_of(const std::function<void()>& f) {
     return "";
 }
 
-#define EXPECT_ERROR(expr, ...)                                                                     \
-    do {                                                                                            \
-        const std::string message_ = error_of([&] { (void)(expr); });                               \
-        QVERIFY2(!message_.empty(), "expected rilq::Error from " #expr);                            \
-        for (const std::string& fragment_ : std::vector<std::string>{__VA_ARGS__})                  \
-            QVERIFY2(message_.find(fragment_) != std::string::npos,                                 \
-                     ("message lacks \"" + fragment_ + "\": " + message_).c_str());                 \
+#define EXPECT_ERROR(expr, ...)                                                                              \
+    do {                                                                                                     \
+        const std::string message_ = error_of([&] { (void)(expr); });                                        \
+        QVERIFY2(!message_.empty(), "expected rilq::Error from " #expr);                                     \
+        for (const std::string& fragment_ : std::vector<std::string>{__VA_ARGS__})                           \
+            QVERIFY2(message_.find(fragment_) != std::string::npos,                                          \
+                     ("message lacks \"" + fragment_ + "\": " + message_).c_str());                          \
     } while (0)
 
-std::string stories_bin() { return rilq::test::shared_data("stories260K/stories260K.bin"); }
+std::string stories_bin() {
+    return rilq::test::shared_data("stories260K/stories260K.bin");
+}
 
 // stories260K: dim 64, hidden 172, 5 layers, 8 heads, 4 kv heads, vocab 512, seq_len 512.
 constexpr int64_t C = 64, F = 172, L = 5, NH = 8, NKV = 4, V = 512, T_MAX = 512, HD = C / NH, KVD = NKV * HD;
@@ -74,7 +76,8 @@ std::string decode(const std::vector<std::string>& pieces, const std::vector<int
         std::string piece = pieces.at(static_cast<size_t>(id));
         if (prev == 1 && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
         unsigned int byte = 0;
-        if (piece.size() == 6 && std::sscanf(piece.c_str(), "<0x%02X>", &byte) == 1) piece = std::string(1, char(byte));
+        if (piece.size() == 6 && std::sscanf(piece.c_str(), "<0x%02X>", &byte) == 1)
+            piece = std::string(1, char(byte));
         text += piece;
         prev = id;
     }
@@ -85,7 +88,7 @@ std::string decode(const std::vector<std::string>& pieces, const std::vector<int
 
 class TestLlama2c : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void loads_stories260K();
     void permutes_q_and_k_rows_for_rotate_half();
     void untied_classifier_is_read_after_rope_tables();
@@ -149,7 +152,8 @@ void TestLlama2c::permutes_q_and_k_rows_for_rotate_half() {
         }
     // v is not rotated, so it is taken as is.
     const int64_t wv_at = wk_at + L * KVD * C;
-    QVERIFY(torch::equal(model.layers()[layer].v_proj.weight, floats.narrow(0, wv_at, KVD * C).view({KVD, C})));
+    QVERIFY(
+        torch::equal(model.layers()[layer].v_proj.weight, floats.narrow(0, wv_at, KVD * C).view({KVD, C})));
 }
 
 void TestLlama2c::untied_classifier_is_read_after_rope_tables() {
@@ -188,7 +192,10 @@ void TestLlama2c::hf_round_trip_gives_identical_logits() {
     QVERIFY(size_bytes > weight_bytes && size_bytes < weight_bytes + 8192);
 
     QVERIFY(rilq::is_hf_model_dir(dir));
+    QElapsedTimer timer;
+    timer.start();
     const auto reloaded = rilq::load_model(dir);
+    qInfo("stories260K HF folder load time: %.2f ms", static_cast<double>(timer.nsecsElapsed()) / 1e6);
     QCOMPARE(reloaded.config().max_position_embeddings, T_MAX);
     QCOMPARE(reloaded.config().rms_norm_eps, 1e-5);
     torch::manual_seed(7);
@@ -235,11 +242,11 @@ void TestLlama2c::rejects_truncated_and_foreign_files() {
 void TestLlama2c::greedy_decoding_tells_the_known_story() {
     const auto model = rilq::load_llama2c(stories_bin());
     const auto pieces = read_pieces(rilq::test::shared_data("stories260K/tok512.bin"));
-    std::vector<int64_t> ids = {1};   // BOS
+    std::vector<int64_t> ids = {1}; // BOS
     torch::NoGradGuard no_grad;
     for (int step = 0; step < 60; ++step) {
         const auto input = torch::tensor(ids).view({1, -1});
-        const auto logits = model.logits(input);                 // (1, T, V)
+        const auto logits = model.logits(input); // (1, T, V)
         ids.push_back(logits[0][-1].argmax().item<int64_t>());
     }
     const std::string story = decode(pieces, std::vector<int64_t>(ids.begin() + 1, ids.end()));

@@ -31,16 +31,16 @@ std::string error_of(const std::function<void()>& f) {
     return "";
 }
 
-#define EXPECT_ERROR(expr, ...)                                                                     \
-    do {                                                                                            \
-        const std::string message_ = error_of([&] { (void)(expr); });                               \
-        QVERIFY2(!message_.empty(), "expected rilq::Error from " #expr);                            \
-        for (const std::string& fragment_ : std::vector<std::string>{__VA_ARGS__})                  \
-            QVERIFY2(message_.find(fragment_) != std::string::npos,                                 \
-                     ("message lacks \"" + fragment_ + "\": " + message_).c_str());                 \
+#define EXPECT_ERROR(expr, ...)                                                                              \
+    do {                                                                                                     \
+        const std::string message_ = error_of([&] { (void)(expr); });                                        \
+        QVERIFY2(!message_.empty(), "expected rilq::Error from " #expr);                                     \
+        for (const std::string& fragment_ : std::vector<std::string>{__VA_ARGS__})                           \
+            QVERIFY2(message_.find(fragment_) != std::string::npos,                                          \
+                     ("message lacks \"" + fragment_ + "\": " + message_).c_str());                          \
     } while (0)
 
-constexpr double kTolerance = 1e-4;   // fp32 logits vs the PyTorch reference
+constexpr double kTolerance = 1e-4; // fp32 logits vs the PyTorch reference
 
 std::string model_path(const std::string& name) {
     if (name == "stories260K") return rilq::test::shared_data("stories260K/stories260K.bin");
@@ -67,7 +67,7 @@ void write_config(const std::string& dir, const json& config) {
 
 class TestModelReference : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void logits_match_reference_data();
     void logits_match_reference();
     void hidden_and_layer_outputs();
@@ -103,13 +103,14 @@ void TestModelReference::hidden_and_layer_outputs() {
     QCOMPARE(r.logits.sizes().vec(), (std::vector<int64_t>{2, 7, 128}));
     QCOMPARE(r.hidden.sizes().vec(), (std::vector<int64_t>{2, 7, 32}));
     QCOMPARE(r.layer_outputs.size(), size_t{2});
-    for (const auto& h : r.layer_outputs) QCOMPARE(h.sizes().vec(), (std::vector<int64_t>{2, 7, 32}));
+    for (const auto& h : r.layer_outputs)
+        QCOMPARE(h.sizes().vec(), (std::vector<int64_t>{2, 7, 32}));
     // The hidden state is the final norm applied to the last layer's output, and the logits
     // are lm_head of it.
     QVERIFY(torch::allclose(model.lm_head_forward(r.hidden), r.logits, 1e-5, 1e-5));
     const auto last = r.layer_outputs.back();
-    const auto normed = last * torch::rsqrt(last.pow(2).mean(-1, true) + model.config().rms_norm_eps) *
-                        model.final_norm();
+    const auto normed =
+        last * torch::rsqrt(last.pow(2).mean(-1, true) + model.config().rms_norm_eps) * model.final_norm();
     QVERIFY(torch::allclose(normed, r.hidden, 1e-5, 1e-5));
 
     rilq::ForwardOptions hidden_only;
@@ -139,8 +140,8 @@ void TestModelReference::linear_names_and_errors() {
     const rilq::HfCheckpoint ckpt(rilq::test::test_data("hf_llama3_gqa_sharded"));
     QVERIFY(torch::equal(model.linear("layers.1.mlp.up_proj").weight,
                          ckpt.tensor("model.layers.1.mlp.up_proj.weight")));
-    for (const std::string bad : {"layers.2.self_attn.q_proj", "layers.0.self_attn.x_proj", "layers.x.mlp.up_proj",
-                                  "model.layers.0.mlp.up_proj", "layers.0", ""})
+    for (const std::string bad : {"layers.2.self_attn.q_proj", "layers.0.self_attn.x_proj",
+                                  "layers.x.mlp.up_proj", "model.layers.0.mlp.up_proj", "layers.0", ""})
         EXPECT_ERROR(model.linear(bad), "no linear named \"" + bad + "\"");
 }
 
@@ -160,9 +161,10 @@ void TestModelReference::bf16_compute_stays_close() {
         qInfo("%s bf16 compute: max |diff| = %.3g (max |logit| %.3g)", name.c_str(), diff, scale);
         // bf16 keeps 8 bits of mantissa: a few percent of the logit range, never garbage.
         QVERIFY2(diff < 0.05 * scale, name.c_str());
-        QVERIFY(diff > 0);   // really computed in bf16
+        QVERIFY(diff > 0); // really computed in bf16
         // And the greedy choice agrees almost everywhere.
-        const double agree = (logits.argmax(-1) == expected.argmax(-1)).to(torch::kFloat32).mean().item<double>();
+        const double agree =
+            (logits.argmax(-1) == expected.argmax(-1)).to(torch::kFloat32).mean().item<double>();
         QVERIFY2(agree > 0.9, name.c_str());
     }
 }

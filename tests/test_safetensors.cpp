@@ -30,13 +30,13 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 // Asserts the message contains every fragment (file name, tensor, what went wrong).
-#define EXPECT_ERROR(expr, ...)                                                                     \
-    do {                                                                                            \
-        const std::string message_ = error_of([&] { (void)(expr); });                               \
-        QVERIFY2(!message_.empty(), "expected rilq::Error from " #expr);                            \
-        for (const std::string& fragment_ : std::vector<std::string>{__VA_ARGS__})                  \
-            QVERIFY2(message_.find(fragment_) != std::string::npos,                                 \
-                     ("message lacks \"" + fragment_ + "\": " + message_).c_str());                 \
+#define EXPECT_ERROR(expr, ...)                                                                              \
+    do {                                                                                                     \
+        const std::string message_ = error_of([&] { (void)(expr); });                                        \
+        QVERIFY2(!message_.empty(), "expected rilq::Error from " #expr);                                     \
+        for (const std::string& fragment_ : std::vector<std::string>{__VA_ARGS__})                           \
+            QVERIFY2(message_.find(fragment_) != std::string::npos,                                          \
+                     ("message lacks \"" + fragment_ + "\": " + message_).c_str());                          \
     } while (0)
 
 // A safetensors file from raw parts: u64 header length, header text, data bytes.
@@ -49,9 +49,10 @@ std::string raw_file(const std::string& header, const std::string& data) {
 
 torch::Dtype torch_dtype_of(const std::string& st) {
     static const std::map<std::string, torch::Dtype> m = {
-        {"F64", torch::kFloat64}, {"F32", torch::kFloat32}, {"F16", torch::kFloat16}, {"BF16", torch::kBFloat16},
-        {"I64", torch::kInt64},   {"I32", torch::kInt32},   {"I16", torch::kInt16},   {"I8", torch::kInt8},
-        {"U8", torch::kUInt8},    {"BOOL", torch::kBool}};
+        {"F64", torch::kFloat64},   {"F32", torch::kFloat32}, {"F16", torch::kFloat16},
+        {"BF16", torch::kBFloat16}, {"I64", torch::kInt64},   {"I32", torch::kInt32},
+        {"I16", torch::kInt16},     {"I8", torch::kInt8},     {"U8", torch::kUInt8},
+        {"BOOL", torch::kBool}};
     return m.at(st);
 }
 
@@ -60,11 +61,13 @@ torch::Tensor tensor_from_json(const json& spec) {
     const auto shape = spec.at("shape").get<std::vector<int64_t>>();
     const auto dtype = torch_dtype_of(spec.at("dtype").get<std::string>());
     std::vector<double> values;
-    for (const auto& v : spec.at("values")) values.push_back(v.get<double>());
+    for (const auto& v : spec.at("values"))
+        values.push_back(v.get<double>());
     if (dtype == torch::kInt64) {
         // int64 extremes do not survive a double: take them as integers.
         std::vector<int64_t> ints;
-        for (const auto& v : spec.at("values")) ints.push_back(v.get<int64_t>());
+        for (const auto& v : spec.at("values"))
+            ints.push_back(v.get<int64_t>());
         return torch::tensor(ints, torch::kInt64).reshape(shape);
     }
     return torch::tensor(values, torch::kFloat64).to(dtype).reshape(shape);
@@ -74,7 +77,7 @@ torch::Tensor tensor_from_json(const json& spec) {
 
 class TestSafetensors : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void round_trips_every_dtype_with_metadata();
     void header_is_compact_and_aligned();
     void reads_independent_fixture();
@@ -98,13 +101,15 @@ void TestSafetensors::round_trips_every_dtype_with_metadata() {
     const auto f32 = torch::randn({5, 7});
     const auto bf16 = torch::randn({3, 4}).to(torch::kBFloat16);
     const auto f16 = torch::randn({2, 9}).to(torch::kFloat16);
-    const auto i64 = torch::tensor(std::vector<int64_t>{-(int64_t{1} << 62), -1, 0, 1, (int64_t{1} << 40) + 3});
+    const auto i64 =
+        torch::tensor(std::vector<int64_t>{-(int64_t{1} << 62), -1, 0, 1, (int64_t{1} << 40) + 3});
     const auto empty = torch::empty({0, 4});
     const auto boolean = torch::tensor(std::vector<int64_t>{1, 0, 1}).to(torch::kBool);
     // Written out of alphabetical order: the file keeps the given order.
     const std::vector<std::pair<std::string, torch::Tensor>> tensors = {
         {"z.f32", f32}, {"a.bf16", bf16}, {"m.f16", f16}, {"ids", i64}, {"empty", empty}, {"mask", boolean}};
-    const std::map<std::string, std::string> metadata = {{"format", "pt"}, {"note", "caf\xc3\xa9 \"quoted\""}};
+    const std::map<std::string, std::string> metadata = {{"format", "pt"},
+                                                         {"note", "caf\xc3\xa9 \"quoted\""}};
     rilq::save_safetensors(path, tensors, metadata);
 
     rilq::SafetensorsFile file(path);
@@ -137,14 +142,16 @@ void TestSafetensors::header_is_compact_and_aligned() {
     std::memcpy(&n, bytes.data(), 8);
     QCOMPARE(n % 8, uint64_t{0});
     const std::string header = bytes.substr(8, n);
-    const std::string expected = R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})";
+    const std::string expected =
+        R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})";
     QCOMPARE(header.substr(0, expected.size()), expected);
     QCOMPARE(header.substr(expected.size()), std::string(n - expected.size(), ' '));
     QCOMPARE(bytes.size(), 8 + n + 12);
 }
 
 void TestSafetensors::reads_independent_fixture() {
-    const json ref = json::parse(rilq::test::read_file(rilq::test::test_data("safetensors/reference_values.json")));
+    const json ref =
+        json::parse(rilq::test::read_file(rilq::test::test_data("safetensors/reference_values.json")));
     rilq::SafetensorsFile file(rilq::test::test_data("safetensors/reference.safetensors"));
     QCOMPARE(file.names(), ref.at("order").get<std::vector<std::string>>());
     QCOMPARE(file.metadata(), (ref.at("metadata").get<std::map<std::string, std::string>>()));
@@ -164,13 +171,16 @@ void TestSafetensors::reads_independent_fixture() {
 }
 
 void TestSafetensors::writes_byte_identical_to_independent_writer() {
-    const json ref = json::parse(rilq::test::read_file(rilq::test::test_data("safetensors/reference_values.json")));
+    const json ref =
+        json::parse(rilq::test::read_file(rilq::test::test_data("safetensors/reference_values.json")));
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
-    for (const auto& name : ref.at("order")) tensors.emplace_back(name, tensor_from_json(ref.at("tensors").at(name)));
+    for (const auto& name : ref.at("order"))
+        tensors.emplace_back(name, tensor_from_json(ref.at("tensors").at(name)));
     const std::string path = rilq::test::make_temp_dir("st") + "/ours.safetensors";
     rilq::save_safetensors(path, tensors, ref.at("metadata").get<std::map<std::string, std::string>>());
     const std::string ours = rilq::test::read_file(path);
-    const std::string theirs = rilq::test::read_file(rilq::test::test_data("safetensors/reference.safetensors"));
+    const std::string theirs =
+        rilq::test::read_file(rilq::test::test_data("safetensors/reference.safetensors"));
     QCOMPARE(ours.size(), theirs.size());
     QVERIFY(ours == theirs);
 }
@@ -196,7 +206,8 @@ void TestSafetensors::rejects_truncated_files() {
 
     const std::string cut = dir + "/cut.safetensors";
     rilq::test::write_file(cut, bytes.substr(0, bytes.size() - 5));
-    EXPECT_ERROR(rilq::SafetensorsFile(cut), cut, "tensor \"last.weight\"", "outside the data area", "truncated");
+    EXPECT_ERROR(rilq::SafetensorsFile(cut), cut, "tensor \"last.weight\"", "outside the data area",
+                 "truncated");
 
     const std::string tiny = dir + "/tiny.safetensors";
     rilq::test::write_file(tiny, bytes.substr(0, 5));
@@ -211,20 +222,21 @@ void TestSafetensors::rejects_truncated_files() {
     rilq::test::write_file(in_header, bytes.substr(0, 20));
     EXPECT_ERROR(rilq::SafetensorsFile(in_header), in_header, "header length", "past the end");
 
-    EXPECT_ERROR(rilq::SafetensorsFile(dir + "/absent.safetensors"), dir + "/absent.safetensors", "cannot open");
+    EXPECT_ERROR(rilq::SafetensorsFile(dir + "/absent.safetensors"), dir + "/absent.safetensors",
+                 "cannot open");
 }
 
 void TestSafetensors::rejects_header_length_beyond_file() {
     const std::string dir = rilq::test::make_temp_dir("st");
     const std::string header = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
     std::string bytes = raw_file(header, std::string(4, '\0'));
-    const uint64_t lie = header.size() + 5;   // 1 byte past the end
+    const uint64_t lie = header.size() + 5; // 1 byte past the end
     std::memcpy(bytes.data(), &lie, 8);
     const std::string path = dir + "/long_header.safetensors";
     rilq::test::write_file(path, bytes);
     EXPECT_ERROR(rilq::SafetensorsFile(path), path, "header length " + std::to_string(lie), "past the end");
 
-    const uint64_t huge = uint64_t{1} << 60;   // a random 8 bytes read as a length
+    const uint64_t huge = uint64_t{1} << 60; // a random 8 bytes read as a length
     std::memcpy(bytes.data(), &huge, 8);
     rilq::test::write_file(path, bytes);
     EXPECT_ERROR(rilq::SafetensorsFile(path), path, "header length", "implausible");
@@ -253,19 +265,21 @@ void TestSafetensors::rejects_invalid_json() {
 
 void TestSafetensors::rejects_unknown_dtype() {
     const std::string path = rilq::test::make_temp_dir("st") + "/dtype.safetensors";
-    rilq::test::write_file(path, raw_file(R"({"w.weight":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}})",
-                                          std::string(4, '\0')));
+    rilq::test::write_file(path,
+                           raw_file(R"({"w.weight":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}})",
+                                    std::string(4, '\0')));
     EXPECT_ERROR(rilq::SafetensorsFile(path), path, "tensor \"w.weight\"", "unknown dtype \"F8_E4M3\"");
 }
 
 void TestSafetensors::rejects_offsets_outside_data() {
     const std::string path = rilq::test::make_temp_dir("st") + "/outside.safetensors";
-    rilq::test::write_file(path, raw_file(R"({"w":{"dtype":"F32","shape":[16],"data_offsets":[0,64]}})",
-                                          std::string(16, '\0')));
-    EXPECT_ERROR(rilq::SafetensorsFile(path), path, "tensor \"w\"", "[0, 64)", "outside the data area of 16 bytes");
+    rilq::test::write_file(
+        path, raw_file(R"({"w":{"dtype":"F32","shape":[16],"data_offsets":[0,64]}})", std::string(16, '\0')));
+    EXPECT_ERROR(rilq::SafetensorsFile(path), path, "tensor \"w\"", "[0, 64)",
+                 "outside the data area of 16 bytes");
 
-    rilq::test::write_file(path, raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})",
-                                          std::string(8, '\0')));
+    rilq::test::write_file(
+        path, raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", std::string(8, '\0')));
     EXPECT_ERROR(rilq::SafetensorsFile(path), path, "tensor \"w\"", "end before they begin");
 }
 
@@ -309,13 +323,13 @@ void TestSafetensors::rejects_holes_in_data_area() {
     EXPECT_ERROR(rilq::SafetensorsFile(path), path, "tensor \"b\"", "hole", "[8, 16)");
 
     // Bytes after the last tensor that nobody owns.
-    rilq::test::write_file(path, raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
-                                          std::string(12, '\0')));
+    rilq::test::write_file(
+        path, raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", std::string(12, '\0')));
     EXPECT_ERROR(rilq::SafetensorsFile(path), path, "hole", "[8, 12)", "after tensor \"a\"");
 
     // The first tensor must start at 0.
-    rilq::test::write_file(path, raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                                          std::string(8, '\0')));
+    rilq::test::write_file(
+        path, raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", std::string(8, '\0')));
     EXPECT_ERROR(rilq::SafetensorsFile(path), path, "tensor \"a\"", "hole", "[0, 4)");
 }
 
@@ -353,7 +367,8 @@ void TestSafetensors::writer_refuses_bad_input_and_keeps_old_file() {
     QVERIFY(rilq::test::read_file(path) == before);
     // No temp files left behind next to it.
     int files = 0;
-    for (const auto& e : fs::directory_iterator(fs::path(path).parent_path())) files += e.is_regular_file() ? 1 : 0;
+    for (const auto& e : fs::directory_iterator(fs::path(path).parent_path()))
+        files += e.is_regular_file() ? 1 : 0;
     QCOMPARE(files, 1);
 }
 

@@ -56,11 +56,13 @@ torch::Dtype storage_dtype_from_name(const std::string& name, const std::string&
 
 // HF module order (embeddings, then each layer's attention, MLP and norms, final norm,
 // head): what a reader expects to see first when it streams the file.
-std::vector<std::string> checkpoint_order(const std::map<std::string, torch::Tensor>& state, int64_t n_layers) {
+std::vector<std::string> checkpoint_order(const std::map<std::string, torch::Tensor>& state,
+                                          int64_t n_layers) {
     std::vector<std::string> order = {"model.embed_tokens.weight"};
     for (int64_t i = 0; i < n_layers; ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
-        for (const auto& proj : projection_names()) order.push_back(p + proj + ".weight");
+        for (const auto& proj : projection_names())
+            order.push_back(p + proj + ".weight");
         order.push_back(p + "input_layernorm.weight");
         order.push_back(p + "post_attention_layernorm.weight");
     }
@@ -110,8 +112,8 @@ HfCheckpoint::HfCheckpoint(const std::string& dir) : dir_(dir) {
             throw Error(index_path.string() + ": missing object \"weight_map\" (tensor name -> shard file)");
         for (const auto& [tensor, shard] : index.at("weight_map").items()) {
             if (!shard.is_string())
-                throw Error(index_path.string() + ": weight_map[\"" + tensor + "\"] must be a file name, found " +
-                            shard.dump());
+                throw Error(index_path.string() + ": weight_map[\"" + tensor +
+                            "\"] must be a file name, found " + shard.dump());
             check_shard_name(shard.get<std::string>(), index_path, tensor);
             weight_map_[tensor] = shard.get<std::string>();
         }
@@ -127,8 +129,8 @@ HfCheckpoint::HfCheckpoint(const std::string& dir) : dir_(dir) {
         }
         for (const auto& [tensor, shard] : weight_map_)
             if (!shards_.at(shard)->contains(tensor))
-                throw Error(index_path.string() + ": tensor \"" + tensor + "\" is listed in shard \"" + shard +
-                            "\" but " + (root / shard).string() + " does not contain it");
+                throw Error(index_path.string() + ": tensor \"" + tensor + "\" is listed in shard \"" +
+                            shard + "\" but " + (root / shard).string() + " does not contain it");
         // A tensor stored in two shards is ambiguous, and one absent from the index is invisible.
         std::map<std::string, std::string> found_in;
         for (const auto& [shard, file] : shards_) {
@@ -153,7 +155,8 @@ HfCheckpoint::HfCheckpoint(const std::string& dir) : dir_(dir) {
         throw Error(dir + ": no " + kSingleFile + " or " + kIndexFile + hint);
     }
     auto file = std::make_unique<SafetensorsFile>(single.string());
-    for (const auto& name : file->names()) weight_map_[name] = kSingleFile;
+    for (const auto& name : file->names())
+        weight_map_[name] = kSingleFile;
     shards_[kSingleFile] = std::move(file);
 }
 
@@ -161,18 +164,37 @@ HfCheckpoint::~HfCheckpoint() = default;
 
 std::vector<std::string> HfCheckpoint::tensor_names() const {
     std::vector<std::string> names;
-    for (const auto& [name, shard] : weight_map_) names.push_back(name);
+    for (const auto& [name, shard] : weight_map_)
+        names.push_back(name);
     return names;
 }
 
-bool HfCheckpoint::contains(const std::string& name) const { return weight_map_.count(name) > 0; }
+bool HfCheckpoint::contains(const std::string& name) const {
+    return weight_map_.count(name) > 0;
+}
+
+// The shard holding `name`, opened on first use.
+static const SafetensorsFile& shard_of(const std::string& dir,
+                                       const std::map<std::string, std::string>& weight_map,
+                                       std::map<std::string, std::unique_ptr<SafetensorsFile>>& shards,
+                                       const std::string& name) {
+    auto it = weight_map.find(name);
+    if (it == weight_map.end()) throw Error(dir + ": no tensor \"" + name + "\"");
+    auto& shard = shards[it->second];
+    if (!shard) shard = std::make_unique<SafetensorsFile>((fs::path(dir) / it->second).string());
+    return *shard;
+}
 
 torch::Tensor HfCheckpoint::tensor(const std::string& name) const {
-    auto it = weight_map_.find(name);
-    if (it == weight_map_.end()) throw Error(dir_ + ": no tensor \"" + name + "\"");
-    auto& shard = shards_[it->second];
-    if (!shard) shard = std::make_unique<SafetensorsFile>((fs::path(dir_) / it->second).string());
-    return shard->tensor(name);
+    return shard_of(dir_, weight_map_, shards_, name).tensor(name);
+}
+
+std::vector<int64_t> HfCheckpoint::tensor_shape(const std::string& name) const {
+    return shard_of(dir_, weight_map_, shards_, name).entry(name).shape;
+}
+
+std::string HfCheckpoint::tensor_dtype(const std::string& name) const {
+    return shard_of(dir_, weight_map_, shards_, name).entry(name).dtype;
 }
 
 bool is_hf_model_dir(const std::string& path) {
@@ -194,7 +216,8 @@ LlamaModel load_hf_model(const std::string& dir, const ModelOptions& options, co
         if (t.is_floating_point()) t = t.to(options.compute_dtype);
         state.emplace(name, std::move(t));
         ++done;
-        const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double elapsed_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         progress.report({"load " + dir, done, static_cast<int64_t>(names.size()), "tensors", elapsed_s,
                          elapsed_s / static_cast<double>(done) * static_cast<double>(names.size() - done)});
     }
@@ -208,7 +231,8 @@ void save_hf_model(const LlamaModel& model, const std::string& dir, const std::s
     LlamaConfig config = model.config();
     if (!storage_dtype.empty()) config.torch_dtype = storage_dtype;
     const torch::Dtype dtype = storage_dtype_from_name(config.torch_dtype, dir);
-    if (fs::exists(dir) && !fs::is_directory(dir)) throw Error(dir + ": exists and is not a folder; not replacing it");
+    if (fs::exists(dir) && !fs::is_directory(dir))
+        throw Error(dir + ": exists and is not a folder; not replacing it");
 
     const auto state = model.hf_state();
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
@@ -222,7 +246,7 @@ void save_hf_model(const LlamaModel& model, const std::string& dir, const std::s
         try {
             generation = read_json_file(old_generation);
         } catch (const Error&) {
-            generation = json::object();   // unreadable: replaced by a fresh one
+            generation = json::object(); // unreadable: replaced by a fresh one
         }
         if (!generation.is_object()) generation = json::object();
     }

@@ -51,13 +51,19 @@ struct Llama2cHeader {
     // Empty when the header could describe a model; otherwise why not.
     std::string problem() const {
         if (dim == kVersionedMagic)
-            return "this is a versioned llama2.c export (magic \"ak42\"); only the legacy version 0 format is "
+            return "this is a versioned llama2.c export (magic \"ak42\"); only the legacy version 0 format "
+                   "is "
                    "supported";
-        for (const auto& [value, field] : {std::pair{dim, "dim"}, {hidden_dim, "hidden_dim"}, {n_layers, "n_layers"},
-                                           {n_heads, "n_heads"}, {n_kv_heads, "n_kv_heads"}, {vocab(), "vocab_size"},
+        for (const auto& [value, field] : {std::pair{dim, "dim"},
+                                           {hidden_dim, "hidden_dim"},
+                                           {n_layers, "n_layers"},
+                                           {n_heads, "n_heads"},
+                                           {n_kv_heads, "n_kv_heads"},
+                                           {vocab(), "vocab_size"},
                                            {seq_len, "seq_len"}})
             if (value <= 0 || value > kMaxDimension)
-                return std::string("header field ") + field + " = " + std::to_string(value) + " is implausible";
+                return std::string("header field ") + field + " = " + std::to_string(value) +
+                       " is implausible";
         if (dim % n_heads != 0) return "dim is not a multiple of n_heads";
         if (n_heads % n_kv_heads != 0) return "n_heads is not a multiple of n_kv_heads";
         if (head_size() % 2 != 0) return "head size dim/n_heads is odd (RoPE needs pairs)";
@@ -78,19 +84,19 @@ struct Llama2cHeader {
                 if (__builtin_mul_overflow(product, f, &product)) product = UINT64_MAX;
             if (__builtin_add_overflow(total, product, &total)) total = UINT64_MAX;
         };
-        add({V, C});                 // token_embedding
-        add({L, C});                 // rms_att
-        add({L, C, C});              // wq
-        add({L, KVD, C});            // wk
-        add({L, KVD, C});            // wv
-        add({L, C, C});              // wo
-        add({L, C});                 // rms_ffn
-        add({L, F, C});              // w1
-        add({L, C, F});              // w2
-        add({L, F, C});              // w3
-        add({C});                    // rms_final
-        add({T, HD / 2});            // freq_cis_real
-        add({T, HD / 2});            // freq_cis_imag
+        add({V, C});                           // token_embedding
+        add({L, C});                           // rms_att
+        add({L, C, C});                        // wq
+        add({L, KVD, C});                      // wk
+        add({L, KVD, C});                      // wv
+        add({L, C, C});                        // wo
+        add({L, C});                           // rms_ffn
+        add({L, F, C});                        // w1
+        add({L, C, F});                        // w2
+        add({L, F, C});                        // w3
+        add({C});                              // rms_final
+        add({T, HD / 2});                      // freq_cis_real
+        add({T, HD / 2});                      // freq_cis_imag
         if (!shared_classifier()) add({V, C}); // wcls
         return total;
     }
@@ -137,15 +143,16 @@ LlamaModel load_llama2c(const std::string& path, const ModelOptions& options) {
     if (!read_header(path, h, file_bytes)) {
         std::error_code ec;
         if (!fs::is_regular_file(path, ec)) throw Error(path + ": not a file");
-        throw Error(path + ": too short for a llama2.c header (" + std::to_string(file_bytes) + " bytes, need " +
-                    std::to_string(kHeaderBytes) + ")");
+        throw Error(path + ": too short for a llama2.c header (" + std::to_string(file_bytes) +
+                    " bytes, need " + std::to_string(kHeaderBytes) + ")");
     }
     if (const auto problem = h.problem(); !problem.empty())
         throw Error(path + ": not a llama2.c version 0 checkpoint: " + problem + " (" + h.describe() + ")");
     const uint64_t expected = h.expected_file_bytes();
     if (file_bytes != expected)
-        throw Error(path + ": file size does not match its llama2.c header (" + h.describe() + "): expected " +
-                    std::to_string(expected) + " bytes, found " + std::to_string(file_bytes) +
+        throw Error(path + ": file size does not match its llama2.c header (" + h.describe() +
+                    "): expected " + std::to_string(expected) + " bytes, found " +
+                    std::to_string(file_bytes) +
                     (file_bytes < expected ? " (truncated?)" : " (not a version 0 export?)"));
 
     std::ifstream in(path, std::ios::binary);
@@ -184,11 +191,11 @@ LlamaModel load_llama2c(const std::string& path, const ModelOptions& options) {
     config.head_dim = HD;
     config.vocab_size = V;
     config.max_position_embeddings = T;
-    config.rms_norm_eps = 1e-5;     // run.c's rmsnorm
-    config.rope_theta = 10000.0;    // run.c's RoPE
+    config.rms_norm_eps = 1e-5;  // run.c's rmsnorm
+    config.rope_theta = 10000.0; // run.c's RoPE
     config.tie_word_embeddings = h.shared_classifier();
     config.torch_dtype = "float32";
-    config.bos_token_id = 1;        // llama2.c's sentencepiece conventions
+    config.bos_token_id = 1; // llama2.c's sentencepiece conventions
     config.eos_token_id = 2;
 
     std::map<std::string, torch::Tensor> state;

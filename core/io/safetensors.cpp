@@ -5,7 +5,7 @@
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
-#include <nlohmann/json.hpp>   // json (parse), ordered_json (write in the given order)
+#include <nlohmann/json.hpp> // json (parse), ordered_json (write in the given order)
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -14,10 +14,10 @@
 #include <set>
 #include <tuple>
 
-#include <fcntl.h>             // open
-#include <sys/mman.h>          // mmap, munmap
-#include <sys/stat.h>          // fstat
-#include <unistd.h>            // close
+#include <fcntl.h>    // open
+#include <sys/mman.h> // mmap, munmap
+#include <sys/stat.h> // fstat
+#include <unistd.h>   // close
 
 // Tensors are copied byte for byte; the format is little-endian, and so must the host be.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assumes a little-endian host");
@@ -40,9 +40,9 @@ struct DtypeInfo {
 
 const std::vector<DtypeInfo>& dtype_table() {
     static const std::vector<DtypeInfo> table = {
-        {"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
-        {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8}, {"I32", torch::kInt32, 4},
-        {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},       {"U8", torch::kUInt8, 1},
+        {"F64", torch::kFloat64, 8},   {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
+        {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
+        {"I16", torch::kInt16, 2},     {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
         {"BOOL", torch::kBool, 1},
     };
     return table;
@@ -62,7 +62,8 @@ const DtypeInfo* find_dtype(torch::Dtype dtype) {
 
 std::string known_dtypes() {
     std::string s;
-    for (const auto& d : dtype_table()) s += (s.empty() ? "" : ", ") + std::string(d.name);
+    for (const auto& d : dtype_table())
+        s += (s.empty() ? "" : ", ") + std::string(d.name);
     return s;
 }
 
@@ -72,7 +73,8 @@ std::string range_str(uint64_t begin, uint64_t end) {
 
 std::string shape_str(const std::vector<int64_t>& shape) {
     std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    for (size_t i = 0; i < shape.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(shape[i]);
     return s + "]";
 }
 
@@ -112,8 +114,8 @@ SafetensorsEntry parse_entry(const std::string& name, const json& v, const std::
     }
     if (bytes != e.end - e.begin)
         throw Error(where + ": dtype " + e.dtype + " and shape " + shape_str(e.shape) + " need " +
-                    std::to_string(bytes) + " bytes but data_offsets " + range_str(e.begin, e.end) + " hold " +
-                    std::to_string(e.end - e.begin));
+                    std::to_string(bytes) + " bytes but data_offsets " + range_str(e.begin, e.end) +
+                    " hold " + std::to_string(e.end - e.begin));
     return e;
 }
 
@@ -137,7 +139,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
                     " bytes, need at least 8 for the header length");
     }
     map_ = ::mmap(nullptr, file_size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);   // the mapping keeps the file alive
+    ::close(fd); // the mapping keeps the file alive
     if (map_ == MAP_FAILED) {
         map_ = nullptr;
         throw Error(path + ": mmap failed: " + std::strerror(errno));
@@ -145,13 +147,14 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
     try {
         const auto* bytes = static_cast<const unsigned char*>(map_);
         uint64_t header_len = 0;
-        std::memcpy(&header_len, bytes, 8);   // little-endian u64
+        std::memcpy(&header_len, bytes, 8); // little-endian u64
         if (header_len > kMaxHeaderBytes)
             throw Error(path + ": header length " + std::to_string(header_len) + " is implausible (limit " +
                         std::to_string(kMaxHeaderBytes) + " bytes): not a safetensors file or corrupt");
         if (header_len > file_size_ - 8)
-            throw Error(path + ": header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                        std::to_string(file_size_) + " bytes): truncated or corrupt");
+            throw Error(path + ": header length " + std::to_string(header_len) +
+                        " runs past the end of the file (" + std::to_string(file_size_) +
+                        " bytes): truncated or corrupt");
         data_start_ = 8 + header_len;
         const uint64_t data_size = file_size_ - data_start_;
 
@@ -175,14 +178,17 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
             throw Error(path + ": invalid JSON header: " + e.what());
         }
         if (!root.is_object()) throw Error(path + ": invalid header: expected a JSON object");
-        if (!duplicate.empty()) throw Error(path + ": tensor \"" + duplicate + "\" appears twice in the header");
+        if (!duplicate.empty())
+            throw Error(path + ": tensor \"" + duplicate + "\" appears twice in the header");
 
         for (const auto& [name, value] : root.items()) {
             if (name == "__metadata__") {
-                if (!value.is_object()) throw Error(path + ": __metadata__ must be an object, found " + value.dump());
+                if (!value.is_object())
+                    throw Error(path + ": __metadata__ must be an object, found " + value.dump());
                 for (const auto& [k, v] : value.items()) {
                     if (!v.is_string())
-                        throw Error(path + ": __metadata__ \"" + k + "\" must be a string, found " + v.dump());
+                        throw Error(path + ": __metadata__ \"" + k + "\" must be a string, found " +
+                                    v.dump());
                     metadata_[k] = v.get<std::string>();
                 }
                 continue;
@@ -194,7 +200,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
         // previous one ended, the first at 0 and the last at the end of the file (as the
         // reference implementation requires). Overlaps and holes are both lies about the data.
         std::vector<const SafetensorsEntry*> sorted;
-        for (const auto& [name, e] : entries_) sorted.push_back(&e);
+        for (const auto& [name, e] : entries_)
+            sorted.push_back(&e);
         std::sort(sorted.begin(), sorted.end(), [](const SafetensorsEntry* a, const SafetensorsEntry* b) {
             return std::tie(a->begin, a->end, a->name) < std::tie(b->begin, b->end, b->name);
         });
@@ -232,16 +239,20 @@ SafetensorsFile::~SafetensorsFile() {
 
 std::vector<std::string> SafetensorsFile::names() const {
     std::vector<const SafetensorsEntry*> sorted;
-    for (const auto& [name, e] : entries_) sorted.push_back(&e);
+    for (const auto& [name, e] : entries_)
+        sorted.push_back(&e);
     std::sort(sorted.begin(), sorted.end(), [](const SafetensorsEntry* a, const SafetensorsEntry* b) {
         return std::tie(a->begin, a->end, a->name) < std::tie(b->begin, b->end, b->name);
     });
     std::vector<std::string> names;
-    for (const auto* e : sorted) names.push_back(e->name);
+    for (const auto* e : sorted)
+        names.push_back(e->name);
     return names;
 }
 
-bool SafetensorsFile::contains(const std::string& name) const { return entries_.count(name) > 0; }
+bool SafetensorsFile::contains(const std::string& name) const {
+    return entries_.count(name) > 0;
+}
 
 const SafetensorsEntry& SafetensorsFile::entry(const std::string& name) const {
     auto it = entries_.find(name);
@@ -272,14 +283,16 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
 // ----------------------------------------------------------------------------
 // writer
 
-void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+void save_safetensors(const std::string& path,
+                      const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata) {
     // Header in the Python library's shape: "__metadata__" first, then tensors in file order,
     // each {"dtype", "shape", "data_offsets"}, compact JSON (no spaces).
     nlohmann::ordered_json header = nlohmann::ordered_json::object();
     if (!metadata.empty()) {
         nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-        for (const auto& [k, v] : metadata) meta[k] = v;
+        for (const auto& [k, v] : metadata)
+            meta[k] = v;
         header["__metadata__"] = meta;
     }
     std::vector<torch::Tensor> data;
@@ -297,7 +310,8 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
                         " has no safetensors equivalent (supported: " + known_dtypes() + ")");
         auto t = tensor.detach().to(torch::kCPU).contiguous();
         const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * info->itemsize;
-        header[name] = {{"dtype", info->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + nbytes}}};
+        header[name] = {
+            {"dtype", info->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + nbytes}}};
         offset += nbytes;
         data.push_back(t);
     }
@@ -310,7 +324,8 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
         out.write(reinterpret_cast<const char*>(&header_len), 8);
         out.write(header_bytes.data(), static_cast<std::streamsize>(header_bytes.size()));
         for (const auto& t : data) {
-            const auto nbytes = static_cast<std::streamsize>(t.numel() * static_cast<int64_t>(t.element_size()));
+            const auto nbytes =
+                static_cast<std::streamsize>(t.numel() * static_cast<int64_t>(t.element_size()));
             if (nbytes > 0) out.write(static_cast<const char*>(t.data_ptr()), nbytes);
         }
         if (!out) throw Error(path + ": write failed (disk full?)");
