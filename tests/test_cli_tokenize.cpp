@@ -29,7 +29,9 @@ Run tokenize(const QStringList& args) {
     return r;
 }
 
-QString data(const char* relative) { return QString::fromStdString(rilq::test::shared_data(relative)); }
+QString data(const char* relative) {
+    return QString::fromStdString(rilq::test::shared_data(relative));
+}
 
 } // namespace
 
@@ -38,11 +40,12 @@ class TestCliTokenize : public QObject {
   private Q_SLOTS:
     void ids_on_one_line() {
         // Llama-2's SentencePiece model: "Once upon a time" -> 9038 2501 263 931 after BOS 1.
-        Run r = tokenize({data("llama2-tokenizer"), QStringLiteral("--text"), QStringLiteral("Once upon a time")});
+        Run r = tokenize(
+            {data("llama2-tokenizer"), QStringLiteral("--text"), QStringLiteral("Once upon a time")});
         QCOMPARE(r.code, 0);
         QCOMPARE(r.out, std::string("1 9038 2501 263 931\n"));
-        r = tokenize({data("llama2-tokenizer/tokenizer.bin"), QStringLiteral("--no-bos"), QStringLiteral("--text"),
-                      QStringLiteral("Once upon a time")});
+        r = tokenize({data("llama2-tokenizer/tokenizer.bin"), QStringLiteral("--no-bos"),
+                      QStringLiteral("--text"), QStringLiteral("Once upon a time")});
         QCOMPARE(r.out, std::string("9038 2501 263 931\n"));
     }
 
@@ -52,7 +55,7 @@ class TestCliTokenize : public QObject {
         const Run r = tokenize({QStringLiteral("--tokenizer"), data("llama3-tokenizer/tokenizer.model"),
                                 QStringLiteral("--file"), QString::fromStdString(dir + "/prompt.txt")});
         QCOMPARE(r.code, 0);
-        QCOMPARE(r.out, std::string("128000 9906 1917\n"));   // <|begin_of_text|> Hello Ġworld
+        QCOMPARE(r.out, std::string("128000 9906 1917\n")); // <|begin_of_text|> Hello Ġworld
     }
 
     void usage_and_errors() {

@@ -130,9 +130,10 @@ class TestTokenizerLlama2c : public QObject {
 
         const auto start = std::chrono::steady_clock::now();
         const auto all = bin.encode(text, true);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        qInfo("llama2.c tokenizer.bin: %zu bytes -> %zu ids in %.3f s (%.2f MB/s)", text.size(), all.size(), seconds,
-              static_cast<double>(text.size()) / 1e6 / seconds);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        qInfo("llama2.c tokenizer.bin: %zu bytes -> %zu ids in %.3f s (%.2f MB/s)", text.size(), all.size(),
+              seconds, static_cast<double>(text.size()) / 1e6 / seconds);
         QCOMPARE(bin.decode(all), text);
         QVERIFY2(seconds < 20.0, "far slower than expected: is the word split working?");
     }

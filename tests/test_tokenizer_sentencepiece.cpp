@@ -4,12 +4,14 @@
 #include "tests/support/test_support.h"
 #include "tests/tokenizer_fixture.h"
 
+#include "core/tokenize/sentencepiece_model_info.h"
 #include "core/tokenize/sentencepiece_tokenizer.h"
 #include "core/tokenize/spm_library.h"
 #include "core/util/error.h"
 
 #include <QtTest/QtTest>
 
+#include <chrono>
 #include <regex>
 
 using rilq::test::first_difference;
@@ -17,7 +19,7 @@ using rilq::test::shared_data;
 
 namespace {
 
-std::unique_ptr<rilq::Tokenizer> load_sp(const std::string& relative) {
+std::unique_ptr<rilq::SentencePieceTokenizer> load_sp(const std::string& relative) {
     const std::string path = shared_data(relative);
     return std::make_unique<rilq::SentencePieceTokenizer>(path, rilq::test::read_file(path));
 }
@@ -90,6 +92,56 @@ class TestTokenizerSentencePiece : public QObject {
             QCOMPARE(tok->encode("", false), std::vector<int64_t>{});
         }
         QCOMPARE(llama2->token_text(9038), std::string("\xE2\x96\x81Once")); // U+2581 + "Once"
+    }
+
+    void model_settings_from_the_proto() {
+        const std::string llama2_path = shared_data("llama2-tokenizer/tokenizer.model");
+        const auto llama2 =
+            rilq::read_sentencepiece_model_info(llama2_path, rilq::test::read_file(llama2_path));
+        QCOMPARE(llama2.model_type, 2); // BPE
+        QCOMPARE(llama2.normalizer_name, std::string("identity"));
+        QVERIFY(!llama2.has_precompiled_charsmap);
+        QVERIFY(llama2.add_dummy_prefix);
+        QVERIFY(!llama2.remove_extra_whitespaces); // Llama-2 keeps "  " (see decode_inverts_encode)
+        QVERIFY(!llama2.treat_whitespace_as_suffix);
+        const std::string stories_path = shared_data("stories260K/tok512.model");
+        const auto stories =
+            rilq::read_sentencepiece_model_info(stories_path, rilq::test::read_file(stories_path));
+        QCOMPARE(stories.model_type, 2);
+        QCOMPARE(stories.normalizer_name, std::string("identity"));
+        QVERIFY(stories.remove_extra_whitespaces); // llama2.c's train_vocab keeps the default
+        QVERIFY_THROWS_EXCEPTION(rilq::Error, rilq::read_sentencepiece_model_info("x", "\x0a\xff"));
+    }
+
+    void chunked_encoding_gives_the_same_ids() {
+        const auto llama2 = load_sp("llama2-tokenizer/tokenizer.model");
+        const auto stories = load_sp("stories260K/tok512.model");
+        QVERIFY(llama2->chunking_is_exact());
+        QVERIFY(!stories->chunking_is_exact()); // its whitespace removal is not local
+        QVERIFY_THROWS_EXCEPTION(rilq::Error, stories->set_chunk_bytes(1000));
+        // Tiny chunks against the Python reference: every passage is cut many times.
+        llama2->set_chunk_bytes(40);
+        for (const auto& c : rilq::test::load_tokenizer_cases()) {
+            const auto got = llama2->encode(c.text, false);
+            const auto want = rilq::test::reference_ids(c, "llama2_sp");
+            QVERIFY2(got == want, (c.name + " in 40-byte chunks: " + first_difference(got, want)).c_str());
+        }
+        // Default chunks against one library call on 200 KB of WikiText.
+        const std::string text = rilq::test::read_file(shared_data("wikitext-2-raw/wiki.test.raw"));
+        const std::string head = text.substr(0, text.find('\n', 200000) + 1);
+        llama2->set_chunk_bytes(16384);
+        auto start = std::chrono::steady_clock::now();
+        const auto chunked = llama2->encode(head, true);
+        const double chunked_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        llama2->set_chunk_bytes(0);
+        start = std::chrono::steady_clock::now();
+        const auto whole = llama2->encode(head, true);
+        const double whole_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        QVERIFY2(chunked == whole, first_difference(chunked, whole).c_str());
+        qInfo("SentencePiece on %zu bytes: %.3f s in 16 KB chunks, %.3f s in one call", head.size(),
+              chunked_s, whole_s);
     }
 
     void out_of_range_ids_name_the_file() {

@@ -3,6 +3,7 @@
 #pragma once
 #include "core/tokenize/tokenizer.h"
 
+#include <cstddef>
 #include <string_view>
 
 namespace rilq {
@@ -28,10 +29,25 @@ class SentencePieceTokenizer final : public Tokenizer {
     std::string token_text(int64_t id) const override;
     int64_t special_token_id(const std::string& text) const override;
 
+    // The library's encode time grows faster than linearly with the input (1.3 MB of WikiText:
+    // 5-10 s in one call), so long texts go in chunks of about chunk_bytes(), cut just before a
+    // space that follows a non-space. That gives the same ids as one call when (checked at load)
+    // the model is BPE with the plain identity normaliser, a dummy-prefix "▁" and no whitespace
+    // removal, and no piece has a non-"▁" character followed by "▁" (Llama-2's): no merge can
+    // cross such a cut, and the dropped space comes back as the next chunk's dummy prefix.
+    bool chunking_is_exact() const { return chunking_is_exact_; }
+    size_t chunk_bytes() const { return chunk_bytes_; }
+    // 0 = never chunk. Error when chunking would change the ids of this model.
+    void set_chunk_bytes(size_t bytes);
+
   private:
+    std::vector<int64_t> encode_once(std::string_view text) const;
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::string path_;
+    bool chunking_is_exact_ = false;
+    size_t chunk_bytes_ = 0;
 };
 
 // True when the bytes parse as a SentencePiece model (used by format detection; loads the shim).
