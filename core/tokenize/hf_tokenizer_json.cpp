@@ -179,14 +179,15 @@ std::unique_ptr<Tokenizer> load_parsed(const std::string& path, const json& root
     id_of_string.reserve(vocab.size());
     std::string bytes;
     for (const auto& [text, id_json] : vocab.items()) {
-        const std::string at = "$.model.vocab[" + json(text).dump() + "]";
+        // JSON paths are built only on failure: a real vocabulary has 128k entries.
+        auto at = [&text = text] { return "$.model.vocab[" + json(text).dump() + "]"; };
         if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0 || id_json.get<int64_t>() > INT32_MAX)
-            r.fail(at, "expected a non-negative integer id");
+            r.fail(at(), "expected a non-negative integer id");
         const auto id = id_json.get<int32_t>();
         id_of_string[text] = id;
         if (added.count(id)) continue; // decoded as its added-token text
         if (!unicode_to_bytes(text, bytes))
-            r.fail(at, "not a byte-level token (a character outside bytes_to_unicode)");
+            r.fail(at(), "not a byte-level token (a character outside bytes_to_unicode)");
         if (static_cast<size_t>(id) >= spec.token_bytes.size())
             spec.token_bytes.resize(static_cast<size_t>(id) + 1);
         spec.token_bytes[static_cast<size_t>(id)] = bytes;
@@ -197,26 +198,29 @@ std::unique_ptr<Tokenizer> load_parsed(const std::string& path, const json& root
     spec.merge_rule = MergeRule::MergeList;
     spec.merge_list.reserve(merges.size());
     for (size_t i = 0; i < merges.size(); ++i) {
-        const std::string at = "$.model.merges[" + std::to_string(i) + "]";
+        auto at = [i] { return "$.model.merges[" + std::to_string(i) + "]"; };
         std::string left, right;
         if (merges[i].is_string()) { // "a b": tokens never contain a raw space (it is spelled U+0120)
-            const std::string s = merges[i].get<std::string>();
+            const std::string& s = merges[i].get_ref<const std::string&>();
             const size_t space = s.find(' ');
             if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
-                r.fail(at, "expected \"left right\", found " + merges[i].dump());
+                r.fail(at(), "expected \"left right\", found " + merges[i].dump());
             left = s.substr(0, space);
             right = s.substr(space + 1);
         } else if (merges[i].is_array() && merges[i].size() == 2) {
-            left = r.string_at(merges[i][0], at + "[0]");
-            right = r.string_at(merges[i][1], at + "[1]");
+            if (!merges[i][0].is_string() || !merges[i][1].is_string()) r.fail(at(), "expected two strings");
+            left = merges[i][0].get<std::string>();
+            right = merges[i][1].get<std::string>();
         } else {
-            r.fail(at, "expected \"left right\" or [\"left\", \"right\"], found " + merges[i].dump());
+            r.fail(at(), "expected \"left right\" or [\"left\", \"right\"], found " + merges[i].dump());
         }
         const auto l = id_of_string.find(left);
         const auto rt = id_of_string.find(right);
-        const auto m = id_of_string.find(left + right);
+        left += right; // the merged token
+        const auto m = id_of_string.find(left);
         if (l == id_of_string.end() || rt == id_of_string.end() || m == id_of_string.end())
-            r.fail(at, "a token of " + merges[i].dump() + " or their concatenation is not in $.model.vocab");
+            r.fail(at(),
+                   "a token of " + merges[i].dump() + " or their concatenation is not in $.model.vocab");
         // HF builds its merge map with later entries overwriting earlier ones; so do we.
         spec.merge_list[pair_key(l->second, rt->second)] = {static_cast<double>(i), m->second};
     }

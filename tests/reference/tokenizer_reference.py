@@ -2,6 +2,8 @@
 """Reference token ids for tests/test_tokenizer_*.cpp, computed independently of our C++.
 
     /usr/bin/python3 tests/reference/tokenizer_reference.py      (needs python3-sentencepiece, python3-regex)
+    /usr/bin/python3 tests/reference/tokenizer_reference.py --full-json /tmp/tokenizer.json
+                     (only the full 128,256-token Llama-3 tokenizer.json, not committed)
 
 Writes
   tests/data/tokenizer_cases.json        texts (or slices of /work/shared/data files) and, per
@@ -145,16 +147,24 @@ def bytes_to_unicode():
     return {b: chr(c) for b, c in zip(bs, cs)}
 
 
-def write_subset_tokenizer_json(ranks, path):
+def write_subset_tokenizer_json(ranks, path, full=False):
+    """The small fixture; with full=True all 128000 ranks and Meta's 256 specials at 128000+
+    (what transformers' converter makes of Meta's file; too big to commit, see --full-json)."""
     enc = bytes_to_unicode()
     to_str = lambda b: "".join(enc[x] for x in b)
-    subset = {t: r for t, r in ranks.items() if r < SUBSET_RANKS}
+    if full:
+        subset = dict(ranks)
+        specials = llama3_special_tokens()
+        first_special = len(ranks)
+    else:
+        subset = {t: r for t, r in ranks.items() if r < SUBSET_RANKS}
+        specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+        first_special = SUBSET_RANKS
+        for i, word in enumerate(WHOLE_WORD_ONLY):
+            token = word.encode("utf-8")
+            assert token in ranks and tiktoken_bpe(ranks, token) != [ranks[token]]
+            subset[token] = SUBSET_RANKS + len(specials) + i
     assert all(bytes([b]) in subset for b in range(256))
-    specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
-    for i, word in enumerate(WHOLE_WORD_ONLY):
-        token = word.encode("utf-8")
-        assert token in ranks and tiktoken_bpe(ranks, token) != [ranks[token]]
-        subset[token] = SUBSET_RANKS + len(specials) + i
     merges = []
     for token, rank in subset.items():   # transformers' TikTokenConverter.extract_vocab_merges_from_model
         if len(token) == 1:
@@ -167,7 +177,7 @@ def write_subset_tokenizer_json(ranks, path):
         local.sort(key=lambda x: (subset[x[0]], subset[x[1]]))
         merges.extend(local)
     merges.sort(key=lambda v: v[2])
-    added = [{"id": SUBSET_RANKS + i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
+    added = [{"id": first_special + i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": True} for i, s in enumerate(specials)]
     doc = {
         "version": "1.0",
@@ -182,7 +192,7 @@ def write_subset_tokenizer_json(ranks, path):
                            "single": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}},
                                       {"Sequence": {"id": "A", "type_id": 0}}],
                            "pair": [], "special_tokens": {"<|begin_of_text|>": {"id": "<|begin_of_text|>",
-                                                                                 "ids": [SUBSET_RANKS],
+                                                                                 "ids": [first_special],
                                                                                  "tokens": ["<|begin_of_text|>"]}}},
         "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
         "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
@@ -305,6 +315,13 @@ EDGE_CASES = [
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--full-json":
+        # Writes only the full-vocabulary tokenizer.json (about 9 MB) to the given path, for
+        # comparing our tokenizer.json loader with our tiktoken loader on large texts.
+        ranks = load_ranks(os.path.join(DATA, "llama3-tokenizer/tokenizer.model"))
+        _, n_merges = write_subset_tokenizer_json(ranks, sys.argv[2], full=True)
+        print(f"{sys.argv[2]}: {n_merges} merges, {os.path.getsize(sys.argv[2])} bytes")
+        return 0
     sp_llama2 = spm.SentencePieceProcessor(model_file=os.path.join(DATA, "llama2-tokenizer/tokenizer.model"))
     sp_stories = spm.SentencePieceProcessor(model_file=os.path.join(DATA, "stories260K/tok512.model"))
     bin_llama2 = load_llama2c(os.path.join(DATA, "llama2-tokenizer/tokenizer.bin"))
