@@ -52,6 +52,9 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   public:
     // Throws rilq::Error naming the file when a byte has no single-byte token.
     explicit ByteLevelBpeTokenizer(ByteLevelBpeSpec spec);
+    // token_of_bytes_ views into spec_.token_bytes: a copy would dangle.
+    ByteLevelBpeTokenizer(const ByteLevelBpeTokenizer&) = delete;
+    ByteLevelBpeTokenizer& operator=(const ByteLevelBpeTokenizer&) = delete;
 
     std::vector<int64_t> encode(const std::string& text, bool add_bos) const override;
     // Concatenated token bytes (special tokens as their text); may end inside a UTF-8 character
