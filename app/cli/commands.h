@@ -18,5 +18,6 @@ int cmd_tokenize(const QStringList& args);
 int cmd_generate(const QStringList& args);
 int cmd_eval(const QStringList& args);
 int cmd_bench(const QStringList& args);
+int cmd_pretrain(const QStringList& args);
 
 } // namespace rilq::cli

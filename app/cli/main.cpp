@@ -13,6 +13,7 @@ const Command* commands() {
         {"tokenize", "print the token ids of a text", cmd_tokenize},
         {"generate", "generate text from a prompt", cmd_generate},
         {"eval", "perplexity on a dataset (GPTQ/OmniQuant protocol)", cmd_eval},
+        {"pretrain", "train a small Llama (and its tokenizer) from scratch on text files", cmd_pretrain},
         {"bench", "measure speed: gemm, eval, ...", cmd_bench},
         {nullptr, nullptr, nullptr},
     };
