@@ -16,6 +16,7 @@
 #pragma once
 #include "core/store/run_types.h"
 #include "core/store/sqlite.h"
+#include "core/util/error.h"   // every failure throws rilq::Error
 
 #include <memory>
 #include <string>
