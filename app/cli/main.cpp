@@ -14,6 +14,8 @@ const Command* commands() {
         {"generate", "generate text from a prompt", cmd_generate},
         {"eval", "perplexity on a dataset (GPTQ/OmniQuant protocol)", cmd_eval},
         {"bench", "measure speed: gemm, eval, ...", cmd_bench},
+        {"runs", "list, show, diff or delete recorded runs", cmd_runs},
+        {"export", "an experiment's table as Markdown, CSV, LaTeX or JSON", cmd_export},
         {nullptr, nullptr, nullptr},
     };
     return table;

@@ -113,6 +113,7 @@ private:
     std::vector<PendingMetric> buffer_;
     int64_t buffer_started_ms_ = 0;
     std::vector<std::string> interrupted_on_open_;
+    std::map<std::string, int64_t> heartbeat_ms_;   // last heartbeat written by flush(), per run
     std::string host_;
 };
 
