@@ -32,17 +32,21 @@ json minimal() {
     })");
 }
 
-std::string experiments_dir() { return fs::path(rilq::test::test_data("../../experiments")).lexically_normal().string(); }
+std::string experiments_dir() {
+    return fs::path(rilq::test::test_data("../../experiments")).lexically_normal().string();
+}
 
 std::vector<std::string> issue_texts(const json& doc, const ParseOptions& options = {}) {
     std::vector<std::string> out;
-    for (const auto& issue : validate_experiment(doc, options)) out.push_back(issue.text());
+    for (const auto& issue : validate_experiment(doc, options))
+        out.push_back(issue.text());
     return out;
 }
 
 QString joined(const std::vector<std::string>& texts) {
     QStringList list;
-    for (const auto& t : texts) list << QString::fromStdString(t);
+    for (const auto& t : texts)
+        list << QString::fromStdString(t);
     return list.join(QStringLiteral(" | "));
 }
 
@@ -50,7 +54,7 @@ QString joined(const std::vector<std::string>& texts) {
 
 class TestExperimentConfig : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void defaults_are_the_official_script_values() {
         const auto experiment = parse_experiment(minimal());
         QCOMPARE(experiment.runs.size(), size_t(1));
@@ -87,7 +91,7 @@ private Q_SLOTS:
         QCOMPARE(c.eval.seqlen, 2048);
         QCOMPARE(c.eval.stages.size(), size_t(3));
         QCOMPARE(c.datasets.at("wiki").label, std::string("Wiki2"));
-        QCOMPARE(c.datasets.at("c4").label, std::string("c4"));   // label defaults to the name
+        QCOMPARE(c.datasets.at("c4").label, std::string("c4")); // label defaults to the name
         QCOMPARE(c.datasets.at("c4").range_end, 1.0);
         QCOMPARE(c.config_hash.size(), size_t(64));
     }
@@ -147,13 +151,13 @@ private Q_SLOTS:
         const auto eval = c.eval_datasets().at(0);
         QVERIFY(fs::exists(c.resolve(calib.path)));
         QCOMPARE(calib.path, eval.path);
-        QVERIFY(calib.range_end <= eval.range_begin);   // disjoint parts of the same file
+        QVERIFY(calib.range_end <= eval.range_begin); // disjoint parts of the same file
         QCOMPARE(c.output_dir(), std::string("runs/stories260k-rank-sweep/lora_r=0"));
     }
 
     void every_validation_error_path_data() {
-        QTest::addColumn<QString>("patch");      // JSON merge patch applied to minimal()
-        QTest::addColumn<QString>("expected");   // one issue, exactly
+        QTest::addColumn<QString>("patch");    // JSON merge patch applied to minimal()
+        QTest::addColumn<QString>("expected"); // one issue, exactly
         const auto row = [](const char* name, const char* patch, const char* expected) {
             QTest::newRow(name) << QString::fromUtf8(patch) << QString::fromUtf8(expected);
         };
@@ -172,17 +176,22 @@ private Q_SLOTS:
         // rilq
         row("negative rank in sweep", R"({"rilq": {"lora_r": [16, 32, -4]}})",
             "$.rilq.lora_r[2]: expected a non-negative integer, found -4");
-        row("fractional rank", R"({"rilq": {"lora_r": 3.5}})", "$.rilq.lora_r: expected a non-negative integer, found 3.5");
-        row("misspelt key", R"({"rilq": {"lora_rank": 8}})", R"($.rilq.lora_rank: unknown key, did you mean "lora_r"?)");
-        row("alpha zero", R"({"rilq": {"lora_alpha": 0}})", "$.rilq.lora_alpha: expected a positive number, found 0");
+        row("fractional rank", R"({"rilq": {"lora_r": 3.5}})",
+            "$.rilq.lora_r: expected a non-negative integer, found 3.5");
+        row("misspelt key", R"({"rilq": {"lora_rank": 8}})",
+            R"($.rilq.lora_rank: unknown key, did you mean "lora_r"?)");
+        row("alpha zero", R"({"rilq": {"lora_alpha": 0}})",
+            "$.rilq.lora_alpha: expected a positive number, found 0");
         row("alpha string", R"({"rilq": {"lora_alpha": "16"}})",
             R"($.rilq.lora_alpha: expected a positive number, found "16")");
-        row("dropout", R"({"rilq": {"lora_dropout": 1.0}})", "$.rilq.lora_dropout: expected a number in [0, 1), found 1.0");
+        row("dropout", R"({"rilq": {"lora_dropout": 1.0}})",
+            "$.rilq.lora_dropout: expected a number in [0, 1), found 1.0");
         row("dtype", R"({"rilq": {"dtype": "float16"}})",
             R"($.rilq.dtype: expected one of "bf16", "fp16", "fp32", found "float16")");
         row("output placeholder", R"({"rilq": {"output_dir": "runs/{name}"}})",
             R"($.rilq.output_dir: expected a path whose placeholders are {experiment}, {run} or {index}, found "runs/{name}")");
-        row("tokenizer type", R"({"rilq": {"tokenizer": false}})", "$.rilq.tokenizer: expected a string, found false");
+        row("tokenizer type", R"({"rilq": {"tokenizer": false}})",
+            "$.rilq.tokenizer: expected a string, found false");
         row("base model empty", R"({"rilq": {"base_model": ""}})",
             R"($.rilq.base_model: expected a path to the full-precision model, found "")");
         row("calib dataset empty", R"({"rilq": {"calib_dataset": ""}})",
@@ -195,12 +204,15 @@ private Q_SLOTS:
             "$.rilq.calib_val_ratio: expected a number in [0, 1), found 1.0");
         row("max length", R"({"rilq": {"calib_max_length": 1}})",
             "$.rilq.calib_max_length: expected an integer >= 2 (tokens per window), found 1");
-        row("calib seed", R"({"rilq": {"calib_seed": -3}})", "$.rilq.calib_seed: expected a non-negative integer, found -3");
-        row("a_type", R"({"rilq": {"a_type": "hidden"}})", R"($.rilq.a_type: expected one of "hid", "logit", found "hidden")");
+        row("calib seed", R"({"rilq": {"calib_seed": -3}})",
+            "$.rilq.calib_seed: expected a non-negative integer, found -3");
+        row("a_type", R"({"rilq": {"a_type": "hidden"}})",
+            R"($.rilq.a_type: expected one of "hid", "logit", found "hidden")");
         row("total steps", R"({"rilq": {"approx_total_steps": -1}})",
             "$.rilq.approx_total_steps: expected a non-negative integer, found -1");
         row("lr", R"({"rilq": {"approx_lr": 0}})", "$.rilq.approx_lr: expected a positive number, found 0");
-        row("batch", R"({"rilq": {"approx_batch_size": 0}})", "$.rilq.approx_batch_size: expected a positive integer, found 0");
+        row("batch", R"({"rilq": {"approx_batch_size": 0}})",
+            "$.rilq.approx_batch_size: expected a positive integer, found 0");
         row("accumulation", R"({"rilq": {"gradient_accumulation_steps": 0}})",
             "$.rilq.gradient_accumulation_steps: expected a positive integer, found 0");
         row("eval steps", R"({"rilq": {"approx_eval_steps": 0}})",
@@ -249,11 +261,14 @@ private Q_SLOTS:
             "$.quant.group_size: expected a non-negative integer (0 = whole row), found -1");
         row("variant without method", R"({"quant": {"variant": "gptq"}})",
             R"($.quant.variant: expected no variant when $.quant.method is "none", found "gptq")");
-        row("tau lambda", R"({"quant": {"icq_tau_lambda": 0}})", "$.quant.icq_tau_lambda: expected a positive number, found 0");
-        row("tau n", R"({"quant": {"icq_tau_n": 0}})", "$.quant.icq_tau_n: expected a positive integer, found 0");
+        row("tau lambda", R"({"quant": {"icq_tau_lambda": 0}})",
+            "$.quant.icq_tau_lambda: expected a positive number, found 0");
+        row("tau n", R"({"quant": {"icq_tau_n": 0}})",
+            "$.quant.icq_tau_n: expected a positive integer, found 0");
         row("double quant", R"({"quant": {"double_quant": "no"}})",
             R"($.quant.double_quant: expected true or false, found "no")");
-        row("quant key", R"({"quant": {"group": 64}})", R"($.quant.group: unknown key, did you mean "group_size"?)");
+        row("quant key", R"({"quant": {"group": 64}})",
+            R"($.quant.group: unknown key, did you mean "group_size"?)");
         // eval
         row("eval dataset unknown", R"({"eval": {"datasets": ["wiki", "c5"]}})",
             R"($.eval.datasets[1]: unknown dataset "c5", did you mean "c4"? (expected a name from $.datasets: "c4", "wiki"))");
@@ -263,13 +278,15 @@ private Q_SLOTS:
             R"($.eval.datasets: expected a list of strings, found "wiki")");
         row("eval datasets swept", R"({"eval": {"datasets": [["wiki"], ["c4"]]}})",
             R"($.eval.datasets[0]: expected a string, found ["wiki"] (this field cannot be swept))");
-        row("seqlen", R"({"eval": {"seqlen": 1}})", "$.eval.seqlen: expected an integer >= 2 (tokens per window), found 1");
+        row("seqlen", R"({"eval": {"seqlen": 1}})",
+            "$.eval.seqlen: expected an integer >= 2 (tokens per window), found 1");
         row("stage", R"({"eval": {"stages": ["fp", "int"]}})",
             R"($.eval.stages[1]: expected one of "fp", "quantized", "compensated", found "int")");
         row("stages empty", R"({"eval": {"stages": []}})",
             R"($.eval.stages: expected a non-empty list of "fp", "quantized", "compensated", found [])");
         // datasets
-        row("datasets not object", R"({"datasets": [1]})", "$.datasets: expected an object of named datasets, found [1]");
+        row("datasets not object", R"({"datasets": [1]})",
+            "$.datasets: expected an object of named datasets, found [1]");
         row("dataset entry not object", R"({"datasets": {"x": "a.txt"}})",
             R"($.datasets.x: expected an object with "type" and "path", found "a.txt")");
         row("dataset name with comma", R"({"datasets": {"a,b": {"path": "a"}}})",
@@ -322,14 +339,16 @@ private Q_SLOTS:
 
         json none = minimal();
         none["rilq"].erase("q_model");
-        QCOMPARE(joined(issue_texts(none)),
-                 QStringLiteral("$.rilq.q_model: missing: expected a fake-quantized model when $.quant.method is "
-                                "\"none\" (or set $.quant.method to quantize on the fly)"));
+        QCOMPARE(
+            joined(issue_texts(none)),
+            QStringLiteral("$.rilq.q_model: missing: expected a fake-quantized model when $.quant.method is "
+                           "\"none\" (or set $.quant.method to quantize on the fly)"));
     }
 
     void invalid_json_names_line_and_column() {
         try {
-            parse_experiment_text("{\n  \"name\": \"x\",\n  \"rilq\": {\"lora_r\": 16,}\n}", {}, "broken.json");
+            parse_experiment_text("{\n  \"name\": \"x\",\n  \"rilq\": {\"lora_r\": 16,}\n}", {},
+                                  "broken.json");
             QFAIL("expected ConfigError");
         } catch (const ConfigError& e) {
             const std::string what = e.what();
@@ -383,20 +402,23 @@ private Q_SLOTS:
             hashes.insert(c.config_hash);
         }
         QCOMPARE(e.runs[5].run_name, std::string("seed=1,lora_r=0,lora_targets=q_proj+v_proj,bits=4"));
-        QCOMPARE(e.runs[5].swept[2], std::make_pair(std::string("rilq.lora_targets"), std::string("q_proj+v_proj")));
+        QCOMPARE(e.runs[5].swept[2],
+                 std::make_pair(std::string("rilq.lora_targets"), std::string("q_proj+v_proj")));
         QCOMPARE(names.size(), e.runs.size());
         QCOMPARE(hashes.size(), e.runs.size());
-        QCOMPARE(e.runs[5].output_dir(), std::string("runs/t/seed=1,lora_r=0,lora_targets=q_proj+v_proj,bits=4"));
+        QCOMPARE(e.runs[5].output_dir(),
+                 std::string("runs/t/seed=1,lora_r=0,lora_targets=q_proj+v_proj,bits=4"));
     }
 
     void swept_value_errors_point_at_the_element_once() {
         json doc = minimal();
         doc["rilq"]["lora_r"] = {16, -4};
         doc["quant"] = {{"bits", {2, 3}}};
-        doc["rilq"]["approx_lr"] = -1;   // not swept: reported once, not once per point
+        doc["rilq"]["approx_lr"] = -1; // not swept: reported once, not once per point
         const auto issues = issue_texts(doc);
-        QCOMPARE(joined(issues), QStringLiteral("$.rilq.approx_lr: expected a positive number, found -1 | "
-                                                "$.rilq.lora_r[1]: expected a non-negative integer, found -4"));
+        QCOMPARE(joined(issues),
+                 QStringLiteral("$.rilq.approx_lr: expected a positive number, found -1 | "
+                                "$.rilq.lora_r[1]: expected a non-negative integer, found -4"));
     }
 
     void hash_tracks_settings_only() {
@@ -408,24 +430,34 @@ private Q_SLOTS:
         };
         QCOMPARE(base.config_hash, rilq::sha256_hex(canonical_settings(base)));
         // Identity, location and labels are not settings.
-        QCOMPARE(hash_with([](json& d) { d["name"] = "other"; d["description"] = "x"; }), base.config_hash);
+        QCOMPARE(hash_with([](json& d) {
+                     d["name"] = "other";
+                     d["description"] = "x";
+                 }),
+                 base.config_hash);
         QCOMPARE(hash_with([](json& d) { d["rilq"]["output_dir"] = "elsewhere/{run}"; }), base.config_hash);
         QCOMPARE(hash_with([](json& d) { d["data_root"] = "/somewhere/else"; }), base.config_hash);
         QCOMPARE(hash_with([](json& d) { d["datasets"]["c4"]["label"] = "C4"; }), base.config_hash);
         // A dataset the run does not use is not a setting of this run.
         QCOMPARE(hash_with([](json& d) { d["datasets"]["wiki"]["path"] = "other.txt"; }), base.config_hash);
         // Writing a default explicitly changes nothing.
-        QCOMPARE(hash_with([](json& d) { d["rilq"]["lora_r"] = 64; d["quant"] = {{"bits", 2}}; }), base.config_hash);
+        QCOMPARE(hash_with([](json& d) {
+                     d["rilq"]["lora_r"] = 64;
+                     d["quant"] = {{"bits", 2}};
+                 }),
+                 base.config_hash);
         // Everything that changes what is computed changes the hash.
         QVERIFY(hash_with([](json& d) { d["rilq"]["approx_lr"] = 1e-3; }) != base.config_hash);
-        QVERIFY(hash_with([](json& d) { d["datasets"]["c4"]["path"] = "c4/other.jsonl"; }) != base.config_hash);
+        QVERIFY(hash_with([](json& d) { d["datasets"]["c4"]["path"] = "c4/other.jsonl"; }) !=
+                base.config_hash);
         QVERIFY(hash_with([](json& d) { d["eval"] = {{"datasets", {"wiki"}}}; }) != base.config_hash);
         QVERIFY(hash_with([](json& d) { d["seed"] = 7; }) != base.config_hash);
     }
 
     void overrides_apply_before_validation() {
         ParseOptions options;
-        options.overrides = {"rilq.lora_r=[16,32]", "rilq.a_type=logit", "rilq.approx_lr=1e-3", "eval.seqlen=512"};
+        options.overrides = {"rilq.lora_r=[16,32]", "rilq.a_type=logit", "rilq.approx_lr=1e-3",
+                             "eval.seqlen=512"};
         const auto e = parse_experiment(minimal(), options);
         QCOMPARE(e.runs.size(), size_t(2));
         QVERIFY(e.runs[1].rilq.a_type == AType::Logit);
@@ -467,7 +499,7 @@ private Q_SLOTS:
         doc["rilq"].erase("q_model");
         doc["eval"] = {{"datasets", {"wiki", "c4"}}, {"stages", {"quantized", "compensated"}}};
         const RunConfig original = parse_experiment(doc, {"/base", "", {}}).runs[1];
-        QCOMPARE(original.quant.variant, std::string("omniquant"));   // the method's default, filled in
+        QCOMPARE(original.quant.variant, std::string("omniquant")); // the method's default, filled in
         const std::string stored = run_document_text(original);
         const RunConfig back = run_config_from_document(stored, original.run_name, original.index);
         QCOMPARE(back.config_hash, original.config_hash);

@@ -24,7 +24,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string golden(const std::string& name) { return rilq::test::read_file(rilq::test::test_data("report/" + name)); }
+std::string golden(const std::string& name) {
+    return rilq::test::read_file(rilq::test::test_data("report/" + name));
+}
 
 std::string experiment_file(const std::string& name) {
     return fs::path(rilq::test::test_data("../../experiments/" + name)).lexically_normal().string();
@@ -72,8 +74,11 @@ rilq::store::EvalResult ppl(const std::string& dataset, const std::string& stage
 // quantized model's PPL; the others also have FP and compensated results.
 void fill_readme_store(RunStore& store) {
     const auto sweep = rilq::run::parse_experiment_file(experiment_file("rilq-llama2-7b-rank-sweep.json"));
-    const std::map<int, std::pair<double, double>> readme = {
-        {0, {433.65, 474.32}}, {16, {10.23, 12.00}}, {32, {10.01, 11.84}}, {64, {10.05, 11.79}}, {128, {10.12, 11.87}}};
+    const std::map<int, std::pair<double, double>> readme = {{0, {433.65, 474.32}},
+                                                             {16, {10.23, 12.00}},
+                                                             {32, {10.01, 11.84}},
+                                                             {64, {10.05, 11.79}},
+                                                             {128, {10.12, 11.87}}};
     for (const auto& config : sweep.runs) {
         const auto [wiki, c4] = readme.at(config.rilq.lora_r);
         if (config.rilq.lora_r == 64) {
@@ -111,7 +116,7 @@ PivotTable seeds_table() {
         if (!std::isnan(wiki)) obs.push_back({row, "wiki", run, wiki});
     };
     const double none = std::nan("");
-    add("16", "r16-s1", 9.0, 19.0);   // listed out of order: rows sort numerically
+    add("16", "r16-s1", 9.0, 19.0); // listed out of order: rows sort numerically
     add("16", "r16-s2", 9.4, 19.0);
     add("16", "r16-s3", 9.2, 19.0);
     add("0", "r0-s1", 120.0, 300.0);
@@ -129,22 +134,24 @@ PivotTable seeds_table() {
     options.columns = {"tiny", "wiki"};
     options.column_labels = {{"tiny", "TinyStories"}, {"wiki", "Wiki2"}};
     options.mark_best = true;
-    options.footer = "Protocol: RTN W2A16G64 (omniquant); eval on tinystories_val.txt [0.5, 1); mean \xC2\xB1 std over "
-                     "up to 3 runs";
+    options.footer =
+        "Protocol: RTN W2A16G64 (omniquant); eval on tinystories_val.txt [0.5, 1); mean \xC2\xB1 std over "
+        "up to 3 runs";
     return build_pivot(obs, options);
 }
 
 void compare_text(const std::string& actual, const std::string& expected, const char* what) {
     if (actual == expected) return;
-    QFAIL(qPrintable(QStringLiteral("%1 differs from its golden file.\n--- actual ---\n%2--- expected ---\n%3")
-                         .arg(what, QString::fromStdString(actual), QString::fromStdString(expected))));
+    QFAIL(
+        qPrintable(QStringLiteral("%1 differs from its golden file.\n--- actual ---\n%2--- expected ---\n%3")
+                       .arg(what, QString::fromStdString(actual), QString::fromStdString(expected))));
 }
 
 } // namespace
 
 class TestReport : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void fixed_rounding_is_decimal_half_up() {
         // The README's averages: exact halves that binary rounding of the nearest double gets wrong.
         QCOMPARE(format_fixed((433.65 + 474.32) / 2, 2), std::string("453.99"));
@@ -201,7 +208,8 @@ private Q_SLOTS:
                          qPrintable(QStringLiteral("row %1 column %2: ours \"%3\", README \"%4\"")
                                         .arg(r)
                                         .arg(c)
-                                        .arg(QString::fromStdString(ours[r][c]), QString::fromStdString(readme[r][c]))));
+                                        .arg(QString::fromStdString(ours[r][c]),
+                                             QString::fromStdString(readme[r][c]))));
             }
         }
     }
@@ -219,7 +227,7 @@ private Q_SLOTS:
         request.mark_best = true;
         const PivotTable q = pivot_from_store(store, request);
         QCOMPARE(q.cells[4][1].mean, 474.32);
-        QVERIFY(q.cells[0][0].best && q.cells[4][0].best);   // every rank ties
+        QVERIFY(q.cells[0][0].best && q.cells[4][0].best); // every rank ties
 
         // A logged metric's minimum, one column.
         for (const auto& run : store.list_runs({request.experiment, RunStatus::Finished, "", false, 0})) {
@@ -255,7 +263,8 @@ private Q_SLOTS:
             const std::string id = store.create_run(rilq::run::to_new_run(config));
             store.start_run(id);
             // ppl = 10 * bits-penalty + rank bonus + seed noise, all exact in binary.
-            const double value = (config.quant.bits == 2 ? 40.0 : 20.0) - config.rilq.lora_r / 8.0 + config.seed * 0.25;
+            const double value =
+                (config.quant.bits == 2 ? 40.0 : 20.0) - config.rilq.lora_r / 8.0 + config.seed * 0.25;
             store.log_eval_result(id, ppl("wiki", config.rilq.lora_r ? "compensated" : "quantized", value));
             store.end_run(id, RunStatus::Finished);
         }
@@ -265,13 +274,14 @@ private Q_SLOTS:
             pivot_from_store(store, request);
             QFAIL("runs with different bits were averaged");
         } catch (const rilq::Error& e) {
-            QVERIFY2(std::string(e.what()).find("differ in quant.bits (2 vs 3)") != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find("differ in quant.bits (2 vs 3)") != std::string::npos,
+                     e.what());
         }
         request.where = {parse_where("bits=3")};
         const PivotTable three = pivot_from_store(store, request);
-        QCOMPARE(three.cells[0][0].mean, 20.375);    // 20 + (0.25 + 0.5) / 2
+        QCOMPARE(three.cells[0][0].mean, 20.375); // 20 + (0.25 + 0.5) / 2
         QCOMPARE(three.cells[0][0].n, 2);
-        QCOMPARE(three.cells[1][0].mean, 18.375);    // 20 - 2 + 0.375
+        QCOMPARE(three.cells[1][0].mean, 18.375); // 20 - 2 + 0.375
         QVERIFY(three.footer.find("RTN W3A16G64") != std::string::npos);
         QVERIFY(three.footer.find("mean \xC2\xB1 std over up to 2 runs") != std::string::npos);
 
@@ -289,19 +299,22 @@ private Q_SLOTS:
             pivot_from_store(store, request);
             QFAIL("unknown param accepted");
         } catch (const rilq::Error& e) {
-            QVERIFY2(std::string(e.what()).find("did you mean \"rilq.lora_r\"") != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find("did you mean \"rilq.lora_r\"") != std::string::npos,
+                     e.what());
         }
         request.experiment = "bits-swep";
         try {
             pivot_from_store(store, request);
             QFAIL("unknown experiment accepted");
         } catch (const rilq::Error& e) {
-            QVERIFY2(std::string(e.what()).find("did you mean \"bits-sweep\"") != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find("did you mean \"bits-sweep\"") != std::string::npos,
+                     e.what());
         }
     }
 
     void duplicate_values_and_formats() {
-        QVERIFY_THROWS_EXCEPTION(rilq::Error, build_pivot({{"1", "c", "run", 1.0}, {"1", "c", "run", 2.0}}, {}));
+        QVERIFY_THROWS_EXCEPTION(rilq::Error,
+                                 build_pivot({{"1", "c", "run", 1.0}, {"1", "c", "run", 2.0}}, {}));
         QCOMPARE(parse_table_format("md"), TableFormat::Markdown);
         QCOMPARE(parse_table_format("tex"), TableFormat::Latex);
         QVERIFY_THROWS_EXCEPTION(rilq::Error, parse_table_format("xlsx"));

@@ -30,7 +30,9 @@ std::string experiment_file(const std::string& name) {
     return fs::path(rilq::test::test_data("../../experiments/" + name)).lexically_normal().string();
 }
 
-std::string fresh_db(const std::string& tag) { return rilq::test::make_temp_dir(tag) + "/nested/runs.sqlite"; }
+std::string fresh_db(const std::string& tag) {
+    return rilq::test::make_temp_dir(tag) + "/nested/runs.sqlite";
+}
 
 // A pid that certainly belonged to a process which has ended and been reaped.
 int64_t dead_pid() {
@@ -41,13 +43,15 @@ int64_t dead_pid() {
     return child;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 } // namespace
 
 class TestRunStore : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void open_creates_a_wal_database_at_the_latest_schema() {
         const std::string path = fresh_db("open");
         RunStore store(path);
@@ -56,18 +60,19 @@ private Q_SLOTS:
         QCOMPARE(store.database().query_text("PRAGMA journal_mode"), std::string("wal"));
         QCOMPARE(store.database().query_int("PRAGMA busy_timeout"), int64_t(10000));
         QCOMPARE(store.database().query_int("PRAGMA foreign_keys"), int64_t(1));
-        QCOMPARE(store.database().query_int("PRAGMA synchronous"), int64_t(1));   // NORMAL
+        QCOMPARE(store.database().query_int("PRAGMA synchronous"), int64_t(1)); // NORMAL
         QCOMPARE(store.database().query_text("PRAGMA integrity_check"), std::string("ok"));
         for (const char* table : {"experiments", "runs", "params", "tags", "metrics", "latest_metrics",
                                   "best_metrics", "layer_stats", "eval_results", "artifacts"}) {
-            QCOMPARE(store.database().query_int(std::string("SELECT count(*) FROM sqlite_master WHERE name = '") +
-                                                table + "'"),
+            QCOMPARE(store.database().query_int(
+                         std::string("SELECT count(*) FROM sqlite_master WHERE name = '") + table + "'"),
                      int64_t(1));
         }
     }
 
     void run_recorded_from_a_real_config_round_trips() {
-        const auto experiment = rilq::run::parse_experiment_file(experiment_file("stories260k-rank-sweep.json"));
+        const auto experiment =
+            rilq::run::parse_experiment_file(experiment_file("stories260k-rank-sweep.json"));
         const auto& config = experiment.runs[2];
         RunStore store(fresh_db("record"));
         const std::string uuid = store.create_run(rilq::run::to_new_run(config, experiment.document_json));
@@ -84,14 +89,16 @@ private Q_SLOTS:
         QCOMPARE(d.tags.at("sweep.index"), std::string("2"));
         const auto params = rilq::run::run_params(config);
         QCOMPARE(d.summary.params.size(), params.size());
-        for (const auto& [key, value] : params) QCOMPARE(d.summary.params.at(key), value);
+        for (const auto& [key, value] : params)
+            QCOMPARE(d.summary.params.at(key), value);
         QCOMPARE(d.summary.params.at("rilq.lora_r"), std::string("2"));
         // The stored document is enough to rebuild the run (resume).
         const auto back = rilq::run::run_config_from_document(d.config_json, d.summary.name, 2);
         QCOMPARE(back.config_hash, config.config_hash);
         QCOMPARE(back.resolve(back.rilq.base_model), config.resolve(config.rilq.base_model));
         // The experiment document is kept once.
-        QCOMPARE(store.database().query_text("SELECT config_json FROM experiments"), experiment.document_json);
+        QCOMPARE(store.database().query_text("SELECT config_json FROM experiments"),
+                 experiment.document_json);
         QCOMPARE(store.experiments().size(), size_t(1));
         QCOMPARE(store.experiments()[0].run_count, int64_t(1));
     }
@@ -99,8 +106,8 @@ private Q_SLOTS:
     void status_transitions() {
         RunStore store(fresh_db("status"));
         const std::string uuid = store.create_run({"exp", "", "r1", "{}", "h", {}, {}});
-        QVERIFY_THROWS_EXCEPTION(rilq::Error, store.end_run(uuid, RunStatus::Finished));   // never started
-        QVERIFY_THROWS_EXCEPTION(rilq::Error, store.end_run(uuid, RunStatus::Running));    // not an end state
+        QVERIFY_THROWS_EXCEPTION(rilq::Error, store.end_run(uuid, RunStatus::Finished)); // never started
+        QVERIFY_THROWS_EXCEPTION(rilq::Error, store.end_run(uuid, RunStatus::Running));  // not an end state
         store.start_run(uuid);
         RunSummary s = store.get_run(uuid).summary;
         QCOMPARE(s.status, RunStatus::Running);
@@ -113,7 +120,7 @@ private Q_SLOTS:
         QCOMPARE(s.status_message, std::string("cancelled by user"));
         const int64_t first_start = *s.start_time_ms;
         QVERIFY(s.end_time_ms && *s.end_time_ms >= first_start);
-        store.set_status(uuid, RunStatus::Running);   // resume keeps the first start time
+        store.set_status(uuid, RunStatus::Running); // resume keeps the first start time
         s = store.get_run(uuid).summary;
         QCOMPARE(*s.start_time_ms, first_start);
         QVERIFY(!s.end_time_ms);
@@ -136,32 +143,46 @@ private Q_SLOTS:
         const double nan = std::numeric_limits<double>::quiet_NaN();
         // (step, value): out of order, a repeated step, a NaN, an infinity, ties at the minimum.
         const std::vector<std::pair<int64_t, double>> points = {
-            {0, 2.5}, {1, 1.75}, {3, 1.5}, {2, 1.6}, {4, nan}, {5, 1.5}, {6, 3.25}, {6, 3.0}, {7, -0.5},
-            {8, std::numeric_limits<double>::infinity()}, {9, 0.25}};
+            {0, 2.5}, {1, 1.75}, {3, 1.5}, {2, 1.6},  {4, nan},
+            {5, 1.5}, {6, 3.25}, {6, 3.0}, {7, -0.5}, {8, std::numeric_limits<double>::infinity()},
+            {9, 0.25}};
         int64_t t = 1000;
         for (size_t i = 0; i < points.size(); ++i) {
             store.log_metric(uuid, "loss", points[i].second, points[i].first, t++);
-            if (i == 4) store.flush();   // two batches: summaries must merge across flushes
+            if (i == 4) store.flush(); // two batches: summaries must merge across flushes
         }
         store.log_metrics(uuid, 0, {{"lr", 1e-4}, {"tokens_per_s", 1234.5}}, 5000);
 
         // Independent expectation: a plain loop over the same points.
         std::vector<std::pair<int64_t, double>> sorted = points;
-        std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
         double min = INFINITY, max = -INFINITY;
         int64_t min_step = -1, max_step = -1;
         for (const auto& [step, value] : points) {
             if (std::isnan(value)) continue;
-            if (value < min || (value == min && step < min_step)) { min = value; min_step = step; }
-            if (value > max || (value == max && step < max_step)) { max = value; max_step = step; }
+            if (value < min || (value == min && step < min_step)) {
+                min = value;
+                min_step = step;
+            }
+            if (value > max || (value == max && step < max_step)) {
+                max = value;
+                max_step = step;
+            }
         }
         const auto history = store.metric_history(uuid, "loss");
         QCOMPARE(history.size(), sorted.size());
         for (size_t i = 0; i < history.size(); ++i) {
             QCOMPARE(history[i].step, sorted[i].first);
-            if (std::isnan(sorted[i].second)) QVERIFY(std::isnan(history[i].value));
-            else QCOMPARE(history[i].value, sorted[i].second);
+            if (std::isnan(sorted[i].second))
+                QVERIFY(std::isnan(history[i].value));
+            else
+                QCOMPARE(history[i].value, sorted[i].second);
         }
+        const auto tail = store.metric_history(uuid, "loss", int64_t(6));
+        QCOMPARE(tail.size(), size_t(3));   // steps 7, 8, 9
+        QCOMPARE(tail.front().step, int64_t(7));
+        QCOMPARE(tail.front().value, -0.5);
         const auto summaries = store.metric_summaries(uuid);
         const MetricSummary& loss = summaries.at("loss");
         QCOMPARE(loss.latest_step, int64_t(9));
@@ -184,7 +205,7 @@ private Q_SLOTS:
         // A late point for an earlier step does not replace the latest.
         store.log_metrics(uuid, 3, {{"loss", 7.0}});
         QCOMPARE(store.metric_summaries(uuid).at("loss").latest_step, int64_t(10));
-        QVERIFY(std::isinf(store.metric_summaries(uuid).at("loss").max));   // the earlier +inf still wins
+        QVERIFY(std::isinf(store.metric_summaries(uuid).at("loss").max)); // the earlier +inf still wins
         QCOMPARE(store.metric_history(uuid, "loss").size(), points.size() + 2);
         // A series that is all NaN has a latest but no best.
         store.log_metrics(uuid, 0, {{"broken", nan}});
@@ -201,10 +222,11 @@ private Q_SLOTS:
         StoreOptions read_only;
         read_only.mode = Database::Mode::ReadOnly;
         RunStore reader(path, read_only);
-        for (int i = 0; i < 4; ++i) writer.log_metric(uuid, "loss", 1.0 / (i + 1), i);
+        for (int i = 0; i < 4; ++i)
+            writer.log_metric(uuid, "loss", 1.0 / (i + 1), i);
         QCOMPARE(writer.buffered_points(), size_t(4));
-        QCOMPARE(reader.metric_history(uuid, "loss").size(), size_t(0));   // not committed yet
-        writer.log_metric(uuid, "loss", 0.1, 4);                             // the fifth point flushes
+        QCOMPARE(reader.metric_history(uuid, "loss").size(), size_t(0)); // not committed yet
+        writer.log_metric(uuid, "loss", 0.1, 4);                         // the fifth point flushes
         QCOMPARE(writer.buffered_points(), size_t(0));
         QCOMPARE(reader.metric_history(uuid, "loss").size(), size_t(5));
         writer.log_metric(uuid, "loss", 0.05, 5);
@@ -236,7 +258,7 @@ private Q_SLOTS:
     void params_are_immutable_tags_are_not() {
         RunStore store(fresh_db("params"));
         const std::string uuid = store.create_run({"exp", "", "r1", "{}", "h", {{"rilq.lora_r", "16"}}, {}});
-        store.log_params(uuid, {{"rilq.lora_r", "16"}, {"extra", "x"}});   // same value again: fine
+        store.log_params(uuid, {{"rilq.lora_r", "16"}, {"extra", "x"}}); // same value again: fine
         try {
             store.log_params(uuid, {{"rilq.lora_r", "32"}});
             QFAIL("a param changed");
@@ -256,7 +278,7 @@ private Q_SLOTS:
         store.log_layer_stats(uuid, {{"quantized", 0, "self_attn.q_proj", "weight_error", 0.41},
                                      {"quantized", 1, "mlp.down_proj", "weight_error", 0.38},
                                      {"compensated", 0, "self_attn.q_proj", "weight_error", 0.12},
-                                     {"quantized", 0, "self_attn.q_proj", "weight_error", 0.40}});   // replaces
+                                     {"quantized", 0, "self_attn.q_proj", "weight_error", 0.40}}); // replaces
         const auto all = store.layer_stats(uuid);
         QCOMPARE(all.size(), size_t(3));
         const auto quantized = store.layer_stats(uuid, "quantized");
@@ -289,7 +311,7 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(rilq::Error, store.log_eval_result(uuid, r));
 
         store.log_artifact(uuid, {"adapter", "/out/adapter_model.safetensors", "abc", 1234});
-        store.log_artifact(uuid, {"adapter", "/out/adapter_model.safetensors", "def", 1235});   // rewritten
+        store.log_artifact(uuid, {"adapter", "/out/adapter_model.safetensors", "def", 1235}); // rewritten
         const auto artifacts = store.artifacts(uuid);
         QCOMPARE(artifacts.size(), size_t(1));
         QCOMPARE(artifacts[0].sha256, std::string("def"));
@@ -298,11 +320,13 @@ private Q_SLOTS:
     }
 
     void list_filter_resolve_diff_delete() {
-        const auto sweep = rilq::run::parse_experiment_file(experiment_file("rilq-llama2-7b-rank-sweep.json"));
+        const auto sweep =
+            rilq::run::parse_experiment_file(experiment_file("rilq-llama2-7b-rank-sweep.json"));
         const auto single = rilq::run::parse_experiment_file(experiment_file("rilq-llama2-7b-r64.json"));
         RunStore store(fresh_db("list"));
         std::vector<std::string> ids;
-        for (const auto& config : sweep.runs) ids.push_back(store.create_run(rilq::run::to_new_run(config)));
+        for (const auto& config : sweep.runs)
+            ids.push_back(store.create_run(rilq::run::to_new_run(config)));
         const std::string lone = store.create_run(rilq::run::to_new_run(single.runs[0]));
         store.start_run(ids[1]);
         store.log_metrics(ids[1], 25, {{"v_loss", 0.5}});
@@ -315,7 +339,8 @@ private Q_SLOTS:
         by_experiment.experiment = "rilq-llama2-7b-rank-sweep";
         const auto listed = store.list_runs(by_experiment);
         QCOMPARE(listed.size(), size_t(5));
-        for (size_t i = 0; i < listed.size(); ++i) QCOMPARE(listed[i].uuid, ids[i]);   // sweep order
+        for (size_t i = 0; i < listed.size(); ++i)
+            QCOMPARE(listed[i].uuid, ids[i]); // sweep order
         QCOMPARE(listed[1].metrics.at("v_loss").min, 0.5);
         QVERIFY(listed[0].params.empty());
         RunFilter finished;
@@ -367,10 +392,10 @@ private Q_SLOTS:
         store.log_artifact(ids[1], {"adapter", "/a", "h", 1});
         store.set_tag(ids[1], "k", "v");
         store.delete_run(ids[1]);
-        for (const char* table : {"runs", "params", "tags", "metrics", "latest_metrics", "best_metrics", "layer_stats",
-                                  "eval_results", "artifacts"}) {
-            QCOMPARE(store.database().query_int(std::string("SELECT count(*) FROM ") + table + " WHERE run_uuid = '" +
-                                                ids[1] + "'"),
+        for (const char* table : {"runs", "params", "tags", "metrics", "latest_metrics", "best_metrics",
+                                  "layer_stats", "eval_results", "artifacts"}) {
+            QCOMPARE(store.database().query_int(std::string("SELECT count(*) FROM ") + table +
+                                                " WHERE run_uuid = '" + ids[1] + "'"),
                      int64_t(0));
         }
         QCOMPARE(store.list_runs().size(), size_t(6));
@@ -401,8 +426,10 @@ private Q_SLOTS:
         unsetenv("HOME");
         QVERIFY_THROWS_EXCEPTION(rilq::Error, default_store_path());
         const auto restore = [](const char* name, const std::optional<std::string>& v) {
-            if (v) setenv(name, v->c_str(), 1);
-            else unsetenv(name);
+            if (v)
+                setenv(name, v->c_str(), 1);
+            else
+                unsetenv(name);
         };
         restore("RILQ_DB", saved_db);
         restore("XDG_DATA_HOME", saved_xdg);
@@ -413,7 +440,7 @@ private Q_SLOTS:
         const std::string path = fresh_db("readonly");
         StoreOptions read_only;
         read_only.mode = Database::Mode::ReadOnly;
-        QVERIFY_THROWS_EXCEPTION(rilq::Error, RunStore(path, read_only));   // nothing there yet
+        QVERIFY_THROWS_EXCEPTION(rilq::Error, RunStore(path, read_only)); // nothing there yet
         std::string uuid;
         {
             RunStore writer(path);
@@ -437,7 +464,8 @@ private Q_SLOTS:
             }
             store.log_metrics(dead_here, 0, {{"loss", 1.0}});
             Database& db = store.database();
-            db.exec("UPDATE runs SET pid = " + std::to_string(dead_pid()) + " WHERE run_uuid = '" + dead_here + "'");
+            db.exec("UPDATE runs SET pid = " + std::to_string(dead_pid()) + " WHERE run_uuid = '" +
+                    dead_here + "'");
             const int64_t hour_ago = now_ms() - 3600 * 1000;
             db.exec("UPDATE runs SET host = 'elsewhere', heartbeat_time = " + std::to_string(hour_ago) +
                     " WHERE run_uuid = '" + stale_remote + "'");
@@ -448,13 +476,14 @@ private Q_SLOTS:
         const RunSummary dead = reopened.get_run(dead_here).summary;
         QCOMPARE(dead.status, RunStatus::Interrupted);
         QVERIFY2(contains(dead.status_message, "ended without closing the run"), dead.status_message.c_str());
-        QCOMPARE(*dead.end_time_ms, *dead.heartbeat_ms);   // ended at its last sign of life
+        QCOMPARE(*dead.end_time_ms, *dead.heartbeat_ms); // ended at its last sign of life
         QCOMPARE(reopened.get_run(stale_remote).summary.status, RunStatus::Interrupted);
-        QVERIFY(contains(reopened.get_run(stale_remote).summary.status_message, "no heartbeat from elsewhere"));
-        QCOMPARE(reopened.get_run(alive_here).summary.status, RunStatus::Running);   // this very process
+        QVERIFY(
+            contains(reopened.get_run(stale_remote).summary.status_message, "no heartbeat from elsewhere"));
+        QCOMPARE(reopened.get_run(alive_here).summary.status, RunStatus::Running); // this very process
         QCOMPARE(reopened.get_run(fresh_remote).summary.status, RunStatus::Running);
         QCOMPARE(reopened.metric_history(dead_here, "loss").size(), size_t(1));
-        reopened.start_run(dead_here);   // an interrupted run can be resumed
+        reopened.start_run(dead_here); // an interrupted run can be resumed
         QCOMPARE(reopened.get_run(dead_here).summary.status, RunStatus::Running);
         QVERIFY(reopened.mark_interrupted_runs().empty());
     }

@@ -11,7 +11,7 @@
 
 class TestSha256 : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void standard_vectors_data() {
         QTest::addColumn<QByteArray>("message");
         QTest::addColumn<QString>("digest");
@@ -22,8 +22,9 @@ private Q_SLOTS:
         QTest::newRow("448 bits") << QByteArray("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
                                   << "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
         QTest::newRow("896 bits")
-            << QByteArray("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqr"
-                          "lmnopqrsmnopqrstnopqrstu")
+            << QByteArray(
+                   "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqr"
+                   "lmnopqrsmnopqrstnopqrstu")
             << "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1";
         QTest::newRow("million a") << QByteArray(1000000, 'a')
                                    << "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
@@ -41,7 +42,8 @@ private Q_SLOTS:
         const std::string dir = rilq::test::make_temp_dir("sha256");
         for (size_t n : {0u, 1u, 55u, 56u, 57u, 63u, 64u, 65u, 119u, 120u, 128u}) {
             std::string bytes(n, '\0');
-            for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>((i * 131 + 7) & 0xff);
+            for (size_t i = 0; i < n; ++i)
+                bytes[i] = static_cast<char>((i * 131 + 7) & 0xff);
             const std::string path = dir + "/f" + std::to_string(n);
             rilq::test::write_file(path, bytes);
             QCOMPARE(rilq::sha256_file(path), rilq::sha256_hex(bytes));

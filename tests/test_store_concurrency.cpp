@@ -29,7 +29,9 @@ double elapsed_ms(Clock::time_point since) {
 }
 
 // The value the crash child logs for (step, key): recomputed by the parent to check bits.
-double crash_value(int64_t step, int key) { return 0.001 * static_cast<double>(step) + key + 1.0 / (key + 3.0); }
+double crash_value(int64_t step, int key) {
+    return 0.001 * static_cast<double>(step) + key + 1.0 / (key + 3.0);
+}
 
 constexpr int kCrashKeys = 20;
 
@@ -43,7 +45,7 @@ StoreOptions read_only() {
 
 class TestStoreConcurrency : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void wal_readers_and_writer_do_not_wait_for_each_other() {
         const std::string path = rilq::test::make_temp_dir("wal") + "/runs.sqlite";
         RunStore writer(path);
@@ -51,19 +53,19 @@ private Q_SLOTS:
         writer.log_metrics(uuid, 0, {{"loss", 1.0}});
         RunStore reader(path, read_only());
 
-        {   // The writer holds an open write transaction: the reader reads the last commit at once.
+        { // The writer holds an open write transaction: the reader reads the last commit at once.
             Transaction write(writer.database());
-            writer.database().exec("INSERT INTO metrics (run_uuid, key, value, step, timestamp) VALUES ('" + uuid +
-                                   "', 'loss', 0.9, 1, 0)");
+            writer.database().exec("INSERT INTO metrics (run_uuid, key, value, step, timestamp) VALUES ('" +
+                                   uuid + "', 'loss', 0.9, 1, 0)");
             const auto start = Clock::now();
             const auto seen = reader.metric_history(uuid, "loss");
-            QVERIFY2(elapsed_ms(start) < 1000, "reader waited for the writer");   // busy timeout is 10 s
+            QVERIFY2(elapsed_ms(start) < 1000, "reader waited for the writer"); // busy timeout is 10 s
             QCOMPARE(seen.size(), size_t(1));
             write.commit();
         }
         QCOMPARE(reader.metric_history(uuid, "loss").size(), size_t(2));
 
-        {   // The reader holds a snapshot: the writer commits at once; the snapshot stays put.
+        { // The reader holds a snapshot: the writer commits at once; the snapshot stays put.
             Transaction snapshot(reader.database(), Transaction::Kind::Deferred);
             QCOMPARE(reader.metric_history(uuid, "loss").size(), size_t(2));
             const auto start = Clock::now();
@@ -95,11 +97,12 @@ private Q_SLOTS:
                 RunStore store(path);
                 for (int step = 0; step < kSteps; ++step) {
                     std::vector<std::pair<std::string, double>> values;
-                    for (int k = 0; k < kKeys; ++k) values.emplace_back("k" + std::to_string(k), step * 0.5 + k);
+                    for (int k = 0; k < kKeys; ++k)
+                        values.emplace_back("k" + std::to_string(k), step * 0.5 + k);
                     const auto start = Clock::now();
                     store.log_metrics(uuid, step, values);
                     max_commit_ms = std::max(max_commit_ms, elapsed_ms(start));
-                    std::this_thread::sleep_for(std::chrono::microseconds(300));   // a training step
+                    std::this_thread::sleep_for(std::chrono::microseconds(300)); // a training step
                 }
             } catch (const std::exception& e) {
                 writer_error = e.what();
@@ -125,11 +128,13 @@ private Q_SLOTS:
                         }
                     }
                     if (curve.empty()) continue;
-                    if (summaries.size() != size_t(kKeys)) throw std::runtime_error("a step's keys arrived apart");
+                    if (summaries.size() != size_t(kKeys))
+                        throw std::runtime_error("a step's keys arrived apart");
                     for (const auto& [key, summary] : summaries) {
                         if (summary.latest_step != curve.back().step) {
-                            throw std::runtime_error(key + ": latest step " + std::to_string(summary.latest_step) +
-                                                     " but the curve ends at " + std::to_string(curve.back().step));
+                            throw std::runtime_error(
+                                key + ": latest step " + std::to_string(summary.latest_step) +
+                                " but the curve ends at " + std::to_string(curve.back().step));
                         }
                     }
                 }
@@ -143,7 +148,7 @@ private Q_SLOTS:
         QVERIFY2(reader_error.empty(), reader_error.c_str());
         qInfo("%d reads (%d mid-run); slowest commit %.2f ms, slowest read %.2f ms", reads, partial_reads,
               max_commit_ms, max_read_ms);
-        QVERIFY(partial_reads > 0);   // the two really overlapped
+        QVERIFY(partial_reads > 0); // the two really overlapped
         QVERIFY2(max_commit_ms < 2000, "a commit waited on the reader");
         RunStore check(path, read_only());
         QCOMPARE(check.metric_history(uuid, "k9").size(), size_t(kSteps));
@@ -158,7 +163,7 @@ private Q_SLOTS:
         QFETCH(int, kill_after_steps);
         const std::string path = rilq::test::make_temp_dir("sigkill") + "/runs.sqlite";
         std::string uuid;
-        {   // Nothing of SQLite's may cross fork(): the parent closes its connection first.
+        { // Nothing of SQLite's may cross fork(): the parent closes its connection first.
             RunStore setup(path);
             uuid = setup.create_run({"crash", "", "r", "{}", "h", {}, {}});
         }
@@ -173,8 +178,9 @@ private Q_SLOTS:
                 store.start_run(uuid);
                 for (int64_t step = 0;; ++step) {
                     std::vector<std::pair<std::string, double>> values;
-                    for (int k = 0; k < kCrashKeys; ++k) values.emplace_back("m" + std::to_string(k), crash_value(step, k));
-                    store.log_metrics(uuid, step, values);   // committed when this returns
+                    for (int k = 0; k < kCrashKeys; ++k)
+                        values.emplace_back("m" + std::to_string(k), crash_value(step, k));
+                    store.log_metrics(uuid, step, values); // committed when this returns
                     if (write(fds[1], &step, sizeof step) != sizeof step) _exit(2);
                 }
             } catch (...) {
@@ -183,9 +189,11 @@ private Q_SLOTS:
         }
         close(fds[1]);
         int64_t last_reported = -1, step = 0;
-        while (last_reported < kill_after_steps && read(fds[0], &step, sizeof step) == sizeof step) last_reported = step;
+        while (last_reported < kill_after_steps && read(fds[0], &step, sizeof step) == sizeof step)
+            last_reported = step;
         QCOMPARE(kill(child, SIGKILL), 0);
-        while (read(fds[0], &step, sizeof step) == sizeof step) last_reported = step;   // sent before it died
+        while (read(fds[0], &step, sizeof step) == sizeof step)
+            last_reported = step; // sent before it died
         close(fds[0]);
         int status = 0;
         QCOMPARE(waitpid(child, &status, 0), child);
@@ -206,17 +214,18 @@ private Q_SLOTS:
             QVERIFY(curve.size() >= size_t(last_reported + 1));
             QVERIFY(curve.size() <= size_t(last_reported + 2));
             if (k == 0) steps_stored = curve.size();
-            QCOMPARE(curve.size(), steps_stored);   // a step's metrics commit together
+            QCOMPARE(curve.size(), steps_stored); // a step's metrics commit together
             for (size_t i = 0; i < curve.size(); ++i) {
                 QCOMPARE(curve[i].step, int64_t(i));
-                QCOMPARE(curve[i].value, crash_value(int64_t(i), k));   // bit-exact (same expression)
+                QCOMPARE(curve[i].value, crash_value(int64_t(i), k)); // bit-exact (same expression)
             }
             const MetricSummary summary = reopened.metric_summaries(uuid).at(key);
             QCOMPARE(summary.latest_step, curve.back().step);
             QCOMPARE(summary.min, crash_value(0, k));
             QCOMPARE(summary.max, curve.back().value);
         }
-        qInfo("killed after %lld reported steps; %zu steps stored", static_cast<long long>(last_reported + 1), steps_stored);
+        qInfo("killed after %lld reported steps; %zu steps stored", static_cast<long long>(last_reported + 1),
+              steps_stored);
         // The store goes on: the interrupted run can be resumed and logged to.
         reopened.start_run(uuid);
         reopened.log_metrics(uuid, int64_t(steps_stored), {{"m0", 42.0}});

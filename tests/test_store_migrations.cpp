@@ -24,40 +24,57 @@ const std::string kLeftRunning = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 void fill_v1(Database& db) {
     db.exec("INSERT INTO experiments (experiment_id, name, creation_time, last_update_time, config_json) "
             "VALUES (1, 'old-sweep', 1000, 1000, '{\"name\":\"old-sweep\"}')");
-    db.exec("INSERT INTO runs (run_uuid, experiment_id, name, status, start_time, end_time, config_json, config_hash, "
+    db.exec("INSERT INTO runs (run_uuid, experiment_id, name, status, start_time, end_time, config_json, "
+            "config_hash, "
             "program_version, host) VALUES "
-            "('" + kFinished + "', 1, 'lora_r=16', 'FINISHED', 1000, 2000, '{}', 'hash16', '0.0.1', 'somehost'), "
-            "('" + kLeftRunning + "', 1, 'lora_r=32', 'RUNNING', 1500, NULL, '{}', 'hash32', '0.0.1', '" +
+            "('" +
+            kFinished +
+            "', 1, 'lora_r=16', 'FINISHED', 1000, 2000, '{}', 'hash16', '0.0.1', 'somehost'), "
+            "('" +
+            kLeftRunning + "', 1, 'lora_r=32', 'RUNNING', 1500, NULL, '{}', 'hash32', '0.0.1', '" +
             current_host() + "')");
     db.exec("INSERT INTO params VALUES ('" + kFinished + "', 'rilq.lora_r', '16'), ('" + kLeftRunning +
             "', 'rilq.lora_r', '32')");
     db.exec("INSERT INTO tags VALUES ('" + kFinished + "', 'note', 'baseline')");
     // v_loss of the finished run: 3.0 2.0 2.5 1.0 1.5 NaN at steps 0..5.
     db.exec("INSERT INTO metrics (run_uuid, key, value, step, timestamp, is_nan) VALUES "
-            "('" + kFinished + "', 'v_loss', 3.0, 0, 1100, 0), ('" + kFinished + "', 'v_loss', 2.0, 1, 1200, 0), "
-            "('" + kFinished + "', 'v_loss', 2.5, 2, 1300, 0), ('" + kFinished + "', 'v_loss', 1.0, 3, 1400, 0), "
-            "('" + kFinished + "', 'v_loss', 1.5, 4, 1500, 0), ('" + kFinished + "', 'v_loss', 0.0, 5, 1600, 1), "
-            "('" + kLeftRunning + "', 'v_loss', 4.0, 0, 1600, 0), ('" + kLeftRunning + "', 'v_loss', 3.5, 1, 1700, 0), "
-            "('" + kLeftRunning + "', 'v_loss', 3.8, 2, 1800, 0)");
-    db.exec("INSERT INTO latest_metrics VALUES ('" + kFinished + "', 'v_loss', 0.0, 5, 1600, 1), ('" + kLeftRunning +
-            "', 'v_loss', 3.8, 2, 1800, 0)");
+            "('" +
+            kFinished + "', 'v_loss', 3.0, 0, 1100, 0), ('" + kFinished +
+            "', 'v_loss', 2.0, 1, 1200, 0), "
+            "('" +
+            kFinished + "', 'v_loss', 2.5, 2, 1300, 0), ('" + kFinished +
+            "', 'v_loss', 1.0, 3, 1400, 0), "
+            "('" +
+            kFinished + "', 'v_loss', 1.5, 4, 1500, 0), ('" + kFinished +
+            "', 'v_loss', 0.0, 5, 1600, 1), "
+            "('" +
+            kLeftRunning + "', 'v_loss', 4.0, 0, 1600, 0), ('" + kLeftRunning +
+            "', 'v_loss', 3.5, 1, 1700, 0), "
+            "('" +
+            kLeftRunning + "', 'v_loss', 3.8, 2, 1800, 0)");
+    db.exec("INSERT INTO latest_metrics VALUES ('" + kFinished + "', 'v_loss', 0.0, 5, 1600, 1), ('" +
+            kLeftRunning + "', 'v_loss', 3.8, 2, 1800, 0)");
 }
 
 // What a version-2 program added: best_metrics kept on insert (for the v1 data above), and
 // evaluation, layer statistics, an artifact.
 void fill_v2(Database& db) {
-    db.exec("INSERT INTO best_metrics VALUES ('" + kFinished + "', 'v_loss', 1.0, 3, 3.0, 0), ('" + kLeftRunning +
-            "', 'v_loss', 3.5, 1, 4.0, 0)");
+    db.exec("INSERT INTO best_metrics VALUES ('" + kFinished + "', 'v_loss', 1.0, 3, 3.0, 0), ('" +
+            kLeftRunning + "', 'v_loss', 3.5, 1, 4.0, 0)");
     db.exec("INSERT INTO eval_results VALUES ('" + kFinished +
             "', 'wikitext2', 'compensated', 'abc', 'llama2', 2048, 140, 286720, 10.23, 2000)");
-    db.exec("INSERT INTO layer_stats VALUES ('" + kFinished + "', 'quantized', 0, 'self_attn.q_proj', 'weight_error', 0.4)");
-    db.exec("INSERT INTO artifacts VALUES ('" + kFinished + "', 'adapter', '/out/adapter_model.safetensors', 'def', 99)");
+    db.exec("INSERT INTO layer_stats VALUES ('" + kFinished +
+            "', 'quantized', 0, 'self_attn.q_proj', 'weight_error', 0.4)");
+    db.exec("INSERT INTO artifacts VALUES ('" + kFinished +
+            "', 'adapter', '/out/adapter_model.safetensors', 'def', 99)");
 }
 
 std::string schema_text(Database& db) {
     std::string out;
     Statement s(db, "SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master ORDER BY type, name");
-    while (s.step()) out += s.column_text(0) + " " + s.column_text(1) + " " + s.column_text(2) + ": " + s.column_text(3) + "\n";
+    while (s.step())
+        out += s.column_text(0) + " " + s.column_text(1) + " " + s.column_text(2) + ": " + s.column_text(3) +
+               "\n";
     return out;
 }
 
@@ -65,10 +82,11 @@ std::string schema_text(Database& db) {
 
 class TestStoreMigrations : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void from_every_earlier_version_data() {
         QTest::addColumn<int>("start_version");
-        for (int v = 0; v < kSchemaVersion; ++v) QTest::newRow(("v" + std::to_string(v)).c_str()) << v;
+        for (int v = 0; v < kSchemaVersion; ++v)
+            QTest::newRow(("v" + std::to_string(v)).c_str()) << v;
     }
     void from_every_earlier_version() {
         QFETCH(int, start_version);
@@ -121,7 +139,7 @@ private Q_SLOTS:
         // Left RUNNING by a program that recorded no pid: nothing can be running it now.
         const RunSummary left = store.get_run(kLeftRunning).summary;
         QCOMPARE(left.status, RunStatus::Interrupted);
-        QCOMPARE(*left.end_time_ms, int64_t(1500));   // its start: the last sign of life known
+        QCOMPARE(*left.end_time_ms, int64_t(1500)); // its start: the last sign of life known
         QVERIFY(store.interrupted_on_open() == std::vector<std::string>{kLeftRunning});
 
         if (start_version >= 2) {
@@ -178,7 +196,8 @@ private Q_SLOTS:
         } catch (const rilq::Error& e) {
             QVERIFY2(std::string(e.what()).find("schema version 99 is newer") != std::string::npos, e.what());
         }
-        rilq::test::write_file(dir + "/notes.sqlite", "these are not the bytes of a database, just some text....");
+        rilq::test::write_file(dir + "/notes.sqlite",
+                               "these are not the bytes of a database, just some text....");
         QVERIFY_THROWS_EXCEPTION(rilq::Error, RunStore(dir + "/notes.sqlite"));
 
         // An old store opened read-only says how to upgrade it rather than misreading it.
@@ -192,7 +211,8 @@ private Q_SLOTS:
             RunStore store(dir + "/old.sqlite", read_only);
             QFAIL("an old schema was read");
         } catch (const rilq::Error& e) {
-            QVERIFY2(std::string(e.what()).find("open it read-write once to upgrade") != std::string::npos, e.what());
+            QVERIFY2(std::string(e.what()).find("open it read-write once to upgrade") != std::string::npos,
+                     e.what());
         }
     }
 };

@@ -31,9 +31,12 @@ std::string duration_text(std::optional<int64_t> start_ms, std::optional<int64_t
     if (!start_ms || !end_ms) return "-";
     const int64_t s = (*end_ms - *start_ms) / 1000;
     char buf[32];
-    if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
-    else if (s >= 60) std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-    else std::snprintf(buf, sizeof buf, "%llds", (long long)s);
+    if (s >= 3600)
+        std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+    else if (s >= 60)
+        std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+    else
+        std::snprintf(buf, sizeof buf, "%llds", (long long)s);
     return buf;
 }
 

@@ -12,7 +12,7 @@ namespace rilq::cli {
 void add_db_option(QCommandLineParser& parser);
 std::string store_path(const QCommandLineParser& parser);
 
-std::string local_time(std::optional<int64_t> ms);                            // "2025-01-31 14:05", "-"
-std::string duration_text(std::optional<int64_t> start_ms, std::optional<int64_t> end_ms);   // "1h02m", "-"
+std::string local_time(std::optional<int64_t> ms); // "2025-01-31 14:05", "-"
+std::string duration_text(std::optional<int64_t> start_ms, std::optional<int64_t> end_ms); // "1h02m", "-"
 
 } // namespace rilq::cli

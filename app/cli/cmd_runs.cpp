@@ -20,7 +20,8 @@ void print_columns(const std::vector<std::vector<std::string>>& rows) {
     std::vector<size_t> width;
     for (const auto& row : rows) {
         width.resize(std::max(width.size(), row.size()), 0);
-        for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+        for (size_t c = 0; c < row.size(); ++c)
+            width[c] = std::max(width[c], row[c].size());
     }
     for (const auto& row : rows) {
         std::string line;
@@ -32,14 +33,19 @@ void print_columns(const std::vector<std::vector<std::string>>& rows) {
     }
 }
 
-std::string number(double v) { return std::isnan(v) ? "nan" : report::shortest_number(v); }
+std::string number(double v) {
+    return std::isnan(v) ? "nan" : report::shortest_number(v);
+}
 
 int runs_list(const QStringList& args) {
     QCommandLineParser parser;
-    parser.addOption({QStringLiteral("experiment"), QStringLiteral("Only runs of this experiment."), QStringLiteral("E")});
-    parser.addOption({QStringLiteral("status"), QStringLiteral("Only runs with this status (RUNNING, FINISHED, ...)."),
+    parser.addOption(
+        {QStringLiteral("experiment"), QStringLiteral("Only runs of this experiment."), QStringLiteral("E")});
+    parser.addOption({QStringLiteral("status"),
+                      QStringLiteral("Only runs with this status (RUNNING, FINISHED, ...)."),
                       QStringLiteral("S")});
-    parser.addOption({QStringLiteral("name"), QStringLiteral("Only runs whose name contains TEXT."), QStringLiteral("TEXT")});
+    parser.addOption({QStringLiteral("name"), QStringLiteral("Only runs whose name contains TEXT."),
+                      QStringLiteral("TEXT")});
     parser.addOption({QStringLiteral("limit"), QStringLiteral("At most N runs."), QStringLiteral("N")});
     add_db_option(parser);
     int code = kExitOk;
@@ -55,19 +61,25 @@ int runs_list(const QStringList& args) {
         RunStore store(store_path(parser), options);
         const auto runs = store.list_runs(filter);
         if (runs.empty()) {
-            std::cout << "no runs" << (filter.experiment.empty() ? "" : " in experiment " + filter.experiment) << " ("
-                      << store.path() << ")\n";
+            std::cout << "no runs" << (filter.experiment.empty() ? "" : " in experiment " + filter.experiment)
+                      << " (" << store.path() << ")\n";
             return kExitOk;
         }
         // The validation loss is what a sweep is judged by while it trains: show its best.
         bool any_v_loss = false;
-        for (const auto& r : runs) any_v_loss = any_v_loss || r.metrics.count("v_loss");
-        std::vector<std::vector<std::string>> rows = {{"ID", "EXPERIMENT", "RUN", "STATUS", "STARTED", "DURATION"}};
+        for (const auto& r : runs)
+            any_v_loss = any_v_loss || r.metrics.count("v_loss");
+        std::vector<std::vector<std::string>> rows = {
+            {"ID", "EXPERIMENT", "RUN", "STATUS", "STARTED", "DURATION"}};
         if (any_v_loss) rows[0].push_back("BEST v_loss");
         for (const auto& r : runs) {
-            std::vector<std::string> row = {r.uuid.substr(0, 12), r.experiment, r.name, to_string(r.status),
-                                            local_time(r.start_time_ms),
-                                            duration_text(r.start_time_ms, r.end_time_ms ? r.end_time_ms : r.heartbeat_ms)};
+            std::vector<std::string> row = {
+                r.uuid.substr(0, 12),
+                r.experiment,
+                r.name,
+                to_string(r.status),
+                local_time(r.start_time_ms),
+                duration_text(r.start_time_ms, r.end_time_ms ? r.end_time_ms : r.heartbeat_ms)};
             if (any_v_loss) {
                 const auto it = r.metrics.find("v_loss");
                 row.push_back(it != r.metrics.end() && it->second.has_best
@@ -86,7 +98,8 @@ nlohmann::json detail_json(const store::RunDetail& d) {
     const auto& s = d.summary;
     json metrics = json::object();
     for (const auto& [key, m] : s.metrics) {
-        metrics[key] = {{"latest", std::isnan(m.latest) ? json(nullptr) : json(m.latest)}, {"latest_step", m.latest_step}};
+        metrics[key] = {{"latest", std::isnan(m.latest) ? json(nullptr) : json(m.latest)},
+                        {"latest_step", m.latest_step}};
         if (m.has_best) {
             metrics[key]["min"] = m.min;
             metrics[key]["min_step"] = m.min_step;
@@ -96,13 +109,19 @@ nlohmann::json detail_json(const store::RunDetail& d) {
     }
     json evals = json::array();
     for (const auto& e : d.eval_results) {
-        evals.push_back({{"dataset", e.dataset}, {"stage", e.stage}, {"ppl", e.ppl}, {"seqlen", e.seqlen},
-                         {"n_windows", e.n_windows}, {"n_tokens", e.n_tokens}, {"tokenizer", e.tokenizer},
+        evals.push_back({{"dataset", e.dataset},
+                         {"stage", e.stage},
+                         {"ppl", e.ppl},
+                         {"seqlen", e.seqlen},
+                         {"n_windows", e.n_windows},
+                         {"n_tokens", e.n_tokens},
+                         {"tokenizer", e.tokenizer},
                          {"file_sha256", e.file_sha256}});
     }
     json artifacts = json::array();
     for (const auto& a : d.artifacts) {
-        artifacts.push_back({{"kind", a.kind}, {"path", a.path}, {"sha256", a.sha256}, {"size_bytes", a.size_bytes}});
+        artifacts.push_back(
+            {{"kind", a.kind}, {"path", a.path}, {"sha256", a.sha256}, {"size_bytes", a.size_bytes}});
     }
     const auto optional = [](const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); };
     return {{"id", s.uuid},
@@ -126,11 +145,13 @@ nlohmann::json detail_json(const store::RunDetail& d) {
 
 int runs_show(const QStringList& args) {
     QCommandLineParser parser;
-    parser.addPositionalArgument(QStringLiteral("RUN"), QStringLiteral("Run id, id prefix, name or experiment/name."));
+    parser.addPositionalArgument(QStringLiteral("RUN"),
+                                 QStringLiteral("Run id, id prefix, name or experiment/name."));
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print the whole record as JSON.")});
     add_db_option(parser);
     int code = kExitOk;
-    if (!parse_args(parser, args, QStringLiteral("Show one run: settings, metrics, evaluations, files."), 1, 1, code))
+    if (!parse_args(parser, args, QStringLiteral("Show one run: settings, metrics, evaluations, files."), 1,
+                    1, code))
         return code;
     return run_guarded([&] {
         store::StoreOptions options;
@@ -145,23 +166,25 @@ int runs_show(const QStringList& args) {
         std::cout << "run         " << s.uuid << "\n"
                   << "experiment  " << s.experiment << "\n"
                   << "name        " << s.name << "\n"
-                  << "status      " << to_string(s.status) << (s.status_message.empty() ? "" : " (" + s.status_message + ")")
-                  << "\n"
+                  << "status      " << to_string(s.status)
+                  << (s.status_message.empty() ? "" : " (" + s.status_message + ")") << "\n"
                   << "started     " << local_time(s.start_time_ms) << ", ended " << local_time(s.end_time_ms)
                   << ", took " << duration_text(s.start_time_ms, s.end_time_ms) << "\n"
                   << "host        " << s.host << " (pid " << s.pid << "), rilq " << s.program_version << "\n"
                   << "config hash " << s.config_hash << "\n";
         std::cout << "\nparams\n";
         std::vector<std::vector<std::string>> rows;
-        for (const auto& [key, value] : s.params) rows.push_back({"  " + key, value});
+        for (const auto& [key, value] : s.params)
+            rows.push_back({"  " + key, value});
         print_columns(rows);
         if (!s.metrics.empty()) {
             std::cout << "\nmetrics\n";
             rows = {{"  KEY", "LAST", "STEP", "MIN", "@STEP", "MAX", "@STEP"}};
             for (const auto& [key, m] : s.metrics) {
-                rows.push_back({"  " + key, number(m.latest), std::to_string(m.latest_step),
-                                m.has_best ? number(m.min) : "-", m.has_best ? std::to_string(m.min_step) : "-",
-                                m.has_best ? number(m.max) : "-", m.has_best ? std::to_string(m.max_step) : "-"});
+                rows.push_back(
+                    {"  " + key, number(m.latest), std::to_string(m.latest_step),
+                     m.has_best ? number(m.min) : "-", m.has_best ? std::to_string(m.min_step) : "-",
+                     m.has_best ? number(m.max) : "-", m.has_best ? std::to_string(m.max_step) : "-"});
             }
             print_columns(rows);
         }
@@ -169,22 +192,25 @@ int runs_show(const QStringList& args) {
             std::cout << "\nperplexity\n";
             rows = {{"  DATASET", "STAGE", "PPL", "SEQLEN", "WINDOWS", "TOKENS", "TOKENIZER", "FILE SHA256"}};
             for (const auto& e : d.eval_results) {
-                rows.push_back({"  " + e.dataset, e.stage, report::format_fixed(e.ppl, 2), std::to_string(e.seqlen),
-                                std::to_string(e.n_windows), std::to_string(e.n_tokens), e.tokenizer,
-                                e.file_sha256.substr(0, 16)});
+                rows.push_back({"  " + e.dataset, e.stage, report::format_fixed(e.ppl, 2),
+                                std::to_string(e.seqlen), std::to_string(e.n_windows),
+                                std::to_string(e.n_tokens), e.tokenizer, e.file_sha256.substr(0, 16)});
             }
             print_columns(rows);
         }
         if (!d.artifacts.empty()) {
             std::cout << "\nfiles\n";
             rows.clear();
-            for (const auto& a : d.artifacts) rows.push_back({"  " + a.kind, a.path, std::to_string(a.size_bytes) + " B", a.sha256.substr(0, 16)});
+            for (const auto& a : d.artifacts)
+                rows.push_back(
+                    {"  " + a.kind, a.path, std::to_string(a.size_bytes) + " B", a.sha256.substr(0, 16)});
             print_columns(rows);
         }
         if (!d.tags.empty()) {
             std::cout << "\ntags\n";
             rows.clear();
-            for (const auto& [key, value] : d.tags) rows.push_back({"  " + key, value});
+            for (const auto& [key, value] : d.tags)
+                rows.push_back({"  " + key, value});
             print_columns(rows);
         }
         return kExitOk;
@@ -197,7 +223,8 @@ int runs_diff(const QStringList& args) {
     parser.addPositionalArgument(QStringLiteral("RUN_B"), QStringLiteral("Second run."));
     add_db_option(parser);
     int code = kExitOk;
-    if (!parse_args(parser, args, QStringLiteral("Show only the params that differ between two runs."), 2, 2, code))
+    if (!parse_args(parser, args, QStringLiteral("Show only the params that differ between two runs."), 2, 2,
+                    code))
         return code;
     return run_guarded([&] {
         store::StoreOptions options;
@@ -210,30 +237,37 @@ int runs_diff(const QStringList& args) {
         std::cout << "a: " << sa.uuid.substr(0, 12) << "  " << sa.experiment << "/" << sa.name << "\n"
                   << "b: " << sb.uuid.substr(0, 12) << "  " << sb.experiment << "/" << sb.name << "\n";
         if (diff.empty()) {
-            std::cout << "no params differ" << (sa.config_hash == sb.config_hash ? " (same settings hash)" : "") << "\n";
+            std::cout << "no params differ"
+                      << (sa.config_hash == sb.config_hash ? " (same settings hash)" : "") << "\n";
             return kExitOk;
         }
         std::vector<std::vector<std::string>> rows = {{"PARAM", "A", "B"}};
-        for (const auto& d : diff) rows.push_back({d.key, d.a.value_or("(unset)"), d.b.value_or("(unset)")});
+        for (const auto& d : diff)
+            rows.push_back({d.key, d.a.value_or("(unset)"), d.b.value_or("(unset)")});
         print_columns(rows);
-        if (sa.config_hash == sb.config_hash) std::cout << "(same settings hash: only names or places differ)\n";
+        if (sa.config_hash == sb.config_hash)
+            std::cout << "(same settings hash: only names or places differ)\n";
         return kExitOk;
     });
 }
 
 int runs_delete(const QStringList& args) {
     QCommandLineParser parser;
-    parser.addPositionalArgument(QStringLiteral("RUN"), QStringLiteral("Runs to delete."), QStringLiteral("RUN..."));
+    parser.addPositionalArgument(QStringLiteral("RUN"), QStringLiteral("Runs to delete."),
+                                 QStringLiteral("RUN..."));
     parser.addOption({QStringLiteral("experiment"), QStringLiteral("Delete every run of this experiment."),
                       QStringLiteral("E")});
-    parser.addOption({{QStringLiteral("y"), QStringLiteral("yes")}, QStringLiteral("Do not ask for confirmation.")});
+    parser.addOption(
+        {{QStringLiteral("y"), QStringLiteral("yes")}, QStringLiteral("Do not ask for confirmation.")});
     add_db_option(parser);
     int code = kExitOk;
-    if (!parse_args(parser, args, QStringLiteral("Delete runs with everything they logged."), 0, -1, code)) return code;
+    if (!parse_args(parser, args, QStringLiteral("Delete runs with everything they logged."), 0, -1, code))
+        return code;
     return run_guarded([&] {
         RunStore store(store_path(parser));
         std::vector<store::RunSummary> doomed;
-        for (const auto& ref : parser.positionalArguments()) doomed.push_back(store.get_run(store.resolve_run(to_std(ref))).summary);
+        for (const auto& ref : parser.positionalArguments())
+            doomed.push_back(store.get_run(store.resolve_run(to_std(ref))).summary);
         if (parser.isSet(QStringLiteral("experiment"))) {
             store::RunFilter filter;
             filter.experiment = to_std(parser.value(QStringLiteral("experiment")));
@@ -247,8 +281,8 @@ int runs_delete(const QStringList& args) {
         }
         std::cout << "about to delete " << doomed.size() << " run(s) from " << store.path() << ":\n";
         for (const auto& r : doomed) {
-            std::cout << "  " << r.uuid.substr(0, 12) << "  " << r.experiment << "/" << r.name << "  " << to_string(r.status)
-                      << "\n";
+            std::cout << "  " << r.uuid.substr(0, 12) << "  " << r.experiment << "/" << r.name << "  "
+                      << to_string(r.status) << "\n";
         }
         if (!parser.isSet(QStringLiteral("yes"))) {
             std::cout << "delete them and everything they logged? [y/N] " << std::flush;

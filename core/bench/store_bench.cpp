@@ -30,10 +30,13 @@ double metric_value(int run, int key, int step) {
 
 void remove_db(const std::string& path) {
     std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix, ec);
+    for (const char* suffix : {"", "-wal", "-shm"})
+        fs::remove(path + suffix, ec);
 }
 
-double cpu_seconds() { return double(std::clock()) / CLOCKS_PER_SEC; }
+double cpu_seconds() {
+    return double(std::clock()) / CLOCKS_PER_SEC;
+}
 
 struct Inserted {
     std::vector<std::string> run_ids;
@@ -47,9 +50,11 @@ Inserted insert_runs(const std::string& path, const StoreBenchOptions& o, bool p
     Inserted out;
     store::RunStore store(path);
     std::vector<std::string> keys;
-    for (int k = 0; k < o.keys; ++k) keys.push_back("metric_" + std::to_string(k));
+    for (int k = 0; k < o.keys; ++k)
+        keys.push_back("metric_" + std::to_string(k));
     for (int r = 0; r < o.runs; ++r) {
-        out.run_ids.push_back(store.create_run({"bench-store", "", "run_" + std::to_string(r), "{}", "", {}, {}}));
+        out.run_ids.push_back(
+            store.create_run({"bench-store", "", "run_" + std::to_string(r), "{}", "", {}, {}}));
         store.start_run(out.run_ids.back());
     }
     std::vector<std::pair<std::string, double>> values(static_cast<size_t>(o.keys));
@@ -59,11 +64,13 @@ Inserted insert_runs(const std::string& path, const StoreBenchOptions& o, bool p
         const std::string& id = out.run_ids[size_t(r)];
         for (int step = 0; step < o.steps; ++step) {
             if (per_step) {
-                for (int k = 0; k < o.keys; ++k) values[size_t(k)] = {keys[size_t(k)], metric_value(r, k, step)};
+                for (int k = 0; k < o.keys; ++k)
+                    values[size_t(k)] = {keys[size_t(k)], metric_value(r, k, step)};
                 store.log_metrics(id, step, values);
                 ++out.commits;
             } else {
-                for (int k = 0; k < o.keys; ++k) store.log_metric(id, keys[size_t(k)], metric_value(r, k, step), step);
+                for (int k = 0; k < o.keys; ++k)
+                    store.log_metric(id, keys[size_t(k)], metric_value(r, k, step), step);
             }
         }
     }
@@ -75,12 +82,14 @@ Inserted insert_runs(const std::string& path, const StoreBenchOptions& o, bool p
         out.commits = (points + int64_t(store::StoreOptions{}.flush_every_points) - 1) /
                       int64_t(store::StoreOptions{}.flush_every_points);
     }
-    for (const auto& id : out.run_ids) store.end_run(id, store::RunStatus::Finished);
+    for (const auto& id : out.run_ids)
+        store.end_run(id, store::RunStatus::Finished);
     return out;
 }
 
 std::string scratch_path(const std::string& tag) {
-    return (fs::temp_directory_path() / ("rilq-bench-store-" + std::to_string(getpid()) + "-" + tag + ".sqlite"))
+    return (fs::temp_directory_path() /
+            ("rilq-bench-store-" + std::to_string(getpid()) + "-" + tag + ".sqlite"))
         .string();
 }
 
@@ -97,7 +106,8 @@ StoreBenchResult run_store_bench(const StoreBenchOptions& options) {
     result.batched_commits = batched.commits;
     result.batched_cpu_s = batched.cpu_seconds;
     if (options.per_step_commits) {
-        const std::string per_step_path = temporary ? scratch_path("per-step") : options.db_path + ".per-step";
+        const std::string per_step_path =
+            temporary ? scratch_path("per-step") : options.db_path + ".per-step";
         remove_db(per_step_path);
         const Inserted per_step = insert_runs(per_step_path, options, true);
         result.per_step_insert_s = per_step.seconds;
@@ -123,7 +133,8 @@ StoreBenchResult run_store_bench(const StoreBenchOptions& options) {
     result.curve_median_ms = times[times.size() / 2];
     {
         const auto start = Clock::now();
-        for (const auto& key : reader.metric_keys(run)) result.run_points += reader.metric_history(run, key).size();
+        for (const auto& key : reader.metric_keys(run))
+            result.run_points += reader.metric_history(run, key).size();
         result.run_curves_ms = ms_since(start);
     }
     {
@@ -132,7 +143,9 @@ StoreBenchResult run_store_bench(const StoreBenchOptions& options) {
         result.list_runs_ms = ms_since(start);
     }
     std::error_code ec;
-    const auto size_of = [&](const std::string& p) { return fs::exists(p) ? double(fs::file_size(p, ec)) : 0.0; };
+    const auto size_of = [&](const std::string& p) {
+        return fs::exists(p) ? double(fs::file_size(p, ec)) : 0.0;
+    };
     result.file_mb = (size_of(path) + size_of(path + "-wal")) / 1e6;
     if (temporary) remove_db(path);
     return result;
@@ -142,24 +155,27 @@ std::string format_store_bench(const StoreBenchOptions& o, const StoreBenchResul
     char buf[2048];
     int n = std::snprintf(buf, sizeof buf,
                           "run store: %lld metric points (%d runs x %d steps x %d metrics)\n"
-                          "insert, batched (log_metric, %lld commits):         %7.3f s wall, %6.3f s CPU, %8.0f points/s  [goal < 1 s for 100k]\n",
+                          "insert, batched (log_metric, %lld commits):         %7.3f s wall, %6.3f s CPU, "
+                          "%8.0f points/s  [goal < 1 s for 100k]\n",
                           static_cast<long long>(r.points), o.runs, o.steps, o.keys,
                           static_cast<long long>(r.batched_commits), r.batched_insert_s, r.batched_cpu_s,
                           double(r.points) / std::max(r.batched_insert_s, 1e-9));
     if (r.per_step_commits > 0) {
         n += std::snprintf(buf + n, sizeof buf - size_t(n),
-                           "insert, one commit per step (log_metrics, %lld): %7.3f s wall, %6.3f s CPU, %8.0f points/s, %.3f ms per commit\n",
+                           "insert, one commit per step (log_metrics, %lld): %7.3f s wall, %6.3f s CPU, "
+                           "%8.0f points/s, %.3f ms per commit\n",
                            static_cast<long long>(r.per_step_commits), r.per_step_insert_s, r.per_step_cpu_s,
                            double(r.points) / std::max(r.per_step_insert_s, 1e-9),
                            1000.0 * r.per_step_insert_s / double(r.per_step_commits));
     }
-    std::snprintf(buf + n, sizeof buf - size_t(n),
-                  "curve read (one run, one metric, %zu points): first %.2f ms, median of 7 %.2f ms  [goal < 50 ms]\n"
-                  "run read (one run, all %d metrics, %zu points): %.2f ms\n"
-                  "list runs (%zu runs with latest/best metrics): %.2f ms\n"
-                  "file: %.1f MB (database + WAL)\n",
-                  r.curve_points, r.curve_first_ms, r.curve_median_ms, o.keys, r.run_points, r.run_curves_ms,
-                  r.runs_listed, r.list_runs_ms, r.file_mb);
+    std::snprintf(
+        buf + n, sizeof buf - size_t(n),
+        "curve read (one run, one metric, %zu points): first %.2f ms, median of 7 %.2f ms  [goal < 50 ms]\n"
+        "run read (one run, all %d metrics, %zu points): %.2f ms\n"
+        "list runs (%zu runs with latest/best metrics): %.2f ms\n"
+        "file: %.1f MB (database + WAL)\n",
+        r.curve_points, r.curve_first_ms, r.curve_median_ms, o.keys, r.run_points, r.run_curves_ms,
+        r.runs_listed, r.list_runs_ms, r.file_mb);
     return buf;
 }
 

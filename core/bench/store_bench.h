@@ -14,11 +14,11 @@
 namespace rilq::bench {
 
 struct StoreBenchOptions {
-    std::string db_path;         // "" = fresh temporary files, removed afterwards
+    std::string db_path; // "" = fresh temporary files, removed afterwards
     int runs = 10;
-    int keys = 10;               // metrics logged per step
-    int steps = 1000;            // per run: runs x keys x steps = 100,000 points by default
-    bool per_step_commits = true;   // also time the one-commit-per-step insert
+    int keys = 10;                // metrics logged per step
+    int steps = 1000;             // per run: runs x keys x steps = 100,000 points by default
+    bool per_step_commits = true; // also time the one-commit-per-step insert
 };
 
 struct StoreBenchResult {
@@ -28,16 +28,16 @@ struct StoreBenchResult {
     double batched_insert_s = 0.0;
     double batched_cpu_s = 0.0;
     int64_t batched_commits = 0;
-    double per_step_insert_s = 0.0;    // 0 when not measured
+    double per_step_insert_s = 0.0; // 0 when not measured
     double per_step_cpu_s = 0.0;
     int64_t per_step_commits = 0;
-    size_t curve_points = 0;           // one run, one key
+    size_t curve_points = 0; // one run, one key
     double curve_first_ms = 0.0;
     double curve_median_ms = 0.0;
-    size_t run_points = 0;             // one run, every key
+    size_t run_points = 0; // one run, every key
     double run_curves_ms = 0.0;
     size_t runs_listed = 0;
-    double list_runs_ms = 0.0;         // list_runs with latest/best metrics of every run
+    double list_runs_ms = 0.0; // list_runs with latest/best metrics of every run
     double file_mb = 0.0;
 };
 

@@ -16,7 +16,7 @@ std::string format_fixed(double value, int decimals) {
     // Values in tables are usually decimals typed or averaged from decimals; their binary
     // neighbours sit a few ulps off the half, which this nudge puts back on the right side.
     scaled = std::round(scaled + std::copysign(std::abs(scaled) * 1e-12, scaled));
-    if (scaled == 0) scaled = 0;   // no "-0.00"
+    if (scaled == 0) scaled = 0; // no "-0.00"
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.*f", decimals, scaled / scale);
     return buf;

@@ -31,11 +31,13 @@ PivotCell aggregate(std::vector<double> values) {
     cell.present = true;
     cell.n = static_cast<int>(values.size());
     double sum = 0.0;
-    for (double v : values) sum += v;
+    for (double v : values)
+        sum += v;
     cell.mean = sum / static_cast<double>(values.size());
     if (values.size() > 1) {
         double squares = 0.0;
-        for (double v : values) squares += (v - cell.mean) * (v - cell.mean);
+        for (double v : values)
+            squares += (v - cell.mean) * (v - cell.mean);
         cell.std = std::sqrt(squares / static_cast<double>(values.size() - 1));
     }
     return cell;
@@ -62,7 +64,8 @@ PivotTable build_pivot(const std::vector<PivotObservation>& observations, const 
     table.footer = options.footer;
 
     std::vector<std::string> rows, columns;
-    for (const auto& c : options.columns) add_unique(columns, c);
+    for (const auto& c : options.columns)
+        add_unique(columns, c);
     std::vector<std::string> appearing_columns;
     for (const auto& o : observations) {
         add_unique(rows, o.row);
@@ -71,11 +74,12 @@ PivotTable build_pivot(const std::vector<PivotObservation>& observations, const 
     // Listed columns that nothing measured are dropped; unlisted ones follow.
     columns.erase(std::remove_if(columns.begin(), columns.end(),
                                  [&](const std::string& c) {
-                                     return std::find(appearing_columns.begin(), appearing_columns.end(), c) ==
-                                            appearing_columns.end();
+                                     return std::find(appearing_columns.begin(), appearing_columns.end(),
+                                                      c) == appearing_columns.end();
                                  }),
                   columns.end());
-    for (const auto& c : appearing_columns) add_unique(columns, c);
+    for (const auto& c : appearing_columns)
+        add_unique(columns, c);
     const bool numeric_rows = std::all_of(rows.begin(), rows.end(), [](const std::string& r) {
         double x = 0;
         return parse_number(r, x);
@@ -94,8 +98,8 @@ PivotTable build_pivot(const std::vector<PivotObservation>& observations, const 
     for (const auto& o : observations) {
         auto& per_run = values[o.row][o.column];
         if (per_run.count(o.run)) {
-            throw Error("pivot: run " + o.run + " gives two values for row \"" + o.row + "\", column \"" + o.column +
-                        "\"");
+            throw Error("pivot: run " + o.run + " gives two values for row \"" + o.row + "\", column \"" +
+                        o.column + "\"");
         }
         per_run[o.run] = o.value;
     }
@@ -106,7 +110,7 @@ PivotTable build_pivot(const std::vector<PivotObservation>& observations, const 
         const auto label = options.row_labels.find(row);
         table.row_labels.push_back(label == options.row_labels.end() ? row : label->second);
         std::vector<PivotCell> cells;
-        std::map<std::string, std::vector<double>> run_values;   // run -> its value per column, in order
+        std::map<std::string, std::vector<double>> run_values; // run -> its value per column, in order
         for (const auto& column : columns) {
             std::vector<double> in_cell;
             for (const auto& [run, v] : values[row][column]) {
@@ -121,7 +125,8 @@ PivotTable build_pivot(const std::vector<PivotObservation>& observations, const 
             for (const auto& [run, vs] : run_values) {
                 if (vs.size() != columns.size()) continue;
                 double sum = 0.0;
-                for (double v : vs) sum += v;
+                for (double v : vs)
+                    sum += v;
                 averages.push_back(sum / static_cast<double>(vs.size()));
             }
             cells.push_back(aggregate(averages));
@@ -147,13 +152,15 @@ PivotTable build_pivot(const std::vector<PivotObservation>& observations, const 
             double best = 0.0;
             for (const auto& row : table.cells) {
                 if (!row[c].present) continue;
-                const double shown = std::strtod(format_fixed(row[c].mean, options.decimals).c_str(), nullptr);
+                const double shown =
+                    std::strtod(format_fixed(row[c].mean, options.decimals).c_str(), nullptr);
                 if (!found || (options.lower_is_better ? shown < best : shown > best)) best = shown;
                 found = true;
             }
             for (auto& row : table.cells) {
                 if (!row[c].present) continue;
-                row[c].best = std::strtod(format_fixed(row[c].mean, options.decimals).c_str(), nullptr) == best;
+                row[c].best =
+                    std::strtod(format_fixed(row[c].mean, options.decimals).c_str(), nullptr) == best;
             }
         }
     }

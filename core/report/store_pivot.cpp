@@ -27,7 +27,8 @@ std::string leaf(const std::string& key) {
 std::string resolve_param(const std::string& name, const std::vector<RunSummary>& runs) {
     std::set<std::string> keys;
     for (const auto& r : runs) {
-        for (const auto& kv : r.params) keys.insert(kv.first);
+        for (const auto& kv : r.params)
+            keys.insert(kv.first);
     }
     if (keys.count(name)) return name;
     std::vector<std::string> matches;
@@ -37,20 +38,23 @@ std::string resolve_param(const std::string& name, const std::vector<RunSummary>
     if (matches.size() == 1) return matches.front();
     if (matches.size() > 1) {
         std::string list;
-        for (const auto& m : matches) list += (list.empty() ? "" : ", ") + m;
+        for (const auto& m : matches)
+            list += (list.empty() ? "" : ", ") + m;
         throw Error("param \"" + name + "\" is ambiguous: " + list);
     }
     // Suggest by last part too: "lora_rr" is a typo of "lora_r", far from "rilq.lora_r".
     std::string hint = closest_match(name, std::vector<std::string>(keys.begin(), keys.end()));
     if (hint.empty()) {
         std::vector<std::string> leaves;
-        for (const auto& k : keys) leaves.push_back(leaf(k));
+        for (const auto& k : keys)
+            leaves.push_back(leaf(k));
         const std::string close_leaf = closest_match(name, leaves);
         for (const auto& k : keys) {
             if (!close_leaf.empty() && leaf(k) == close_leaf) hint = k;
         }
     }
-    throw Error("no param \"" + name + "\" in these runs" + (hint.empty() ? "" : ", did you mean \"" + hint + "\"?"));
+    throw Error("no param \"" + name + "\" in these runs" +
+                (hint.empty() ? "" : ", did you mean \"" + hint + "\"?"));
 }
 
 std::string param_or(const RunSummary& run, const std::string& key, const std::string& fallback = "") {
@@ -59,15 +63,15 @@ std::string param_or(const RunSummary& run, const std::string& key, const std::s
 }
 
 // Distinct values in run order, joined with "/".
-template <class F>
-std::string distinct(const std::vector<RunSummary>& runs, F value_of) {
+template <class F> std::string distinct(const std::vector<RunSummary>& runs, F value_of) {
     std::vector<std::string> seen;
     for (const auto& r : runs) {
         const std::string v = value_of(r);
         if (!v.empty() && std::find(seen.begin(), seen.end(), v) == seen.end()) seen.push_back(v);
     }
     std::string out;
-    for (const auto& v : seen) out += (out.empty() ? "" : "/") + v;
+    for (const auto& v : seen)
+        out += (out.empty() ? "" : "/") + v;
     return out;
 }
 
@@ -84,15 +88,16 @@ std::string quantizer_text(const RunSummary& r) {
            param_or(r, "quant.variant") + ")";
 }
 
-std::string protocol_line(const std::vector<RunSummary>& runs, const std::map<std::string, std::string>& seqlens,
-                          const std::string& tokenizers, const ExportRequest& request, bool stand_in,
-                          bool spread, int runs_per_cell) {
+std::string protocol_line(const std::vector<RunSummary>& runs,
+                          const std::map<std::string, std::string>& seqlens, const std::string& tokenizers,
+                          const ExportRequest& request, bool stand_in, bool spread, int runs_per_cell) {
     std::vector<std::string> parts;
     const std::string quantizer = distinct(runs, quantizer_text);
     if (!quantizer.empty()) parts.push_back(quantizer);
     if (request.metric == "ppl") {
-        std::string eval = "PPL (" + request.stage + (stand_in ? "; quantized where nothing was compensated" : "") +
-                           ") at seqlen " + distinct(runs, [&](const RunSummary& r) {
+        std::string eval = "PPL (" + request.stage +
+                           (stand_in ? "; quantized where nothing was compensated" : "") + ") at seqlen " +
+                           distinct(runs, [&](const RunSummary& r) {
                                return seqlens.count(r.uuid) ? seqlens.at(r.uuid) : param_or(r, "eval.seqlen");
                            });
         if (!tokenizers.empty()) eval += ", tokenizer " + tokenizers;
@@ -100,14 +105,18 @@ std::string protocol_line(const std::vector<RunSummary>& runs, const std::map<st
     } else {
         parts.push_back(request.metric + " (" + request.metric_stat + ")");
     }
-    parts.push_back("calibration " + distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.calib_dataset"); }) +
-                    " " + distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.calib_num_samples"); }) +
-                    " x " + distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.calib_max_length"); }) +
-                    ", val " + distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.calib_val_ratio"); }));
-    parts.push_back("lr " + distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.approx_lr"); }));
+    parts.push_back(
+        "calibration " +
+        distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.calib_dataset"); }) + " " +
+        distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.calib_num_samples"); }) + " x " +
+        distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.calib_max_length"); }) + ", val " +
+        distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.calib_val_ratio"); }));
+    parts.push_back("lr " +
+                    distinct(runs, [](const RunSummary& r) { return param_or(r, "rilq.approx_lr"); }));
     if (spread) parts.push_back("mean \xC2\xB1 std over up to " + std::to_string(runs_per_cell) + " runs");
     std::string out = "Protocol: ";
-    for (size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
+    for (size_t i = 0; i < parts.size(); ++i)
+        out += (i ? "; " : "") + parts[i];
     return out;
 }
 
@@ -137,8 +146,10 @@ std::pair<std::string, std::string> parse_where(const std::string& assignment) {
 PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request) {
     if (request.experiment.empty()) {
         std::string known;
-        for (const auto& e : store.experiments()) known += (known.empty() ? "" : ", ") + e.name;
-        throw Error("choose an experiment" + (known.empty() ? std::string(" (the store has none)") : " (known: " + known + ")"));
+        for (const auto& e : store.experiments())
+            known += (known.empty() ? "" : ", ") + e.name;
+        throw Error("choose an experiment" +
+                    (known.empty() ? std::string(" (the store has none)") : " (known: " + known + ")"));
     }
     store::RunFilter filter;
     filter.experiment = request.experiment;
@@ -146,7 +157,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     std::vector<RunSummary> runs = store.list_runs(filter);
     if (runs.empty()) {
         std::vector<std::string> names;
-        for (const auto& e : store.experiments()) names.push_back(e.name);
+        for (const auto& e : store.experiments())
+            names.push_back(e.name);
         const std::string hint = closest_match(request.experiment, names);
         throw Error(store.path() + ": no runs in experiment \"" + request.experiment + "\"" +
                     (hint.empty() ? "" : ", did you mean \"" + hint + "\"?"));
@@ -173,7 +185,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
         }
         std::vector<RunSummary> kept;
         for (size_t i = 0; i < runs.size(); ++i) {
-            if (runs[i].config_hash.empty() || last_of_hash[runs[i].config_hash] == i) kept.push_back(runs[i]);
+            if (runs[i].config_hash.empty() || last_of_hash[runs[i].config_hash] == i)
+                kept.push_back(runs[i]);
         }
         runs.swap(kept);
     }
@@ -182,7 +195,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     const bool by_dataset = request.cols == "dataset";
     const std::string col_key = by_dataset ? "" : resolve_param(request.cols, runs);
     const bool ppl = request.metric == "ppl";
-    if (!ppl && request.metric_stat != "min" && request.metric_stat != "max" && request.metric_stat != "last") {
+    if (!ppl && request.metric_stat != "min" && request.metric_stat != "max" &&
+        request.metric_stat != "last") {
         throw Error("metric statistic \"" + request.metric_stat + "\": expected min, max or last");
     }
 
@@ -192,7 +206,7 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     options.lower_is_better = !request.higher_is_better;
     options.decimals = request.decimals;
     options.row_header = leaf(row_key) == "lora_r" ? "LoRA rank" : leaf(row_key);
-    if (leaf(row_key) == "lora_r") options.row_labels["0"] = "0 (wo RILQ)";   // the README's baseline row
+    if (leaf(row_key) == "lora_r") options.row_labels["0"] = "0 (wo RILQ)"; // the README's baseline row
 
     std::vector<PivotObservation> observations;
     std::map<std::string, std::string> seqlens;
@@ -200,7 +214,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     bool used_stand_in = false;
     const auto ppl_by_dataset = [&](const RunSummary& run) {
         std::map<std::string, std::map<std::string, store::EvalResult>> by_dataset_stage;
-        for (const auto& r : store.eval_results(run.uuid)) by_dataset_stage[r.dataset][r.stage] = r;
+        for (const auto& r : store.eval_results(run.uuid))
+            by_dataset_stage[r.dataset][r.stage] = r;
         std::map<std::string, double> chosen;
         for (const auto& [dataset, stages] : by_dataset_stage) {
             auto it = stages.find(request.stage);
@@ -213,7 +228,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
             const store::EvalResult& r = it->second;
             chosen[dataset] = r.ppl;
             seqlens[run.uuid] = std::to_string(r.seqlen);
-            if (!r.tokenizer.empty() && std::find(tokenizers.begin(), tokenizers.end(), r.tokenizer) == tokenizers.end())
+            if (!r.tokenizer.empty() &&
+                std::find(tokenizers.begin(), tokenizers.end(), r.tokenizer) == tokenizers.end())
                 tokenizers.push_back(r.tokenizer);
         }
         return chosen;
@@ -221,9 +237,12 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     const auto logged_value = [&](const RunSummary& run, double& value) {
         const auto it = run.metrics.find(request.metric);
         if (it == run.metrics.end()) return false;
-        if (request.metric_stat == "last") value = it->second.latest;
-        else if (!it->second.has_best) return false;
-        else value = request.metric_stat == "min" ? it->second.min : it->second.max;
+        if (request.metric_stat == "last")
+            value = it->second.latest;
+        else if (!it->second.has_best)
+            return false;
+        else
+            value = request.metric_stat == "min" ? it->second.min : it->second.max;
         return !std::isnan(value);
     };
 
@@ -231,7 +250,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     for (const auto& run : runs) {
         const std::string row = param_or(run, row_key, "?");
         if (by_dataset && ppl) {
-            for (const auto& [dataset, value] : ppl_by_dataset(run)) observations.push_back({row, dataset, run.uuid, value});
+            for (const auto& [dataset, value] : ppl_by_dataset(run))
+                observations.push_back({row, dataset, run.uuid, value});
             continue;
         }
         double value = 0.0;
@@ -243,7 +263,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
                 if (have) value = results.at(request.dataset);
             } else if (!results.empty()) {
                 double sum = 0.0;
-                for (const auto& kv : results) sum += kv.second;
+                for (const auto& kv : results)
+                    sum += kv.second;
                 value = sum / static_cast<double>(results.size());
                 have = true;
             }
@@ -257,7 +278,9 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
         observations.push_back({row, column, run.uuid, value});
     }
     if (observations.empty()) {
-        throw Error("no " + (ppl ? "perplexity results (stage " + request.stage + ")" : "values of metric \"" + request.metric + "\"") +
+        throw Error("no " +
+                    (ppl ? "perplexity results (stage " + request.stage + ")"
+                         : "values of metric \"" + request.metric + "\"") +
                     " in the selected runs of \"" + request.experiment + "\"");
     }
 
@@ -271,14 +294,18 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
         runs_per_cell = std::max(runs_per_cell, static_cast<int>(members.size()));
         for (size_t i = 1; i < members.size(); ++i) {
             std::set<std::string> keys;
-            for (const auto& kv : members[0]->params) keys.insert(kv.first);
-            for (const auto& kv : members[i]->params) keys.insert(kv.first);
+            for (const auto& kv : members[0]->params)
+                keys.insert(kv.first);
+            for (const auto& kv : members[i]->params)
+                keys.insert(kv.first);
             for (const auto& key : keys) {
                 if (may_differ(key, row_key, col_key)) continue;
-                const std::string a = param_or(*members[0], key, "(unset)"), b = param_or(*members[i], key, "(unset)");
+                const std::string a = param_or(*members[0], key, "(unset)"),
+                                  b = param_or(*members[i], key, "(unset)");
                 if (a == b) continue;
-                throw Error("runs in the row " + leaf(row_key) + "=" + param_or(*members[0], row_key) + " differ in " + key +
-                            " (" + a + " vs " + b + "): filter with --where " + key + "=VALUE or put it in --rows/--cols");
+                throw Error("runs in the row " + leaf(row_key) + "=" + param_or(*members[0], row_key) +
+                            " differ in " + key + " (" + a + " vs " + b + "): filter with --where " + key +
+                            "=VALUE or put it in --rows/--cols");
             }
         }
     }
@@ -296,7 +323,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
                 const std::string prefix = "datasets.", suffix = ".label";
                 if (key.rfind(prefix, 0) == 0 && key.size() > prefix.size() + suffix.size() &&
                     key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0) {
-                    options.column_labels.emplace(key.substr(prefix.size(), key.size() - prefix.size() - suffix.size()), value);
+                    options.column_labels.emplace(
+                        key.substr(prefix.size(), key.size() - prefix.size() - suffix.size()), value);
                 }
             }
         }
@@ -308,15 +336,17 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
         }
         options.columns = column_values;
         if (!by_dataset) {
-            for (const auto& v : column_values) options.column_labels[v] = leaf(col_key) + "=" + v;
+            for (const auto& v : column_values)
+                options.column_labels[v] = leaf(col_key) + "=" + v;
         }
     }
 
     std::string tokenizer_list;
-    for (const auto& t : tokenizers) tokenizer_list += (tokenizer_list.empty() ? "" : "/") + t;
+    for (const auto& t : tokenizers)
+        tokenizer_list += (tokenizer_list.empty() ? "" : "/") + t;
     PivotTable table = build_pivot(observations, options);
-    table.footer =
-        protocol_line(runs, seqlens, tokenizer_list, request, used_stand_in, table.has_spread(), runs_per_cell);
+    table.footer = protocol_line(runs, seqlens, tokenizer_list, request, used_stand_in, table.has_spread(),
+                                 runs_per_cell);
     return table;
 }
 

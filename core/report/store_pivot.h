@@ -15,19 +15,21 @@
 #include <utility>
 #include <vector>
 
-namespace rilq::store { class RunStore; }
+namespace rilq::store {
+class RunStore;
+}
 
 namespace rilq::report {
 
 struct ExportRequest {
     std::string experiment;
     std::string rows = "lora_r";
-    std::string cols = "dataset";             // "dataset" or a param
-    std::string metric = "ppl";               // "ppl" or a logged metric key ("v_loss")
-    std::string stage = "compensated";        // ppl: fp | quantized | compensated
-    std::string metric_stat = "min";          // logged metrics: min | max | last
-    std::string dataset;                      // ppl with param columns: one dataset ("" = mean over them)
-    std::vector<std::pair<std::string, std::string>> where;   // keep runs whose param equals the value
+    std::string cols = "dataset";      // "dataset" or a param
+    std::string metric = "ppl";        // "ppl" or a logged metric key ("v_loss")
+    std::string stage = "compensated"; // ppl: fp | quantized | compensated
+    std::string metric_stat = "min";   // logged metrics: min | max | last
+    std::string dataset;               // ppl with param columns: one dataset ("" = mean over them)
+    std::vector<std::pair<std::string, std::string>> where; // keep runs whose param equals the value
     bool include_unfinished = false;
     bool mark_best = false;
     bool higher_is_better = false;

@@ -14,7 +14,8 @@ namespace {
 // Display width of UTF-8 text: code points, so "±" counts once when padding.
 size_t display_width(const std::string& text) {
     size_t n = 0;
-    for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+    for (unsigned char c : text)
+        n += (c & 0xC0) != 0x80;
     return n;
 }
 
@@ -34,7 +35,8 @@ std::string csv_field(const std::string& text) {
                        (!text.empty() && (text.front() == ' ' || text.back() == ' '));
     if (!quote) return text;
     std::string out = "\"";
-    for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    for (char c : text)
+        out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
 }
 
@@ -42,17 +44,33 @@ std::string latex_escape(const std::string& text) {
     std::string out;
     for (size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
-        if (text.compare(i, 2, "\xC2\xB1") == 0) {   // ±
+        if (text.compare(i, 2, "\xC2\xB1") == 0) { // ±
             out += "$\\pm$";
             ++i;
             continue;
         }
         switch (c) {
-        case '&': case '%': case '$': case '#': case '_': case '{': case '}': out += '\\'; out += c; break;
-        case '~': out += "\\textasciitilde{}"; break;
-        case '^': out += "\\textasciicircum{}"; break;
-        case '\\': out += "\\textbackslash{}"; break;
-        default: out += c;
+        case '&':
+        case '%':
+        case '$':
+        case '#':
+        case '_':
+        case '{':
+        case '}':
+            out += '\\';
+            out += c;
+            break;
+        case '~':
+            out += "\\textasciitilde{}";
+            break;
+        case '^':
+            out += "\\textasciicircum{}";
+            break;
+        case '\\':
+            out += "\\textbackslash{}";
+            break;
+        default:
+            out += c;
         }
     }
     return out;
@@ -70,10 +88,14 @@ TableFormat parse_table_format(const std::string& name) {
 
 const char* file_extension(TableFormat format) {
     switch (format) {
-    case TableFormat::Markdown: return "md";
-    case TableFormat::Csv: return "csv";
-    case TableFormat::Latex: return "tex";
-    case TableFormat::Json: return "json";
+    case TableFormat::Markdown:
+        return "md";
+    case TableFormat::Csv:
+        return "csv";
+    case TableFormat::Latex:
+        return "tex";
+    case TableFormat::Json:
+        return "json";
     }
     return "txt";
 }
@@ -94,16 +116,19 @@ std::string write_markdown(const PivotTable& t) {
     }
     std::vector<size_t> width(header.size(), 0);
     for (const auto& line : grid) {
-        for (size_t c = 0; c < line.size(); ++c) width[c] = std::max(width[c], display_width(line[c]));
+        for (size_t c = 0; c < line.size(); ++c)
+            width[c] = std::max(width[c], display_width(line[c]));
     }
     std::ostringstream out;
     for (size_t i = 0; i < grid.size(); ++i) {
         out << '|';
-        for (size_t c = 0; c < grid[i].size(); ++c) out << ' ' << pad(grid[i][c], width[c]) << " |";
+        for (size_t c = 0; c < grid[i].size(); ++c)
+            out << ' ' << pad(grid[i][c], width[c]) << " |";
         out << '\n';
         if (i == 0) {
             out << '|';
-            for (size_t w : width) out << std::string(w + 2, '-') << '|';
+            for (size_t w : width)
+                out << std::string(w + 2, '-') << '|';
             out << '\n';
         }
     }
@@ -137,7 +162,8 @@ std::string write_latex(const PivotTable& t) {
     std::ostringstream out;
     out << "\\begin{tabular}{l" << std::string(columns - 1, 'r') << "}\n\\toprule\n";
     out << latex_escape(t.row_header);
-    for (const auto& label : t.column_labels) out << " & " << latex_escape(label);
+    for (const auto& label : t.column_labels)
+        out << " & " << latex_escape(label);
     out << " \\\\\n\\midrule\n";
     for (size_t r = 0; r < t.row_labels.size(); ++r) {
         out << latex_escape(t.row_labels[r]);
@@ -160,7 +186,9 @@ std::string write_json(const PivotTable& t) {
     using nlohmann::json;
     json columns = json::array();
     for (size_t c = 0; c < t.column_keys.size(); ++c) {
-        columns.push_back({{"key", t.column_keys[c]}, {"label", t.column_labels[c]}, {"average", bool(t.column_is_average[c])}});
+        columns.push_back({{"key", t.column_keys[c]},
+                           {"label", t.column_labels[c]},
+                           {"average", bool(t.column_is_average[c])}});
     }
     json rows = json::array();
     for (size_t r = 0; r < t.row_keys.size(); ++r) {
@@ -174,7 +202,7 @@ std::string write_json(const PivotTable& t) {
         }
         rows.push_back({{"key", t.row_keys[r]}, {"label", t.row_labels[r]}, {"cells", cells}});
     }
-    json doc = {{"format_version", 1},     {"metric", t.metric},   {"lower_is_better", t.lower_is_better},
+    json doc = {{"format_version", 1},        {"metric", t.metric}, {"lower_is_better", t.lower_is_better},
                 {"row_header", t.row_header}, {"columns", columns}, {"rows", rows},
                 {"protocol", t.footer}};
     return doc.dump(2) + "\n";
@@ -182,10 +210,14 @@ std::string write_json(const PivotTable& t) {
 
 std::string write_table(const PivotTable& table, TableFormat format) {
     switch (format) {
-    case TableFormat::Markdown: return write_markdown(table);
-    case TableFormat::Csv: return write_csv(table);
-    case TableFormat::Latex: return write_latex(table);
-    case TableFormat::Json: return write_json(table);
+    case TableFormat::Markdown:
+        return write_markdown(table);
+    case TableFormat::Csv:
+        return write_csv(table);
+    case TableFormat::Latex:
+        return write_latex(table);
+    case TableFormat::Json:
+        return write_json(table);
     }
     return {};
 }

@@ -22,7 +22,7 @@ enum class TableFormat { Markdown, Csv, Latex, Json };
 
 // "md" | "markdown" | "csv" | "latex" | "tex" | "json"; Error otherwise.
 TableFormat parse_table_format(const std::string& name);
-const char* file_extension(TableFormat format);   // "md", "csv", "tex", "json"
+const char* file_extension(TableFormat format); // "md", "csv", "tex", "json"
 
 std::string write_markdown(const PivotTable& table);
 std::string write_csv(const PivotTable& table);

@@ -43,7 +43,8 @@ json build_document(const RunConfig& c, bool settings_only) {
     return doc;
 }
 
-void flatten(const json& node, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+void flatten(const json& node, const std::string& prefix,
+             std::vector<std::pair<std::string, std::string>>& out) {
     if (node.is_object()) {
         for (auto it = node.begin(); it != node.end(); ++it) {
             flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
@@ -55,13 +56,21 @@ void flatten(const json& node, const std::string& prefix, std::vector<std::pair<
 
 } // namespace
 
-json run_document(const RunConfig& config) { return build_document(config, false); }
+json run_document(const RunConfig& config) {
+    return build_document(config, false);
+}
 
-std::string run_document_text(const RunConfig& config) { return run_document(config).dump(); }
+std::string run_document_text(const RunConfig& config) {
+    return run_document(config).dump();
+}
 
-std::string canonical_settings(const RunConfig& config) { return build_document(config, true).dump(); }
+std::string canonical_settings(const RunConfig& config) {
+    return build_document(config, true).dump();
+}
 
-std::string compute_config_hash(const RunConfig& config) { return sha256_hex(canonical_settings(config)); }
+std::string compute_config_hash(const RunConfig& config) {
+    return sha256_hex(canonical_settings(config));
+}
 
 std::vector<std::pair<std::string, std::string>> run_params(const RunConfig& config) {
     json doc = run_document(config);

@@ -14,13 +14,13 @@ namespace rilq::run {
 
 // Every field with its value (defaults filled in, data_root absolute), nothing swept.
 nlohmann::json run_document(const RunConfig& config);
-std::string run_document_text(const RunConfig& config);   // compact dump of run_document
+std::string run_document_text(const RunConfig& config); // compact dump of run_document
 
 // The settings only: no name, description, data_root, output_dir or dataset labels, and only
 // the datasets the run uses; keys sorted, compact. Two runs with equal text ran identically
 // (given the same data files, whose hashes the eval results record).
 std::string canonical_settings(const RunConfig& config);
-std::string compute_config_hash(const RunConfig& config);   // sha256_hex(canonical_settings)
+std::string compute_config_hash(const RunConfig& config); // sha256_hex(canonical_settings)
 
 // Flat parameters, one per field: ("rilq.lora_r", "16"), ("datasets.c4.path", "c4/x.jsonl"),
 // ("eval.datasets", "[\"wiki\",\"c4\"]"). Strings bare, numbers and lists as JSON.

@@ -29,18 +29,16 @@ inline std::string expected(const std::string& what, const json& value) {
     return "expected " + what + ", found " + found_text(value);
 }
 
-template <class T>
-struct Field {
+template <class T> struct Field {
     std::string key;
     bool sweepable = true;
-    bool list_valued = false;   // its natural value is a JSON array: a sweep is a list of lists
-    bool in_hash = true;        // false for identity and location fields, which are not settings
-    std::function<std::string(const json&, T&)> read;   // "" when accepted, else the message
+    bool list_valued = false; // its natural value is a JSON array: a sweep is a list of lists
+    bool in_hash = true;      // false for identity and location fields, which are not settings
+    std::function<std::string(const json&, T&)> read; // "" when accepted, else the message
     std::function<json(const T&)> write;
 };
 
-template <class T>
-Field<T> fixed(Field<T> f) {   // not sweepable, not a setting
+template <class T> Field<T> fixed(Field<T> f) { // not sweepable, not a setting
     f.sweepable = false;
     f.in_hash = false;
     return f;
@@ -64,8 +62,7 @@ Field<T> integer(std::string key, Get get, int64_t lo, int64_t hi, std::string w
 }
 
 // A finite number (integers accepted) for which `ok` holds.
-template <class T, class Get, class Ok>
-Field<T> number(std::string key, Get get, Ok ok, std::string what) {
+template <class T, class Get, class Ok> Field<T> number(std::string key, Get get, Ok ok, std::string what) {
     Field<T> f;
     f.key = std::move(key);
     f.read = [=](const json& v, T& target) -> std::string {
@@ -79,8 +76,7 @@ Field<T> number(std::string key, Get get, Ok ok, std::string what) {
     return f;
 }
 
-template <class T, class Get>
-Field<T> boolean(std::string key, Get get) {
+template <class T, class Get> Field<T> boolean(std::string key, Get get) {
     Field<T> f;
     f.key = std::move(key);
     f.read = [=](const json& v, T& target) -> std::string {
@@ -93,8 +89,7 @@ Field<T> boolean(std::string key, Get get) {
 }
 
 // A string; `check` returns "" or what was expected (e.g. a pattern description).
-template <class T, class Get, class Check>
-Field<T> string(std::string key, Get get, Check check) {
+template <class T, class Get, class Check> Field<T> string(std::string key, Get get, Check check) {
     Field<T> f;
     f.key = std::move(key);
     f.read = [=](const json& v, T& target) -> std::string {
@@ -111,7 +106,8 @@ Field<T> string(std::string key, Get get, Check check) {
 
 inline std::string one_of_text(const std::vector<std::string>& names) {
     std::string out = "one of ";
-    for (size_t i = 0; i < names.size(); ++i) out += (i ? ", \"" : "\"") + names[i] + "\"";
+    for (size_t i = 0; i < names.size(); ++i)
+        out += (i ? ", \"" : "\"") + names[i] + "\"";
     return out;
 }
 
@@ -119,7 +115,8 @@ inline std::string one_of_text(const std::vector<std::string>& names) {
 template <class T, class E, class Get>
 Field<T> choice(std::string key, Get get, std::vector<std::pair<std::string, E>> options) {
     std::vector<std::string> names;
-    for (const auto& o : options) names.push_back(o.first);
+    for (const auto& o : options)
+        names.push_back(o.first);
     const std::string what = one_of_text(names);
     Field<T> f;
     f.key = std::move(key);
@@ -159,7 +156,8 @@ Field<T> string_list(std::string key, Get get, std::vector<std::string> allowed,
             bool ok = item.is_string();
             if (ok && !allowed.empty()) {
                 ok = false;
-                for (const auto& a : allowed) ok = ok || a == item.get<std::string>();
+                for (const auto& a : allowed)
+                    ok = ok || a == item.get<std::string>();
             }
             if (!ok) return "[" + std::to_string(i) + "]: " + expected(item_what, item);
             out.push_back(item.get<std::string>());

@@ -17,7 +17,7 @@
 namespace rilq::run::detail {
 
 struct Section {
-    std::string key;                     // "" for the top level
+    std::string key; // "" for the top level
     std::vector<Field<RunConfig>> fields;
 };
 

@@ -28,12 +28,13 @@ constexpr size_t kMaxSweepRuns = 100000;
 std::string describe_issues(const std::string& source, const std::vector<ConfigIssue>& issues) {
     if (issues.size() == 1) return source + ": " + issues[0].text();
     std::string out = source + ": " + std::to_string(issues.size()) + " problems:";
-    for (const auto& issue : issues) out += "\n  " + issue.text();
+    for (const auto& issue : issues)
+        out += "\n  " + issue.text();
     return out;
 }
 
 class IssueList {
-public:
+  public:
     // Messages of list fields start with "[i]: " naming the bad element: move it into the path.
     void add(std::string path, std::string message) {
         if (!message.empty() && message[0] == '[') {
@@ -44,20 +45,24 @@ public:
             }
         }
         for (const auto& existing : items_) {
-            if (existing.path == path && existing.message == message) return;   // repeated by every sweep point
+            if (existing.path == path && existing.message == message) return; // repeated by every sweep point
         }
         items_.push_back({std::move(path), std::move(message)});
     }
     bool empty() const { return items_.empty(); }
     const std::vector<ConfigIssue>& items() const { return items_; }
 
-private:
+  private:
     std::vector<ConfigIssue> items_;
 };
 
-std::string child_path(const std::string& parent, const std::string& key) { return parent + "." + key; }
+std::string child_path(const std::string& parent, const std::string& key) {
+    return parent + "." + key;
+}
 
-std::string section_path(const std::string& section) { return section.empty() ? "$" : "$." + section; }
+std::string section_path(const std::string& section) {
+    return section.empty() ? "$" : "$." + section;
+}
 
 void check_unknown_keys(const json& object, const std::string& path, const std::vector<std::string>& known,
                         IssueList& issues) {
@@ -74,10 +79,10 @@ void check_unknown_keys(const json& object, const std::string& path, const std::
     }
 }
 
-template <class T>
-std::vector<std::string> keys_of(const std::vector<Field<T>>& fields) {
+template <class T> std::vector<std::string> keys_of(const std::vector<Field<T>>& fields) {
     std::vector<std::string> keys;
-    for (const auto& f : fields) keys.push_back(f.key);
+    for (const auto& f : fields)
+        keys.push_back(f.key);
     return keys;
 }
 
@@ -109,7 +114,8 @@ std::map<std::string, DatasetSpec> parse_datasets(const json& document, IssueLis
             const std::string message = f.read(it.value().at(f.key), spec);
             if (!message.empty()) issues.add(child_path(path, f.key), message);
         }
-        if (!it.value().contains("path")) issues.add(child_path(path, "path"), "missing: expected the data file's path");
+        if (!it.value().contains("path"))
+            issues.add(child_path(path, "path"), "missing: expected the data file's path");
         registry[spec.name] = spec;
     }
     return registry;
@@ -128,7 +134,8 @@ std::string resolve_data_root(const json& document, const ParseOptions& options)
         root = base;
     }
     std::string text = root.lexically_normal().string();
-    while (text.size() > 1 && text.back() == '/') text.pop_back();
+    while (text.size() > 1 && text.back() == '/')
+        text.pop_back();
     return text;
 }
 
@@ -143,10 +150,10 @@ bool is_sweep_shape(const Field<RunConfig>& field, const json& value) {
 
 struct PresentField {
     const Field<RunConfig>* field = nullptr;
-    std::string key;        // "rilq.lora_r"
-    std::string path;       // "$.rilq.lora_r"
+    std::string key;  // "rilq.lora_r"
+    std::string path; // "$.rilq.lora_r"
     const json* value = nullptr;
-    int axis = -1;          // index into the sweep axes, -1 when not swept
+    int axis = -1; // index into the sweep axes, -1 when not swept
 };
 
 struct Axis {
@@ -159,7 +166,8 @@ std::string display_value(const json& v) {
     if (v.is_string()) return v.get<std::string>();
     if (v.is_array()) {
         std::string out;
-        for (const auto& item : v) out += (out.empty() ? "" : "+") + display_value(item);
+        for (const auto& item : v)
+            out += (out.empty() ? "" : "+") + display_value(item);
         return out;
     }
     return v.dump();
@@ -175,9 +183,10 @@ std::string make_run_name(const std::vector<Axis>& axes, const std::vector<size_
     for (size_t a = 0; a < axes.size(); ++a) {
         // Leaf names read best ("lora_r=16"); the full key only where two axes share a leaf.
         bool clash = false;
-        for (size_t b = 0; b < axes.size(); ++b) clash = clash || (b != a && leaf(axes[b].key) == leaf(axes[a].key));
+        for (size_t b = 0; b < axes.size(); ++b)
+            clash = clash || (b != a && leaf(axes[b].key) == leaf(axes[a].key));
         std::string value = display_value(axes[a].values[choice[a]]);
-        std::replace(value.begin(), value.end(), '/', '_');   // run names become folder names
+        std::replace(value.begin(), value.end(), '/', '_'); // run names become folder names
         name += (name.empty() ? "" : ",") + (clash ? axes[a].key : leaf(axes[a].key)) + "=" + value;
     }
     return name;
@@ -189,11 +198,12 @@ template <class PathOf>
 void check_cross_fields(RunConfig& c, const json& document, PathOf path_of, IssueList& issues) {
     // With no usable $.datasets every reference would fail too: one message is enough.
     const bool registry_ok = !document.contains("datasets") || document.at("datasets").is_object();
-    const json& rilq = document.contains("rilq") && document.at("rilq").is_object() ? document.at("rilq") : json();
+    const json& rilq =
+        document.contains("rilq") && document.at("rilq").is_object() ? document.at("rilq") : json();
     if (c.rilq.base_model.empty()) {
-        issues.add(path_of("rilq.base_model"),
-                   rilq.contains("base_model") ? "expected a path to the full-precision model, found \"\""
-                                               : "missing: expected a path to the full-precision model");
+        issues.add(path_of("rilq.base_model"), rilq.contains("base_model")
+                                                   ? "expected a path to the full-precision model, found \"\""
+                                                   : "missing: expected a path to the full-precision model");
     }
     const std::string method = to_string(c.quant.method);
     if (c.quant.method == QuantMethod::None && c.rilq.q_model.empty()) {
@@ -212,7 +222,8 @@ void check_cross_fields(RunConfig& c, const json& document, PathOf path_of, Issu
                    "expected no variant when $.quant.method is \"none\", found \"" + c.quant.variant + "\"");
     } else if (!variants.empty() && c.quant.variant.empty()) {
         c.quant.variant = variants.front();
-    } else if (!variants.empty() && std::find(variants.begin(), variants.end(), c.quant.variant) == variants.end()) {
+    } else if (!variants.empty() &&
+               std::find(variants.begin(), variants.end(), c.quant.variant) == variants.end()) {
         issues.add(path_of("quant.variant"), "expected " + one_of_text(variants) + " for method \"" + method +
                                                  "\", found \"" + c.quant.variant + "\"");
     }
@@ -220,21 +231,24 @@ void check_cross_fields(RunConfig& c, const json& document, PathOf path_of, Issu
     if ((c.quant.method == QuantMethod::Nf || c.quant.method == QuantMethod::IcqNf) &&
         (c.quant.bits < 2 || c.quant.bits > 4)) {
         issues.add(path_of("quant.bits"), "expected an integer in [2, 4] for method \"" + method +
-                                              "\" (NormalFloat codebooks), found " + std::to_string(c.quant.bits));
+                                              "\" (NormalFloat codebooks), found " +
+                                              std::to_string(c.quant.bits));
     }
 
     std::vector<std::string> names;
-    for (const auto& [name, spec] : c.datasets) names.push_back(name);
+    for (const auto& [name, spec] : c.datasets)
+        names.push_back(name);
     const auto unknown_dataset = [&](const std::string& name) {
         const std::string hint = closest_match(name, names);
         std::string message = "unknown dataset \"" + name + "\"";
         if (!hint.empty()) message += ", did you mean \"" + hint + "\"?";
-        message += names.empty() ? " (define it in $.datasets)" : " (expected a name from $.datasets: " +
-                                                                       one_of_text(names).substr(7) + ")";
+        message += names.empty() ? " (define it in $.datasets)"
+                                 : " (expected a name from $.datasets: " + one_of_text(names).substr(7) + ")";
         return message;
     };
     for (const auto& name : split_dataset_list(c.rilq.calib_dataset)) {
-        if (registry_ok && !c.datasets.count(name)) issues.add(path_of("rilq.calib_dataset"), unknown_dataset(name));
+        if (registry_ok && !c.datasets.count(name))
+            issues.add(path_of("rilq.calib_dataset"), unknown_dataset(name));
     }
     for (size_t i = 0; i < c.eval.datasets.size(); ++i) {
         const auto& name = c.eval.datasets[i];
@@ -257,12 +271,13 @@ void check_cross_fields(RunConfig& c, const json& document, PathOf path_of, Issu
                        std::to_string(c.rilq.calib_num_samples) + " x ratio) = 0), found " + found.str());
     }
     if (c.rilq.approx_batch_size > n_train) {
-        issues.add(path_of("rilq.approx_batch_size"),
-                   "expected at most the " + std::to_string(n_train) + " training windows, found " +
-                       std::to_string(c.rilq.approx_batch_size));
+        issues.add(path_of("rilq.approx_batch_size"), "expected at most the " + std::to_string(n_train) +
+                                                          " training windows, found " +
+                                                          std::to_string(c.rilq.approx_batch_size));
     }
     if (c.rilq.a_dis_weight + c.rilq.gt_weight <= 0) {
-        issues.add(path_of("rilq.gt_weight"), "expected a positive sum with $.rilq.a_dis_weight, found 0 and 0");
+        issues.add(path_of("rilq.gt_weight"),
+                   "expected a positive sum with $.rilq.a_dis_weight, found 0 and 0");
     }
 }
 
@@ -329,8 +344,8 @@ Expansion expand(const json& given, const ParseOptions& options) {
                     for (size_t j = 0; j < i; ++j) {
                         if ((*p.value)[j] == v) {
                             issues.add(p.path + "[" + std::to_string(i) + "]",
-                                       "expected distinct sweep values, found " + found_text(v) + " again (as [" +
-                                           std::to_string(j) + "])");
+                                       "expected distinct sweep values, found " + found_text(v) +
+                                           " again (as [" + std::to_string(j) + "])");
                         }
                     }
                     axis.values.push_back(v);
@@ -364,10 +379,12 @@ Expansion expand(const json& given, const ParseOptions& options) {
         RunConfig c;
         c.datasets = registry;
         for (const auto& p : present) {
-            const json& value = p.axis >= 0 ? axes[static_cast<size_t>(p.axis)].values[choice[static_cast<size_t>(p.axis)]]
-                                            : *p.value;
+            const json& value =
+                p.axis >= 0 ? axes[static_cast<size_t>(p.axis)].values[choice[static_cast<size_t>(p.axis)]]
+                            : *p.value;
             const std::string path =
-                p.axis >= 0 ? p.path + "[" + std::to_string(choice[static_cast<size_t>(p.axis)]) + "]" : p.path;
+                p.axis >= 0 ? p.path + "[" + std::to_string(choice[static_cast<size_t>(p.axis)]) + "]"
+                            : p.path;
             const std::string message = p.field->read(value, c);
             if (!message.empty()) issues.add(path, message);
         }
@@ -381,7 +398,8 @@ Expansion expand(const json& given, const ParseOptions& options) {
         check_cross_fields(c, document, path_of, issues);
         c.index = static_cast<int>(point);
         c.run_name = axes.empty() ? c.experiment : make_run_name(axes, choice);
-        for (size_t a = 0; a < axes.size(); ++a) c.swept.emplace_back(axes[a].key, display_value(axes[a].values[choice[a]]));
+        for (size_t a = 0; a < axes.size(); ++a)
+            c.swept.emplace_back(axes[a].key, display_value(axes[a].values[choice[a]]));
         if (issues.empty()) c.config_hash = compute_config_hash(c);
         out.experiment.runs.push_back(std::move(c));
     }
@@ -392,7 +410,8 @@ Expansion expand(const json& given, const ParseOptions& options) {
     }
     for (const auto& axis : axes) {
         SweepAxis s{axis.key, {}};
-        for (const auto& v : axis.values) s.values.push_back(v.dump());
+        for (const auto& v : axis.values)
+            s.values.push_back(v.dump());
         out.experiment.sweep.push_back(std::move(s));
     }
     return out;
@@ -420,7 +439,7 @@ ExperimentConfig parse_experiment_text(const std::string& json_text, const Parse
         document = json::parse(json_text);
     } catch (const json::parse_error& e) {
         std::string what = e.what();
-        const size_t bracket = what.find("] ");   // drop nlohmann's "[json.exception.parse_error.101] "
+        const size_t bracket = what.find("] "); // drop nlohmann's "[json.exception.parse_error.101] "
         if (bracket != std::string::npos) what = what.substr(bracket + 2);
         throw ConfigError(source_name, {{"$", "invalid JSON: " + what}});
     }
@@ -448,7 +467,7 @@ void apply_override(json& document, const std::string& assignment) {
     const std::string key = assignment.substr(0, eq);
     const std::string text = assignment.substr(eq + 1);
     json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) value = text;   // a bare word is a string: rilq.a_type=logit
+    if (value.is_discarded()) value = text; // a bare word is a string: rilq.a_type=logit
 
     if (!document.is_object()) document = json::object();
     json* node = &document;
@@ -456,7 +475,8 @@ void apply_override(json& document, const std::string& assignment) {
     size_t start = 0;
     while (true) {
         const size_t dot = key.find('.', start);
-        const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        const std::string part =
+            key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
         if (part.empty()) throw Error("expected a dotted key like rilq.lora_r, found \"" + key + "\"");
         path += "." + part;
         if (dot == std::string::npos) {

@@ -21,44 +21,45 @@
 namespace rilq::run {
 
 struct ConfigIssue {
-    std::string path;      // "$.rilq.lora_r[2]"
-    std::string message;   // "expected a non-negative integer, found -4"
+    std::string path;    // "$.rilq.lora_r[2]"
+    std::string message; // "expected a non-negative integer, found -4"
     std::string text() const { return path + ": " + message; }
 };
 
 // Thrown by parse_*: what() lists every issue, one per line, after the source name.
 class ConfigError : public Error {
-public:
+  public:
     ConfigError(const std::string& source, std::vector<ConfigIssue> issues);
     const std::vector<ConfigIssue>& issues() const { return issues_; }
 
-private:
+  private:
     std::vector<ConfigIssue> issues_;
 };
 
 struct ParseOptions {
-    std::string base_dir;              // folder relative data_root resolves against; "" = file's folder or cwd
-    std::string data_root_override;    // replaces $.data_root when not empty (--data-root, GUI setting)
-    std::vector<std::string> overrides;   // "rilq.lora_r=[16,32]": value is JSON, or a bare string
+    std::string base_dir;           // folder relative data_root resolves against; "" = file's folder or cwd
+    std::string data_root_override; // replaces $.data_root when not empty (--data-root, GUI setting)
+    std::vector<std::string> overrides; // "rilq.lora_r=[16,32]": value is JSON, or a bare string
 };
 
 struct SweepAxis {
-    std::string key;                   // "rilq.lora_r"
-    std::vector<std::string> values;   // each as compact JSON text: "16", "\"nf\"", "[\"q_proj\"]"
+    std::string key;                 // "rilq.lora_r"
+    std::vector<std::string> values; // each as compact JSON text: "16", "\"nf\"", "[\"q_proj\"]"
 };
 
 struct ExperimentConfig {
     std::string name;
     std::string description;
-    std::string source_path;           // the file it came from, "" when parsed from memory
-    std::string document_json;         // the document as given (after --set overrides), compact
-    std::string data_root;             // absolute
-    std::vector<SweepAxis> sweep;      // empty when nothing is swept
-    std::vector<RunConfig> runs;       // the validated points, in sweep order
+    std::string source_path;      // the file it came from, "" when parsed from memory
+    std::string document_json;    // the document as given (after --set overrides), compact
+    std::string data_root;        // absolute
+    std::vector<SweepAxis> sweep; // empty when nothing is swept
+    std::vector<RunConfig> runs;  // the validated points, in sweep order
 };
 
 // Every issue in the document, without throwing (the GUI shows them next to the fields).
-std::vector<ConfigIssue> validate_experiment(const nlohmann::json& document, const ParseOptions& options = {});
+std::vector<ConfigIssue> validate_experiment(const nlohmann::json& document,
+                                             const ParseOptions& options = {});
 
 // Parse, validate and expand. Throw ConfigError listing every issue.
 ExperimentConfig parse_experiment(const nlohmann::json& document, const ParseOptions& options = {});

@@ -6,47 +6,70 @@
 
 namespace rilq::run {
 
-const char* to_string(AType v) { return v == AType::Hid ? "hid" : "logit"; }
+const char* to_string(AType v) {
+    return v == AType::Hid ? "hid" : "logit";
+}
 
 const char* to_string(LossScope v) {
     switch (v) {
-    case LossScope::Model: return "model";
-    case LossScope::WeightSvd: return "weight-svd";
-    case LossScope::Linear: return "linear";
-    case LossScope::Layer: return "layer";
+    case LossScope::Model:
+        return "model";
+    case LossScope::WeightSvd:
+        return "weight-svd";
+    case LossScope::Linear:
+        return "linear";
+    case LossScope::Layer:
+        return "layer";
     }
     return "?";
 }
 
-const char* to_string(LoraInit v) { return v == LoraInit::Gaussian ? "gaussian" : "kaiming"; }
-const char* to_string(OptimizerKind v) { return v == OptimizerKind::Adam ? "adam" : "adamw"; }
-const char* to_string(LrSchedule v) { return v == LrSchedule::Constant ? "constant" : "cosine"; }
+const char* to_string(LoraInit v) {
+    return v == LoraInit::Gaussian ? "gaussian" : "kaiming";
+}
+const char* to_string(OptimizerKind v) {
+    return v == OptimizerKind::Adam ? "adam" : "adamw";
+}
+const char* to_string(LrSchedule v) {
+    return v == LrSchedule::Constant ? "constant" : "cosine";
+}
 
 const char* to_string(QuantMethod v) {
     switch (v) {
-    case QuantMethod::None: return "none";
-    case QuantMethod::Rtn: return "rtn";
-    case QuantMethod::Nf: return "nf";
-    case QuantMethod::IcqNf: return "icq_nf";
-    case QuantMethod::IcqInt: return "icq_int";
+    case QuantMethod::None:
+        return "none";
+    case QuantMethod::Rtn:
+        return "rtn";
+    case QuantMethod::Nf:
+        return "nf";
+    case QuantMethod::IcqNf:
+        return "icq_nf";
+    case QuantMethod::IcqInt:
+        return "icq_int";
     }
     return "?";
 }
 
 const char* to_string(DatasetType v) {
     switch (v) {
-    case DatasetType::Wikitext2: return "wikitext2";
-    case DatasetType::C4: return "c4";
-    case DatasetType::Text: return "text";
+    case DatasetType::Wikitext2:
+        return "wikitext2";
+    case DatasetType::C4:
+        return "c4";
+    case DatasetType::Text:
+        return "text";
     }
     return "?";
 }
 
 const char* to_string(EvalStage v) {
     switch (v) {
-    case EvalStage::Fp: return "fp";
-    case EvalStage::Quantized: return "quantized";
-    case EvalStage::Compensated: return "compensated";
+    case EvalStage::Fp:
+        return "fp";
+    case EvalStage::Quantized:
+        return "quantized";
+    case EvalStage::Compensated:
+        return "compensated";
     }
     return "?";
 }
@@ -68,10 +91,14 @@ std::string RunConfig::output_dir() const {
         }
         const size_t close = pattern.find('}', i);
         const std::string key = pattern.substr(i + 1, close - i - 1);
-        if (key == "experiment") out += experiment;
-        else if (key == "run") out += run_name;
-        else if (key == "index") out += std::to_string(index);
-        else throw Error("rilq.output_dir: unknown placeholder {" + key + "} in \"" + pattern + "\"");
+        if (key == "experiment")
+            out += experiment;
+        else if (key == "run")
+            out += run_name;
+        else if (key == "index")
+            out += std::to_string(index);
+        else
+            throw Error("rilq.output_dir: unknown placeholder {" + key + "} in \"" + pattern + "\"");
         i = close;
     }
     return out;
@@ -83,7 +110,8 @@ std::vector<DatasetSpec> lookup(const std::map<std::string, DatasetSpec>& regist
     std::vector<DatasetSpec> out;
     for (const auto& name : names) {
         const auto it = registry.find(name);
-        if (it == registry.end()) throw Error(std::string(what) + ": dataset \"" + name + "\" is not in $.datasets");
+        if (it == registry.end())
+            throw Error(std::string(what) + ": dataset \"" + name + "\" is not in $.datasets");
         out.push_back(it->second);
     }
     return out;
@@ -94,7 +122,9 @@ std::vector<DatasetSpec> RunConfig::calib_datasets() const {
     return lookup(datasets, split_dataset_list(rilq.calib_dataset), "rilq.calib_dataset");
 }
 
-std::vector<DatasetSpec> RunConfig::eval_datasets() const { return lookup(datasets, eval.datasets, "eval.datasets"); }
+std::vector<DatasetSpec> RunConfig::eval_datasets() const {
+    return lookup(datasets, eval.datasets, "eval.datasets");
+}
 
 std::vector<std::string> split_dataset_list(const std::string& comma_separated) {
     std::vector<std::string> out;

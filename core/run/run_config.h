@@ -42,46 +42,46 @@ const char* to_string(EvalStage v);
 struct DatasetSpec {
     std::string name;
     DatasetType type = DatasetType::Text;
-    std::string path;                // as written, relative to data_root unless absolute
-    std::string label;               // defaults to name
-    double range_begin = 0.0;        // fraction of the file's text to use, [begin, end):
-    double range_end = 1.0;          //   lets calibration and evaluation use disjoint parts
-    int max_windows = 0;             // evaluation windows to use, 0 = all (GPTQ C4 uses 256)
+    std::string path;         // as written, relative to data_root unless absolute
+    std::string label;        // defaults to name
+    double range_begin = 0.0; // fraction of the file's text to use, [begin, end):
+    double range_end = 1.0;   //   lets calibration and evaluation use disjoint parts
+    int max_windows = 0;      // evaluation windows to use, 0 = all (GPTQ C4 uses 256)
 };
 
 struct RilqSettings {
     // Model
-    std::string base_model;          // FP model: HF directory or llama2.c .bin
-    std::string q_model;             // ready fake-quantized model; empty when quant.method quantizes
-    std::string tokenizer;           // tokenizer file; empty = detect beside base_model (not a seed name)
-    int lora_r = 64;                 // 0 = no compensation (the baseline row)
-    double lora_alpha = 16.0;        // scale s = alpha / r
+    std::string base_model;   // FP model: HF directory or llama2.c .bin
+    std::string q_model;      // ready fake-quantized model; empty when quant.method quantizes
+    std::string tokenizer;    // tokenizer file; empty = detect beside base_model (not a seed name)
+    int lora_r = 64;          // 0 = no compensation (the baseline row)
+    double lora_alpha = 16.0; // scale s = alpha / r
     double lora_dropout = 0.0;
-    std::string dtype = "bf16";      // bf16 | fp16 | fp32
-    std::string output_dir = "runs/{experiment}/{run}";  // placeholders: {experiment} {run} {index}
+    std::string dtype = "bf16";                         // bf16 | fp16 | fp32
+    std::string output_dir = "runs/{experiment}/{run}"; // placeholders: {experiment} {run} {index}
     // Calibration data
-    std::string calib_dataset = "c4";   // dataset names, comma-separated (seed semantics)
+    std::string calib_dataset = "c4"; // dataset names, comma-separated (seed semantics)
     int calib_num_samples = 320;
-    double calib_val_ratio = 0.2;    // the last floor(ratio * N) windows validate
+    double calib_val_ratio = 0.2; // the last floor(ratio * N) windows validate
     int calib_max_length = 512;
-    int64_t calib_seed = 42;         // the official code seeds Python's random with 42
+    int64_t calib_seed = 42; // the official code seeds Python's random with 42
     // RILQ optimisation
     AType a_type = AType::Hid;
-    int approx_total_steps = 10000;  // micro-steps, as the official loop counts them
-    double approx_lr = 1e-4;         // tuned for 7B; small models want ~1e-3 (issue 5)
+    int approx_total_steps = 10000; // micro-steps, as the official loop counts them
+    double approx_lr = 1e-4;        // tuned for 7B; small models want ~1e-3 (issue 5)
     int approx_batch_size = 1;
     int gradient_accumulation_steps = 8;
-    int approx_eval_steps = 25;      // validate every this many optimizer updates
+    int approx_eval_steps = 25; // validate every this many optimizer updates
     bool approx_early_stop = true;
     int approx_es_patience = 5;
-    double a_dis_weight = 0.5;       // weight of the model-level (discrepancy) loss
-    double gt_weight = 0.5;          // weight of the ground-truth next-token loss
+    double a_dis_weight = 0.5; // weight of the model-level (discrepancy) loss
+    double gt_weight = 0.5;    // weight of the ground-truth next-token loss
     // Workbench extensions (not in the seed)
     LossScope scope = LossScope::Model;
     LoraInit lora_init = LoraInit::Gaussian;
-    std::vector<std::string> lora_targets = {"q_proj", "k_proj",    "v_proj",   "o_proj",
+    std::vector<std::string> lora_targets = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                              "gate_proj", "up_proj", "down_proj"};
-    bool iec = false;                // IR-QLoRA's elastic connection
+    bool iec = false; // IR-QLoRA's elastic connection
     OptimizerKind optimizer = OptimizerKind::Adam;
     double weight_decay = 0.0;
     LrSchedule lr_schedule = LrSchedule::Constant;
@@ -90,31 +90,31 @@ struct RilqSettings {
 struct QuantSettings {
     QuantMethod method = QuantMethod::None;
     int bits = 2;
-    int group_size = 64;             // consecutive input-dim weights per scale; 0 = whole row
-    std::string variant;             // per method: rtn omniquant|gptq|gptq_sym, nf asymmetric|symmetric, ...
-    double icq_tau_lambda = 0.1;     // ICQ search range, in units of sigma (IR-QLoRA tau_lambda)
-    int icq_tau_n = 100;             // ICQ candidates per side (training script value)
-    bool double_quant = false;       // bitsandbytes-style quantized absmax (NF paths)
+    int group_size = 64;         // consecutive input-dim weights per scale; 0 = whole row
+    std::string variant;         // per method: rtn omniquant|gptq|gptq_sym, nf asymmetric|symmetric, ...
+    double icq_tau_lambda = 0.1; // ICQ search range, in units of sigma (IR-QLoRA tau_lambda)
+    int icq_tau_n = 100;         // ICQ candidates per side (training script value)
+    bool double_quant = false;   // bitsandbytes-style quantized absmax (NF paths)
 };
 
 struct EvalSettings {
-    std::vector<std::string> datasets;   // dataset names, in table column order
+    std::vector<std::string> datasets; // dataset names, in table column order
     int seqlen = 2048;
     std::vector<EvalStage> stages = {EvalStage::Fp, EvalStage::Quantized, EvalStage::Compensated};
 };
 
 struct RunConfig {
     // Identity (not part of the settings hash)
-    std::string experiment;          // the experiment's name
+    std::string experiment; // the experiment's name
     std::string description;
-    std::string run_name;            // "lora_r=16,seed=1"; the experiment name when nothing is swept
-    int index = 0;                   // position in the sweep, 0-based
-    std::vector<std::pair<std::string, std::string>> swept;   // ("rilq.lora_r", "16"), in axis order
-    std::string data_root;           // absolute; relative paths below resolve against it
+    std::string run_name; // "lora_r=16,seed=1"; the experiment name when nothing is swept
+    int index = 0;        // position in the sweep, 0-based
+    std::vector<std::pair<std::string, std::string>> swept; // ("rilq.lora_r", "16"), in axis order
+    std::string data_root; // absolute; relative paths below resolve against it
 
     // Settings
-    int64_t seed = 42;               // training seed (adapter init, dropout)
-    std::string device = "cpu";      // cpu | cuda | cuda:N
+    int64_t seed = 42;          // training seed (adapter init, dropout)
+    std::string device = "cpu"; // cpu | cuda | cuda:N
     std::map<std::string, DatasetSpec> datasets;
     RilqSettings rilq;
     QuantSettings quant;

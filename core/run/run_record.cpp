@@ -13,7 +13,8 @@ store::NewRun to_new_run(const RunConfig& config, const std::string& experiment_
     run.config_hash = config.config_hash.empty() ? compute_config_hash(config) : config.config_hash;
     run.params = run_params(config);
     run.tags.emplace_back("sweep.index", std::to_string(config.index));
-    for (const auto& [key, value] : config.swept) run.tags.emplace_back("sweep." + key, value);
+    for (const auto& [key, value] : config.swept)
+        run.tags.emplace_back("sweep." + key, value);
     return run;
 }
 

@@ -12,7 +12,9 @@ std::string current_host() {
     return name;
 }
 
-int64_t current_pid() { return static_cast<int64_t>(getpid()); }
+int64_t current_pid() {
+    return static_cast<int64_t>(getpid());
+}
 
 bool process_alive(int64_t pid) {
     if (pid <= 0) return false;

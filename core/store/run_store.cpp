@@ -21,13 +21,14 @@ namespace {
 // 128 random bits as 32 hex digits, like MLflow's run ids.
 std::string new_uuid() {
     static thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                           (static_cast<uint64_t>(current_pid()) << 32) ^
-                                           static_cast<uint64_t>(now_ms())};
+                                            (static_cast<uint64_t>(current_pid()) << 32) ^
+                                            static_cast<uint64_t>(now_ms())};
     static const char* digits = "0123456789abcdef";
     std::string out;
     for (int half = 0; half < 2; ++half) {
         uint64_t bits = rng();
-        for (int i = 0; i < 16; ++i, bits >>= 4) out.push_back(digits[bits & 0xf]);
+        for (int i = 0; i < 16; ++i, bits >>= 4)
+            out.push_back(digits[bits & 0xf]);
     }
     return out;
 }
@@ -54,7 +55,8 @@ void check_stage(const std::string& stage, const char* what) {
 RunStore::RunStore(const std::string& path, StoreOptions options) : options_(options), host_(current_host()) {
     const bool read_only = options.mode == Database::Mode::ReadOnly;
     if (read_only) {
-        if (!fs::exists(path)) throw Error("no run store at " + path + " (nothing has been recorded there yet)");
+        if (!fs::exists(path))
+            throw Error("no run store at " + path + " (nothing has been recorded there yet)");
         // Opened read-write at the file level, writes refused by query_only: WAL readers need
         // the shared-memory index, which a SQLITE_OPEN_READONLY connection cannot create.
         db_ = std::make_unique<Database>(path, Database::Mode::ReadWrite);
@@ -68,8 +70,9 @@ RunStore::RunStore(const std::string& path, StoreOptions options) : options_(opt
         db_->exec("PRAGMA query_only = ON");
         const int version = store::schema_version(*db_);
         if (version != kSchemaVersion) {
-            throw Error(path + ": run store schema version " + std::to_string(version) + ", this program reads " +
-                        std::to_string(kSchemaVersion) + (version < kSchemaVersion ? " (open it read-write once to upgrade)" : ""));
+            throw Error(path + ": run store schema version " + std::to_string(version) +
+                        ", this program reads " + std::to_string(kSchemaVersion) +
+                        (version < kSchemaVersion ? " (open it read-write once to upgrade)" : ""));
         }
     } else {
         // WAL: readers see the last commit and never block the writer. NORMAL sync: a commit
@@ -91,9 +94,13 @@ RunStore::~RunStore() {
     }
 }
 
-const std::string& RunStore::path() const { return db_->path(); }
+const std::string& RunStore::path() const {
+    return db_->path();
+}
 
-int RunStore::schema_version() { return store::schema_version(*db_); }
+int RunStore::schema_version() {
+    return store::schema_version(*db_);
+}
 
 std::vector<std::string> RunStore::mark_interrupted_runs() {
     struct Candidate {
@@ -123,9 +130,12 @@ std::vector<std::string> RunStore::mark_interrupted_runs() {
         if (!dead) continue;
         const std::string last = c.last_seen ? iso_time(*c.last_seen) : std::string("never");
         const std::string why =
-            same_host ? "process " + std::to_string(c.pid) + " on " + c.host + " ended without closing the run"
-                      : "no heartbeat from " + c.host + " (process " + std::to_string(c.pid) + ") since " + last;
-        update.bind(1, c.last_seen.value_or(now)).bind(2, why + "; last sign of life " + last).bind(3, c.uuid);
+            same_host
+                ? "process " + std::to_string(c.pid) + " on " + c.host + " ended without closing the run"
+                : "no heartbeat from " + c.host + " (process " + std::to_string(c.pid) + ") since " + last;
+        update.bind(1, c.last_seen.value_or(now))
+            .bind(2, why + "; last sign of life " + last)
+            .bind(3, c.uuid);
         update.run();
         changed.push_back(c.uuid);
     }
@@ -139,10 +149,11 @@ namespace {
 int64_t upsert_experiment(Database& db, const std::string& name, const std::string& config_json) {
     if (name.empty()) throw Error(db.path() + ": an experiment needs a name");
     const int64_t now = now_ms();
-    Statement upsert(db, "INSERT INTO experiments (name, creation_time, last_update_time, config_json) "
-                         "VALUES (?1, ?2, ?2, ?3) ON CONFLICT(name) DO UPDATE SET "
-                         "last_update_time = excluded.last_update_time, config_json = CASE WHEN "
-                         "excluded.config_json <> '' THEN excluded.config_json ELSE experiments.config_json END");
+    Statement upsert(db,
+                     "INSERT INTO experiments (name, creation_time, last_update_time, config_json) "
+                     "VALUES (?1, ?2, ?2, ?3) ON CONFLICT(name) DO UPDATE SET "
+                     "last_update_time = excluded.last_update_time, config_json = CASE WHEN "
+                     "excluded.config_json <> '' THEN excluded.config_json ELSE experiments.config_json END");
     upsert.bind_all(name, now, config_json).run();
     Statement id(db, "SELECT experiment_id FROM experiments WHERE name = ?1");
     id.bind(1, name);
@@ -163,14 +174,19 @@ std::string RunStore::create_run(const NewRun& run) {
     Transaction transaction(*db_);
     const int64_t experiment_id = upsert_experiment(*db_, run.experiment, run.experiment_config);
     const std::string uuid = new_uuid();
-    Statement insert(*db_, "INSERT INTO runs (run_uuid, experiment_id, name, status, config_json, config_hash, "
-                           "program_version, host) VALUES (?1, ?2, ?3, 'SCHEDULED', ?4, ?5, ?6, ?7)");
-    insert.bind_all(uuid, experiment_id, run.name, run.config_json, run.config_hash, std::string(RILQ_VERSION), host_)
+    Statement insert(*db_,
+                     "INSERT INTO runs (run_uuid, experiment_id, name, status, config_json, config_hash, "
+                     "program_version, host) VALUES (?1, ?2, ?3, 'SCHEDULED', ?4, ?5, ?6, ?7)");
+    insert
+        .bind_all(uuid, experiment_id, run.name, run.config_json, run.config_hash, std::string(RILQ_VERSION),
+                  host_)
         .run();
     Statement param(*db_, "INSERT INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3)");
-    for (const auto& [key, value] : run.params) param.bind_all(uuid, key, value).run();
+    for (const auto& [key, value] : run.params)
+        param.bind_all(uuid, key, value).run();
     Statement tag(*db_, "INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?1, ?2, ?3)");
-    for (const auto& [key, value] : run.tags) tag.bind_all(uuid, key, value).run();
+    for (const auto& [key, value] : run.tags)
+        tag.bind_all(uuid, key, value).run();
     transaction.commit();
     return uuid;
 }
@@ -182,7 +198,9 @@ RunStatus RunStore::current_status(const std::string& uuid) {
     return run_status_from_string(s.column_text(0));
 }
 
-void RunStore::require_run(const std::string& uuid) { current_status(uuid); }
+void RunStore::require_run(const std::string& uuid) {
+    current_status(uuid);
+}
 
 void RunStore::start_run(const std::string& uuid) {
     flush();
@@ -192,21 +210,24 @@ void RunStore::start_run(const std::string& uuid) {
         throw Error(path() + ": run " + uuid + " is " + to_string(from) + " and cannot start (RUNNING)");
     }
     const int64_t now = now_ms();
-    Statement s(*db_, "UPDATE runs SET status = 'RUNNING', start_time = COALESCE(start_time, ?1), end_time = NULL, "
-                      "pid = ?2, host = ?3, heartbeat_time = ?1, status_message = '' WHERE run_uuid = ?4");
+    Statement s(*db_,
+                "UPDATE runs SET status = 'RUNNING', start_time = COALESCE(start_time, ?1), end_time = NULL, "
+                "pid = ?2, host = ?3, heartbeat_time = ?1, status_message = '' WHERE run_uuid = ?4");
     s.bind_all(now, current_pid(), host_, uuid).run();
     transaction.commit();
 }
 
 void RunStore::end_run(const std::string& uuid, RunStatus status, const std::string& message) {
     if (!is_terminal(status)) {
-        throw Error(std::string("end_run: expected FINISHED, FAILED, KILLED or INTERRUPTED, found ") + to_string(status));
+        throw Error(std::string("end_run: expected FINISHED, FAILED, KILLED or INTERRUPTED, found ") +
+                    to_string(status));
     }
     flush();
     Transaction transaction(*db_);
     const RunStatus from = current_status(uuid);
     if (!is_allowed_transition(from, status)) {
-        throw Error(path() + ": run " + uuid + " is " + to_string(from) + " and cannot become " + to_string(status));
+        throw Error(path() + ": run " + uuid + " is " + to_string(from) + " and cannot become " +
+                    to_string(status));
     }
     Statement s(*db_, "UPDATE runs SET status = ?1, end_time = ?2, heartbeat_time = ?2, status_message = ?3 "
                       "WHERE run_uuid = ?4");
@@ -228,10 +249,12 @@ void RunStore::heartbeat(const std::string& uuid) {
     if (db_->changes() == 0) throw Error(path() + ": no run " + uuid);
 }
 
-void RunStore::log_params(const std::string& uuid, const std::vector<std::pair<std::string, std::string>>& params) {
+void RunStore::log_params(const std::string& uuid,
+                          const std::vector<std::pair<std::string, std::string>>& params) {
     Transaction transaction(*db_);
     require_run(uuid);
-    Statement insert(*db_, "INSERT INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
+    Statement insert(*db_,
+                     "INSERT INTO params (run_uuid, key, value) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
     Statement existing(*db_, "SELECT value FROM params WHERE run_uuid = ?1 AND key = ?2");
     for (const auto& [key, value] : params) {
         insert.bind_all(uuid, key, value).run();
@@ -271,12 +294,14 @@ void RunStore::log_metrics(const std::string& uuid, int64_t step,
                            const std::vector<std::pair<std::string, double>>& values, int64_t timestamp_ms) {
     const int64_t now = now_ms();
     if (buffer_.empty()) buffer_started_ms_ = now;
-    for (const auto& [key, value] : values) buffer_.push_back({uuid, key, value, step, timestamp_ms ? timestamp_ms : now});
+    for (const auto& [key, value] : values)
+        buffer_.push_back({uuid, key, value, step, timestamp_ms ? timestamp_ms : now});
     flush();
 }
 
 void RunStore::maybe_flush() {
-    if (buffer_.size() >= options_.flush_every_points || now_ms() - buffer_started_ms_ >= options_.flush_every_ms) {
+    if (buffer_.size() >= options_.flush_every_points ||
+        now_ms() - buffer_started_ms_ >= options_.flush_every_ms) {
         flush();
     }
 }
@@ -298,8 +323,9 @@ void RunStore::flush() {
 
     Transaction transaction(*db_);
     if (!insert_metric_) {
-        insert_metric_ = std::make_unique<Statement>(
-            *db_, "INSERT INTO metrics (run_uuid, key, value, step, timestamp, is_nan) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        insert_metric_ =
+            std::make_unique<Statement>(*db_, "INSERT INTO metrics (run_uuid, key, value, step, timestamp, "
+                                              "is_nan) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
         upsert_latest_ = std::make_unique<Statement>(
             *db_, "INSERT INTO latest_metrics (run_uuid, key, value, step, timestamp, is_nan) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(run_uuid, key) DO UPDATE SET "
@@ -323,7 +349,8 @@ void RunStore::flush() {
     }
     for (const auto& p : batch) {
         const bool nan = std::isnan(p.value);
-        insert_metric_->bind_all(p.uuid, p.key, nan ? 0.0 : p.value, p.step, p.timestamp_ms, nan ? 1 : 0).run();
+        insert_metric_->bind_all(p.uuid, p.key, nan ? 0.0 : p.value, p.step, p.timestamp_ms, nan ? 1 : 0)
+            .run();
         Aggregate& a = aggregates[{p.uuid, p.key}];
         if (!a.latest || p.step > a.latest->step ||
             (p.step == a.latest->step && p.timestamp_ms >= a.latest->timestamp_ms)) {
@@ -344,11 +371,13 @@ void RunStore::flush() {
     const int64_t now = now_ms();
     for (const auto& [id, a] : aggregates) {
         const bool nan = std::isnan(a.latest->value);
-        upsert_latest_->bind_all(id.first, id.second, nan ? 0.0 : a.latest->value, a.latest->step,
-                                 a.latest->timestamp_ms, nan ? 1 : 0)
+        upsert_latest_
+            ->bind_all(id.first, id.second, nan ? 0.0 : a.latest->value, a.latest->step,
+                       a.latest->timestamp_ms, nan ? 1 : 0)
             .run();
-        if (a.has_best) upsert_best_->bind_all(id.first, id.second, a.min, a.min_step, a.max, a.max_step).run();
-        if (id.first != last_uuid) {   // the map is sorted by run: one heartbeat per run...
+        if (a.has_best)
+            upsert_best_->bind_all(id.first, id.second, a.min, a.min_step, a.max, a.max_step).run();
+        if (id.first != last_uuid) { // the map is sorted by run: one heartbeat per run...
             last_uuid = id.first;
             // ...and at most one a second: it is a sign of life, and each one rewrites a page.
             int64_t& last_beat = heartbeat_ms_[id.first];
@@ -364,12 +393,15 @@ void RunStore::flush() {
 // ---- results and files ---------------------------------------------------------------------
 
 void RunStore::log_layer_stats(const std::string& uuid, const std::vector<LayerStat>& stats) {
-    for (const auto& s : stats) check_stage(s.stage, "layer stat");
+    for (const auto& s : stats)
+        check_stage(s.stage, "layer stat");
     Transaction transaction(*db_);
     require_run(uuid);
-    Statement insert(*db_, "INSERT OR REPLACE INTO layer_stats (run_uuid, stage, layer, module, metric, value) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    for (const auto& s : stats) insert.bind_all(uuid, s.stage, s.layer, s.module, s.metric, s.value).run();
+    Statement insert(*db_,
+                     "INSERT OR REPLACE INTO layer_stats (run_uuid, stage, layer, module, metric, value) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    for (const auto& s : stats)
+        insert.bind_all(uuid, s.stage, s.layer, s.module, s.metric, s.value).run();
     transaction.commit();
 }
 
@@ -378,11 +410,13 @@ void RunStore::log_eval_result(const std::string& uuid, const EvalResult& r) {
     if (r.dataset.empty()) throw Error(path() + ": an eval result needs a dataset name");
     Transaction transaction(*db_);
     require_run(uuid);
-    Statement insert(*db_, "INSERT OR REPLACE INTO eval_results (run_uuid, dataset, stage, file_sha256, tokenizer, "
-                           "seqlen, n_windows, n_tokens, ppl, timestamp) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    insert.bind_all(uuid, r.dataset, r.stage, r.file_sha256, r.tokenizer, r.seqlen, r.n_windows, r.n_tokens, r.ppl,
-                    r.timestamp_ms ? r.timestamp_ms : now_ms())
+    Statement insert(*db_,
+                     "INSERT OR REPLACE INTO eval_results (run_uuid, dataset, stage, file_sha256, tokenizer, "
+                     "seqlen, n_windows, n_tokens, ppl, timestamp) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    insert
+        .bind_all(uuid, r.dataset, r.stage, r.file_sha256, r.tokenizer, r.seqlen, r.n_windows, r.n_tokens,
+                  r.ppl, r.timestamp_ms ? r.timestamp_ms : now_ms())
         .run();
     transaction.commit();
 }

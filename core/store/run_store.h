@@ -16,7 +16,7 @@
 #pragma once
 #include "core/store/run_types.h"
 #include "core/store/sqlite.h"
-#include "core/util/error.h"   // every failure throws rilq::Error
+#include "core/util/error.h" // every failure throws rilq::Error
 
 #include <memory>
 #include <string>
@@ -34,9 +34,9 @@ struct StoreOptions {
 };
 
 class RunStore {
-public:
+  public:
     explicit RunStore(const std::string& path, StoreOptions options = {});
-    ~RunStore();   // flushes buffered metrics (errors there are swallowed: call flush() to see them)
+    ~RunStore(); // flushes buffered metrics (errors there are swallowed: call flush() to see them)
     RunStore(const RunStore&) = delete;
     RunStore& operator=(const RunStore&) = delete;
 
@@ -49,8 +49,8 @@ public:
 
     // ---- writing --------------------------------------------------------------------------
     int64_t ensure_experiment(const std::string& name, const std::string& config_json = "");
-    std::string create_run(const NewRun& run);          // SCHEDULED; returns the uuid
-    void start_run(const std::string& uuid);            // -> RUNNING, records pid, host, heartbeat
+    std::string create_run(const NewRun& run); // SCHEDULED; returns the uuid
+    void start_run(const std::string& uuid);   // -> RUNNING, records pid, host, heartbeat
     void end_run(const std::string& uuid, RunStatus status, const std::string& message = "");
     void set_status(const std::string& uuid, RunStatus status, const std::string& message = "");
     void heartbeat(const std::string& uuid);
@@ -80,7 +80,10 @@ public:
     std::string resolve_run(const std::string& reference);
     RunDetail get_run(const std::string& uuid);
     std::vector<std::string> metric_keys(const std::string& uuid);
-    std::vector<MetricPoint> metric_history(const std::string& uuid, const std::string& key);
+    // The curve by step. With `after_step`, only the points past it: a reader following a run
+    // that trains elsewhere polls with the last step it has.
+    std::vector<MetricPoint> metric_history(const std::string& uuid, const std::string& key,
+                                            std::optional<int64_t> after_step = std::nullopt);
     std::map<std::string, MetricSummary> metric_summaries(const std::string& uuid);
     std::map<std::string, std::string> params(const std::string& uuid);
     std::vector<ParamDiff> diff_params(const std::string& uuid_a, const std::string& uuid_b);
@@ -91,7 +94,7 @@ public:
     // The connection, for tests and tools (integrity checks, raw queries).
     Database& database() { return *db_; }
 
-private:
+  private:
     struct PendingMetric {
         std::string uuid;
         std::string key;
@@ -113,7 +116,7 @@ private:
     std::vector<PendingMetric> buffer_;
     int64_t buffer_started_ms_ = 0;
     std::vector<std::string> interrupted_on_open_;
-    std::map<std::string, int64_t> heartbeat_ms_;   // last heartbeat written by flush(), per run
+    std::map<std::string, int64_t> heartbeat_ms_; // last heartbeat written by flush(), per run
     std::string host_;
 };
 

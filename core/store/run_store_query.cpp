@@ -67,7 +67,8 @@ constexpr const char* kMetricSummarySql =
 std::map<std::string, std::string> read_params(Statement& s, const std::string& uuid) {
     std::map<std::string, std::string> out;
     s.bind(1, uuid);
-    while (s.step()) out[s.column_text(0)] = s.column_text(1);
+    while (s.step())
+        out[s.column_text(0)] = s.column_text(1);
     s.reset();
     return out;
 }
@@ -75,10 +76,13 @@ std::map<std::string, std::string> read_params(Statement& s, const std::string& 
 } // namespace
 
 std::vector<ExperimentInfo> RunStore::experiments() {
-    Statement s(*db_, "SELECT e.experiment_id, e.name, e.creation_time, COUNT(r.run_uuid) FROM experiments e "
-                      "LEFT JOIN runs r ON r.experiment_id = e.experiment_id GROUP BY e.experiment_id ORDER BY e.name");
+    Statement s(
+        *db_,
+        "SELECT e.experiment_id, e.name, e.creation_time, COUNT(r.run_uuid) FROM experiments e "
+        "LEFT JOIN runs r ON r.experiment_id = e.experiment_id GROUP BY e.experiment_id ORDER BY e.name");
     std::vector<ExperimentInfo> out;
-    while (s.step()) out.push_back({s.column_int64(0), s.column_text(1), s.column_int64(2), s.column_int64(3)});
+    while (s.step())
+        out.push_back({s.column_int64(0), s.column_text(1), s.column_int64(2), s.column_int64(3)});
     return out;
 }
 
@@ -88,10 +92,11 @@ std::vector<RunSummary> RunStore::list_runs(const RunFilter& filter) {
     Statement s(*db_, std::string(kSummaryColumns) +
                           "WHERE (?1 = '' OR e.name = ?1) AND (?2 = '' OR r.status = ?2) AND "
                           "(?3 = '' OR instr(r.name, ?3) > 0) ORDER BY e.name, r.rowid LIMIT ?4");
-    s.bind_all(filter.experiment, std::string(filter.status ? to_string(*filter.status) : ""), filter.name_contains,
-               static_cast<int64_t>(filter.limit > 0 ? filter.limit : -1));
+    s.bind_all(filter.experiment, std::string(filter.status ? to_string(*filter.status) : ""),
+               filter.name_contains, static_cast<int64_t>(filter.limit > 0 ? filter.limit : -1));
     std::vector<RunSummary> out;
-    while (s.step()) out.push_back(read_summary(s));
+    while (s.step())
+        out.push_back(read_summary(s));
     Statement metrics(*db_, kMetricSummarySql);
     Statement params(*db_, "SELECT key, value FROM params WHERE run_uuid = ?1");
     for (auto& run : out) {
@@ -104,9 +109,10 @@ std::vector<RunSummary> RunStore::list_runs(const RunFilter& filter) {
 
 std::string RunStore::resolve_run(const std::string& reference) {
     if (reference.empty()) throw Error("empty run reference");
-    std::vector<std::pair<std::string, std::string>> matches;   // (uuid, "experiment/name")
+    std::vector<std::pair<std::string, std::string>> matches; // (uuid, "experiment/name")
     const auto collect = [&](Statement& s) {
-        while (s.step()) matches.emplace_back(s.column_text(0), s.column_text(1) + "/" + s.column_text(2));
+        while (s.step())
+            matches.emplace_back(s.column_text(0), s.column_text(1) + "/" + s.column_text(2));
     };
     {
         Statement exact(*db_, "SELECT r.run_uuid, e.name, r.name FROM runs r JOIN experiments e "
@@ -123,17 +129,21 @@ std::string RunStore::resolve_run(const std::string& reference) {
     }
     if (matches.empty()) {
         const size_t slash = reference.find('/');
-        Statement by_name(*db_, "SELECT r.run_uuid, e.name, r.name FROM runs r JOIN experiments e "
-                                "ON e.experiment_id = r.experiment_id WHERE (?1 = '' OR e.name = ?1) AND r.name = ?2 "
-                                "ORDER BY r.rowid");
-        if (slash != std::string::npos) by_name.bind(1, reference.substr(0, slash)).bind(2, reference.substr(slash + 1));
-        else by_name.bind(1, std::string()).bind(2, reference);
+        Statement by_name(
+            *db_, "SELECT r.run_uuid, e.name, r.name FROM runs r JOIN experiments e "
+                  "ON e.experiment_id = r.experiment_id WHERE (?1 = '' OR e.name = ?1) AND r.name = ?2 "
+                  "ORDER BY r.rowid");
+        if (slash != std::string::npos)
+            by_name.bind(1, reference.substr(0, slash)).bind(2, reference.substr(slash + 1));
+        else
+            by_name.bind(1, std::string()).bind(2, reference);
         collect(by_name);
     }
     if (matches.empty()) throw Error(path() + ": no run matches \"" + reference + "\"");
     if (matches.size() > 1) {
         std::string list;
-        for (size_t i = 0; i < matches.size() && i < 5; ++i) list += "\n  " + matches[i].first + "  " + matches[i].second;
+        for (size_t i = 0; i < matches.size() && i < 5; ++i)
+            list += "\n  " + matches[i].first + "  " + matches[i].second;
         throw Error(path() + ": \"" + reference + "\" matches " + std::to_string(matches.size()) +
                     " runs; use a longer id:" + list);
     }
@@ -171,18 +181,21 @@ std::vector<std::string> RunStore::metric_keys(const std::string& uuid) {
     Statement s(*db_, "SELECT key FROM latest_metrics WHERE run_uuid = ?1 ORDER BY key");
     s.bind(1, uuid);
     std::vector<std::string> out;
-    while (s.step()) out.push_back(s.column_text(0));
+    while (s.step())
+        out.push_back(s.column_text(0));
     return out;
 }
 
-std::vector<MetricPoint> RunStore::metric_history(const std::string& uuid, const std::string& key) {
+std::vector<MetricPoint> RunStore::metric_history(const std::string& uuid, const std::string& key,
+                                                  std::optional<int64_t> after_step) {
     // (run_uuid, key, step, rowid) is the index order: no sort, and equal steps keep log order.
     Statement s(*db_, "SELECT step, value, timestamp, is_nan FROM metrics WHERE run_uuid = ?1 AND key = ?2 "
-                      "ORDER BY step, rowid");
-    s.bind(1, uuid).bind(2, key);
+                      "AND step > ?3 ORDER BY step, rowid");
+    s.bind(1, uuid).bind(2, key).bind(3, after_step.value_or(std::numeric_limits<int64_t>::min()));
     std::vector<MetricPoint> out;
     while (s.step()) {
-        const double value = s.column_int64(3) ? std::numeric_limits<double>::quiet_NaN() : s.column_double(1);
+        const double value =
+            s.column_int64(3) ? std::numeric_limits<double>::quiet_NaN() : s.column_double(1);
         out.push_back({s.column_int64(0), value, s.column_int64(2)});
     }
     return out;
@@ -204,8 +217,10 @@ std::vector<ParamDiff> RunStore::diff_params(const std::string& uuid_a, const st
     const auto a = params(uuid_a);
     const auto b = params(uuid_b);
     std::set<std::string> keys;
-    for (const auto& kv : a) keys.insert(kv.first);
-    for (const auto& kv : b) keys.insert(kv.first);
+    for (const auto& kv : a)
+        keys.insert(kv.first);
+    for (const auto& kv : b)
+        keys.insert(kv.first);
     std::vector<ParamDiff> out;
     for (const auto& key : keys) {
         const auto ia = a.find(key);
@@ -219,8 +234,9 @@ std::vector<ParamDiff> RunStore::diff_params(const std::string& uuid_a, const st
 }
 
 std::vector<EvalResult> RunStore::eval_results(const std::string& uuid) {
-    Statement s(*db_, "SELECT dataset, stage, file_sha256, tokenizer, seqlen, n_windows, n_tokens, ppl, timestamp "
-                      "FROM eval_results WHERE run_uuid = ?1 ORDER BY timestamp, dataset, stage");
+    Statement s(*db_,
+                "SELECT dataset, stage, file_sha256, tokenizer, seqlen, n_windows, n_tokens, ppl, timestamp "
+                "FROM eval_results WHERE run_uuid = ?1 ORDER BY timestamp, dataset, stage");
     s.bind(1, uuid);
     std::vector<EvalResult> out;
     while (s.step()) {
@@ -245,17 +261,19 @@ std::vector<LayerStat> RunStore::layer_stats(const std::string& uuid, const std:
     s.bind(1, uuid).bind(2, stage);
     std::vector<LayerStat> out;
     while (s.step()) {
-        out.push_back({s.column_text(0), static_cast<int>(s.column_int64(1)), s.column_text(2), s.column_text(3),
-                       s.column_double(4)});
+        out.push_back({s.column_text(0), static_cast<int>(s.column_int64(1)), s.column_text(2),
+                       s.column_text(3), s.column_double(4)});
     }
     return out;
 }
 
 std::vector<Artifact> RunStore::artifacts(const std::string& uuid) {
-    Statement s(*db_, "SELECT kind, path, sha256, size_bytes FROM artifacts WHERE run_uuid = ?1 ORDER BY kind, path");
+    Statement s(
+        *db_, "SELECT kind, path, sha256, size_bytes FROM artifacts WHERE run_uuid = ?1 ORDER BY kind, path");
     s.bind(1, uuid);
     std::vector<Artifact> out;
-    while (s.step()) out.push_back({s.column_text(0), s.column_text(1), s.column_text(2), s.column_int64(3)});
+    while (s.step())
+        out.push_back({s.column_text(0), s.column_text(1), s.column_text(2), s.column_int64(3)});
     return out;
 }
 

@@ -10,12 +10,18 @@ namespace rilq::store {
 
 const char* to_string(RunStatus status) {
     switch (status) {
-    case RunStatus::Scheduled: return "SCHEDULED";
-    case RunStatus::Running: return "RUNNING";
-    case RunStatus::Finished: return "FINISHED";
-    case RunStatus::Failed: return "FAILED";
-    case RunStatus::Killed: return "KILLED";
-    case RunStatus::Interrupted: return "INTERRUPTED";
+    case RunStatus::Scheduled:
+        return "SCHEDULED";
+    case RunStatus::Running:
+        return "RUNNING";
+    case RunStatus::Finished:
+        return "FINISHED";
+    case RunStatus::Failed:
+        return "FAILED";
+    case RunStatus::Killed:
+        return "KILLED";
+    case RunStatus::Interrupted:
+        return "INTERRUPTED";
     }
     return "?";
 }
@@ -32,7 +38,9 @@ RunStatus run_status_from_string(const std::string& s) {
                 "\" (expected SCHEDULED, RUNNING, FINISHED, FAILED, KILLED or INTERRUPTED)");
 }
 
-bool is_terminal(RunStatus status) { return status != RunStatus::Scheduled && status != RunStatus::Running; }
+bool is_terminal(RunStatus status) {
+    return status != RunStatus::Scheduled && status != RunStatus::Running;
+}
 
 bool is_allowed_transition(RunStatus from, RunStatus to) {
     switch (from) {
@@ -44,7 +52,7 @@ bool is_allowed_transition(RunStatus from, RunStatus to) {
     case RunStatus::Failed:
     case RunStatus::Killed:
     case RunStatus::Interrupted:
-        return to == RunStatus::Running;   // resumed
+        return to == RunStatus::Running; // resumed
     case RunStatus::Finished:
         return false;
     }

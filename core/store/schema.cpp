@@ -131,11 +131,14 @@ const char* const kMigrations[] = {
     )sql",
 };
 
-static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per version step");
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
+              "one migration per version step");
 
 } // namespace
 
-int schema_version(Database& db) { return static_cast<int>(db.query_int("PRAGMA user_version")); }
+int schema_version(Database& db) {
+    return static_cast<int>(db.query_int("PRAGMA user_version"));
+}
 
 void migrate(Database& db, int target) {
     if (target < 0 || target > kSchemaVersion) {

@@ -9,8 +9,9 @@
 namespace rilq::store {
 
 Database::Database(const std::string& path, Mode mode) : path_(path), mode_(mode) {
-    const int flags = (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                      SQLITE_OPEN_NOMUTEX;
+    const int flags =
+        (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+        SQLITE_OPEN_NOMUTEX;
     const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
         const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -20,7 +21,9 @@ Database::Database(const std::string& path, Mode mode) : path_(path), mode_(mode
     sqlite3_extended_result_codes(db_, 1);
 }
 
-Database::~Database() { close(); }
+Database::~Database() {
+    close();
+}
 
 Database::Database(Database&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)), mode_(other.mode_) {}
@@ -56,7 +59,9 @@ void Database::exec(const std::string& sql) {
     }
 }
 
-Statement Database::prepare(const std::string& sql) { return Statement(*this, sql); }
+Statement Database::prepare(const std::string& sql) {
+    return Statement(*this, sql);
+}
 
 std::string Database::query_text(const std::string& sql) {
     Statement s(*this, sql);
@@ -68,9 +73,15 @@ int64_t Database::query_int(const std::string& sql) {
     return s.step() ? s.column_int64(0) : 0;
 }
 
-int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
-int Database::changes() const { return sqlite3_changes(db_); }
-bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+int64_t Database::last_insert_rowid() const {
+    return sqlite3_last_insert_rowid(db_);
+}
+int Database::changes() const {
+    return sqlite3_changes(db_);
+}
+bool Database::in_transaction() const {
+    return sqlite3_get_autocommit(db_) == 0;
+}
 
 void Database::set_busy_timeout(int timeout_ms) {
     const int rc = sqlite3_busy_timeout(db_, timeout_ms);
@@ -78,7 +89,8 @@ void Database::set_busy_timeout(int timeout_ms) {
 }
 
 Statement::Statement(Database& db, const std::string& sql) : db_(&db), sql_(sql) {
-    const int rc = sqlite3_prepare_v2(db.handle(), sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
+    const int rc =
+        sqlite3_prepare_v2(db.handle(), sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
     if (rc != SQLITE_OK) db.fail("prepare \"" + sql + "\"", rc);
 }
 
@@ -112,7 +124,8 @@ Statement& Statement::bind(int index, double value) {
 }
 
 Statement& Statement::bind(int index, const std::string& value) {
-    const int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+    const int rc =
+        sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
     if (rc != SQLITE_OK) db_->fail("bind parameter " + std::to_string(index) + " of \"" + sql_ + "\"", rc);
     return *this;
 }
@@ -142,16 +155,23 @@ void Statement::reset() {
     sqlite3_clear_bindings(stmt_);
 }
 
-int64_t Statement::column_int64(int column) const { return sqlite3_column_int64(stmt_, column); }
-double Statement::column_double(int column) const { return sqlite3_column_double(stmt_, column); }
+int64_t Statement::column_int64(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+}
+double Statement::column_double(int column) const {
+    return sqlite3_column_double(stmt_, column);
+}
 
 std::string Statement::column_text(int column) const {
     const auto* text = sqlite3_column_text(stmt_, column);
     if (!text) return {};
-    return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+    return std::string(reinterpret_cast<const char*>(text),
+                       static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
-bool Statement::column_is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+bool Statement::column_is_null(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
 
 Transaction::Transaction(Database& db, Kind kind) : db_(db) {
     db_.exec(kind == Kind::Immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");

@@ -14,7 +14,7 @@ namespace rilq::store {
 class Statement;
 
 class Database {
-public:
+  public:
     enum class Mode { ReadWrite, ReadOnly };
 
     // Opens (creating it in ReadWrite mode) the file at `path`.
@@ -45,7 +45,7 @@ public:
     // Throws rilq::Error: "<path>: <context>: <sqlite message> (code N)".
     [[noreturn]] void fail(const std::string& context, int rc) const;
 
-private:
+  private:
     void close() noexcept;
 
     sqlite3* db_ = nullptr;
@@ -54,7 +54,7 @@ private:
 };
 
 class Statement {
-public:
+  public:
     Statement(Database& db, const std::string& sql);
     ~Statement();
     Statement(Statement&& other) noexcept;
@@ -71,23 +71,22 @@ public:
     Statement& bind_null(int index);
 
     // Binds all arguments to parameters 1..N.
-    template <class... Args>
-    Statement& bind_all(const Args&... args) {
+    template <class... Args> Statement& bind_all(const Args&... args) {
         int index = 0;
         (bind(++index, args), ...);
         return *this;
     }
 
-    bool step();      // true while a row is available
-    void run();       // steps a statement that returns no rows, then resets it
-    void reset();     // ready to run again; bindings cleared
+    bool step();  // true while a row is available
+    void run();   // steps a statement that returns no rows, then resets it
+    void reset(); // ready to run again; bindings cleared
 
     int64_t column_int64(int column) const;
     double column_double(int column) const;
     std::string column_text(int column) const;
     bool column_is_null(int column) const;
 
-private:
+  private:
     Database* db_ = nullptr;
     sqlite3_stmt* stmt_ = nullptr;
     std::string sql_;
@@ -97,7 +96,7 @@ private:
 // of failing on a lock upgrade) or BEGIN DEFERRED for a consistent read snapshot.
 // Rolls back in the destructor unless commit() ran.
 class Transaction {
-public:
+  public:
     enum class Kind { Immediate, Deferred };
     explicit Transaction(Database& db, Kind kind = Kind::Immediate);
     ~Transaction();
@@ -105,7 +104,7 @@ public:
     Transaction& operator=(const Transaction&) = delete;
     void commit();
 
-private:
+  private:
     Database& db_;
     bool open_ = true;
 };

@@ -22,8 +22,9 @@ std::string default_store_path() {
     if (data_home.empty() || data_home.is_relative()) {
         const std::string home = env("HOME");
         if (home.empty()) {
-            throw Error("cannot place the run store: neither XDG_DATA_HOME nor HOME is set (use --db FILE or " +
-                        std::string(kStoreEnvVar) + ")");
+            throw Error(
+                "cannot place the run store: neither XDG_DATA_HOME nor HOME is set (use --db FILE or " +
+                std::string(kStoreEnvVar) + ")");
         }
         data_home = std::filesystem::path(home) / ".local" / "share";
     }

@@ -8,7 +8,8 @@ namespace rilq {
 size_t edit_distance(const std::string& a, const std::string& b) {
     // One row of the dynamic-programming table at a time.
     std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
         size_t diagonal = row[0];
         row[0] = i;
@@ -24,7 +25,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 namespace {
 std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
 }
 } // namespace

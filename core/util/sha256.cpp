@@ -27,10 +27,12 @@ constexpr std::array<uint32_t, 64> kRound = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+inline uint32_t rotr(uint32_t x, int n) {
+    return (x >> n) | (x << (32 - n));
+}
 
 class Sha256 {
-public:
+  public:
     void update(const unsigned char* data, size_t size) {
         total_bytes_ += size;
         while (size > 0) {
@@ -52,21 +54,24 @@ public:
         const unsigned char one = 0x80;
         update(&one, 1);
         const unsigned char zero = 0;
-        while (fill_ != 56) update(&zero, 1);
+        while (fill_ != 56)
+            update(&zero, 1);
         unsigned char length_bytes[8];
-        for (int i = 0; i < 8; ++i) length_bytes[i] = static_cast<unsigned char>(bit_length >> (56 - 8 * i));
+        for (int i = 0; i < 8; ++i)
+            length_bytes[i] = static_cast<unsigned char>(bit_length >> (56 - 8 * i));
         update(length_bytes, 8);
 
         static const char* digits = "0123456789abcdef";
         std::string out;
         out.reserve(64);
         for (uint32_t word : state_) {
-            for (int shift = 28; shift >= 0; shift -= 4) out.push_back(digits[(word >> shift) & 0xf]);
+            for (int shift = 28; shift >= 0; shift -= 4)
+                out.push_back(digits[(word >> shift) & 0xf]);
         }
         return out;
     }
 
-private:
+  private:
     void compress(const unsigned char* block) {
         uint32_t w[64];
         for (int t = 0; t < 16; ++t) {
@@ -130,7 +135,8 @@ std::string sha256_file(const std::string& path) {
     while (in) {
         in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
         const auto got = in.gcount();
-        if (got > 0) h.update(reinterpret_cast<const unsigned char*>(buffer.data()), static_cast<size_t>(got));
+        if (got > 0)
+            h.update(reinterpret_cast<const unsigned char*>(buffer.data()), static_cast<size_t>(got));
     }
     if (in.bad()) throw Error("sha256: read error in " + path);
     return h.hex_digest();
