@@ -78,6 +78,7 @@ struct Bench {
 const Bench kBenches[] = {
     {"gemm", "fp32/bf16 GEMM GFLOP/s and the BLAS in use", bench_gemm},
     {"eval", "forward tokens/s on a random dim-512 Llama", bench_eval},
+    {"store", "run store: insert 100,000 metric points, read one run's curve", run_bench_store},
 };
 
 } // namespace

@@ -15,6 +15,8 @@ const Command* commands() {
         {"eval", "perplexity on a dataset (GPTQ/OmniQuant protocol)", cmd_eval},
         {"pretrain", "train a small Llama (and its tokenizer) from scratch on text files", cmd_pretrain},
         {"bench", "measure speed: gemm, eval, ...", cmd_bench},
+        {"runs", "list, show, diff or delete recorded runs", cmd_runs},
+        {"export", "an experiment's table as Markdown, CSV, LaTeX or JSON", cmd_export},
         {nullptr, nullptr, nullptr},
     };
     return table;
