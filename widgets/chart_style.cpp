@@ -179,6 +179,27 @@ void apply_plot_style(QCustomPlot* plot) {
     plot->setAntialiasedElements(QCP::aePlottables | QCP::aeItems);
 }
 
+void place_legend_outside(QCustomPlot* plot) {
+    QCPLayoutGrid* layout = plot->plotLayout();
+    int row = 0, column = 0;
+    for (int r = 0; r < layout->rowCount(); ++r)
+        for (int c = 0; c < layout->columnCount(); ++c)
+            if (layout->element(r, c) == plot->axisRect()) {
+                row = r;
+                column = c;
+            }
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    auto* side = new QCPLayoutGrid;
+    layout->addElement(row, column + 1, side);
+    side->addElement(0, 0, plot->legend);
+    side->addElement(1, 0, new QCPLayoutElement(plot)); // empty filler keeps the legend at the top
+    side->setRowStretchFactor(0, 0.001);
+    side->setRowStretchFactor(1, 1.0);
+    side->setMargins(QMargins(0, 12, 8, 0));
+    layout->setColumnStretchFactor(column + 1, 0.001); // as narrow as the legend allows
+    plot->legend->setVisible(true);
+}
+
 void set_log_axis(QCPAxis* axis, bool log_scale) {
     if (log_scale) {
         axis->setScaleType(QCPAxis::stLogarithmic);

@@ -83,6 +83,9 @@ QVector<double> ema_smooth(const QVector<double>& values, double weight);
 
 // Fonts, grid, margins, legend frame and interactions shared by every chart.
 void apply_plot_style(QCustomPlot* plot);
+// Moves the legend out of the data area into a column right of the axis rect (top aligned), so
+// it never hides curves whose shape nobody can predict (live loss curves).
+void place_legend_outside(QCustomPlot* plot);
 // Switches an axis between linear and log10 scale with the matching ticker.
 void set_log_axis(QCPAxis* axis, bool log_scale);
 

@@ -41,7 +41,6 @@ LayerHeatmap::LayerHeatmap(QWidget* parent) : QWidget(parent) {
     map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
     map_->setInterpolate(false);
     map_->setTightBoundary(false);
-    map_->setGradient(viridis_gradient());
     scale_ = new QCPColorScale(plot_);
     plot_->plotLayout()->addElement(0, 1, scale_);
     scale_->setType(QCPAxis::atRight);
@@ -49,6 +48,7 @@ LayerHeatmap::LayerHeatmap(QWidget* parent) : QWidget(parent) {
     scale_->axis()->setTickLabelFont(plot_->xAxis->tickLabelFont());
     scale_->axis()->setLabelFont(plot_->xAxis->labelFont());
     map_->setColorScale(scale_);
+    scale_->setGradient(viridis_gradient()); // after linking: the map takes the scale's gradient
     // The colour bar shares the plot's vertical extent.
     auto* group = new QCPMarginGroup(plot_);
     plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);

@@ -45,6 +45,10 @@ void set_title(QCustomPlot* plot, const QString& text) {
 
 void show_histogram(QCustomPlot* plot, const Histogram& h, const QColor& color, double width_fraction) {
     plot->clearPlottables();
+    plot->xAxis->setVisible(!h.isEmpty()); // no empty axes pretending there is a histogram
+    plot->yAxis->setVisible(!h.isEmpty());
+    plot->xAxis->grid()->setVisible(!h.isEmpty());
+    plot->yAxis->grid()->setVisible(!h.isEmpty());
     if (h.isEmpty()) {
         plot->replot(QCustomPlot::rpQueuedReplot);
         return;
@@ -100,8 +104,8 @@ LayerInspector::LayerInspector(QWidget* parent) : QWidget(parent) {
     details_ = new QTableWidget(side);
     details_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     details_->verticalHeader()->setDefaultSectionSize(22);
-    details_->horizontalHeader()->setStretchLastSection(true);
-    details_->setMinimumHeight(120);
+    details_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    details_->setMinimumHeight(60);
     code_hist_ = make_chart(side, tr("code"), tr("count"));
     offset_hist_ = make_chart(side, tr("ICQ offset (τ* − τ₀)/m"), tr("count"));
     side_layout->addWidget(details_title_);
@@ -110,19 +114,20 @@ LayerInspector::LayerInspector(QWidget* parent) : QWidget(parent) {
     side_layout->addWidget(offset_hist_, 3);
 
     bars_ = make_chart(this, tr("layer"), QString());
-    bars_->legend->setVisible(true);
-    bars_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    place_legend_outside(bars_);
 
     auto* top = new QSplitter(Qt::Horizontal, this);
     top->addWidget(heatmap_);
     top->addWidget(side);
-    top->setStretchFactor(0, 3);
-    top->setStretchFactor(1, 2);
+    top->setStretchFactor(0, 1);
+    top->setStretchFactor(1, 1);
+    top->setSizes({520, 480});
     auto* split = new QSplitter(Qt::Vertical, this);
     split->addWidget(top);
     split->addWidget(bars_);
-    split->setStretchFactor(0, 3);
+    split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 1);
+    split->setSizes({520, 240});
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(bar);
@@ -259,6 +264,9 @@ void LayerInspector::refresh_details() {
             item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
             details_->setItem(r, c, item);
         }
+    // As tall as its rows: the histograms below get the rest.
+    details_->setMaximumHeight(details_->horizontalHeader()->height() +
+                               details_->verticalHeader()->length() + 2 * details_->frameWidth() + 2);
 }
 
 QString LayerInspector::detailsText() const {

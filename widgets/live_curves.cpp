@@ -37,8 +37,7 @@ LiveCurves::LiveCurves(QWidget* parent) : QWidget(parent) {
     plot_ = new QCustomPlot(this);
     apply_plot_style(plot_);
     plot_->setMouseTracking(true);
-    plot_->legend->setVisible(true);
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    place_legend_outside(plot_);
     connect(plot_, &QCustomPlot::afterReplot, this, [this] { ++replot_count_; });
     connect(plot_, &QCustomPlot::mouseMove, this, &LiveCurves::on_mouse_move);
     // The user taking over the view (zoom, drag) stops auto-fitting until "Fit" or a double-click.
@@ -251,10 +250,9 @@ void LiveCurves::setEarlyStop(const QString& run_id, double step) {
         run.early_stop_line->setPen(QPen(run.color, 1.5, Qt::DashLine));
         run.early_stop_label = new QCPItemText(plot_);
         run.early_stop_label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-        run.early_stop_label->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
-        run.early_stop_label->setRotation(-90);
+        run.early_stop_label->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
         run.early_stop_label->setColor(run.color.darker(130));
-        run.early_stop_label->setPadding(QMargins(2, 4, 4, 2));
+        run.early_stop_label->setPadding(QMargins(2, 2, 4, 2));
     }
     rebuild_markers(run);
     schedule_replot();
@@ -285,7 +283,7 @@ void LiveCurves::rebuild_markers(Run& run) {
         // Two points with positive y keep the line valid on a log axis too.
         run.early_stop_line->point1->setCoords(x, 1.0);
         run.early_stop_line->point2->setCoords(x, 10.0);
-        run.early_stop_label->position->setCoords(x, 0.02);
+        run.early_stop_label->position->setCoords(x, 0.98); // bottom of the chart, left of the line
         run.early_stop_label->setText(tr("early stop @ %1").arg(run.early_stop_step));
     }
 }
@@ -385,7 +383,7 @@ void LiveCurves::schedule_replot() {
 void LiveCurves::on_replot_tick() {
     if (auto_range_) {
         plot_->rescaleAxes(true);
-        plot_->yAxis->scaleRange(1.08); // headroom so the best label and the top curve stay inside
+        plot_->yAxis->scaleRange(1.1); // headroom so the best label and the top curve stay inside
     }
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -394,7 +392,7 @@ void LiveCurves::replotNow() {
     replot_timer_->stop();
     if (auto_range_) {
         plot_->rescaleAxes(true);
-        plot_->yAxis->scaleRange(1.08);
+        plot_->yAxis->scaleRange(1.1);
     }
     plot_->replot(QCustomPlot::rpImmediateRefresh);
 }

@@ -37,7 +37,9 @@ PlotReadout::PlotReadout(QCustomPlot* plot) : plot_(plot) {
     tracer_->setBrush(Qt::NoBrush);
     tracer_->setSelectable(false);
     tracer_->setVisible(false);
+    tracer_->setLayer("overlay"); // above every curve, whatever was added later
     label_ = new QCPItemText(plot);
+    label_->setLayer("overlay");
     label_->position->setType(QCPItemPosition::ptAbsolute); // pixel offset from the tracer
     label_->position->setParentAnchor(tracer_->position);
     label_->setPadding(QMargins(6, 4, 6, 4));

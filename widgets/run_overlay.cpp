@@ -21,8 +21,7 @@ RunOverlay::RunOverlay(QWidget* parent) : QWidget(parent) {
     plot_ = new QCustomPlot(this);
     apply_plot_style(plot_);
     plot_->setMouseTracking(true);
-    plot_->legend->setVisible(true);
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    place_legend_outside(plot_);
     plot_->xAxis->setLabel(tr("optimizer step"));
     readout_ = std::make_unique<PlotReadout>(plot_);
     connect(plot_, &QCustomPlot::mouseMove, this, &RunOverlay::on_mouse_move);
