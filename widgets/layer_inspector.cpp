@@ -235,6 +235,12 @@ void LayerInspector::refresh_bars() {
     bars_->yAxis->setLabel(metric_display_name(metric_));
     bars_->rescaleAxes();
     bars_->xAxis->setRange(-0.6, table_.layerCount() - 0.4);
+    // A tick per layer while they fit (a 7B model's 32 layers do); the default ticker skips some.
+    QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
+    ticker->setTickStep(table_.layerCount() <= 32 ? 1.0 : 4.0);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    bars_->xAxis->setTicker(ticker);
+    bars_->xAxis->setSubTicks(false);
     const QCPRange y = bars_->yAxis->range();
     bars_->yAxis->setRange(std::min(0.0, y.lower), std::max(0.0, y.upper) + 0.25 * std::abs(y.upper - y.lower));
     bars_->replot(QCustomPlot::rpQueuedReplot);

@@ -79,8 +79,8 @@ void RankPlot::rebuild() {
     plot_->clearGraphs();
     for (auto& ref : baselines_) plot_->removeItem(ref.line);
     for (auto& ref : fp_lines_) plot_->removeItem(ref.line);
-    for (int i = plot_->itemCount() - 1; i >= 0; --i) // the reference lines' text labels
-        if (qobject_cast<QCPItemText*>(plot_->item(i)) && plot_->item(i)->property("reference").toBool())
+    for (int i = plot_->itemCount() - 1; i >= 0; --i) // reference and value labels
+        if (qobject_cast<QCPItemText*>(plot_->item(i)) && plot_->item(i)->property("rebuilt").toBool())
             plot_->removeItem(i);
     lines_.clear();
     baselines_.clear();
@@ -132,7 +132,7 @@ void RankPlot::rebuild() {
             ref.line->point1->setCoords(1, y);
             ref.line->point2->setCoords(2, y);
             auto* label = new QCPItemText(plot_);
-            label->setProperty("reference", true);
+            label->setProperty("rebuilt", true);
             label->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
             // Alternate sides so the labels of close lines (wikitext2 / c4 baselines) do not collide.
             const bool left = d % 2 == 0;
@@ -155,6 +155,7 @@ void RankPlot::rebuild() {
             fp_lines_.insert(dataset, add_reference(y, Qt::DotLine, tr("%1 · FP: %2").arg(dataset).arg(y, 0, 'f', 2)));
         }
     }
+    if (scopes_.size() == 1) add_value_labels();
     // Legend keys for the reference lines, drawn once in grey.
     auto legend_key = [this](Qt::PenStyle style, const QString& name) {
         QCPGraph* g = plot_->addGraph();
@@ -172,6 +173,30 @@ void RankPlot::rebuild() {
     protocol_->setText(sweep_.protocol);
     protocol_->setVisible(!sweep_.protocol.isEmpty());
     fit_ranges();
+}
+
+// With one scope the lines are few: print each value beside its point (a log axis has too few
+// labels to read 10.01 vs 10.05). The highest dataset at a rank labels above, the others below.
+void RankPlot::add_value_labels() {
+    QFont font = plot_->font();
+    font.setPointSizeF(8.0);
+    for (const Line& line : lines_)
+        for (const QCPGraphData& p : *line.graph->data()) {
+            bool highest = true;
+            for (const Line& other : lines_) {
+                if (other.graph == line.graph) continue;
+                auto it = other.graph->data()->findBegin(p.key, false);
+                if (it != other.graph->data()->constEnd() && it->key == p.key && it->value > p.value) highest = false;
+            }
+            auto* label = new QCPItemText(plot_);
+            label->setProperty("rebuilt", true);
+            label->position->setCoords(p.key, p.value);
+            label->setPositionAlignment(Qt::AlignHCenter | (highest ? Qt::AlignBottom : Qt::AlignTop));
+            label->setPadding(QMargins(0, highest ? 0 : 6, 0, highest ? 6 : 0));
+            label->setFont(font);
+            label->setColor(datasetColor(line.dataset).darker(130));
+            label->setText(QString::number(p.value, 'f', 2));
+        }
 }
 
 // Ranges by hand: QCustomPlot's rescale does not see the horizontal reference lines.

@@ -55,6 +55,7 @@ private:
     };
     void rebuild();
     void fit_ranges();
+    void add_value_labels();
     void on_mouse_move(QMouseEvent* event);
 
     QCustomPlot* plot_ = nullptr;
