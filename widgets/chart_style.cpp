@@ -34,13 +34,16 @@ const QColor kCategorical[] = {
 // Viridis (matplotlib) at 9 evenly spaced stops; linear interpolation between them is visually
 // indistinguishable from the 256-entry table at chart sizes.
 const QColor kViridis[] = {
-    QColor(68, 1, 84),    QColor(71, 45, 123),  QColor(59, 82, 139),  QColor(44, 114, 142), QColor(33, 145, 140),
-    QColor(39, 173, 129), QColor(92, 200, 99),  QColor(170, 220, 50), QColor(253, 231, 37),
+    QColor(68, 1, 84),    QColor(71, 45, 123),  QColor(59, 82, 139),
+    QColor(44, 114, 142), QColor(33, 145, 140), QColor(39, 173, 129),
+    QColor(92, 200, 99),  QColor(170, 220, 50), QColor(253, 231, 37),
 };
 constexpr int kViridisStops = int(sizeof(kViridis) / sizeof(kViridis[0]));
 } // namespace
 
-int categorical_palette_size() { return int(sizeof(kCategorical) / sizeof(kCategorical[0])); }
+int categorical_palette_size() {
+    return int(sizeof(kCategorical) / sizeof(kCategorical[0]));
+}
 
 QColor categorical_color(int index) {
     const int n = categorical_palette_size();
@@ -62,10 +65,15 @@ QColor sequential_color(double t) {
 QCPColorGradient viridis_gradient() {
     QCPColorGradient gradient;
     gradient.clearColorStops();
-    for (int i = 0; i < kViridisStops; ++i) gradient.setColorStopAt(double(i) / (kViridisStops - 1), kViridis[i]);
+    for (int i = 0; i < kViridisStops; ++i)
+        gradient.setColorStopAt(double(i) / (kViridisStops - 1), kViridis[i]);
     gradient.setColorInterpolation(QCPColorGradient::ciRGB);
     gradient.setNanHandling(QCPColorGradient::nhTransparent);
     return gradient;
+}
+
+QPen curve_pen(const QColor& color, double width_px, Qt::PenStyle style, int point_count) {
+    return QPen(color, point_count > kDenseCurvePoints ? 1.0 : width_px, style);
 }
 
 QColor with_alpha(const QColor& color, int alpha) {
@@ -95,11 +103,14 @@ ParameterColorMap::ParameterColorMap(const QVector<double>& values, ColorScale s
 
 double ParameterColorMap::transform(double value) const {
     switch (scale_) {
-    case ColorScale::Linear: return value;
-    case ColorScale::Log2: return std::log2(value);
+    case ColorScale::Linear:
+        return value;
+    case ColorScale::Log2:
+        return std::log2(value);
     case ColorScale::Ordinal: // index of the nearest distinct value at or below `value`
         return double(std::max<qsizetype>(
-            0, qsizetype(std::upper_bound(distinct_.begin(), distinct_.end(), value) - distinct_.begin()) - 1));
+            0,
+            qsizetype(std::upper_bound(distinct_.begin(), distinct_.end(), value) - distinct_.begin()) - 1));
     }
     return value;
 }
@@ -111,11 +122,15 @@ double ParameterColorMap::position(double value) const {
     return std::clamp((transform(value) - lo_) / (hi_ - lo_), 0.0, 1.0);
 }
 
-QColor ParameterColorMap::color_for(double value) const { return sequential_color(0.9 * position(value)); }
+QColor ParameterColorMap::color_for(double value) const {
+    return sequential_color(0.9 * position(value));
+}
 
 // ---- smoothing ---------------------------------------------------------------------------------
 
-EmaSmoother::EmaSmoother(double weight) { reset(weight); }
+EmaSmoother::EmaSmoother(double weight) {
+    reset(weight);
+}
 
 void EmaSmoother::reset(double weight) {
     weight_ = std::isfinite(weight) ? std::clamp(weight, 0.0, 0.999) : 0.0;
@@ -145,7 +160,8 @@ QVector<double> ema_smooth(const QVector<double>& values, double weight) {
     EmaSmoother smoother(weight);
     QVector<double> out;
     out.reserve(values.size());
-    for (double v : values) out.push_back(smoother.push(v));
+    for (double v : values)
+        out.push_back(smoother.push(v));
     return out;
 }
 
@@ -240,7 +256,8 @@ bool save_plot(QCustomPlot* plot, const QString& path, QString* error, int width
     const bool ok = format == ImageFormat::Png ? plot->savePng(path, width_px, height_px, 2.0)
                                                : plot->savePdf(path, width_px, height_px, QCP::epNoCosmetic,
                                                                "RILQ Workbench", QFileInfo(path).baseName());
-    if (!ok && error) *error = QString("%1: could not write the chart (folder missing or not writable?)").arg(path);
+    if (!ok && error)
+        *error = QString("%1: could not write the chart (folder missing or not writable?)").arg(path);
     return ok;
 }
 
@@ -267,7 +284,8 @@ bool save_widget(QWidget* widget, const QString& path, QString* error) {
             ok = painter.end();
         }
     }
-    if (!ok && error) *error = QString("%1: could not write the image (folder missing or not writable?)").arg(path);
+    if (!ok && error)
+        *error = QString("%1: could not write the image (folder missing or not writable?)").arg(path);
     return ok;
 }
 

@@ -25,17 +25,17 @@ inline const QString kScopeLayer = QStringLiteral("layer");
 inline const QString kScopeWeightSvd = QStringLiteral("weight-svd");
 
 struct RankPoint {
-    QString dataset;            // "wikitext2", "c4", ...
+    QString dataset; // "wikitext2", "c4", ...
     QString scope = kScopeModel;
-    int rank = 0;               // LoRA rank; 0 = no compensation (drawn as the dashed baseline)
+    int rank = 0; // LoRA rank; 0 = no compensation (drawn as the dashed baseline)
     double value = std::numeric_limits<double>::quiet_NaN(); // perplexity (or value_label's metric)
 };
 
 struct RankSweep {
-    QVector<RankPoint> points;    // several points at one (dataset, scope, rank) - seeds - are averaged
+    QVector<RankPoint> points;      // several points at one (dataset, scope, rank) - seeds - are averaged
     QMap<QString, double> fp_value; // optional: full-precision reference per dataset (dotted line)
     QString value_label = QStringLiteral("perplexity"); // y-axis title ("avg. accuracy (%)", ...)
-    QString protocol;             // shown under the chart: "RTN W2A16G64 · seqlen 2048 · C4 320x512"
+    QString protocol; // shown under the chart: "RTN W2A16G64 · seqlen 2048 · C4 320x512"
 };
 
 } // namespace rilq::widgets

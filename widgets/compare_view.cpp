@@ -21,7 +21,11 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
     layout->addWidget(split);
 }
 
-void CompareView::setRuns(const QVector<RunCurve>& runs) { overlay_->setRuns(runs); }
-void CompareView::setSweep(const RankSweep& sweep) { rank_plot_->setSweep(sweep); }
+void CompareView::setRuns(const QVector<RunCurve>& runs) {
+    overlay_->setRuns(runs);
+}
+void CompareView::setSweep(const RankSweep& sweep) {
+    rank_plot_->setSweep(sweep);
+}
 
 } // namespace rilq::widgets

@@ -12,16 +12,16 @@ class RunOverlay;
 
 class CompareView : public QWidget {
     Q_OBJECT
-public:
+  public:
     explicit CompareView(QWidget* parent = nullptr);
     RunOverlay* overlay() const { return overlay_; }
     RankPlot* rankPlot() const { return rank_plot_; }
 
-public Q_SLOTS:
+  public Q_SLOTS:
     void setRuns(const QVector<rilq::widgets::RunCurve>& runs);
     void setSweep(const rilq::widgets::RankSweep& sweep);
 
-private:
+  private:
     RunOverlay* overlay_ = nullptr;
     RankPlot* rank_plot_ = nullptr;
 };

@@ -20,10 +20,14 @@ constexpr int kCurveKindCount = 4;
 
 inline QString curve_kind_label(CurveKind kind) {
     switch (kind) {
-    case CurveKind::TrainModel: return QStringLiteral("model loss (train)");
-    case CurveKind::TrainGt: return QStringLiteral("GT loss (train)");
-    case CurveKind::TrainTotal: return QStringLiteral("total loss (train)");
-    case CurveKind::Validation: return QStringLiteral("validation loss");
+    case CurveKind::TrainModel:
+        return QStringLiteral("model loss (train)");
+    case CurveKind::TrainGt:
+        return QStringLiteral("GT loss (train)");
+    case CurveKind::TrainTotal:
+        return QStringLiteral("total loss (train)");
+    case CurveKind::Validation:
+        return QStringLiteral("validation loss");
     }
     return {};
 }

@@ -32,7 +32,8 @@ LayerHeatmap::LayerHeatmap(QWidget* parent) : QWidget(parent) {
     plot_->xAxis->grid()->setVisible(false);
     plot_->yAxis->grid()->setVisible(false);
     QSharedPointer<QCPAxisTickerText> columns(new QCPAxisTickerText);
-    for (int c = 0; c < projection_short_names().size(); ++c) columns->addTick(c, projection_short_names()[c]);
+    for (int c = 0; c < projection_short_names().size(); ++c)
+        columns->addTick(c, projection_short_names()[c]);
     plot_->xAxis->setTicker(columns);
     plot_->xAxis->setSubTicks(false);
     plot_->xAxis->setTickLength(0, 3);
@@ -98,7 +99,8 @@ void LayerHeatmap::setData(const LayerStatsTable& table, const QString& stage, c
     // Ticks on every layer while they fit, else let the ticker thin them out.
     if (layers_ <= kMaxLabelledLayers) {
         QSharedPointer<QCPAxisTickerText> rows(new QCPAxisTickerText);
-        for (int layer = 0; layer < layers_; ++layer) rows->addTick(layer, QString::number(layer));
+        for (int layer = 0; layer < layers_; ++layer)
+            rows->addTick(layer, QString::number(layer));
         plot_->yAxis->setTicker(rows);
     } else {
         QSharedPointer<QCPAxisTicker> ticker(new QCPAxisTicker);
@@ -151,8 +153,12 @@ QPointF LayerHeatmap::cellCenter(int layer, int column) const {
     return QPointF(plot_->xAxis->coordToPixel(column), plot_->yAxis->coordToPixel(layer));
 }
 
-double LayerHeatmap::rangeLower() const { return map_->dataRange().lower; }
-double LayerHeatmap::rangeUpper() const { return map_->dataRange().upper; }
+double LayerHeatmap::rangeLower() const {
+    return map_->dataRange().lower;
+}
+double LayerHeatmap::rangeUpper() const {
+    return map_->dataRange().upper;
+}
 
 void LayerHeatmap::on_mouse_press(QMouseEvent* event) {
     if (!plot_->axisRect()->rect().contains(event->position().toPoint())) return;

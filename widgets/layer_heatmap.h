@@ -17,14 +17,15 @@ namespace rilq::widgets {
 
 class LayerHeatmap : public QWidget {
     Q_OBJECT
-public:
+  public:
     // Cell labels are drawn only up to this many layers (beyond, they would be unreadable).
     static constexpr int kMaxLabelledLayers = 24;
 
     explicit LayerHeatmap(QWidget* parent = nullptr);
 
     // Shows `metric` at `stage` from `table`. shared_range: colour range over all stages.
-    void setData(const LayerStatsTable& table, const QString& stage, const QString& metric, bool shared_range = true);
+    void setData(const LayerStatsTable& table, const QString& stage, const QString& metric,
+                 bool shared_range = true);
     // Frames one cell (layer, column 0..6); layer < 0 clears the frame.
     void setSelectedCell(int layer, int column);
 
@@ -39,10 +40,10 @@ public:
     QCustomPlot* plot() const { return plot_; }
     QCPColorMap* colorMap() const { return map_; }
 
-Q_SIGNALS:
+  Q_SIGNALS:
     void cellClicked(int layer, const QString& module); // module: canonical, "self_attn.q_proj"
 
-private:
+  private:
     void on_mouse_press(QMouseEvent* event);
     void rebuild_labels(const LayerStatsTable& table, const QString& stage, const QString& metric);
 

@@ -140,7 +140,9 @@ void LayerInspector::setStats(const LayerStatsTable& table) {
     const QStringList stages = table_.stages();
     if (!metrics.contains(metric_)) metric_ = metrics.isEmpty() ? QString() : metrics.front();
     if (!stages.contains(stage_)) // the most informative stage by default: the quantized one
-        stage_ = stages.contains(kStageQuantized) ? kStageQuantized : stages.isEmpty() ? QString() : stages.front();
+        stage_ = stages.contains(kStageQuantized) ? kStageQuantized
+                 : stages.isEmpty()               ? QString()
+                                                  : stages.front();
     if (selected_layer_ >= table_.layerCount()) selected_layer_ = -1;
     fill_combos();
     refresh_heatmap();
@@ -153,10 +155,12 @@ void LayerInspector::fill_combos() {
     const QSignalBlocker block_metric(metric_box_);
     const QSignalBlocker block_stage(stage_box_);
     metric_box_->clear();
-    for (const QString& m : table_.metrics()) metric_box_->addItem(metric_display_name(m), m);
+    for (const QString& m : table_.metrics())
+        metric_box_->addItem(metric_display_name(m), m);
     metric_box_->setCurrentIndex(metric_box_->findData(metric_));
     stage_box_->clear();
-    for (const QString& s : table_.stages()) stage_box_->addItem(s, s);
+    for (const QString& s : table_.stages())
+        stage_box_->addItem(s, s);
     stage_box_->setCurrentIndex(stage_box_->findData(stage_));
 }
 
@@ -242,7 +246,8 @@ void LayerInspector::refresh_bars() {
     bars_->xAxis->setTicker(ticker);
     bars_->xAxis->setSubTicks(false);
     const QCPRange y = bars_->yAxis->range();
-    bars_->yAxis->setRange(std::min(0.0, y.lower), std::max(0.0, y.upper) + 0.25 * std::abs(y.upper - y.lower));
+    bars_->yAxis->setRange(std::min(0.0, y.lower),
+                           std::max(0.0, y.upper) + 0.25 * std::abs(y.upper - y.lower));
     bars_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -261,25 +266,28 @@ void LayerInspector::refresh_details() {
     details_->setColumnCount(int(stages.size()));
     details_->setHorizontalHeaderLabels(stages);
     QStringList row_labels;
-    for (const QString& m : metrics) row_labels << metric_display_name(m);
+    for (const QString& m : metrics)
+        row_labels << metric_display_name(m);
     details_->setVerticalHeaderLabels(row_labels);
     for (int r = 0; r < metrics.size(); ++r)
         for (int c = 0; c < stages.size(); ++c) {
             const double v = table_.value(stages[c], selected_layer_, selected_module_, metrics[r]);
-            auto* item = new QTableWidgetItem(std::isfinite(v) ? QString::number(v, 'g', 4) : QStringLiteral("–"));
+            auto* item =
+                new QTableWidgetItem(std::isfinite(v) ? QString::number(v, 'g', 4) : QStringLiteral("–"));
             item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
             details_->setItem(r, c, item);
         }
     // As tall as its rows: the histograms below get the rest.
-    details_->setMaximumHeight(details_->horizontalHeader()->height() +
-                               details_->verticalHeader()->length() + 2 * details_->frameWidth() + 2);
+    details_->setMaximumHeight(details_->horizontalHeader()->height() + details_->verticalHeader()->length() +
+                               2 * details_->frameWidth() + 2);
 }
 
 QString LayerInspector::detailsText() const {
     QString text = details_title_->text() + '\n';
     for (int r = 0; r < details_->rowCount(); ++r) {
         QStringList cells;
-        for (int c = 0; c < details_->columnCount(); ++c) cells << details_->item(r, c)->text();
+        for (int c = 0; c < details_->columnCount(); ++c)
+            cells << details_->item(r, c)->text();
         text += details_->verticalHeaderItem(r)->text() + ": " + cells.join(" / ") + '\n';
     }
     return text;
@@ -292,8 +300,8 @@ void LayerInspector::refresh_histograms() {
     show_histogram(code_hist_, codes, categorical_color(1), 0.8);
     show_histogram(offset_hist_, offsets, categorical_color(2), 1.0);
     QString code_title = tr("code histogram");
-    const double entropy = any ? table_.value(kStageQuantized, selected_layer_, selected_module_, kMetricEntropy)
-                               : std::nan("");
+    const double entropy =
+        any ? table_.value(kStageQuantized, selected_layer_, selected_module_, kMetricEntropy) : std::nan("");
     if (std::isfinite(entropy)) code_title += tr(" · H = %1 bits").arg(entropy, 0, 'f', 3);
     if (any && codes.isEmpty()) code_title += tr(" (none recorded)");
     set_title(code_hist_, code_title);

@@ -19,7 +19,7 @@ class LayerHeatmap;
 
 class LayerInspector : public QWidget {
     Q_OBJECT
-public:
+  public:
     explicit LayerInspector(QWidget* parent = nullptr);
 
     // Replaces everything shown. Keeps the current metric / stage / selection when still present.
@@ -38,16 +38,16 @@ public:
     QCustomPlot* codeHistogramPlot() const { return code_hist_; }
     QCustomPlot* offsetHistogramPlot() const { return offset_hist_; }
 
-public Q_SLOTS:
+  public Q_SLOTS:
     void setMetric(const QString& metric);
     void setStage(const QString& stage);
     // Same as clicking the cell: updates the side panel and emits linearSelected.
     void selectLinear(int layer, const QString& module);
 
-Q_SIGNALS:
+  Q_SIGNALS:
     void linearSelected(const QString& name); // "layers.3.self_attn.q_proj"
 
-private:
+  private:
     void refresh_heatmap();
     void refresh_bars();
     void refresh_details();

@@ -5,7 +5,9 @@
 
 namespace rilq::widgets {
 
-QString energy_metric_key(int rank) { return QStringLiteral("energy_r%1").arg(rank); }
+QString energy_metric_key(int rank) {
+    return QStringLiteral("energy_r%1").arg(rank);
+}
 
 QString metric_display_name(const QString& metric) {
     if (metric == kMetricRelError) return QStringLiteral("relative weight error");
@@ -21,8 +23,9 @@ QString metric_display_name(const QString& metric) {
 }
 
 const QStringList& projection_modules() {
-    static const QStringList names = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                                      "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+    static const QStringList names = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                      "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
+                                      "mlp.down_proj"};
     return names;
 }
 
@@ -75,16 +78,22 @@ void LayerStatsTable::setValue(const QString& stage, int layer, const QString& m
     layer_count_ = std::max(layer_count_, layer + 1);
 }
 
-double LayerStatsTable::value(const QString& stage, int layer, const QString& module, const QString& metric) const {
+double LayerStatsTable::value(const QString& stage, int layer, const QString& module,
+                              const QString& metric) const {
     return values_.value(key(stage, layer, module, metric), std::numeric_limits<double>::quiet_NaN());
 }
 
-bool LayerStatsTable::contains(const QString& stage, int layer, const QString& module, const QString& metric) const {
+bool LayerStatsTable::contains(const QString& stage, int layer, const QString& module,
+                               const QString& metric) const {
     return values_.contains(key(stage, layer, module, metric));
 }
 
-QStringList LayerStatsTable::stages() const { return stages_; }
-QStringList LayerStatsTable::metrics() const { return metrics_; }
+QStringList LayerStatsTable::stages() const {
+    return stages_;
+}
+QStringList LayerStatsTable::metrics() const {
+    return metrics_;
+}
 
 bool LayerStatsTable::range(const QString& metric, double* lo, double* hi) const {
     bool any = false;

@@ -27,7 +27,7 @@ QString energy_metric_key(int rank);
 QString metric_display_name(const QString& metric);
 
 // The seven projections in heat-map column order, as core names them inside a layer.
-const QStringList& projection_modules(); // "self_attn.q_proj", ..., "mlp.down_proj"
+const QStringList& projection_modules();     // "self_attn.q_proj", ..., "mlp.down_proj"
 const QStringList& projection_short_names(); // "q", "k", "v", "o", "gate", "up", "down"
 // Column 0..6 for "q", "q_proj", "self_attn.q_proj" or "layers.3.self_attn.q_proj"; -1 otherwise.
 int projection_column(const QString& module);
@@ -42,9 +42,10 @@ struct Histogram {
 };
 
 class LayerStatsTable {
-public:
+  public:
     // Modules are normalised to the canonical projection name when recognised.
-    void setValue(const QString& stage, int layer, const QString& module, const QString& metric, double value);
+    void setValue(const QString& stage, int layer, const QString& module, const QString& metric,
+                  double value);
     // NaN when absent.
     double value(const QString& stage, int layer, const QString& module, const QString& metric) const;
     bool contains(const QString& stage, int layer, const QString& module, const QString& metric) const;
@@ -63,7 +64,7 @@ public:
     Histogram codeHistogram(int layer, const QString& module) const;   // empty when absent
     Histogram offsetHistogram(int layer, const QString& module) const; // falls back to the layer's
 
-private:
+  private:
     static QString canonical_module(const QString& module);
     static QString key(const QString& stage, int layer, const QString& module, const QString& metric);
     QHash<QString, double> values_;

@@ -17,19 +17,28 @@ namespace {
 constexpr int kRawAlpha = 60;             // faint raw curve behind the smoothed one
 constexpr double kReadoutRadiusPx = 40.0; // hover snaps to points this close
 
+// Training curves get a point per optimizer step and grow without bound: always 1 px pens (see
+// kDenseCurvePoints for why). Validation has a point per evaluation only: drawn bold.
 QPen kind_pen(CurveKind kind, const QColor& color) {
     switch (kind) {
-    case CurveKind::TrainModel: return QPen(color, 1.4, Qt::DashLine);
-    case CurveKind::TrainGt: return QPen(color, 1.4, Qt::DotLine);
-    case CurveKind::TrainTotal: return QPen(color, 1.8, Qt::SolidLine);
-    case CurveKind::Validation: return QPen(color, 2.4, Qt::SolidLine);
+    case CurveKind::TrainModel:
+        return QPen(color, 1.0, Qt::DashLine);
+    case CurveKind::TrainGt:
+        return QPen(color, 1.0, Qt::DotLine);
+    case CurveKind::TrainTotal:
+        return QPen(color, 1.0, Qt::SolidLine);
+    case CurveKind::Validation:
+        return QPen(color, 2.2, Qt::SolidLine);
     }
     return QPen(color);
 }
 
 QString format_wall_time(double seconds) {
     const int s = int(std::lround(seconds));
-    return QString("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QChar('0')).arg(s % 60, 2, 10, QChar('0'));
+    return QString("%1:%2:%3")
+        .arg(s / 3600)
+        .arg((s / 60) % 60, 2, 10, QChar('0'))
+        .arg(s % 60, 2, 10, QChar('0'));
 }
 } // namespace
 
@@ -77,9 +86,12 @@ void LiveCurves::build_style_legend() {
     for (int k = 0; k < kCurveKindCount; ++k) {
         QCPGraph* g = plot_->addGraph();
         g->setName(curve_kind_label(CurveKind(k)));
-        g->setPen(kind_pen(CurveKind(k), QColor(110, 110, 110)));
+        QPen key = kind_pen(CurveKind(k), QColor(110, 110, 110));
+        key.setWidthF(std::max(1.6, key.widthF())); // an empty legend key costs nothing to draw bold
+        g->setPen(key);
         if (CurveKind(k) == CurveKind::Validation)
-            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QColor(110, 110, 110), Qt::white, 6));
+            g->setScatterStyle(
+                QCPScatterStyle(QCPScatterStyle::ssCircle, QColor(110, 110, 110), Qt::white, 6));
     }
 }
 
@@ -123,7 +135,8 @@ void LiveCurves::addRun(const QString& run_id, const QString& label, const QColo
     run.best_marker = plot_->addGraph();
     run.best_marker->removeFromLegend();
     run.best_marker->setLineStyle(QCPGraph::lsNone);
-    run.best_marker->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar, QPen(run.color, 2.0), run.color, 14));
+    run.best_marker->setScatterStyle(
+        QCPScatterStyle(QCPScatterStyle::ssStar, QPen(run.color, 2.0), run.color, 14));
     run.best_label = new QCPItemText(plot_);
     run.best_label->setColor(run.color.darker(130));
     run.best_label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
@@ -153,12 +166,17 @@ void LiveCurves::removeRun(const QString& run_id) {
 
 void LiveCurves::clearRuns() {
     const QStringList ids = run_order_;
-    for (const QString& id : ids) removeRun(id);
+    for (const QString& id : ids)
+        removeRun(id);
     next_palette_index_ = 0;
 }
 
-bool LiveCurves::hasRun(const QString& run_id) const { return runs_.count(run_id) != 0; }
-QStringList LiveCurves::runIds() const { return run_order_; }
+bool LiveCurves::hasRun(const QString& run_id) const {
+    return runs_.count(run_id) != 0;
+}
+QStringList LiveCurves::runIds() const {
+    return run_order_;
+}
 QColor LiveCurves::runColor(const QString& run_id) const {
     const Run* run = find_run(run_id);
     return run ? run->color : QColor();
@@ -202,7 +220,9 @@ int LiveCurves::pointCount(const QString& run_id, CurveKind kind) const {
 
 // ---- data --------------------------------------------------------------------------------------
 
-double LiveCurves::x_of(const CurvePoint& p) const { return x_mode_ == XAxisMode::Step ? p.step : p.wall_time_s; }
+double LiveCurves::x_of(const CurvePoint& p) const {
+    return x_mode_ == XAxisMode::Step ? p.step : p.wall_time_s;
+}
 
 void LiveCurves::appendPoints(const QString& run_id, CurveKind kind, const QVector<CurvePoint>& points) {
     if (points.isEmpty()) return;
@@ -227,7 +247,8 @@ void LiveCurves::appendPoints(const QString& run_id, CurveKind kind, const QVect
 }
 
 void LiveCurves::appendBatch(const QVector<CurveBatch>& batches) {
-    for (const CurveBatch& b : batches) appendPoints(b.run_id, b.kind, b.points);
+    for (const CurveBatch& b : batches)
+        appendPoints(b.run_id, b.kind, b.points);
 }
 
 void LiveCurves::update_best(const QString& run_id, Run& run, int first_new_index) {
@@ -348,7 +369,8 @@ void LiveCurves::setXAxisMode(XAxisMode mode) {
     x_mode_ = mode;
     toolbar_->setXAxisMode(mode);
     for (auto& [id, run] : runs_) {
-        for (int k = 0; k < kCurveKindCount; ++k) rebuild_series(run, CurveKind(k));
+        for (int k = 0; k < kCurveKindCount; ++k)
+            rebuild_series(run, CurveKind(k));
         rebuild_markers(run);
     }
     update_axis_labels();
@@ -426,7 +448,8 @@ bool LiveCurves::showReadoutAt(const QPointF& pixel) {
             const CurvePoint* point = hit.index < s.points.size() ? &s.points[hit.index] : nullptr;
             const double shown = (hit.graph->data()->constBegin() + hit.index)->value;
             QString text = QString("%1 · %2\n").arg(run.label, curve_kind_label(CurveKind(k)));
-            if (point) text += tr("step %1 · %2\n").arg(point->step).arg(format_wall_time(point->wall_time_s));
+            if (point)
+                text += tr("step %1 · %2\n").arg(point->step).arg(format_wall_time(point->wall_time_s));
             text += tr("loss %1").arg(shown, 0, 'g', 5);
             if (point && hit.graph == s.smoothed) text += tr("  (raw %1)").arg(point->value, 0, 'g', 5);
             readout_->show(hit, text, run.color.darker(140));
@@ -437,6 +460,8 @@ bool LiveCurves::showReadoutAt(const QPointF& pixel) {
     return false;
 }
 
-QString LiveCurves::readoutText() const { return readout_->text(); }
+QString LiveCurves::readoutText() const {
+    return readout_->text();
+}
 
 } // namespace rilq::widgets

@@ -28,7 +28,7 @@ class PlotReadout;
 
 class LiveCurves : public QWidget {
     Q_OBJECT
-public:
+  public:
     // Minimum time between two redraws while points stream in (25 Hz).
     static constexpr int kReplotIntervalMs = 40;
 
@@ -68,7 +68,7 @@ public:
     bool showReadoutAt(const QPointF& plot_pixel);
     QString readoutText() const;
 
-public Q_SLOTS:
+  public Q_SLOTS:
     // Appends points of one series (steps ascending). Unknown run ids are added with the id as label.
     void appendPoints(const QString& run_id, rilq::widgets::CurveKind kind,
                       const QVector<rilq::widgets::CurvePoint>& points);
@@ -86,10 +86,10 @@ public Q_SLOTS:
     // Redraws now instead of at the next throttle tick (export, tests).
     void replotNow();
 
-Q_SIGNALS:
+  Q_SIGNALS:
     void bestValidationChanged(const QString& run_id, double step, double value);
 
-private:
+  private:
     struct Series {
         QVector<CurvePoint> points;
         EmaSmoother smoother;

@@ -24,7 +24,8 @@ LiveCurvesToolbar::LiveCurvesToolbar(QWidget* parent) : QWidget(parent) {
     smoothing_slider_ = new QSlider(Qt::Horizontal, this);
     smoothing_slider_->setRange(0, 99);
     smoothing_slider_->setFixedWidth(140);
-    smoothing_slider_->setToolTip(tr("EMA weight (TensorBoard-style, debiased); raw curves stay faint behind"));
+    smoothing_slider_->setToolTip(
+        tr("EMA weight (TensorBoard-style, debiased); raw curves stay faint behind"));
     bar->addWidget(smoothing_slider_);
     smoothing_value_ = new QLabel(this);
     smoothing_value_->setMinimumWidth(32);
@@ -49,7 +50,8 @@ LiveCurvesToolbar::LiveCurvesToolbar(QWidget* parent) : QWidget(parent) {
         kind_boxes_[k] = new QCheckBox(tr(short_names[k]), this);
         kind_boxes_[k]->setChecked(true);
         kind_boxes_[k]->setToolTip(curve_kind_label(CurveKind(k)));
-        connect(kind_boxes_[k], &QCheckBox::toggled, this, [this, k](bool on) { Q_EMIT kindToggled(CurveKind(k), on); });
+        connect(kind_boxes_[k], &QCheckBox::toggled, this,
+                [this, k](bool on) { Q_EMIT kindToggled(CurveKind(k), on); });
         bar->addWidget(kind_boxes_[k]);
     }
     bar->addStretch(1);

@@ -16,7 +16,7 @@ namespace rilq::widgets {
 
 class LiveCurvesToolbar : public QWidget {
     Q_OBJECT
-public:
+  public:
     explicit LiveCurvesToolbar(QWidget* parent = nullptr);
 
     void setLogY(bool enabled);
@@ -24,14 +24,14 @@ public:
     void setXAxisMode(rilq::widgets::XAxisMode mode);
     void setKindVisible(rilq::widgets::CurveKind kind, bool visible);
 
-Q_SIGNALS:
+  Q_SIGNALS:
     void logYToggled(bool enabled);
     void smoothingChanged(double weight);
     void xAxisModeChanged(rilq::widgets::XAxisMode mode);
     void kindToggled(rilq::widgets::CurveKind kind, bool visible);
     void fitRequested();
 
-private:
+  private:
     QCheckBox* log_y_box_ = nullptr;
     QSlider* smoothing_slider_ = nullptr;
     QLabel* smoothing_value_ = nullptr;

@@ -21,10 +21,14 @@ namespace rilq::widgets {
 namespace {
 QColor level_color(LogLevel level) {
     switch (level) {
-    case LogLevel::Debug: return QColor(130, 130, 130);
-    case LogLevel::Info: return QColor(30, 30, 30);
-    case LogLevel::Warning: return QColor(176, 96, 0);
-    case LogLevel::Error: return QColor(176, 0, 32);
+    case LogLevel::Debug:
+        return QColor(130, 130, 130);
+    case LogLevel::Info:
+        return QColor(30, 30, 30);
+    case LogLevel::Warning:
+        return QColor(176, 96, 0);
+    case LogLevel::Error:
+        return QColor(176, 0, 32);
     }
     return QColor(30, 30, 30);
 }
@@ -32,16 +36,21 @@ QColor level_color(LogLevel level) {
 
 QString log_level_name(LogLevel level) {
     switch (level) {
-    case LogLevel::Debug: return QStringLiteral("DEBUG");
-    case LogLevel::Info: return QStringLiteral("INFO");
-    case LogLevel::Warning: return QStringLiteral("WARN");
-    case LogLevel::Error: return QStringLiteral("ERROR");
+    case LogLevel::Debug:
+        return QStringLiteral("DEBUG");
+    case LogLevel::Info:
+        return QStringLiteral("INFO");
+    case LogLevel::Warning:
+        return QStringLiteral("WARN");
+    case LogLevel::Error:
+        return QStringLiteral("ERROR");
     }
     return {};
 }
 
 QString LogPanel::formatEntry(const LogEntry& e) {
-    QString line = e.time.toString("yyyy-MM-dd HH:mm:ss.zzz") + "  " + log_level_name(e.level).leftJustified(6) + ' ';
+    QString line =
+        e.time.toString("yyyy-MM-dd HH:mm:ss.zzz") + "  " + log_level_name(e.level).leftJustified(6) + ' ';
     if (!e.source.isEmpty()) line += '[' + e.source + "] ";
     QString message = e.message;
     message.replace('\n', "\n    "); // continuation lines stay visibly part of the entry
@@ -90,8 +99,12 @@ void LogPanel::setMaxEntries(int max_entries) {
     }
 }
 
-QVector<LogEntry> LogPanel::entries() const { return QVector<LogEntry>(entries_.begin(), entries_.end()); }
-QString LogPanel::plainText() const { return text_->toPlainText(); }
+QVector<LogEntry> LogPanel::entries() const {
+    return QVector<LogEntry>(entries_.begin(), entries_.end());
+}
+QString LogPanel::plainText() const {
+    return text_->toPlainText();
+}
 
 void LogPanel::append(LogLevel level, const QString& message, const QString& source) {
     appendEntry({QDateTime::currentDateTime(), level, source, message});
@@ -163,6 +176,8 @@ void LogPanel::clear() {
     text_->clear();
 }
 
-void LogPanel::copyAll() { QApplication::clipboard()->setText(plainText()); }
+void LogPanel::copyAll() {
+    QApplication::clipboard()->setText(plainText());
+}
 
 } // namespace rilq::widgets

@@ -28,7 +28,7 @@ struct LogEntry {
 
 class LogPanel : public QWidget {
     Q_OBJECT
-public:
+  public:
     static constexpr int kDefaultMaxEntries = 10000;
 
     explicit LogPanel(QWidget* parent = nullptr);
@@ -43,7 +43,7 @@ public:
     LogLevel minimumLevel() const { return min_level_; }
     QString filterText() const { return filter_; }
 
-public Q_SLOTS:
+  public Q_SLOTS:
     // Safe to call from any thread through a queued connection / QMetaObject::invokeMethod.
     void append(rilq::widgets::LogLevel level, const QString& message, const QString& source = QString());
     void appendEntry(const rilq::widgets::LogEntry& entry);
@@ -52,10 +52,10 @@ public Q_SLOTS:
     void clear();
     void copyAll(); // the visible lines to the clipboard
 
-Q_SIGNALS:
+  Q_SIGNALS:
     void errorLogged(const QString& message); // for a status bar / message box
 
-private:
+  private:
     bool passes(const LogEntry& entry) const;
     void write_line(const LogEntry& entry);
     void rebuild();

@@ -19,21 +19,30 @@ namespace rilq::widgets {
 
 QString pivot_format_suffix(PivotFormat format) {
     switch (format) {
-    case PivotFormat::Markdown: return QStringLiteral("md");
-    case PivotFormat::Csv: return QStringLiteral("csv");
-    case PivotFormat::Latex: return QStringLiteral("tex");
-    case PivotFormat::Json: return QStringLiteral("json");
+    case PivotFormat::Markdown:
+        return QStringLiteral("md");
+    case PivotFormat::Csv:
+        return QStringLiteral("csv");
+    case PivotFormat::Latex:
+        return QStringLiteral("tex");
+    case PivotFormat::Json:
+        return QStringLiteral("json");
     }
     return {};
 }
 
 bool pivot_format_for_path(const QString& path, PivotFormat* format) {
     const QString suffix = QFileInfo(path).suffix().toLower();
-    if (suffix == "md" || suffix == "markdown") *format = PivotFormat::Markdown;
-    else if (suffix == "csv") *format = PivotFormat::Csv;
-    else if (suffix == "tex" || suffix == "latex") *format = PivotFormat::Latex;
-    else if (suffix == "json") *format = PivotFormat::Json;
-    else return false;
+    if (suffix == "md" || suffix == "markdown")
+        *format = PivotFormat::Markdown;
+    else if (suffix == "csv")
+        *format = PivotFormat::Csv;
+    else if (suffix == "tex" || suffix == "latex")
+        *format = PivotFormat::Latex;
+    else if (suffix == "json")
+        *format = PivotFormat::Json;
+    else
+        return false;
     return true;
 }
 
@@ -90,7 +99,8 @@ void PivotPreview::setTable(const PivotTable& table) {
         for (int c = 0; c < table.rows[r].size() && c < table.header.size(); ++c) {
             auto* item = new QTableWidgetItem(table.rows[r][c]);
             // First column names the row (the swept setting); numbers align right.
-            item->setTextAlignment(c == 0 ? Qt::AlignLeft | Qt::AlignVCenter : Qt::AlignRight | Qt::AlignVCenter);
+            item->setTextAlignment(c == 0 ? Qt::AlignLeft | Qt::AlignVCenter
+                                          : Qt::AlignRight | Qt::AlignVCenter);
             if (table.best_cells.contains(QPoint(c, r))) {
                 QFont f = item->font();
                 f.setBold(true);
@@ -98,6 +108,7 @@ void PivotPreview::setTable(const PivotTable& table) {
             }
             view_->setItem(r, c, item);
         }
+    view_->setCurrentItem(nullptr); // no focus frame on a cell in a fresh preview
     footer_->setText(table.footer);
     footer_->setVisible(!table.footer.isEmpty());
     status_->clear();
@@ -109,10 +120,18 @@ void PivotPreview::setExporter(PivotExporter exporter) {
     save_button_->setEnabled(bool(exporter_));
 }
 
-void PivotPreview::setSavePathChooser(SavePathChooser chooser) { chooser_ = std::move(chooser); }
-void PivotPreview::setSuggestedFileName(const QString& base_name) { suggested_name_ = base_name; }
-QString PivotPreview::footerText() const { return footer_->text(); }
-QString PivotPreview::statusText() const { return status_->text(); }
+void PivotPreview::setSavePathChooser(SavePathChooser chooser) {
+    chooser_ = std::move(chooser);
+}
+void PivotPreview::setSuggestedFileName(const QString& base_name) {
+    suggested_name_ = base_name;
+}
+QString PivotPreview::footerText() const {
+    return footer_->text();
+}
+QString PivotPreview::statusText() const {
+    return status_->text();
+}
 
 bool PivotPreview::render(PivotFormat format, QString* text, QString* error) const {
     if (!exporter_) {

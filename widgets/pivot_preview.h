@@ -38,7 +38,7 @@ using SavePathChooser = std::function<QString(const QString& suggested_name, con
 
 class PivotPreview : public QWidget {
     Q_OBJECT
-public:
+  public:
     explicit PivotPreview(QWidget* parent = nullptr);
 
     void setTable(const rilq::widgets::PivotTable& table);
@@ -54,16 +54,16 @@ public:
     QString footerText() const;
     QString statusText() const; // last action's outcome, as shown under the table
 
-public Q_SLOTS:
+  public Q_SLOTS:
     bool copyMarkdown(); // to the clipboard
     void saveAs();       // asks for a path, then saveTo
 
-Q_SIGNALS:
+  Q_SIGNALS:
     void copied(const QString& markdown);
     void saved(const QString& path, rilq::widgets::PivotFormat format);
     void errorOccurred(const QString& message);
 
-private:
+  private:
     bool render(PivotFormat format, QString* text, QString* error) const;
     void report(const QString& message, bool is_error);
 

@@ -77,7 +77,11 @@ void PlotReadout::hide() {
     label_->setVisible(false);
 }
 
-bool PlotReadout::visible() const { return label_->visible(); }
-QString PlotReadout::text() const { return label_->visible() ? label_->text() : QString(); }
+bool PlotReadout::visible() const {
+    return label_->visible();
+}
+QString PlotReadout::text() const {
+    return label_->visible() ? label_->text() : QString();
+}
 
 } // namespace rilq::widgets

@@ -24,14 +24,14 @@ struct GraphHit {
 GraphHit nearest_point(const QVector<QCPGraph*>& graphs, const QPointF& pixel, double radius_px);
 
 class PlotReadout {
-public:
+  public:
     explicit PlotReadout(QCustomPlot* plot); // items are owned by the plot
     void show(const GraphHit& hit, const QString& text, const QColor& text_color);
     void hide();
     bool visible() const;
     QString text() const; // empty while hidden
 
-private:
+  private:
     QCustomPlot* plot_ = nullptr;
     QCPItemTracer* tracer_ = nullptr;
     QCPItemText* label_ = nullptr;

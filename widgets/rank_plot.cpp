@@ -38,8 +38,6 @@ RankPlot::RankPlot(QWidget* parent) : QWidget(parent) {
     plot_ = new QCustomPlot(this);
     apply_plot_style(plot_);
     plot_->setMouseTracking(true);
-    plot_->legend->setVisible(true);
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignRight | Qt::AlignVCenter);
     plot_->xAxis->setLabel(tr("LoRA rank r (log scale)"));
     plot_->xAxis->setScaleType(QCPAxis::stLogarithmic);
     plot_->xAxis->grid()->setSubGridVisible(false);
@@ -47,6 +45,7 @@ RankPlot::RankPlot(QWidget* parent) : QWidget(parent) {
     plot_->plotLayout()->insertRow(0);
     title_ = new QCPTextElement(plot_, QString(), QFont(font().family(), 11, QFont::DemiBold));
     plot_->plotLayout()->addElement(0, 0, title_);
+    place_legend_outside(plot_); // scope lines fill the chart: a legend inside would hide one
     readout_ = std::make_unique<PlotReadout>(plot_);
     connect(plot_, &QCustomPlot::mouseMove, this, &RankPlot::on_mouse_move);
 
@@ -77,8 +76,10 @@ void RankPlot::setSweep(const RankSweep& sweep) {
 void RankPlot::rebuild() {
     readout_->hide();
     plot_->clearGraphs();
-    for (auto& ref : baselines_) plot_->removeItem(ref.line);
-    for (auto& ref : fp_lines_) plot_->removeItem(ref.line);
+    for (auto& ref : baselines_)
+        plot_->removeItem(ref.line);
+    for (auto& ref : fp_lines_)
+        plot_->removeItem(ref.line);
     for (int i = plot_->itemCount() - 1; i >= 0; --i) // reference and value labels
         if (qobject_cast<QCPItemText*>(plot_->item(i)) && plot_->item(i)->property("rebuilt").toBool())
             plot_->removeItem(i);
@@ -120,7 +121,8 @@ void RankPlot::rebuild() {
             QCPGraph* g = plot_->addGraph();
             g->setName(scopes_.size() > 1 ? dataset + " · " + scope : dataset);
             g->setPen(scope_pen(scope, color));
-            g->setScatterStyle(QCPScatterStyle(scope_marker(scope), color, scope == kScopeModel ? color : Qt::white, 8));
+            g->setScatterStyle(
+                QCPScatterStyle(scope_marker(scope), color, scope == kScopeModel ? color : Qt::white, 8));
             g->setData(ranks, values, true);
             lines_.push_back({dataset, scope, g});
         }
@@ -134,27 +136,27 @@ void RankPlot::rebuild() {
             auto* label = new QCPItemText(plot_);
             label->setProperty("rebuilt", true);
             label->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
-            // Alternate sides so the labels of close lines (wikitext2 / c4 baselines) do not collide.
-            const bool left = d % 2 == 0;
-            label->position->setCoords(left ? 0.01 : 0.99, y);
-            label->setPositionAlignment((left ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignBottom);
+            label->position->setCoords(0.01, y);
             label->setText(text);
             label->setColor(color.darker(125));
-            label->setPadding(QMargins(2, 0, 2, 2));
+            ref.label = label;
             return ref;
         };
         if (rank0.count(dataset)) { // the model scope's own baseline when present
             const auto& by_scope = rank0[dataset];
-            const auto& acc = by_scope.count(kScopeModel) ? by_scope.at(kScopeModel) : by_scope.begin()->second;
+            const auto& acc =
+                by_scope.count(kScopeModel) ? by_scope.at(kScopeModel) : by_scope.begin()->second;
             const double y = acc.first / acc.second;
             baselines_.insert(dataset, add_reference(y, Qt::DashLine,
                                                      tr("%1 · rank 0: %2").arg(dataset).arg(y, 0, 'f', 2)));
         }
         if (sweep_.fp_value.contains(dataset)) {
             const double y = sweep_.fp_value.value(dataset);
-            fp_lines_.insert(dataset, add_reference(y, Qt::DotLine, tr("%1 · FP: %2").arg(dataset).arg(y, 0, 'f', 2)));
+            fp_lines_.insert(dataset,
+                             add_reference(y, Qt::DotLine, tr("%1 · FP: %2").arg(dataset).arg(y, 0, 'f', 2)));
         }
     }
+    place_reference_labels();
     if (scopes_.size() == 1) add_value_labels();
     // Legend keys for the reference lines, drawn once in grey.
     auto legend_key = [this](Qt::PenStyle style, const QString& name) {
@@ -169,10 +171,29 @@ void RankPlot::rebuild() {
     ticker->setTicks(rank_ticks);
     plot_->xAxis->setTicker(ticker);
     plot_->yAxis->setLabel(log_y_ ? tr("%1 (log scale)").arg(sweep_.value_label) : sweep_.value_label);
-    title_->setText(tr("%1 vs LoRA rank").arg(sweep_.value_label.left(1).toUpper() + sweep_.value_label.mid(1)));
+    title_->setText(
+        tr("%1 vs LoRA rank").arg(sweep_.value_label.left(1).toUpper() + sweep_.value_label.mid(1)));
     protocol_->setText(sweep_.protocol);
     protocol_->setVisible(!sweep_.protocol.isEmpty());
     fit_ranges();
+}
+
+// A reference line's label sits above it, unless another reference line is close above (the
+// wikitext2 and c4 baselines, 433 vs 474): then below, so the two never overlap.
+void RankPlot::place_reference_labels() {
+    QVector<Reference*> refs;
+    for (Reference& r : baselines_)
+        refs.push_back(&r);
+    for (Reference& r : fp_lines_)
+        refs.push_back(&r);
+    for (Reference* r : refs) {
+        bool crowded_above = false;
+        for (const Reference* other : refs)
+            if (other != r && other->value >= r->value && other->value <= r->value * 1.5)
+                crowded_above = true;
+        r->label->setPositionAlignment(Qt::AlignLeft | (crowded_above ? Qt::AlignTop : Qt::AlignBottom));
+        r->label->setPadding(crowded_above ? QMargins(2, 2, 2, 0) : QMargins(2, 0, 2, 2));
+    }
 }
 
 // With one scope the lines are few: print each value beside its point (a log axis has too few
@@ -186,7 +207,8 @@ void RankPlot::add_value_labels() {
             for (const Line& other : lines_) {
                 if (other.graph == line.graph) continue;
                 auto it = other.graph->data()->findBegin(p.key, false);
-                if (it != other.graph->data()->constEnd() && it->key == p.key && it->value > p.value) highest = false;
+                if (it != other.graph->data()->constEnd() && it->key == p.key && it->value > p.value)
+                    highest = false;
             }
             auto* label = new QCPItemText(plot_);
             label->setProperty("rebuilt", true);
@@ -214,8 +236,10 @@ void RankPlot::fit_ranges() {
             x_hi = std::max(x_hi, p.key);
             take_y(p.value);
         }
-    for (const Reference& r : baselines_) take_y(r.value);
-    for (const Reference& r : fp_lines_) take_y(r.value);
+    for (const Reference& r : baselines_)
+        take_y(r.value);
+    for (const Reference& r : fp_lines_)
+        take_y(r.value);
     if (!(x_lo <= x_hi)) { // empty sweep: the usual rank range
         x_lo = 1;
         x_hi = 128;
@@ -250,7 +274,8 @@ QCPGraph* RankPlot::series(const QString& dataset, const QString& scope) const {
 }
 
 double RankPlot::baseline(const QString& dataset) const {
-    return baselines_.contains(dataset) ? baselines_.value(dataset).value : std::numeric_limits<double>::quiet_NaN();
+    return baselines_.contains(dataset) ? baselines_.value(dataset).value
+                                        : std::numeric_limits<double>::quiet_NaN();
 }
 
 QCPItemStraightLine* RankPlot::baselineLine(const QString& dataset) const {
@@ -264,12 +289,14 @@ QColor RankPlot::datasetColor(const QString& dataset) const {
 
 bool RankPlot::showReadoutAt(const QPointF& pixel) {
     QVector<QCPGraph*> graphs;
-    for (const Line& line : lines_) graphs.push_back(line.graph);
+    for (const Line& line : lines_)
+        graphs.push_back(line.graph);
     const GraphHit hit = nearest_point(graphs, pixel, 40.0);
     for (const Line& line : lines_) {
         if (line.graph != hit.graph) continue;
         const QCPGraphData& p = *(hit.graph->data()->constBegin() + hit.index);
-        QString text = tr("%1 · %2 scope\nrank %3: %4").arg(line.dataset, line.scope).arg(p.key).arg(p.value, 0, 'f', 2);
+        QString text =
+            tr("%1 · %2 scope\nrank %3: %4").arg(line.dataset, line.scope).arg(p.key).arg(p.value, 0, 'f', 2);
         const double base = baseline(line.dataset);
         if (std::isfinite(base)) text += tr("\nrank 0: %1").arg(base, 0, 'f', 2);
         readout_->show(hit, text, datasetColor(line.dataset).darker(140));
@@ -279,7 +306,9 @@ bool RankPlot::showReadoutAt(const QPointF& pixel) {
     return false;
 }
 
-QString RankPlot::readoutText() const { return readout_->text(); }
+QString RankPlot::readoutText() const {
+    return readout_->text();
+}
 
 void RankPlot::on_mouse_move(QMouseEvent* event) {
     const bool was_visible = readout_->visible();

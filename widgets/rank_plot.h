@@ -13,6 +13,7 @@ class QCheckBox;
 class QCustomPlot;
 class QCPGraph;
 class QCPItemStraightLine;
+class QCPItemText;
 class QCPTextElement;
 class QLabel;
 class QMouseEvent;
@@ -23,7 +24,7 @@ class PlotReadout;
 
 class RankPlot : public QWidget {
     Q_OBJECT
-public:
+  public:
     explicit RankPlot(QWidget* parent = nullptr);
     ~RankPlot() override;
 
@@ -41,10 +42,10 @@ public:
     bool showReadoutAt(const QPointF& plot_pixel);
     QString readoutText() const;
 
-public Q_SLOTS:
+  public Q_SLOTS:
     void setLogY(bool enabled);
 
-private:
+  private:
     struct Line {
         QString dataset, scope;
         QCPGraph* graph = nullptr;
@@ -52,10 +53,12 @@ private:
     struct Reference {
         double value = 0.0;
         QCPItemStraightLine* line = nullptr;
+        QCPItemText* label = nullptr;
     };
     void rebuild();
     void fit_ranges();
     void add_value_labels();
+    void place_reference_labels();
     void on_mouse_move(QMouseEvent* event);
 
     QCustomPlot* plot_ = nullptr;

@@ -102,7 +102,8 @@ void RunOverlay::sync_controls() {
     metric_box_->setCurrentText(metric_);
     color_box_->clear();
     color_box_->addItem(tr("run"), QString());
-    for (const QString& key : parameterKeys()) color_box_->addItem(key, key);
+    for (const QString& key : parameterKeys())
+        color_box_->addItem(key, key);
     color_box_->setCurrentIndex(std::max(0, color_box_->findData(color_param_)));
     log_y_box_->setChecked(log_y_);
     smoothing_slider_->setValue(int(std::lround(smoothing_ * 100)));
@@ -152,7 +153,8 @@ void RunOverlay::rebuild() {
     QStringList categories;
     if (!color_param_.isEmpty() && !numeric) {
         for (const RunCurve& run : runs_)
-            if (!categories.contains(run.params.value(color_param_))) categories.push_back(run.params.value(color_param_));
+            if (!categories.contains(run.params.value(color_param_)))
+                categories.push_back(run.params.value(color_param_));
         categories.sort();
     }
     const ParameterColorMap colormap(numbers, ColorScale::Ordinal);
@@ -164,8 +166,9 @@ void RunOverlay::rebuild() {
     for (int i = 0; i < runs_.size(); ++i) {
         const RunCurve& run = runs_[i];
         const QColor color = color_param_.isEmpty() ? categorical_color(i)
-                             : numeric             ? colormap.color_for(numbers[i])
-                                                   : categorical_color(int(categories.indexOf(run.params.value(color_param_))));
+                             : numeric
+                                 ? colormap.color_for(numbers[i])
+                                 : categorical_color(int(categories.indexOf(run.params.value(color_param_))));
         colors_.insert(run.run_id, color);
     }
     for (int i : order) {
@@ -180,9 +183,10 @@ void RunOverlay::rebuild() {
         QCPGraph* g = plot_->addGraph();
         QString name = run.label.isEmpty() ? run.run_id : run.label;
         const QString value = run.params.value(color_param_);
-        if (!color_param_.isEmpty() && !name.contains(value)) name += QString(" · %1=%2").arg(color_param_, value);
+        if (!color_param_.isEmpty() && !name.contains(value))
+            name += QString(" · %1=%2").arg(color_param_, value);
         g->setName(name);
-        g->setPen(QPen(colors_.value(run.run_id), 1.8));
+        g->setPen(curve_pen(colors_.value(run.run_id), 1.8, Qt::SolidLine, int(keys.size())));
         g->setAdaptiveSampling(true);
         g->setData(keys, values);
         graphs_.insert(run.run_id, g);
@@ -193,8 +197,12 @@ void RunOverlay::rebuild() {
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-QCPGraph* RunOverlay::graph(const QString& run_id) const { return graphs_.value(run_id, nullptr); }
-QColor RunOverlay::runColor(const QString& run_id) const { return colors_.value(run_id); }
+QCPGraph* RunOverlay::graph(const QString& run_id) const {
+    return graphs_.value(run_id, nullptr);
+}
+QColor RunOverlay::runColor(const QString& run_id) const {
+    return colors_.value(run_id);
+}
 
 bool RunOverlay::showReadoutAt(const QPointF& pixel) {
     const GraphHit hit = nearest_point(graphs_.values().toVector(), pixel, 40.0);
@@ -204,12 +212,15 @@ bool RunOverlay::showReadoutAt(const QPointF& pixel) {
     }
     const QCPGraphData& p = *(hit.graph->data()->constBegin() + hit.index);
     const QString run_id = graphs_.key(hit.graph);
-    readout_->show(hit, tr("%1\nstep %2 · %3 %4").arg(hit.graph->name()).arg(p.key).arg(metric_).arg(p.value, 0, 'g', 5),
-                   colors_.value(run_id).darker(140));
+    readout_->show(
+        hit, tr("%1\nstep %2 · %3 %4").arg(hit.graph->name()).arg(p.key).arg(metric_).arg(p.value, 0, 'g', 5),
+        colors_.value(run_id).darker(140));
     return true;
 }
 
-QString RunOverlay::readoutText() const { return readout_->text(); }
+QString RunOverlay::readoutText() const {
+    return readout_->text();
+}
 
 void RunOverlay::on_mouse_move(QMouseEvent* event) {
     const bool was_visible = readout_->visible();

@@ -21,7 +21,7 @@ class PlotReadout;
 
 class RunOverlay : public QWidget {
     Q_OBJECT
-public:
+  public:
     explicit RunOverlay(QWidget* parent = nullptr);
     ~RunOverlay() override;
 
@@ -41,13 +41,13 @@ public:
     bool showReadoutAt(const QPointF& plot_pixel);
     QString readoutText() const;
 
-public Q_SLOTS:
+  public Q_SLOTS:
     void setMetric(const QString& metric);
     void setColorParameter(const QString& key);
     void setLogY(bool enabled);
     void setSmoothing(double weight); // EMA as in LiveCurves; 0 = raw
 
-private:
+  private:
     void rebuild();
     void sync_controls();
     void on_mouse_move(QMouseEvent* event);

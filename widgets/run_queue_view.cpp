@@ -22,12 +22,18 @@ enum Column { kRun = 0, kStatus, kProgress, kStep, kEta, kDetail, kColumnCount }
 
 QColor status_color(RunStatus s) {
     switch (s) {
-    case RunStatus::Scheduled: return QColor(110, 110, 110);
-    case RunStatus::Running: return QColor(0, 90, 160);
-    case RunStatus::Finished: return QColor(46, 125, 50);
-    case RunStatus::Failed: return QColor(176, 0, 32);
-    case RunStatus::Killed: return QColor(176, 96, 0);
-    case RunStatus::Interrupted: return QColor(176, 96, 0);
+    case RunStatus::Scheduled:
+        return QColor(110, 110, 110);
+    case RunStatus::Running:
+        return QColor(0, 90, 160);
+    case RunStatus::Finished:
+        return QColor(46, 125, 50);
+    case RunStatus::Failed:
+        return QColor(176, 0, 32);
+    case RunStatus::Killed:
+        return QColor(176, 96, 0);
+    case RunStatus::Interrupted:
+        return QColor(176, 96, 0);
     }
     return QColor(30, 30, 30);
 }
@@ -35,17 +41,25 @@ QColor status_color(RunStatus s) {
 
 QString run_status_name(RunStatus s) {
     switch (s) {
-    case RunStatus::Scheduled: return QStringLiteral("SCHEDULED");
-    case RunStatus::Running: return QStringLiteral("RUNNING");
-    case RunStatus::Finished: return QStringLiteral("FINISHED");
-    case RunStatus::Failed: return QStringLiteral("FAILED");
-    case RunStatus::Killed: return QStringLiteral("KILLED");
-    case RunStatus::Interrupted: return QStringLiteral("INTERRUPTED");
+    case RunStatus::Scheduled:
+        return QStringLiteral("SCHEDULED");
+    case RunStatus::Running:
+        return QStringLiteral("RUNNING");
+    case RunStatus::Finished:
+        return QStringLiteral("FINISHED");
+    case RunStatus::Failed:
+        return QStringLiteral("FAILED");
+    case RunStatus::Killed:
+        return QStringLiteral("KILLED");
+    case RunStatus::Interrupted:
+        return QStringLiteral("INTERRUPTED");
     }
     return {};
 }
 
-bool run_status_is_final(RunStatus s) { return s != RunStatus::Scheduled && s != RunStatus::Running; }
+bool run_status_is_final(RunStatus s) {
+    return s != RunStatus::Scheduled && s != RunStatus::Running;
+}
 
 QString format_duration(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("–");
@@ -62,7 +76,8 @@ RunQueueView::RunQueueView(QWidget* parent) : QWidget(parent) {
 
     tree_ = new QTreeWidget(this);
     tree_->setColumnCount(kColumnCount);
-    tree_->setHeaderLabels({tr("Run"), tr("Status"), tr("Progress"), tr("Step"), tr("ETA"), tr("Last message")});
+    tree_->setHeaderLabels(
+        {tr("Run"), tr("Status"), tr("Progress"), tr("Step"), tr("ETA"), tr("Last message")});
     tree_->setRootIsDecorated(false);
     tree_->setUniformRowHeights(true);
     tree_->setAlternatingRowColors(true);
@@ -107,7 +122,9 @@ RunQueueView::RunQueueView(QWidget* parent) : QWidget(parent) {
     refresh_overall();
 }
 
-void RunQueueView::setClock(std::function<qint64()> now_ms) { now_ms_ = std::move(now_ms); }
+void RunQueueView::setClock(std::function<qint64()> now_ms) {
+    now_ms_ = std::move(now_ms);
+}
 
 void RunQueueView::addRun(const QString& run_id, const QString& label, int total_steps) {
     if (runs_.contains(run_id)) return;
@@ -133,22 +150,32 @@ void RunQueueView::clear() {
     refresh_overall();
 }
 
-RunStatus RunQueueView::status(const QString& run_id) const { return runs_.value(run_id).status; }
+RunStatus RunQueueView::status(const QString& run_id) const {
+    return runs_.value(run_id).status;
+}
 
+// Share of the queue's work that is behind us: a run in a final state has nothing left to do.
 double RunQueueView::fraction(const Run& run) const {
-    if (run_status_is_final(run.status)) return 1.0; // nothing more will happen to it
-    if (run.status != RunStatus::Running || run.total_steps <= 0) return 0.0;
+    if (run_status_is_final(run.status)) return 1.0;
+    return run.status == RunStatus::Running ? step_fraction(run) : 0.0;
+}
+
+// How far the run's own steps went (a killed run's bar stops where it was cancelled).
+double RunQueueView::step_fraction(const Run& run) const {
+    if (run.status == RunStatus::Finished) return 1.0; // early stopping ends before total_steps
+    if (run.total_steps <= 0) return 0.0;
     return std::clamp(double(run.step) / run.total_steps, 0.0, 1.0);
 }
 
 int RunQueueView::progressPercent(const QString& run_id) const {
-    return runs_.contains(run_id) ? int(std::floor(100.0 * fraction(runs_[run_id]))) : 0;
+    return runs_.contains(run_id) ? int(std::floor(100.0 * step_fraction(runs_[run_id]))) : 0;
 }
 
 int RunQueueView::overallPercent() const {
     if (order_.isEmpty()) return 0;
     double sum = 0.0;
-    for (const Run& run : runs_) sum += fraction(run);
+    for (const Run& run : runs_)
+        sum += fraction(run);
     return int(std::floor(100.0 * sum / order_.size()));
 }
 
@@ -185,7 +212,8 @@ double RunQueueView::overallEtaSeconds() const {
 
 QString RunQueueView::overallText() const {
     int done = 0;
-    for (const Run& run : runs_) done += run_status_is_final(run.status) ? 1 : 0;
+    for (const Run& run : runs_)
+        done += run_status_is_final(run.status) ? 1 : 0;
     QString text = tr("%1 of %2 runs done · %3%").arg(done).arg(order_.size()).arg(overallPercent());
     if (done < order_.size()) {
         const double eta = overallEtaSeconds();
@@ -194,14 +222,17 @@ QString RunQueueView::overallText() const {
     return text;
 }
 
-bool RunQueueView::pauseBetweenRuns() const { return pause_box_->isChecked(); }
+bool RunQueueView::pauseBetweenRuns() const {
+    return pause_box_->isChecked();
+}
 
 void RunQueueView::setPauseBetweenRuns(bool paused) {
     const QSignalBlocker block(pause_box_);
     pause_box_->setChecked(paused);
 }
 
-void RunQueueView::setProgress(const QString& run_id, int step, int total_steps, double eta_s, const QString& detail) {
+void RunQueueView::setProgress(const QString& run_id, int step, int total_steps, double eta_s,
+                               const QString& detail) {
     if (!runs_.contains(run_id)) addRun(run_id, run_id, total_steps);
     Run& run = runs_[run_id];
     if (run.status == RunStatus::Scheduled) setStatus(run_id, RunStatus::Running);
@@ -229,12 +260,12 @@ void RunQueueView::setStatus(const QString& run_id, RunStatus status, const QStr
 void RunQueueView::refresh_row(Run& run) {
     run.item->setText(kStatus, run_status_name(run.status));
     run.item->setForeground(kStatus, status_color(run.status));
-    run.bar->setValue(int(std::floor(100.0 * fraction(run))));
+    run.bar->setValue(int(std::floor(100.0 * step_fraction(run))));
     run.item->setText(kStep, run.total_steps > 0 ? QString("%1 / %2").arg(run.step).arg(run.total_steps)
                                                  : QString::number(run.step));
     run.item->setText(kEta, run.status == RunStatus::Running ? format_duration(run.eta_s)
-                            : run.duration_s >= 0          ? tr("took %1").arg(format_duration(run.duration_s))
-                                                           : QString());
+                            : run.duration_s >= 0 ? tr("took %1").arg(format_duration(run.duration_s))
+                                                  : QString());
 }
 
 void RunQueueView::refresh_overall() {
@@ -243,7 +274,8 @@ void RunQueueView::refresh_overall() {
     const bool running = !currentRunId().isEmpty();
     cancel_button_->setEnabled(running);
     bool any_pending = running;
-    for (const Run& run : runs_) any_pending = any_pending || run.status == RunStatus::Scheduled;
+    for (const Run& run : runs_)
+        any_pending = any_pending || run.status == RunStatus::Scheduled;
     cancel_all_button_->setEnabled(any_pending);
 }
 

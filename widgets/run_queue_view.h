@@ -30,37 +30,38 @@ QString format_duration(double seconds);
 
 class RunQueueView : public QWidget {
     Q_OBJECT
-public:
+  public:
     explicit RunQueueView(QWidget* parent = nullptr);
 
     void addRun(const QString& run_id, const QString& label, int total_steps = 0);
     void clear();
     QStringList runIds() const { return order_; }
     RunStatus status(const QString& run_id) const;
-    int progressPercent(const QString& run_id) const; // 0..100
-    int overallPercent() const;                        // 0..100, final runs count as done
+    int progressPercent(const QString& run_id) const; // 0..100 of its steps; FINISHED = 100
+    int overallPercent() const;                       // 0..100, final runs count as done
     // Remaining time of the whole queue: the running run's ETA plus, for each scheduled run, the
     // mean duration of finished runs (or, before any finished, the running run's projected total).
     // Negative when unknown.
     double overallEtaSeconds() const;
-    QString overallText() const; // "2 of 5 runs done · 47% · about 3 min 05 s left"
+    QString overallText() const;  // "2 of 5 runs done · 47% · about 3 min 05 s left"
     QString currentRunId() const; // the RUNNING run, "" when none
     bool pauseBetweenRuns() const;
     // Clock in ms for run durations (tests inject one); default: a monotonic clock.
     void setClock(std::function<qint64()> now_ms);
 
-public Q_SLOTS:
+  public Q_SLOTS:
     void setProgress(const QString& run_id, int step, int total_steps, double eta_s,
                      const QString& detail = QString());
-    void setStatus(const QString& run_id, rilq::widgets::RunStatus status, const QString& message = QString());
+    void setStatus(const QString& run_id, rilq::widgets::RunStatus status,
+                   const QString& message = QString());
     void setPauseBetweenRuns(bool paused);
 
-Q_SIGNALS:
+  Q_SIGNALS:
     void cancelRunRequested(const QString& run_id); // the running run
     void cancelAllRequested();                      // the running run and every scheduled one
     void pauseBetweenRunsChanged(bool paused);
 
-private:
+  private:
     struct Run {
         QString label;
         RunStatus status = RunStatus::Scheduled;
@@ -73,6 +74,7 @@ private:
         QProgressBar* bar = nullptr;
     };
     double fraction(const Run& run) const;
+    double step_fraction(const Run& run) const;
     void refresh_row(Run& run);
     void refresh_overall();
 

@@ -36,7 +36,8 @@ QVector<double> noisy_loss(int n, unsigned seed) {
     std::mt19937 rng(seed);
     std::normal_distribution<double> noise(0.0, 0.15);
     QVector<double> v;
-    for (int i = 0; i < n; ++i) v.push_back(2.0 + 3.0 * std::exp(-i / 80.0) + noise(rng));
+    for (int i = 0; i < n; ++i)
+        v.push_back(2.0 + 3.0 * std::exp(-i / 80.0) + noise(rng));
     return v;
 }
 
@@ -48,7 +49,8 @@ QCustomPlot* sample_plot(QWidget* parent) {
     QCPGraph* g = plot->addGraph();
     const QVector<double> raw = noisy_loss(400, 7);
     QVector<double> keys(raw.size());
-    for (int i = 0; i < keys.size(); ++i) keys[i] = i;
+    for (int i = 0; i < keys.size(); ++i)
+        keys[i] = i;
     g->setData(keys, ema_smooth(raw, 0.9));
     g->setPen(QPen(categorical_color(0), 2));
     g->setName("smoothed");
@@ -60,10 +62,11 @@ QCustomPlot* sample_plot(QWidget* parent) {
 
 class TestCharts : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void palette_is_distinct_and_wraps() {
         QSet<QRgb> seen;
-        for (int i = 0; i < categorical_palette_size(); ++i) seen.insert(categorical_color(i).rgb());
+        for (int i = 0; i < categorical_palette_size(); ++i)
+            seen.insert(categorical_color(i).rgb());
         QCOMPARE(int(seen.size()), categorical_palette_size());
         QCOMPARE(categorical_color(categorical_palette_size() + 2), categorical_color(2));
         QCOMPARE(categorical_color(-1), categorical_color(categorical_palette_size() - 1));
@@ -103,7 +106,8 @@ private Q_SLOTS:
             const QVector<double> ours = ema_smooth(raw, w);
             const QVector<double> ref = tensorboard_ema(raw, w);
             double max_diff = 0.0;
-            for (int i = 0; i < raw.size(); ++i) max_diff = std::max(max_diff, std::abs(ours[i] - ref[i]));
+            for (int i = 0; i < raw.size(); ++i)
+                max_diff = std::max(max_diff, std::abs(ours[i] - ref[i]));
             QVERIFY2(max_diff < 1e-12, qPrintable(QString("w=%1 max diff %2").arg(w).arg(max_diff)));
         }
         // weight 0 is the identity.
@@ -117,7 +121,9 @@ private Q_SLOTS:
             for (double w : {0.5, 0.9, 0.99, 0.999}) {
                 const QVector<double> s = ema_smooth(flat, w);
                 for (int i = 0; i < s.size(); ++i)
-                    if (s[i] != c) QFAIL(qPrintable(QString("c=%1 w=%2 i=%3 got %4").arg(c).arg(w).arg(i).arg(s[i], 0, 'g', 17)));
+                    if (s[i] != c)
+                        QFAIL(qPrintable(
+                            QString("c=%1 w=%2 i=%3 got %4").arg(c).arg(w).arg(i).arg(s[i], 0, 'g', 17)));
             }
         }
         // A naive EMA does drift here (so the test above can fail):
@@ -134,7 +140,8 @@ private Q_SLOTS:
         QVector<double> step(60, 1.0);
         step += QVector<double>(60, 5.0);
         const QVector<double> s = ema_smooth(step, 0.8);
-        for (int i = 0; i < 60; ++i) QVERIFY(s[i] == 1.0);
+        for (int i = 0; i < 60; ++i)
+            QVERIFY(s[i] == 1.0);
         for (int i = 60; i < s.size(); ++i) {
             QVERIFY(s[i] >= 1.0 && s[i] <= 5.0);
             QVERIFY(s[i] >= s[i - 1]); // no overshoot, no ringing
@@ -176,7 +183,7 @@ private Q_SLOTS:
         QImage png(dir + "/loss.png");
         QVERIFY(!png.isNull());
         QCOMPARE(png.size(), QSize(1200, 800)); // saved at 2x
-        int coloured = 0; // the curve is there: pixels of the palette's blue
+        int coloured = 0;                       // the curve is there: pixels of the palette's blue
         for (int y = 0; y < png.height(); y += 2)
             for (int x = 0; x < png.width(); x += 2) {
                 const QColor c = png.pixelColor(x, y);
@@ -185,7 +192,8 @@ private Q_SLOTS:
         QVERIFY2(coloured > 200, qPrintable(QString("only %1 curve pixels").arg(coloured)));
 
         QVERIFY2(save_plot(plot, dir + "/loss.PDF", &error), qPrintable(error));
-        const QByteArray pdf = QByteArray::fromStdString(rilq::test::read_file((dir + "/loss.PDF").toStdString()));
+        const QByteArray pdf =
+            QByteArray::fromStdString(rilq::test::read_file((dir + "/loss.PDF").toStdString()));
         QVERIFY(pdf.startsWith("%PDF-"));
         QVERIFY(pdf.trimmed().endsWith("%%EOF"));
         QVERIFY(pdf.size() > 2000);
@@ -208,7 +216,8 @@ private Q_SLOTS:
         QVERIFY(!png.isNull());
         QCOMPARE(png.size(), host.grab().size());
         QVERIFY2(save_widget(&host, dir + "/view.pdf", &error), qPrintable(error));
-        const QByteArray pdf = QByteArray::fromStdString(rilq::test::read_file((dir + "/view.pdf").toStdString()));
+        const QByteArray pdf =
+            QByteArray::fromStdString(rilq::test::read_file((dir + "/view.pdf").toStdString()));
         QVERIFY(pdf.startsWith("%PDF-"));
         QVERIFY(pdf.size() > 2000);
         QVERIFY(rilq::test::save_screenshot(&host, "charts_sample"));

@@ -43,7 +43,8 @@ RankSweep figure_scopes() {
         {kScopeModel, {53.3, 53.8, 53.7, 53.85}},
     };
     for (const auto& [scope, acc] : rows)
-        for (int i = 0; i < 4; ++i) sweep.points.push_back({"CSQA avg", scope, ranks[i], acc[i]});
+        for (int i = 0; i < 4; ++i)
+            sweep.points.push_back({"CSQA avg", scope, ranks[i], acc[i]});
     sweep.protocol = "LLaMA-2-7B 2-bit · RILQ figure, read off the plot (±0.1)";
     return sweep;
 }
@@ -57,8 +58,10 @@ QVector<RunCurve> sweep_runs() {
         run.params = {{"lora_r", QString::number(r)}, {"a_type", r == 32 ? "logit" : "hid"}, {"bits", "2"}};
         QVector<QPointF> v_loss, t_loss;
         for (int s = 25; s <= 500; s += 25)
-            v_loss.push_back({double(s), 1.0 + 2.0 / std::sqrt(1.0 + r) * std::exp(-s / 200.0) + 0.3 / (1 + r)});
-        for (int s = 1; s <= 500; ++s) t_loss.push_back({double(s), 1.2 + 2.0 * std::exp(-s / 150.0) + 0.1 * std::sin(s)});
+            v_loss.push_back(
+                {double(s), 1.0 + 2.0 / std::sqrt(1.0 + r) * std::exp(-s / 200.0) + 0.3 / (1 + r)});
+        for (int s = 1; s <= 500; ++s)
+            t_loss.push_back({double(s), 1.2 + 2.0 * std::exp(-s / 150.0) + 0.1 * std::sin(s)});
         run.curves = {{"v_loss", v_loss}, {"t_loss", t_loss}};
         runs.push_back(run);
     }
@@ -67,19 +70,21 @@ QVector<RunCurve> sweep_runs() {
 
 QVector<double> keys_of(const QCPGraph* g) {
     QVector<double> v;
-    for (const QCPGraphData& d : *g->data()) v.push_back(d.key);
+    for (const QCPGraphData& d : *g->data())
+        v.push_back(d.key);
     return v;
 }
 QVector<double> values_of(const QCPGraph* g) {
     QVector<double> v;
-    for (const QCPGraphData& d : *g->data()) v.push_back(d.value);
+    for (const QCPGraphData& d : *g->data())
+        v.push_back(d.value);
     return v;
 }
 } // namespace
 
 class TestCompareView : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void ppl_versus_rank_from_the_readme() {
         RankPlot plot;
         plot.setSweep(readme_sweep());
@@ -139,8 +144,10 @@ private Q_SLOTS:
         RankPlot plot;
         plot.setSweep(figure_scopes());
         QCOMPARE(plot.scopes(), QStringList({kScopeModel, kScopeLinear, kScopeLayer, kScopeWeightSvd}));
-        for (const QString& scope : plot.scopes()) QVERIFY(plot.series("CSQA avg", scope));
-        QCOMPARE(values_of(plot.series("CSQA avg", kScopeLinear)), QVector<double>({50.55, 50.65, 53.2, 53.35}));
+        for (const QString& scope : plot.scopes())
+            QVERIFY(plot.series("CSQA avg", scope));
+        QCOMPARE(values_of(plot.series("CSQA avg", kScopeLinear)),
+                 QVector<double>({50.55, 50.65, 53.2, 53.35}));
         QCOMPARE(values_of(plot.series("CSQA avg", kScopeModel)), QVector<double>({53.3, 53.8, 53.7, 53.85}));
         QCOMPARE(plot.series("CSQA avg", kScopeModel)->pen().style(), Qt::SolidLine);
         QCOMPARE(plot.series("CSQA avg", kScopeLinear)->pen().style(), Qt::DashLine);
@@ -181,7 +188,8 @@ private Q_SLOTS:
         overlay.setMetric("t_loss");
         overlay.setSmoothing(0.9);
         QVector<double> raw;
-        for (const QPointF& p : runs[0].curves["t_loss"]) raw.push_back(p.y());
+        for (const QPointF& p : runs[0].curves["t_loss"])
+            raw.push_back(p.y());
         QCOMPARE(values_of(overlay.graph("run-r64")), ema_smooth(raw, 0.9));
         overlay.setLogY(true);
         QCOMPARE(overlay.plot()->yAxis->scaleType(), QCPAxis::stLogarithmic);

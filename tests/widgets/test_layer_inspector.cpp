@@ -44,7 +44,7 @@ LayerStatsTable make_table() {
 
 class TestLayerInspector : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void names_and_columns() {
         QCOMPARE(projection_column("q"), 0);
         QCOMPARE(projection_column("k_proj"), 1);
@@ -82,7 +82,8 @@ private Q_SLOTS:
         map.setData(table, kStageQuantized, kMetricRelError, false);
         QCOMPARE(map.layerCount(), kLayers);
         for (int layer = 0; layer < kLayers; ++layer)
-            for (int c = 0; c < 7; ++c) QCOMPARE(map.cellValue(layer, c), quant_error(layer, c));
+            for (int c = 0; c < 7; ++c)
+                QCOMPARE(map.cellValue(layer, c), quant_error(layer, c));
         QCOMPARE(map.rangeLower(), quant_error(0, 0));
         QCOMPARE(map.rangeUpper(), quant_error(kLayers - 1, 6));
         // Shared range: the colour scale spans all stages (fp 0 ... quantized max).
@@ -157,7 +158,8 @@ private Q_SLOTS:
             QCOMPARE(b->dataCount(), kLayers);
             for (int layer = 0; layer < kLayers; ++layer) {
                 double sum = 0;
-                for (int c = 0; c < 7; ++c) sum += quant_error(layer, c);
+                for (int c = 0; c < 7; ++c)
+                    sum += quant_error(layer, c);
                 const double factor = s == 0 ? 0.0 : s == 1 ? 1.0 : 0.55;
                 QVERIFY(std::abs(b->data()->at(layer)->value - factor * sum / 7) < 1e-12);
             }

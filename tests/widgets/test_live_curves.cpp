@@ -22,7 +22,9 @@ constexpr int kEvalEvery = 25;
 constexpr double kBestStep = 350;
 constexpr double kBestValue = 1.2;
 
-double wall_time_s(double step) { return 2.0 + 0.37 * step; }
+double wall_time_s(double step) {
+    return 2.0 + 0.37 * step;
+}
 
 struct SyntheticRun {
     QVector<CurvePoint> model, gt, total, validation;
@@ -62,19 +64,21 @@ void feed(LiveCurves& view, const QString& id, const SyntheticRun& r, int chunk)
 
 QVector<double> values_of(const QCPGraph* g) {
     QVector<double> v;
-    for (const QCPGraphData& d : *g->data()) v.push_back(d.value);
+    for (const QCPGraphData& d : *g->data())
+        v.push_back(d.value);
     return v;
 }
 QVector<double> keys_of(const QCPGraph* g) {
     QVector<double> v;
-    for (const QCPGraphData& d : *g->data()) v.push_back(d.key);
+    for (const QCPGraphData& d : *g->data())
+        v.push_back(d.key);
     return v;
 }
 } // namespace
 
 class TestLiveCurves : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void batches_land_in_the_graphs() {
         LiveCurves view;
         view.addRun("r8", "rank 8");
@@ -90,7 +94,8 @@ private Q_SLOTS:
         const QCPGraph* total = view.rawGraph("r8", CurveKind::TrainTotal);
         QCOMPARE(total->data()->at(0)->key, 1.0);
         QCOMPARE(total->data()->at(kSteps - 1)->key, double(kSteps));
-        for (int i = 0; i < kSteps; ++i) QCOMPARE(total->data()->at(i)->value, run.total[i].value);
+        for (int i = 0; i < kSteps; ++i)
+            QCOMPARE(total->data()->at(i)->value, run.total[i].value);
         // A run id never added is created on first append.
         view.appendPoints("new", CurveKind::TrainTotal, {{1, 1, 3.0}});
         QVERIFY(view.hasRun("new"));
@@ -115,9 +120,12 @@ private Q_SLOTS:
         QCOMPARE(smooth, ema_smooth(raw, 0.95));
         // A flat series stays exactly flat, however it is batched.
         QVector<CurvePoint> flat;
-        for (int s = 0; s < 300; ++s) flat.push_back({double(s), double(s), 0.1});
-        for (int i = 0; i < flat.size(); i += 13) view.appendPoints("flat", CurveKind::TrainModel, flat.mid(i, 13));
-        for (double v : values_of(view.smoothedGraph("flat", CurveKind::TrainModel))) QVERIFY(v == 0.1);
+        for (int s = 0; s < 300; ++s)
+            flat.push_back({double(s), double(s), 0.1});
+        for (int i = 0; i < flat.size(); i += 13)
+            view.appendPoints("flat", CurveKind::TrainModel, flat.mid(i, 13));
+        for (double v : values_of(view.smoothedGraph("flat", CurveKind::TrainModel)))
+            QVERIFY(v == 0.1);
         // Changing the weight re-smooths what is there.
         view.setSmoothing(0.5);
         QCOMPARE(values_of(view.smoothedGraph("a", CurveKind::TrainGt)), ema_smooth(raw, 0.5));
@@ -157,8 +165,9 @@ private Q_SLOTS:
         const double elapsed_ms = double(clock.elapsed());
         const int replots = view.replotCount() - before;
         const int bound = int(elapsed_ms / LiveCurves::kReplotIntervalMs) + 2;
-        QVERIFY2(replots >= 2 && replots <= bound,
-                 qPrintable(QString("%1 replots in %2 ms (bound %3)").arg(replots).arg(elapsed_ms).arg(bound)));
+        QVERIFY2(
+            replots >= 2 && replots <= bound,
+            qPrintable(QString("%1 replots in %2 ms (bound %3)").arg(replots).arg(elapsed_ms).arg(bound)));
         QCOMPARE(view.pointCount("a", CurveKind::TrainTotal), kSteps);
         // The final view shows all data (auto range follows the points).
         QVERIFY(view.plot()->xAxis->range().upper >= kSteps);
@@ -231,8 +240,8 @@ private Q_SLOTS:
         const QPointF best_px(plot->xAxis->coordToPixel(kBestStep), plot->yAxis->coordToPixel(kBestValue));
         QVERIFY(view.showReadoutAt(best_px + QPointF(3, -2)));
         const QString text = view.readoutText();
-        QVERIFY2(text.contains("rank 8 · lr 1e-3") && text.contains("validation") && text.contains("step 350") &&
-                     text.contains("loss 1.2"),
+        QVERIFY2(text.contains("rank 8 · lr 1e-3") && text.contains("validation") &&
+                     text.contains("step 350") && text.contains("loss 1.2"),
                  qPrintable(text));
         // Far from every point: nothing.
         QVERIFY(!view.showReadoutAt(QPointF(plot->axisRect()->left() + 5, plot->axisRect()->bottom() - 5)));
@@ -256,6 +265,35 @@ private Q_SLOTS:
         QCOMPARE(view.plot()->graphCount(), graphs - 9); // 4 raw + 3 smoothed + legend + marker
         view.clearRuns();
         QCOMPARE(view.plot()->graphCount(), 4); // only the style legend keys remain
+    }
+
+    // 3 runs x 3 training curves x 20,000 steps: appends and a full redraw stay cheap thanks to
+    // batched addData and adaptive sampling. Timings are printed, not asserted (shared CPU).
+    void many_points_stay_fast() {
+        LiveCurves view;
+        QVERIFY(rilq::test::show_offscreen(&view, QSize(1000, 560)));
+        constexpr int kLongSteps = 20000;
+        QElapsedTimer clock;
+        clock.start();
+        for (int r = 0; r < 3; ++r) {
+            const QString id = QString("long%1").arg(r);
+            for (int start = 1; start <= kLongSteps; start += 200) { // 100 batches of 200 per curve
+                QVector<CurvePoint> chunk;
+                for (int s = start; s < start + 200; ++s)
+                    chunk.push_back(
+                        {double(s), 0.05 * s, 2.0 + std::exp(-s / 3000.0) + 0.05 * std::sin(s * 0.7)});
+                view.appendBatch({{id, CurveKind::TrainModel, chunk},
+                                  {id, CurveKind::TrainGt, chunk},
+                                  {id, CurveKind::TrainTotal, chunk}});
+            }
+        }
+        const qint64 append_ms = clock.restart();
+        view.replotNow();
+        const qint64 replot_ms = clock.elapsed();
+        QCOMPARE(view.rawGraph("long2", CurveKind::TrainTotal)->dataCount(), kLongSteps);
+        QCOMPARE(view.smoothedGraph("long0", CurveKind::TrainGt)->dataCount(), kLongSteps);
+        qInfo("180,000 points appended in %lld ms; one full replot of 360,000 drawn points in %lld ms",
+              append_ms, replot_ms);
     }
 
     void screenshots() {

@@ -21,12 +21,13 @@ LogEntry entry_at(int second, LogLevel level, const QString& source, const QStri
 
 class TestLogPanel : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void format_of_a_line() {
         QCOMPARE(LogPanel::formatEntry(entry_at(11, LogLevel::Warning, "loader", "tokenizer.json missing")),
                  QString("2024-05-01 13:02:11.123  WARN   [loader] tokenizer.json missing"));
-        QCOMPARE(LogPanel::formatEntry(entry_at(12, LogLevel::Error, "", "run failed:\nloss is NaN at step 40")),
-                 QString("2024-05-01 13:02:12.123  ERROR  run failed:\n    loss is NaN at step 40"));
+        QCOMPARE(
+            LogPanel::formatEntry(entry_at(12, LogLevel::Error, "", "run failed:\nloss is NaN at step 40")),
+            QString("2024-05-01 13:02:12.123  ERROR  run failed:\n    loss is NaN at step 40"));
     }
 
     void levels_filter_and_copy() {
@@ -34,7 +35,8 @@ private Q_SLOTS:
         QSignalSpy errors(&panel, &LogPanel::errorLogged);
         panel.appendEntry(entry_at(1, LogLevel::Debug, "trainer", "micro-step 1"));
         panel.appendEntry(entry_at(2, LogLevel::Info, "runner", "run r16 started"));
-        panel.appendEntry(entry_at(3, LogLevel::Warning, "loader", "no tokenizer.json, using tokenizer.model"));
+        panel.appendEntry(
+            entry_at(3, LogLevel::Warning, "loader", "no tokenizer.json, using tokenizer.model"));
         panel.appendEntry(entry_at(4, LogLevel::Error, "runner", "run r32 failed: loss is NaN"));
         QCOMPARE(errors.count(), 1);
         QCOMPARE(errors.at(0).at(0).toString(), QString("run r32 failed: loss is NaN"));
@@ -68,7 +70,8 @@ private Q_SLOTS:
         for (int i = 0; i < 250; ++i) {
             // Some hidden (DEBUG) and some two-line entries: the shown text must stay in step.
             const LogLevel level = i % 7 == 3 ? LogLevel::Debug : LogLevel::Info;
-            panel.append(level, i % 5 == 0 ? QString("line %1\ndetail %1").arg(i) : QString("line %1").arg(i));
+            panel.append(level,
+                         i % 5 == 0 ? QString("line %1\ndetail %1").arg(i) : QString("line %1").arg(i));
         }
         const QVector<LogEntry> kept = panel.entries();
         QCOMPARE(kept.size(), 100);
@@ -83,7 +86,9 @@ private Q_SLOTS:
         QVERIFY(lines.front().endsWith("line 151")); // 150 is DEBUG: kept but hidden
         QVERIFY(panel.plainText().contains("line 155\n    detail 155"));
         // Live timestamps: today, to the millisecond.
-        QVERIFY(QRegularExpression("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}  INFO ").match(lines.back()).hasMatch());
+        QVERIFY(QRegularExpression("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}  INFO ")
+                    .match(lines.back())
+                    .hasMatch());
     }
 
     void appends_from_a_worker_thread() {
@@ -94,9 +99,9 @@ private Q_SLOTS:
         worker.start();
         QMetaObject::invokeMethod(&context, [&panel] {
             for (int i = 0; i < 20; ++i)
-                QMetaObject::invokeMethod(&panel, "append", Qt::QueuedConnection,
-                                          Q_ARG(rilq::widgets::LogLevel, LogLevel::Info),
-                                          Q_ARG(QString, QString("step %1").arg(i)), Q_ARG(QString, QString("trainer")));
+                QMetaObject::invokeMethod(
+                    &panel, "append", Qt::QueuedConnection, Q_ARG(rilq::widgets::LogLevel, LogLevel::Info),
+                    Q_ARG(QString, QString("step %1").arg(i)), Q_ARG(QString, QString("trainer")));
         });
         QTRY_COMPARE(panel.entries().size(), 20);
         worker.quit();

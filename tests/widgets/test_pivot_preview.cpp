@@ -32,7 +32,9 @@ PivotTable readme_table() {
 }
 
 // Stand-in for core/report: a different, recognisable text per format.
-QString fake_export(PivotFormat f) { return QString("table as %1\n| rank | Wiki2 |\n").arg(pivot_format_suffix(f)); }
+QString fake_export(PivotFormat f) {
+    return QString("table as %1\n| rank | Wiki2 |\n").arg(pivot_format_suffix(f));
+}
 
 QByteArray file_bytes(const QString& path) {
     QFile f(path);
@@ -42,7 +44,7 @@ QByteArray file_bytes(const QString& path) {
 
 class TestPivotPreview : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void formats_by_suffix() {
         PivotFormat f{};
         QVERIFY(pivot_format_for_path("/x/t.MD", &f) && f == PivotFormat::Markdown);
@@ -63,14 +65,17 @@ private Q_SLOTS:
         QCOMPARE(view->horizontalHeaderItem(3)->text(), QString("Avg"));
         QCOMPARE(view->item(0, 0)->text(), QString("0 (wo RILQ)"));
         QCOMPARE(view->item(3, 2)->text(), QString("11.79"));
-        QVERIFY(view->item(2, 1)->font().bold());  // best Wiki2: rank 32
+        QVERIFY(view->item(2, 1)->font().bold()); // best Wiki2: rank 32
         QVERIFY(!view->item(1, 1)->font().bold());
         QCOMPARE(preview.footerText(), readme_table().footer);
         // No exporter yet: actions are disabled, a direct call reports instead of crashing.
-        for (QPushButton* b : preview.findChildren<QPushButton*>()) QVERIFY(!b->isEnabled());
+        for (QPushButton* b : preview.findChildren<QPushButton*>())
+            QVERIFY(!b->isEnabled());
         QSignalSpy errors(&preview, &PivotPreview::errorOccurred);
         QVERIFY(!preview.copyMarkdown());
         QCOMPARE(errors.count(), 1);
+        preview.setExporter(fake_export);
+        QVERIFY(preview.copyMarkdown());
         QVERIFY(rilq::test::show_offscreen(&preview, QSize(620, 330)));
         QVERIFY(rilq::test::save_screenshot(&preview, "pivot_preview"));
     }
@@ -143,7 +148,8 @@ private Q_SLOTS:
     void exporter_failure_is_reported_and_nothing_is_written() {
         PivotPreview preview;
         preview.setTable(readme_table());
-        preview.setExporter([](PivotFormat) -> QString { throw std::runtime_error("metric 'ppl' missing for run 3"); });
+        preview.setExporter(
+            [](PivotFormat) -> QString { throw std::runtime_error("metric 'ppl' missing for run 3"); });
         QSignalSpy errors(&preview, &PivotPreview::errorOccurred);
         const QString dir = QString::fromStdString(rilq::test::make_temp_dir("pivot_fail"));
         QVERIFY(!preview.saveTo(dir + "/t.csv"));

@@ -21,7 +21,7 @@ QPushButton* button(QWidget& w, const QString& text) {
 
 class TestRunQueueView : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void durations() {
         QCOMPARE(format_duration(42.4), QString("42 s"));
         QCOMPARE(format_duration(185), QString("3 min 05 s"));
@@ -34,7 +34,8 @@ private Q_SLOTS:
         RunQueueView view;
         qint64 now_ms = 0;
         view.setClock([&] { return now_ms; });
-        for (int r : {2, 4, 8, 16}) view.addRun(QString("r%1").arg(r), QString("lora_r=%1").arg(r), 400);
+        for (int r : {2, 4, 8, 16})
+            view.addRun(QString("r%1").arg(r), QString("lora_r=%1").arg(r), 400);
         QCOMPARE(view.runIds(), QStringList({"r2", "r4", "r8", "r16"}));
         QCOMPARE(view.overallPercent(), 0);
         QVERIFY(!button(view, "Cancel run")->isEnabled());
@@ -72,6 +73,7 @@ private Q_SLOTS:
         QCOMPARE(view.status("r4"), RunStatus::Running);
         now_ms = 60'000;
         view.setStatus("r4", RunStatus::Killed, "cancelled by user");
+        QCOMPARE(view.progressPercent("r4"), 50); // its bar stops where it was cancelled
         view.setStatus("r8", RunStatus::Failed, "loss is NaN at step 40");
         button(view, "Cancel all")->click();
         QCOMPARE(cancel_all.count(), 1);

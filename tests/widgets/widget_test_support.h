@@ -31,7 +31,8 @@ inline bool save_screenshot(QWidget* widget, const QString& name) {
 // A real mouse event delivered to `target` (what a user's move / click produces).
 inline void send_mouse(QWidget* target, QEvent::Type type, const QPointF& pos,
                        Qt::MouseButton button = Qt::NoButton) {
-    const Qt::MouseButtons buttons = type == QEvent::MouseButtonPress ? Qt::MouseButtons(button) : Qt::MouseButtons();
+    const Qt::MouseButtons buttons =
+        type == QEvent::MouseButtonPress ? Qt::MouseButtons(button) : Qt::MouseButtons();
     QMouseEvent event(type, pos, target->mapToGlobal(pos), button, buttons, Qt::NoModifier);
     QCoreApplication::sendEvent(target, &event);
 }
