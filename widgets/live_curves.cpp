@@ -2,6 +2,7 @@
 
 #include "widgets/live_curves_toolbar.h"
 #include "widgets/plot_readout.h"
+#include "widgets/run_markers.h"
 #include "widgets/qcustomplot_include.h"
 
 #include <QTimer>
@@ -132,16 +133,7 @@ void LiveCurves::addRun(const QString& run_id, const QString& label, const QColo
     run.legend_entry = plot_->addGraph();
     run.legend_entry->setName(run.label);
     run.legend_entry->setPen(QPen(run.color, 3.0));
-    run.best_marker = plot_->addGraph();
-    run.best_marker->removeFromLegend();
-    run.best_marker->setLineStyle(QCPGraph::lsNone);
-    run.best_marker->setScatterStyle(
-        QCPScatterStyle(QCPScatterStyle::ssStar, QPen(run.color, 2.0), run.color, 14));
-    run.best_label = new QCPItemText(plot_);
-    run.best_label->setColor(run.color.darker(130));
-    run.best_label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
-    run.best_label->setPadding(QMargins(6, 0, 0, 4));
-    run.best_label->setVisible(false);
+    run.markers = std::make_unique<RunMarkers>(plot_, run.color);
     schedule_replot();
 }
 
@@ -154,10 +146,6 @@ void LiveCurves::removeRun(const QString& run_id) {
         if (s.smoothed) plot_->removeGraph(s.smoothed);
     }
     plot_->removeGraph(run.legend_entry);
-    plot_->removeGraph(run.best_marker);
-    plot_->removeItem(run.best_label);
-    if (run.early_stop_line) plot_->removeItem(run.early_stop_line);
-    if (run.early_stop_label) plot_->removeItem(run.early_stop_label);
     readout_->hide(); // its tracer may point at a graph that is about to go
     runs_.erase(it);
     run_order_.removeAll(run_id);
@@ -202,11 +190,11 @@ QCPGraph* LiveCurves::smoothedGraph(const QString& run_id, CurveKind kind) const
 }
 QCPGraph* LiveCurves::bestMarker(const QString& run_id) const {
     const Run* run = find_run(run_id);
-    return run ? run->best_marker : nullptr;
+    return run ? run->markers->bestGraph() : nullptr;
 }
 QCPItemStraightLine* LiveCurves::earlyStopLine(const QString& run_id) const {
     const Run* run = find_run(run_id);
-    return run ? run->early_stop_line : nullptr;
+    return run ? run->markers->earlyStopLine() : nullptr;
 }
 std::optional<CurvePoint> LiveCurves::bestValidation(const QString& run_id) const {
     const Run* run = find_run(run_id);
@@ -266,15 +254,7 @@ void LiveCurves::update_best(const QString& run_id, Run& run, int first_new_inde
 void LiveCurves::setEarlyStop(const QString& run_id, double step) {
     Run& run = ensure_run(run_id);
     run.early_stop_step = step;
-    if (!run.early_stop_line) {
-        run.early_stop_line = new QCPItemStraightLine(plot_);
-        run.early_stop_line->setPen(QPen(run.color, 1.5, Qt::DashLine));
-        run.early_stop_label = new QCPItemText(plot_);
-        run.early_stop_label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-        run.early_stop_label->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
-        run.early_stop_label->setColor(run.color.darker(130));
-        run.early_stop_label->setPadding(QMargins(2, 2, 4, 2));
-    }
+    run.has_early_stop = true;
     rebuild_markers(run);
     schedule_replot();
 }
@@ -285,12 +265,9 @@ void LiveCurves::rebuild_markers(Run& run) {
     const QVector<CurvePoint>& val = run.series[kind_index(CurveKind::Validation)].points;
     if (run.best_index >= 0) {
         const CurvePoint& best = val[run.best_index];
-        run.best_marker->setData({x_of(best)}, {best.value}, true);
-        run.best_label->position->setCoords(x_of(best), best.value);
-        run.best_label->setText(tr("best %1 @ %2").arg(best.value, 0, 'g', 5).arg(best.step));
-        run.best_label->setVisible(kind_visible_[kind_index(CurveKind::Validation)]);
+        run.markers->showBest(x_of(best), best.value, best.step);
     }
-    if (run.early_stop_line) {
+    if (run.has_early_stop) {
         double x = run.early_stop_step;
         if (x_mode_ == XAxisMode::WallTime) { // wall time of the recorded point nearest to that step
             double best_gap = std::numeric_limits<double>::infinity();
@@ -301,11 +278,7 @@ void LiveCurves::rebuild_markers(Run& run) {
                         x = p.wall_time_s;
                     }
         }
-        // Two points with positive y keep the line valid on a log axis too.
-        run.early_stop_line->point1->setCoords(x, 1.0);
-        run.early_stop_line->point2->setCoords(x, 10.0);
-        run.early_stop_label->position->setCoords(x, 0.98); // bottom of the chart, left of the line
-        run.early_stop_label->setText(tr("early stop @ %1").arg(run.early_stop_step));
+        run.markers->showEarlyStop(x, run.early_stop_step);
     }
 }
 
@@ -357,6 +330,7 @@ void LiveCurves::setLogY(bool enabled) {
 }
 
 void LiveCurves::setSmoothing(double weight) {
+    readout_->hide(); // it points at data about to move
     smoothing_weight_ = std::isfinite(weight) ? std::clamp(weight, 0.0, 0.999) : 0.0;
     toolbar_->setSmoothing(smoothing_weight_);
     for (auto& [id, run] : runs_)
@@ -366,6 +340,7 @@ void LiveCurves::setSmoothing(double weight) {
 }
 
 void LiveCurves::setXAxisMode(XAxisMode mode) {
+    readout_->hide(); // it points at data about to move
     x_mode_ = mode;
     toolbar_->setXAxisMode(mode);
     for (auto& [id, run] : runs_) {
@@ -379,13 +354,13 @@ void LiveCurves::setXAxisMode(XAxisMode mode) {
 }
 
 void LiveCurves::setKindVisible(CurveKind kind, bool visible) {
+    readout_->hide(); // it points at data about to move
     kind_visible_[kind_index(kind)] = visible;
     toolbar_->setKindVisible(kind, visible);
     for (auto& [id, run] : runs_) {
         apply_series_style(run, kind);
         if (kind == CurveKind::Validation) {
-            run.best_marker->setVisible(visible);
-            run.best_label->setVisible(visible && run.best_index >= 0);
+            run.markers->setBestVisible(visible);
         }
     }
     schedule_replot();

@@ -25,6 +25,7 @@ namespace rilq::widgets {
 
 class LiveCurvesToolbar;
 class PlotReadout;
+class RunMarkers;
 
 class LiveCurves : public QWidget {
     Q_OBJECT
@@ -100,13 +101,11 @@ class LiveCurves : public QWidget {
         QString label;
         QColor color;
         std::array<Series, kCurveKindCount> series;
-        QCPGraph* legend_entry = nullptr; // empty graph: one legend line per run in its colour
-        QCPGraph* best_marker = nullptr;
-        QCPItemText* best_label = nullptr;
-        int best_index = -1; // into series[Validation].points
+        QCPGraph* legend_entry = nullptr;    // empty graph: one legend line per run in its colour
+        std::unique_ptr<RunMarkers> markers; // best-validation star, early-stop line
+        int best_index = -1;                 // into series[Validation].points
         double early_stop_step = 0.0;
-        QCPItemStraightLine* early_stop_line = nullptr;
-        QCPItemText* early_stop_label = nullptr;
+        bool has_early_stop = false;
     };
 
     static int kind_index(CurveKind kind) { return int(kind); }

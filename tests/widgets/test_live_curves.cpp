@@ -7,6 +7,7 @@
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
+#include <QThread>
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -76,6 +77,19 @@ QVector<double> keys_of(const QCPGraph* g) {
 }
 } // namespace
 
+// Stands in for the app's worker: emits batches from its own thread.
+class BatchSource : public QObject {
+    Q_OBJECT
+  public:
+    void emitRun(const SyntheticRun& run) {
+        for (int i = 0; i < run.total.size(); i += 50)
+            Q_EMIT batch({{"w", CurveKind::TrainTotal, run.total.mid(i, 50)}});
+        Q_EMIT batch({{"w", CurveKind::Validation, run.validation}});
+    }
+  Q_SIGNALS:
+    void batch(const QVector<rilq::widgets::CurveBatch>& batches);
+};
+
 class TestLiveCurves : public QObject {
     Q_OBJECT
   private Q_SLOTS:
@@ -101,6 +115,23 @@ class TestLiveCurves : public QObject {
         QVERIFY(view.hasRun("new"));
         QCOMPARE(view.runIds(), QStringList({"r8", "new"}));
         QVERIFY(view.runColor("r8") != view.runColor("new"));
+    }
+
+    // The app's wiring: a worker thread's signal, queued into the GUI thread's appendBatch.
+    void batches_from_a_worker_thread() {
+        LiveCurves view;
+        BatchSource source;
+        QThread worker;
+        source.moveToThread(&worker);
+        connect(&source, &BatchSource::batch, &view, &LiveCurves::appendBatch, Qt::QueuedConnection);
+        worker.start();
+        const SyntheticRun run = make_run(1.0, 9);
+        QMetaObject::invokeMethod(&source, [&source, run] { source.emitRun(run); });
+        QTRY_COMPARE(view.pointCount("w", CurveKind::Validation), kSteps / kEvalEvery);
+        worker.quit();
+        worker.wait();
+        QCOMPARE(view.pointCount("w", CurveKind::TrainTotal), kSteps);
+        QCOMPARE(view.bestValidation("w")->step, kBestStep);
     }
 
     void smoothed_curve_respects_the_raw_range() {
@@ -168,6 +199,8 @@ class TestLiveCurves : public QObject {
         QVERIFY2(
             replots >= 2 && replots <= bound,
             qPrintable(QString("%1 replots in %2 ms (bound %3)").arg(replots).arg(elapsed_ms).arg(bound)));
+        qInfo("%d single-point appends over %.0f ms -> %d replots (bound %d)", kSteps, elapsed_ms, replots,
+              bound);
         QCOMPARE(view.pointCount("a", CurveKind::TrainTotal), kSteps);
         // The final view shows all data (auto range follows the points).
         QVERIFY(view.plot()->xAxis->range().upper >= kSteps);
@@ -249,6 +282,9 @@ class TestLiveCurves : public QObject {
         // A real mouse move over the plot does the same.
         rilq::test::send_mouse(plot, QEvent::MouseMove, best_px);
         QVERIFY(view.readoutText().contains("step 350"));
+        // Switching the x axis moves every point: the stale read-out goes away.
+        view.setXAxisMode(XAxisMode::WallTime);
+        QVERIFY(view.readoutText().isEmpty());
     }
 
     void hidden_kinds_and_removed_runs() {
@@ -314,6 +350,11 @@ class TestLiveCurves : public QObject {
         QVERIFY(rilq::test::save_screenshot(&view, "live_curves"));
         view.setLogY(true);
         view.setXAxisMode(XAxisMode::WallTime);
+        view.replotNow();
+        view.showReadoutAt(
+            QPointF(view.plot()->xAxis->coordToPixel(wall_time_s(200)),
+                    view.plot()->yAxis->coordToPixel(
+                        view.smoothedGraph("r2", CurveKind::TrainModel)->data()->at(199)->value)));
         view.replotNow();
         QVERIFY(rilq::test::save_screenshot(&view, "live_curves_log_walltime"));
     }
