@@ -1,0 +1,292 @@
+#include "widgets/chart_style.h"
+
+#include "widgets/qcustomplot_include.h"
+
+#include <QFileInfo>
+#include <QPainter>
+#include <QPdfWriter>
+#include <QPixmap>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace rilq::widgets {
+
+// ---- colours -----------------------------------------------------------------------------------
+
+namespace {
+// Okabe & Ito (2008) colour-blind safe set, yellow dropped (unreadable as a thin line on white)
+// and black moved last; then a few Tableau tones for longer sweeps.
+const QColor kCategorical[] = {
+    QColor(0, 114, 178),   // blue
+    QColor(213, 94, 0),    // vermillion
+    QColor(0, 158, 115),   // bluish green
+    QColor(204, 121, 167), // reddish purple
+    QColor(230, 159, 0),   // orange
+    QColor(86, 180, 233),  // sky blue
+    QColor(140, 86, 75),   // brown
+    QColor(127, 127, 127), // grey
+    QColor(188, 189, 34),  // olive
+    QColor(40, 40, 40),    // near black
+};
+
+// Viridis (matplotlib) at 9 evenly spaced stops; linear interpolation between them is visually
+// indistinguishable from the 256-entry table at chart sizes.
+const QColor kViridis[] = {
+    QColor(68, 1, 84),    QColor(71, 45, 123),  QColor(59, 82, 139),
+    QColor(44, 114, 142), QColor(33, 145, 140), QColor(39, 173, 129),
+    QColor(92, 200, 99),  QColor(170, 220, 50), QColor(253, 231, 37),
+};
+constexpr int kViridisStops = int(sizeof(kViridis) / sizeof(kViridis[0]));
+} // namespace
+
+int categorical_palette_size() {
+    return int(sizeof(kCategorical) / sizeof(kCategorical[0]));
+}
+
+QColor categorical_color(int index) {
+    const int n = categorical_palette_size();
+    return kCategorical[((index % n) + n) % n];
+}
+
+QColor sequential_color(double t) {
+    if (!std::isfinite(t)) t = 0.0;
+    t = std::clamp(t, 0.0, 1.0);
+    const double pos = t * (kViridisStops - 1);
+    const int i = std::min(int(pos), kViridisStops - 2);
+    const double f = pos - i;
+    const QColor& a = kViridis[i];
+    const QColor& b = kViridis[i + 1];
+    auto mix = [f](int x, int y) { return int(std::lround(x + (y - x) * f)); };
+    return QColor(mix(a.red(), b.red()), mix(a.green(), b.green()), mix(a.blue(), b.blue()));
+}
+
+QCPColorGradient viridis_gradient() {
+    QCPColorGradient gradient;
+    gradient.clearColorStops();
+    for (int i = 0; i < kViridisStops; ++i)
+        gradient.setColorStopAt(double(i) / (kViridisStops - 1), kViridis[i]);
+    gradient.setColorInterpolation(QCPColorGradient::ciRGB);
+    gradient.setNanHandling(QCPColorGradient::nhTransparent);
+    return gradient;
+}
+
+QPen curve_pen(const QColor& color, double width_px, Qt::PenStyle style, int point_count) {
+    return QPen(color, point_count > kDenseCurvePoints ? 1.0 : width_px, style);
+}
+
+QColor with_alpha(const QColor& color, int alpha) {
+    QColor c = color;
+    c.setAlpha(std::clamp(alpha, 0, 255));
+    return c;
+}
+
+ParameterColorMap::ParameterColorMap(const QVector<double>& values, ColorScale scale) : scale_(scale) {
+    for (double v : values)
+        if (std::isfinite(v)) distinct_.push_back(v);
+    std::sort(distinct_.begin(), distinct_.end());
+    distinct_.erase(std::unique(distinct_.begin(), distinct_.end()), distinct_.end());
+    bool any = false;
+    for (double v : distinct_) {
+        if (scale_ == ColorScale::Log2 && v <= 0.0) continue;
+        const double x = transform(v);
+        lo_ = any ? std::min(lo_, x) : x;
+        hi_ = any ? std::max(hi_, x) : x;
+        any = true;
+    }
+    if (!any) {
+        lo_ = 0.0;
+        hi_ = 1.0;
+    }
+}
+
+double ParameterColorMap::transform(double value) const {
+    switch (scale_) {
+    case ColorScale::Linear:
+        return value;
+    case ColorScale::Log2:
+        return std::log2(value);
+    case ColorScale::Ordinal: // index of the nearest distinct value at or below `value`
+        return double(std::max<qsizetype>(
+            0,
+            qsizetype(std::upper_bound(distinct_.begin(), distinct_.end(), value) - distinct_.begin()) - 1));
+    }
+    return value;
+}
+
+double ParameterColorMap::position(double value) const {
+    if (!std::isfinite(value)) return 0.0;
+    if (scale_ == ColorScale::Log2 && value <= 0.0) return 0.0;
+    if (hi_ <= lo_) return 0.5; // a single value: middle of the gradient, not an extreme
+    return std::clamp((transform(value) - lo_) / (hi_ - lo_), 0.0, 1.0);
+}
+
+QColor ParameterColorMap::color_for(double value) const {
+    return sequential_color(0.9 * position(value));
+}
+
+// ---- smoothing ---------------------------------------------------------------------------------
+
+EmaSmoother::EmaSmoother(double weight) {
+    reset(weight);
+}
+
+void EmaSmoother::reset(double weight) {
+    weight_ = std::isfinite(weight) ? std::clamp(weight, 0.0, 0.999) : 0.0;
+    numerator_ = 0.0;
+    denominator_ = 0.0;
+    min_seen_ = max_seen_ = 0.0;
+    any_finite_ = false;
+}
+
+double EmaSmoother::push(double value) {
+    if (!std::isfinite(value)) return std::numeric_limits<double>::quiet_NaN();
+    if (!any_finite_) {
+        min_seen_ = max_seen_ = value;
+        any_finite_ = true;
+    } else {
+        min_seen_ = std::min(min_seen_, value);
+        max_seen_ = std::max(max_seen_, value);
+    }
+    // Debiased EMA written as a normalised weighted sum: identical to TensorBoard's
+    // last = w*last + (1-w)*x; smoothed = last / (1 - w^n), without the pow().
+    numerator_ = weight_ * numerator_ + value;
+    denominator_ = weight_ * denominator_ + 1.0;
+    return std::clamp(numerator_ / denominator_, min_seen_, max_seen_);
+}
+
+QVector<double> ema_smooth(const QVector<double>& values, double weight) {
+    EmaSmoother smoother(weight);
+    QVector<double> out;
+    out.reserve(values.size());
+    for (double v : values)
+        out.push_back(smoother.push(v));
+    return out;
+}
+
+// ---- look --------------------------------------------------------------------------------------
+
+void apply_plot_style(QCustomPlot* plot) {
+    QFont tick_font = plot->font();
+    tick_font.setPointSizeF(9.0);
+    QFont label_font = plot->font();
+    label_font.setPointSizeF(10.0);
+    const QPen grid_pen(QColor(222, 222, 222), 0, Qt::SolidLine);
+    const QPen sub_grid_pen(QColor(240, 240, 240), 0, Qt::DotLine);
+    for (QCPAxis* axis : plot->axisRect()->axes()) {
+        axis->setTickLabelFont(tick_font);
+        axis->setLabelFont(label_font);
+        axis->setBasePen(QPen(QColor(90, 90, 90)));
+        axis->setTickPen(QPen(QColor(90, 90, 90)));
+        axis->setSubTickPen(QPen(QColor(140, 140, 140)));
+        axis->setTickLabelColor(QColor(50, 50, 50));
+        axis->setLabelColor(QColor(30, 30, 30));
+        axis->grid()->setPen(grid_pen);
+        axis->grid()->setSubGridPen(sub_grid_pen);
+        axis->grid()->setZeroLinePen(Qt::NoPen);
+    }
+    plot->setBackground(Qt::white);
+    plot->legend->setFont(tick_font);
+    plot->legend->setBrush(QColor(255, 255, 255, 220));
+    plot->legend->setBorderPen(QPen(QColor(200, 200, 200)));
+    plot->legend->setIconSize(22, 10);
+    plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot->setAntialiasedElements(QCP::aePlottables | QCP::aeItems);
+}
+
+void place_legend_outside(QCustomPlot* plot) {
+    QCPLayoutGrid* layout = plot->plotLayout();
+    int row = 0, column = 0;
+    for (int r = 0; r < layout->rowCount(); ++r)
+        for (int c = 0; c < layout->columnCount(); ++c)
+            if (layout->element(r, c) == plot->axisRect()) {
+                row = r;
+                column = c;
+            }
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    auto* side = new QCPLayoutGrid;
+    layout->addElement(row, column + 1, side);
+    side->addElement(0, 0, plot->legend);
+    side->addElement(1, 0, new QCPLayoutElement(plot)); // empty filler keeps the legend at the top
+    side->setRowStretchFactor(0, 0.001);
+    side->setRowStretchFactor(1, 1.0);
+    side->setMargins(QMargins(0, 12, 8, 0));
+    layout->setColumnStretchFactor(column + 1, 0.001); // as narrow as the legend allows
+    plot->legend->setVisible(true);
+}
+
+void set_log_axis(QCPAxis* axis, bool log_scale) {
+    if (log_scale) {
+        axis->setScaleType(QCPAxis::stLogarithmic);
+        QSharedPointer<QCPAxisTickerLog> ticker(new QCPAxisTickerLog);
+        ticker->setLogBase(10.0);
+        ticker->setSubTickCount(8);
+        axis->setTicker(ticker);
+        axis->setNumberFormat("gb"); // plain numbers: 0.1, 1, 10, 100
+        axis->grid()->setSubGridVisible(true);
+    } else {
+        axis->setScaleType(QCPAxis::stLinear);
+        axis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        axis->setNumberFormat("g");
+        axis->grid()->setSubGridVisible(false);
+    }
+}
+
+// ---- saving ------------------------------------------------------------------------------------
+
+bool image_format_for_path(const QString& path, ImageFormat* format, QString* error) {
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == "png") {
+        *format = ImageFormat::Png;
+        return true;
+    }
+    if (suffix == "pdf") {
+        *format = ImageFormat::Pdf;
+        return true;
+    }
+    if (error) *error = QString("%1: expected a .png or .pdf file name, found suffix '%2'").arg(path, suffix);
+    return false;
+}
+
+bool save_plot(QCustomPlot* plot, const QString& path, QString* error, int width_px, int height_px) {
+    ImageFormat format{};
+    if (!image_format_for_path(path, &format, error)) return false;
+    // PNG at 2x so text stays crisp in papers and slides; PDF keeps vectors.
+    const bool ok = format == ImageFormat::Png ? plot->savePng(path, width_px, height_px, 2.0)
+                                               : plot->savePdf(path, width_px, height_px, QCP::epNoCosmetic,
+                                                               "RILQ Workbench", QFileInfo(path).baseName());
+    if (!ok && error)
+        *error = QString("%1: could not write the chart (folder missing or not writable?)").arg(path);
+    return ok;
+}
+
+bool save_widget(QWidget* widget, const QString& path, QString* error) {
+    ImageFormat format{};
+    if (!image_format_for_path(path, &format, error)) return false;
+    bool ok = false;
+    if (format == ImageFormat::Png) {
+        ok = widget->grab().save(path, "PNG");
+    } else {
+        QPdfWriter writer(path);
+        writer.setCreator("RILQ Workbench");
+        writer.setResolution(96);
+        const QSize size = widget->size();
+        writer.setPageSize(QPageSize(QSizeF(size), QPageSize::Point));
+        writer.setPageMargins(QMarginsF(0, 0, 0, 0));
+        QPainter painter;
+        if (painter.begin(&writer)) {
+            // Fit the widget (in device pixels) onto the page whatever the writer's resolution.
+            const double scale = std::min(double(writer.width()) / std::max(1, size.width()),
+                                          double(writer.height()) / std::max(1, size.height()));
+            painter.scale(scale, scale);
+            widget->render(&painter);
+            ok = painter.end();
+        }
+    }
+    if (!ok && error)
+        *error = QString("%1: could not write the image (folder missing or not writable?)").arg(path);
+    return ok;
+}
+
+} // namespace rilq::widgets

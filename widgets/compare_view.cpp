@@ -1,0 +1,31 @@
+#include "widgets/compare_view.h"
+
+#include "widgets/rank_plot.h"
+#include "widgets/run_overlay.h"
+
+#include <QSplitter>
+#include <QVBoxLayout>
+
+namespace rilq::widgets {
+
+CompareView::CompareView(QWidget* parent) : QWidget(parent) {
+    overlay_ = new RunOverlay(this);
+    rank_plot_ = new RankPlot(this);
+    auto* split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(overlay_);
+    split->addWidget(rank_plot_);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(split);
+}
+
+void CompareView::setRuns(const QVector<RunCurve>& runs) {
+    overlay_->setRuns(runs);
+}
+void CompareView::setSweep(const RankSweep& sweep) {
+    rank_plot_->setSweep(sweep);
+}
+
+} // namespace rilq::widgets

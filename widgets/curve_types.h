@@ -1,0 +1,54 @@
+// Value types the curve views are fed with. Plain Qt data, no core types: the app turns the
+// trainer's events / the run store's metric rows into these.
+#pragma once
+#include "widgets/chart_style.h"
+
+#include <QMetaType>
+#include <QString>
+#include <QVector>
+
+namespace rilq::widgets {
+
+// The four curves RILQ logs per run (METHODS.md 5.6: t_a_loss, t_gt_loss, total, v_loss).
+enum class CurveKind {
+    TrainModel = 0, // model-level part: MSE at the last hidden state or the logits
+    TrainGt = 1,    // ground-truth part: next-token cross-entropy of the student
+    TrainTotal = 2, // weighted sum of the two (0.5 / 0.5 by default)
+    Validation = 3, // total loss on the validation windows, every approx_eval_steps updates
+};
+constexpr int kCurveKindCount = 4;
+
+inline QString curve_kind_label(CurveKind kind) {
+    switch (kind) {
+    case CurveKind::TrainModel:
+        return QStringLiteral("model loss (train)");
+    case CurveKind::TrainGt:
+        return QStringLiteral("GT loss (train)");
+    case CurveKind::TrainTotal:
+        return QStringLiteral("total loss (train)");
+    case CurveKind::Validation:
+        return QStringLiteral("validation loss");
+    }
+    return {};
+}
+
+struct CurvePoint {
+    double step = 0.0;        // optimizer update index
+    double wall_time_s = 0.0; // seconds since the run started
+    double value = 0.0;       // loss (NaN allowed: drawn as a gap)
+};
+
+struct CurveBatch {
+    QString run_id;
+    CurveKind kind = CurveKind::TrainTotal;
+    QVector<CurvePoint> points;
+};
+
+enum class XAxisMode { Step, WallTime };
+
+} // namespace rilq::widgets
+
+Q_DECLARE_METATYPE(rilq::widgets::CurveKind)
+Q_DECLARE_METATYPE(rilq::widgets::CurvePoint)
+Q_DECLARE_METATYPE(rilq::widgets::CurveBatch)
+Q_DECLARE_METATYPE(rilq::widgets::XAxisMode)

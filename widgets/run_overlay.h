@@ -1,0 +1,71 @@
+// RunOverlay: several finished runs' curves of one metric on one chart, coloured by a chosen
+// swept parameter (lora_r along viridis, a_type by palette) so a sweep reads at a glance.
+#pragma once
+#include "widgets/compare_types.h"
+
+#include <QStringList>
+#include <QWidget>
+
+#include <memory>
+
+class QCheckBox;
+class QComboBox;
+class QCustomPlot;
+class QCPGraph;
+class QMouseEvent;
+class QSlider;
+
+namespace rilq::widgets {
+
+class PlotReadout;
+
+class RunOverlay : public QWidget {
+    Q_OBJECT
+  public:
+    explicit RunOverlay(QWidget* parent = nullptr);
+    ~RunOverlay() override;
+
+    // Keeps the metric and colour parameter when the new runs still have them; otherwise picks
+    // the first metric and the first parameter whose value differs between runs.
+    void setRuns(const QVector<rilq::widgets::RunCurve>& runs);
+    QStringList metricKeys() const;    // union over runs, first-seen order
+    QStringList parameterKeys() const; // params whose value differs between runs, sorted
+    QString metric() const { return metric_; }
+    QString colorParameter() const { return color_param_; } // "" = one palette colour per run
+    bool logY() const { return log_y_; }
+    double smoothing() const { return smoothing_; }
+
+    QCPGraph* graph(const QString& run_id) const; // nullptr when the run lacks the metric
+    QColor runColor(const QString& run_id) const;
+    QCustomPlot* plot() const { return plot_; }
+    bool showReadoutAt(const QPointF& plot_pixel);
+    QString readoutText() const;
+
+  public Q_SLOTS:
+    void setMetric(const QString& metric);
+    void setColorParameter(const QString& key);
+    void setLogY(bool enabled);
+    void setSmoothing(double weight); // EMA as in LiveCurves; 0 = raw
+
+  private:
+    void rebuild();
+    void sync_controls();
+    void on_mouse_move(QMouseEvent* event);
+
+    QVector<RunCurve> runs_;
+    QString metric_;
+    QString color_param_;
+    bool log_y_ = false;
+    double smoothing_ = 0.0;
+    QMap<QString, QCPGraph*> graphs_; // by run id
+    QMap<QString, QColor> colors_;    // by run id
+
+    QCustomPlot* plot_ = nullptr;
+    QComboBox* metric_box_ = nullptr;
+    QComboBox* color_box_ = nullptr;
+    QCheckBox* log_y_box_ = nullptr;
+    QSlider* smoothing_slider_ = nullptr;
+    std::unique_ptr<PlotReadout> readout_;
+};
+
+} // namespace rilq::widgets
