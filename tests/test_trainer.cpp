@@ -26,10 +26,10 @@ namespace {
 
 // A teacher, its 2-bit student and calibration windows: everything a run needs.
 struct Fixture {
-    LlamaModel teacher = LlamaModel::random(test::tiny_llama_config(), 31);
+    LlamaModel teacher = test::structured_random_model(test::tiny_llama_config(), 31);
     LlamaModel student = test::fake_quantized_copy(teacher);
-    torch::Tensor train_ids = test::random_windows(8, 16, 64, 1);
-    torch::Tensor val_ids = test::random_windows(4, 16, 64, 2);
+    torch::Tensor train_ids = test::sample_windows(teacher, 16, 32, 1);
+    torch::Tensor val_ids = test::sample_windows(teacher, 8, 32, 2);
     CachedTargets targets;
 
     explicit Fixture(const TrainConfig& c) { targets = cache_teacher_targets(teacher, train_ids, val_ids, c); }
@@ -39,8 +39,8 @@ TrainConfig small_config() {
     TrainConfig c;
     c.lora_r = 4;
     c.lora_alpha = 8.0;
-    c.approx_lr = 1e-2;
-    c.approx_batch_size = 2;
+    c.approx_lr = 1e-3;
+    c.approx_batch_size = 4;
     c.gradient_accumulation_steps = 2;
     c.approx_total_steps = 64;
     c.approx_eval_steps = 8;
@@ -79,14 +79,21 @@ private Q_SLOTS:
         TrainerOptions opts;
         opts.on_event = [&](const TrainEvent& e) { rec.events.push_back(e); };
         const auto r = train_on_targets(f.student, f.targets, f.train_ids, f.val_ids, config, opts);
+        for (const auto& e : rec.of(TrainEventKind::Validation))
+            qInfo("update %lld  t_a_loss %.5f t_gt_loss %.5f  v_a_loss %.5f  v_gt_loss %.5f  v_loss %.5f", static_cast<long long>(e.update_step),
+                  e.t_a_loss, e.t_gt_loss, e.v_a_loss, e.v_gt_loss, e.v_loss);
         QCOMPARE(QString::fromStdString(to_string(r.train.status)), QStringLiteral("finished"));
         QCOMPARE(r.train.micro_steps, int64_t{64});
         QCOMPARE(r.train.updates, int64_t{32});
-        QVERIFY2(r.train.best_v_loss < 0.8 * r.train.initial_v_loss,
-                 (std::to_string(r.train.best_v_loss) + " vs " + std::to_string(r.train.initial_v_loss)).c_str());
-        QVERIFY(r.train.best_restored);
         // Official schedule: validation at updates 0, 8, 16, 24, 32 (micro-steps 0, 16, ...).
         const auto vals = rec.of(TrainEventKind::Validation);
+        // The teacher's samples leave little to learn in L_GT (a random model is near its entropy
+        // floor), so the clear drop is in the model-level part; the total must drop too.
+        QVERIFY2(r.train.best_v_loss < r.train.initial_v_loss - 0.01,
+                 (std::to_string(r.train.best_v_loss) + " vs " + std::to_string(r.train.initial_v_loss)).c_str());
+        QVERIFY2(rec.events.back().v_a_loss < 0.8 * vals[0].v_a_loss,
+                 (std::to_string(rec.events.back().v_a_loss) + " vs " + std::to_string(vals[0].v_a_loss)).c_str());
+        QVERIFY(r.train.best_restored);
         QCOMPARE(static_cast<int>(vals.size()), 5);
         for (size_t i = 0; i < vals.size(); ++i) {
             QCOMPARE(vals[i].update_step, static_cast<int64_t>(8 * i));
@@ -103,13 +110,13 @@ private Q_SLOTS:
         QVERIFY(std::isfinite(u.t_a_loss) && std::isfinite(u.t_gt_loss));
         QVERIFY(std::abs(u.t_loss - 0.5 * u.t_a_loss - 0.5 * u.t_gt_loss) < 1e-6);
         QVERIFY(u.tokens_per_s > 0.0);
-        QCOMPARE(u.lr, 1e-2);
+        QCOMPARE(u.lr, 1e-3);
         // The restored adapters reproduce the best validation loss.
         ModelObjective check(f.student, f.targets.train, f.targets.val, {0.5, 0.5});
         torch::NoGradGuard no_grad;
         double a = 0.0, gt = 0.0;
-        for (int64_t b = 0; b < 4; b += 2) {
-            const auto p = check.loss(DataSplit::Validation, f.val_ids.slice(0, b, b + 2), b);
+        for (int64_t b = 0; b < 8; b += 4) {
+            const auto p = check.loss(DataSplit::Validation, f.val_ids.slice(0, b, b + 4), b);
             a += p.a_loss.item<double>() / 2.0;
             gt += p.gt_loss.item<double>() / 2.0;
         }
@@ -385,8 +392,8 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, parse_scope("global"));
         TrainConfig cosine = small_config();
         cosine.schedule = LrSchedule::Cosine;
-        QCOMPARE(learning_rate_at(cosine, 0), 1e-2);
-        QVERIFY(std::abs(learning_rate_at(cosine, 16) - 0.5e-2) < 1e-12);   // halfway through 32 updates
+        QCOMPARE(learning_rate_at(cosine, 0), 1e-3);
+        QVERIFY(std::abs(learning_rate_at(cosine, 16) - 0.5e-3) < 1e-12);   // halfway through 32 updates
         QVERIFY(learning_rate_at(cosine, 32) < 1e-12);
     }
 };

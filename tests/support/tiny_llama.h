@@ -53,3 +53,34 @@ inline torch::Tensor random_windows(int64_t n, int64_t t, int64_t vocab, uint64_
 }
 
 } // namespace rilq::test
+
+namespace rilq::test {
+
+// A random model with enough contrast to have structure (peaked next-token distributions):
+// projections and head scaled up from N(0, 0.02). Used where a test needs the student to be
+// able to learn something that carries over from training to validation windows.
+inline LlamaModel structured_random_model(const LlamaConfig& config, uint64_t seed) {
+    const auto base = LlamaModel::random(config, seed);
+    std::map<std::string, torch::Tensor> s;
+    for (const auto& [name, t] : base.hf_state()) {
+        double gain = 1.0;
+        if (name.find("_proj.weight") != std::string::npos) gain = 4.0;
+        if (name == "lm_head.weight" || name == "model.embed_tokens.weight") gain = 10.0;
+        s[name] = t * gain;
+    }
+    return LlamaModel(config, s, base.options(), "structured random model");
+}
+
+// (n, t) windows sampled from the model itself (temperature 1), first token uniform.
+inline torch::Tensor sample_windows(const LlamaModel& model, int64_t n, int64_t t, uint64_t seed) {
+    torch::NoGradGuard no_grad;
+    auto gen = at::detail::createCPUGenerator(seed);
+    auto ids = torch::randint(0, model.config().vocab_size, {n, 1}, gen, torch::kLong);
+    for (int64_t i = 1; i < t; ++i) {
+        const auto probs = torch::softmax(model.logits(ids).select(1, i - 1), -1);   // (n, V)
+        ids = torch::cat({ids, torch::multinomial(probs, 1, false, gen)}, 1);
+    }
+    return ids;
+}
+
+} // namespace rilq::test
