@@ -18,5 +18,7 @@ int cmd_tokenize(const QStringList& args);
 int cmd_generate(const QStringList& args);
 int cmd_eval(const QStringList& args);
 int cmd_bench(const QStringList& args);
+// `rilq bench step` (app/cli/cmd_bench_step.cpp); the `bench` dispatcher calls it.
+int run_bench_step(const QStringList& args);
 
 } // namespace rilq::cli
