@@ -79,6 +79,7 @@ const Bench kBenches[] = {
     {"gemm", "fp32/bf16 GEMM GFLOP/s and the BLAS in use", bench_gemm},
     {"eval", "forward tokens/s on a random dim-512 Llama", bench_eval},
     {"store", "run store: insert 100,000 metric points, read one run's curve", run_bench_store},
+    {"step", "RILQ training step tokens/s (LoRA r16, dim 512, 8 layers, seqlen 512)", run_bench_step},
 };
 
 } // namespace

@@ -24,5 +24,7 @@ int cmd_export(const QStringList& args);   // rilq export --experiment E ...
 
 // `rilq bench store`, called by cmd_bench's dispatcher (args[0] is "rilq bench store").
 int run_bench_store(const QStringList& args);
+// `rilq bench step` (app/cli/cmd_bench_step.cpp); the `bench` dispatcher calls it.
+int run_bench_step(const QStringList& args);
 
 } // namespace rilq::cli

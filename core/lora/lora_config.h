@@ -1,0 +1,40 @@
+// How LoRA adapters are shaped and initialised (PEFT's LoraConfig, the fields RILQ sets).
+//   y = x Q(W)^T + s * B A dropout(x),   s = lora_alpha / r,   A (r, in), B (out, r).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rilq {
+
+// A's initial distribution; B always starts at 0 so training starts at the quantized model.
+enum class LoraInit {
+    Gaussian,  // RILQ (PEFT init_lora_weights="gaussian"): A ~ N(0, (1/r)^2)
+    Kaiming,   // PEFT default: kaiming_uniform(a=sqrt(5)), i.e. A ~ U(-1/sqrt(in), 1/sqrt(in))
+};
+
+struct LoraConfig {
+    int64_t r = 64;                 // rank; 0 = no adapters at all
+    double alpha = 16.0;            // lora_alpha; the scale is alpha / r
+    double dropout = 0.0;           // lora_dropout on the adapter input (training mode only)
+    LoraInit init = LoraInit::Gaussian;
+    bool iec = false;               // IR-QLoRA's elastic connection (core/lora/iec.h)
+    // Projection short names ("q_proj" ... "down_proj"), as PEFT's target_modules.
+    std::vector<std::string> targets = default_targets();
+    uint64_t seed = 42;             // A's initialisation and the dropout masks
+
+    double scale() const { return r > 0 ? alpha / static_cast<double>(r) : 0.0; }
+    // Throws rilq::Error naming the field ("lora.r", "lora.targets[2]") when out of range.
+    void validate() const;
+
+    // All seven projections, in the order PEFT lists them for RILQ.
+    static std::vector<std::string> default_targets();
+};
+
+std::string to_string(LoraInit init);                       // "gaussian" | "kaiming"
+LoraInit parse_lora_init(const std::string& text);          // Error on anything else
+
+// "layers.3.self_attn.q_proj" -> "q_proj"
+std::string projection_short_name(const std::string& linear_name);
+
+} // namespace rilq

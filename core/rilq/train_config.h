@@ -1,0 +1,89 @@
+// Every knob of one RILQ compensation run, by the names of the official code's arguments
+// (aiha-lab/RILQ main.py argparse; METHODS.md 3). Defaults are the official script's values
+// (rilq-llama2_7b-r64.sh): r 64, alpha 16, lr 1e-4, micro-batch 1, accumulation 8,
+// 10,000 micro-steps, validation every 25 updates, early stop with patience 5.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/lora/lora_config.h"
+
+namespace rilq {
+
+// Where the model-level discrepancy is measured (a_type).
+enum class TargetType {
+    Hidden,  // "hid": last hidden state after the final RMSNorm (B, T, C)
+    Logit,   // "logit": the logits (B, T, V)
+};
+
+// What the adapters are fitted to (the comparison the RILQ paper plots against rank).
+enum class Scope {
+    Model,      // "model": RILQ, discrepancy at the model output + ground-truth CE
+    WeightSvd,  // "weight-svd": adapters = top-r SVD of W - Q(W), no training
+    Linear,     // "linear": each linear's output error on the FP model's calibration inputs
+    Layer,      // "layer": each decoder layer's output error against the FP model's
+};
+
+enum class OptimizerKind { Adam, AdamW };
+enum class LrSchedule { Constant, Cosine };
+
+struct TrainConfig {
+    // LoRA (PEFT LoraConfig)
+    int64_t lora_r = 64;
+    double lora_alpha = 16.0;
+    double lora_dropout = 0.0;
+    LoraInit init = LoraInit::Gaussian;
+    bool iec = false;
+    std::vector<std::string> targets = LoraConfig::default_targets();
+
+    // objective
+    Scope scope = Scope::Model;
+    TargetType a_type = TargetType::Hidden;
+    double a_dis_weight = 0.5;      // weight of the model-level MSE
+    double gt_weight = 0.5;         // weight of the next-token cross-entropy
+
+    // optimisation
+    int64_t approx_total_steps = 10000;         // micro-steps (forward + backward on one micro-batch)
+    double approx_lr = 1e-4;
+    int64_t approx_batch_size = 1;              // windows per micro-batch
+    int64_t gradient_accumulation_steps = 8;    // micro-steps per optimizer update
+    OptimizerKind optimizer = OptimizerKind::Adam;
+    double weight_decay = 0.0;                  // Adam: L2 term; AdamW: decoupled decay
+    LrSchedule schedule = LrSchedule::Constant; // cosine: lr * (1 + cos(pi * update / updates)) / 2
+
+    // validation and early stopping
+    int64_t approx_eval_steps = 25;             // validate every this many optimizer updates
+    bool approx_early_stop = true;
+    int64_t approx_es_patience = 5;             // validations in a row without improvement
+    double approx_es_delta = 0.0;               // official: a non-improvement counts when |v - best| >= delta
+
+    uint64_t seed = 42;                         // LoRA init and dropout masks
+
+    // Teacher-target cache: targets above this many bytes go to a memory-mapped temp file.
+    int64_t target_memory_budget_bytes = int64_t{4} << 30;
+
+    LoraConfig lora_config() const;
+    int64_t total_updates() const { return approx_total_steps / gradient_accumulation_steps; }
+    // Throws rilq::Error naming the field, e.g. "gradient_accumulation_steps must be >= 1, found 0".
+    void validate() const;
+
+    nlohmann::json to_json() const;   // every field under its official name, enums as text
+    static TrainConfig from_json(const nlohmann::json& j);   // missing fields keep their defaults
+};
+
+std::string to_string(TargetType t);     // "hid" | "logit"
+std::string to_string(Scope s);          // "model" | "weight-svd" | "linear" | "layer"
+std::string to_string(OptimizerKind o);  // "adam" | "adamw"
+std::string to_string(LrSchedule s);     // "constant" | "cosine"
+TargetType parse_target_type(const std::string& text);
+Scope parse_scope(const std::string& text);
+OptimizerKind parse_optimizer(const std::string& text);
+LrSchedule parse_lr_schedule(const std::string& text);
+
+// The learning rate for optimizer update `update` (0-based) of `total_updates`.
+double learning_rate_at(const TrainConfig& config, int64_t update);
+
+} // namespace rilq
