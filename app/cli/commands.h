@@ -18,5 +18,9 @@ int cmd_tokenize(const QStringList& args);
 int cmd_generate(const QStringList& args);
 int cmd_eval(const QStringList& args);
 int cmd_bench(const QStringList& args);
+int cmd_quantize(const QStringList& args);
+int cmd_qstats(const QStringList& args);
+// `rilq bench quantize` (args[0] is the program + "bench quantize"); called by cmd_bench.
+int run_bench_quantize(const QStringList& args);
 
 } // namespace rilq::cli

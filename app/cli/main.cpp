@@ -14,6 +14,8 @@ const Command* commands() {
         {"generate", "generate text from a prompt", cmd_generate},
         {"eval", "perplexity on a dataset (GPTQ/OmniQuant protocol)", cmd_eval},
         {"bench", "measure speed: gemm, eval, ...", cmd_bench},
+        {"quantize", "fake-quantize a model (rtn, nf, icq-nf, icq-int) and save it", cmd_quantize},
+        {"qstats", "per-linear quantization error, entropy and spectrum", cmd_qstats},
         {nullptr, nullptr, nullptr},
     };
     return table;
