@@ -6,8 +6,10 @@
 #include "core/quant/rtn.h"
 #include "core/util/error.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <atomic>
 #include <cmath>
 #include <sstream>
 
@@ -102,6 +104,18 @@ std::unique_ptr<Quantizer> make_quantizer(const QuantSpec& spec) {
 }
 
 void check_finite(const torch::Tensor& weight, const std::string& name) {
+    // A pass without temporaries on the fp32 copy the quantizers get (allocating bool masks of a
+    // 45M-weight matrix costs more than quantizing it); the error path may be slow.
+    if (weight.scalar_type() == torch::kFloat32 && weight.is_contiguous() && weight.device().is_cpu()) {
+        const auto* bits = static_cast<const uint32_t*>(weight.data_ptr());
+        std::atomic<bool> bad_seen{false};
+        at::parallel_for(0, weight.numel(), 1 << 16, [&](int64_t i0, int64_t i1) {
+            uint32_t any = 0;   // an all-ones exponent is inf or nan; an integer OR vectorises
+            for (int64_t i = i0; i < i1; ++i) any |= static_cast<uint32_t>((bits[i] & 0x7f800000u) == 0x7f800000u);
+            if (any) bad_seen = true;
+        });
+        if (!bad_seen) return;
+    }
     auto bad = torch::logical_not(torch::isfinite(weight));
     const int64_t count = bad.sum().item<int64_t>();
     if (count == 0) return;
