@@ -4,6 +4,7 @@
 #include "core/util/runtime.h"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -38,6 +39,23 @@ void init_runtime(int threads) {
     configure_threads(threads);
     const auto warning = blas_warning(detect_blas());
     if (!warning.empty()) std::cerr << "rilq: " << warning << "\n";
+}
+
+namespace {
+CancelToken g_interrupt;
+extern "C" void on_sigint(int) {
+    g_interrupt.cancel();
+    std::signal(SIGINT, SIG_DFL);
+}
+} // namespace
+
+const CancelToken* interrupt_cancel_token() {
+    static const bool installed = [] {
+        std::signal(SIGINT, on_sigint);
+        return true;
+    }();
+    (void)installed;
+    return &g_interrupt;
 }
 
 int run_guarded(const std::function<int()>& body) {

@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "core/util/progress.h"
+
 namespace rilq::cli {
 
 constexpr int kExitOk = 0;
@@ -20,6 +22,10 @@ bool parse_args(QCommandLineParser& parser, const QStringList& args, const QStri
 
 // Sets threads (--threads or RILQ_THREADS) and prints the BLAS warning if any.
 void init_runtime(int threads = 0);
+
+// A cancel token that Ctrl-C (SIGINT) sets, so long work stops cleanly (runs end KILLED,
+// not half-written). A second Ctrl-C kills the process the usual way.
+const CancelToken* interrupt_cancel_token();
 
 // Runs `body`; rilq::Error and std::exception become one line "rilq: error: ..." and exit 1.
 int run_guarded(const std::function<int()>& body);

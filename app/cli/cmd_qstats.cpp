@@ -2,6 +2,7 @@
 // the per-linear metrics without writing a model.
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
+#include "app/cli/model_args.h"
 #include "app/cli/quant_cli.h"
 
 #include "core/io/model_loader.h"
@@ -19,16 +20,18 @@ namespace {
 
 void print_linear_table(const ModelQuantResult& result, std::ostream& out) {
     char line[256];
-    std::snprintf(line, sizeof line, "%-28s %9s %8s %9s %8s %8s %9s\n", "linear", "rel.err", "SQNR dB", "max|dW|",
-                  "H group", "H pool", "E(64)");
+    std::snprintf(line, sizeof line, "%-28s %9s %8s %9s %8s %8s %9s %9s\n", "linear", "rel.err", "SQNR dB",
+                  "max|dW|", "H group", "H pool", "E(64)", "out.err");
     out << line;
     for (const auto& s : result.linears) {
         double e64 = -1;
         for (const auto& [r, e] : s.energy_at_rank)
             if (r == 64) e64 = e;
-        std::snprintf(line, sizeof line, "%-28s %9.5f %8.2f %9.4g %8.4f %8.4f %9s\n", s.name.c_str(), s.rel_error,
-                      s.sqnr_db, s.max_abs_error, s.mean_group_entropy_bits, s.pooled_entropy_bits,
-                      e64 < 0 ? "-" : std::to_string(e64).substr(0, 7).c_str());
+        char e64s[32] = "-", outs[32] = "-";
+        if (e64 >= 0) std::snprintf(e64s, sizeof e64s, "%.5f", e64);
+        if (s.has_output_error) std::snprintf(outs, sizeof outs, "%.5f", s.output_rel_error);
+        std::snprintf(line, sizeof line, "%-28s %9.5f %8.2f %9.4g %8.4f %8.4f %9s %9s\n", s.name.c_str(), s.rel_error,
+                      s.sqnr_db, s.max_abs_error, s.mean_group_entropy_bits, s.pooled_entropy_bits, e64s, outs);
         out << line;
     }
 }
@@ -38,6 +41,7 @@ void print_linear_table(const ModelQuantResult& result, std::ostream& out) {
 int cmd_qstats(const QStringList& args) {
     QCommandLineParser p;
     add_quant_options(p);
+    add_model_options(p);
     p.addPositionalArgument("model", "HF model folder or llama2.c .bin file.");
     p.addOptions({
         {"json", "Print the full stats document (format rilq.quant_stats) as JSON on stdout."},
@@ -59,15 +63,17 @@ int cmd_qstats(const QStringList& args) {
         return kExitUsage;
     }
     return run_guarded([&] {
-        init_runtime(threads_from_options(p));
+        init_runtime(threads_from(p));
         const std::string model_path = to_std(p.positionalArguments().at(0));
-        LlamaModel model = load_model(model_path);
+        LlamaModel model = load_model(model_path, model_options_from(p));
         QuantizeModelOptions options;
         options.metrics = metrics_from_options(p);
         ModelQuantResult result;
         {
-            InterruptibleProgress progress(!p.isSet("quiet"));
+            QuantProgress progress(!p.isSet("quiet"));
+            options.calib_ids = calibration_ids_from_options(p, model, model_path, progress.sink());
             result = quantize_model(model, spec, options, progress.sink());
+            progress.finish();
         }
         StatsJsonOptions jo;
         jo.full_group_arrays = p.isSet("full-groups");

@@ -18,9 +18,15 @@ int cmd_tokenize(const QStringList& args);
 int cmd_generate(const QStringList& args);
 int cmd_eval(const QStringList& args);
 int cmd_bench(const QStringList& args);
+int cmd_pretrain(const QStringList& args);
+int cmd_runs(const QStringList& args);     // rilq runs list|show|diff|delete
+int cmd_export(const QStringList& args);   // rilq export --experiment E ...
+
+// `rilq bench store`, called by cmd_bench's dispatcher (args[0] is "rilq bench store").
+int run_bench_store(const QStringList& args);
 int cmd_quantize(const QStringList& args);
 int cmd_qstats(const QStringList& args);
-// `rilq bench quantize` (args[0] is the program + "bench quantize"); called by cmd_bench.
+// `rilq bench quantize`, called by cmd_bench's dispatcher (args[0] is "rilq bench quantize").
 int run_bench_quantize(const QStringList& args);
 
 } // namespace rilq::cli

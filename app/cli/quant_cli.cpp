@@ -1,12 +1,16 @@
 #include "app/cli/quant_cli.h"
 
 #include "app/cli/cli_support.h"
+#include "app/cli/model_args.h"
+#include "core/data/calibration.h"
+#include "core/data/text_sources.h"
 #include "core/quant/quant_stats_json.h"
+#include "core/tokenize/tokenizer.h"
 #include "core/util/error.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -14,12 +18,6 @@
 namespace rilq::cli {
 
 namespace {
-
-// SIGINT only flips this flag (an atomic store is async-signal-safe); the work sees it at the
-// next linear and unwinds with rilq::Cancelled.
-CancelToken g_interrupt;
-
-extern "C" void on_sigint(int) { g_interrupt.cancel(); }
 
 int to_int(const QCommandLineParser& p, const char* name) {
     bool ok = false;
@@ -56,7 +54,10 @@ void add_quant_options(QCommandLineParser& p) {
         {"targets", "Comma-separated projections or linear names (default: q,k,v,o,gate,up,down_proj).", "list"},
         {"spec", "Read the quantization spec from a JSON file (flags given override it).", "file.json"},
         {"no-spectrum", "Skip the singular values of W - Q(W) (the slowest metric on large models)."},
-        {"threads", "Compute threads (default: RILQ_THREADS or all cores).", "N", "0"},
+        {"calib", "Calibration data for the output error ||XW^T - XQ(W)^T|| / ||XW^T||: wikitext2=PATH, c4=PATH or "
+                  "text=PATH (repeatable; windows drawn as RILQ does, seed 42).", "NAME=PATH"},
+        {"calib-samples", "Calibration windows in all (default 8).", "N", "8"},
+        {"calib-seqlen", "Calibration window length (default 256, capped by the model's context).", "L", "256"},
     });
 }
 
@@ -104,19 +105,26 @@ MetricsOptions metrics_from_options(const QCommandLineParser& p) {
     return m;
 }
 
-int threads_from_options(const QCommandLineParser& p) { return to_int(p, "threads"); }
+torch::Tensor calibration_ids_from_options(const QCommandLineParser& p, const LlamaModel& model,
+                                           const std::string& model_path, const ProgressSink& progress) {
+    if (!p.isSet("calib")) return {};
+    std::vector<DatasetSpec> specs;
+    for (const auto& c : p.values("calib")) specs.push_back(parse_dataset_spec(to_std(c)));
+    const int samples = to_int(p, "calib-samples");
+    if (samples < 1) throw Error("--calib-samples: expected a positive count, found " + std::to_string(samples));
+    CalibrationOptions o;
+    o.seqlen = std::min<int64_t>(to_int(p, "calib-seqlen"), model.config().max_position_embeddings);
+    o.val_ratio = 0.0;
+    const auto tokenizer = tokenizer_for(p, model_path);
+    const CalibrationSet set = build_calibration(calibration_sources(specs, {samples}), *tokenizer, o, progress);
+    return to_tensor(set.train);
+}
 
-InterruptibleProgress::InterruptibleProgress(bool enabled) : line_(std::make_unique<ProgressLine>(enabled)) {
-    sink_.cancel = &g_interrupt;
+QuantProgress::QuantProgress(bool enabled) : line_(std::make_unique<ProgressLine>(enabled)) {
+    sink_.cancel = interrupt_cancel_token();
     sink_.on_progress = [line = line_.get()](const ProgressInfo& info) {
         line->update(info.stage, info.done, info.total, info.unit, info.eta_s);
     };
-    previous_ = std::signal(SIGINT, on_sigint);
-}
-
-InterruptibleProgress::~InterruptibleProgress() {
-    std::signal(SIGINT, previous_ == SIG_ERR ? SIG_DFL : previous_);
-    line_->finish();
 }
 
 void print_quant_summary(const ModelQuantResult& result, std::ostream& out) {

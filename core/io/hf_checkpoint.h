@@ -26,6 +26,9 @@ public:
     std::vector<std::string> tensor_names() const;
     bool contains(const std::string& name) const;
     torch::Tensor tensor(const std::string& name) const;   // owned copy, stored dtype
+    // From the file header only (no data read): shape and safetensors dtype ("BF16", ...).
+    std::vector<int64_t> tensor_shape(const std::string& name) const;
+    std::string tensor_dtype(const std::string& name) const;
 
 private:
     std::string dir_;

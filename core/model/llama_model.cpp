@@ -190,6 +190,18 @@ std::map<std::string, torch::Tensor> LlamaModel::hf_state() const {
     return s;
 }
 
+std::vector<torch::Tensor> LlamaModel::parameters() const {
+    std::vector<torch::Tensor> params = {embed_tokens_};
+    for (const DecoderLayer& l : layers_) {
+        params.push_back(l.input_layernorm);
+        params.push_back(l.post_attention_layernorm);
+        for (const auto& proj : projection_names()) params.push_back((l.*projection_member(proj)).weight);
+    }
+    params.push_back(norm_);
+    if (!config_.tie_word_embeddings) params.push_back(lm_head_);
+    return params;
+}
+
 int64_t LlamaModel::parameter_count() const {
     int64_t n = 0;
     for (const auto& [name, t] : hf_state()) {

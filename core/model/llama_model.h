@@ -97,6 +97,10 @@ public:
     const torch::Tensor& final_norm() const { return norm_; }
     const torch::Tensor& lm_head_weight() const { return lm_head_; }
 
+    // Every weight tensor once (the tied lm_head is the embedding), for full training
+    // (`rilq pretrain`): the handles share storage with the model, so optimizers update it.
+    std::vector<torch::Tensor> parameters() const;
+
     // A deep copy (weights cloned; adapters are not copied).
     LlamaModel clone() const;
 

@@ -20,9 +20,18 @@ public:
     virtual int64_t eos_id() const = 0;
     virtual std::string kind() const = 0;   // "sentencepiece", "tiktoken", "hf-bpe", "llama2c"
     virtual std::string path() const = 0;   // the file it was loaded from
+
+    // The vocabulary's own spelling of one token: the piece for SentencePiece and llama2.c
+    // ("\xe2\x96\x81the" / " the", "<0x0A>"), the raw bytes for byte-level BPE, the text of a
+    // special token. Error for an id outside the vocabulary.
+    virtual std::string token_text(int64_t id) const { return decode({id}); }
+    // The id of a special / control token by its text ("<|eot_id|>", "<s>"), -1 when absent.
+    virtual int64_t special_token_id(const std::string& /*text*/) const { return -1; }
 };
 
-// Loads a tokenizer file, recognising its format by content (not by name).
+// Loads a tokenizer file, recognising its format by content (not by name; tokenizer_format.h).
+// Special-token text inside encoded strings ("<|eot_id|>", "<s>") is ordinary text for every
+// kind; special ids come only from add_bos or from callers (special_token_id).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& file);
 
 // Finds the tokenizer that belongs to a model path: inside an HF folder, or beside a

@@ -1,0 +1,43 @@
+#include "app/cli/model_args.h"
+
+#include "app/cli/cli_support.h"
+#include "core/util/error.h"
+
+namespace rilq::cli {
+
+void add_model_options(QCommandLineParser& parser) {
+    parser.addOption({QStringLiteral("tokenizer"), QStringLiteral("Tokenizer file (default: found with the model)."),
+                      QStringLiteral("FILE")});
+    parser.addOption({QStringLiteral("dtype"), QStringLiteral("Compute dtype: float32 (default), bfloat16, float16."),
+                      QStringLiteral("DTYPE"), QStringLiteral("float32")});
+    parser.addOption({QStringLiteral("device"), QStringLiteral("cpu (default) or cuda[:N]."), QStringLiteral("DEVICE"),
+                      QStringLiteral("cpu")});
+    parser.addOption({QStringLiteral("threads"), QStringLiteral("Compute threads (default: RILQ_THREADS or all cores)."),
+                      QStringLiteral("N"), QStringLiteral("0")});
+}
+
+ModelOptions model_options_from(const QCommandLineParser& parser) {
+    ModelOptions o;
+    const std::string dtype = to_std(parser.value(QStringLiteral("dtype")));
+    if (dtype == "float32" || dtype == "fp32") o.compute_dtype = torch::kFloat32;
+    else if (dtype == "bfloat16" || dtype == "bf16") o.compute_dtype = torch::kBFloat16;
+    else if (dtype == "float16" || dtype == "fp16") o.compute_dtype = torch::kFloat16;
+    else throw Error("--dtype: expected float32, bfloat16 or float16, found \"" + dtype + "\"");
+    o.device = to_std(parser.value(QStringLiteral("device")));
+    return o;
+}
+
+int threads_from(const QCommandLineParser& parser) {
+    bool ok = false;
+    const int n = parser.value(QStringLiteral("threads")).toInt(&ok);
+    if (!ok || n < 0) throw Error("--threads: expected a non-negative integer, found \"" +
+                                  to_std(parser.value(QStringLiteral("threads"))) + "\"");
+    return n;
+}
+
+std::unique_ptr<Tokenizer> tokenizer_for(const QCommandLineParser& parser, const std::string& model_path) {
+    if (parser.isSet(QStringLiteral("tokenizer"))) return load_tokenizer(to_std(parser.value(QStringLiteral("tokenizer"))));
+    return find_tokenizer(model_path);
+}
+
+} // namespace rilq::cli

@@ -1,0 +1,18 @@
+// Options every model-using subcommand shares: --tokenizer, --dtype, --device, --threads.
+#pragma once
+#include <QCommandLineParser>
+#include <memory>
+#include <string>
+
+#include "core/model/llama_model.h"
+#include "core/tokenize/tokenizer.h"
+
+namespace rilq::cli {
+
+void add_model_options(QCommandLineParser& parser);
+ModelOptions model_options_from(const QCommandLineParser& parser);   // Error on a bad --dtype/--device
+int threads_from(const QCommandLineParser& parser);
+// --tokenizer FILE if given, else the tokenizer found beside/inside the model path.
+std::unique_ptr<Tokenizer> tokenizer_for(const QCommandLineParser& parser, const std::string& model_path);
+
+} // namespace rilq::cli

@@ -1,0 +1,32 @@
+#include "core/data/token_windows.h"
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "core/util/error.h"
+
+namespace rilq {
+
+void TokenWindows::append(const std::vector<int64_t>& tokens, int64_t begin, const WindowOrigin& origin) {
+    if (seqlen <= 0)
+        throw Error("TokenWindows::append: seqlen must be positive, got " + std::to_string(seqlen));
+    if (begin < 0 || begin + seqlen > static_cast<int64_t>(tokens.size()))
+        throw Error("TokenWindows::append: window [" + std::to_string(begin) + ", " +
+                    std::to_string(begin + seqlen) + ") lies outside a sequence of " +
+                    std::to_string(tokens.size()) + " tokens");
+    ids.insert(ids.end(), tokens.begin() + begin, tokens.begin() + begin + seqlen);
+    origins.push_back(origin);
+}
+
+at::Tensor to_tensor(const TokenWindows& windows) {
+    const int64_t n = windows.count();
+    if (static_cast<int64_t>(windows.ids.size()) != n * windows.seqlen)
+        throw Error("TokenWindows: " + std::to_string(windows.ids.size()) + " ids do not fill " +
+                    std::to_string(n) + " windows of " + std::to_string(windows.seqlen));
+    at::Tensor out = torch::empty({n, windows.seqlen}, torch::kInt64); // (n, seqlen)
+    if (n > 0) std::copy(windows.ids.begin(), windows.ids.end(), out.data_ptr<int64_t>());
+    return out;
+}
+
+} // namespace rilq
