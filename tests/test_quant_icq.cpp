@@ -333,7 +333,7 @@ private Q_SLOTS:
             QVERIFY2(test::count_differences(r.dequantized, test::decode_tensor(c["dequantized"])) == 0, what.c_str());
             ++cases;
         }
-        QCOMPARE(cases, 8);
+        QCOMPARE(cases, 9);
     }
 };
 

@@ -557,7 +557,7 @@ def main():
 
     cases = []
     int_combos = [(b, sym, 64, False) for b in (2, 3, 4) for sym in (False, True)]
-    int_combos += [(2, False, -1, False), (2, False, 64, True)]
+    int_combos += [(2, False, -1, False), (2, False, 64, True), (8, False, 64, False)]
     for b, sym, G, exact in int_combos:
         r = icq_int_ref(W, b, G, sym, 50, 0.1, exact)
         cases.append({"bits": b, "variant": "gptq-sym" if sym else "gptq", "group": G,
