@@ -41,29 +41,33 @@ Run run(int (*cmd)(const QStringList&), const QString& name, const QStringList& 
     return r;
 }
 
-QString stories() { return QString::fromStdString(test::shared_data("stories260K/stories260K.bin")); }
+QString stories() {
+    return QString::fromStdString(test::shared_data("stories260K/stories260K.bin"));
+}
 QString tinystories() {
-    return QStringLiteral("text=") + QString::fromStdString(test::shared_data("tinystories/tinystories_val.txt"));
+    return QStringLiteral("text=") +
+           QString::fromStdString(test::shared_data("tinystories/tinystories_val.txt"));
 }
 
 } // namespace
 
 class TestCliQuantize : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     // ICQ-NF 2-bit with double quantization: the saved model reloads with exactly the weights
     // quantize_weight gives for each projection of the original; everything else is untouched.
     void quantize_writes_a_loadable_fake_quant_model() {
         const std::string dir = test::make_temp_dir("cli-quantize");
         const std::string out = dir + "/q";
-        const Run r = run(rilq::cli::cmd_quantize, "quantize",
-                          {stories(), "--method", "icq-nf", "--bits", "2", "--double-quant", "--out",
-                           QString::fromStdString(out), "--stats", QString::fromStdString(dir + "/stats.json"),
-                           "--codes", "--no-spectrum", "--quiet", "--threads", "1"});
+        const Run r =
+            run(rilq::cli::cmd_quantize, "quantize",
+                {stories(), "--method", "icq-nf", "--bits", "2", "--double-quant", "--out",
+                 QString::fromStdString(out), "--stats", QString::fromStdString(dir + "/stats.json"),
+                 "--codes", "--no-spectrum", "--quiet", "--threads", "1"});
         QVERIFY2(r.code == 0, r.err.c_str());
         QVERIFY2(r.out.find("quantized 35 linears") != std::string::npos, r.out.c_str());
         QVERIFY(std::filesystem::exists(out + "/config.json"));
-        QVERIFY(std::filesystem::exists(out + "/tok512.model"));   // found beside the .bin, copied
+        QVERIFY(std::filesystem::exists(out + "/tok512.model")); // found beside the .bin, copied
         const LlamaModel fp = load_model(stories().toStdString());
         const LlamaModel q = load_model(out);
         QuantSpec spec;
@@ -95,9 +99,10 @@ private Q_SLOTS:
 
     // qstats with calibration windows from TinyStories: every linear gets an output error.
     void qstats_json_with_calibration() {
-        const Run r = run(rilq::cli::cmd_qstats, "qstats",
-                          {stories(), "--method", "rtn", "--bits", "3", "--group", "32", "--calib", tinystories(),
-                           "--calib-samples", "4", "--calib-seqlen", "64", "--json", "--quiet", "--threads", "1"});
+        const Run r =
+            run(rilq::cli::cmd_qstats, "qstats",
+                {stories(), "--method", "rtn", "--bits", "3", "--group", "32", "--calib", tinystories(),
+                 "--calib-samples", "4", "--calib-seqlen", "64", "--json", "--quiet", "--threads", "1"});
         QVERIFY2(r.code == 0, r.err.c_str());
         const json j = json::parse(r.out);
         QCOMPARE(j["calibration"]["windows"].get<int>(), 4);
@@ -109,11 +114,11 @@ private Q_SLOTS:
         // w2 (down_proj, in = 172) has 172 % 32 = 12-wide last groups; the summary says so.
         QCOMPARE(j["summary"]["linears_with_partial_groups"].get<int>(), 5);
         QCOMPARE(j["linears"][6]["groups"]["last_group_size"].get<int>(), 12);
-        QVERIFY(j["linears"][0]["spectrum"]["energy_at_rank"]["64"].get<double>() == 1.0);   // rank <= 64
+        QVERIFY(j["linears"][0]["spectrum"]["energy_at_rank"]["64"].get<double>() == 1.0); // rank <= 64
     }
 
     void usage_errors_exit_2() {
-        QCOMPARE(run(rilq::cli::cmd_quantize, "quantize", {stories(), "--bits", "2"}).code, 2);   // no --out
+        QCOMPARE(run(rilq::cli::cmd_quantize, "quantize", {stories(), "--bits", "2"}).code, 2); // no --out
         QCOMPARE(run(rilq::cli::cmd_qstats, "qstats", {stories(), "--method", "nf", "--bits", "8"}).code, 2);
         QCOMPARE(run(rilq::cli::cmd_qstats, "qstats", {stories(), "--method", "gptq"}).code, 2);
         const Run missing = run(rilq::cli::cmd_qstats, "qstats", {"/nonexistent/model.bin", "--quiet"});

@@ -53,12 +53,12 @@ std::vector<float> values(const torch::Tensor& t) {
 class TestQuantIcq : public QObject {
     Q_OBJECT
 
-private Q_SLOTS:
+  private Q_SLOTS:
     void candidates_like_numpy_linspace() {
         const auto f = icq_nf_candidates(100, 0.1);
         QCOMPARE(f.size(), size_t{201});
-        QVERIFY(f[100] == 0.0f);                          // the median start is a candidate
-        QVERIFY(std::fabs(f[200] - 0.0541087f) < 1e-7f);  // lambda * sigma
+        QVERIFY(f[100] == 0.0f);                         // the median start is a candidate
+        QVERIFY(std::fabs(f[200] - 0.0541087f) < 1e-7f); // lambda * sigma
         QVERIFY(f[0] == -f[200]);
         QVERIFY(std::is_sorted(f.begin(), f.end()));
         const auto& fx = test::quant_reference();
@@ -104,11 +104,12 @@ private Q_SLOTS:
     // Block [0, 1, 2, 3], NF2 (bnb: [-1, 0, 0.337915, 1], thresholds -0.5, 0.16896, 0.66896),
     // n = 1, lambda = 0.9: tau0 = 1 (lower median), m = 2, f = -0.48698, 0, +0.48698 ->
     //   tau = 0.026: v = [-0.009, 0.328, 0.664, 1]  -> codes 1,2,2,3 -> H = 1.5 bits
-    //   tau = 1:     v = [-0.5, 0, 0.5, 1]          -> codes 0,1,2,3 -> H = 2 bits (-0.5 sits on a threshold: lower code)
-    //   tau = 1.974: v = [-1, -0.493, 0.013, 0.520] -> codes 0,1,1,2 -> H = 1.5 bits
+    //   tau = 1:     v = [-0.5, 0, 0.5, 1]          -> codes 0,1,2,3 -> H = 2 bits (-0.5 sits on a threshold:
+    //   lower code) tau = 1.974: v = [-1, -0.493, 0.013, 0.520] -> codes 0,1,1,2 -> H = 1.5 bits
     // Winner: the median start. tau2 = |tau*| = 1, tau1 = the 1.0 entry, w_hat = table * 2 + 1.
     void hand_block_median_start_wins() {
-        auto r = quantize_weight(torch::tensor({0.0f, 1.0f, 2.0f, 3.0f}).reshape({1, 4}), icq(2, 4, 1, 0.9), "hand");
+        auto r = quantize_weight(torch::tensor({0.0f, 1.0f, 2.0f, 3.0f}).reshape({1, 4}), icq(2, 4, 1, 0.9),
+                                 "hand");
         const auto& st = r.icq_nf;
         QCOMPARE(st.choice.item<int64_t>(), int64_t{1});
         QCOMPARE(st.median.item<float>(), 1.0f);
@@ -136,7 +137,8 @@ private Q_SLOTS:
             QCOMPARE(values(r.codes), (std::vector<float>{0, 2, 2, 3}));
             QCOMPARE(r.icq_nf.start_entropy.item<float>(), 1.5f);
             QCOMPARE(r.icq_nf.best_entropy.item<float>(), 1.5f);
-            QCOMPARE(static_cast<int>(r.icq_nf.offset_codes.item<uint8_t>()), 0);   // tau*/tau2 = -1 -> -0.99297
+            QCOMPARE(static_cast<int>(r.icq_nf.offset_codes.item<uint8_t>()),
+                     0); // tau*/tau2 = -1 -> -0.99297
         }
     }
 
@@ -144,7 +146,7 @@ private Q_SLOTS:
     // bucketize), entropies in fp64, first maximum (ties to 1e-12).
     void exact_search_matches_brute_force() {
         torch::manual_seed(21);
-        auto w = torch::randn({12, 41}) * 0.1;   // 492 = 30 blocks of 16 + a tail of 12
+        auto w = torch::randn({12, 41}) * 0.1; // 492 = 30 blocks of 16 + a tail of 12
         w.view({-1})[5] = 2.0;                 // an outlier block
         QuantSpec s = icq(3, 16, 12, 0.6);
         s.icq_entropy = IcqEntropyArithmetic::ExactTies;
@@ -160,19 +162,23 @@ private Q_SLOTS:
             std::sort(sorted.begin(), sorted.end());
             const float tau0 = sorted[static_cast<size_t>((len - 1) / 2)];
             float m = 0;
-            for (float v : x) m = std::max(m, std::fabs(v - tau0));
+            for (float v : x)
+                m = std::max(m, std::fabs(v - tau0));
             double best = -1;
             int64_t best_c = -1;
             for (size_t c = 0; c < cand.size(); ++c) {
                 const float tau = cand[c] * m + tau0;
                 float a = 0;
-                for (float v : x) a = std::max(a, std::fabs(v - tau));
+                for (float v : x)
+                    a = std::max(a, std::fabs(v - tau));
                 std::vector<int64_t> hist(8, 0);
                 for (float v : x) {
                     const double y = static_cast<double>((v - tau) * (1.0f / a));
                     int k = 0;
                     for (int j = 1; j < 8; ++j)
-                        if (std::fabs(y - table[static_cast<size_t>(j)]) < std::fabs(y - table[static_cast<size_t>(k)])) k = j;
+                        if (std::fabs(y - table[static_cast<size_t>(j)]) <
+                            std::fabs(y - table[static_cast<size_t>(k)]))
+                            k = j;
                     ++hist[static_cast<size_t>(k)];
                 }
                 const double h = entropy_bits(hist.data(), 8, len);
@@ -188,7 +194,7 @@ private Q_SLOTS:
 
     void invariants_on_random_weights() {
         torch::manual_seed(4);
-        auto w = torch::randn({40, 200}) * 0.02;   // 8000 = 125 blocks, 1 super-block of 125
+        auto w = torch::randn({40, 200}) * 0.02; // 8000 = 125 blocks, 1 super-block of 125
         for (int bits : {2, 3, 4}) {
             for (auto v : {NfVariant::BnbAsymmetric, NfVariant::QloraSymmetric}) {
                 QuantSpec s = icq(bits);
@@ -198,11 +204,14 @@ private Q_SLOTS:
                 QVERIFY(r.codes.max().item<int>() <= (1 << bits) - 1);
                 QVERIFY((st.best_entropy >= st.start_entropy).all().item<bool>());
                 QVERIFY((st.best_entropy <= static_cast<float>(bits) + 1e-6f).all().item<bool>());
-                QCOMPARE(st.candidates[st.choice.min()].item<float>() >= st.candidates[0].item<float>(), true);
+                QCOMPARE(st.candidates[st.choice.min()].item<float>() >= st.candidates[0].item<float>(),
+                         true);
                 // tau* = f*·m + tau0, and what is added back is within one 8-bit step of it.
                 auto tau = st.candidates.index_select(0, st.choice) * st.spread + st.median;
                 QCOMPARE(test::count_differences(tau, st.offset), int64_t{0});
-                QVERIFY(((st.offset_dequant - st.offset).abs() <= st.offset_scales.max() * 0.02).all().item<bool>());
+                QVERIFY(((st.offset_dequant - st.offset).abs() <= st.offset_scales.max() * 0.02)
+                            .all()
+                            .item<bool>());
             }
         }
         // Without tau storage the offset is added back exactly.
@@ -229,7 +238,8 @@ private Q_SLOTS:
                 plain.rtn_variant = v;
                 auto p = quantize_weight(w, plain, "w");
                 auto kept = (st.choice == 0);
-                QCOMPARE(test::count_differences(r.scales.masked_select(kept), p.scales.masked_select(kept)), int64_t{0});
+                QCOMPARE(test::count_differences(r.scales.masked_select(kept), p.scales.masked_select(kept)),
+                         int64_t{0});
             }
         }
         QVERIFY_EXCEPTION_THROWN(quantize_weight(w, icq_int(2, 64, RtnVariant::OmniQuant), "w"), Error);
@@ -264,7 +274,9 @@ private Q_SLOTS:
             const std::string what = s.describe();
             auto same = [&](const torch::Tensor& t, const char* key) {
                 const auto diff = test::count_differences(t, test::decode_tensor(c[key]));
-                if (diff != 0) qWarning("%s: %s differs in %lld places", what.c_str(), key, static_cast<long long>(diff));
+                if (diff != 0)
+                    qWarning("%s: %s differs in %lld places", what.c_str(), key,
+                             static_cast<long long>(diff));
                 return diff == 0;
             };
             QVERIFY(same(st.median, "median"));
@@ -297,8 +309,10 @@ private Q_SLOTS:
             const auto& st = r.icq_nf;
             QCOMPARE(test::count_differences(r.codes, test::decode_tensor(c["codes"])), int64_t{0});
             QCOMPARE(test::count_differences(st.choice, test::decode_tensor(c["choice"])), int64_t{0});
-            QCOMPARE(test::count_differences(st.offset_codes, test::decode_tensor(c["offset_codes"])), int64_t{0});
-            QCOMPARE(test::count_differences(st.offset_scales, test::decode_tensor(c["offset_scales"])), int64_t{0});
+            QCOMPARE(test::count_differences(st.offset_codes, test::decode_tensor(c["offset_codes"])),
+                     int64_t{0});
+            QCOMPARE(test::count_differences(st.offset_scales, test::decode_tensor(c["offset_scales"])),
+                     int64_t{0});
             QCOMPARE(test::count_differences(r.absmax_fp, test::decode_tensor(c["absmax_fp"])), int64_t{0});
             QCOMPARE(c["blocks_below_start"].get<int>(), 0);
             QVERIFY((st.best_entropy >= st.start_entropy).all().item<bool>());
@@ -306,11 +320,14 @@ private Q_SLOTS:
             MetricsOptions mo;
             mo.spectrum = false;
             const auto stats = compute_linear_stats("stories", w, r, mo);
-            QVERIFY(std::fabs(stats.icq_blocks_losing_vs_plain - c["blocks_losing_vs_plain"].get<double>()) < 1e-12);
-            qInfo("stories260K %s nf%d: %.1f%% of blocks lose entropy vs plain NF, mean gain vs plain %+.4f bits, "
+            QVERIFY(std::fabs(stats.icq_blocks_losing_vs_plain - c["blocks_losing_vs_plain"].get<double>()) <
+                    1e-12);
+            qInfo("stories260K %s nf%d: %.1f%% of blocks lose entropy vs plain NF, mean gain vs plain %+.4f "
+                  "bits, "
                   "vs median start %+.4f bits",
-                  c["tensor"].get<std::string>().c_str(), c["bits"].get<int>(), 100 * stats.icq_blocks_losing_vs_plain,
-                  stats.icq_gain_vs_plain_bits, stats.icq_gain_vs_start_bits);
+                  c["tensor"].get<std::string>().c_str(), c["bits"].get<int>(),
+                  100 * stats.icq_blocks_losing_vs_plain, stats.icq_gain_vs_plain_bits,
+                  stats.icq_gain_vs_start_bits);
             ++cases;
         }
         QCOMPARE(cases, 4);
@@ -326,11 +343,13 @@ private Q_SLOTS:
             s.icq_entropy = parse_icq_entropy(c["entropy"], "fixture");
             auto r = quantize_weight(w, s, "fixture");
             const std::string what = s.describe();
-            QVERIFY2(test::count_differences(r.icq_int.choice, test::decode_tensor(c["choice"])) == 0, what.c_str());
+            QVERIFY2(test::count_differences(r.icq_int.choice, test::decode_tensor(c["choice"])) == 0,
+                     what.c_str());
             QVERIFY2(test::count_differences(r.scales, test::decode_tensor(c["scales"])) == 0, what.c_str());
             QVERIFY2(test::count_differences(r.zeros, test::decode_tensor(c["zeros"])) == 0, what.c_str());
             QVERIFY2(test::count_differences(r.codes, test::decode_tensor(c["codes"])) == 0, what.c_str());
-            QVERIFY2(test::count_differences(r.dequantized, test::decode_tensor(c["dequantized"])) == 0, what.c_str());
+            QVERIFY2(test::count_differences(r.dequantized, test::decode_tensor(c["dequantized"])) == 0,
+                     what.c_str());
             ++cases;
         }
         QCOMPARE(cases, 9);

@@ -17,7 +17,9 @@ using namespace rilq;
 
 namespace {
 
-bool close(double a, double b, double rel) { return std::fabs(a - b) <= rel * std::max(std::fabs(b), 1e-300); }
+bool close(double a, double b, double rel) {
+    return std::fabs(a - b) <= rel * std::max(std::fabs(b), 1e-300);
+}
 
 // W = [[1, 2], [3, 4]], Q(W) = [[1, 2], [3, 5]], codes [[0, 1], [1, 1]] (2 bits), one group per row.
 QuantResult hand_result() {
@@ -29,7 +31,9 @@ QuantResult hand_result() {
     return r;
 }
 
-torch::Tensor hand_weight() { return torch::tensor({1.0f, 2.0f, 3.0f, 4.0f}).reshape({2, 2}); }
+torch::Tensor hand_weight() {
+    return torch::tensor({1.0f, 2.0f, 3.0f, 4.0f}).reshape({2, 2});
+}
 
 QuantSpec spec_of(const std::string& method, int bits, int64_t group) {
     QuantSpec s;
@@ -44,7 +48,7 @@ QuantSpec spec_of(const std::string& method, int bits, int64_t group) {
 class TestQuantMetrics : public QObject {
     Q_OBJECT
 
-private Q_SLOTS:
+  private Q_SLOTS:
     // ||dW|| = 1, ||W|| = sqrt(30): rel = 1/sqrt(30), SQNR = 10 log10(30) dB; group errors 0 and 1/5;
     // group entropies 1 bit ({0, 1}) and 0 ({1, 1}); pooled histogram [1, 3, 0, 0] -> 0.811278 bits;
     // dW = [[0, 0], [0, -1]] has singular values 1, 0.
@@ -73,7 +77,8 @@ private Q_SLOTS:
     // X = [[1, 1]]: X W^T = [3, 7], X dW^T = [0, -1] -> 1/sqrt(58).
     void hand_output_error() {
         auto s = compute_linear_stats("hand", hand_weight(), hand_result());
-        add_output_error(s, torch::tensor({1.0f, 1.0f}).reshape({1, 1, 2}), hand_weight(), hand_result().dequantized);
+        add_output_error(s, torch::tensor({1.0f, 1.0f}).reshape({1, 1, 2}), hand_weight(),
+                         hand_result().dequantized);
         QVERIFY(s.has_output_error);
         QCOMPARE(s.calib_rows, int64_t{1});
         QVERIFY(close(s.output_rel_error, 1.0 / std::sqrt(58.0), 1e-7));
@@ -90,7 +95,8 @@ private Q_SLOTS:
         const auto j = linear_stats_to_json(s);
         QVERIFY(j["group_error_heatmap"]["values"][0].is_null());
         QCOMPARE(j["group_error_heatmap"]["values"][1].get<double>(), static_cast<double>(0.2f));
-        QCOMPARE(j["entropy"]["code_histogram"].get<std::vector<int64_t>>(), (std::vector<int64_t>{1, 3, 0, 0}));
+        QCOMPARE(j["entropy"]["code_histogram"].get<std::vector<int64_t>>(),
+                 (std::vector<int64_t>{1, 3, 0, 0}));
         QCOMPARE(j["groups"]["kind"].get<std::string>(), std::string("row_groups"));
     }
 
@@ -111,7 +117,9 @@ private Q_SLOTS:
         auto d = torch::randn({1100, 1200}, torch::kFloat32) * 0.01;
         auto gram = error_singular_values(d, torch::zeros_like(d));
         auto exact = torch::linalg_svdvals(d.to(torch::kFloat64));
-        QVERIFY(((gram.slice(0, 0, 128) - exact.slice(0, 0, 128)).abs() / exact.slice(0, 0, 128)).max().item<double>() < 1e-4);
+        QVERIFY(((gram.slice(0, 0, 128) - exact.slice(0, 0, 128)).abs() / exact.slice(0, 0, 128))
+                    .max()
+                    .item<double>() < 1e-4);
         auto e_gram = gram.slice(0, 0, 64).pow(2).sum() / gram.pow(2).sum();
         auto e_exact = exact.slice(0, 0, 64).pow(2).sum() / exact.pow(2).sum();
         QVERIFY(std::fabs(e_gram.item<double>() - e_exact.item<double>()) < 1e-5);
@@ -150,22 +158,30 @@ private Q_SLOTS:
             auto gre = test::decode_tensor(e["group_rel_error"]);
             auto finite = torch::isfinite(gre);
             QVERIFY2(torch::equal(finite, torch::isfinite(s.group_rel_error)), what);
-            QVERIFY2(((s.group_rel_error - gre).abs().masked_select(finite) <= 1e-6 * gre.abs().masked_select(finite)).all().item<bool>(), what);
-            QVERIFY2((s.group_entropy - test::decode_tensor(e["group_entropy"])).abs().max().item<float>() <= 1e-6f, what);
+            QVERIFY2(((s.group_rel_error - gre).abs().masked_select(finite) <=
+                      1e-6 * gre.abs().masked_select(finite))
+                         .all()
+                         .item<bool>(),
+                     what);
+            QVERIFY2((s.group_entropy - test::decode_tensor(e["group_entropy"])).abs().max().item<float>() <=
+                         1e-6f,
+                     what);
             const auto sv = e["singular_values"].get<std::vector<double>>();
             for (size_t i = 0; i < sv.size(); ++i) {
-                if (!close(s.singular_values[i], sv[i], 1e-10)) qWarning("%s sv %zu: %.17g vs %.17g", what, i, s.singular_values[i], sv[i]);
+                if (!close(s.singular_values[i], sv[i], 1e-10))
+                    qWarning("%s sv %zu: %.17g vs %.17g", what, i, s.singular_values[i], sv[i]);
                 QVERIFY2(close(s.singular_values[i], sv[i], 1e-10), what);
             }
             for (const auto& [rank, energy] : s.energy_at_rank)
                 QVERIFY2(close(energy, e["energy_at_rank"][std::to_string(rank)], 1e-10), what);
-            QVERIFY2(close(s.output_rel_error, e["output_rel_error"], 1e-5), what);   // fp32 GEMM vs fp64
+            QVERIFY2(close(s.output_rel_error, e["output_rel_error"], 1e-5), what); // fp32 GEMM vs fp64
             if (c.name == "icq_nf2") {
                 QVERIFY(s.has_icq);
                 QVERIFY(close(s.icq_gain_vs_plain_bits, e["icq_gain_vs_plain"], 1e-7));
                 QVERIFY(close(s.icq_blocks_losing_vs_plain, e["icq_blocks_losing_vs_plain"], 1e-12));
                 int64_t total = 0;
-                for (auto n : s.icq_choice_histogram) total += n;
+                for (auto n : s.icq_choice_histogram)
+                    total += n;
                 QCOMPARE(total, r.layout.num_groups());
                 QCOMPARE(s.icq_candidates.size(), size_t{201});
             }

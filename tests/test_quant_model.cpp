@@ -46,7 +46,7 @@ QuantSpec spec(QuantMethod m, int bits) {
 class TestQuantModel : public QObject {
     Q_OBJECT
 
-private Q_SLOTS:
+  private Q_SLOTS:
     void replaces_exactly_the_target_linears() {
         auto model = LlamaModel::random(tiny_config(), 1);
         const auto fp = model.clone();
@@ -81,7 +81,8 @@ private Q_SLOTS:
         auto result = quantize_model(model, s);
         QCOMPARE(result.linears.size(), size_t{3});
         for (const auto& name : model.linear_names()) {
-            const bool target = name.find("down_proj") != std::string::npos || name == "layers.0.self_attn.v_proj";
+            const bool target =
+                name.find("down_proj") != std::string::npos || name == "layers.0.self_attn.v_proj";
             QCOMPARE(torch::equal(model.linear(name).weight, fp.linear(name).weight), !target);
         }
         s.targets = {"wq"};
@@ -112,14 +113,18 @@ private Q_SLOTS:
         for (const auto& st : result.linears) {
             QVERIFY(st.has_output_error);
             QCOMPARE(st.calib_rows, int64_t{32});
-            QCOMPARE(test::count_differences(model.linear(st.name).weight, plain.linear(st.name).weight), int64_t{0});
+            QCOMPARE(test::count_differences(model.linear(st.name).weight, plain.linear(st.name).weight),
+                     int64_t{0});
             auto x = fp_inputs[st.name].reshape({-1, fp_inputs[st.name].size(-1)}).to(torch::kFloat64);
-            auto w = fp.linear(st.name).weight.to(torch::kFloat64), q = model.linear(st.name).weight.to(torch::kFloat64);
-            const double expected = (torch::matmul(x, (w - q).t()).norm() / torch::matmul(x, w.t()).norm()).item<double>();
+            auto w = fp.linear(st.name).weight.to(torch::kFloat64),
+                 q = model.linear(st.name).weight.to(torch::kFloat64);
+            const double expected =
+                (torch::matmul(x, (w - q).t()).norm() / torch::matmul(x, w.t()).norm()).item<double>();
             QVERIFY2(std::fabs(st.output_rel_error - expected) <= 1e-5 * expected, st.name.c_str());
         }
         // Layer 1 sees a different input in the quantized model: the test above would notice.
-        QVERIFY(test::max_abs_diff(fp_inputs["layers.1.self_attn.q_proj"], q_inputs["layers.1.self_attn.q_proj"]) > 1e-3);
+        QVERIFY(test::max_abs_diff(fp_inputs["layers.1.self_attn.q_proj"],
+                                   q_inputs["layers.1.self_attn.q_proj"]) > 1e-3);
     }
 
     void progress_and_cancel() {
@@ -131,7 +136,8 @@ private Q_SLOTS:
         QCOMPARE(seen.back().done, int64_t{14});
         QCOMPARE(seen.back().total, int64_t{14});
         QCOMPARE(seen.back().unit, std::string("linears"));
-        for (size_t i = 1; i < seen.size(); ++i) QVERIFY(seen[i].done >= seen[i - 1].done);
+        for (size_t i = 1; i < seen.size(); ++i)
+            QVERIFY(seen[i].done >= seen[i - 1].done);
 
         auto model2 = LlamaModel::random(tiny_config(), 4);
         CancelToken token;
@@ -150,7 +156,8 @@ private Q_SLOTS:
             quantize_model(model, spec(QuantMethod::Nf, 4));
             QFAIL("expected an error");
         } catch (const Error& e) {
-            QVERIFY2(std::string(e.what()).find("layers.1.mlp.up_proj: cannot quantize, 1 non-finite value, first nan at [7, 3]") !=
+            QVERIFY2(std::string(e.what()).find(
+                         "layers.1.mlp.up_proj: cannot quantize, 1 non-finite value, first nan at [7, 3]") !=
                          std::string::npos,
                      e.what());
         }
@@ -173,7 +180,7 @@ private Q_SLOTS:
         QVERIFY(j["summary"]["by_projection"].contains("mlp.down_proj"));
         const auto& l0 = j["linears"][0];
         QCOMPARE(l0["icq"]["candidates"].size(), size_t{201});
-        QCOMPARE(l0["group_error_heatmap"]["rows"].get<int>(), 64);       // (64 x 64) / blocks of 64
+        QCOMPARE(l0["group_error_heatmap"]["rows"].get<int>(), 64); // (64 x 64) / blocks of 64
         QCOMPARE(l0["spectrum"]["energy_at_rank"]["128"].get<double>(), 1.0);
         QVERIFY(l0["entropy"]["pooled_bits"].get<double>() >= l0["entropy"]["mean_group_bits"].get<double>());
         // down_proj under flat NF blocks: 64 * 172 weights in blocks of 64 that cross rows.
@@ -194,7 +201,8 @@ private Q_SLOTS:
                 QVERIFY2(std::string(e.what()).find(fragment) != std::string::npos, e.what());
             }
         };
-        expect_error({{"method", "rtn"}, {"bits", 5}}, "$.quant.bits: expected 2, 3, 4 or 8 for rtn, found 5");
+        expect_error({{"method", "rtn"}, {"bits", 5}},
+                     "$.quant.bits: expected 2, 3, 4 or 8 for rtn, found 5");
         expect_error({{"method", "nf"}, {"bits", 8}}, "$.quant.bits");
         expect_error({{"method", "gptq"}}, "$.quant.method");
         expect_error({{"method", "icq-int"}, {"variant", "omniquant"}}, "$.quant.variant");
@@ -230,8 +238,11 @@ private Q_SLOTS:
         auto tau = dyn.index_select(0, byname.at(p + "offset_codes").to(torch::kInt64)) *
                    byname.at(p + "offset_scales").repeat_interleave(256).slice(0, 0, 172);
         auto block = torch::div(torch::arange(64 * 172, torch::kInt64), 64, "floor");
-        auto rebuilt = byname.at(p + "table").index_select(0, codes) * a.index_select(0, block) + tau.index_select(0, block);
-        QCOMPARE(test::count_differences(rebuilt.reshape({64, 172}), model.linear("layers.0.mlp.down_proj").weight), int64_t{0});
+        auto rebuilt = byname.at(p + "table").index_select(0, codes) * a.index_select(0, block) +
+                       tau.index_select(0, block);
+        QCOMPARE(test::count_differences(rebuilt.reshape({64, 172}),
+                                         model.linear("layers.0.mlp.down_proj").weight),
+                 int64_t{0});
         const auto m = quant_codes_manifest(result, "random");
         QCOMPARE(m["format"].get<std::string>(), std::string("rilq.quant_codes"));
         QCOMPARE(m["linears"].size(), size_t{14});

@@ -45,7 +45,7 @@ bool near(const std::vector<float>& a, const std::vector<double>& b, double tol)
 class TestQuantNf : public QObject {
     Q_OBJECT
 
-private Q_SLOTS:
+  private Q_SLOTS:
     void normal_quantile_is_accurate() {
         // Phi^-1 values from standard tables.
         QVERIFY(std::fabs(normal_quantile(0.975) - 1.959963984540054) < 1e-14);
@@ -74,10 +74,10 @@ private Q_SLOTS:
     // The decision-tree constants of bitsandbytes' dQuantizeNF4 (CUDA kernel), sorted.
     void nf4_thresholds_are_the_kernel_constants() {
         const std::vector<float> kernel = {
-            -0.8480964004993439f, -0.6106329262256622f, -0.4599952697753906f, -0.33967943489551544f,
+            -0.8480964004993439f,  -0.6106329262256622f,  -0.4599952697753906f,   -0.33967943489551544f,
             -0.23460740596055984f, -0.13791173323988914f, -0.045525018125772476f, 0.03979014977812767f,
-            0.1202552504837513f, 0.2035212516784668f, 0.2920137718319893f, 0.3893125355243683f,
-            0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f};
+            0.1202552504837513f,   0.2035212516784668f,   0.2920137718319893f,    0.3893125355243683f,
+            0.5016634166240692f,   0.6427869200706482f,   0.8614784181118011f};
         QCOMPARE(nf_thresholds(nf4_bnb_table()), kernel);
     }
 
@@ -86,10 +86,11 @@ private Q_SLOTS:
         QCOMPARE(m.size(), size_t{256});
         QVERIFY(std::is_sorted(m.begin(), m.end()));
         QVERIFY(m.back() == 1.0f);
-        QVERIFY(std::fabs(m.front() + 0.99296875f) < 1e-7f);   // -(0.9859375 + 1) / 2
+        QVERIFY(std::fabs(m.front() + 0.99296875f) < 1e-7f); // -(0.9859375 + 1) / 2
         QCOMPARE(std::count(m.begin(), m.end(), 0.0f), 1L);
         QVERIFY(m[127] == 0.0f);
-        QVERIFY(std::fabs(m[128] - 0.55e-6f) < 1e-12f);          // smallest positive: 1e-6 * mean of linspace(0.1, 1, 2)
+        QVERIFY(std::fabs(m[128] - 0.55e-6f) <
+                1e-12f); // smallest positive: 1e-6 * mean of linspace(0.1, 1, 2)
         // argmin ties go to the first index, NaN to the 0.0 entry.
         QCOMPARE(static_cast<int>(dynamic_map_argmin(1.0f)), 255);
         QCOMPARE(static_cast<int>(dynamic_map_argmin(-5.0f)), 0);
@@ -105,7 +106,8 @@ private Q_SLOTS:
         QCOMPARE(values(r.codes), (std::vector<float>{12, 0, 8, 7, 0, 0, 0, 0}));
         QCOMPARE(values(r.absmax), (std::vector<float>{1.0f, 0.0f}));
         const auto& t = nf4_bnb_table();
-        QCOMPARE(values(r.dequantized), (std::vector<float>{t[12], -1.0f, t[8], 0.0f, -0.0f, -0.0f, -0.0f, -0.0f}));
+        QCOMPARE(values(r.dequantized),
+                 (std::vector<float>{t[12], -1.0f, t[8], 0.0f, -0.0f, -0.0f, -0.0f, -0.0f}));
     }
 
     // Flat blocks cross rows: (3, 5) with block 4 -> blocks {0..3}, {4..7}, {8..11}, {12..14}.
@@ -158,7 +160,8 @@ private Q_SLOTS:
         auto blocks = w.reshape({-1, 64});
         auto scaled = blocks / blocks.abs().amax(1, true);
         auto argmin = (scaled.unsqueeze(-1) - table).abs().argmin(-1);
-        QCOMPARE(test::count_differences(argmin.reshape({-1}).to(torch::kUInt8), r.codes.reshape({-1})), int64_t{0});
+        QCOMPARE(test::count_differences(argmin.reshape({-1}).to(torch::kUInt8), r.codes.reshape({-1})),
+                 int64_t{0});
     }
 
     void non_finite_weights_name_the_tensor() {
@@ -168,7 +171,8 @@ private Q_SLOTS:
             quantize_weight(w, nf(4), "layers.1.mlp.up_proj");
             QFAIL("expected an error");
         } catch (const Error& e) {
-            QVERIFY(std::string(e.what()).find("layers.1.mlp.up_proj: cannot quantize, 1 non-finite value, first nan at [0, 63]") !=
+            QVERIFY(std::string(e.what()).find(
+                        "layers.1.mlp.up_proj: cannot quantize, 1 non-finite value, first nan at [0, 63]") !=
                     std::string::npos);
         }
     }
@@ -179,7 +183,8 @@ private Q_SLOTS:
             for (int b : {2, 3, 4}) {
                 QuantSpec s = nf(b);
                 set_variant(s, v, "fixture");
-                QCOMPARE(nf_table(b, s.nf_variant), values(test::decode_tensor(fx["nf_tables"][v + std::to_string(b)])));
+                QCOMPARE(nf_table(b, s.nf_variant),
+                         values(test::decode_tensor(fx["nf_tables"][v + std::to_string(b)])));
                 QCOMPARE(nf_thresholds(nf_table(b, s.nf_variant)),
                          values(test::decode_tensor(fx["nf_thresholds"][v + std::to_string(b)])));
             }
@@ -195,13 +200,19 @@ private Q_SLOTS:
             auto r = quantize_weight(w, s, "fixture");
             const std::string what = s.describe();
             QVERIFY2(test::count_differences(r.codes, test::decode_tensor(c["codes"])) == 0, what.c_str());
-            QVERIFY2(test::count_differences(r.absmax_fp, test::decode_tensor(c["absmax_fp"])) == 0, what.c_str());
+            QVERIFY2(test::count_differences(r.absmax_fp, test::decode_tensor(c["absmax_fp"])) == 0,
+                     what.c_str());
             QVERIFY2(test::count_differences(r.absmax, test::decode_tensor(c["absmax"])) == 0, what.c_str());
-            QVERIFY2(test::count_differences(r.dequantized, test::decode_tensor(c["dequantized"])) == 0, what.c_str());
+            QVERIFY2(test::count_differences(r.dequantized, test::decode_tensor(c["dequantized"])) == 0,
+                     what.c_str());
             if (s.double_quant) {
                 QVERIFY2(r.double_quant.mean == c["dq_mean"].get<float>(), what.c_str());
-                QVERIFY2(test::count_differences(r.double_quant.codes, test::decode_tensor(c["dq_codes"])) == 0, what.c_str());
-                QVERIFY2(test::count_differences(r.double_quant.scales, test::decode_tensor(c["dq_scales"])) == 0, what.c_str());
+                QVERIFY2(test::count_differences(r.double_quant.codes, test::decode_tensor(c["dq_codes"])) ==
+                             0,
+                         what.c_str());
+                QVERIFY2(
+                    test::count_differences(r.double_quant.scales, test::decode_tensor(c["dq_scales"])) == 0,
+                    what.c_str());
             }
             ++cases;
         }

@@ -31,20 +31,25 @@ std::vector<float> values(const torch::Tensor& t) {
     return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
-torch::Tensor row(std::vector<float> v) { return torch::tensor(v, torch::kFloat32).reshape({1, -1}); }
+torch::Tensor row(std::vector<float> v) {
+    return torch::tensor(v, torch::kFloat32).reshape({1, -1});
+}
 
 } // namespace
 
 class TestQuantRtn : public QObject {
     Q_OBJECT
 
-private Q_SLOTS:
+  private Q_SLOTS:
     void round_half_even_matches_nearbyint() {
-        const float cases[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 0.49999997f, 4194303.5f, 8388607.5f,
-                               8388608.0f, 16777217.0f, -3.7f, 1e-30f, -0.0f, 1e20f};
-        for (float v : cases) QCOMPARE(round_half_even(v), std::nearbyint(v));
+        const float cases[] = {0.5f,        1.5f,        2.5f,       -0.5f,      -1.5f,
+                               -2.5f,       0.49999997f, 4194303.5f, 8388607.5f, 8388608.0f,
+                               16777217.0f, -3.7f,       1e-30f,     -0.0f,      1e20f};
+        for (float v : cases)
+            QCOMPARE(round_half_even(v), std::nearbyint(v));
         auto r = torch::randn({10000}) * 1000;
-        for (float v : values(r)) QCOMPARE(round_half_even(v), std::nearbyint(v));
+        for (float v : values(r))
+            QCOMPARE(round_half_even(v), std::nearbyint(v));
     }
 
     // Group A = [-1, -0.5, 0, 0.5]: s = 1.5/3 = 0.5, z = round(1/0.5) = 2, codes 0..3, exact.
@@ -63,7 +68,8 @@ private Q_SLOTS:
 
         auto gptq = quantize_weight(w, rtn(2, 4, RtnVariant::Gptq), "hand");
         const auto d = values(gptq.dequantized);
-        for (int i = 0; i < 5; ++i) QCOMPARE(d[static_cast<size_t>(i)], values(omni.dequantized)[static_cast<size_t>(i)]);
+        for (int i = 0; i < 5; ++i)
+            QCOMPARE(d[static_cast<size_t>(i)], values(omni.dequantized)[static_cast<size_t>(i)]);
         QVERIFY(d[5] == 1.0f / 3.0f);
         QVERIFY(values(gptq.zeros)[1] == 0.0f);
     }
@@ -75,13 +81,16 @@ private Q_SLOTS:
         auto w = row({0.5f, 0.5f, 0.5f, 0.5f});
         auto omni = quantize_weight(w, rtn(2, 4), "equal");
         QCOMPARE(values(omni.zeros)[0], -10000.0f);
-        for (float v : values(omni.dequantized)) QVERIFY(v == 10003.0f * 1e-5f);
+        for (float v : values(omni.dequantized))
+            QVERIFY(v == 10003.0f * 1e-5f);
         auto gptq = quantize_weight(w, rtn(2, 4, RtnVariant::Gptq), "equal");
-        for (float v : values(gptq.dequantized)) QVERIFY(std::fabs(v - 0.5f) < 1e-7f);
+        for (float v : values(gptq.dequantized))
+            QVERIFY(std::fabs(v - 0.5f) < 1e-7f);
         auto zero = quantize_weight(torch::zeros({1, 4}), rtn(2, 4, RtnVariant::Gptq), "zero");
         QVERIFY(values(zero.scales)[0] == 2.0f / 3.0f);
-        QVERIFY(values(zero.zeros)[0] == 2.0f);   // round(1 / (2/3)) = round(1.5) = 2 (half to even)
-        for (float v : values(zero.dequantized)) QCOMPARE(v, 0.0f);
+        QVERIFY(values(zero.zeros)[0] == 2.0f); // round(1 / (2/3)) = round(1.5) = 2 (half to even)
+        for (float v : values(zero.dequantized))
+            QCOMPARE(v, 0.0f);
     }
 
     // One outlier: [0.01, -0.02, 0.015, 1.0]: s = 1.02/3 = 0.34, z = round(0.0588) = 0; the three
@@ -99,7 +108,8 @@ private Q_SLOTS:
     // Symmetric forms on [-0.8, 0.5, 0.25, 1.0] at 2 bits.
     // GPTQ sym: xmax = max(0.8, 1) = 1, xmin = -1, scale = 2/3, zero = 2; x/scale = -1.2, 0.75, 0.375,
     // 1.5 -> round -1, 1, 0, (1 or 2) -> +2 -> codes 1, 3, 2, 3 (clamped).
-    // OmniQuant sym: scale = 1 / (2^1 - 1) = 1, zero = 1: round(x) = -1, 0 (half to even), 0, 1 -> 0, 1, 1, 2.
+    // OmniQuant sym: scale = 1 / (2^1 - 1) = 1, zero = 1: round(x) = -1, 0 (half to even), 0, 1 -> 0, 1,
+    // 1, 2.
     void hand_symmetric() {
         auto w = row({-0.8f, 0.5f, 0.25f, 1.0f});
         auto g = quantize_weight(w, rtn(2, 4, RtnVariant::GptqSymmetric), "sym");
@@ -138,14 +148,16 @@ private Q_SLOTS:
     void invariants_codes_in_range_and_error_falls_with_bits() {
         torch::manual_seed(3);
         auto w = torch::randn({64, 300}) * 0.02;
-        for (auto v : {RtnVariant::OmniQuant, RtnVariant::Gptq, RtnVariant::GptqSymmetric, RtnVariant::OmniQuantSymmetric}) {
+        for (auto v : {RtnVariant::OmniQuant, RtnVariant::Gptq, RtnVariant::GptqSymmetric,
+                       RtnVariant::OmniQuantSymmetric}) {
             for (int64_t g : {int64_t{32}, int64_t{64}, int64_t{128}, int64_t{-1}}) {
                 double prev = 1e9;
                 for (int bits : {2, 3, 4, 8}) {
                     auto r = quantize_weight(w, rtn(bits, g, v), "w");
                     QVERIFY(r.codes.max().item<int>() <= (1 << bits) - 1);
                     const double err = ((w - r.dequantized).norm() / w.norm()).item<double>();
-                    QVERIFY2(err < prev, (to_string(v) + " g" + std::to_string(g) + " b" + std::to_string(bits)).c_str());
+                    QVERIFY2(err < prev,
+                             (to_string(v) + " g" + std::to_string(g) + " b" + std::to_string(bits)).c_str());
                     prev = err;
                 }
             }
@@ -180,7 +192,8 @@ private Q_SLOTS:
             set_variant(s, c["variant"], "fixture");
             auto r = quantize_weight(w, s, "fixture");
             const std::string what = s.describe();
-            QVERIFY2(test::count_differences(r.dequantized, test::decode_tensor(c["dequantized"])) == 0, what.c_str());
+            QVERIFY2(test::count_differences(r.dequantized, test::decode_tensor(c["dequantized"])) == 0,
+                     what.c_str());
             QVERIFY2(test::count_differences(r.codes, test::decode_tensor(c["codes"])) == 0, what.c_str());
             QVERIFY2(test::count_differences(r.scales, test::decode_tensor(c["scales"])) == 0, what.c_str());
             QVERIFY2(test::count_differences(r.zeros, test::decode_tensor(c["zeros"])) == 0, what.c_str());

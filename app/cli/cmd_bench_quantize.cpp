@@ -22,7 +22,8 @@ int run_bench_quantize(const QStringList& args) {
     });
     int exit_code = kExitOk;
     if (!parse_args(p, args,
-                    "Times the quantizers on one random 4096 x 11008 fp32 matrix (goals: RTN < 0.5 s, ICQ-NF with 201 "
+                    "Times the quantizers on one random 4096 x 11008 fp32 matrix (goals: RTN < 0.5 s, ICQ-NF "
+                    "with 201 "
                     "candidates < 10 s on 2 cores).",
                     0, 0, exit_code))
         return exit_code;
@@ -33,12 +34,15 @@ int run_bench_quantize(const QStringList& args) {
     o.threads = p.value("threads").toInt(&ok_threads);
     o.repeats = p.value("repeats").toInt(&ok_rep);
     o.icq_n = p.value("icq-n").toInt(&ok_n);
-    if (!(ok_rows && ok_cols && ok_threads && ok_rep && ok_n) || o.rows <= 0 || o.cols <= 0 || o.threads <= 0) {
-        std::cerr << "rilq bench quantize: --rows, --cols, --threads, --repeats and --icq-n take positive integers\n";
+    if (!(ok_rows && ok_cols && ok_threads && ok_rep && ok_n) || o.rows <= 0 || o.cols <= 0 ||
+        o.threads <= 0) {
+        std::cerr << "rilq bench quantize: --rows, --cols, --threads, --repeats and --icq-n take positive "
+                     "integers\n";
         return kExitUsage;
     }
     o.methods.clear();
-    for (const auto& c : p.value("cases").split(QLatin1Char(','), Qt::SkipEmptyParts)) o.methods.push_back(to_std(c.trimmed()));
+    for (const auto& c : p.value("cases").split(QLatin1Char(','), Qt::SkipEmptyParts))
+        o.methods.push_back(to_std(c.trimmed()));
     return run_guarded([&] {
         init_runtime(o.threads);
         run_quant_bench(o, std::cout);

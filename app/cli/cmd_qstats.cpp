@@ -30,8 +30,9 @@ void print_linear_table(const ModelQuantResult& result, std::ostream& out) {
         char e64s[32] = "-", outs[32] = "-";
         if (e64 >= 0) std::snprintf(e64s, sizeof e64s, "%.5f", e64);
         if (s.has_output_error) std::snprintf(outs, sizeof outs, "%.5f", s.output_rel_error);
-        std::snprintf(line, sizeof line, "%-28s %9.5f %8.2f %9.4g %8.4f %8.4f %9s %9s\n", s.name.c_str(), s.rel_error,
-                      s.sqnr_db, s.max_abs_error, s.mean_group_entropy_bits, s.pooled_entropy_bits, e64s, outs);
+        std::snprintf(line, sizeof line, "%-28s %9.5f %8.2f %9.4g %8.4f %8.4f %9s %9s\n", s.name.c_str(),
+                      s.rel_error, s.sqnr_db, s.max_abs_error, s.mean_group_entropy_bits,
+                      s.pooled_entropy_bits, e64s, outs);
         out << line;
     }
 }
@@ -50,10 +51,11 @@ int cmd_qstats(const QStringList& args) {
         {"quiet", "No progress bar."},
     });
     int exit_code = kExitOk;
-    if (!parse_args(p, args,
-                    "Quantizes a model in memory and prints per-linear metrics: weight error, SQNR, code entropy, "
-                    "ICQ gains and offsets, and the singular-value energy of W - Q(W).",
-                    1, 1, exit_code))
+    if (!parse_args(
+            p, args,
+            "Quantizes a model in memory and prints per-linear metrics: weight error, SQNR, code entropy, "
+            "ICQ gains and offsets, and the singular-value energy of W - Q(W).",
+            1, 1, exit_code))
         return exit_code;
     QuantSpec spec;
     try {

@@ -23,7 +23,8 @@ namespace {
 
 // The written folder should be usable on its own: copy the model's tokenizer (and, from an HF
 // folder, its tokenizer/generation side files) next to the weights. None found is not an error.
-void copy_tokenizer_files(const QCommandLineParser& p, const std::string& model_path, const std::string& out_dir) {
+void copy_tokenizer_files(const QCommandLineParser& p, const std::string& model_path,
+                          const std::string& out_dir) {
     namespace fs = std::filesystem;
     std::vector<fs::path> files;
     try {
@@ -32,7 +33,8 @@ void copy_tokenizer_files(const QCommandLineParser& p, const std::string& model_
         return;
     }
     if (fs::is_directory(model_path))
-        for (const char* side : {"tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
+        for (const char* side :
+             {"tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
             if (fs::exists(fs::path(model_path) / side)) files.push_back(fs::path(model_path) / side);
     for (const auto& f : files) {
         const fs::path target = fs::path(out_dir) / f.filename();
@@ -49,16 +51,19 @@ int cmd_quantize(const QStringList& args) {
     add_model_options(p);
     p.addPositionalArgument("model", "HF model folder or llama2.c .bin file.");
     p.addOptions({
-        {"out", "Output HF folder (config.json + model.safetensors + the tokenizer), written atomically.", "dir"},
+        {"out", "Output HF folder (config.json + model.safetensors + the tokenizer), written atomically.",
+         "dir"},
         {"stats", "Also write the per-linear quantization stats as JSON.", "file.json"},
-        {"codes", "Also write quant_codes.safetensors + quant_codes.json (integer codes and scales) into --out."},
-        {"save-dtype", "Storage dtype of the written weights: float32, bfloat16, float16 (default: the model's).",
-         "dtype"},
+        {"codes",
+         "Also write quant_codes.safetensors + quant_codes.json (integer codes and scales) into --out."},
+        {"save-dtype",
+         "Storage dtype of the written weights: float32, bfloat16, float16 (default: the model's).", "dtype"},
         {"quiet", "No progress bar."},
     });
     int exit_code = kExitOk;
     if (!parse_args(p, args,
-                    "Fake-quantizes the seven projections of every decoder layer (RTN, NormalFloat, IR-QLoRA ICQ) and "
+                    "Fake-quantizes the seven projections of every decoder layer (RTN, NormalFloat, IR-QLoRA "
+                    "ICQ) and "
                     "saves the model with dequantized weights, as RILQ's q_model.",
                     1, 1, exit_code))
         return exit_code;
@@ -92,7 +97,8 @@ int cmd_quantize(const QStringList& args) {
         copy_tokenizer_files(p, model_path, out_dir);
         if (options.keep_states) write_quant_codes(result, out_dir, model_path);
         if (p.isSet("stats"))
-            write_file_atomic(to_std(p.value("stats")), quant_stats_to_json(result, model_path).dump(1) + "\n");
+            write_file_atomic(to_std(p.value("stats")),
+                              quant_stats_to_json(result, model_path).dump(1) + "\n");
         print_quant_summary(result, std::cout);
         std::cout << "wrote " << out_dir << "\n";
         return kExitOk;

@@ -28,12 +28,12 @@ torch::Tensor calibration_ids_from_options(const QCommandLineParser& parser, con
 
 // A progress bar on stderr with Ctrl-C cancellation (interrupt_cancel_token).
 class QuantProgress {
-public:
+  public:
     explicit QuantProgress(bool enabled);
     const ProgressSink& sink() const { return sink_; }
     void finish() { line_->finish(); }
 
-private:
+  private:
     std::unique_ptr<ProgressLine> line_;
     ProgressSink sink_;
 };

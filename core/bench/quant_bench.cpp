@@ -37,7 +37,8 @@ Timing time_best_of(int repeats, const std::function<void()>& f) {
         const double c0 = cpu_seconds();
         const auto t0 = std::chrono::steady_clock::now();
         f();
-        best.wall_s = std::min(best.wall_s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        best.wall_s = std::min(best.wall_s,
+                               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         best.cpu_s = std::min(best.cpu_s, cpu_seconds() - c0);
     }
     return best;
@@ -61,15 +62,17 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
     result.rows = o.rows;
     result.cols = o.cols;
     auto gen = at::detail::createCPUGenerator(o.seed);
-    const auto w = (torch::randn({o.rows, o.cols}, gen, torch::kFloat32) * 0.02).contiguous();   // (O, I)
+    const auto w = (torch::randn({o.rows, o.cols}, gen, torch::kFloat32) * 0.02).contiguous(); // (O, I)
     const double mweights = static_cast<double>(w.numel()) / 1e6;
 
     char line[256];
-    std::snprintf(line, sizeof line, "quantize benchmark: %lld x %lld fp32 N(0, 0.02), %d threads, best of %d\n",
-                  static_cast<long long>(o.rows), static_cast<long long>(o.cols), result.threads, std::max(o.repeats, 1));
+    std::snprintf(line, sizeof line,
+                  "quantize benchmark: %lld x %lld fp32 N(0, 0.02), %d threads, best of %d\n",
+                  static_cast<long long>(o.rows), static_cast<long long>(o.cols), result.threads,
+                  std::max(o.repeats, 1));
     out << line;
-    std::snprintf(line, sizeof line, "%-44s %8s %8s %10s %10s %9s\n", "case", "wall s", "cpu s", "goal", "Mweights/s",
-                  "rel.err");
+    std::snprintf(line, sizeof line, "%-44s %8s %8s %10s %10s %9s\n", "case", "wall s", "cpu s", "goal",
+                  "Mweights/s", "rel.err");
     out << line;
 
     auto report = [&](QuantBenchEntry e) {
@@ -77,8 +80,8 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
         const std::string goal = e.goal_seconds > 0 ? (std::to_string(e.goal_seconds).substr(0, 4) +
                                                        (e.seconds <= e.goal_seconds ? " ok" : " MISS"))
                                                     : "-";
-        std::snprintf(line, sizeof line, "%-44s %8.3f %8.3f %10s %10.1f %9.5f\n", e.name.c_str(), e.seconds, e.cpu_seconds,
-                      goal.c_str(), e.mweights_per_s, e.rel_error);
+        std::snprintf(line, sizeof line, "%-44s %8.3f %8.3f %10s %10.1f %9.5f\n", e.name.c_str(), e.seconds,
+                      e.cpu_seconds, goal.c_str(), e.mweights_per_s, e.rel_error);
         out << line;
         out.flush();
         result.entries.push_back(e);
@@ -111,19 +114,22 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
         } else if (m == "icq-int") {
             bench_method(make_spec(QuantMethod::IcqInt, 2, 64), 0.0);
         } else if (m == "metrics") {
-            if (!for_metrics.dequantized.defined()) for_metrics = quantize_weight(w, make_spec(QuantMethod::Rtn, 2, 64), "bench");
+            if (!for_metrics.dequantized.defined())
+                for_metrics = quantize_weight(w, make_spec(QuantMethod::Rtn, 2, 64), "bench");
             MetricsOptions mo;
             mo.spectrum = false;
             QuantBenchEntry e;
             e.name = "metrics (no spectrum) of rtn w2";
-            const Timing t = time_best_of(o.repeats, [&] { compute_linear_stats("bench", w, for_metrics, mo); });
+            const Timing t =
+                time_best_of(o.repeats, [&] { compute_linear_stats("bench", w, for_metrics, mo); });
             e.seconds = t.wall_s;
             e.cpu_seconds = t.cpu_s;
             e.rel_error = rel(for_metrics.dequantized);
             report(e);
             QuantBenchEntry sp;
             sp.name = "spectrum of W - Q(W) (Gram + eigvalsh)";
-            const Timing ts = time_best_of(o.repeats, [&] { error_singular_values(w, for_metrics.dequantized); });
+            const Timing ts =
+                time_best_of(o.repeats, [&] { error_singular_values(w, for_metrics.dequantized); });
             sp.seconds = ts.wall_s;
             sp.cpu_seconds = ts.cpu_s;
             sp.rel_error = e.rel_error;

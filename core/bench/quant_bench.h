@@ -13,8 +13,8 @@ struct QuantBenchOptions {
     int64_t rows = 4096;
     int64_t cols = 11008;
     int threads = 2;
-    int repeats = 1;                      // best of N
-    int icq_n = 100;                      // 201 candidates
+    int repeats = 1; // best of N
+    int icq_n = 100; // 201 candidates
     std::vector<std::string> methods = {"rtn", "nf", "icq-nf", "icq-int", "metrics"};
     uint64_t seed = 0;
 };

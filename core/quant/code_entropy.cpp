@@ -21,7 +21,8 @@ EntropyTable make_entropy_table(int64_t length) {
     t.f32.assign(terms.data_ptr<float>(), terms.data_ptr<float>() + length + 1);
     t.fixed.resize(static_cast<size_t>(length + 1), 0);
     for (int64_t c = 1; c <= length; ++c) {
-        const double bits = static_cast<double>(c) * std::log2(static_cast<double>(length) / static_cast<double>(c));
+        const double bits =
+            static_cast<double>(c) * std::log2(static_cast<double>(length) / static_cast<double>(c));
         t.fixed[static_cast<size_t>(c)] = std::llround(bits * kFixedScale);
     }
     return t;

@@ -16,8 +16,8 @@ namespace rilq {
 
 struct EntropyTable {
     int64_t length = 0;
-    std::vector<float> f32;      // (length + 1) fp32 term per count
-    std::vector<int64_t> fixed;  // (length + 1) c*log2(length/c) * 2^40, rounded
+    std::vector<float> f32;     // (length + 1) fp32 term per count
+    std::vector<int64_t> fixed; // (length + 1) c*log2(length/c) * 2^40, rounded
 };
 
 EntropyTable make_entropy_table(int64_t length);
@@ -25,14 +25,16 @@ EntropyTable make_entropy_table(int64_t length);
 // fp32 search entropy: terms summed in code order.
 inline float entropy_f32(const int32_t* counts, int levels, const EntropyTable& t) {
     float h = 0.0f;
-    for (int k = 0; k < levels; ++k) h += t.f32[static_cast<size_t>(counts[k])];
+    for (int k = 0; k < levels; ++k)
+        h += t.f32[static_cast<size_t>(counts[k])];
     return h;
 }
 
 // Exact-ties search entropy (fixed point, larger = more entropy).
 inline int64_t entropy_fixed(const int32_t* counts, int levels, const EntropyTable& t) {
     int64_t h = 0;
-    for (int k = 0; k < levels; ++k) h += t.fixed[static_cast<size_t>(counts[k])];
+    for (int k = 0; k < levels; ++k)
+        h += t.fixed[static_cast<size_t>(counts[k])];
     return h;
 }
 

@@ -21,8 +21,10 @@ const std::vector<float>& dynamic_map() {
             const double scale = std::pow(10.0, -(max_exponent_bits - 1) + i);
             auto pos = (means * scale).contiguous();
             auto neg = (means * -scale).contiguous();
-            for (int64_t k = 0; k < pos.numel(); ++k) data.push_back(pos[k].item<float>());
-            for (int64_t k = 0; k < neg.numel(); ++k) data.push_back(neg[k].item<float>());
+            for (int64_t k = 0; k < pos.numel(); ++k)
+                data.push_back(pos[k].item<float>());
+            for (int64_t k = 0; k < neg.numel(); ++k)
+                data.push_back(neg[k].item<float>());
         }
         data.push_back(0.0f);
         data.push_back(1.0f);
@@ -38,7 +40,8 @@ const std::vector<float>& dynamic_midpoints() {
     static const std::vector<float> mids = [] {
         const auto& m = dynamic_map();
         std::vector<float> out;
-        for (size_t k = 0; k + 1 < m.size(); ++k) out.push_back((m[k] + m[k + 1]) * 0.5f);
+        for (size_t k = 0; k + 1 < m.size(); ++k)
+            out.push_back((m[k] + m[k + 1]) * 0.5f);
         return out;
     }();
     return mids;
@@ -82,7 +85,8 @@ DoubleQuantState double_quantize(const torch::Tensor& absmax, int64_t block, tor
     const float* ap = a.data_ptr<float>();
     DoubleQuantState s;
     double sum = 0.0;
-    for (int64_t i = 0; i < NB; ++i) sum += ap[i];
+    for (int64_t i = 0; i < NB; ++i)
+        sum += ap[i];
     s.mean = static_cast<float>(sum / static_cast<double>(NB));
     s.codes = torch::empty({NB}, torch::kUInt8);       // (NB)
     s.scales = torch::empty({ND}, torch::kFloat32);    // (ND)

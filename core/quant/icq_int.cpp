@@ -38,7 +38,7 @@ struct GroupSearch {
 
 // Keeps the candidate with the strictly highest entropy (first wins ties), in the chosen arithmetic.
 class BestTracker {
-public:
+  public:
     BestTracker(bool exact, const EntropyTable& table, int levels, int64_t len)
         : exact_(exact), table_(table), levels_(levels), len_(len) {}
     // Returns the entropy in bits; `better` tells whether it replaced the best so far.
@@ -55,7 +55,7 @@ public:
         return h;
     }
 
-private:
+  private:
     bool exact_;
     const EntropyTable& table_;
     int levels_;
@@ -84,7 +84,8 @@ GroupChoice search_brute_force(const float* x, int64_t len, float xmin, float xm
     for (size_t k = 0; k < cand.size(); ++k) {
         const AffineParams ap = candidate_params(cand[k], xmin, xmax, maxq, s.symmetric);
         std::fill(hist, hist + s.levels, 0);
-        for (int64_t i = 0; i < len; ++i) ++hist[static_cast<size_t>(affine_code(x[i], ap, maxq))];
+        for (int64_t i = 0; i < len; ++i)
+            ++hist[static_cast<size_t>(affine_code(x[i], ap, maxq))];
         bool better = false;
         const float h = best.offer(hist, k == 0, better);
         if (k == 0) out.start_entropy = h;
@@ -109,26 +110,31 @@ GroupChoice search_sorted(const float* x, int64_t len, float xmin, float xmax, c
     std::sort(sorted, sorted + len);
     buffer[0] = -std::numeric_limits<float>::infinity();
     sorted[len] = std::numeric_limits<float>::infinity();
-    const int nb = s.levels - 1;   // boundaries between codes q and q+1
+    const int nb = s.levels - 1; // boundaries between codes q and q+1
     const float maxq = static_cast<float>(nb);
     BestTracker best(s.exact, table, s.levels, len);
     const auto& cand = *s.candidates;
     float last = 0.0f;
     for (size_t k = 0; k < cand.size(); ++k) {
         const AffineParams ap = candidate_params(cand[k], xmin, xmax, maxq, s.symmetric);
-        auto above = [&](int64_t i, int q) { return affine_code(sorted[i], ap, maxq) > static_cast<float>(q); };
+        auto above = [&](int64_t i, int q) {
+            return affine_code(sorted[i], ap, maxq) > static_cast<float>(q);
+        };
         bool moved = k == 0;
         for (int q = 0; q < nb; ++q) {
             int64_t p = k == 0 ? (q == 0 ? 0 : pos[q - 1]) : pos[q];
             if (k > 0 && above(p, q) && !above(p - 1, q)) continue;
-            while (!above(p, q)) ++p;
-            while (above(p - 1, q)) --p;
+            while (!above(p, q))
+                ++p;
+            while (above(p - 1, q))
+                --p;
             moved = moved || p != pos[q];
             pos[q] = p;
         }
         if (moved) {
             hist[0] = static_cast<int32_t>(pos[0]);
-            for (int q = 1; q < nb; ++q) hist[q] = static_cast<int32_t>(pos[q] - pos[q - 1]);
+            for (int q = 1; q < nb; ++q)
+                hist[q] = static_cast<int32_t>(pos[q] - pos[q - 1]);
             hist[nb] = static_cast<int32_t>(len - pos[nb - 1]);
             bool better = false;
             last = best.offer(hist, k == 0, better);
@@ -162,10 +168,10 @@ QuantResult IcqIntQuantizer::quantize(const torch::Tensor& weight, const std::st
     search.symmetric = spec_.rtn_variant == RtnVariant::GptqSymmetric;
     search.exact = spec_.icq_entropy == IcqEntropyArithmetic::ExactTies;
 
-    r.dequantized = torch::empty({O, I}, torch::kFloat32);   // (O, I)
-    r.codes = torch::empty({O, I}, torch::kUInt8);           // (O, I)
-    r.scales = torch::empty({O, NG}, torch::kFloat32);       // (O, G)
-    r.zeros = torch::empty({O, NG}, torch::kFloat32);        // (O, G)
+    r.dequantized = torch::empty({O, I}, torch::kFloat32); // (O, I)
+    r.codes = torch::empty({O, I}, torch::kUInt8);         // (O, I)
+    r.scales = torch::empty({O, NG}, torch::kFloat32);     // (O, G)
+    r.zeros = torch::empty({O, NG}, torch::kFloat32);      // (O, G)
     r.has_icq_int = true;
     IcqIntState& st = r.icq_int;
     st.candidates = torch::tensor(candidates, torch::kFloat32);
@@ -199,7 +205,8 @@ QuantResult IcqIntQuantizer::quantize(const torch::Tensor& weight, const std::st
                 gptq_range(xmin, xmax, search.symmetric);
                 // Walking the split points pays off while there are fewer of them than elements.
                 const GroupChoice gc = 4 * (levels - 1) <= len
-                                           ? search_sorted(x, len, xmin, xmax, search, et, buffer.data(), pos.data(), hist.data())
+                                           ? search_sorted(x, len, xmin, xmax, search, et, buffer.data(),
+                                                           pos.data(), hist.data())
                                            : search_brute_force(x, len, xmin, xmax, search, et, hist.data());
                 const int64_t gi = row * NG + g;
                 scales[gi] = gc.params.scale;

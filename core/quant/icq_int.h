@@ -15,11 +15,11 @@ namespace rilq {
 std::vector<float> icq_int_candidates(int n, double range);
 
 class IcqIntQuantizer : public Quantizer {
-public:
+  public:
     explicit IcqIntQuantizer(const QuantSpec& spec) : spec_(spec) {}
     QuantResult quantize(const torch::Tensor& weight, const std::string& name) const override;
 
-private:
+  private:
     QuantSpec spec_;
 };
 

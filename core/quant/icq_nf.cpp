@@ -32,8 +32,8 @@ std::vector<float> icq_nf_candidates(int n, double lambda) {
 namespace {
 
 struct BlockChoice {
-    float median = 0.0f;     // tau0
-    float spread = 0.0f;     // m
+    float median = 0.0f; // tau0
+    float spread = 0.0f; // m
     int64_t choice = 0;
     float start_entropy = 0.0f;
     float best_entropy = 0.0f;
@@ -43,7 +43,7 @@ struct BlockChoice {
 struct SearchSetup {
     const std::vector<float>* thresholds = nullptr;
     const std::vector<float>* candidates = nullptr;
-    int64_t start_index = 0;   // the f = 0 candidate (median start)
+    int64_t start_index = 0; // the f = 0 candidate (median start)
     int levels = 0;
 };
 
@@ -64,7 +64,7 @@ BlockChoice search_block(const float* x, int64_t len, const SearchSetup& s, cons
     std::sort(sorted, sorted + len);
     buffer[0] = -std::numeric_limits<float>::infinity();
     sorted[len] = std::numeric_limits<float>::infinity();
-    out.median = sorted[(len - 1) / 2];   // torch.median's lower middle value
+    out.median = sorted[(len - 1) / 2]; // torch.median's lower middle value
     const float xmin = sorted[0], xmax = sorted[len - 1];
     // max|x - tau| is reached at an extreme because fl(x - tau) is monotone in x.
     out.spread = std::max(std::fabs(xmin - out.median), std::fabs(xmax - out.median));
@@ -73,7 +73,8 @@ BlockChoice search_block(const float* x, int64_t len, const SearchSetup& s, cons
     const auto& cand = *s.candidates;
     const float* thr = s.thresholds->data();
     const int levels = s.levels, nthr = levels - 1;
-    int64_t pos[16] = {0};   // pos[k] = number of elements with code <= k (sorted[pos[k]] is the first above t_k)
+    int64_t pos[16] = {
+        0}; // pos[k] = number of elements with code <= k (sorted[pos[k]] is the first above t_k)
     int32_t hist[16];
     float best_f32 = 0.0f;
     int64_t best_fixed = 0;
@@ -90,14 +91,17 @@ BlockChoice search_block(const float* x, int64_t len, const SearchSetup& s, cons
             int64_t p = pos[k];
             if (c == 0) {
                 p = k == 0 ? 0 : pos[k - 1];
-                while (!above(p, t)) ++p;
+                while (!above(p, t))
+                    ++p;
                 pos[k] = p;
                 continue;
             }
             // Usually the partition stays put: one well-predicted branch per threshold.
             if (above(p, t) && !above(p - 1, t)) continue;
-            while (!above(p, t)) ++p;
-            while (above(p - 1, t)) --p;
+            while (!above(p, t))
+                ++p;
+            while (above(p - 1, t))
+                --p;
             pos[k] = p;
             moved = true;
         }
@@ -105,7 +109,8 @@ BlockChoice search_block(const float* x, int64_t len, const SearchSetup& s, cons
         // cannot be a strict improvement: only a moved partition needs the entropy again.
         if (moved) {
             hist[0] = static_cast<int32_t>(pos[0]);
-            for (int k = 1; k < nthr; ++k) hist[k] = static_cast<int32_t>(pos[k] - pos[k - 1]);
+            for (int k = 1; k < nthr; ++k)
+                hist[k] = static_cast<int32_t>(pos[k] - pos[k - 1]);
             hist[nthr] = static_cast<int32_t>(len - pos[nthr - 1]);
             bool better = c == 0;
             if constexpr (kExactTies) {
@@ -145,7 +150,7 @@ QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const std::str
     SearchSetup setup;
     setup.thresholds = &thresholds;
     setup.candidates = &candidates;
-    setup.start_index = spec_.icq_n;   // the middle of 2n+1 (0 when n = 0)
+    setup.start_index = spec_.icq_n; // the middle of 2n+1 (0 when n = 0)
     setup.levels = spec_.levels();
     const int64_t tail = N - (NB - 1) * B;
     const EntropyTable full_table = make_entropy_table(B);
@@ -154,15 +159,15 @@ QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const std::str
 
     IcqNfState& st = r.icq_nf;
     r.has_icq_nf = true;
-    st.candidates = torch::tensor(candidates, torch::kFloat32);            // (C)
-    st.median = torch::empty({NB}, torch::kFloat32);                        // (NB)
-    st.spread = torch::empty({NB}, torch::kFloat32);                        // (NB)
-    st.choice = torch::empty({NB}, torch::kInt64);                          // (NB)
-    st.offset = torch::empty({NB}, torch::kFloat32);                        // (NB)
-    st.start_entropy = torch::empty({NB}, torch::kFloat32);                 // (NB)
-    st.best_entropy = torch::empty({NB}, torch::kFloat32);                  // (NB)
-    auto codes = torch::empty({N}, torch::kUInt8);                          // (O*I)
-    r.absmax_fp = torch::empty({NB}, torch::kFloat32);                      // (NB)
+    st.candidates = torch::tensor(candidates, torch::kFloat32); // (C)
+    st.median = torch::empty({NB}, torch::kFloat32);            // (NB)
+    st.spread = torch::empty({NB}, torch::kFloat32);            // (NB)
+    st.choice = torch::empty({NB}, torch::kInt64);              // (NB)
+    st.offset = torch::empty({NB}, torch::kFloat32);            // (NB)
+    st.start_entropy = torch::empty({NB}, torch::kFloat32);     // (NB)
+    st.best_entropy = torch::empty({NB}, torch::kFloat32);      // (NB)
+    auto codes = torch::empty({N}, torch::kUInt8);              // (O*I)
+    r.absmax_fp = torch::empty({NB}, torch::kFloat32);          // (NB)
 
     const float* x = weight.data_ptr<float>();
     uint8_t* code_ptr = codes.data_ptr<uint8_t>();
@@ -189,16 +194,17 @@ QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const std::str
             // tau* = factor_best * absmax + tau0, then the NF codes of w - tau*.
             const float tau = candidates[static_cast<size_t>(bc.choice)] * bc.spread + bc.median;
             offset[b] = tau;
-            for (int64_t i = 0; i < len; ++i) diff[static_cast<size_t>(i)] = x[i0 + i] - tau;
+            for (int64_t i = 0; i < len; ++i)
+                diff[static_cast<size_t>(i)] = x[i0 + i] - tau;
             absmax[b] = nf_quantize_block(diff.data(), len, thresholds, code_ptr + i0);
         }
     });
     r.codes = codes.view({O, I});
 
     // tau storage: tau2 = max|tau*| per super-block, tau1 = argmin |tau*/tau2 - dyn|.
-    st.offset_scales = torch::empty({NS}, torch::kFloat32);                 // (NS)
-    st.offset_codes = torch::empty({NB}, torch::kUInt8);                    // (NB)
-    st.offset_dequant = torch::empty({NB}, torch::kFloat32);                // (NB)
+    st.offset_scales = torch::empty({NS}, torch::kFloat32);  // (NS)
+    st.offset_codes = torch::empty({NB}, torch::kUInt8);     // (NB)
+    st.offset_dequant = torch::empty({NB}, torch::kFloat32); // (NB)
     {
         float* tau2 = st.offset_scales.data_ptr<float>();
         uint8_t* tau1 = st.offset_codes.data_ptr<uint8_t>();
@@ -207,10 +213,12 @@ QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const std::str
         for (int64_t s = 0; s < NS; ++s) {
             const int64_t b0 = s * S, b1 = std::min(b0 + S, NB);
             float t2 = 0.0f;
-            for (int64_t b = b0; b < b1; ++b) t2 = std::max(t2, std::fabs(offset[b]));
+            for (int64_t b = b0; b < b1; ++b)
+                t2 = std::max(t2, std::fabs(offset[b]));
             tau2[s] = t2;
             for (int64_t b = b0; b < b1; ++b) {
-                tau1[b] = dynamic_map_argmin(t2 > 0.0f ? offset[b] / t2 : std::numeric_limits<float>::quiet_NaN());
+                tau1[b] =
+                    dynamic_map_argmin(t2 > 0.0f ? offset[b] / t2 : std::numeric_limits<float>::quiet_NaN());
                 tau_hat[b] = spec_.icq_quantize_offset ? dyn[tau1[b]] * t2 : offset[b];
             }
         }

@@ -21,11 +21,11 @@ namespace rilq {
 std::vector<float> icq_nf_candidates(int n, double lambda);
 
 class IcqNfQuantizer : public Quantizer {
-public:
+  public:
     explicit IcqNfQuantizer(const QuantSpec& spec) : spec_(spec) {}
     QuantResult quantize(const torch::Tensor& weight, const std::string& name) const override;
 
-private:
+  private:
     QuantSpec spec_;
 };
 

@@ -24,10 +24,12 @@ template <typename F> void for_group(const GroupLayout& l, int64_t g, F&& f) {
     if (l.kind == GroupKind::RowGroups) {
         const int64_t gpr = l.groups_per_row(), row = g / gpr, c0 = (g % gpr) * l.group_size;
         const int64_t c1 = std::min(c0 + l.group_size, l.cols);
-        for (int64_t c = c0; c < c1; ++c) f(row * l.cols + c);
+        for (int64_t c = c0; c < c1; ++c)
+            f(row * l.cols + c);
     } else {
         const int64_t i0 = g * l.group_size, i1 = std::min(i0 + l.group_size, l.numel());
-        for (int64_t i = i0; i < i1; ++i) f(i);
+        for (int64_t i = i0; i < i1; ++i)
+            f(i);
     }
 }
 
@@ -43,10 +45,12 @@ void group_entropies(const GroupLayout& l, const uint8_t* codes, int levels, std
             std::fill(hist.begin(), hist.end(), 0);
             for_group(l, g, [&](int64_t i) { ++hist[codes[i]]; });
             out_entropy[static_cast<size_t>(g)] = entropy_bits(hist.data(), levels, l.group_length(g));
-            for (int k = 0; k < levels; ++k) local[static_cast<size_t>(k)] += hist[static_cast<size_t>(k)];
+            for (int k = 0; k < levels; ++k)
+                local[static_cast<size_t>(k)] += hist[static_cast<size_t>(k)];
         }
         std::lock_guard<std::mutex> lock(merge);
-        for (int k = 0; k < levels; ++k) pooled[static_cast<size_t>(k)] += local[static_cast<size_t>(k)];
+        for (int k = 0; k < levels; ++k)
+            pooled[static_cast<size_t>(k)] += local[static_cast<size_t>(k)];
     });
 }
 
@@ -68,8 +72,10 @@ Distribution summarize_distribution(const torch::Tensor& values, int bins, doubl
     std::vector<double> v;
     v.reserve(static_cast<size_t>(t.numel()));
     for (int64_t i = 0; i < t.numel(); ++i) {
-        if (std::isfinite(p[i])) v.push_back(p[i]);
-        else ++d.non_finite;
+        if (std::isfinite(p[i]))
+            v.push_back(p[i]);
+        else
+            ++d.non_finite;
     }
     std::sort(v.begin(), v.end());
     d.count = static_cast<int64_t>(v.size());
@@ -78,7 +84,8 @@ Distribution summarize_distribution(const torch::Tensor& values, int bins, doubl
     d.histogram.assign(static_cast<size_t>(std::max(bins, 1)), 0);
     if (v.empty()) return d;
     double sum = 0.0;
-    for (double x : v) sum += x;
+    for (double x : v)
+        sum += x;
     d.mean = sum / static_cast<double>(v.size());
     d.min = v.front();
     d.max = v.back();
@@ -100,16 +107,17 @@ torch::Tensor error_singular_values(const torch::Tensor& weight, const torch::Te
     if (std::min(O, I) <= 1024)
         return torch::linalg_svdvals(weight.to(torch::kFloat64) - dequantized.to(torch::kFloat64));
     // sigma_i^2 are the eigenvalues of the smaller Gram matrix.
-    auto d = weight.to(torch::kFloat32) - dequantized.to(torch::kFloat32);     // (O, I)
-    auto gram = O <= I ? torch::matmul(d, d.t()) : torch::matmul(d.t(), d);    // (min, min)
-    auto ev = torch::linalg_eigvalsh(gram.to(torch::kFloat64));                 // ascending
+    auto d = weight.to(torch::kFloat32) - dequantized.to(torch::kFloat32);  // (O, I)
+    auto gram = O <= I ? torch::matmul(d, d.t()) : torch::matmul(d.t(), d); // (min, min)
+    auto ev = torch::linalg_eigvalsh(gram.to(torch::kFloat64));             // ascending
     return ev.clamp_min(0.0).sqrt().flip({0});
 }
 
-double output_rel_error(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& dequantized) {
-    auto xf = x.reshape({-1, x.size(-1)}).to(torch::kFloat32);                 // (rows, I)
+double output_rel_error(const torch::Tensor& x, const torch::Tensor& weight,
+                        const torch::Tensor& dequantized) {
+    auto xf = x.reshape({-1, x.size(-1)}).to(torch::kFloat32); // (rows, I)
     auto w = weight.to(torch::kFloat32);
-    auto delta = w - dequantized.to(torch::kFloat32);                          // (O, I)
+    auto delta = w - dequantized.to(torch::kFloat32); // (O, I)
     const double ref = torch::matmul(xf, w.t()).to(torch::kFloat64).norm().item<double>();
     const double err = torch::matmul(xf, delta.t()).to(torch::kFloat64).norm().item<double>();
     if (ref == 0.0) return err == 0.0 ? 0.0 : std::numeric_limits<double>::infinity();
@@ -123,8 +131,8 @@ void add_output_error(LinearQuantStats& stats, const torch::Tensor& x, const tor
     stats.calib_rows = x.numel() / x.size(-1);
 }
 
-LinearQuantStats compute_linear_stats(const std::string& name, const torch::Tensor& weight, const QuantResult& result,
-                                      const MetricsOptions& options) {
+LinearQuantStats compute_linear_stats(const std::string& name, const torch::Tensor& weight,
+                                      const QuantResult& result, const MetricsOptions& options) {
     const auto t0 = std::chrono::steady_clock::now();
     LinearQuantStats s;
     s.name = name;
@@ -178,7 +186,7 @@ LinearQuantStats compute_linear_stats(const std::string& name, const torch::Tens
         s.heatmap_rows = l.rows;
         s.heatmap_cols = l.cols / l.group_size;
     } else {
-        s.heatmap_rows = 1;     // blocks cross rows: the GUI gets the block sequence
+        s.heatmap_rows = 1; // blocks cross rows: the GUI gets the block sequence
         s.heatmap_cols = NG;
     }
     {
@@ -191,7 +199,7 @@ LinearQuantStats compute_linear_stats(const std::string& name, const torch::Tens
     std::vector<double> entropy;
     auto codes = result.codes.contiguous();
     group_entropies(l, codes.data_ptr<uint8_t>(), levels, entropy, s.code_histogram);
-    auto entropy64 = torch::tensor(entropy, torch::kFloat64);                  // (num_groups)
+    auto entropy64 = torch::tensor(entropy, torch::kFloat64); // (num_groups)
     s.group_entropy = entropy64.to(torch::kFloat32);
     s.mean_group_entropy_bits = entropy64.mean().item<double>();
     s.pooled_entropy_bits = entropy_bits(s.code_histogram.data(), levels, l.numel());
@@ -200,7 +208,8 @@ LinearQuantStats compute_linear_stats(const std::string& name, const torch::Tens
     if (result.has_icq_nf) {
         const IcqNfState& st = result.icq_nf;
         s.has_icq = true;
-        s.icq_gain_vs_start_bits = (st.best_entropy - st.start_entropy).to(torch::kFloat64).mean().item<double>();
+        s.icq_gain_vs_start_bits =
+            (st.best_entropy - st.start_entropy).to(torch::kFloat64).mean().item<double>();
         std::vector<double> plain;
         std::vector<int64_t> plain_hist;
         auto pc = st.plain_codes.contiguous();
@@ -215,13 +224,14 @@ LinearQuantStats compute_linear_stats(const std::string& name, const torch::Tens
         auto hist = torch::bincount(st.choice, {}, cand.numel());
         s.icq_choice_histogram.assign(hist.data_ptr<int64_t>(), hist.data_ptr<int64_t>() + hist.numel());
         // tau* relative to the block's absmax of w.
-        auto wabs = l.to_padded(w.abs(), 0.0).amax(1);                         // (NB)
+        auto wabs = l.to_padded(w.abs(), 0.0).amax(1); // (NB)
         auto ratio = st.offset / wabs.clamp_min(std::numeric_limits<float>::min());
         s.icq_offset_ratio = summarize_distribution(ratio, options.offset_ratio_bins, -1.0, 1.0);
     } else if (result.has_icq_int) {
         const IcqIntState& st = result.icq_int;
         s.has_icq = true;
-        s.icq_gain_vs_start_bits = (st.best_entropy - st.start_entropy).to(torch::kFloat64).mean().item<double>();
+        s.icq_gain_vs_start_bits =
+            (st.best_entropy - st.start_entropy).to(torch::kFloat64).mean().item<double>();
         auto cand = st.candidates.contiguous();
         s.icq_candidates.assign(cand.data_ptr<float>(), cand.data_ptr<float>() + cand.numel());
         auto hist = torch::bincount(st.choice.reshape({-1}), {}, cand.numel());
@@ -230,17 +240,19 @@ LinearQuantStats compute_linear_stats(const std::string& name, const torch::Tens
 
     // ---- spectrum of the error ----
     if (options.spectrum) {
-        auto sv = error_singular_values(w, q).contiguous();                   // (min(O, I)) f64 descending
+        auto sv = error_singular_values(w, q).contiguous(); // (min(O, I)) f64 descending
         s.has_spectrum = true;
         s.spectrum_size = sv.numel();
         const double* svp = sv.data_ptr<double>();
         const int64_t keep = std::min<int64_t>(sv.numel(), options.spectrum_keep);
         s.singular_values.assign(svp, svp + keep);
         double total = 0.0;
-        for (int64_t i = 0; i < sv.numel(); ++i) total += svp[i] * svp[i];
+        for (int64_t i = 0; i < sv.numel(); ++i)
+            total += svp[i] * svp[i];
         for (int64_t r : options.energy_ranks) {
             double part = 0.0;
-            for (int64_t i = 0; i < std::min(r, sv.numel()); ++i) part += svp[i] * svp[i];
+            for (int64_t i = 0; i < std::min(r, sv.numel()); ++i)
+                part += svp[i] * svp[i];
             s.energy_at_rank.emplace_back(r, total > 0.0 ? part / total : 1.0);
         }
     }

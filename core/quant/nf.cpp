@@ -13,7 +13,8 @@ namespace rilq {
 
 float nf_quantize_block(const float* x, int64_t n, const std::vector<float>& thresholds, uint8_t* codes) {
     float absmax = 0.0f;
-    for (int64_t i = 0; i < n; ++i) absmax = std::max(absmax, std::fabs(x[i]));
+    for (int64_t i = 0; i < n; ++i)
+        absmax = std::max(absmax, std::fabs(x[i]));
     // bitsandbytes kQuantizeBlockwise: local_abs_max = 1.0f / local_abs_max, then x * local_abs_max.
     const float inv = 1.0f / absmax;
     constexpr int64_t kChunk = 256;
@@ -25,7 +26,8 @@ float nf_quantize_block(const float* x, int64_t n, const std::vector<float>& thr
             codes[c0 + i] = 0;
         }
         for (float t : thresholds)
-            for (int64_t i = 0; i < len; ++i) codes[c0 + i] = static_cast<uint8_t>(codes[c0 + i] + (v[i] > t ? 1 : 0));
+            for (int64_t i = 0; i < len; ++i)
+                codes[c0 + i] = static_cast<uint8_t>(codes[c0 + i] + (v[i] > t ? 1 : 0));
     }
     return absmax;
 }
@@ -76,7 +78,7 @@ QuantResult NfQuantizer::quantize(const torch::Tensor& weight, const std::string
     const auto thresholds = nf_thresholds(table);
     r.table = torch::tensor(table, torch::kFloat32);
     torch::Tensor codes;
-    nf_quantize_flat(weight.reshape({-1}), B, thresholds, codes, r.absmax_fp);   // (O*I), (NB)
+    nf_quantize_flat(weight.reshape({-1}), B, thresholds, codes, r.absmax_fp); // (O*I), (NB)
     r.codes = codes.view({O, I});
     if (spec_.double_quant) {
         r.double_quantized = true;

@@ -22,11 +22,11 @@ torch::Tensor nf_dequantize(const torch::Tensor& codes, const torch::Tensor& abs
                             const std::vector<float>& table, const torch::Tensor& offset = {});
 
 class NfQuantizer : public Quantizer {
-public:
+  public:
     explicit NfQuantizer(const QuantSpec& spec) : spec_(spec) {}
     QuantResult quantize(const torch::Tensor& weight, const std::string& name) const override;
 
-private:
+  private:
     QuantSpec spec_;
 };
 

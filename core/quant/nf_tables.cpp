@@ -12,14 +12,15 @@
 namespace rilq {
 
 double normal_quantile(double p) {
-    if (!(p > 0.0 && p < 1.0)) throw Error("normal_quantile: p must lie in (0, 1), found " + std::to_string(p));
+    if (!(p > 0.0 && p < 1.0))
+        throw Error("normal_quantile: p must lie in (0, 1), found " + std::to_string(p));
     // Work in the lower half: 1 - p is exact for the p we use and erfc stays accurate in the tail.
     if (p > 0.5) return -normal_quantile(1.0 - p);
     // Acklam's rational approximation (relative error < 1.15e-9) ...
-    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
                                1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
     static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                               6.680131188771972e+01,  -1.328068155288572e+01};
+                               6.680131188771972e+01, -1.328068155288572e+01};
     static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
                                -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
     static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
@@ -68,24 +69,29 @@ const std::vector<float>& nf4_bnb_table() {
 }
 
 std::vector<float> nf_asymmetric_table(int bits) {
-    if (bits < 2 || bits > 8) throw Error("nf_asymmetric_table: bits must be 2..8, found " + std::to_string(bits));
+    if (bits < 2 || bits > 8)
+        throw Error("nf_asymmetric_table: bits must be 2..8, found " + std::to_string(bits));
     const int64_t half = int64_t{1} << (bits - 1);
     // bitsandbytes: norm.ppf(torch.linspace(offset, 0.5, 9)[:-1]) - fp32 probabilities, fp64 ppf,
     // then torch.Tensor(v) (fp32) sorted and divided by its max in fp32.
     auto pos = torch::linspace(kNfOffset, 0.5, half + 1, torch::kFloat32);
     auto neg = torch::linspace(kNfOffset, 0.5, half, torch::kFloat32);
     std::vector<float> v;
-    for (int64_t i = 0; i < half; ++i) v.push_back(static_cast<float>(normal_quantile(pos[i].item<float>())));
-    for (int64_t i = 0; i + 1 < half; ++i) v.push_back(static_cast<float>(-normal_quantile(neg[i].item<float>())));
+    for (int64_t i = 0; i < half; ++i)
+        v.push_back(static_cast<float>(normal_quantile(pos[i].item<float>())));
+    for (int64_t i = 0; i + 1 < half; ++i)
+        v.push_back(static_cast<float>(-normal_quantile(neg[i].item<float>())));
     v.push_back(0.0f);
     std::sort(v.begin(), v.end());
     const float vmax = v.back();
-    for (auto& x : v) x = x / vmax;
+    for (auto& x : v)
+        x = x / vmax;
     return v;
 }
 
 std::vector<float> nf_symmetric_table(int bits) {
-    if (bits < 2 || bits > 8) throw Error("nf_symmetric_table: bits must be 2..8, found " + std::to_string(bits));
+    if (bits < 2 || bits > 8)
+        throw Error("nf_symmetric_table: bits must be 2..8, found " + std::to_string(bits));
     const int64_t n = int64_t{1} << bits;
     const double lo = 1.0 - kNfOffset, step = (kNfOffset - lo) / static_cast<double>(n);
     std::vector<double> ppf(static_cast<size_t>(n + 1));
@@ -100,7 +106,8 @@ std::vector<float> nf_symmetric_table(int bits) {
         qmax = std::max(qmax, std::fabs(q[i]));
     }
     std::vector<float> table;
-    for (double x : q) table.push_back(static_cast<float>(x / qmax));
+    for (double x : q)
+        table.push_back(static_cast<float>(x / qmax));
     return table;
 }
 

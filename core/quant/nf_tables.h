@@ -30,7 +30,7 @@ const std::vector<float>& nf4_bnb_table();
 
 // The k-bit table (k = 2, 3, 4) for a variant. NF4 asymmetric returns the listed bnb table.
 std::vector<float> nf_table(int bits, NfVariant variant);
-std::vector<float> nf_asymmetric_table(int bits);   // the construction, also for k = 4
+std::vector<float> nf_asymmetric_table(int bits); // the construction, also for k = 4
 std::vector<float> nf_symmetric_table(int bits);
 
 // 2^k - 1 decision thresholds between adjacent levels.

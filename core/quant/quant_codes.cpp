@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-
 namespace rilq {
 
 namespace {
@@ -22,8 +21,9 @@ std::string dequant_formula(const QuantSpec& spec) {
                      "w.flat[j] = table[codes.flat[j]] * a[j // B]"
                    : "w.flat[j] = table[codes.flat[j]] * absmax[j // B]";
     case QuantMethod::IcqNf:
-        return std::string(spec.double_quant ? "a[b] = dynamic_map[absmax_codes[b]] * absmax_scales[b // D] + absmax_mean; "
-                                             : "a[b] = absmax[b]; ") +
+        return std::string(spec.double_quant
+                               ? "a[b] = dynamic_map[absmax_codes[b]] * absmax_scales[b // D] + absmax_mean; "
+                               : "a[b] = absmax[b]; ") +
                "tau[b] = dynamic_map[offset_codes[b]] * offset_scales[b // S]; "
                "w.flat[j] = table[codes.flat[j]] * a[j // B] + tau[j // B]";
     }
@@ -61,7 +61,8 @@ std::vector<std::pair<std::string, torch::Tensor>> quant_code_tensors(const Mode
         if (r.has_icq_int) out.emplace_back(p + "icq_choice", r.icq_int.choice.to(torch::kInt32));
     }
     bool dyn = false;
-    for (const auto& [name, r] : result.states) dyn = dyn || r.double_quantized || r.has_icq_nf;
+    for (const auto& [name, r] : result.states)
+        dyn = dyn || r.double_quantized || r.has_icq_nf;
     if (dyn) out.emplace_back("dynamic_map", torch::tensor(dynamic_map(), torch::kFloat32));
     return out;
 }
@@ -71,12 +72,13 @@ nlohmann::json quant_codes_manifest(const ModelQuantResult& result, const std::s
     to_json(spec, result.spec);
     nlohmann::json linears = nlohmann::json::array();
     for (const auto& [name, r] : result.states) {
-        linears.push_back({{"name", name},
-                           {"prefix", "model." + name + "."},
-                           {"shape", {r.layout.rows, r.layout.cols}},
-                           {"group_kind", r.layout.kind == GroupKind::RowGroups ? "row_groups" : "flat_blocks"},
-                           {"group_size", r.layout.group_size},
-                           {"last_group_size", r.layout.last_group_size()}});
+        linears.push_back(
+            {{"name", name},
+             {"prefix", "model." + name + "."},
+             {"shape", {r.layout.rows, r.layout.cols}},
+             {"group_kind", r.layout.kind == GroupKind::RowGroups ? "row_groups" : "flat_blocks"},
+             {"group_size", r.layout.group_size},
+             {"last_group_size", r.layout.last_group_size()}});
     }
     return {{"format", "rilq.quant_codes"},
             {"version", kQuantCodesFormatVersion},

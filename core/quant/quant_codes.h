@@ -22,6 +22,7 @@ std::vector<std::pair<std::string, torch::Tensor>> quant_code_tensors(const Mode
 nlohmann::json quant_codes_manifest(const ModelQuantResult& result, const std::string& model_source);
 
 // Writes <dir>/quant_codes.safetensors and <dir>/quant_codes.json (each atomically).
-void write_quant_codes(const ModelQuantResult& result, const std::string& dir, const std::string& model_source);
+void write_quant_codes(const ModelQuantResult& result, const std::string& dir,
+                       const std::string& model_source);
 
 } // namespace rilq

@@ -11,7 +11,8 @@
 
 namespace rilq {
 
-void write_quant_codes(const ModelQuantResult& result, const std::string& dir, const std::string& model_source) {
+void write_quant_codes(const ModelQuantResult& result, const std::string& dir,
+                       const std::string& model_source) {
     std::filesystem::create_directories(dir);
     const auto tensors = quant_code_tensors(result);
     save_safetensors((std::filesystem::path(dir) / "quant_codes.safetensors").string(), tensors,

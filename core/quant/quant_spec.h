@@ -19,9 +19,9 @@ enum class QuantMethod {
 
 // RTN flavours. METHODS §7.1 leaves open which one RILQ used, so all are available.
 enum class RtnVariant {
-    OmniQuant,          // asymmetric raw min/max, scale clamped to [1e-5, 1e4], zero clamped to +-1e4 (default)
-    Gptq,               // asymmetric, range forced to include 0; all-zero group -> [-1, 1]
-    GptqSymmetric,      // GPTQ sym: xmax = max(|xmin|, xmax), xmin = -xmax if xmin < 0, zero = (maxq+1)/2
+    OmniQuant,     // asymmetric raw min/max, scale clamped to [1e-5, 1e4], zero clamped to +-1e4 (default)
+    Gptq,          // asymmetric, range forced to include 0; all-zero group -> [-1, 1]
+    GptqSymmetric, // GPTQ sym: xmax = max(|xmin|, xmax), xmin = -xmax if xmin < 0, zero = (maxq+1)/2
     OmniQuantSymmetric, // OmniQuant sym: scale = absmax / (2^(b-1)-1), zero = 2^(b-1)-1
 };
 
@@ -33,8 +33,8 @@ enum class NfVariant {
 
 // How ICQ compares block entropies while searching (only matters for near-ties).
 enum class IcqEntropyArithmetic {
-    Float32,    // like the official code: -f*log2(f) in fp32, summed over codes 0..K-1 in fp32 (default)
-    ExactTies,  // fixed-point sum: equal code-count multisets give equal entropy, so the first truly wins ties
+    Float32,   // like the official code: -f*log2(f) in fp32, summed over codes 0..K-1 in fp32 (default)
+    ExactTies, // fixed-point sum: equal code-count multisets give equal entropy, so the first truly wins ties
 };
 
 struct QuantSpec {
@@ -43,18 +43,19 @@ struct QuantSpec {
     // RTN / ICQ-int: group length along in_features, -1 = one group per output row (per channel).
     // NF / ICQ-NF: absmax block length over the row-major flattened weight (bitsandbytes: 64).
     int64_t group_size = 64;
-    RtnVariant rtn_variant = RtnVariant::OmniQuant;    // rtn; icq-int accepts Gptq / GptqSymmetric
-    NfVariant nf_variant = NfVariant::BnbAsymmetric;   // nf, icq-nf (NF4 itself is always the bnb table)
+    RtnVariant rtn_variant = RtnVariant::OmniQuant;  // rtn; icq-int accepts Gptq / GptqSymmetric
+    NfVariant nf_variant = NfVariant::BnbAsymmetric; // nf, icq-nf (NF4 itself is always the bnb table)
 
     // Double quantization of the NF absmax values (bitsandbytes compress_statistics).
     bool double_quant = false;
-    int64_t double_quant_block = 256;   // absmax values per 8-bit block
+    int64_t double_quant_block = 256; // absmax values per 8-bit block
 
     // ICQ, NF path (official training script: n = 100, lambda = 0.1, super-block of 256 blocks).
-    int icq_n = 100;                    // 2n+1 candidates f in linspace(-lambda*sigma, +lambda*sigma)
+    int icq_n = 100; // 2n+1 candidates f in linspace(-lambda*sigma, +lambda*sigma)
     double icq_lambda = 0.1;
-    int64_t icq_superblock = 256;       // blocks sharing one tau2 scale
-    bool icq_quantize_offset = true;    // store tau as uint8 dynamic-map index * tau2 (official); false keeps fp32 tau
+    int64_t icq_superblock = 256; // blocks sharing one tau2 scale
+    bool icq_quantize_offset =
+        true; // store tau as uint8 dynamic-map index * tau2 (official); false keeps fp32 tau
     IcqEntropyArithmetic icq_entropy = IcqEntropyArithmetic::Float32;
 
     // ICQ, integer path (module constants tau_n = 50, tau_range = 0.1 -> 101 clip ratios).
@@ -82,9 +83,9 @@ struct QuantSpec {
 };
 
 // String forms used by the CLI and JSON.
-std::string to_string(QuantMethod method);            // "rtn", "nf", "icq-nf", "icq-int"
-std::string to_string(RtnVariant variant);            // "omniquant", "gptq", "gptq-sym", "omniquant-sym"
-std::string to_string(NfVariant variant);             // "bnb", "sym"
+std::string to_string(QuantMethod method);              // "rtn", "nf", "icq-nf", "icq-int"
+std::string to_string(RtnVariant variant);              // "omniquant", "gptq", "gptq-sym", "omniquant-sym"
+std::string to_string(NfVariant variant);               // "bnb", "sym"
 std::string to_string(IcqEntropyArithmetic arithmetic); // "float32", "exact"
 QuantMethod parse_quant_method(const std::string& text, const std::string& where);
 // Sets spec.rtn_variant or spec.nf_variant from `text` according to spec.method.

@@ -14,20 +14,29 @@ namespace {
 
 using nlohmann::json;
 
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json number(double v) {
+    return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
 json numbers(const torch::Tensor& t) {
     auto c = t.to(torch::kFloat64).contiguous();
     const double* p = c.data_ptr<double>();
     json a = json::array();
-    for (int64_t i = 0; i < c.numel(); ++i) a.push_back(number(p[i]));
+    for (int64_t i = 0; i < c.numel(); ++i)
+        a.push_back(number(p[i]));
     return a;
 }
 
 json distribution_json(const Distribution& d) {
-    return json{{"count", d.count},   {"non_finite", d.non_finite}, {"mean", number(d.mean)},
-                {"min", number(d.min)}, {"p10", number(d.p10)},       {"median", number(d.median)},
-                {"p90", number(d.p90)}, {"p99", number(d.p99)},       {"max", number(d.max)},
+    return json{{"count", d.count},
+                {"non_finite", d.non_finite},
+                {"mean", number(d.mean)},
+                {"min", number(d.min)},
+                {"p10", number(d.p10)},
+                {"median", number(d.median)},
+                {"p90", number(d.p90)},
+                {"p99", number(d.p99)},
+                {"max", number(d.max)},
                 {"histogram", {{"lo", number(d.lo)}, {"hi", number(d.hi)}, {"counts", d.histogram}}}};
 }
 
@@ -40,8 +49,11 @@ json heatmap_json(const torch::Tensor& values, int64_t rows, int64_t cols, const
     const int64_t pr = std::min(rows, o.heatmap_max_rows), pc = std::min(cols, o.heatmap_max_cols);
     auto sum = torch::adaptive_avg_pool2d(v.unsqueeze(0), {pr, pc});
     auto cnt = torch::adaptive_avg_pool2d(finite.to(torch::kFloat64).unsqueeze(0), {pr, pc});
-    auto pooled = (sum / cnt).squeeze(0);   // NaN where a cell had no finite value -> null
-    return json{{"rows", rows}, {"cols", cols}, {"pooled_rows", pr}, {"pooled_cols", pc},
+    auto pooled = (sum / cnt).squeeze(0); // NaN where a cell had no finite value -> null
+    return json{{"rows", rows},
+                {"cols", cols},
+                {"pooled_rows", pr},
+                {"pooled_cols", pc},
                 {"values", numbers(pooled.reshape({-1}))}};
 }
 
@@ -77,7 +89,8 @@ QuantGroupSummary summarize_group(const std::vector<const LinearQuantStats*>& se
         }
         if (s->has_spectrum) {
             ++spectra;
-            for (const auto& [r, e] : s->energy_at_rank) energy_sum[r] += e;
+            for (const auto& [r, e] : s->energy_at_rank)
+                energy_sum[r] += e;
         }
     }
     if (g.linears == 0) return g;
@@ -90,13 +103,15 @@ QuantGroupSummary summarize_group(const std::vector<const LinearQuantStats*>& se
     g.icq_gain_vs_start_bits = gain_start / nw;
     g.icq_gain_vs_plain_bits = gain_plain / nw;
     if (out_n > 0) g.output_rel_error_mean = out_sum / static_cast<double>(out_n);
-    for (const auto& [r, e] : energy_sum) g.energy_at_rank_mean[r] = e / static_cast<double>(spectra);
+    for (const auto& [r, e] : energy_sum)
+        g.energy_at_rank_mean[r] = e / static_cast<double>(spectra);
     return g;
 }
 
 json group_summary_json(const QuantGroupSummary& g) {
     json energy = json::object();
-    for (const auto& [r, e] : g.energy_at_rank_mean) energy[std::to_string(r)] = number(e);
+    for (const auto& [r, e] : g.energy_at_rank_mean)
+        energy[std::to_string(r)] = number(e);
     return json{{"linears", g.linears},
                 {"weights", g.weights},
                 {"rel_error_overall", number(g.rel_error_overall)},
@@ -104,13 +119,16 @@ json group_summary_json(const QuantGroupSummary& g) {
                 {"sqnr_db_overall", number(g.sqnr_db_overall)},
                 {"max_abs_error", number(g.max_abs_error)},
                 {"mean_group_entropy_bits", number(g.mean_group_entropy_bits)},
-                {"output_rel_error_mean", g.output_rel_error_mean < 0 ? json(nullptr) : number(g.output_rel_error_mean)},
+                {"output_rel_error_mean",
+                 g.output_rel_error_mean < 0 ? json(nullptr) : number(g.output_rel_error_mean)},
                 {"energy_at_rank_mean", energy},
                 {"icq_gain_vs_start_bits", number(g.icq_gain_vs_start_bits)},
                 {"icq_gain_vs_plain_bits", number(g.icq_gain_vs_plain_bits)}};
 }
 
-std::string kind_name(GroupKind k) { return k == GroupKind::RowGroups ? "row_groups" : "flat_blocks"; }
+std::string kind_name(GroupKind k) {
+    return k == GroupKind::RowGroups ? "row_groups" : "flat_blocks";
+}
 
 } // namespace
 
@@ -157,8 +175,10 @@ QuantSummary summarize_quantization(const ModelQuantResult& result) {
         all.push_back(&l);
         by_proj[projection_of(l.name)].push_back(&l);
         by_layer[layer_of(l.name)].push_back(&l);
-        if (s.code_histogram.size() < l.code_histogram.size()) s.code_histogram.resize(l.code_histogram.size(), 0);
-        for (size_t k = 0; k < l.code_histogram.size(); ++k) s.code_histogram[k] += l.code_histogram[k];
+        if (s.code_histogram.size() < l.code_histogram.size())
+            s.code_histogram.resize(l.code_histogram.size(), 0);
+        for (size_t k = 0; k < l.code_histogram.size(); ++k)
+            s.code_histogram[k] += l.code_histogram[k];
         if (l.layout.has_partial_group()) {
             ++s.linears_with_partial_groups;
             s.partial_groups += l.layout.partial_groups();
@@ -166,10 +186,14 @@ QuantSummary summarize_quantization(const ModelQuantResult& result) {
     }
     s.overall = summarize_group(all);
     int64_t total = 0;
-    for (auto c : s.code_histogram) total += c;
-    s.pooled_entropy_bits = entropy_bits(s.code_histogram.data(), static_cast<int>(s.code_histogram.size()), total);
-    for (const auto& [k, v] : by_proj) s.by_projection[k] = summarize_group(v);
-    for (const auto& [k, v] : by_layer) s.by_layer[k] = summarize_group(v);
+    for (auto c : s.code_histogram)
+        total += c;
+    s.pooled_entropy_bits =
+        entropy_bits(s.code_histogram.data(), static_cast<int>(s.code_histogram.size()), total);
+    for (const auto& [k, v] : by_proj)
+        s.by_projection[k] = summarize_group(v);
+    for (const auto& [k, v] : by_layer)
+        s.by_layer[k] = summarize_group(v);
     s.bits_per_weight = estimated_bits_per_weight(result.spec, &s.storage_note);
     return s;
 }
@@ -218,12 +242,15 @@ json linear_stats_to_json(const LinearQuantStats& s, const StatsJsonOptions& o) 
         }
         j["icq"] = icq;
     }
-    if (s.has_output_error) j["output_error"] = {{"rel_error", number(s.output_rel_error)}, {"rows", s.calib_rows}};
+    if (s.has_output_error)
+        j["output_error"] = {{"rel_error", number(s.output_rel_error)}, {"rows", s.calib_rows}};
     if (s.has_spectrum) {
         json energy = json::object();
-        for (const auto& [r, e] : s.energy_at_rank) energy[std::to_string(r)] = number(e);
+        for (const auto& [r, e] : s.energy_at_rank)
+            energy[std::to_string(r)] = number(e);
         json sv = json::array();
-        for (double v : s.singular_values) sv.push_back(number(v));
+        for (double v : s.singular_values)
+            sv.push_back(number(v));
         j["spectrum"] = {{"size", s.spectrum_size}, {"singular_values", sv}, {"energy_at_rank", energy}};
     }
     return j;
@@ -235,7 +262,8 @@ json quant_stats_to_json(const ModelQuantResult& result, const std::string& mode
     json spec;
     to_json(spec, result.spec);
     json by_proj = json::object();
-    for (const auto& [k, v] : s.by_projection) by_proj[k] = group_summary_json(v);
+    for (const auto& [k, v] : s.by_projection)
+        by_proj[k] = group_summary_json(v);
     json by_layer = json::array();
     for (const auto& [k, v] : s.by_layer) {
         json g = group_summary_json(v);
@@ -243,7 +271,8 @@ json quant_stats_to_json(const ModelQuantResult& result, const std::string& mode
         by_layer.push_back(g);
     }
     json linears = json::array();
-    for (const auto& l : result.linears) linears.push_back(linear_stats_to_json(l, options));
+    for (const auto& l : result.linears)
+        linears.push_back(linear_stats_to_json(l, options));
     return json{{"format", "rilq.quant_stats"},
                 {"version", kQuantStatsFormatVersion},
                 {"model", model_source},

@@ -17,34 +17,34 @@ namespace rilq {
 constexpr int kQuantStatsFormatVersion = 1;
 
 struct StatsJsonOptions {
-    int64_t heatmap_max_rows = 64;    // pooled heat-map grid bound (error and entropy)
+    int64_t heatmap_max_rows = 64; // pooled heat-map grid bound (error and entropy)
     int64_t heatmap_max_cols = 64;
-    bool full_group_arrays = false;   // also write every group's error and entropy
+    bool full_group_arrays = false; // also write every group's error and entropy
 };
 
 // Means over a set of linears (weighted by weight count where it says so).
 struct QuantGroupSummary {
     int64_t linears = 0;
     int64_t weights = 0;
-    double rel_error_overall = 0.0;       // sqrt(sum ||dW||^2 / sum ||W||^2)
-    double rel_error_mean = 0.0;          // plain mean over linears
+    double rel_error_overall = 0.0; // sqrt(sum ||dW||^2 / sum ||W||^2)
+    double rel_error_mean = 0.0;    // plain mean over linears
     double sqnr_db_overall = 0.0;
     double max_abs_error = 0.0;
     double mean_group_entropy_bits = 0.0; // weighted by weights
     double output_rel_error_mean = -1.0;  // -1 when no calibration
     std::map<int64_t, double> energy_at_rank_mean;
-    double icq_gain_vs_start_bits = 0.0;  // weighted by weights
+    double icq_gain_vs_start_bits = 0.0; // weighted by weights
     double icq_gain_vs_plain_bits = 0.0;
 };
 
 struct QuantSummary {
     QuantGroupSummary overall;
-    double pooled_entropy_bits = 0.0;     // entropy of all codes of the model pooled
+    double pooled_entropy_bits = 0.0; // entropy of all codes of the model pooled
     std::vector<int64_t> code_histogram;
     int64_t linears_with_partial_groups = 0, partial_groups = 0;
-    double bits_per_weight = 0.0;         // codes + stored scales/zeros/offsets (see storage_note)
+    double bits_per_weight = 0.0; // codes + stored scales/zeros/offsets (see storage_note)
     std::string storage_note;
-    std::map<std::string, QuantGroupSummary> by_projection;   // "self_attn.q_proj" -> ...
+    std::map<std::string, QuantGroupSummary> by_projection; // "self_attn.q_proj" -> ...
     std::map<int64_t, QuantGroupSummary> by_layer;
 };
 

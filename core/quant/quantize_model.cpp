@@ -18,13 +18,16 @@ double now_s() {
 // Order in which the forward uses a linear: layer i, then q/k/v (0), o (1), gate/up (2), down (3).
 // A linear's weight may be swapped once the forward has observed the input of a later stage.
 int64_t forward_stage(const std::string& name) {
-    const auto dot = name.find('.', 7);   // after "layers."
+    const auto dot = name.find('.', 7); // after "layers."
     const int64_t layer = std::stoll(name.substr(7, dot - 7));
     const std::string proj = name.substr(dot + 1);
     int64_t stage = 0;
-    if (proj == "self_attn.o_proj") stage = 1;
-    else if (proj == "mlp.gate_proj" || proj == "mlp.up_proj") stage = 2;
-    else if (proj == "mlp.down_proj") stage = 3;
+    if (proj == "self_attn.o_proj")
+        stage = 1;
+    else if (proj == "mlp.gate_proj" || proj == "mlp.up_proj")
+        stage = 2;
+    else if (proj == "mlp.down_proj")
+        stage = 3;
     return layer * 4 + stage;
 }
 
@@ -38,7 +41,8 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         if (spec.is_target(name)) targets.push_back(name);
     if (targets.empty()) {
         std::string wanted;
-        for (const auto& t : spec.targets) wanted += (wanted.empty() ? "" : ", ") + t;
+        for (const auto& t : spec.targets)
+            wanted += (wanted.empty() ? "" : ", ") + t;
         throw Error("quantize: no linear matches the targets [" + wanted +
                     "] (expected projection names such as q_proj or mlp.down_proj)");
     }
@@ -56,7 +60,9 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         info.total = total;
         info.unit = "linears";
         info.elapsed_s = now_s() - t_start;
-        if (info.done > 0) info.eta_s = info.elapsed_s / static_cast<double>(info.done) * static_cast<double>(total - info.done);
+        if (info.done > 0)
+            info.eta_s =
+                info.elapsed_s / static_cast<double>(info.done) * static_cast<double>(total - info.done);
         progress.report(info);
     };
 
@@ -65,7 +71,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
     auto process = [&](const std::string& name, const torch::Tensor* x) {
         progress.check_cancel();
         const Linear& lin = model.linear(name);
-        auto w = lin.weight.detach().to(torch::kCPU, torch::kFloat32).contiguous();   // (O, I)
+        auto w = lin.weight.detach().to(torch::kCPU, torch::kFloat32).contiguous(); // (O, I)
         check_finite(w, name);
         const double tq = now_s();
         QuantResult qr = quantizer->quantize(w, name);
@@ -108,8 +114,10 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         auto flush = [&](int64_t before_stage) {
             std::vector<Pending> keep;
             for (auto& p : pending) {
-                if (p.stage < before_stage) model.linear(p.name).weight = p.weight;
-                else keep.push_back(std::move(p));
+                if (p.stage < before_stage)
+                    model.linear(p.name).weight = p.weight;
+                else
+                    keep.push_back(std::move(p));
             }
             pending = std::move(keep);
         };
@@ -124,7 +132,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         };
         model.forward(ids, fo);
         flush(std::numeric_limits<int64_t>::max());
-        for (const auto& name : targets) {   // a target the forward never reached (none in Llama)
+        for (const auto& name : targets) { // a target the forward never reached (none in Llama)
             if (seen.count(name)) continue;
             auto deq = process(name, nullptr);
             model.linear(name).weight = deq;

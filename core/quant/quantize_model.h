@@ -21,14 +21,14 @@
 namespace rilq {
 
 struct QuantizeModelOptions {
-    torch::Tensor calib_ids;        // (N, T) int64 token windows, optional: adds the output error
+    torch::Tensor calib_ids; // (N, T) int64 token windows, optional: adds the output error
     MetricsOptions metrics;
-    bool keep_states = false;       // keep each linear's codes / scales / offsets (for quant_codes.safetensors)
+    bool keep_states = false; // keep each linear's codes / scales / offsets (for quant_codes.safetensors)
 };
 
 struct ModelQuantResult {
     QuantSpec spec;
-    std::vector<LinearQuantStats> linears;   // in forward order
+    std::vector<LinearQuantStats> linears; // in forward order
     // With keep_states: each linear's QuantResult without its dequantized copy (that is in the model).
     std::vector<std::pair<std::string, QuantResult>> states;
     int64_t calib_windows = 0, calib_tokens = 0;
@@ -38,7 +38,7 @@ struct ModelQuantResult {
 // Throws rilq::Error when no linear matches spec.targets, or (naming the linear) on NaN/Inf
 // weights; rilq::Cancelled between linears when the sink's token is cancelled, leaving the
 // model partially quantized (callers discard it).
-ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options = {},
-                                const ProgressSink& progress = {});
+ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec,
+                                const QuantizeModelOptions& options = {}, const ProgressSink& progress = {});
 
 } // namespace rilq

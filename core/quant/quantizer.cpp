@@ -69,15 +69,15 @@ int64_t GroupLayout::group_length(int64_t g) const {
 torch::Tensor GroupLayout::to_padded(const torch::Tensor& t, double pad) const {
     const int64_t G = group_size, NG = num_groups();
     if (kind == GroupKind::RowGroups) {
-        auto x = t.reshape({rows, cols});                                  // (O, I)
+        auto x = t.reshape({rows, cols}); // (O, I)
         const int64_t padded_cols = groups_per_row() * G;
         if (padded_cols != cols) x = torch::constant_pad_nd(x, {0, padded_cols - cols}, pad);
-        return x.reshape({NG, G});                                         // (O*G, group)
+        return x.reshape({NG, G}); // (O*G, group)
     }
-    auto x = t.reshape({-1});                                              // (O*I)
+    auto x = t.reshape({-1}); // (O*I)
     const int64_t padded = NG * G;
     if (padded != x.numel()) x = torch::constant_pad_nd(x, {0, padded - x.numel()}, pad);
-    return x.reshape({NG, G});                                             // (NB, block)
+    return x.reshape({NG, G}); // (NB, block)
 }
 
 torch::Tensor GroupLayout::lengths() const {
@@ -95,10 +95,14 @@ torch::Tensor GroupLayout::lengths() const {
 
 std::unique_ptr<Quantizer> make_quantizer(const QuantSpec& spec) {
     switch (spec.method) {
-    case QuantMethod::Rtn: return std::make_unique<RtnQuantizer>(spec);
-    case QuantMethod::Nf: return std::make_unique<NfQuantizer>(spec);
-    case QuantMethod::IcqNf: return std::make_unique<IcqNfQuantizer>(spec);
-    case QuantMethod::IcqInt: return std::make_unique<IcqIntQuantizer>(spec);
+    case QuantMethod::Rtn:
+        return std::make_unique<RtnQuantizer>(spec);
+    case QuantMethod::Nf:
+        return std::make_unique<NfQuantizer>(spec);
+    case QuantMethod::IcqNf:
+        return std::make_unique<IcqNfQuantizer>(spec);
+    case QuantMethod::IcqInt:
+        return std::make_unique<IcqIntQuantizer>(spec);
     }
     throw Error("make_quantizer: unknown method");
 }
@@ -110,8 +114,9 @@ void check_finite(const torch::Tensor& weight, const std::string& name) {
         const auto* bits = static_cast<const uint32_t*>(weight.data_ptr());
         std::atomic<bool> bad_seen{false};
         at::parallel_for(0, weight.numel(), 1 << 16, [&](int64_t i0, int64_t i1) {
-            uint32_t any = 0;   // an all-ones exponent is inf or nan; an integer OR vectorises
-            for (int64_t i = i0; i < i1; ++i) any |= static_cast<uint32_t>((bits[i] & 0x7f800000u) == 0x7f800000u);
+            uint32_t any = 0; // an all-ones exponent is inf or nan; an integer OR vectorises
+            for (int64_t i = i0; i < i1; ++i)
+                any |= static_cast<uint32_t>((bits[i] & 0x7f800000u) == 0x7f800000u);
             if (any) bad_seen = true;
         });
         if (!bad_seen) return;
@@ -121,11 +126,14 @@ void check_finite(const torch::Tensor& weight, const std::string& name) {
     if (count == 0) return;
     auto first = torch::nonzero(bad.reshape({-1}))[0][0].item<int64_t>();
     std::ostringstream msg;
-    msg << name << ": cannot quantize, " << count << " non-finite value" << (count > 1 ? "s" : "") << ", first ";
+    msg << name << ": cannot quantize, " << count << " non-finite value" << (count > 1 ? "s" : "")
+        << ", first ";
     const double v = weight.reshape({-1})[first].item<double>();
     msg << (std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf")) << " at [";
-    if (weight.dim() == 2) msg << first / weight.size(1) << ", " << first % weight.size(1);
-    else msg << first;
+    if (weight.dim() == 2)
+        msg << first / weight.size(1) << ", " << first % weight.size(1);
+    else
+        msg << first;
     msg << "]";
     throw Error(msg.str());
 }
@@ -133,8 +141,9 @@ void check_finite(const torch::Tensor& weight, const std::string& name) {
 QuantResult quantize_weight(const torch::Tensor& weight, const QuantSpec& spec, const std::string& name) {
     spec.validate("quant spec for " + name);
     if (!weight.defined() || weight.dim() != 2)
-        throw Error(name + ": cannot quantize, expected a 2-D (out, in) weight, found " +
-                    (weight.defined() ? std::to_string(weight.dim()) + "-D" : std::string("an undefined tensor")));
+        throw Error(
+            name + ": cannot quantize, expected a 2-D (out, in) weight, found " +
+            (weight.defined() ? std::to_string(weight.dim()) + "-D" : std::string("an undefined tensor")));
     if (!weight.is_floating_point())
         throw Error(name + ": cannot quantize, expected a floating-point weight, found " +
                     std::string(weight.dtype().name()));

@@ -15,7 +15,9 @@ constexpr float kOmniScaleMin = 1e-5f;
 constexpr float kOmniScaleMax = 1e4f;
 constexpr float kOmniZeroBound = 1e4f;
 
-float clampf(float v, float lo, float hi) { return std::min(std::max(v, lo), hi); }
+float clampf(float v, float lo, float hi) {
+    return std::min(std::max(v, lo), hi);
+}
 
 } // namespace
 
@@ -67,10 +69,10 @@ QuantResult RtnQuantizer::quantize(const torch::Tensor& weight, const std::strin
     r.bits = spec_.bits;
     r.layout = GroupLayout::row_groups(O, I, spec_.group_size);
     const int64_t G = r.layout.group_size, NG = r.layout.groups_per_row();
-    r.dequantized = torch::empty({O, I}, torch::kFloat32);   // (O, I)
-    r.codes = torch::empty({O, I}, torch::kUInt8);           // (O, I)
-    r.scales = torch::empty({O, NG}, torch::kFloat32);       // (O, G)
-    r.zeros = torch::empty({O, NG}, torch::kFloat32);        // (O, G)
+    r.dequantized = torch::empty({O, I}, torch::kFloat32); // (O, I)
+    r.codes = torch::empty({O, I}, torch::kUInt8);         // (O, I)
+    r.scales = torch::empty({O, NG}, torch::kFloat32);     // (O, G)
+    r.zeros = torch::empty({O, NG}, torch::kFloat32);      // (O, G)
 
     const float* w = weight.data_ptr<float>();
     float* deq = r.dequantized.data_ptr<float>();
@@ -81,29 +83,30 @@ QuantResult RtnQuantizer::quantize(const torch::Tensor& weight, const std::strin
     const RtnVariant variant = spec_.rtn_variant;
     const int bits = spec_.bits;
 
-    at::parallel_for(0, O, std::max<int64_t>(1, 16384 / std::max<int64_t>(I, 1)), [&](int64_t r0, int64_t r1) {
-        for (int64_t row = r0; row < r1; ++row) {
-            for (int64_t g = 0; g < NG; ++g) {
-                const int64_t c0 = g * G, c1 = std::min(c0 + G, I);
-                const float* x = w + row * I;
-                float xmin = x[c0], xmax = x[c0];
-                for (int64_t c = c0 + 1; c < c1; ++c) {
-                    xmin = std::min(xmin, x[c]);
-                    xmax = std::max(xmax, x[c]);
-                }
-                const AffineParams p = rtn_params(xmin, xmax, bits, variant);
-                scales[row * NG + g] = p.scale;
-                zeros[row * NG + g] = p.zero;
-                float* d = deq + row * I;
-                uint8_t* q8 = codes + row * I;
-                for (int64_t c = c0; c < c1; ++c) {
-                    const float q = affine_code(x[c], p, maxq);
-                    d[c] = (q - p.zero) * p.scale;
-                    q8[c] = static_cast<uint8_t>(q);
-                }
-            }
-        }
-    });
+    at::parallel_for(0, O, std::max<int64_t>(1, 16384 / std::max<int64_t>(I, 1)),
+                     [&](int64_t r0, int64_t r1) {
+                         for (int64_t row = r0; row < r1; ++row) {
+                             for (int64_t g = 0; g < NG; ++g) {
+                                 const int64_t c0 = g * G, c1 = std::min(c0 + G, I);
+                                 const float* x = w + row * I;
+                                 float xmin = x[c0], xmax = x[c0];
+                                 for (int64_t c = c0 + 1; c < c1; ++c) {
+                                     xmin = std::min(xmin, x[c]);
+                                     xmax = std::max(xmax, x[c]);
+                                 }
+                                 const AffineParams p = rtn_params(xmin, xmax, bits, variant);
+                                 scales[row * NG + g] = p.scale;
+                                 zeros[row * NG + g] = p.zero;
+                                 float* d = deq + row * I;
+                                 uint8_t* q8 = codes + row * I;
+                                 for (int64_t c = c0; c < c1; ++c) {
+                                     const float q = affine_code(x[c], p, maxq);
+                                     d[c] = (q - p.zero) * p.scale;
+                                     q8[c] = static_cast<uint8_t>(q);
+                                 }
+                             }
+                         }
+                     });
     return r;
 }
 

@@ -29,11 +29,11 @@ inline float affine_code(float x, const AffineParams& p, float maxq) {
 }
 
 class RtnQuantizer : public Quantizer {
-public:
+  public:
     explicit RtnQuantizer(const QuantSpec& spec) : spec_(spec) {}
     QuantResult quantize(const torch::Tensor& weight, const std::string& name) const override;
 
-private:
+  private:
     QuantSpec spec_;
 };
 

@@ -20,7 +20,9 @@ namespace rilq::test {
 inline const nlohmann::json& quant_reference() {
     static const nlohmann::json j = [] {
         std::ifstream in(test_data("quant/reference.json"));
-        if (!in) throw std::runtime_error("missing tests/data/quant/reference.json (run tests/reference/quant_reference.py)");
+        if (!in)
+            throw std::runtime_error(
+                "missing tests/data/quant/reference.json (run tests/reference/quant_reference.py)");
         nlohmann::json parsed;
         in >> parsed;
         return parsed;
@@ -33,11 +35,13 @@ inline torch::Tensor decode_tensor(const nlohmann::json& j) {
     const std::string hex = j.at("hex");
     std::vector<int64_t> shape = j.at("shape").get<std::vector<int64_t>>();
     std::vector<uint8_t> bytes(hex.size() / 2);
-    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+    for (size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
     torch::Dtype t = dtype == "f32" ? torch::kFloat32 : dtype == "u8" ? torch::kUInt8 : torch::kInt64;
     auto out = torch::empty(shape, t);
-    if (static_cast<size_t>(out.nbytes()) != bytes.size()) throw std::runtime_error("fixture tensor size mismatch");
-    std::memcpy(out.data_ptr(), bytes.data(), bytes.size());   // little-endian host
+    if (static_cast<size_t>(out.nbytes()) != bytes.size())
+        throw std::runtime_error("fixture tensor size mismatch");
+    std::memcpy(out.data_ptr(), bytes.data(), bytes.size()); // little-endian host
     return out;
 }
 
@@ -60,9 +64,9 @@ inline torch::Tensor read_llama2c_tensor(const std::string& path, const std::str
     const int64_t dim = h[0], hidden = h[1], layers = h[2], heads = h[3], kv = h[4], vocab = h[5];
     const int64_t kv_dim = kv * (dim / heads);
     const std::vector<std::pair<std::string, int64_t>> sizes = {
-        {"tok", vocab * dim},  {"rms_att", layers * dim},          {"wq", layers * dim * dim},
+        {"tok", vocab * dim},          {"rms_att", layers * dim},     {"wq", layers * dim * dim},
         {"wk", layers * kv_dim * dim}, {"wv", layers * kv_dim * dim}, {"wo", layers * dim * dim},
-        {"rms_ffn", layers * dim}, {"w1", layers * hidden * dim}};
+        {"rms_ffn", layers * dim},     {"w1", layers * hidden * dim}};
     int64_t offset = 28;
     for (const auto& [name, n] : sizes) {
         if (name == which) {
