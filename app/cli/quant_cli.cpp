@@ -147,21 +147,25 @@ QuantProgress::QuantProgress(bool enabled) : line_(std::make_unique<ProgressLine
 void print_quant_summary(const ModelQuantResult& result, std::ostream& out) {
     const QuantSummary s = summarize_quantization(result);
     const auto& o = s.overall;
-    char line[256];
-    out << "quantized " << o.linears << " linears (" << o.weights << " weights) with "
-        << result.spec.describe() << " in " << result.seconds << " s\n";
+    char line[320];
+    std::snprintf(line, sizeof line, "quantized %lld linears (%lld weights) with %s in %.2f s\n",
+                  static_cast<long long>(o.linears), static_cast<long long>(o.weights),
+                  result.spec.describe().c_str(), result.seconds);
+    out << line;
     std::snprintf(
         line, sizeof line,
         "  rel. weight error %.5f (SQNR %.2f dB), max |dW| %.4g, code entropy %.4f of %d bits, pooled %.4f\n",
         o.rel_error_overall, o.sqnr_db_overall, o.max_abs_error, o.mean_group_entropy_bits, result.spec.bits,
         s.pooled_entropy_bits);
     out << line;
-    if (result.spec.method == QuantMethod::IcqNf || result.spec.method == QuantMethod::IcqInt) {
-        std::snprintf(line, sizeof line, "  ICQ entropy gain: %+.4f bits vs start%s\n",
-                      o.icq_gain_vs_start_bits,
-                      result.spec.method == QuantMethod::IcqNf
-                          ? (", " + std::to_string(o.icq_gain_vs_plain_bits) + " vs plain NF").c_str()
-                          : "");
+    if (result.spec.method == QuantMethod::IcqNf) {
+        std::snprintf(line, sizeof line,
+                      "  ICQ entropy gain: %+.4f bits vs the median start, %+.4f vs plain NF\n",
+                      o.icq_gain_vs_start_bits, o.icq_gain_vs_plain_bits);
+        out << line;
+    } else if (result.spec.method == QuantMethod::IcqInt) {
+        std::snprintf(line, sizeof line, "  ICQ entropy gain: %+.4f bits vs clip ratio 1\n",
+                      o.icq_gain_vs_start_bits);
         out << line;
     }
     if (o.output_rel_error_mean >= 0) {
@@ -176,11 +180,11 @@ void print_quant_summary(const ModelQuantResult& result, std::ostream& out) {
                   s.storage_note.c_str());
     out << line;
     for (const auto& [proj, g] : s.by_projection) {
+        char output[48] = "";
+        if (g.output_rel_error_mean >= 0)
+            std::snprintf(output, sizeof output, "  output error %.5f", g.output_rel_error_mean);
         std::snprintf(line, sizeof line, "  %-18s rel. error %.5f  entropy %.4f%s\n", proj.c_str(),
-                      g.rel_error_overall, g.mean_group_entropy_bits,
-                      g.output_rel_error_mean >= 0
-                          ? ("  output error " + std::to_string(g.output_rel_error_mean)).c_str()
-                          : "");
+                      g.rel_error_overall, g.mean_group_entropy_bits, output);
         out << line;
     }
 }
