@@ -80,6 +80,7 @@ const Bench kBenches[] = {
     {"eval", "forward tokens/s on a random dim-512 Llama", bench_eval},
     {"store", "run store: insert 100,000 metric points, read one run's curve", run_bench_store},
     {"step", "RILQ training step tokens/s (LoRA r16, dim 512, 8 layers, seqlen 512)", run_bench_step},
+    {"quantize", "RTN / NF / ICQ on one 4096 x 11008 matrix (2 threads)", run_bench_quantize},
 };
 
 } // namespace

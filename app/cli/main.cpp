@@ -17,6 +17,8 @@ const Command* commands() {
         {"bench", "measure speed: gemm, eval, ...", cmd_bench},
         {"runs", "list, show, diff or delete recorded runs", cmd_runs},
         {"export", "an experiment's table as Markdown, CSV, LaTeX or JSON", cmd_export},
+        {"quantize", "fake-quantize a model (rtn, nf, icq-nf, icq-int) and save it", cmd_quantize},
+        {"qstats", "per-linear quantization error, entropy and spectrum", cmd_qstats},
         {nullptr, nullptr, nullptr},
     };
     return table;

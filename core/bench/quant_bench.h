@@ -1,0 +1,40 @@
+// `rilq bench quantize`: the quantizers on one Llama-2-7B MLP-shaped matrix (4096 x 11008
+// fp32, N(0, 0.02)), timed with a fixed thread count. Goals from the quantization issue: RTN
+// under 0.5 s and ICQ-NF with the official 201 candidates under 10 s on 2 cores.
+#pragma once
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace rilq {
+
+struct QuantBenchOptions {
+    int64_t rows = 4096;
+    int64_t cols = 11008;
+    int threads = 2;
+    int repeats = 1; // best of N
+    int icq_n = 100; // 201 candidates
+    std::vector<std::string> methods = {"rtn", "nf", "icq-nf", "icq-int", "metrics"};
+    uint64_t seed = 0;
+};
+
+struct QuantBenchEntry {
+    std::string name;          // "rtn w2 g64 omniquant"
+    double seconds = 0.0;      // wall, best of repeats
+    double cpu_seconds = 0.0;  // process CPU time (all threads), best of repeats
+    double goal_seconds = 0.0; // 0 when there is no goal
+    double rel_error = 0.0;    // ||W - Q(W)|| / ||W|| of the result (sanity)
+    double mweights_per_s = 0.0;
+};
+
+struct QuantBenchResult {
+    int threads = 0;
+    int64_t rows = 0, cols = 0;
+    std::vector<QuantBenchEntry> entries;
+};
+
+// Runs the benchmark (sets torch's thread count to options.threads) and prints a table to `out`.
+QuantBenchResult run_quant_bench(const QuantBenchOptions& options, std::ostream& out);
+
+} // namespace rilq

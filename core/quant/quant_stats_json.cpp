@@ -1,0 +1,296 @@
+#include "core/quant/quant_stats_json.h"
+
+#include "core/quant/code_entropy.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+namespace rilq {
+
+namespace {
+
+using nlohmann::json;
+
+json number(double v) {
+    return std::isfinite(v) ? json(v) : json(nullptr);
+}
+
+json numbers(const torch::Tensor& t) {
+    auto c = t.to(torch::kFloat64).contiguous();
+    const double* p = c.data_ptr<double>();
+    json a = json::array();
+    for (int64_t i = 0; i < c.numel(); ++i)
+        a.push_back(number(p[i]));
+    return a;
+}
+
+json distribution_json(const Distribution& d) {
+    return json{{"count", d.count},
+                {"non_finite", d.non_finite},
+                {"mean", number(d.mean)},
+                {"min", number(d.min)},
+                {"p10", number(d.p10)},
+                {"median", number(d.median)},
+                {"p90", number(d.p90)},
+                {"p99", number(d.p99)},
+                {"max", number(d.max)},
+                {"histogram", {{"lo", number(d.lo)}, {"hi", number(d.hi)}, {"counts", d.histogram}}}};
+}
+
+// Average-pools a (rows, cols) grid of per-group values to at most (max_rows, max_cols);
+// non-finite cells are left out of their cell's mean.
+json heatmap_json(const torch::Tensor& values, int64_t rows, int64_t cols, const StatsJsonOptions& o) {
+    auto grid = values.to(torch::kFloat64).reshape({rows, cols});
+    auto finite = torch::isfinite(grid);
+    auto v = torch::where(finite, grid, torch::zeros_like(grid));
+    const int64_t pr = std::min(rows, o.heatmap_max_rows), pc = std::min(cols, o.heatmap_max_cols);
+    auto sum = torch::adaptive_avg_pool2d(v.unsqueeze(0), {pr, pc});
+    auto cnt = torch::adaptive_avg_pool2d(finite.to(torch::kFloat64).unsqueeze(0), {pr, pc});
+    auto pooled = (sum / cnt).squeeze(0); // NaN where a cell had no finite value -> null
+    return json{{"rows", rows},
+                {"cols", cols},
+                {"pooled_rows", pr},
+                {"pooled_cols", pc},
+                {"values", numbers(pooled.reshape({-1}))}};
+}
+
+std::string projection_of(const std::string& name) {
+    const auto dot = name.find('.', 7);
+    return name.rfind("layers.", 0) == 0 && dot != std::string::npos ? name.substr(dot + 1) : name;
+}
+
+int64_t layer_of(const std::string& name) {
+    if (name.rfind("layers.", 0) != 0) return -1;
+    return std::stoll(name.substr(7, name.find('.', 7) - 7));
+}
+
+QuantGroupSummary summarize_group(const std::vector<const LinearQuantStats*>& set) {
+    QuantGroupSummary g;
+    double w2 = 0.0, e2 = 0.0, rel_sum = 0.0, ent = 0.0, out_sum = 0.0, gain_start = 0.0, gain_plain = 0.0;
+    int64_t out_n = 0, spectra = 0;
+    std::map<int64_t, double> energy_sum;
+    for (const auto* s : set) {
+        const auto n = s->rows * s->cols;
+        ++g.linears;
+        g.weights += n;
+        w2 += s->weight_norm * s->weight_norm;
+        e2 += s->error_norm * s->error_norm;
+        rel_sum += s->rel_error;
+        g.max_abs_error = std::max(g.max_abs_error, s->max_abs_error);
+        ent += s->mean_group_entropy_bits * static_cast<double>(n);
+        gain_start += s->icq_gain_vs_start_bits * static_cast<double>(n);
+        gain_plain += s->icq_gain_vs_plain_bits * static_cast<double>(n);
+        if (s->has_output_error) {
+            out_sum += s->output_rel_error;
+            ++out_n;
+        }
+        if (s->has_spectrum) {
+            ++spectra;
+            for (const auto& [r, e] : s->energy_at_rank)
+                energy_sum[r] += e;
+        }
+    }
+    if (g.linears == 0) return g;
+    const double nw = static_cast<double>(g.weights);
+    g.rel_error_overall = w2 > 0.0 ? std::sqrt(e2 / w2) : 0.0;
+    g.sqnr_db_overall = g.rel_error_overall > 0.0 ? -20.0 * std::log10(g.rel_error_overall)
+                                                  : std::numeric_limits<double>::infinity();
+    g.rel_error_mean = rel_sum / static_cast<double>(g.linears);
+    g.mean_group_entropy_bits = ent / nw;
+    g.icq_gain_vs_start_bits = gain_start / nw;
+    g.icq_gain_vs_plain_bits = gain_plain / nw;
+    if (out_n > 0) g.output_rel_error_mean = out_sum / static_cast<double>(out_n);
+    for (const auto& [r, e] : energy_sum)
+        g.energy_at_rank_mean[r] = e / static_cast<double>(spectra);
+    return g;
+}
+
+json group_summary_json(const QuantGroupSummary& g) {
+    json energy = json::object();
+    for (const auto& [r, e] : g.energy_at_rank_mean)
+        energy[std::to_string(r)] = number(e);
+    return json{{"linears", g.linears},
+                {"weights", g.weights},
+                {"rel_error_overall", number(g.rel_error_overall)},
+                {"rel_error_mean", number(g.rel_error_mean)},
+                {"sqnr_db_overall", number(g.sqnr_db_overall)},
+                {"max_abs_error", number(g.max_abs_error)},
+                {"mean_group_entropy_bits", number(g.mean_group_entropy_bits)},
+                {"output_rel_error_mean",
+                 g.output_rel_error_mean < 0 ? json(nullptr) : number(g.output_rel_error_mean)},
+                {"energy_at_rank_mean", energy},
+                {"icq_gain_vs_start_bits", number(g.icq_gain_vs_start_bits)},
+                {"icq_gain_vs_plain_bits", number(g.icq_gain_vs_plain_bits)}};
+}
+
+std::string kind_name(GroupKind k) {
+    return k == GroupKind::RowGroups ? "row_groups" : "flat_blocks";
+}
+
+} // namespace
+
+double estimated_bits_per_weight(const QuantSpec& spec, std::string* note) {
+    const double b = spec.bits;
+    double G = static_cast<double>(spec.group_size);
+    std::string n;
+    double bits = b;
+    switch (spec.method) {
+    case QuantMethod::Rtn:
+    case QuantMethod::IcqInt:
+        if (spec.group_size < 0) {
+            n = "per channel: overhead of one fp16 scale + zero per row not counted";
+            break;
+        }
+        bits += 32.0 / G;
+        n = "codes + fp16 scale + fp16 zero per group";
+        break;
+    case QuantMethod::Nf:
+    case QuantMethod::IcqNf:
+        if (spec.double_quant) {
+            bits += 8.0 / G + 32.0 / (G * static_cast<double>(spec.double_quant_block));
+            n = "codes + uint8 absmax + fp32 per 256 absmax (double quant)";
+        } else {
+            bits += 32.0 / G;
+            n = "codes + fp32 absmax per block";
+        }
+        if (spec.method == QuantMethod::IcqNf) {
+            bits += 8.0 / G + 16.0 / (G * static_cast<double>(spec.icq_superblock));
+            n += " + uint8 tau1 per block + fp16 tau2 per super-block";
+        }
+        break;
+    }
+    if (note) *note = n;
+    return bits;
+}
+
+QuantSummary summarize_quantization(const ModelQuantResult& result) {
+    QuantSummary s;
+    std::vector<const LinearQuantStats*> all;
+    std::map<std::string, std::vector<const LinearQuantStats*>> by_proj;
+    std::map<int64_t, std::vector<const LinearQuantStats*>> by_layer;
+    for (const auto& l : result.linears) {
+        all.push_back(&l);
+        by_proj[projection_of(l.name)].push_back(&l);
+        by_layer[layer_of(l.name)].push_back(&l);
+        if (s.code_histogram.size() < l.code_histogram.size())
+            s.code_histogram.resize(l.code_histogram.size(), 0);
+        for (size_t k = 0; k < l.code_histogram.size(); ++k)
+            s.code_histogram[k] += l.code_histogram[k];
+        if (l.layout.has_partial_group()) {
+            ++s.linears_with_partial_groups;
+            s.partial_groups += l.layout.partial_groups();
+        }
+    }
+    s.overall = summarize_group(all);
+    int64_t total = 0;
+    for (auto c : s.code_histogram)
+        total += c;
+    s.pooled_entropy_bits =
+        entropy_bits(s.code_histogram.data(), static_cast<int>(s.code_histogram.size()), total);
+    for (const auto& [k, v] : by_proj)
+        s.by_projection[k] = summarize_group(v);
+    for (const auto& [k, v] : by_layer)
+        s.by_layer[k] = summarize_group(v);
+    s.bits_per_weight = estimated_bits_per_weight(result.spec, &s.storage_note);
+    return s;
+}
+
+json linear_stats_to_json(const LinearQuantStats& s, const StatsJsonOptions& o) {
+    const GroupLayout& l = s.layout;
+    json j{{"name", s.name},
+           {"rows", s.rows},
+           {"cols", s.cols},
+           {"bits", s.bits},
+           {"groups",
+            {{"kind", kind_name(l.kind)},
+             {"group_size", l.group_size},
+             {"count", l.num_groups()},
+             {"last_group_size", l.last_group_size()},
+             {"partial_groups", l.partial_groups()},
+             {"blocks_cross_rows", l.kind == GroupKind::FlatBlocks && l.cols % l.group_size != 0}}},
+           {"rel_error", number(s.rel_error)},
+           {"sqnr_db", number(s.sqnr_db)},
+           {"max_abs_error", number(s.max_abs_error)},
+           {"weight_norm", number(s.weight_norm)},
+           {"error_norm", number(s.error_norm)},
+           {"group_error", distribution_json(s.group_error)},
+           {"group_error_heatmap", heatmap_json(s.group_rel_error, s.heatmap_rows, s.heatmap_cols, o)},
+           {"entropy",
+            {{"mean_group_bits", number(s.mean_group_entropy_bits)},
+             {"pooled_bits", number(s.pooled_entropy_bits)},
+             {"max_bits", s.bits},
+             {"code_histogram", s.code_histogram},
+             {"group_heatmap", heatmap_json(s.group_entropy, s.heatmap_rows, s.heatmap_cols, o)}}},
+           {"quantize_seconds", s.quantize_seconds},
+           {"metrics_seconds", s.metrics_seconds}};
+    if (o.full_group_arrays) {
+        j["group_rel_error"] = numbers(s.group_rel_error);
+        j["group_entropy_bits"] = numbers(s.group_entropy);
+    }
+    if (s.has_icq) {
+        json icq{{"gain_vs_start_bits", number(s.icq_gain_vs_start_bits)},
+                 {"candidates", s.icq_candidates},
+                 {"choice_histogram", s.icq_choice_histogram}};
+        if (s.icq_offset_ratio.count > 0 || s.icq_offset_ratio.non_finite > 0) {
+            icq["gain_vs_plain_bits"] = number(s.icq_gain_vs_plain_bits);
+            icq["plain_mean_group_bits"] = number(s.icq_plain_entropy_bits);
+            icq["blocks_losing_vs_plain"] = number(s.icq_blocks_losing_vs_plain);
+            icq["offset_over_absmax"] = distribution_json(s.icq_offset_ratio);
+        }
+        j["icq"] = icq;
+    }
+    if (s.has_output_error)
+        j["output_error"] = {{"rel_error", number(s.output_rel_error)}, {"rows", s.calib_rows}};
+    if (s.has_spectrum) {
+        json energy = json::object();
+        for (const auto& [r, e] : s.energy_at_rank)
+            energy[std::to_string(r)] = number(e);
+        json sv = json::array();
+        for (double v : s.singular_values)
+            sv.push_back(number(v));
+        j["spectrum"] = {{"size", s.spectrum_size}, {"singular_values", sv}, {"energy_at_rank", energy}};
+    }
+    return j;
+}
+
+json quant_stats_to_json(const ModelQuantResult& result, const std::string& model_source,
+                         const StatsJsonOptions& options) {
+    const QuantSummary s = summarize_quantization(result);
+    json spec;
+    to_json(spec, result.spec);
+    json by_proj = json::object();
+    for (const auto& [k, v] : s.by_projection)
+        by_proj[k] = group_summary_json(v);
+    json by_layer = json::array();
+    for (const auto& [k, v] : s.by_layer) {
+        json g = group_summary_json(v);
+        g["layer"] = k;
+        by_layer.push_back(g);
+    }
+    json linears = json::array();
+    for (const auto& l : result.linears)
+        linears.push_back(linear_stats_to_json(l, options));
+    return json{{"format", "rilq.quant_stats"},
+                {"version", kQuantStatsFormatVersion},
+                {"model", model_source},
+                {"spec", spec},
+                {"describe", result.spec.describe()},
+                {"calibration", {{"windows", result.calib_windows}, {"tokens", result.calib_tokens}}},
+                {"seconds", result.seconds},
+                {"summary",
+                 {{"overall", group_summary_json(s.overall)},
+                  {"pooled_entropy_bits", number(s.pooled_entropy_bits)},
+                  {"code_histogram", s.code_histogram},
+                  {"linears_with_partial_groups", s.linears_with_partial_groups},
+                  {"partial_groups", s.partial_groups},
+                  {"bits_per_weight", number(s.bits_per_weight)},
+                  {"storage_note", s.storage_note},
+                  {"by_projection", by_proj},
+                  {"by_layer", by_layer}}},
+                {"linears", linears}};
+}
+
+} // namespace rilq

@@ -1,0 +1,145 @@
+#include "core/quant/quantize_model.h"
+
+#include "core/util/error.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <set>
+
+namespace rilq {
+
+namespace {
+
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Order in which the forward uses a linear: layer i, then q/k/v (0), o (1), gate/up (2), down (3).
+// A linear's weight may be swapped once the forward has observed the input of a later stage.
+int64_t forward_stage(const std::string& name) {
+    const auto dot = name.find('.', 7); // after "layers."
+    const int64_t layer = std::stoll(name.substr(7, dot - 7));
+    const std::string proj = name.substr(dot + 1);
+    int64_t stage = 0;
+    if (proj == "self_attn.o_proj")
+        stage = 1;
+    else if (proj == "mlp.gate_proj" || proj == "mlp.up_proj")
+        stage = 2;
+    else if (proj == "mlp.down_proj")
+        stage = 3;
+    return layer * 4 + stage;
+}
+
+} // namespace
+
+ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options,
+                                const ProgressSink& progress) {
+    spec.validate("quant spec");
+    std::vector<std::string> targets;
+    for (const auto& name : model.linear_names())
+        if (spec.is_target(name)) targets.push_back(name);
+    if (targets.empty()) {
+        std::string wanted;
+        for (const auto& t : spec.targets)
+            wanted += (wanted.empty() ? "" : ", ") + t;
+        throw Error("quantize: no linear matches the targets [" + wanted +
+                    "] (expected projection names such as q_proj or mlp.down_proj)");
+    }
+
+    ModelQuantResult result;
+    result.spec = spec;
+    const auto quantizer = make_quantizer(spec);
+    const double t_start = now_s();
+    const auto total = static_cast<int64_t>(targets.size());
+
+    auto report = [&](const std::string& name) {
+        ProgressInfo info;
+        info.stage = "quantize " + name;
+        info.done = static_cast<int64_t>(result.linears.size());
+        info.total = total;
+        info.unit = "linears";
+        info.elapsed_s = now_s() - t_start;
+        if (info.done > 0)
+            info.eta_s =
+                info.elapsed_s / static_cast<double>(info.done) * static_cast<double>(total - info.done);
+        progress.report(info);
+    };
+
+    // Quantizes one linear (FP weight still in the model) and returns its dequantized weight in
+    // the model's dtype/device; x is its calibration input or null.
+    auto process = [&](const std::string& name, const torch::Tensor* x) {
+        progress.check_cancel();
+        const Linear& lin = model.linear(name);
+        auto w = lin.weight.detach().to(torch::kCPU, torch::kFloat32).contiguous(); // (O, I)
+        check_finite(w, name);
+        const double tq = now_s();
+        QuantResult qr = quantizer->quantize(w, name);
+        const double quantize_s = now_s() - tq;
+        LinearQuantStats stats = compute_linear_stats(name, w, qr, options.metrics);
+        stats.quantize_seconds = quantize_s;
+        if (x) add_output_error(stats, x->detach().to(torch::kCPU), w, qr.dequantized);
+        auto deq = qr.dequantized.to(lin.weight.device(), lin.weight.scalar_type());
+        if (options.keep_states) {
+            qr.dequantized = torch::Tensor();
+            qr.icq_nf.plain_codes = torch::Tensor();
+            result.states.emplace_back(name, std::move(qr));
+        }
+        result.linears.push_back(std::move(stats));
+        report(name);
+        return deq;
+    };
+
+    torch::NoGradGuard no_grad;
+    report(targets.front());
+    if (!options.calib_ids.defined()) {
+        for (const auto& name : targets) {
+            auto deq = process(name, nullptr);
+            model.linear(name).weight = deq;
+        }
+    } else {
+        const auto& ids = options.calib_ids;
+        if (ids.dim() != 2 || ids.scalar_type() != torch::kInt64)
+            throw Error("quantize: calibration windows must be an (N, T) int64 tensor, found " +
+                        std::to_string(ids.dim()) + "-D " + std::string(ids.dtype().name()));
+        result.calib_windows = ids.size(0);
+        result.calib_tokens = ids.numel();
+        struct Pending {
+            std::string name;
+            torch::Tensor weight;
+            int64_t stage;
+        };
+        std::vector<Pending> pending;
+        std::set<std::string> seen;
+        auto flush = [&](int64_t before_stage) {
+            std::vector<Pending> keep;
+            for (auto& p : pending) {
+                if (p.stage < before_stage)
+                    model.linear(p.name).weight = p.weight;
+                else
+                    keep.push_back(std::move(p));
+            }
+            pending = std::move(keep);
+        };
+        ForwardOptions fo;
+        fo.want_logits = false;
+        fo.observer = [&](const std::string& name, const torch::Tensor& x) {
+            const int64_t stage = forward_stage(name);
+            flush(stage);
+            if (!spec.is_target(name) || seen.count(name)) return;
+            seen.insert(name);
+            pending.push_back({name, process(name, &x), stage});
+        };
+        model.forward(ids, fo);
+        flush(std::numeric_limits<int64_t>::max());
+        for (const auto& name : targets) { // a target the forward never reached (none in Llama)
+            if (seen.count(name)) continue;
+            auto deq = process(name, nullptr);
+            model.linear(name).weight = deq;
+        }
+    }
+    result.seconds = now_s() - t_start;
+    return result;
+}
+
+} // namespace rilq
