@@ -1,0 +1,116 @@
+// The Runner: one experiment from its RunConfigs to recorded results. Every front end (the
+// `rilq run` command, the GUI's worker thread, the demo) goes through it; none adds training
+// logic of its own.
+//
+// One sweep point, in order (each stage reports through RunnerEvent and is recorded in the store):
+//   load      the FP model and its tokenizer
+//   calibrate RILQ calibration windows (train / validation split, seed 42)
+//   eval fp   PPL of the FP model on every eval dataset (GPTQ protocol, stored with its protocol)
+//   targets   the teacher's outputs on the calibration windows (scope "model")
+//   quantize  fake-quantize the FP model in place, or load rilq.q_model: the FP weights become
+//             the student's; per-linear stats (weight error, SQNR, entropy, output error)
+//   eval q    PPL of the quantized model
+//   train     LoRA adapters with the chosen scope; every update and validation is a metric
+//   eval c    PPL of the compensated model (rank > 0)
+//   stats     compensated per-linear stats: ||W - (Q(W) + sBA)|| / ||W|| and output error,
+//             against the FP model reloaded for this stage only
+//   save      output_dir: PEFT adapter, the quantized base as an HF folder, run.json (atomic)
+//
+// Points of a sweep that share model, quantizer, calibration and eval settings (typically a
+// rank sweep) reuse the quantized student, the cached targets and the FP / quantized results
+// of the first such point: only training, the compensated eval and its stats run again.
+//
+// Memory rule: during training, one model copy (the student) plus the cached targets
+// (core/rilq/teacher_targets.h), plus the teacher for scopes linear / layer, which need it
+// alive. The compensated-stats stage reloads the FP model after training: two copies there.
+//
+// A failure (bad file, NaN loss) ends the run FAILED with the message; a cancel ends it KILLED
+// with its best adapters saved; either way every metric logged so far stays in the store.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/rilq/train_event.h"
+#include "core/store/run_types.h"
+#include "core/util/progress.h"
+
+namespace rilq::run {
+
+struct RunConfig;
+struct ExperimentConfig;
+
+enum class RunStage { Load, Calibrate, EvalFp, Targets, Quantize, EvalQuantized, Train, EvalCompensated, Stats, Save };
+const char* to_string(RunStage stage); // "load", "calibrate", "eval fp", ...
+
+struct RunnerEvent {
+    enum class Kind {
+        RunStarted,  // a sweep point begins (uuid, name known)
+        Stage,       // a stage begins
+        Progress,    // progress inside a stage
+        Train,       // a trainer event (updates, validations, the end of training)
+        Eval,        // a PPL result
+        Log,         // a line for the log panel
+        RunFinished, // the point ended: status, message
+    };
+    Kind kind = Kind::Log;
+    int run_index = 0; // position in the sweep
+    int run_count = 0;
+    std::string run_uuid;
+    std::string run_name;
+    RunStage stage = RunStage::Load;
+    ProgressInfo progress;        // Progress
+    TrainEvent train;             // Train
+    store::EvalResult eval;       // Eval
+    store::RunStatus status = store::RunStatus::Running; // RunFinished
+    std::string message;          // Log, RunFinished
+};
+using RunnerCallback = std::function<void(const RunnerEvent&)>;
+
+struct RunnerOptions {
+    std::string store_path;          // the SQLite run store (created if missing)
+    RunnerCallback on_event;         // called on the runner's thread
+    const CancelToken* cancel = nullptr;
+    // Asked between sweep points; while it returns true the runner waits (the GUI's pause).
+    std::function<bool()> paused;
+    bool write_outputs = true;       // adapter, quantized base, run.json into output_dir
+    bool save_merged = false;        // also the merged model (base + adapters) as an HF folder
+    std::string output_base;         // relative output_dir resolves against it; "" = cwd
+};
+
+struct RunOutcome {
+    std::string uuid;
+    std::string name;
+    store::RunStatus status = store::RunStatus::Scheduled;
+    std::string message;
+    std::string output_dir;                  // absolute; empty when nothing was written
+    TrainResult train;
+    std::vector<store::EvalResult> evals;    // fp, quantized, compensated, per dataset
+};
+
+class Runner {
+  public:
+    explicit Runner(RunnerOptions options);
+    ~Runner();
+    Runner(const Runner&) = delete;
+    Runner& operator=(const Runner&) = delete;
+
+    // Every point of the experiment in order. A cancel ends the current point KILLED and marks
+    // the points not started KILLED too ("cancelled before start").
+    std::vector<RunOutcome> run_experiment(const ExperimentConfig& experiment);
+
+    // One point. `experiment_document` is stored once per experiment (ExperimentConfig::document_json).
+    RunOutcome run_point(const RunConfig& config, const std::string& experiment_document = "",
+                         int run_count = 1);
+
+    // Continues a KILLED, FAILED or INTERRUPTED run from its last checkpoint (same uuid, same
+    // settings, read back from the store). Error when the run has no checkpoint to resume.
+    RunOutcome resume(const std::string& run_reference);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace rilq::run
