@@ -255,7 +255,7 @@ class TestExperimentConfig : public QObject {
         row("q_model with quantizer", R"({"quant": {"method": "rtn"}})",
             R"($.rilq.q_model: expected no q_model when $.quant.method is "rtn" (the quantized model is made on the fly), found "qm")");
         row("method", R"({"quant": {"method": "gptq"}})",
-            R"($.quant.method: expected one of "none", "rtn", "nf", "icq_nf", "icq_int", found "gptq")");
+            R"($.quant.method: expected one of "none", "rtn", "nf", "icq-nf", "icq-int", found "gptq")");
         row("bits", R"({"quant": {"bits": 9}})", "$.quant.bits: expected an integer in [1, 8], found 9");
         row("group", R"({"quant": {"group_size": -1}})",
             "$.quant.group_size: expected a non-negative integer (0 = whole row), found -1");
@@ -332,7 +332,7 @@ class TestExperimentConfig : public QObject {
         const std::vector<std::string> expected = {
             "$.name: missing: expected the experiment's name",
             "$.rilq.base_model: missing: expected a path to the full-precision model",
-            R"($.quant.variant: expected one of "asymmetric", "symmetric" for method "nf", found "gptq")",
+            R"($.quant.variant: expected one of "bnb", "sym" for method "nf", found "gptq")",
             R"($.quant.bits: expected an integer in [2, 4] for method "nf" (NormalFloat codebooks), found 8)",
         };
         QCOMPARE(joined(issues), joined(expected));

@@ -1,5 +1,6 @@
 // rilq: the headless front end. Subcommands map to core calls; see commands.h.
 #include "app/cli/commands.h"
+#include "core/util/runtime.h"
 
 #include <QCoreApplication>
 #include <cstring>
@@ -18,6 +19,7 @@ const Command* commands() {
         {"runs", "list, show, diff or delete recorded runs", cmd_runs},
         {"export", "an experiment's table as Markdown, CSV, LaTeX or JSON", cmd_export},
         {"quantize", "fake-quantize a model (rtn, nf, icq-nf, icq-int) and save it", cmd_quantize},
+        {"run", "run an experiment JSON: quantize, train LoRA with RILQ, evaluate, record", cmd_run},
         {"qstats", "per-linear quantization error, entropy and spectrum", cmd_qstats},
         {nullptr, nullptr, nullptr},
     };
@@ -35,6 +37,7 @@ static void print_usage(std::ostream& out) {
 }
 
 int main(int argc, char** argv) {
+    rilq::use_passive_openmp_wait(argv);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("rilq"));
     QCoreApplication::setApplicationVersion(QStringLiteral(RILQ_VERSION));

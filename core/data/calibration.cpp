@@ -109,6 +109,9 @@ CalibrationSet build_calibration(const std::vector<CalibrationSource>& sources, 
         result.files.push_back(file);
         result.file_sha256.push_back(sha256_file(file));
         const std::string name = dataset_kind_name(source.spec.kind);
+        if (!source.spec.whole())
+            description << " (" << name << " part [" << source.spec.range_begin << ", " << source.spec.range_end
+                        << ") of the file)";
         if (source.n_samples < 0) throw Error("calibration " + name + ": sample count must be >= 0");
         if (source.n_samples == 0) { // RILQ: `if calib_num_sample == 0: continue` (no re-seed)
             description << " " << name << " skipped (0 samples);";
@@ -129,7 +132,7 @@ CalibrationSet build_calibration(const std::vector<CalibrationSource>& sources, 
         progress.report(ProgressInfo{"calibration " + name, 0, source.n_samples, "windows", 0.0, -1.0});
         switch (source.spec.kind) {
         case DatasetKind::C4: {
-            const DocumentSet documents = read_c4_documents(file);
+            const DocumentSet documents = documents_in_range(read_c4_documents(file), source.spec);
             draw_c4_windows(documents, tokenizer, source.n_samples, seqlen, source_index, file, rng, drawn,
                             progress);
             description << " c4 " << source.n_samples << " windows from " << documents.size()
@@ -137,7 +140,8 @@ CalibrationSet build_calibration(const std::vector<CalibrationSource>& sources, 
             break;
         }
         case DatasetKind::WikiText2: {
-            const WikiTextRows rows = read_wikitext_rows(file);
+            WikiTextRows rows = read_wikitext_rows(file);
+            rows.rows = rows_in_range(std::move(rows.rows), source.spec);
             const std::string text = wikitext_calibration_text(rows.rows, options.wikitext_rows);
             const std::vector<int64_t> stream = tokenizer.encode(text, /*add_bos=*/true);
             draw_stream_windows(stream, source.n_samples, seqlen, source_index, file, rng, drawn, progress);
@@ -148,7 +152,7 @@ CalibrationSet build_calibration(const std::vector<CalibrationSource>& sources, 
             break;
         }
         case DatasetKind::Text: {
-            const std::vector<int64_t> stream = tokenizer.encode(read_text_file(file), /*add_bos=*/true);
+            const std::vector<int64_t> stream = tokenizer.encode(text_in_range(read_text_file(file), source.spec), /*add_bos=*/true);
             draw_stream_windows(stream, source.n_samples, seqlen, source_index, file, rng, drawn, progress);
             description << " text " << source.n_samples << " windows from " << stream.size() << " tokens of "
                         << file << ";";

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/data/document_drawer.h"
@@ -100,13 +101,22 @@ EvalWindows build_eval_windows(const DatasetSpec& spec, const Tokenizer& tokeniz
     p.tokenizer_kind = tokenizer.kind();
     p.tokenizer_path = tokenizer.path();
     p.seqlen = options.seqlen;
-    const std::string cap = options.max_windows > 0
-                                ? "; capped at the first " + std::to_string(options.max_windows) + " windows"
-                                : "";
+    std::string cap = options.max_windows > 0
+                          ? "; capped at the first " + std::to_string(options.max_windows) + " windows"
+                          : "";
+    if (!spec.whole()) {
+        std::ostringstream part;
+        part << "; only the part [" << spec.range_begin << ", " << spec.range_end << ") of the file ("
+             << (spec.kind == DatasetKind::Text ? "bytes, cut at line starts"
+                 : spec.kind == DatasetKind::WikiText2 ? "rows" : "documents")
+             << ")";
+        cap += part.str();
+    }
 
     switch (spec.kind) {
     case DatasetKind::WikiText2: {
-        const WikiTextRows rows = read_wikitext_rows(p.file);
+        WikiTextRows rows = read_wikitext_rows(p.file);
+        rows.rows = rows_in_range(std::move(rows.rows), spec);
         const std::vector<int64_t> stream =
             tokenize_stream(wikitext_eval_text(rows.rows), tokenizer, p.dataset, progress);
         result.windows = stream_windows(stream, options.seqlen, options.max_windows);
@@ -121,7 +131,7 @@ EvalWindows build_eval_windows(const DatasetSpec& spec, const Tokenizer& tokeniz
     }
     case DatasetKind::Text: {
         const std::vector<int64_t> stream =
-            tokenize_stream(read_text_file(p.file), tokenizer, p.dataset, progress);
+            tokenize_stream(text_in_range(read_text_file(p.file), spec), tokenizer, p.dataset, progress);
         result.windows = stream_windows(stream, options.seqlen, options.max_windows);
         p.stream_tokens = static_cast<int64_t>(stream.size());
         p.sampling = "text: the file's bytes tokenized once with BOS, non-overlapping windows of seqlen, "
@@ -130,7 +140,7 @@ EvalWindows build_eval_windows(const DatasetSpec& spec, const Tokenizer& tokeniz
         break;
     }
     case DatasetKind::C4: {
-        const DocumentSet documents = read_c4_documents(p.file);
+        const DocumentSet documents = documents_in_range(read_c4_documents(p.file), spec);
         p.documents = static_cast<int64_t>(documents.size());
         result.windows = sample_c4_eval_windows(documents, tokenizer, options, progress);
         p.sampling =

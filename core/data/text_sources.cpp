@@ -74,7 +74,45 @@ std::vector<DatasetSpec> parse_dataset_specs(const std::string& comma_separated)
 }
 
 std::string format_dataset_spec(const DatasetSpec& spec) {
-    return dataset_kind_name(spec.kind) + "=" + spec.path;
+    std::string text = dataset_kind_name(spec.kind) + "=" + spec.path;
+    if (!spec.whole()) {
+        std::ostringstream range;
+        range << "[" << spec.range_begin << "," << spec.range_end << "]";
+        text += range.str();
+    }
+    return text;
+}
+
+namespace {
+
+void check_range(double begin, double end) {
+    if (!(begin >= 0.0 && end <= 1.0 && begin < end)) {
+        std::ostringstream message;
+        message << "dataset range [" << begin << ", " << end << ") must satisfy 0 <= begin < end <= 1";
+        throw Error(message.str());
+    }
+}
+
+} // namespace
+
+std::string slice_text(const std::string& text, double begin, double end) {
+    check_range(begin, end);
+    const auto cut = [&](double f) -> size_t {
+        if (f <= 0.0) return 0;
+        if (f >= 1.0) return text.size();
+        const size_t at = static_cast<size_t>(f * static_cast<double>(text.size()));
+        if (at > 0 && text[at - 1] == '\n') return at;
+        const size_t newline = text.find('\n', at);
+        return newline == std::string::npos ? text.size() : newline + 1;
+    };
+    const size_t first = cut(begin), last = cut(end);
+    return text.substr(first, last - first);
+}
+
+std::pair<size_t, size_t> slice_indices(size_t count, double begin, double end) {
+    check_range(begin, end);
+    const auto at = [&](double f) { return static_cast<size_t>(f * static_cast<double>(count)); };
+    return {at(begin), end >= 1.0 ? count : at(end)};
 }
 
 std::vector<std::string> standard_file_names(DatasetKind kind, DataUse use) {
@@ -345,6 +383,26 @@ DocumentSet read_c4_documents(const std::string& file) {
     if (!pending.empty()) add_c4_line(docs, pending, file, ++line_number);
     if (docs.empty()) throw Error("c4 file '" + file + "' holds no documents");
     return docs;
+}
+
+std::string text_in_range(std::string text, const DatasetSpec& spec) {
+    if (spec.whole()) return text;
+    return slice_text(text, spec.range_begin, spec.range_end);
+}
+
+std::vector<std::string> rows_in_range(std::vector<std::string> rows, const DatasetSpec& spec) {
+    if (spec.whole()) return rows;
+    const auto [first, last] = slice_indices(rows.size(), spec.range_begin, spec.range_end);
+    return {std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(first)),
+            std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(last))};
+}
+
+DocumentSet documents_in_range(DocumentSet documents, const DatasetSpec& spec) {
+    if (spec.whole()) return documents;
+    const auto [first, last] = slice_indices(documents.size(), spec.range_begin, spec.range_end);
+    DocumentSet part;
+    for (size_t i = first; i < last; ++i) part.add(documents.view(i));
+    return part;
 }
 
 } // namespace rilq

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rilq {
@@ -38,6 +39,12 @@ enum class DataUse { Evaluation, Calibration };
 struct DatasetSpec {
     DatasetKind kind = DatasetKind::Text;
     std::string path; // as given: a file, or a data-root folder (see standard_file_names)
+    // The part of the file used, as fractions [begin, end), so calibration and evaluation can
+    // take disjoint parts of one file: text by bytes (cut at line starts, see slice_text),
+    // wikitext2 by rows, c4 by documents.
+    double range_begin = 0.0;
+    double range_end = 1.0;
+    bool whole() const { return range_begin <= 0.0 && range_end >= 1.0; }
 };
 
 std::string dataset_kind_name(DatasetKind kind); // "wikitext2", "c4", "text"
@@ -47,7 +54,14 @@ DatasetKind parse_dataset_kind(const std::string& name);
 DatasetSpec parse_dataset_spec(const std::string& spec);
 // Comma-separated specs ("c4=/a.json.gz,wikitext2=/b"); paths may not contain commas here.
 std::vector<DatasetSpec> parse_dataset_specs(const std::string& comma_separated);
-std::string format_dataset_spec(const DatasetSpec& spec); // "NAME=PATH"
+std::string format_dataset_spec(const DatasetSpec& spec); // "NAME=PATH", plus "[0.5,1]" for a part
+
+// The part [begin, end) of `text`: each fraction f becomes the start of the first line at or
+// after byte floor(f * size), so a story or sentence is never split and ranges [a, b) and
+// [b, c) of one file are disjoint and adjacent.
+std::string slice_text(const std::string& text, double begin, double end);
+// Items [floor(begin * count), floor(end * count)) of a list of `count` rows or documents.
+std::pair<size_t, size_t> slice_indices(size_t count, double begin, double end);
 
 // File names tried, in order, under a data-root folder:
 //   wikitext2 eval:  wiki.test.raw, wikitext-2-raw/wiki.test.raw, wikitext-2-raw-v1/wiki.test.raw,
@@ -98,5 +112,10 @@ DocumentSet read_c4_documents(const std::string& file);
 
 // ---- text ----
 std::string read_text_file(const std::string& file); // verbatim bytes; Error when unreadable
+
+// ---- the spec's part of what was read (the input itself when spec.whole()) ----
+std::string text_in_range(std::string text, const DatasetSpec& spec);
+std::vector<std::string> rows_in_range(std::vector<std::string> rows, const DatasetSpec& spec);
+DocumentSet documents_in_range(DocumentSet documents, const DatasetSpec& spec);
 
 } // namespace rilq

@@ -179,8 +179,8 @@ std::vector<Section> build_sections() {
                                     {{"none", QuantMethod::None},
                                      {"rtn", QuantMethod::Rtn},
                                      {"nf", QuantMethod::Nf},
-                                     {"icq_nf", QuantMethod::IcqNf},
-                                     {"icq_int", QuantMethod::IcqInt}}),
+                                     {"icq-nf", QuantMethod::IcqNf},
+                                     {"icq-int", QuantMethod::IcqInt}}),
              integer<R>(
                  "bits", [](auto& c) -> auto& { return c.quant.bits; }, 1, 8, "an integer in [1, 8]"),
              integer<R>(
@@ -307,17 +307,18 @@ std::vector<std::string> quant_variants(QuantMethod method) {
     switch (method) {
     case QuantMethod::None:
         return {};
-    // OmniQuant-style asymmetric min/max, or GPTQ-style range forced to include 0 (METHODS.md 1.1).
+    // The names core/quant/quant_spec.h parses (set_variant), as `rilq quantize --variant` takes them.
+    // OmniQuant-style asymmetric min/max, GPTQ-style range forced to include 0, and the two
+    // symmetric forms (METHODS.md 1.1).
     case QuantMethod::Rtn:
-        return {"omniquant", "gptq", "gptq_sym"};
+        return {"omniquant", "gptq", "gptq-sym", "omniquant-sym"};
     // bitsandbytes' asymmetric NF construction, or the QLoRA-paper symmetric one (METHODS.md 1.2).
     case QuantMethod::Nf:
-        return {"asymmetric", "symmetric"};
     case QuantMethod::IcqNf:
-        return {"asymmetric", "symmetric"};
+        return {"bnb", "sym"};
     // ICQ's integer path starts from GPTQ min/max (METHODS.md 1.4).
     case QuantMethod::IcqInt:
-        return {"gptq"};
+        return {"gptq", "gptq-sym"};
     }
     return {};
 }

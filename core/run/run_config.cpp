@@ -43,9 +43,9 @@ const char* to_string(QuantMethod v) {
     case QuantMethod::Nf:
         return "nf";
     case QuantMethod::IcqNf:
-        return "icq_nf";
+        return "icq-nf";
     case QuantMethod::IcqInt:
-        return "icq_int";
+        return "icq-int";
     }
     return "?";
 }

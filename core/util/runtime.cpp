@@ -1,5 +1,7 @@
 #include "core/util/runtime.h"
 
+#include <unistd.h>
+
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -64,6 +66,12 @@ std::string blas_warning(const BlasInfo& info) {
     if (info.name == "openblas-pthread")
         return "warning: pthread OpenBLAS is active; it ignores torch's thread setting. Prefer libopenblas0-openmp.";
     return {};
+}
+
+void use_passive_openmp_wait(char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    ::execv("/proc/self/exe", argv); // returns only on failure: go on with the spinning default
 }
 
 } // namespace rilq

@@ -12,6 +12,13 @@ struct BlasInfo {
     bool is_reference = false; // true: expect ~6 GFLOP/s fp32
 };
 
+// OpenMP threads that spin while they wait for work (libgomp's default) stall every parallel
+// region when another process holds a core: measured on 2 cores with a build running, eval
+// dropped from 14,500 to 1,600 tokens/s. libgomp reads OMP_WAIT_POLICY when it is loaded,
+// before main(), so when the variable is unset this sets it to PASSIVE and re-executes the
+// program (same arguments); it returns when the environment is already set (or exec fails).
+void use_passive_openmp_wait(char** argv);
+
 // Sets torch's intra-op threads. 0 means: RILQ_THREADS env var if set, else all cores.
 // Must run before the first tensor op (worker threads inherit it).
 int configure_threads(int threads = 0);

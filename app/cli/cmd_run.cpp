@@ -1,0 +1,138 @@
+// rilq run EXPERIMENT.json [--set key=value ...] [--db FILE] [--resume RUN]: every point of the
+// sweep in order through core's Runner, a progress line per run, then the pivot table.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "app/cli/cli_store.h"
+#include "app/cli/cli_support.h"
+#include "app/cli/commands.h"
+#include "core/report/experiment_table.h"
+#include "core/run/experiment_config.h"
+#include "core/run/runner.h"
+#include "core/store/run_store.h"
+#include "core/util/error.h"
+
+namespace rilq::cli {
+
+namespace {
+
+std::string fmt(const char* format, double value) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, format, value);
+    return buffer;
+}
+
+// Turns runner events into the terminal's progress line and one summary line per run.
+class RunPrinter {
+  public:
+    explicit RunPrinter(bool progress) : line_(progress) {}
+
+    void operator()(const run::RunnerEvent& e) {
+        const std::string prefix =
+            "[" + std::to_string(e.run_index + 1) + "/" + std::to_string(e.run_count) + "] " + e.run_name;
+        switch (e.kind) {
+        case run::RunnerEvent::Kind::RunStarted:
+            line_.finish();
+            std::cerr << prefix << ": " << e.message << " (run " << e.run_uuid.substr(0, 8) << ")\n";
+            break;
+        case run::RunnerEvent::Kind::Progress:
+            line_.update(prefix + " " + e.progress.stage, e.progress.done, e.progress.total, e.progress.unit,
+                         e.progress.eta_s);
+            break;
+        case run::RunnerEvent::Kind::Train: {
+            const TrainEvent& t = e.train;
+            if (t.kind == TrainEventKind::Validation) {
+                line_.finish();
+                std::cerr << prefix << ": update " << t.update_step << " v_loss " << fmt("%.5f", t.v_loss)
+                          << (t.is_best ? " (best)" : "") << (t.es_counter > 0 ? " es " + std::to_string(t.es_counter) : "")
+                          << "\n";
+            } else if (t.kind == TrainEventKind::Update) {
+                line_.update(prefix + " train loss " + fmt("%.4f", t.t_loss) + " lr " + fmt("%.1e", t.lr),
+                             t.micro_step, t.total_micro_steps, "steps", t.eta_s);
+            } else if (t.kind == TrainEventKind::Finished || t.kind == TrainEventKind::EarlyStop) {
+                line_.finish();
+                std::cerr << prefix << ": " << to_string(t.kind) << " at update " << t.update_step
+                          << (t.message.empty() ? "" : " (" + t.message + ")") << "\n";
+            }
+            break;
+        }
+        case run::RunnerEvent::Kind::Eval:
+            line_.finish();
+            std::cerr << prefix << ": PPL " << e.eval.stage << " " << e.eval.dataset << " " << fmt("%.3f", e.eval.ppl)
+                      << "\n";
+            break;
+        case run::RunnerEvent::Kind::RunFinished:
+            line_.finish();
+            std::cerr << prefix << ": " << store::to_string(e.status) << (e.message.empty() ? "" : " - " + e.message)
+                      << "\n";
+            break;
+        case run::RunnerEvent::Kind::Stage:
+        case run::RunnerEvent::Kind::Log:
+            break;
+        }
+    }
+
+  private:
+    ProgressLine line_;
+};
+
+} // namespace
+
+int cmd_run(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("Experiment JSON file."));
+    parser.addOption({QStringLiteral("set"),
+                      QStringLiteral("Override a field: rilq.lora_r=[0,16], quant.bits=3 (repeatable)."),
+                      QStringLiteral("KEY=VALUE")});
+    parser.addOption({QStringLiteral("data-root"), QStringLiteral("Replace the experiment's data_root."),
+                      QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("resume"),
+                      QStringLiteral("Continue a KILLED, FAILED or INTERRUPTED run from its checkpoint."),
+                      QStringLiteral("RUN")});
+    parser.addOption({QStringLiteral("no-outputs"), QStringLiteral("Record in the store only; write no output_dir.")});
+    parser.addOption({QStringLiteral("save-merged"), QStringLiteral("Also save base + adapters merged.")});
+    parser.addOption({QStringLiteral("quiet"), QStringLiteral("No progress line.")});
+    parser.addOption({QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."),
+                      QStringLiteral("N")});
+    add_db_option(parser);
+    int code = kExitOk;
+    const bool resuming = args.contains(QStringLiteral("--resume"));
+    if (!parse_args(parser, args, QStringLiteral("Run an experiment: every sweep point, recorded in the run store."),
+                    resuming ? 0 : 1, 1, code))
+        return code;
+    return run_guarded([&] {
+        init_runtime(parser.value(QStringLiteral("threads")).toInt());
+        RunPrinter printer(!parser.isSet(QStringLiteral("quiet")));
+        run::RunnerOptions options;
+        options.store_path = store_path(parser);
+        options.cancel = interrupt_cancel_token();
+        options.write_outputs = !parser.isSet(QStringLiteral("no-outputs"));
+        options.save_merged = parser.isSet(QStringLiteral("save-merged"));
+        options.on_event = [&](const run::RunnerEvent& e) { printer(e); };
+        run::Runner runner(options);
+
+        if (parser.isSet(QStringLiteral("resume"))) {
+            const run::RunOutcome outcome = runner.resume(to_std(parser.value(QStringLiteral("resume"))));
+            return outcome.status == store::RunStatus::Finished ? kExitOk : kExitError;
+        }
+        run::ParseOptions parse;
+        parse.data_root_override = to_std(parser.value(QStringLiteral("data-root")));
+        for (const auto& s : parser.values(QStringLiteral("set"))) parse.overrides.push_back(to_std(s));
+        const run::ExperimentConfig experiment = run::parse_experiment_file(to_std(parser.positionalArguments()[0]), parse);
+        std::cerr << "experiment " << experiment.name << ": " << experiment.runs.size() << " run(s), store "
+                  << options.store_path << "\n";
+        const std::vector<run::RunOutcome> outcomes = runner.run_experiment(experiment);
+
+        store::StoreOptions read_only;
+        read_only.mode = store::Database::Mode::ReadOnly;
+        store::RunStore store(options.store_path, read_only);
+        std::cout << report::experiment_markdown(store, experiment);
+        int failed = 0;
+        for (const auto& o : outcomes) failed += o.status == store::RunStatus::Finished ? 0 : 1;
+        if (failed > 0) std::cerr << failed << " of " << outcomes.size() << " run(s) did not finish\n";
+        return failed == 0 ? kExitOk : kExitError;
+    });
+}
+
+} // namespace rilq::cli

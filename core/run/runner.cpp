@@ -1,0 +1,346 @@
+#include "core/run/runner.h"
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <torch/version.h>
+
+#include "core/io/model_loader.h"
+#include "core/lora/lora_set.h"
+#include "core/run/config_document.h"
+#include "core/run/experiment_config.h"
+#include "core/run/layer_stats.h"
+#include "core/run/run_config.h"
+#include "core/run/run_outputs.h"
+#include "core/run/run_preparation.h"
+#include "core/run/run_record.h"
+#include "core/run/run_settings.h"
+#include "core/store/run_store.h"
+#include "core/util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace rilq::run {
+
+const char* to_string(RunStage stage) {
+    switch (stage) {
+    case RunStage::Load: return "load";
+    case RunStage::Calibrate: return "calibrate";
+    case RunStage::EvalFp: return "eval fp";
+    case RunStage::Targets: return "teacher targets";
+    case RunStage::Quantize: return "quantize";
+    case RunStage::EvalQuantized: return "eval quantized";
+    case RunStage::Train: return "train";
+    case RunStage::EvalCompensated: return "eval compensated";
+    case RunStage::Stats: return "layer stats";
+    case RunStage::Save: return "save";
+    }
+    return "?";
+}
+
+namespace {
+
+store::RunStatus store_status(TrainStatus status) {
+    switch (status) {
+    case TrainStatus::Finished:
+    case TrainStatus::EarlyStopped: return store::RunStatus::Finished;
+    case TrainStatus::Killed: return store::RunStatus::Killed;
+    case TrainStatus::Running:
+    case TrainStatus::Failed: return store::RunStatus::Failed;
+    }
+    return store::RunStatus::Failed;
+}
+
+std::vector<std::pair<std::string, double>> update_metrics(const TrainEvent& e) {
+    return {{"t_a_loss", e.t_a_loss}, {"t_gt_loss", e.t_gt_loss}, {"t_loss", e.t_loss},
+            {"lr", e.lr},             {"tokens_per_s", e.tokens_per_s}};
+}
+
+std::vector<std::pair<std::string, double>> validation_metrics(const TrainEvent& e) {
+    return {{"v_a_loss", e.v_a_loss}, {"v_gt_loss", e.v_gt_loss}, {"v_loss", e.v_loss},
+            {"es_counter", static_cast<double>(e.es_counter)}};
+}
+
+nlohmann::json eval_json(const std::vector<store::EvalResult>& evals) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : evals)
+        j.push_back({{"dataset", e.dataset}, {"stage", e.stage}, {"ppl", e.ppl}, {"seqlen", e.seqlen},
+                     {"windows", e.n_windows}, {"tokens", e.n_tokens}, {"file_sha256", e.file_sha256},
+                     {"tokenizer", e.tokenizer}});
+    return j;
+}
+
+std::string checkpoint_dir_of(const std::string& output_dir) { return output_dir + ".checkpoint"; }
+
+} // namespace
+
+struct Runner::Impl {
+    RunnerOptions options;
+    std::unique_ptr<store::RunStore> store;
+    std::unique_ptr<Preparation> preparation;
+
+    // The point being run, for events.
+    int run_index = 0, run_count = 1;
+    std::string uuid, name;
+    RunStage stage = RunStage::Load;
+    std::chrono::steady_clock::time_point last_heartbeat{};
+
+    store::RunStore& db() {
+        if (!store) store = std::make_unique<store::RunStore>(options.store_path);
+        return *store;
+    }
+
+    void emit(RunnerEvent e) {
+        if (!options.on_event) return;
+        e.run_index = run_index;
+        e.run_count = run_count;
+        e.run_uuid = uuid;
+        e.run_name = name;
+        e.stage = stage;
+        options.on_event(e);
+    }
+    void log(const std::string& message) {
+        RunnerEvent e;
+        e.kind = RunnerEvent::Kind::Log;
+        e.message = message;
+        emit(e);
+    }
+    void enter(RunStage s) {
+        stage = s;
+        RunnerEvent e;
+        e.kind = RunnerEvent::Kind::Stage;
+        e.message = to_string(s);
+        emit(e);
+    }
+
+    ProgressSink progress_sink() {
+        ProgressSink sink;
+        sink.cancel = options.cancel;
+        sink.on_progress = [this](const ProgressInfo& info) {
+            RunnerEvent e;
+            e.kind = RunnerEvent::Kind::Progress;
+            e.progress = info;
+            emit(e);
+            keep_alive();
+        };
+        return sink;
+    }
+
+    // Long stages without metrics still show the run is alive (the store marks silent runs
+    // of other hosts INTERRUPTED after a while).
+    void keep_alive() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_heartbeat < std::chrono::seconds(10)) return;
+        last_heartbeat = now;
+        db().heartbeat(uuid);
+    }
+
+    void record_evals(const std::vector<store::EvalResult>& evals, RunOutcome& outcome) {
+        for (const auto& e : evals) {
+            db().log_eval_result(uuid, e);
+            outcome.evals.push_back(e);
+            RunnerEvent ev;
+            ev.kind = RunnerEvent::Kind::Eval;
+            ev.eval = e;
+            emit(ev);
+            log("PPL " + e.stage + " " + e.dataset + ": " + std::to_string(e.ppl));
+        }
+    }
+
+    RunOutcome execute(const RunConfig& config, bool resuming);
+    void train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome);
+};
+
+Runner::Runner(RunnerOptions options) : impl_(std::make_unique<Impl>()) { impl_->options = std::move(options); }
+Runner::~Runner() = default;
+
+std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig& experiment) {
+    std::vector<RunOutcome> outcomes;
+    const int count = static_cast<int>(experiment.runs.size());
+    for (const RunConfig& config : experiment.runs) {
+        while (impl_->options.paused && impl_->options.paused() &&
+               !(impl_->options.cancel && impl_->options.cancel->cancelled()))
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (impl_->options.cancel && impl_->options.cancel->cancelled()) {
+            // Points never started are recorded too, so the sweep shows what is missing.
+            auto& db = impl_->db();
+            RunOutcome skipped;
+            skipped.uuid = db.create_run(to_new_run(config, experiment.document_json));
+            skipped.name = config.run_name;
+            db.end_run(skipped.uuid, store::RunStatus::Killed, "cancelled before start");
+            skipped.status = store::RunStatus::Killed;
+            skipped.message = "cancelled before start";
+            outcomes.push_back(skipped);
+            continue;
+        }
+        outcomes.push_back(run_point(config, experiment.document_json, count));
+    }
+    impl_->preparation.reset();
+    return outcomes;
+}
+
+RunOutcome Runner::run_point(const RunConfig& config, const std::string& experiment_document, int run_count) {
+    Impl& m = *impl_;
+    m.run_index = config.index;
+    m.run_count = run_count;
+    m.name = config.run_name;
+    m.uuid = m.db().create_run(to_new_run(config, experiment_document));
+    return m.execute(config, false);
+}
+
+RunOutcome Runner::resume(const std::string& run_reference) {
+    Impl& m = *impl_;
+    m.uuid = m.db().resolve_run(run_reference);
+    const store::RunDetail detail = m.db().get_run(m.uuid);
+    const store::RunStatus status = detail.summary.status;
+    if (status != store::RunStatus::Killed && status != store::RunStatus::Failed &&
+        status != store::RunStatus::Interrupted)
+        throw Error("run " + run_reference + " is " + store::to_string(status) +
+                    ": only KILLED, FAILED or INTERRUPTED runs can be resumed");
+    int index = 0;
+    if (const auto it = detail.tags.find("sweep.index"); it != detail.tags.end()) index = std::stoi(it->second);
+    const RunConfig config = run_config_from_document(detail.config_json, detail.summary.name, index);
+    if (!fs::exists(checkpoint_dir_of(config.output_dir()) + "/checkpoint.json"))
+        throw Error("run " + run_reference + " has no checkpoint at " + checkpoint_dir_of(config.output_dir()) +
+                    " to resume from");
+    m.run_index = index;
+    m.run_count = 1;
+    m.name = detail.summary.name;
+    return m.execute(config, true);
+}
+
+RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
+    RunOutcome outcome;
+    outcome.uuid = uuid;
+    outcome.name = name;
+    db().start_run(uuid);
+    last_heartbeat = std::chrono::steady_clock::now();
+    {
+        RunnerEvent e;
+        e.kind = RunnerEvent::Kind::RunStarted;
+        e.message = resuming ? "resumed" : "started";
+        emit(e);
+    }
+    try {
+        preparation = prepare(config, std::move(preparation), [this](RunStage s) { enter(s); }, progress_sink());
+        if (!resuming || db().eval_results(uuid).empty()) {
+            record_evals(preparation->fp_evals, outcome);
+            record_evals(preparation->quantized_evals, outcome);
+            if (!preparation->quantized_stats.empty()) db().log_layer_stats(uuid, preparation->quantized_stats);
+        }
+        train_and_finish(config, resuming, outcome);
+    } catch (const Cancelled&) {
+        outcome.status = store::RunStatus::Killed;
+        outcome.message = "cancelled during " + std::string(to_string(stage));
+    } catch (const std::exception& e) {
+        outcome.status = store::RunStatus::Failed;
+        outcome.message = std::string(to_string(stage)) + ": " + e.what();
+    }
+    if (outcome.status != store::RunStatus::Finished) {
+        // The student may hold adapters or half-quantized weights: never reuse it.
+        preparation.reset();
+    }
+    try {
+        db().flush();
+        db().end_run(uuid, outcome.status, outcome.message);
+    } catch (const std::exception& e) {
+        outcome.message += std::string(outcome.message.empty() ? "" : "; ") + "store: " + e.what();
+    }
+    RunnerEvent e;
+    e.kind = RunnerEvent::Kind::RunFinished;
+    e.status = outcome.status;
+    e.message = outcome.message;
+    emit(e);
+    return outcome;
+}
+
+void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome) {
+    Preparation& p = *preparation;
+    const TrainConfig train_config = train_config_of(config);
+    const fs::path output_dir = fs::absolute(fs::path(options.output_base.empty() ? fs::current_path()
+                                                                                  : fs::path(options.output_base)) /
+                                             config.output_dir());
+    const std::string checkpoint_dir = checkpoint_dir_of(output_dir.string());
+
+    enter(RunStage::Train);
+    TrainerOptions trainer;
+    trainer.cancel = options.cancel;
+    trainer.checkpoint_dir = train_config.lora_r > 0 ? checkpoint_dir : "";
+    if (resuming) trainer.resume_from = checkpoint_dir;
+    trainer.on_event = [this](const TrainEvent& event) {
+        if (event.kind == TrainEventKind::Update) db().log_metrics(uuid, event.update_step, update_metrics(event));
+        if (event.kind == TrainEventKind::Validation)
+            db().log_metrics(uuid, event.update_step, validation_metrics(event));
+        RunnerEvent e;
+        e.kind = RunnerEvent::Kind::Train;
+        e.train = event;
+        emit(e);
+    };
+    CompensationResult result;
+    if (config.rilq.scope == LossScope::Model) {
+        result = train_on_targets(*p.student, *p.targets, p.train_ids, p.val_ids, train_config, trainer);
+    } else {
+        enter(RunStage::Load);
+        auto teacher = std::make_shared<LlamaModel>(load_model(p.base_model, model_options_of(config), progress_sink()));
+        enter(RunStage::Train);
+        result = run_compensation(std::move(teacher), *p.student, p.train_ids, p.val_ids, train_config, trainer,
+                                  progress_sink());
+    }
+    outcome.train = result.train;
+    outcome.status = store_status(result.train.status);
+    outcome.message = result.train.message;
+    // Detach before anything can throw, so the cached student is clean for the next point.
+    struct Detach {
+        LlamaModel& model;
+        LoraSet& set;
+        ~Detach() { detach_lora(model, set); }
+    } detach{*p.student, result.adapters};
+
+    const bool trained = !result.adapters.empty();
+    const bool usable = outcome.status == store::RunStatus::Finished;
+    if (usable && trained) {
+        enter(RunStage::EvalCompensated);
+        record_evals(evaluate_sets(*p.student, p.eval_sets, "compensated", progress_sink()), outcome);
+        enter(RunStage::Stats);
+        const LlamaModel fp = load_model(p.base_model, model_options_of(config), progress_sink());
+        db().log_layer_stats(uuid, compensated_layer_stats(fp, *p.student, result.adapters, output_error_windows(p),
+                                                           progress_sink()));
+    }
+    // A killed run keeps its best adapters: they are saved like a finished run's.
+    if (options.write_outputs && outcome.status != store::RunStatus::Failed) {
+        enter(RunStage::Save);
+        nlohmann::json summary = {
+            {"run", {{"uuid", uuid}, {"name", name}, {"experiment", config.experiment}, {"index", config.index}}},
+            {"status", store::to_string(outcome.status)},
+            {"message", outcome.message},
+            {"config", run_document(config)},
+            {"training",
+             {{"status", rilq::to_string(result.train.status)},
+              {"micro_steps", result.train.micro_steps},
+              {"updates", result.train.updates},
+              {"validations", result.train.validations},
+              {"initial_v_loss", result.train.initial_v_loss},
+              {"best_v_loss", result.train.best_v_loss},
+              {"best_update_step", result.train.best_update_step},
+              {"elapsed_s", result.train.elapsed_s},
+              {"tokens_per_s", result.train.tokens_per_s}}},
+            {"calibration", p.calibration_description},
+            {"perplexity", eval_json(outcome.evals)},
+            {"versions", {{"rilq", RILQ_VERSION}, {"libtorch", TORCH_VERSION}}}};
+        RunOutputContent content;
+        content.student = p.student.get();
+        content.adapters = &result.adapters;
+        content.tokenizer_file = p.tokenizer_file;
+        content.quant_stats = p.quant_stats_json ? &*p.quant_stats_json : nullptr;
+        content.run_summary = &summary;
+        content.save_merged = options.save_merged;
+        for (const auto& artifact : write_run_outputs(output_dir.string(), content)) db().log_artifact(uuid, artifact);
+        outcome.output_dir = output_dir.string();
+        log("outputs written to " + outcome.output_dir);
+    }
+    if (outcome.status == store::RunStatus::Finished) fs::remove_all(checkpoint_dir);
+}
+
+} // namespace rilq::run
