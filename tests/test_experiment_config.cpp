@@ -141,8 +141,9 @@ class TestExperimentConfig : public QObject {
 
     void shipped_stories_sweep_points_at_real_files() {
         const auto e = parse_experiment_file(experiments_dir() + "/stories260k-rank-sweep.json");
-        QCOMPARE(e.runs.size(), size_t(6));
+        QCOMPARE(e.runs.size(), size_t(12)); // ranks 0..16 x scopes model, linear
         QCOMPARE(e.runs.back().rilq.lora_r, 16);
+        QVERIFY(e.runs.back().rilq.scope == LossScope::Linear);
         const RunConfig& c = e.runs[0];
         QCOMPARE(c.rilq.approx_lr, 1e-3);
         QVERIFY(fs::exists(c.resolve(c.rilq.base_model)));
@@ -152,7 +153,7 @@ class TestExperimentConfig : public QObject {
         QVERIFY(fs::exists(c.resolve(calib.path)));
         QCOMPARE(calib.path, eval.path);
         QVERIFY(calib.range_end <= eval.range_begin); // disjoint parts of the same file
-        QCOMPARE(c.output_dir(), std::string("runs/stories260k-rank-sweep/lora_r=0"));
+        QCOMPARE(c.output_dir(), std::string("runs/stories260k-rank-sweep/lora_r=0,scope=model"));
     }
 
     void every_validation_error_path_data() {

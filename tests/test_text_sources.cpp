@@ -48,6 +48,20 @@ void write_gzip(const std::string& path, const std::string& bytes) {
 class TestTextSources : public QObject {
     Q_OBJECT
   private Q_SLOTS:
+    // Ranges let calibration and evaluation take disjoint parts of one file: cuts land on line
+    // starts, and [0, x) + [x, 1) is the whole text for any x.
+    void sliceTextCutsAtLineStarts() {
+        const std::string text = "aaa\nbbb\nccc\nddd\n"; // 16 bytes
+        QCOMPARE(rilq::slice_text(text, 0.0, 0.5), std::string("aaa\nbbb\n"));
+        QCOMPARE(rilq::slice_text(text, 0.5, 1.0), std::string("ccc\nddd\n"));
+        QCOMPARE(rilq::slice_text(text, 0.3, 0.6), std::string("bbb\nccc\n")); // bytes 4.8 -> 4, 9.6 -> 12
+        for (const double x : {0.01, 0.2, 0.37, 0.5, 0.74, 0.99})
+            QCOMPARE(rilq::slice_text(text, 0.0, x) + rilq::slice_text(text, x, 1.0), text);
+        QCOMPARE(rilq::slice_indices(10, 0.25, 0.75), (std::pair<size_t, size_t>{2, 7}));
+        QVERIFY_THROWS_EXCEPTION(rilq::Error, rilq::slice_text(text, 0.6, 0.5));
+        QVERIFY_THROWS_EXCEPTION(rilq::Error, rilq::slice_text(text, -0.1, 0.5));
+    }
+
     void parses_specs();
     void spec_errors_name_the_problem();
     void data_root_finds_standard_files();

@@ -87,6 +87,11 @@ struct Runner::Impl {
     RunStage stage = RunStage::Load;
     std::chrono::steady_clock::time_point last_heartbeat{};
 
+    fs::path output_dir_of(const RunConfig& config) const {
+        const fs::path base = options.output_base.empty() ? fs::current_path() : fs::path(options.output_base);
+        return fs::absolute(base / config.output_dir());
+    }
+
     store::RunStore& db() {
         if (!store) store = std::make_unique<store::RunStore>(options.store_path);
         return *store;
@@ -202,9 +207,9 @@ RunOutcome Runner::resume(const std::string& run_reference) {
     int index = 0;
     if (const auto it = detail.tags.find("sweep.index"); it != detail.tags.end()) index = std::stoi(it->second);
     const RunConfig config = run_config_from_document(detail.config_json, detail.summary.name, index);
-    if (!fs::exists(checkpoint_dir_of(config.output_dir()) + "/checkpoint.json"))
-        throw Error("run " + run_reference + " has no checkpoint at " + checkpoint_dir_of(config.output_dir()) +
-                    " to resume from");
+    const std::string checkpoint = checkpoint_dir_of(m.output_dir_of(config).string());
+    if (!fs::exists(checkpoint + "/checkpoint.json"))
+        throw Error("run " + run_reference + " has no checkpoint at " + checkpoint + " to resume from");
     m.run_index = index;
     m.run_count = 1;
     m.name = detail.summary.name;
@@ -259,9 +264,7 @@ RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
 void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome) {
     Preparation& p = *preparation;
     const TrainConfig train_config = train_config_of(config);
-    const fs::path output_dir = fs::absolute(fs::path(options.output_base.empty() ? fs::current_path()
-                                                                                  : fs::path(options.output_base)) /
-                                             config.output_dir());
+    const fs::path output_dir = output_dir_of(config);
     const std::string checkpoint_dir = checkpoint_dir_of(output_dir.string());
 
     enter(RunStage::Train);
