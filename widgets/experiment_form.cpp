@@ -48,8 +48,12 @@ const run::RunConfig& defaults() {
     return config;
 }
 
-std::string std_text(const QString& s) { return s.toStdString(); }
-QString qt_text(const std::string& s) { return QString::fromStdString(s); }
+std::string std_text(const QString& s) {
+    return s.toStdString();
+}
+QString qt_text(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
 const json* find_value(const json& doc, const QString& key) {
     const json* node = &doc;
@@ -97,7 +101,8 @@ const QVector<int>& ExperimentForm::rankChoices() {
     return ranks;
 }
 
-ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent), document_(std::make_unique<json>(json::object())) {
+ExperimentForm::ExperimentForm(QWidget* parent)
+    : QWidget(parent), document_(std::make_unique<json>(json::object())) {
     // Red frame on whatever field has an issue; set through a dynamic property so every widget
     // type (spin box, combo, list) is marked the same way.
     setStyleSheet(QStringLiteral("*[rilqInvalid=\"true\"] { border: 1px solid #d62728; background: #fdecea; }"
@@ -159,10 +164,13 @@ void ExperimentForm::build() {
     const auto& d = defaults();
 
     // Helpers binding one widget type to one key.
-    const auto text = [&](QFormLayout* f, const QString& key, const QString& label, const std::string& fallback) {
+    const auto text = [&](QFormLayout* f, const QString& key, const QString& label,
+                          const std::string& fallback) {
         auto* edit = new QLineEdit;
-        connect(edit, &QLineEdit::textEdited, this, [this, key](const QString& t) { write(key, std_text(t)); });
-        add_field(f, key, label, edit, [edit, fallback](const json* v) { edit->setText(json_string(v, fallback)); });
+        connect(edit, &QLineEdit::textEdited, this,
+                [this, key](const QString& t) { write(key, std_text(t)); });
+        add_field(f, key, label, edit,
+                  [edit, fallback](const json* v) { edit->setText(json_string(v, fallback)); });
         return edit;
     };
     const auto integer = [&](QFormLayout* f, const QString& key, const QString& label, int lo, int hi,
@@ -186,16 +194,18 @@ void ExperimentForm::build() {
     const auto flag = [&](QFormLayout* f, const QString& key, const QString& label, bool fallback) {
         auto* box = new QCheckBox;
         connect(box, &QCheckBox::toggled, this, [this, key](bool v) { write(key, v); });
-        add_field(f, key, label, box,
-                  [box, fallback](const json* v) { box->setChecked(v && v->is_boolean() ? v->get<bool>() : fallback); });
+        add_field(f, key, label, box, [box, fallback](const json* v) {
+            box->setChecked(v && v->is_boolean() ? v->get<bool>() : fallback);
+        });
         return box;
     };
-    const auto choice = [&](QFormLayout* f, const QString& key, const QString& label, const QStringList& items,
-                            const std::string& fallback, bool editable = false) {
+    const auto choice = [&](QFormLayout* f, const QString& key, const QString& label,
+                            const QStringList& items, const std::string& fallback, bool editable = false) {
         auto* box = new QComboBox;
         box->addItems(items);
         box->setEditable(editable);
-        connect(box, &QComboBox::currentTextChanged, this, [this, key](const QString& t) { write(key, std_text(t)); });
+        connect(box, &QComboBox::currentTextChanged, this,
+                [this, key](const QString& t) { write(key, std_text(t)); });
         add_field(f, key, label, box, [box, fallback](const json* v) {
             const QString value = json_string(v, fallback);
             if (box->findText(value) < 0) box->addItem(value);
@@ -226,10 +236,12 @@ void ExperimentForm::build() {
             auto* dir_button = new QPushButton(tr("Folder…"));
             layout->addWidget(dir_button);
             connect(dir_button, &QPushButton::clicked, this, [this, edit, picked] {
-                picked(QFileDialog::getExistingDirectory(this, tr("Choose a model folder"), resolvePath(edit->text())));
+                picked(QFileDialog::getExistingDirectory(this, tr("Choose a model folder"),
+                                                         resolvePath(edit->text())));
             });
         }
-        connect(edit, &QLineEdit::textEdited, this, [this, key](const QString& t) { write(key, std_text(t)); });
+        connect(edit, &QLineEdit::textEdited, this,
+                [this, key](const QString& t) { write(key, std_text(t)); });
         add_field(f, key, label, row, [edit](const json* v) { edit->setText(json_string(v, "")); });
         return edit;
     };
@@ -238,7 +250,8 @@ void ExperimentForm::build() {
     auto* general = group(left, tr("Experiment"));
     text(general, QStringLiteral("name"), tr("Name"), "");
     path(general, QStringLiteral("data_root"), tr("Data folder"), true);
-    choice(general, QStringLiteral("device"), tr("Device"), {"cpu", "cuda", "cuda:0", "cuda:1"}, d.device, true);
+    choice(general, QStringLiteral("device"), tr("Device"), {"cpu", "cuda", "cuda:0", "cuda:1"}, d.device,
+           true);
     integer(general, QStringLiteral("seed"), tr("Seed"), 0, INT_MAX, int(d.seed));
 
     auto* model = group(left, tr("Model"));
@@ -274,24 +287,32 @@ void ExperimentForm::build() {
     }
     connect(ranks_, &QListWidget::itemChanged, this, [this] {
         const QVector<int> ranks = loraRanks();
-        write(QStringLiteral("rilq.lora_r"), ranks.size() == 1 ? json(ranks.front()) : json(std::vector<int>(ranks.begin(), ranks.end())));
+        write(QStringLiteral("rilq.lora_r"),
+              ranks.size() == 1 ? json(ranks.front()) : json(std::vector<int>(ranks.begin(), ranks.end())));
     });
-    add_field(lora, QStringLiteral("rilq.lora_r"), tr("Ranks (sweep)"), ranks_, [this](const json* v) {
-        QVector<int> ranks;
-        if (!v) ranks = {defaults().rilq.lora_r};
-        else if (v->is_number_integer()) ranks = {int(v->get<int64_t>())};
-        else if (v->is_array())
-            for (const auto& r : *v)
-                if (r.is_number_integer()) ranks.push_back(int(r.get<int64_t>()));
-        setLoraRanks(ranks);
-    }, false);
+    add_field(
+        lora, QStringLiteral("rilq.lora_r"), tr("Ranks (sweep)"), ranks_,
+        [this](const json* v) {
+            QVector<int> ranks;
+            if (!v)
+                ranks = {defaults().rilq.lora_r};
+            else if (v->is_number_integer())
+                ranks = {int(v->get<int64_t>())};
+            else if (v->is_array())
+                for (const auto& r : *v)
+                    if (r.is_number_integer()) ranks.push_back(int(r.get<int64_t>()));
+            setLoraRanks(ranks);
+        },
+        false);
     real(lora, QStringLiteral("rilq.lora_alpha"), tr("Alpha"), 0.0, 1e6, 2, 1.0, d.rilq.lora_alpha);
     real(lora, QStringLiteral("rilq.lora_dropout"), tr("Dropout"), 0.0, 1.0, 3, 0.05, d.rilq.lora_dropout);
     flag(lora, QStringLiteral("rilq.iec"), tr("IEC (IR-QLoRA)"), d.rilq.iec);
     choice(lora, QStringLiteral("rilq.scope"), tr("Scope"), {"model", "weight-svd", "linear", "layer"},
            run::to_string(d.rilq.scope));
-    choice(lora, QStringLiteral("rilq.a_type"), tr("Model loss at"), {"hid", "logit"}, run::to_string(d.rilq.a_type));
-    real(lora, QStringLiteral("rilq.a_dis_weight"), tr("Model-loss weight"), 0.0, 1e3, 3, 0.1, d.rilq.a_dis_weight);
+    choice(lora, QStringLiteral("rilq.a_type"), tr("Model loss at"), {"hid", "logit"},
+           run::to_string(d.rilq.a_type));
+    real(lora, QStringLiteral("rilq.a_dis_weight"), tr("Model-loss weight"), 0.0, 1e3, 3, 0.1,
+         d.rilq.a_dis_weight);
     real(lora, QStringLiteral("rilq.gt_weight"), tr("GT-loss weight"), 0.0, 1e3, 3, 0.1, d.rilq.gt_weight);
     left->addStretch(1);
 
@@ -310,10 +331,12 @@ void ExperimentForm::build() {
         write(QStringLiteral("rilq.approx_lr"), ok ? json(v) : json(std_text(t)));
     });
     add_field(train, QStringLiteral("rilq.approx_lr"), tr("Learning rate"), lr, [lr](const json* v) {
-        lr->setText(v && v->is_number() ? QString::number(v->get<double>(), 'g', 8)
-                                        : json_string(v, QString::number(defaults().rilq.approx_lr, 'g', 8).toStdString()));
+        lr->setText(v && v->is_number()
+                        ? QString::number(v->get<double>(), 'g', 8)
+                        : json_string(v, QString::number(defaults().rilq.approx_lr, 'g', 8).toStdString()));
     });
-    integer(train, QStringLiteral("rilq.approx_batch_size"), tr("Batch size"), 1, 1 << 16, d.rilq.approx_batch_size);
+    integer(train, QStringLiteral("rilq.approx_batch_size"), tr("Batch size"), 1, 1 << 16,
+            d.rilq.approx_batch_size);
     integer(train, QStringLiteral("rilq.gradient_accumulation_steps"), tr("Accumulation"), 1, 1 << 16,
             d.rilq.gradient_accumulation_steps);
     integer(train, QStringLiteral("rilq.approx_total_steps"), tr("Total micro-steps"), 0, INT_MAX,
@@ -321,12 +344,16 @@ void ExperimentForm::build() {
     integer(train, QStringLiteral("rilq.approx_eval_steps"), tr("Validate every (updates)"), 1, INT_MAX,
             d.rilq.approx_eval_steps);
     flag(train, QStringLiteral("rilq.approx_early_stop"), tr("Early stop"), d.rilq.approx_early_stop);
-    integer(train, QStringLiteral("rilq.approx_es_patience"), tr("Patience"), 1, 1 << 16, d.rilq.approx_es_patience);
+    integer(train, QStringLiteral("rilq.approx_es_patience"), tr("Patience"), 1, 1 << 16,
+            d.rilq.approx_es_patience);
 
     auto* calib = group(right, tr("Calibration"));
-    calib_dataset_ = choice(calib, QStringLiteral("rilq.calib_dataset"), tr("Dataset"), {}, d.rilq.calib_dataset, true);
-    integer(calib, QStringLiteral("rilq.calib_num_samples"), tr("Samples"), 1, INT_MAX, d.rilq.calib_num_samples);
-    integer(calib, QStringLiteral("rilq.calib_max_length"), tr("Length (tokens)"), 2, INT_MAX, d.rilq.calib_max_length);
+    calib_dataset_ =
+        choice(calib, QStringLiteral("rilq.calib_dataset"), tr("Dataset"), {}, d.rilq.calib_dataset, true);
+    integer(calib, QStringLiteral("rilq.calib_num_samples"), tr("Samples"), 1, INT_MAX,
+            d.rilq.calib_num_samples);
+    integer(calib, QStringLiteral("rilq.calib_max_length"), tr("Length (tokens)"), 2, INT_MAX,
+            d.rilq.calib_max_length);
     real(calib, QStringLiteral("rilq.calib_val_ratio"), tr("Validation ratio"), 0.0, 0.99, 3, 0.05,
          d.rilq.calib_val_ratio);
 
@@ -340,8 +367,9 @@ void ExperimentForm::build() {
                 names.push_back(std_text(eval_datasets_->item(i)->text()));
         write(QStringLiteral("eval.datasets"), names);
     });
-    add_field(eval, QStringLiteral("eval.datasets"), tr("Datasets"), eval_datasets_,
-              [this](const json*) { refresh_dataset_choices(); }, false);
+    add_field(
+        eval, QStringLiteral("eval.datasets"), tr("Datasets"), eval_datasets_,
+        [this](const json*) { refresh_dataset_choices(); }, false);
     integer(eval, QStringLiteral("eval.seqlen"), tr("Seqlen"), 2, INT_MAX, d.eval.seqlen);
     right->addStretch(1);
 
@@ -356,9 +384,13 @@ void ExperimentForm::setDocument(const json& document) {
     revalidate();
 }
 
-const json& ExperimentForm::document() const { return *document_; }
+const json& ExperimentForm::document() const {
+    return *document_;
+}
 
-QString ExperimentForm::documentText() const { return qt_text(document_->dump(2)) + QLatin1Char('\n'); }
+QString ExperimentForm::documentText() const {
+    return qt_text(document_->dump(2)) + QLatin1Char('\n');
+}
 
 void ExperimentForm::load_fields() {
     loading_ = true; // the widgets' change signals must not write back what is being shown
@@ -367,13 +399,14 @@ void ExperimentForm::load_fields() {
         const json* v = find_value(*document_, b->key);
         const bool swept = b->scalar && v && v->is_array();
         b->widget->setEnabled(!swept);
-        b->widget->setToolTip(swept ? tr("Swept over %1: edit the list in the JSON file").arg(qt_text(v->dump()))
-                                    : QString());
+        b->widget->setToolTip(
+            swept ? tr("Swept over %1: edit the list in the JSON file").arg(qt_text(v->dump())) : QString());
         if (!swept) b->load(v);
     }
     refresh_variants();
     loading_ = false;
-    file_label_->setText(file_path_.isEmpty() ? tr("(unsaved experiment)") : QDir::toNativeSeparators(file_path_));
+    file_label_->setText(file_path_.isEmpty() ? tr("(unsaved experiment)")
+                                              : QDir::toNativeSeparators(file_path_));
     refresh_model_info();
 }
 
@@ -450,7 +483,7 @@ void ExperimentForm::setLoraRanks(const QVector<int>& ranks) {
     }
     for (int i = 0; i < ranks_->count(); ++i)
         ranks_->item(i)->setCheckState(ranks.contains(ranks_->item(i)->text().toInt()) ? Qt::Checked
-                                                                                          : Qt::Unchecked);
+                                                                                       : Qt::Unchecked);
     loading_ = was_loading;
     if (!loading_)
         write(QStringLiteral("rilq.lora_r"),
@@ -513,7 +546,9 @@ void ExperimentForm::setModelInspector(ModelInspector inspector) {
     refresh_model_info();
 }
 
-QString ExperimentForm::modelSummaryText() const { return model_info_->text(); }
+QString ExperimentForm::modelSummaryText() const {
+    return model_info_->text();
+}
 
 void ExperimentForm::refresh_model_info() {
     const QString path = json_string(find_value(*document_, QStringLiteral("rilq.base_model")), "");
@@ -523,9 +558,10 @@ void ExperimentForm::refresh_model_info() {
     }
     const ModelInfo info = inspector_(resolvePath(path));
     model_info_->setProperty("rilqInvalid", !info.ok);
-    model_info_->setText(info.ok ? tr("%1 · %2 parameters · %3")
-                                       .arg(info.format, QLocale().toString(info.parameter_count), info.summary)
-                                 : info.error);
+    model_info_->setText(info.ok
+                             ? tr("%1 · %2 parameters · %3")
+                                   .arg(info.format, QLocale().toString(info.parameter_count), info.summary)
+                             : info.error);
     style()->unpolish(model_info_);
     style()->polish(model_info_);
     if (!info.ok) Q_EMIT errorOccurred(info.error);
@@ -563,7 +599,9 @@ QWidget* ExperimentForm::fieldWidget(const QString& key) const {
     return nullptr;
 }
 
-QString ExperimentForm::fieldError(const QString& key) const { return field_errors_.value(key); }
+QString ExperimentForm::fieldError(const QString& key) const {
+    return field_errors_.value(key);
+}
 
 // "$.rilq.lora_r[2]" -> "rilq.lora_r"; "$.datasets.c4.path" -> the closest bound prefix, if any.
 QString ExperimentForm::binding_for_path(const QString& path) const {
@@ -585,7 +623,8 @@ void ExperimentForm::mark_issues() {
         const QString key = binding_for_path(issue.path);
         if (key.isEmpty()) continue;
         QString& text = field_errors_[key];
-        text += (text.isEmpty() ? QString() : QStringLiteral("\n")) + issue.path + QStringLiteral(": ") + issue.message;
+        text += (text.isEmpty() ? QString() : QStringLiteral("\n")) + issue.path + QStringLiteral(": ") +
+                issue.message;
     }
     for (const auto& b : bindings_) {
         const bool invalid = field_errors_.contains(b->key);

@@ -24,8 +24,8 @@ namespace rilq::widgets {
 namespace {
 
 constexpr int kUuidRole = Qt::UserRole + 1;
-constexpr int kSearchRole = Qt::UserRole + 2;  // lower-case text the text filter looks in
-constexpr int kMaxParamColumns = 12;           // beyond this the table stops being readable
+constexpr int kSearchRole = Qt::UserRole + 2; // lower-case text the text filter looks in
+constexpr int kMaxParamColumns = 12;          // beyond this the table stops being readable
 
 // Experiment, status and free-text filters over the fixed columns; sorting uses the items'
 // EditRole, which holds numbers for numeric columns so "16" sorts after "4".
@@ -175,7 +175,9 @@ void RunBrowser::setSource(RunBrowserSource source) {
     refresh();
 }
 
-void RunBrowser::setConfirmer(std::function<bool(const QString&)> confirmer) { confirmer_ = std::move(confirmer); }
+void RunBrowser::setConfirmer(std::function<bool(const QString&)> confirmer) {
+    confirmer_ = std::move(confirmer);
+}
 
 void RunBrowser::refresh() {
     const QStringList selected = selectedRunIds();
@@ -234,13 +236,15 @@ void RunBrowser::rebuild_model() {
         status->setToolTip(run.message);
         row << status;
         row << number_item(run.started.isValid() ? double(run.started.toMSecsSinceEpoch()) : 0.0,
-                           run.started.isValid() ? run.started.toString(QStringLiteral("yyyy-MM-dd hh:mm")) : "-");
+                           run.started.isValid() ? run.started.toString(QStringLiteral("yyyy-MM-dd hh:mm"))
+                                                 : "-");
         row << number_item(run.duration_s, format_duration(run.duration_s));
         for (const QString& key : param_keys)
             row << value_item(run.params.value(key));
         for (const QString& key : metric_keys)
-            row << (run.best.contains(key) ? number_item(run.best.value(key), QString::number(run.best.value(key), 'g', 5))
-                                           : new QStandardItem);
+            row << (run.best.contains(key)
+                        ? number_item(run.best.value(key), QString::number(run.best.value(key), 'g', 5))
+                        : new QStandardItem);
         model_->appendRow(row);
     }
     table_->resizeColumnsToContents();
@@ -312,7 +316,8 @@ void RunBrowser::selectRuns(const QStringList& uuids) {
         const QModelIndex index = proxy_->index(r, NameColumn);
         if (uuids.contains(index.data(kUuidRole).toString())) selection.select(index, index);
     }
-    table_->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    table_->selectionModel()->select(selection,
+                                     QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
 }
 
 void RunBrowser::sortByColumn(const QString& title, Qt::SortOrder order) {
@@ -326,9 +331,13 @@ const BrowserRun* RunBrowser::find(const QString& uuid) const {
     return nullptr;
 }
 
-bool RunBrowser::diffOnly() const { return diff_only_box_->isChecked(); }
+bool RunBrowser::diffOnly() const {
+    return diff_only_box_->isChecked();
+}
 
-void RunBrowser::setDiffOnly(bool diff_only) { diff_only_box_->setChecked(diff_only); }
+void RunBrowser::setDiffOnly(bool diff_only) {
+    diff_only_box_->setChecked(diff_only);
+}
 
 QVector<QStringList> RunBrowser::diffRows() const {
     QVector<QStringList> rows;
@@ -382,9 +391,9 @@ bool RunBrowser::deleteSelected() {
     QStringList names;
     for (const QString& id : ids)
         if (const BrowserRun* run = find(id)) names << run->name;
-    const QString question = tr("Delete %n run(s) with their metrics, params and layer stats?\n%1", nullptr,
-                                int(ids.size()))
-                                 .arg(names.join(QStringLiteral(", ")));
+    const QString question =
+        tr("Delete %n run(s) with their metrics, params and layer stats?\n%1", nullptr, int(ids.size()))
+            .arg(names.join(QStringLiteral(", ")));
     if (!confirmer_ || !confirmer_(question)) return false;
     QStringList deleted;
     bool ok = true;

@@ -49,7 +49,14 @@ class RunBrowser : public QWidget {
     Q_OBJECT
   public:
     // Fixed leading columns; param and metric columns follow.
-    enum Column { NameColumn = 0, ExperimentColumn, StatusColumn, StartedColumn, DurationColumn, FixedColumns };
+    enum Column {
+        NameColumn = 0,
+        ExperimentColumn,
+        StatusColumn,
+        StartedColumn,
+        DurationColumn,
+        FixedColumns
+    };
 
     explicit RunBrowser(QWidget* parent = nullptr);
 

@@ -17,7 +17,8 @@ namespace rilq::gui {
 QString default_experiment_path() {
     const QStringList roots = {QStringLiteral(RILQ_SOURCE_DIR) + QStringLiteral("/experiments"),
                                QStringLiteral(RILQ_INSTALL_SHARE) + QStringLiteral("/experiments"),
-                               QCoreApplication::applicationDirPath() + QStringLiteral("/../share/rilq-workbench/experiments")};
+                               QCoreApplication::applicationDirPath() +
+                                   QStringLiteral("/../share/rilq-workbench/experiments")};
     for (const char* name : {"demo.json", "stories260k-rank-sweep.json"})
         for (const QString& root : roots) {
             const QString path = QDir(root).filePath(QString::fromLatin1(name));
@@ -36,7 +37,8 @@ QString default_data_folder() {
 
 QString version_text() {
     return QStringLiteral("Qt %1 · LibTorch %2 · SQLite %3")
-        .arg(QString::fromLatin1(qVersion()), QStringLiteral(TORCH_VERSION), QString::fromLatin1(sqlite3_libversion()));
+        .arg(QString::fromLatin1(qVersion()), QStringLiteral(TORCH_VERSION),
+             QString::fromLatin1(sqlite3_libversion()));
 }
 
 } // namespace rilq::gui

@@ -10,7 +10,8 @@ namespace rilq::gui {
 
 template <class T> class Preference {
   public:
-    Preference(const char* key, T fallback) : key_(QString::fromLatin1(key)), fallback_(std::move(fallback)) {}
+    Preference(const char* key, T fallback)
+        : key_(QString::fromLatin1(key)), fallback_(std::move(fallback)) {}
     T get() const { return QSettings().value(key_, QVariant::fromValue(fallback_)).template value<T>(); }
     void set(const T& value) const { QSettings().setValue(key_, QVariant::fromValue(value)); }
 

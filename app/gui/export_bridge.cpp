@@ -9,7 +9,9 @@ namespace rilq::gui {
 
 namespace {
 
-QString qt(const std::string& s) { return QString::fromStdString(s); }
+QString qt(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
 report::PivotTable build(const QString& store_path, const ExportChoice& choice) {
     report::ExportRequest request; // the fields `rilq export` fills from its options
@@ -60,7 +62,8 @@ widgets::PivotTable export_preview(const QString& store_path, const ExportChoice
             QString text = QStringLiteral("-");
             if (cell.present) {
                 text = qt(report::format_fixed(cell.mean, table.decimals));
-                if (cell.n > 1) text += QStringLiteral(" ± ") + qt(report::format_fixed(cell.std, table.decimals));
+                if (cell.n > 1)
+                    text += QStringLiteral(" ± ") + qt(report::format_fixed(cell.std, table.decimals));
             }
             if (cell.best) out.best_cells.push_back(QPoint(int(c) + 1, int(r)));
             row << text;

@@ -47,7 +47,9 @@ ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
     connect(preview_, &widgets::PivotPreview::errorOccurred, this, &ExportPanel::errorOccurred);
 }
 
-void ExportPanel::setStorePath(const QString& path) { store_path_ = path; }
+void ExportPanel::setStorePath(const QString& path) {
+    store_path_ = path;
+}
 
 ExportChoice ExportPanel::choice() const {
     ExportChoice c;
@@ -70,7 +72,9 @@ void ExportPanel::setExperiments(const QStringList& names, const QString& curren
     update();
 }
 
-void ExportPanel::setExperiment(const QString& name) { experiment_box_->setCurrentText(name); }
+void ExportPanel::setExperiment(const QString& name) {
+    experiment_box_->setCurrentText(name);
+}
 
 void ExportPanel::update() {
     const ExportChoice c = choice();
@@ -82,7 +86,8 @@ void ExportPanel::update() {
     try {
         preview_->setTable(export_preview(store_path_, c));
         const QString path = store_path_;
-        preview_->setExporter([path, c](widgets::PivotFormat format) { return export_text(path, c, format); });
+        preview_->setExporter(
+            [path, c](widgets::PivotFormat format) { return export_text(path, c, format); });
         preview_->setSuggestedFileName(c.experiment + QStringLiteral("-") + c.rows);
     } catch (const std::exception& e) {
         preview_->setTable({});

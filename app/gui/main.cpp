@@ -18,15 +18,18 @@ int main(int argc, char** argv) {
     QApplication::setApplicationVersion(QStringLiteral(RILQ_VERSION));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("RILQ Workbench: 2-bit quantization + LoRA compensation"));
+    parser.setApplicationDescription(
+        QStringLiteral("RILQ Workbench: 2-bit quantization + LoRA compensation"));
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("Experiment JSON to open."),
                                  QStringLiteral("[EXPERIMENT.json]"));
-    const QCommandLineOption db(QStringLiteral("db"), QStringLiteral("Run store (default: $RILQ_DB or the data folder)."),
+    const QCommandLineOption db(QStringLiteral("db"),
+                                QStringLiteral("Run store (default: $RILQ_DB or the data folder)."),
                                 QStringLiteral("FILE"));
     const QCommandLineOption shots(QStringLiteral("screenshot"),
-                                   QStringLiteral("Save every view as DIR/<view>.png, then exit."), QStringLiteral("DIR"));
+                                   QStringLiteral("Save every view as DIR/<view>.png, then exit."),
+                                   QStringLiteral("DIR"));
     parser.addOption(db);
     parser.addOption(shots);
     parser.process(app);
@@ -36,8 +39,8 @@ int main(int argc, char** argv) {
     rilq::gui::MainWindow window(parser.value(db));
     const bool screenshot = parser.isSet(shots);
     window.setInteractive(!screenshot);
-    const QString experiment =
-        parser.positionalArguments().isEmpty() ? rilq::gui::default_experiment_path() : parser.positionalArguments().front();
+    const QString experiment = parser.positionalArguments().isEmpty() ? rilq::gui::default_experiment_path()
+                                                                      : parser.positionalArguments().front();
     if (!experiment.isEmpty()) window.openExperiment(experiment);
     window.openLatestRun();
     window.showView(QStringLiteral("setup"));
@@ -47,8 +50,11 @@ int main(int argc, char** argv) {
         QTimer::singleShot(300, &window, [&window, dir = parser.value(shots)] {
             QString error;
             const bool ok = window.saveScreenshots(dir, &error);
-            if (!ok) std::fprintf(stderr, "rilq-workbench: %s\n", qPrintable(error));
-            else std::fprintf(stderr, "rilq-workbench: screenshots in %s\n", qPrintable(QDir(dir).absolutePath()));
+            if (!ok)
+                std::fprintf(stderr, "rilq-workbench: %s\n", qPrintable(error));
+            else
+                std::fprintf(stderr, "rilq-workbench: screenshots in %s\n",
+                             qPrintable(QDir(dir).absolutePath()));
             QApplication::exit(ok ? 0 : 1);
         });
     }

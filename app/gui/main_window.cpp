@@ -84,23 +84,26 @@ void MainWindow::build_views() {
     addDockWidget(Qt::BottomDockWidgetArea, dock);
 
     connect(form_, &widgets::ExperimentForm::runRequested, this, &MainWindow::startRuns);
-    connect(form_, &widgets::ExperimentForm::errorOccurred, this,
-            [this](const QString& m) { log_->append(widgets::LogLevel::Warning, m, QStringLiteral("model")); });
+    connect(form_, &widgets::ExperimentForm::errorOccurred, this, [this](const QString& m) {
+        log_->append(widgets::LogLevel::Warning, m, QStringLiteral("model"));
+    });
     connect(queue_, &widgets::RunQueueView::cancelRunRequested, this, &MainWindow::cancelRuns);
     connect(queue_, &widgets::RunQueueView::cancelAllRequested, this, &MainWindow::cancelRuns);
     connect(browser_, &widgets::RunBrowser::openRequested, this, &MainWindow::openRun);
     connect(browser_, &widgets::RunBrowser::compareRequested, this, &MainWindow::compareRuns);
-    connect(browser_, &widgets::RunBrowser::errorOccurred, this, [this](const QString& m) { report_error(m, "store"); });
+    connect(browser_, &widgets::RunBrowser::errorOccurred, this,
+            [this](const QString& m) { report_error(m, "store"); });
     connect(browser_, &widgets::RunBrowser::runsDeleted, this, [this] { export_->update(); });
-    connect(export_, &ExportPanel::errorOccurred, this,
-            [this](const QString& m) { log_->append(widgets::LogLevel::Warning, m, QStringLiteral("export")); });
+    connect(export_, &ExportPanel::errorOccurred, this, [this](const QString& m) {
+        log_->append(widgets::LogLevel::Warning, m, QStringLiteral("export"));
+    });
 }
 
 void MainWindow::build_menus() {
     auto* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open experiment…"), QKeySequence::Open, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), prefs::last_folder.get(),
-                                                          tr("Experiments (*.json)"));
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Open experiment"), prefs::last_folder.get(), tr("Experiments (*.json)"));
         if (!path.isEmpty()) openExperiment(path);
     });
     file->addAction(tr("&Save experiment"), QKeySequence::Save, this, [this] {
@@ -153,11 +156,11 @@ void MainWindow::build_menus() {
 
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About"), this, [this] {
-        QMessageBox::about(this, tr("About RILQ Workbench"),
-                           tr("<b>RILQ Workbench</b> %1<br>2-bit quantization with rank-insensitive LoRA "
-                              "compensation.<br><br>%2<br>Run store: %3")
-                               .arg(QCoreApplication::applicationVersion(), version_text(),
-                                    store_.path().toHtmlEscaped()));
+        QMessageBox::about(
+            this, tr("About RILQ Workbench"),
+            tr("<b>RILQ Workbench</b> %1<br>2-bit quantization with rank-insensitive LoRA "
+               "compensation.<br><br>%2<br>Run store: %3")
+                .arg(QCoreApplication::applicationVersion(), version_text(), store_.path().toHtmlEscaped()));
     });
 }
 
@@ -235,8 +238,8 @@ void MainWindow::setStorePath(const QString& path) {
 }
 
 void MainWindow::choose_data_folder() {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Data folder (run outputs and run store)"),
-                                                          data_folder_);
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("Data folder (run outputs and run store)"), data_folder_);
     if (dir.isEmpty()) return;
     data_folder_ = dir;
     prefs::data_folder.set(dir);
@@ -252,13 +255,16 @@ void MainWindow::save_chart() {
     QString error;
     const bool ok = view == live_ ? widgets::save_plot(live_->plot(), path, &error)
                                   : widgets::save_widget(view, path, &error);
-    if (!ok) report_error(error, QStringLiteral("export"));
-    else statusBar()->showMessage(tr("saved %1").arg(path), 5000);
+    if (!ok)
+        report_error(error, QStringLiteral("export"));
+    else
+        statusBar()->showMessage(tr("saved %1").arg(path), 5000);
 }
 
 QStringList MainWindow::viewNames() const {
-    return {QStringLiteral("setup"), QStringLiteral("queue"),   QStringLiteral("live"),  QStringLiteral("layers"),
-            QStringLiteral("runs"),  QStringLiteral("compare"), QStringLiteral("export")};
+    return {QStringLiteral("setup"),  QStringLiteral("queue"), QStringLiteral("live"),
+            QStringLiteral("layers"), QStringLiteral("runs"),  QStringLiteral("compare"),
+            QStringLiteral("export")};
 }
 
 bool MainWindow::showView(const QString& name) {

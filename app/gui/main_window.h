@@ -61,8 +61,8 @@ class MainWindow : public QMainWindow {
     bool openExperiment(const QString& path);
     bool saveExperiment(const QString& path);
     void setStorePath(const QString& path);
-    bool startRuns();     // validates, fills the queue, hands the experiment to the worker
-    void cancelRuns();    // the running point ends KILLED (and the points after it)
+    bool startRuns();                  // validates, fills the queue, hands the experiment to the worker
+    void cancelRuns();                 // the running point ends KILLED (and the points after it)
     void openRun(const QString& uuid); // curves + layer views of a stored run
     void compareRuns(const QStringList& uuids);
     void openLatestRun(); // the newest run of the store, if any

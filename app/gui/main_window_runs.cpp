@@ -44,12 +44,14 @@ void MainWindow::connect_worker() {
     connect(worker_, &RunWorker::logLine, log_, &widgets::LogPanel::append);
     connect(worker_, &RunWorker::progress, this,
             [this](int index, int step, int total, double eta_s, const QString& detail) {
-                queue_->setProgress(QString::number(index), step, total > 0 ? total : run_total_steps_, eta_s, detail);
+                queue_->setProgress(QString::number(index), step, total > 0 ? total : run_total_steps_, eta_s,
+                                    detail);
             });
     connect(worker_, &RunWorker::stageChanged, this, [this](int index, const QString&, const QString& stage) {
         const QString id = QString::number(index);
         queue_->setProgress(id, 0, run_total_steps_, -1.0, stage);
-        log_->append(widgets::LogLevel::Debug, tr("run %1: %2").arg(index + 1).arg(stage), QStringLiteral("runner"));
+        log_->append(widgets::LogLevel::Debug, tr("run %1: %2").arg(index + 1).arg(stage),
+                     QStringLiteral("runner"));
     });
     // Pause and cancel act on the worker's atomics directly: its event loop is busy training.
     connect(queue_, &widgets::RunQueueView::pauseBetweenRunsChanged, this, [this](bool paused) {
@@ -79,7 +81,8 @@ bool MainWindow::startRuns() {
         return false;
     }
     if (!QDir().mkpath(QFileInfo(store_.path()).absolutePath())) {
-        report_error(tr("%1: cannot create the run store's folder").arg(store_.path()), QStringLiteral("store"));
+        report_error(tr("%1: cannot create the run store's folder").arg(store_.path()),
+                     QStringLiteral("store"));
         return false;
     }
     queue_->clear();
@@ -97,8 +100,9 @@ bool MainWindow::startRuns() {
     const QString store = store_.path();
     const QString outputs = data_folder_;
     RunWorker* worker = worker_;
-    QMetaObject::invokeMethod(worker_, [worker, text, base, store, outputs] { worker->run(text, base, store, outputs); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        worker_, [worker, text, base, store, outputs] { worker->run(text, base, store, outputs); },
+        Qt::QueuedConnection);
     log_->append(widgets::LogLevel::Info,
                  tr("started %1: %n run(s) into %2", nullptr, int(experiment.runs.size()))
                      .arg(QString::fromStdString(experiment.name), store_.path()),
@@ -118,9 +122,11 @@ void MainWindow::on_run_started(int index, int, const QString& uuid, const QStri
     live_->addRun(uuid, name);
 }
 
-void MainWindow::on_run_finished(int index, const QString&, widgets::RunStatus status, const QString& message) {
+void MainWindow::on_run_finished(int index, const QString&, widgets::RunStatus status,
+                                 const QString& message) {
     queue_->setStatus(QString::number(index), status, message);
-    if (status == widgets::RunStatus::Failed) statusBar()->showMessage(tr("run failed: %1").arg(message), 10000);
+    if (status == widgets::RunStatus::Failed)
+        statusBar()->showMessage(tr("run failed: %1").arg(message), 10000);
     browser_->refresh();
 }
 
@@ -133,8 +139,10 @@ void MainWindow::on_experiment_finished(int finished, int total, const QString& 
         if (!widgets::run_status_is_final(queue_->status(id)))
             queue_->setStatus(id, error.isEmpty() ? widgets::RunStatus::Killed : widgets::RunStatus::Failed,
                               error.isEmpty() ? tr("cancelled before start") : error);
-    if (!error.isEmpty()) report_error(tr("The experiment stopped: %1").arg(error), QStringLiteral("runner"));
-    else statusBar()->showMessage(tr("%1 of %2 runs finished").arg(finished).arg(total), 10000);
+    if (!error.isEmpty())
+        report_error(tr("The experiment stopped: %1").arg(error), QStringLiteral("runner"));
+    else
+        statusBar()->showMessage(tr("%1 of %2 runs finished").arg(finished).arg(total), 10000);
     refreshStoreViews();
     Q_EMIT runsFinished(finished, total, error);
 }
@@ -162,7 +170,8 @@ void MainWindow::openRun(const QString& uuid) {
         tabs_->setCurrentWidget(live_);
         statusBar()->showMessage(tr("opened %1").arg(label), 5000);
     } catch (const std::exception& e) {
-        report_error(tr("Opening run %1: %2").arg(uuid, QString::fromUtf8(e.what())), QStringLiteral("store"));
+        report_error(tr("Opening run %1: %2").arg(uuid, QString::fromUtf8(e.what())),
+                     QStringLiteral("store"));
     }
 }
 

@@ -12,7 +12,9 @@ namespace rilq::gui {
 
 namespace {
 
-QString qt(const std::string& s) { return QString::fromStdString(s); }
+QString qt(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
 widgets::RunStatus to_widget(store::RunStatus s) {
     switch (s) {
@@ -48,7 +50,9 @@ void RunWorker::requestCancel() {
     if (cancel_) cancel_->cancel();
 }
 
-void RunWorker::setPaused(bool paused) { paused_.store(paused); }
+void RunWorker::setPaused(bool paused) {
+    paused_.store(paused);
+}
 
 void RunWorker::run(const QString& experiment_json, const QString& base_dir, const QString& store_path,
                     const QString& output_base) {
@@ -99,9 +103,10 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
         current_total_steps_ = 0;
         last_step_ = 0;
         Q_EMIT runStarted(e.run_index, e.run_count, uuid, qt(e.run_name), 0);
-        Q_EMIT logLine(widgets::LogLevel::Info,
-                       QStringLiteral("run %1/%2 started: %3").arg(e.run_index + 1).arg(e.run_count).arg(qt(e.run_name)),
-                       QStringLiteral("runner"));
+        Q_EMIT logLine(
+            widgets::LogLevel::Info,
+            QStringLiteral("run %1/%2 started: %3").arg(e.run_index + 1).arg(e.run_count).arg(qt(e.run_name)),
+            QStringLiteral("runner"));
         break;
     case Kind::Stage:
         Q_EMIT stageChanged(e.run_index, uuid, QString::fromLatin1(run::to_string(e.stage)));
@@ -109,9 +114,10 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
     case Kind::Progress:
         if (since_progress_.elapsed() >= kProgressIntervalMs) {
             since_progress_.restart();
-            const QString detail = e.progress.total > 0
-                                       ? QStringLiteral("%1 %2%").arg(qt(e.progress.stage)).arg(100 * e.progress.done / e.progress.total)
-                                       : qt(e.progress.stage);
+            const QString detail = e.progress.total > 0 ? QStringLiteral("%1 %2%")
+                                                              .arg(qt(e.progress.stage))
+                                                              .arg(100 * e.progress.done / e.progress.total)
+                                                        : qt(e.progress.stage);
             Q_EMIT progress(e.run_index, last_step_, current_total_steps_, -1.0, detail);
         }
         break;
@@ -139,9 +145,10 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
         last_step_ = int(t.micro_step);
         if (since_progress_.elapsed() >= kProgressIntervalMs || t.kind != TrainEventKind::Update) {
             since_progress_.restart();
-            const QString detail = std::isfinite(t.best_v_loss)
-                                       ? QStringLiteral("train · best v_loss %1").arg(t.best_v_loss, 0, 'g', 5)
-                                       : QStringLiteral("train");
+            const QString detail =
+                std::isfinite(t.best_v_loss)
+                    ? QStringLiteral("train · best v_loss %1").arg(t.best_v_loss, 0, 'g', 5)
+                    : QStringLiteral("train");
             Q_EMIT progress(e.run_index, last_step_, current_total_steps_, t.eta_s, detail);
         }
         flush_points(false);
@@ -150,7 +157,8 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
     case Kind::Eval:
         Q_EMIT evalResult(uuid, qt(e.eval.dataset), qt(e.eval.stage), e.eval.ppl);
         Q_EMIT logLine(widgets::LogLevel::Info,
-                       QStringLiteral("%1: PPL %2 (%3) = %4").arg(qt(e.run_name), qt(e.eval.dataset), qt(e.eval.stage))
+                       QStringLiteral("%1: PPL %2 (%3) = %4")
+                           .arg(qt(e.run_name), qt(e.eval.dataset), qt(e.eval.stage))
                            .arg(e.eval.ppl, 0, 'f', 3),
                        QStringLiteral("eval"));
         break;

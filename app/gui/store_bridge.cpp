@@ -11,7 +11,9 @@ namespace rilq::gui {
 
 namespace {
 
-QString qt(const std::string& s) { return QString::fromStdString(s); }
+QString qt(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
 store::RunStore open_read_only(const QString& path) {
     store::StoreOptions options;
@@ -39,17 +41,24 @@ widgets::RunStatus to_widget(store::RunStatus s) {
 
 // The trainer's metric keys (core/rilq/train_event.h) -> the live view's four curves.
 bool curve_kind_for(const std::string& key, widgets::CurveKind* kind) {
-    if (key == "t_a_loss") *kind = widgets::CurveKind::TrainModel;
-    else if (key == "t_gt_loss") *kind = widgets::CurveKind::TrainGt;
-    else if (key == "t_loss") *kind = widgets::CurveKind::TrainTotal;
-    else if (key == "v_loss") *kind = widgets::CurveKind::Validation;
-    else return false;
+    if (key == "t_a_loss")
+        *kind = widgets::CurveKind::TrainModel;
+    else if (key == "t_gt_loss")
+        *kind = widgets::CurveKind::TrainGt;
+    else if (key == "t_loss")
+        *kind = widgets::CurveKind::TrainTotal;
+    else if (key == "v_loss")
+        *kind = widgets::CurveKind::Validation;
+    else
+        return false;
     return true;
 }
 
 } // namespace
 
-bool StoreBridge::exists() const { return !path_.isEmpty() && QFileInfo::exists(path_); }
+bool StoreBridge::exists() const {
+    return !path_.isEmpty() && QFileInfo::exists(path_);
+}
 
 QVector<widgets::BrowserRun> StoreBridge::listRuns() const {
     QVector<widgets::BrowserRun> rows;
@@ -65,7 +74,8 @@ QVector<widgets::BrowserRun> StoreBridge::listRuns() const {
         row.status = to_widget(s.status);
         row.message = qt(s.status_message);
         if (s.start_time_ms) row.started = QDateTime::fromMSecsSinceEpoch(*s.start_time_ms);
-        if (s.start_time_ms && s.end_time_ms) row.duration_s = double(*s.end_time_ms - *s.start_time_ms) / 1000.0;
+        if (s.start_time_ms && s.end_time_ms)
+            row.duration_s = double(*s.end_time_ms - *s.start_time_ms) / 1000.0;
         for (const auto& [key, value] : s.params)
             if (run::is_setting_param(key)) row.params.insert(qt(key), qt(value));
         for (const auto& [key, m] : s.metrics)

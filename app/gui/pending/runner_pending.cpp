@@ -18,13 +18,19 @@ namespace {
 
 Runner::Runner(RunnerOptions) : impl_(std::make_unique<Impl>()) {}
 Runner::~Runner() = default;
-std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig&) { missing(); }
-RunOutcome Runner::run_point(const RunConfig&, const std::string&, int) { missing(); }
-RunOutcome Runner::resume(const std::string&) { missing(); }
+std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig&) {
+    missing();
+}
+RunOutcome Runner::run_point(const RunConfig&, const std::string&, int) {
+    missing();
+}
+RunOutcome Runner::resume(const std::string&) {
+    missing();
+}
 
 const char* to_string(RunStage stage) {
-    static const char* const names[] = {"load",   "calibrate",        "eval fp", "targets", "quantize",
-                                        "eval q", "train", "eval c", "stats",   "save"};
+    static const char* const names[] = {"load",   "calibrate", "eval fp", "targets", "quantize",
+                                        "eval q", "train",     "eval c",  "stats",   "save"};
     return names[static_cast<int>(stage)];
 }
 
