@@ -26,6 +26,7 @@
 #include <QMessageBox>
 #include <QPalette>
 #include <QStatusBar>
+#include <QStyle>
 #include <QStyleFactory>
 #include <QTabWidget>
 #include <QThread>
