@@ -25,10 +25,11 @@ namespace {
 
 constexpr int kUuidRole = Qt::UserRole + 1;
 constexpr int kSearchRole = Qt::UserRole + 2; // lower-case text the text filter looks in
+constexpr int kSortRole = Qt::UserRole + 3;   // numbers for numeric columns, else text
 constexpr int kMaxParamColumns = 12;          // beyond this the table stops being readable
 
 // Experiment, status and free-text filters over the fixed columns; sorting uses the items'
-// EditRole, which holds numbers for numeric columns so "16" sorts after "4".
+// kSortRole, which holds numbers for numeric columns so "16" sorts after "4".
 class RunFilterProxy : public QSortFilterProxyModel {
   public:
     using QSortFilterProxyModel::QSortFilterProxyModel;
@@ -49,18 +50,15 @@ class RunFilterProxy : public QSortFilterProxyModel {
 
 QStandardItem* number_item(double value, const QString& shown) {
     auto* item = new QStandardItem(shown);
-    item->setData(value, Qt::EditRole);
-    item->setData(shown, Qt::DisplayRole);
+    item->setData(value, kSortRole);
     return item;
 }
 
 QStandardItem* value_item(const QString& value) {
     bool numeric = false;
     const double x = value.toDouble(&numeric);
-    if (!numeric) return new QStandardItem(value);
-    auto* item = new QStandardItem;
-    item->setData(x, Qt::EditRole); // sorts numerically, displays as stored
-    item->setData(value, Qt::DisplayRole);
+    auto* item = new QStandardItem(value);
+    item->setData(numeric ? QVariant(x) : QVariant(value), kSortRole); // "16" sorts after "4"
     return item;
 }
 
@@ -88,7 +86,7 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
     model_ = new QStandardItemModel(this);
     auto* proxy = new RunFilterProxy(this);
     proxy->setSourceModel(model_);
-    proxy->setSortRole(Qt::EditRole);
+    proxy->setSortRole(kSortRole);
     proxy_ = proxy;
     table_ = new QTableView;
     table_->setModel(proxy_);
@@ -245,6 +243,8 @@ void RunBrowser::rebuild_model() {
             row << (run.best.contains(key)
                         ? number_item(run.best.value(key), QString::number(run.best.value(key), 'g', 5))
                         : new QStandardItem);
+        for (QStandardItem* item : row)
+            if (!item->data(kSortRole).isValid()) item->setData(item->text(), kSortRole);
         model_->appendRow(row);
     }
     table_->resizeColumnsToContents();

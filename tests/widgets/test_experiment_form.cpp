@@ -21,7 +21,7 @@ json sample() {
       "rilq": {"base_model": "m.bin", "lora_r": [0, 16], "calib_dataset": "calib", "approx_lr": 0.001},
       "quant": {"method": "rtn", "bits": 2, "group_size": 64},
       "eval": {"datasets": ["evalset"], "seqlen": 256},
-      "x_note": "kept as is"})");
+      "description": "kept as is"})");
 }
 } // namespace
 
@@ -44,7 +44,7 @@ class TestExperimentForm : public QObject {
         QCOMPARE(d["rilq"]["lora_r"], json::parse("[0,2,4]"));
         QCOMPARE(d["quant"]["bits"].get<int>(), 3);
         QCOMPARE(d["rilq"]["approx_lr"].get<double>(), 5e-4);
-        QCOMPARE(d["x_note"].get<std::string>(), std::string("kept as is"));
+        QCOMPARE(d["description"].get<std::string>(), std::string("kept as is"));
         QVERIFY(form.isValid());
         rilq::test::show_offscreen(&form, QSize(1100, 800));
         QVERIFY(rilq::test::save_screenshot(&form, "experiment_form"));
