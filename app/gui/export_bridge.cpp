@@ -1,0 +1,81 @@
+#include "app/gui/export_bridge.h"
+
+#include "core/report/number_format.h"
+#include "core/report/store_pivot.h"
+#include "core/report/table_writers.h"
+#include "core/store/run_store.h"
+
+namespace rilq::gui {
+
+namespace {
+
+QString qt(const std::string& s) {
+    return QString::fromStdString(s);
+}
+
+report::PivotTable build(const QString& store_path, const ExportChoice& choice) {
+    report::ExportRequest request; // the fields `rilq export` fills from its options
+    request.experiment = choice.experiment.toStdString();
+    request.rows = choice.rows.toStdString();
+    request.cols = choice.cols.toStdString();
+    request.metric = choice.metric.toStdString();
+    request.stage = choice.stage.toStdString();
+    request.mark_best = choice.mark_best;
+    request.decimals = choice.decimals;
+    store::StoreOptions options;
+    options.mode = store::Database::Mode::ReadOnly;
+    store::RunStore store(store_path.toStdString(), options);
+    return report::pivot_from_store(store, request);
+}
+
+report::TableFormat to_core(widgets::PivotFormat format) {
+    switch (format) {
+    case widgets::PivotFormat::Markdown:
+        return report::TableFormat::Markdown;
+    case widgets::PivotFormat::Csv:
+        return report::TableFormat::Csv;
+    case widgets::PivotFormat::Latex:
+        return report::TableFormat::Latex;
+    case widgets::PivotFormat::Json:
+        return report::TableFormat::Json;
+    }
+    return report::TableFormat::Markdown;
+}
+
+} // namespace
+
+widgets::PivotTable export_preview(const QString& store_path, const ExportChoice& choice) {
+    const report::PivotTable table = build(store_path, choice);
+    widgets::PivotTable out;
+    out.title = choice.metric == QLatin1String("ppl")
+                    ? QStringLiteral("Perplexity · %1 · %2").arg(choice.experiment, choice.stage)
+                    : QStringLiteral("%1 · %2").arg(choice.metric, choice.experiment);
+    out.header << qt(table.row_header);
+    for (const auto& label : table.column_labels)
+        out.header << qt(label);
+    for (size_t r = 0; r < table.cells.size(); ++r) {
+        QStringList row;
+        row << qt(table.row_labels[r]);
+        for (size_t c = 0; c < table.cells[r].size(); ++c) {
+            const auto& cell = table.cells[r][c];
+            // Same cell text as the Markdown writer: fixed decimals, "mean ± std" over seeds.
+            QString text = QStringLiteral("-");
+            if (cell.present) {
+                text = qt(report::format_fixed(cell.mean, table.decimals));
+                if (cell.n > 1)
+                    text += QStringLiteral(" ± ") + qt(report::format_fixed(cell.std, table.decimals));
+            }
+            if (cell.best) out.best_cells.push_back(QPoint(int(c) + 1, int(r)));
+            row << text;
+        }
+        out.rows.push_back(row);
+    }
+    out.footer = qt(table.footer);
+    return out;
+}
+
+QString export_text(const QString& store_path, const ExportChoice& choice, widgets::PivotFormat format) {
+    return qt(report::write_table(build(store_path, choice), to_core(format)));
+}
+
+} // namespace rilq::gui

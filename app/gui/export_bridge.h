@@ -1,0 +1,24 @@
+// The export view's data: core's pivot_from_store and the same table writers `rilq export`
+// uses, so what the GUI copies or saves is the CLI's output character for character.
+#pragma once
+#include "widgets/pivot_preview.h"
+
+#include <QString>
+
+namespace rilq::gui {
+
+struct ExportChoice {
+    QString experiment;
+    QString rows = QStringLiteral("lora_r");
+    QString cols = QStringLiteral("dataset");
+    QString metric = QStringLiteral("ppl");
+    QString stage = QStringLiteral("compensated");
+    bool mark_best = false;
+    int decimals = 2;
+};
+
+// Both throw rilq::Error (missing experiment, mixed settings in one cell, unreadable store).
+widgets::PivotTable export_preview(const QString& store_path, const ExportChoice& choice);
+QString export_text(const QString& store_path, const ExportChoice& choice, widgets::PivotFormat format);
+
+} // namespace rilq::gui

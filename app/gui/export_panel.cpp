@@ -1,0 +1,99 @@
+#include "app/gui/export_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+#include <exception>
+
+namespace rilq::gui {
+
+ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
+    experiment_box_ = new QComboBox;
+    experiment_box_->setMinimumContentsLength(20);
+    rows_edit_ = new QLineEdit(QStringLiteral("lora_r"));
+    stage_box_ = new QComboBox;
+    stage_box_->addItems({QStringLiteral("compensated"), QStringLiteral("quantized"), QStringLiteral("fp")});
+    metric_edit_ = new QLineEdit(QStringLiteral("ppl"));
+    metric_edit_->setToolTip(tr("\"ppl\" or a logged metric such as v_loss (its minimum)"));
+    best_box_ = new QCheckBox(tr("Mark best"));
+    auto* update_button = new QPushButton(tr("Update"));
+    auto* controls = new QHBoxLayout;
+    controls->addWidget(new QLabel(tr("Experiment")));
+    controls->addWidget(experiment_box_, 1);
+    controls->addWidget(new QLabel(tr("Rows")));
+    controls->addWidget(rows_edit_);
+    controls->addWidget(new QLabel(tr("Stage")));
+    controls->addWidget(stage_box_);
+    controls->addWidget(new QLabel(tr("Metric")));
+    controls->addWidget(metric_edit_);
+    controls->addWidget(best_box_);
+    controls->addWidget(update_button);
+    preview_ = new widgets::PivotPreview;
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(controls);
+    layout->addWidget(preview_, 1);
+
+    connect(update_button, &QPushButton::clicked, this, &ExportPanel::update);
+    connect(experiment_box_, &QComboBox::currentTextChanged, this, &ExportPanel::update);
+    connect(stage_box_, &QComboBox::currentTextChanged, this, &ExportPanel::update);
+    connect(best_box_, &QCheckBox::toggled, this, &ExportPanel::update);
+    connect(rows_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
+    connect(metric_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
+    connect(preview_, &widgets::PivotPreview::errorOccurred, this, &ExportPanel::errorOccurred);
+}
+
+void ExportPanel::setStorePath(const QString& path) {
+    store_path_ = path;
+}
+
+ExportChoice ExportPanel::choice() const {
+    ExportChoice c;
+    c.experiment = experiment_box_->currentText();
+    c.rows = rows_edit_->text().trimmed();
+    c.stage = stage_box_->currentText();
+    c.metric = metric_edit_->text().trimmed();
+    c.mark_best = best_box_->isChecked();
+    return c;
+}
+
+void ExportPanel::setExperiments(const QStringList& names, const QString& current) {
+    const QString keep = current.isEmpty() ? experiment_box_->currentText() : current;
+    {
+        const QSignalBlocker block(experiment_box_);
+        experiment_box_->clear();
+        experiment_box_->addItems(names);
+        if (names.contains(keep)) experiment_box_->setCurrentText(keep);
+    }
+    update();
+}
+
+void ExportPanel::setExperiment(const QString& name) {
+    experiment_box_->setCurrentText(name);
+}
+
+void ExportPanel::update() {
+    const ExportChoice c = choice();
+    if (c.experiment.isEmpty() || store_path_.isEmpty()) {
+        preview_->setTable({});
+        preview_->setExporter({});
+        return;
+    }
+    try {
+        preview_->setTable(export_preview(store_path_, c));
+        const QString path = store_path_;
+        preview_->setExporter(
+            [path, c](widgets::PivotFormat format) { return export_text(path, c, format); });
+        preview_->setSuggestedFileName(c.experiment + QStringLiteral("-") + c.rows);
+    } catch (const std::exception& e) {
+        preview_->setTable({});
+        preview_->setExporter({});
+        Q_EMIT errorOccurred(tr("Export of %1: %2").arg(c.experiment, QString::fromUtf8(e.what())));
+    }
+}
+
+} // namespace rilq::gui

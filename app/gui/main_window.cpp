@@ -1,0 +1,297 @@
+#include "app/gui/main_window.h"
+
+#include "app/gui/app_paths.h"
+#include "app/gui/app_settings.h"
+#include "app/gui/export_panel.h"
+#include "app/gui/model_inspector.h"
+#include "app/gui/run_worker.h"
+#include "widgets/chart_style.h"
+#include "widgets/compare_view.h"
+#include "widgets/experiment_form.h"
+#include "widgets/layer_inspector.h"
+#include "widgets/live_curves.h"
+#include "widgets/log_panel.h"
+#include "widgets/run_browser.h"
+#include "widgets/run_queue_view.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPalette>
+#include <QStatusBar>
+#include <QStyle>
+#include <QStyleFactory>
+#include <QTabWidget>
+#include <QThread>
+
+namespace rilq::gui {
+
+MainWindow::MainWindow(const QString& store_path, QWidget* parent) : QMainWindow(parent) {
+    setWindowTitle(tr("RILQ Workbench"));
+    data_folder_ = prefs::data_folder.get();
+    if (data_folder_.isEmpty()) data_folder_ = default_data_folder();
+    build_views();
+    build_menus();
+    connect_worker();
+    // --db > $RILQ_DB > the remembered store > the data folder's runs.sqlite (core's rule, plus
+    // the GUI's own setting in between).
+    QString path = store_path;
+    if (path.isEmpty()) path = qEnvironmentVariable("RILQ_DB");
+    if (path.isEmpty()) path = prefs::store_path.get();
+    if (path.isEmpty()) path = QDir(data_folder_).filePath(QStringLiteral("runs.sqlite"));
+    setStorePath(path);
+    restore_settings();
+}
+
+MainWindow::~MainWindow() {
+    // A run still training must stop before its thread object goes away.
+    worker_->requestCancel();
+    worker_->setPaused(false);
+    thread_->quit();
+    thread_->wait();
+}
+
+void MainWindow::build_views() {
+    tabs_ = new QTabWidget;
+    tabs_->setDocumentMode(true);
+    form_ = new widgets::ExperimentForm;
+    form_->setModelInspector(&inspect_model);
+    queue_ = new widgets::RunQueueView;
+    live_ = new widgets::LiveCurves;
+    layers_ = new widgets::LayerInspector;
+    browser_ = new widgets::RunBrowser;
+    compare_ = new widgets::CompareView;
+    export_ = new ExportPanel;
+    tabs_->addTab(form_, tr("Setup"));
+    tabs_->addTab(queue_, tr("Queue"));
+    tabs_->addTab(live_, tr("Live curves"));
+    tabs_->addTab(layers_, tr("Layers"));
+    tabs_->addTab(browser_, tr("Runs"));
+    tabs_->addTab(compare_, tr("Compare"));
+    tabs_->addTab(export_, tr("Export"));
+    setCentralWidget(tabs_);
+
+    log_ = new widgets::LogPanel;
+    auto* dock = new QDockWidget(tr("Log"), this);
+    dock->setObjectName(QStringLiteral("logDock"));
+    dock->setWidget(log_);
+    addDockWidget(Qt::BottomDockWidgetArea, dock);
+
+    connect(form_, &widgets::ExperimentForm::runRequested, this, &MainWindow::startRuns);
+    connect(form_, &widgets::ExperimentForm::errorOccurred, this, [this](const QString& m) {
+        log_->append(widgets::LogLevel::Warning, m, QStringLiteral("model"));
+    });
+    connect(queue_, &widgets::RunQueueView::cancelRunRequested, this, &MainWindow::cancelRuns);
+    connect(queue_, &widgets::RunQueueView::cancelAllRequested, this, &MainWindow::cancelRuns);
+    connect(browser_, &widgets::RunBrowser::openRequested, this, &MainWindow::openRun);
+    connect(browser_, &widgets::RunBrowser::compareRequested, this, &MainWindow::compareRuns);
+    connect(browser_, &widgets::RunBrowser::errorOccurred, this,
+            [this](const QString& m) { report_error(m, "store"); });
+    connect(browser_, &widgets::RunBrowser::runsDeleted, this, [this] { export_->update(); });
+    connect(export_, &ExportPanel::errorOccurred, this, [this](const QString& m) {
+        log_->append(widgets::LogLevel::Warning, m, QStringLiteral("export"));
+    });
+}
+
+void MainWindow::build_menus() {
+    auto* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open experiment…"), QKeySequence::Open, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(
+            this, tr("Open experiment"), prefs::last_folder.get(), tr("Experiments (*.json)"));
+        if (!path.isEmpty()) openExperiment(path);
+    });
+    file->addAction(tr("&Save experiment"), QKeySequence::Save, this, [this] {
+        QString path = form_->filePath();
+        if (path.isEmpty())
+            path = QFileDialog::getSaveFileName(this, tr("Save experiment"), prefs::last_folder.get(),
+                                                tr("Experiments (*.json)"));
+        if (!path.isEmpty()) saveExperiment(path);
+    });
+    file->addAction(tr("Save experiment &as…"), QKeySequence::SaveAs, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment as"), form_->filePath(),
+                                                          tr("Experiments (*.json)"));
+        if (!path.isEmpty()) saveExperiment(path);
+    });
+    file->addSeparator();
+    file->addAction(tr("Open run &store…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open run store"), store_.path(),
+                                                          tr("Run stores (*.sqlite *.db);;All files (*)"));
+        if (path.isEmpty()) return;
+        prefs::store_path.set(path);
+        setStorePath(path);
+    });
+    file->addAction(tr("&Data folder…"), this, &MainWindow::choose_data_folder);
+    file->addAction(tr("Save &chart…"), this, &MainWindow::save_chart);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    auto* run = menuBar()->addMenu(tr("&Run"));
+    start_action_ = run->addAction(tr("&Start runs"), this, &MainWindow::startRuns);
+    start_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    cancel_action_ = run->addAction(tr("&Cancel"), this, &MainWindow::cancelRuns);
+    cancel_action_->setEnabled(false);
+    pause_action_ = run->addAction(tr("&Pause between runs"));
+    pause_action_->setCheckable(true);
+    connect(pause_action_, &QAction::toggled, queue_, &widgets::RunQueueView::setPauseBetweenRuns);
+
+    auto* view = menuBar()->addMenu(tr("&View"));
+    auto* themes = new QActionGroup(this);
+    for (const QString& theme : {QStringLiteral("system"), QStringLiteral("light"), QStringLiteral("dark")}) {
+        QAction* a = view->addAction(tr("%1 theme").arg(theme));
+        a->setCheckable(true);
+        a->setChecked(prefs::theme.get() == theme);
+        themes->addAction(a);
+        connect(a, &QAction::triggered, this, [this, theme] {
+            prefs::theme.set(theme);
+            apply_theme(theme);
+        });
+    }
+    view->addAction(tr("&Refresh runs"), QKeySequence::Refresh, this, &MainWindow::refreshStoreViews);
+
+    auto* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About"), this, [this] {
+        QMessageBox::about(
+            this, tr("About RILQ Workbench"),
+            tr("<b>RILQ Workbench</b> %1<br>2-bit quantization with rank-insensitive LoRA "
+               "compensation.<br><br>%2<br>Run store: %3")
+                .arg(QCoreApplication::applicationVersion(), version_text(), store_.path().toHtmlEscaped()));
+    });
+}
+
+void MainWindow::restore_settings() {
+    restoreGeometry(prefs::window_geometry.get());
+    restoreState(prefs::window_state.get());
+    apply_theme(prefs::theme.get());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (running_ && interactive_ &&
+        QMessageBox::question(this, tr("Runs in progress"), tr("Cancel the running experiment and quit?")) !=
+            QMessageBox::Yes) {
+        event->ignore();
+        return;
+    }
+    prefs::window_geometry.set(saveGeometry());
+    prefs::window_state.set(saveState());
+    QMainWindow::closeEvent(event);
+}
+
+// Fusion with a dark palette, or the platform look: enough for long evenings with curves.
+void MainWindow::apply_theme(const QString& theme) {
+    if (theme == QLatin1String("system")) return;
+    QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    QPalette p = QApplication::style()->standardPalette();
+    if (theme == QLatin1String("dark")) {
+        p.setColor(QPalette::Window, QColor(45, 45, 48));
+        p.setColor(QPalette::WindowText, Qt::white);
+        p.setColor(QPalette::Base, QColor(30, 30, 30));
+        p.setColor(QPalette::AlternateBase, QColor(45, 45, 48));
+        p.setColor(QPalette::Text, Qt::white);
+        p.setColor(QPalette::Button, QColor(45, 45, 48));
+        p.setColor(QPalette::ButtonText, Qt::white);
+        p.setColor(QPalette::Highlight, QColor(42, 130, 218));
+    }
+    QApplication::setPalette(p);
+}
+
+void MainWindow::report_error(const QString& message, const QString& source) {
+    log_->append(widgets::LogLevel::Error, message, source);
+    statusBar()->showMessage(message, 10000);
+    if (interactive_) QMessageBox::warning(this, tr("RILQ Workbench"), message);
+}
+
+bool MainWindow::openExperiment(const QString& path) {
+    QString error;
+    if (!form_->loadFile(path, &error)) {
+        report_error(error, QStringLiteral("experiment"));
+        return false;
+    }
+    prefs::last_experiment.set(form_->filePath());
+    prefs::last_folder.set(QFileInfo(path).absolutePath());
+    log_->append(widgets::LogLevel::Info, tr("opened %1").arg(path), QStringLiteral("experiment"));
+    return true;
+}
+
+bool MainWindow::saveExperiment(const QString& path) {
+    QString error;
+    if (!form_->saveFile(path, &error)) {
+        report_error(error, QStringLiteral("experiment"));
+        return false;
+    }
+    prefs::last_experiment.set(form_->filePath());
+    statusBar()->showMessage(tr("saved %1").arg(path), 5000);
+    return true;
+}
+
+void MainWindow::setStorePath(const QString& path) {
+    store_.setPath(path);
+    export_->setStorePath(path);
+    browser_->setSource(store_.browserSource());
+    refreshStoreViews();
+    statusBar()->showMessage(tr("run store: %1").arg(path));
+}
+
+void MainWindow::choose_data_folder() {
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("Data folder (run outputs and run store)"), data_folder_);
+    if (dir.isEmpty()) return;
+    data_folder_ = dir;
+    prefs::data_folder.set(dir);
+    if (prefs::store_path.get().isEmpty() && qEnvironmentVariable("RILQ_DB").isEmpty())
+        setStorePath(QDir(dir).filePath(QStringLiteral("runs.sqlite")));
+}
+
+void MainWindow::save_chart() {
+    QWidget* view = tabs_->currentWidget();
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save chart"), prefs::last_folder.get(),
+                                                      tr("PNG image (*.png);;PDF (*.pdf)"));
+    if (path.isEmpty()) return;
+    QString error;
+    const bool ok = view == live_ ? widgets::save_plot(live_->plot(), path, &error)
+                                  : widgets::save_widget(view, path, &error);
+    if (!ok)
+        report_error(error, QStringLiteral("export"));
+    else
+        statusBar()->showMessage(tr("saved %1").arg(path), 5000);
+}
+
+QStringList MainWindow::viewNames() const {
+    return {QStringLiteral("setup"),  QStringLiteral("queue"), QStringLiteral("live"),
+            QStringLiteral("layers"), QStringLiteral("runs"),  QStringLiteral("compare"),
+            QStringLiteral("export")};
+}
+
+bool MainWindow::showView(const QString& name) {
+    const int index = int(viewNames().indexOf(name));
+    if (index < 0) return false;
+    tabs_->setCurrentIndex(index);
+    return true;
+}
+
+bool MainWindow::saveScreenshots(const QString& dir, QString* error) {
+    if (!QDir().mkpath(dir)) {
+        if (error) *error = tr("%1: cannot create the folder").arg(dir);
+        return false;
+    }
+    for (const QString& name : viewNames()) {
+        showView(name);
+        QCoreApplication::processEvents();
+        live_->replotNow();
+        QCoreApplication::processEvents();
+        const QString path = QDir(dir).filePath(name + QStringLiteral(".png"));
+        if (!grab().save(path, "PNG")) {
+            if (error) *error = tr("%1: cannot write").arg(path);
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace rilq::gui

@@ -1,0 +1,210 @@
+// MainWindow, the run side: starting and cancelling an experiment on the worker thread, the
+// worker's signals into queue / live curves / log, and stored runs into the views.
+#include "app/gui/main_window.h"
+
+#include "app/gui/export_panel.h"
+#include "app/gui/run_worker.h"
+#include "core/run/experiment_config.h"
+#include "widgets/compare_view.h"
+#include "widgets/experiment_form.h"
+#include "widgets/layer_inspector.h"
+#include "widgets/live_curves.h"
+#include "widgets/log_panel.h"
+#include "widgets/run_browser.h"
+#include "widgets/run_queue_view.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QAction>
+#include <QDir>
+#include <QFileInfo>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QThread>
+
+#include <algorithm>
+#include <exception>
+
+namespace rilq::gui {
+
+void MainWindow::connect_worker() {
+    thread_ = new QThread(this);
+    thread_->setObjectName(QStringLiteral("rilq-runner"));
+    worker_ = new RunWorker;
+    worker_->moveToThread(thread_);
+    connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    thread_->start();
+
+    // Every connection below crosses threads: Qt queues it, so the slots run on the GUI thread.
+    connect(worker_, &RunWorker::runStarted, this, &MainWindow::on_run_started);
+    connect(worker_, &RunWorker::runFinished, this, &MainWindow::on_run_finished);
+    connect(worker_, &RunWorker::experimentFinished, this, &MainWindow::on_experiment_finished);
+    connect(worker_, &RunWorker::curvePoints, live_, &widgets::LiveCurves::appendBatch);
+    connect(worker_, &RunWorker::earlyStopped, live_, &widgets::LiveCurves::setEarlyStop);
+    connect(worker_, &RunWorker::logLine, log_, &widgets::LogPanel::append);
+    connect(worker_, &RunWorker::progress, this,
+            [this](int index, int step, int total, double eta_s, const QString& detail) {
+                queue_->setProgress(QString::number(index), step, total > 0 ? total : run_total_steps_, eta_s,
+                                    detail);
+            });
+    connect(worker_, &RunWorker::stageChanged, this, [this](int index, const QString&, const QString& stage) {
+        const QString id = QString::number(index);
+        queue_->setProgress(id, 0, run_total_steps_, -1.0, stage);
+        log_->append(widgets::LogLevel::Debug, tr("run %1: %2").arg(index + 1).arg(stage),
+                     QStringLiteral("runner"));
+    });
+    // Pause and cancel act on the worker's atomics directly: its event loop is busy training.
+    connect(queue_, &widgets::RunQueueView::pauseBetweenRunsChanged, this, [this](bool paused) {
+        worker_->setPaused(paused);
+        const QSignalBlocker block(pause_action_);
+        pause_action_->setChecked(paused);
+    });
+}
+
+bool MainWindow::startRuns() {
+    if (running_) return false;
+    form_->revalidate();
+    if (!form_->isValid()) {
+        const auto issue = form_->issues().front();
+        tabs_->setCurrentWidget(form_);
+        report_error(tr("The experiment is not valid: %1: %2").arg(issue.path, issue.message),
+                     QStringLiteral("experiment"));
+        return false;
+    }
+    run::ExperimentConfig experiment;
+    try {
+        run::ParseOptions options;
+        options.base_dir = form_->baseDir().toStdString();
+        experiment = run::parse_experiment(form_->document(), options);
+    } catch (const std::exception& e) {
+        report_error(QString::fromUtf8(e.what()), QStringLiteral("experiment"));
+        return false;
+    }
+    if (!QDir().mkpath(QFileInfo(store_.path()).absolutePath())) {
+        report_error(tr("%1: cannot create the run store's folder").arg(store_.path()),
+                     QStringLiteral("store"));
+        return false;
+    }
+    queue_->clear();
+    live_->clearRuns();
+    for (const auto& config : experiment.runs)
+        queue_->addRun(QString::number(config.index), QString::fromStdString(config.run_name),
+                       config.rilq.approx_total_steps);
+    run_total_steps_ = experiment.runs.empty() ? 0 : experiment.runs.front().rilq.approx_total_steps;
+    running_ = true;
+    start_action_->setEnabled(false);
+    cancel_action_->setEnabled(true);
+    worker_->setPaused(queue_->pauseBetweenRuns());
+    const QString text = QString::fromStdString(form_->document().dump());
+    const QString base = form_->baseDir();
+    const QString store = store_.path();
+    const QString outputs = data_folder_;
+    RunWorker* worker = worker_;
+    QMetaObject::invokeMethod(
+        worker_, [worker, text, base, store, outputs] { worker->run(text, base, store, outputs); },
+        Qt::QueuedConnection);
+    log_->append(widgets::LogLevel::Info,
+                 tr("started %1: %n run(s) into %2", nullptr, int(experiment.runs.size()))
+                     .arg(QString::fromStdString(experiment.name), store_.path()),
+                 QStringLiteral("runner"));
+    tabs_->setCurrentWidget(live_);
+    return true;
+}
+
+void MainWindow::cancelRuns() {
+    if (!running_) return;
+    worker_->requestCancel();
+    log_->append(widgets::LogLevel::Warning, tr("cancel requested"), QStringLiteral("runner"));
+}
+
+void MainWindow::on_run_started(int index, int, const QString& uuid, const QString& name, int) {
+    queue_->setStatus(QString::number(index), widgets::RunStatus::Running);
+    live_->addRun(uuid, name);
+}
+
+void MainWindow::on_run_finished(int index, const QString&, widgets::RunStatus status,
+                                 const QString& message) {
+    queue_->setStatus(QString::number(index), status, message);
+    if (status == widgets::RunStatus::Failed)
+        statusBar()->showMessage(tr("run failed: %1").arg(message), 10000);
+    browser_->refresh();
+}
+
+void MainWindow::on_experiment_finished(int finished, int total, const QString& error) {
+    running_ = false;
+    start_action_->setEnabled(true);
+    cancel_action_->setEnabled(false);
+    // Points the runner never reached (cancelled, or it could not start) are not waiting any more.
+    for (const QString& id : queue_->runIds())
+        if (!widgets::run_status_is_final(queue_->status(id)))
+            queue_->setStatus(id, error.isEmpty() ? widgets::RunStatus::Killed : widgets::RunStatus::Failed,
+                              error.isEmpty() ? tr("cancelled before start") : error);
+    if (!error.isEmpty())
+        report_error(tr("The experiment stopped: %1").arg(error), QStringLiteral("runner"));
+    else
+        statusBar()->showMessage(tr("%1 of %2 runs finished").arg(finished).arg(total), 10000);
+    refreshStoreViews();
+    Q_EMIT runsFinished(finished, total, error);
+}
+
+// ---- stored runs ----------------------------------------------------------------------------
+
+void MainWindow::refreshStoreViews() {
+    browser_->refresh();
+    try {
+        export_->setExperiments(store_.experiments());
+    } catch (const std::exception& e) {
+        log_->append(widgets::LogLevel::Warning, QString::fromUtf8(e.what()), QStringLiteral("store"));
+    }
+}
+
+void MainWindow::openRun(const QString& uuid) {
+    try {
+        const QString label = store_.runLabel(uuid);
+        const auto batches = store_.liveCurves(uuid);
+        live_->removeRun(uuid);
+        live_->addRun(uuid, label);
+        live_->appendBatch(batches);
+        live_->fitToData();
+        layers_->setStats(store_.layerStats(uuid));
+        tabs_->setCurrentWidget(live_);
+        statusBar()->showMessage(tr("opened %1").arg(label), 5000);
+    } catch (const std::exception& e) {
+        report_error(tr("Opening run %1: %2").arg(uuid, QString::fromUtf8(e.what())),
+                     QStringLiteral("store"));
+    }
+}
+
+void MainWindow::compareRuns(const QStringList& uuids) {
+    try {
+        QVector<widgets::RunCurve> curves;
+        for (const QString& uuid : uuids)
+            curves.push_back(store_.runCurve(uuid));
+        compare_->setRuns(curves);
+        QString experiment;
+        for (const auto& run : browser_->runs())
+            if (!uuids.isEmpty() && run.uuid == uuids.front()) experiment = run.experiment;
+        if (!experiment.isEmpty()) {
+            compare_->setSweep(store_.rankSweep(experiment));
+            export_->setExperiment(experiment);
+        }
+        tabs_->setCurrentWidget(compare_);
+    } catch (const std::exception& e) {
+        report_error(tr("Comparing runs: %1").arg(QString::fromUtf8(e.what())), QStringLiteral("store"));
+    }
+}
+
+void MainWindow::openLatestRun() {
+    const auto& runs = browser_->runs();
+    if (runs.isEmpty()) return;
+    const auto latest = std::max_element(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
+        return a.started.toMSecsSinceEpoch() < b.started.toMSecsSinceEpoch();
+    });
+    QStringList same_experiment;
+    for (const auto& run : runs)
+        if (run.experiment == latest->experiment) same_experiment << run.uuid;
+    compareRuns(same_experiment);
+    openRun(latest->uuid);
+}
+
+} // namespace rilq::gui

@@ -1,0 +1,198 @@
+#include "app/gui/run_worker.h"
+
+#include "core/run/experiment_config.h"
+#include "core/run/runner.h"
+
+#include <QMetaType>
+
+#include <cmath>
+#include <exception>
+
+namespace rilq::gui {
+
+namespace {
+
+QString qt(const std::string& s) {
+    return QString::fromStdString(s);
+}
+
+widgets::RunStatus to_widget(store::RunStatus s) {
+    switch (s) {
+    case store::RunStatus::Scheduled:
+        return widgets::RunStatus::Scheduled;
+    case store::RunStatus::Running:
+        return widgets::RunStatus::Running;
+    case store::RunStatus::Finished:
+        return widgets::RunStatus::Finished;
+    case store::RunStatus::Failed:
+        return widgets::RunStatus::Failed;
+    case store::RunStatus::Killed:
+        return widgets::RunStatus::Killed;
+    case store::RunStatus::Interrupted:
+        return widgets::RunStatus::Interrupted;
+    }
+    return widgets::RunStatus::Failed;
+}
+
+} // namespace
+
+RunWorker::RunWorker(QObject* parent) : QObject(parent) {
+    // Queued connections copy arguments through the meta-type system.
+    qRegisterMetaType<QVector<widgets::CurveBatch>>();
+    qRegisterMetaType<widgets::LogLevel>();
+    qRegisterMetaType<widgets::RunStatus>();
+}
+
+RunWorker::~RunWorker() = default;
+
+void RunWorker::requestCancel() {
+    const std::lock_guard<std::mutex> lock(cancel_mutex_);
+    if (cancel_) cancel_->cancel();
+}
+
+void RunWorker::setPaused(bool paused) {
+    paused_.store(paused);
+}
+
+void RunWorker::run(const QString& experiment_json, const QString& base_dir, const QString& store_path,
+                    const QString& output_base) {
+    busy_.store(true);
+    auto token = std::make_shared<CancelToken>();
+    {
+        const std::lock_guard<std::mutex> lock(cancel_mutex_);
+        cancel_ = token;
+    }
+    since_flush_.start();
+    since_progress_.start();
+    int finished = 0, total = 0;
+    QString error;
+    try {
+        run::ParseOptions parse;
+        parse.base_dir = base_dir.toStdString();
+        const auto experiment = run::parse_experiment_text(experiment_json.toStdString(), parse);
+        total = int(experiment.runs.size());
+        run::RunnerOptions options;
+        options.store_path = store_path.toStdString();
+        options.on_event = [this](const run::RunnerEvent& e) { on_event(e); };
+        options.cancel = token.get();
+        // While paused the runner waits between points; a cancel must still get through.
+        options.paused = [this, token] { return paused_.load() && !token->cancelled(); };
+        options.output_base = output_base.toStdString();
+        run::Runner runner(options);
+        for (const auto& outcome : runner.run_experiment(experiment))
+            if (outcome.status == store::RunStatus::Finished) ++finished;
+    } catch (const std::exception& e) {
+        error = QString::fromUtf8(e.what());
+        Q_EMIT logLine(widgets::LogLevel::Error, error, QStringLiteral("runner"));
+    }
+    flush_points(true);
+    {
+        const std::lock_guard<std::mutex> lock(cancel_mutex_);
+        cancel_.reset();
+    }
+    busy_.store(false);
+    Q_EMIT experimentFinished(finished, total, error);
+}
+
+void RunWorker::on_event(const run::RunnerEvent& e) {
+    const QString uuid = qt(e.run_uuid);
+    using Kind = run::RunnerEvent::Kind;
+    if (e.kind != Kind::Train) flush_points(true); // keep curves ahead of the run's later news
+    switch (e.kind) {
+    case Kind::RunStarted:
+        current_total_steps_ = 0;
+        last_step_ = 0;
+        Q_EMIT runStarted(e.run_index, e.run_count, uuid, qt(e.run_name), 0);
+        Q_EMIT logLine(
+            widgets::LogLevel::Info,
+            QStringLiteral("run %1/%2 started: %3").arg(e.run_index + 1).arg(e.run_count).arg(qt(e.run_name)),
+            QStringLiteral("runner"));
+        break;
+    case Kind::Stage:
+        Q_EMIT stageChanged(e.run_index, uuid, QString::fromLatin1(run::to_string(e.stage)));
+        break;
+    case Kind::Progress:
+        if (since_progress_.elapsed() >= kProgressIntervalMs) {
+            since_progress_.restart();
+            const QString detail = e.progress.total > 0 ? QStringLiteral("%1 %2%")
+                                                              .arg(qt(e.progress.stage))
+                                                              .arg(100 * e.progress.done / e.progress.total)
+                                                        : qt(e.progress.stage);
+            Q_EMIT progress(e.run_index, last_step_, current_total_steps_, -1.0, detail);
+        }
+        break;
+    case Kind::Train: {
+        const TrainEvent& t = e.train;
+        const widgets::CurvePoint base{double(t.update_step), t.elapsed_s, 0.0};
+        if (t.kind == TrainEventKind::Update) {
+            auto p = base;
+            p.value = t.t_a_loss;
+            add_point(uuid, widgets::CurveKind::TrainModel, p);
+            p.value = t.t_gt_loss;
+            add_point(uuid, widgets::CurveKind::TrainGt, p);
+            p.value = t.t_loss;
+            add_point(uuid, widgets::CurveKind::TrainTotal, p);
+        } else if (t.kind == TrainEventKind::Validation) {
+            auto p = base;
+            p.value = t.v_loss;
+            add_point(uuid, widgets::CurveKind::Validation, p);
+            flush_points(true); // rare and decisive: show at once
+        } else if (t.kind == TrainEventKind::EarlyStop) {
+            flush_points(true);
+            Q_EMIT earlyStopped(uuid, double(t.update_step));
+        }
+        current_total_steps_ = int(t.total_micro_steps);
+        last_step_ = int(t.micro_step);
+        if (since_progress_.elapsed() >= kProgressIntervalMs || t.kind != TrainEventKind::Update) {
+            since_progress_.restart();
+            const QString detail =
+                std::isfinite(t.best_v_loss)
+                    ? QStringLiteral("train · best v_loss %1").arg(t.best_v_loss, 0, 'g', 5)
+                    : QStringLiteral("train");
+            Q_EMIT progress(e.run_index, last_step_, current_total_steps_, t.eta_s, detail);
+        }
+        flush_points(false);
+        break;
+    }
+    case Kind::Eval:
+        Q_EMIT evalResult(uuid, qt(e.eval.dataset), qt(e.eval.stage), e.eval.ppl);
+        Q_EMIT logLine(widgets::LogLevel::Info,
+                       QStringLiteral("%1: PPL %2 (%3) = %4")
+                           .arg(qt(e.run_name), qt(e.eval.dataset), qt(e.eval.stage))
+                           .arg(e.eval.ppl, 0, 'f', 3),
+                       QStringLiteral("eval"));
+        break;
+    case Kind::Log:
+        Q_EMIT logLine(widgets::LogLevel::Info, qt(e.message), QStringLiteral("runner"));
+        break;
+    case Kind::RunFinished: {
+        const auto status = to_widget(e.status);
+        Q_EMIT runFinished(e.run_index, uuid, status, qt(e.message));
+        const bool bad = status == widgets::RunStatus::Failed;
+        Q_EMIT logLine(bad ? widgets::LogLevel::Error : widgets::LogLevel::Info,
+                       QStringLiteral("%1 %2%3").arg(qt(e.run_name), widgets::run_status_name(status),
+                                                     e.message.empty() ? QString() : ": " + qt(e.message)),
+                       QStringLiteral("runner"));
+        break;
+    }
+    }
+}
+
+void RunWorker::add_point(const QString& uuid, widgets::CurveKind kind, const widgets::CurvePoint& point) {
+    for (auto& batch : pending_) {
+        if (batch.kind == kind && batch.run_id == uuid) {
+            batch.points.push_back(point);
+            return;
+        }
+    }
+    pending_.push_back({uuid, kind, {point}});
+}
+
+void RunWorker::flush_points(bool force) {
+    if (pending_.isEmpty() || (!force && since_flush_.elapsed() < kBatchIntervalMs)) return;
+    since_flush_.restart();
+    Q_EMIT curvePoints(pending_);
+    pending_.clear();
+}
+
+} // namespace rilq::gui

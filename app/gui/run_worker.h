@@ -1,0 +1,81 @@
+// RunWorker: the training side of the GUI. It lives in its own QThread and owns a core Runner
+// for the duration of one experiment; the Runner's callback (called on this thread) becomes
+// queued signals carrying small Qt value types. Training points are batched and sent at most
+// every kBatchIntervalMs, so a fast trainer cannot flood the GUI thread's event queue.
+//
+// requestCancel() and setPaused() are called from the GUI thread while run() is busy: they only
+// touch atomics / the cancel token, never the event loop the worker is blocking.
+#pragma once
+#include "widgets/curve_types.h"
+#include "widgets/log_panel.h"
+#include "widgets/run_queue_view.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QString>
+#include <QVector>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+namespace rilq {
+class CancelToken;
+namespace run {
+class Runner;
+struct RunnerEvent;
+} // namespace run
+} // namespace rilq
+
+namespace rilq::gui {
+
+class RunWorker : public QObject {
+    Q_OBJECT
+  public:
+    static constexpr int kBatchIntervalMs = 100;    // curve points: ~10 batches a second
+    static constexpr int kProgressIntervalMs = 100; // progress rows: same rate
+
+    explicit RunWorker(QObject* parent = nullptr);
+    ~RunWorker() override;
+
+    // Thread-safe.
+    void requestCancel(); // the running point ends KILLED, points not started too
+    void setPaused(bool paused);
+    bool isPaused() const { return paused_.load(); }
+    bool isBusy() const { return busy_.load(); }
+
+  public Q_SLOTS:
+    // Parses `experiment_json` (relative data_root against `base_dir`), then runs every point
+    // into the store at `store_path`. Outputs (adapters, run.json) go under `output_base`.
+    void run(const QString& experiment_json, const QString& base_dir, const QString& store_path,
+             const QString& output_base);
+
+  Q_SIGNALS:
+    void runStarted(int index, int count, const QString& uuid, const QString& name, int total_steps);
+    void stageChanged(int index, const QString& uuid, const QString& stage);
+    void progress(int index, int step, int total_steps, double eta_s, const QString& detail);
+    void curvePoints(const QVector<rilq::widgets::CurveBatch>& batches);
+    void earlyStopped(const QString& uuid, double step);
+    void evalResult(const QString& uuid, const QString& dataset, const QString& stage, double ppl);
+    void logLine(rilq::widgets::LogLevel level, const QString& message, const QString& source);
+    void runFinished(int index, const QString& uuid, rilq::widgets::RunStatus status, const QString& message);
+    // Last signal of run(): how many points finished, of how many; `error` when it could not run.
+    void experimentFinished(int finished, int total, const QString& error);
+
+  private:
+    void on_event(const run::RunnerEvent& event);
+    void add_point(const QString& uuid, widgets::CurveKind kind, const widgets::CurvePoint& point);
+    void flush_points(bool force);
+
+    std::atomic<bool> paused_{false};
+    std::atomic<bool> busy_{false};
+    std::mutex cancel_mutex_; // guards cancel_ against a cancel while a new run installs its token
+    std::shared_ptr<CancelToken> cancel_;
+    QVector<widgets::CurveBatch> pending_;
+    QElapsedTimer since_flush_;
+    QElapsedTimer since_progress_;
+    int current_total_steps_ = 0;
+    int last_step_ = 0;
+};
+
+} // namespace rilq::gui

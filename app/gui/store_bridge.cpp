@@ -1,0 +1,187 @@
+#include "app/gui/store_bridge.h"
+
+#include "core/run/config_document.h" // is_setting_param: locations are not settings
+#include "core/store/run_store.h"
+
+#include <QFileInfo>
+
+#include <cmath>
+
+namespace rilq::gui {
+
+namespace {
+
+QString qt(const std::string& s) {
+    return QString::fromStdString(s);
+}
+
+store::RunStore open_read_only(const QString& path) {
+    store::StoreOptions options;
+    options.mode = store::Database::Mode::ReadOnly;
+    return store::RunStore(path.toStdString(), options);
+}
+
+widgets::RunStatus to_widget(store::RunStatus s) {
+    switch (s) {
+    case store::RunStatus::Scheduled:
+        return widgets::RunStatus::Scheduled;
+    case store::RunStatus::Running:
+        return widgets::RunStatus::Running;
+    case store::RunStatus::Finished:
+        return widgets::RunStatus::Finished;
+    case store::RunStatus::Failed:
+        return widgets::RunStatus::Failed;
+    case store::RunStatus::Killed:
+        return widgets::RunStatus::Killed;
+    case store::RunStatus::Interrupted:
+        return widgets::RunStatus::Interrupted;
+    }
+    return widgets::RunStatus::Scheduled;
+}
+
+// The trainer's metric keys (core/rilq/train_event.h) -> the live view's four curves.
+bool curve_kind_for(const std::string& key, widgets::CurveKind* kind) {
+    if (key == "t_a_loss")
+        *kind = widgets::CurveKind::TrainModel;
+    else if (key == "t_gt_loss")
+        *kind = widgets::CurveKind::TrainGt;
+    else if (key == "t_loss")
+        *kind = widgets::CurveKind::TrainTotal;
+    else if (key == "v_loss")
+        *kind = widgets::CurveKind::Validation;
+    else
+        return false;
+    return true;
+}
+
+} // namespace
+
+bool StoreBridge::exists() const {
+    return !path_.isEmpty() && QFileInfo::exists(path_);
+}
+
+QVector<widgets::BrowserRun> StoreBridge::listRuns() const {
+    QVector<widgets::BrowserRun> rows;
+    if (!exists()) return rows;
+    auto store = open_read_only(path_);
+    store::RunFilter filter;
+    filter.with_params = true;
+    for (const auto& s : store.list_runs(filter)) {
+        widgets::BrowserRun row;
+        row.uuid = qt(s.uuid);
+        row.experiment = qt(s.experiment);
+        row.name = qt(s.name);
+        row.status = to_widget(s.status);
+        row.message = qt(s.status_message);
+        if (s.start_time_ms) row.started = QDateTime::fromMSecsSinceEpoch(*s.start_time_ms);
+        if (s.start_time_ms && s.end_time_ms)
+            row.duration_s = double(*s.end_time_ms - *s.start_time_ms) / 1000.0;
+        for (const auto& [key, value] : s.params)
+            if (run::is_setting_param(key)) row.params.insert(qt(key), qt(value));
+        for (const auto& [key, m] : s.metrics)
+            if (m.has_best) row.best.insert(qt(key), m.min);
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+void StoreBridge::deleteRun(const QString& uuid) const {
+    store::StoreOptions options;
+    options.detect_interrupted = false; // deleting must not change other runs' status
+    store::RunStore store(path_.toStdString(), options);
+    store.delete_run(uuid.toStdString());
+}
+
+widgets::RunBrowserSource StoreBridge::browserSource() const {
+    const StoreBridge copy = *this; // the source outlives any temporary bridge
+    return {[copy] { return copy.listRuns(); }, [copy](const QString& uuid) { copy.deleteRun(uuid); }};
+}
+
+QStringList StoreBridge::experiments() const {
+    QStringList names;
+    if (!exists()) return names;
+    auto store = open_read_only(path_);
+    for (const auto& e : store.experiments())
+        names << qt(e.name);
+    return names;
+}
+
+widgets::RunCurve StoreBridge::runCurve(const QString& uuid) const {
+    auto store = open_read_only(path_);
+    const std::string id = uuid.toStdString();
+    widgets::RunCurve curve;
+    curve.run_id = uuid;
+    curve.label = qt(store.get_run(id).summary.name);
+    for (const auto& [key, value] : store.params(id))
+        curve.params.insert(qt(key), qt(value));
+    for (const auto& key : store.metric_keys(id)) {
+        QVector<QPointF> points;
+        for (const auto& p : store.metric_history(id, key))
+            points.push_back(QPointF(double(p.step), p.value));
+        curve.curves.insert(qt(key), points);
+    }
+    return curve;
+}
+
+QVector<widgets::CurveBatch> StoreBridge::liveCurves(const QString& uuid) const {
+    auto store = open_read_only(path_);
+    const std::string id = uuid.toStdString();
+    QVector<widgets::CurveBatch> batches;
+    for (const auto& key : store.metric_keys(id)) {
+        widgets::CurveBatch batch;
+        if (!curve_kind_for(key, &batch.kind)) continue;
+        batch.run_id = uuid;
+        const auto history = store.metric_history(id, key);
+        const int64_t t0 = history.empty() ? 0 : history.front().timestamp_ms;
+        for (const auto& p : history)
+            batch.points.push_back({double(p.step), double(p.timestamp_ms - t0) / 1000.0, p.value});
+        batches.push_back(batch);
+    }
+    return batches;
+}
+
+QString StoreBridge::runLabel(const QString& uuid) const {
+    auto store = open_read_only(path_);
+    const auto summary = store.get_run(uuid.toStdString()).summary;
+    return qt(summary.experiment + " / " + summary.name);
+}
+
+widgets::LayerStatsTable StoreBridge::layerStats(const QString& uuid) const {
+    auto store = open_read_only(path_);
+    widgets::LayerStatsTable table;
+    for (const auto& s : store.layer_stats(uuid.toStdString()))
+        table.setValue(qt(s.stage), s.layer, qt(s.module), qt(s.metric), s.value);
+    return table;
+}
+
+widgets::RankSweep StoreBridge::rankSweep(const QString& experiment) const {
+    widgets::RankSweep sweep;
+    if (!exists()) return sweep;
+    auto store = open_read_only(path_);
+    store::RunFilter filter;
+    filter.experiment = experiment.toStdString();
+    filter.status = store::RunStatus::Finished;
+    filter.with_params = true;
+    for (const auto& run : store.list_runs(filter)) {
+        const auto param = [&](const std::string& key, const std::string& fallback) {
+            const auto it = run.params.find(key);
+            return it == run.params.end() ? fallback : it->second;
+        };
+        const int rank = QString::fromStdString(param("rilq.lora_r", "0")).toInt();
+        // Rank 0 trains nothing: its number is the quantized model's (core/report/store_pivot.h).
+        const std::string stage = rank == 0 ? "quantized" : "compensated";
+        for (const auto& e : store.eval_results(run.uuid)) {
+            const QString label = qt(param("datasets." + e.dataset + ".label", e.dataset));
+            if (e.stage == "fp") sweep.fp_value.insert(label, e.ppl);
+            if (e.stage != stage || !std::isfinite(e.ppl)) continue;
+            sweep.points.push_back({label, qt(param("rilq.scope", "model")), rank, e.ppl});
+        }
+        if (sweep.protocol.isEmpty())
+            sweep.protocol = QStringLiteral("%1 W%2 g%3 · seqlen %4")
+                                 .arg(qt(param("quant.method", "?")).toUpper(), qt(param("quant.bits", "?")),
+                                      qt(param("quant.group_size", "?")), qt(param("eval.seqlen", "?")));
+    }
+    return sweep;
+}
+
+} // namespace rilq::gui

@@ -1,0 +1,43 @@
+// StoreBridge: the GUI's read side of the run store. Each query opens the SQLite file read-only
+// on the GUI thread (WAL: never blocks the worker that writes) and turns core's records into the
+// widgets' value types, so no widget sees a store type.
+#pragma once
+#include "widgets/compare_types.h"
+#include "widgets/curve_types.h"
+#include "widgets/layer_stats.h"
+#include "widgets/run_browser.h"
+
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace rilq::gui {
+
+class StoreBridge {
+  public:
+    explicit StoreBridge(QString path = QString()) : path_(std::move(path)) {}
+    void setPath(const QString& path) { path_ = path; }
+    const QString& path() const { return path_; }
+    bool exists() const; // a store that was never written reads as empty
+
+    // Everything below throws rilq::Error (with the file name) when the store cannot be read.
+    QVector<widgets::BrowserRun> listRuns() const;
+    void deleteRun(const QString& uuid) const; // opens read-write for this one statement
+    widgets::RunBrowserSource browserSource() const;
+    QStringList experiments() const;
+
+    // Every logged metric of a run, by step (the compare overlay).
+    widgets::RunCurve runCurve(const QString& uuid) const;
+    // The four training curves as the live view draws them (a finished run reopened).
+    QVector<widgets::CurveBatch> liveCurves(const QString& uuid) const;
+    QString runLabel(const QString& uuid) const;
+    widgets::LayerStatsTable layerStats(const QString& uuid) const;
+    // Finished runs of an experiment: PPL by dataset, scope and rank (compensated; rank 0 the
+    // quantized model) plus the FP reference - the RILQ paper's rank figure.
+    widgets::RankSweep rankSweep(const QString& experiment) const;
+
+  private:
+    QString path_;
+};
+
+} // namespace rilq::gui

@@ -1,0 +1,186 @@
+// The GUI's store side on a real store made here: the run browser lists, filters, diffs and
+// deletes its rows; the export view prints exactly what `rilq export` prints.
+#include "app/gui/export_bridge.h"
+#include "app/gui/store_bridge.h"
+#include "core/report/store_pivot.h"
+#include "core/report/table_writers.h"
+#include "core/store/run_store.h"
+#include "widget_test_support.h"
+#include "widgets/run_browser.h"
+
+#include <QTemporaryDir>
+#include <QtTest/QtTest>
+
+using namespace rilq;
+
+namespace {
+
+// Three finished rank-sweep points and one failed run of another experiment.
+QString make_store(const QTemporaryDir& dir) {
+    const QString path = dir.filePath("runs.sqlite");
+    store::RunStore s(path.toStdString());
+    for (int r : {0, 4, 16}) {
+        store::NewRun run;
+        run.experiment = "sweep";
+        run.name = "lora_r=" + std::to_string(r);
+        run.config_hash = "h" + std::to_string(r);
+        run.params = {{"rilq.lora_r", std::to_string(r)},
+                      {"rilq.approx_lr", "0.001"},
+                      {"quant.bits", "2"},
+                      {"datasets.ts.label", "TinyStories"}};
+        const std::string uuid = s.create_run(run);
+        s.start_run(uuid);
+        for (int step = 1; step <= 5; ++step)
+            s.log_metrics(uuid, step,
+                          {{"t_loss", 3.0 - 0.1 * step - 0.01 * r}, {"v_loss", 3.1 - 0.1 * step}});
+        store::EvalResult e;
+        e.dataset = "ts";
+        e.seqlen = 256;
+        e.stage = "quantized";
+        e.ppl = 90.0;
+        s.log_eval_result(uuid, e);
+        e.stage = "fp";
+        e.ppl = 10.0;
+        s.log_eval_result(uuid, e);
+        if (r > 0) {
+            e.stage = "compensated";
+            e.ppl = 20.0 - r * 0.5;
+            s.log_eval_result(uuid, e);
+        }
+        s.log_layer_stats(uuid, {{"quantized", 0, "self_attn.q_proj", "rel_error", 0.3},
+                                 {"compensated", 0, "self_attn.q_proj", "rel_error", 0.1}});
+        s.end_run(uuid, store::RunStatus::Finished);
+    }
+    store::NewRun other;
+    other.experiment = "other";
+    other.name = "broken";
+    other.params = {{"rilq.lora_r", "8"}, {"rilq.approx_lr", "0.01"}};
+    const std::string uuid = s.create_run(other);
+    s.start_run(uuid);
+    s.end_run(uuid, store::RunStatus::Failed, "NaN loss");
+    return path;
+}
+
+} // namespace
+
+class TestGuiStore : public QObject {
+    Q_OBJECT
+  private Q_SLOTS:
+    void browserListsFiltersAndSorts() {
+        QTemporaryDir dir;
+        gui::StoreBridge bridge(make_store(dir));
+        widgets::RunBrowser browser;
+        browser.setSource(bridge.browserSource());
+        QCOMPARE(browser.visibleRunIds().size(), 4);
+        QVERIFY(browser.columnTitles().contains("rilq.lora_r"));
+        QVERIFY(browser.columnTitles().contains("best v_loss"));
+        browser.setExperimentFilter("sweep");
+        QCOMPARE(browser.visibleRunIds().size(), 3);
+        browser.setExperimentFilter("");
+        browser.setStatusFilter("FAILED");
+        QCOMPARE(browser.visibleRunIds().size(), 1);
+        browser.setStatusFilter("");
+        browser.setTextFilter("lora_r=1");
+        QCOMPARE(browser.visibleRunIds().size(), 1);
+        browser.setTextFilter("");
+        // Numeric sort: 0, 4, 8, 16 - not "16" before "4".
+        browser.sortByColumn("rilq.lora_r", Qt::AscendingOrder);
+        QStringList ranks;
+        for (const QString& id : browser.visibleRunIds())
+            for (const auto& run : browser.runs())
+                if (run.uuid == id) ranks << run.params.value("rilq.lora_r");
+        QCOMPARE(ranks, (QStringList{"0", "4", "8", "16"}));
+        rilq::test::show_offscreen(&browser, QSize(1000, 600));
+        QVERIFY(rilq::test::save_screenshot(&browser, "run_browser"));
+    }
+
+    void diffOnlyMatchesTheStore() {
+        QTemporaryDir dir;
+        const QString path = make_store(dir);
+        gui::StoreBridge bridge(path);
+        widgets::RunBrowser browser;
+        browser.setSource(bridge.browserSource());
+        browser.setExperimentFilter("sweep");
+        const QStringList ids = browser.visibleRunIds();
+        browser.selectRuns({ids[0], ids[1]});
+        QCOMPARE(browser.selectedRunIds().size(), 2);
+        const auto sel = browser.selectedRunIds();
+        store::StoreOptions ro;
+        ro.mode = store::Database::Mode::ReadOnly;
+        store::RunStore s(path.toStdString(), ro);
+        const auto expected = s.diff_params(sel[0].toStdString(), sel[1].toStdString());
+        const auto rows = browser.diffRows();
+        QCOMPARE(rows.size(), int(expected.size()));
+        QCOMPARE(rows.front()[0], QString("rilq.lora_r"));
+        browser.setDiffOnly(false);
+        QCOMPARE(browser.diffRows().size(), 3); // every setting of the two runs (labels are not settings)
+    }
+
+    void deleteAsksThenRemoves() {
+        QTemporaryDir dir;
+        const QString path = make_store(dir);
+        gui::StoreBridge bridge(path);
+        widgets::RunBrowser browser;
+        browser.setSource(bridge.browserSource());
+        browser.setStatusFilter("FAILED");
+        browser.selectRuns(browser.visibleRunIds());
+        browser.setConfirmer([](const QString&) { return false; });
+        QVERIFY(!browser.deleteSelected());
+        QCOMPARE(bridge.listRuns().size(), 4);
+        QString asked;
+        browser.setConfirmer([&](const QString& q) {
+            asked = q;
+            return true;
+        });
+        QSignalSpy deleted(&browser, &widgets::RunBrowser::runsDeleted);
+        QVERIFY(browser.deleteSelected());
+        QVERIFY(asked.contains("broken"));
+        QCOMPARE(deleted.count(), 1);
+        QCOMPARE(bridge.listRuns().size(), 3);
+        QCOMPARE(browser.runs().size(), 3);
+    }
+
+    void storedRunsBecomeViews() {
+        QTemporaryDir dir;
+        gui::StoreBridge bridge(make_store(dir));
+        QString uuid;
+        for (const auto& run : bridge.listRuns())
+            if (run.name == "lora_r=4") uuid = run.uuid;
+        const auto batches = bridge.liveCurves(uuid);
+        QCOMPARE(batches.size(), 2); // t_loss, v_loss
+        for (const auto& b : batches)
+            QCOMPARE(b.points.size(), 5);
+        QCOMPARE(bridge.runCurve(uuid).curves.value("v_loss").size(), 5);
+        const auto layers = bridge.layerStats(uuid);
+        QVERIFY(std::abs(layers.value("compensated", 0, "q", "rel_error") - 0.1) < 1e-12);
+        const auto sweep = bridge.rankSweep("sweep");
+        QCOMPARE(sweep.points.size(), 3); // rank 0 (quantized), 4, 16 (compensated)
+        QCOMPARE(sweep.fp_value.value("TinyStories"), 10.0);
+    }
+
+    void exportEqualsTheCli() {
+        QTemporaryDir dir;
+        const QString path = make_store(dir);
+        gui::ExportChoice choice;
+        choice.experiment = "sweep";
+        report::ExportRequest request; // what `rilq export --experiment sweep` builds
+        request.experiment = "sweep";
+        store::StoreOptions ro;
+        ro.mode = store::Database::Mode::ReadOnly;
+        store::RunStore s(path.toStdString(), ro);
+        const auto table = report::pivot_from_store(s, request);
+        for (auto [gui_format, cli_format] :
+             {std::pair{widgets::PivotFormat::Markdown, report::TableFormat::Markdown},
+              std::pair{widgets::PivotFormat::Csv, report::TableFormat::Csv},
+              std::pair{widgets::PivotFormat::Latex, report::TableFormat::Latex},
+              std::pair{widgets::PivotFormat::Json, report::TableFormat::Json}})
+            QCOMPARE(gui::export_text(path, choice, gui_format),
+                     QString::fromStdString(report::write_table(table, cli_format)));
+        const auto preview = gui::export_preview(path, choice);
+        QCOMPARE(preview.rows.size(), 3);
+        QCOMPARE(preview.header.value(1), QString("TinyStories"));
+    }
+};
+
+QTEST_MAIN(TestGuiStore)
+#include "test_gui_store.moc"
