@@ -1,23 +1,20 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the main job.
-# Until the GUI demo lands, the main job is the CLI on a real small model (stories260K from
-# ../shared/data): model summary, greedy story, perplexity on TinyStories.
+# Installs what is missing, builds, and runs the main job: the workbench GUI with the built-in
+# demo experiment loaded and started (experiments/demo.json: a small Llama pretrained on
+# Debian's fortunes on first use, broken by 2-bit RTN, repaired by RILQ at ranks 0-16).
+# With --headless (or when there is no display) the same experiment runs in the terminal and
+# prints the results table and generated text from the FP, 2-bit and RILQ models.
 # Usage: bash scripts/demo.sh [--headless]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-rilq=./build/app/rilq
-data=${RILQ_SHARED_DATA:-../shared/data}
-model=$data/stories260K/stories260K.bin
-if [ ! -f "$model" ]; then
-  echo "demo: $model not found; point RILQ_SHARED_DATA at the shared data folder" >&2
-  exit 1
+workbench=./build/app/rilq-workbench
+if [ "${1:-}" = "--headless" ]; then
+  exec "$workbench" --headless experiments/demo.json
 fi
-$rilq info "$model"
-echo
-echo "== greedy story from BOS"
-$rilq generate "$model" --max-new-tokens 120
-echo
-echo "== perplexity on TinyStories validation text, seqlen 256"
-$rilq eval "$model" --dataset text="$data/tinystories/tinystories_val.txt" --seqlen 256
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "demo: no display found, running headless (xvfb-run $workbench shows the window off-screen)" >&2
+  exec "$workbench" --headless experiments/demo.json
+fi
+exec "$workbench" --run-demo

@@ -10,6 +10,7 @@
 #include "core/report/experiment_table.h"
 #include "core/run/experiment_config.h"
 #include "core/run/runner.h"
+#include "core/run/sample_comparison.h"
 #include "core/store/run_store.h"
 #include "core/util/error.h"
 
@@ -92,6 +93,10 @@ int cmd_run(const QStringList& args) {
                       QStringLiteral("RUN")});
     parser.addOption({QStringLiteral("no-outputs"), QStringLiteral("Record in the store only; write no output_dir.")});
     parser.addOption({QStringLiteral("save-merged"), QStringLiteral("Also save base + adapters merged.")});
+    parser.addOption({QStringLiteral("samples"),
+                      QStringLiteral("After the table, greedy continuations of PROMPT by the FP, quantized and "
+                                     "best compensated models."),
+                      QStringLiteral("PROMPT")});
     parser.addOption({QStringLiteral("quiet"), QStringLiteral("No progress line.")});
     parser.addOption({QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."),
                       QStringLiteral("N")});
@@ -128,6 +133,12 @@ int cmd_run(const QStringList& args) {
         read_only.mode = store::Database::Mode::ReadOnly;
         store::RunStore store(options.store_path, read_only);
         std::cout << report::experiment_markdown(store, experiment);
+        if (parser.isSet(QStringLiteral("samples")) && !experiment.runs.empty()) {
+            const run::RunConfig& first = experiment.runs.front();
+            std::cout << "\n" << run::format_samples(run::compare_samples(
+                                       first.resolve(first.rilq.base_model), outcomes,
+                                       to_std(parser.value(QStringLiteral("samples")))));
+        }
         int failed = 0;
         for (const auto& o : outcomes) failed += o.status == store::RunStatus::Finished ? 0 : 1;
         if (failed > 0) std::cerr << failed << " of " << outcomes.size() << " run(s) did not finish\n";

@@ -1,21 +1,72 @@
-// rilq-workbench [EXPERIMENT.json] [--db FILE] [--screenshot DIR]
+// rilq-workbench [EXPERIMENT.json] [--db FILE] [--screenshot DIR] [--run-demo]
+// rilq-workbench --headless [EXPERIMENT.json] [--db FILE]: the same experiment in the terminal
+// (exactly `rilq run EXPERIMENT --samples PROMPT`), printing the table and generated samples.
 // Wiring only: options, runtime set-up, the window.
+#include "app/cli/commands.h"
+#include "app/gui/app_icon.h"
 #include "app/gui/app_paths.h"
 #include "app/gui/main_window.h"
 #include "core/util/runtime.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QCoreApplication>
 #include <QDir>
 #include <QTimer>
 
 #include <cstdio>
+#include <cstring>
+
+namespace {
+
+// The prompt the demo's samples continue (fortunes are quips and sayings).
+const char* const kSamplePrompt = "A wise man once said";
+
+bool wants_headless(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--headless") == 0) return true;
+    return false;
+}
+
+// No display needed: a QCoreApplication and the CLI's `run` command on the same experiment.
+int run_headless(int argc, char** argv) {
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("rilq-workbench"));
+    QStringList args = {QStringLiteral("rilq-workbench run")};
+    QString experiment;
+    for (int i = 1; i < argc; ++i) {
+        const QString a = QString::fromLocal8Bit(argv[i]);
+        if (a == QLatin1String("--headless")) continue;
+        if (a == QLatin1String("--db") && i + 1 < argc) {
+            args << a << QString::fromLocal8Bit(argv[++i]);
+        } else if (!a.startsWith(QLatin1Char('-'))) {
+            experiment = a;
+        } else {
+            std::fprintf(stderr, "rilq-workbench: --headless takes [EXPERIMENT.json] [--db FILE], not %s\n",
+                         argv[i]);
+            return 2;
+        }
+    }
+    if (experiment.isEmpty()) experiment = rilq::gui::default_experiment_path();
+    if (experiment.isEmpty()) {
+        std::fprintf(stderr, "rilq-workbench: no experiment given and experiments/demo.json not found\n");
+        return 2;
+    }
+    args << experiment << QStringLiteral("--samples") << QString::fromLatin1(kSamplePrompt);
+    return rilq::cli::cmd_run(args);
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
+    rilq::use_passive_openmp_wait(argv);
+    if (wants_headless(argc, argv)) return run_headless(argc, argv);
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("rilq"));
     QApplication::setApplicationName(QStringLiteral("rilq-workbench"));
     QApplication::setApplicationVersion(QStringLiteral(RILQ_VERSION));
+    QApplication::setWindowIcon(rilq::gui::app_icon());
+    QApplication::setDesktopFileName(QStringLiteral("rilq-workbench"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -30,8 +81,15 @@ int main(int argc, char** argv) {
     const QCommandLineOption shots(QStringLiteral("screenshot"),
                                    QStringLiteral("Save every view as DIR/<view>.png, then exit."),
                                    QStringLiteral("DIR"));
+    const QCommandLineOption run_demo(QStringLiteral("run-demo"),
+                                      QStringLiteral("Open the built-in demo experiment and start it."));
+    const QCommandLineOption headless(QStringLiteral("headless"),
+                                      QStringLiteral("Run the experiment (default: the demo) in the terminal and "
+                                                     "print its table; no window."));
     parser.addOption(db);
     parser.addOption(shots);
+    parser.addOption(run_demo);
+    parser.addOption(headless);
     parser.process(app);
 
     rilq::configure_threads(0); // before the first tensor op: RILQ_THREADS or all cores
@@ -46,6 +104,7 @@ int main(int argc, char** argv) {
     window.showView(QStringLiteral("setup"));
     window.resize(1400, 900);
     window.show();
+    if (parser.isSet(run_demo) && !screenshot) QTimer::singleShot(0, &window, [&window] { window.runDemo(); });
     if (screenshot) {
         QTimer::singleShot(300, &window, [&window, dir = parser.value(shots)] {
             QString error;

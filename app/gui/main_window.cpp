@@ -30,6 +30,7 @@
 #include <QStyleFactory>
 #include <QTabWidget>
 #include <QThread>
+#include <QToolBar>
 
 namespace rilq::gui {
 
@@ -139,6 +140,16 @@ void MainWindow::build_menus() {
     cancel_action_->setEnabled(false);
     pause_action_ = run->addAction(tr("&Pause between runs"));
     pause_action_->setCheckable(true);
+    run->addSeparator();
+    QAction* demo_action = run->addAction(tr("Run &demo"), this, &MainWindow::runDemo);
+    demo_action->setToolTip(tr("Open the built-in demo experiment (2-bit RTN on a small Llama pretrained on "
+                               "fortunes, RILQ ranks 0-16) and start it; the first run builds its model."));
+    auto* toolbar = addToolBar(tr("Run"));
+    toolbar->setObjectName(QStringLiteral("runToolbar"));
+    toolbar->addAction(demo_action);
+    toolbar->addAction(start_action_);
+    toolbar->addAction(cancel_action_);
+    toolbar->addAction(pause_action_);
     connect(pause_action_, &QAction::toggled, queue_, &widgets::RunQueueView::setPauseBetweenRuns);
 
     auto* view = menuBar()->addMenu(tr("&View"));
@@ -292,6 +303,16 @@ bool MainWindow::saveScreenshots(const QString& dir, QString* error) {
         }
     }
     return true;
+}
+
+bool MainWindow::runDemo() {
+    const QString path = default_experiment_path();
+    if (!path.endsWith(QStringLiteral("demo.json"))) {
+        report_error(tr("the demo experiment (experiments/demo.json) was not found"), "demo");
+        return false;
+    }
+    openExperiment(path);
+    return startRuns();
 }
 
 } // namespace rilq::gui

@@ -62,6 +62,7 @@ class MainWindow : public QMainWindow {
     bool saveExperiment(const QString& path);
     void setStorePath(const QString& path);
     bool startRuns();                  // validates, fills the queue, hands the experiment to the worker
+    bool runDemo();                    // opens experiments/demo.json and starts it
     void cancelRuns();                 // the running point ends KILLED (and the points after it)
     void openRun(const QString& uuid); // curves + layer views of a stored run
     void compareRuns(const QStringList& uuids);

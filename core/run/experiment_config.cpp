@@ -1,5 +1,7 @@
 #include "core/run/experiment_config.h"
 
+#include "core/demo/demo_model.h"
+
 #include "core/run/config_document.h"
 #include "core/run/config_schema.h"
 #include "core/util/did_you_mean.h"
@@ -129,6 +131,7 @@ std::string resolve_data_root(const json& document, const ParseOptions& options)
     } else if (document.contains("data_root") && document.at("data_root").is_string() &&
                !document.at("data_root").get<std::string>().empty()) {
         root = document.at("data_root").get<std::string>();
+        if (root == kDemoDataRoot) root = default_demo_cache_dir();
         if (root.is_relative()) root = base / root;
     } else {
         root = base;

@@ -20,6 +20,10 @@
 
 namespace rilq::run {
 
+// data_root "@demo": the built-in demo's cache folder (core/demo/demo_model.h), which holds
+// model/ and corpus/{train,valid,test}.txt; the Runner builds the demo model there first.
+inline constexpr const char* kDemoDataRoot = "@demo";
+
 struct ConfigIssue {
     std::string path;    // "$.rilq.lora_r[2]"
     std::string message; // "expected a non-negative integer, found -4"

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
+#include "core/demo/demo_model.h"
 #include "core/io/model_loader.h"
 #include "core/lora/lora_set.h"
 #include "core/run/config_document.h"
@@ -120,6 +121,18 @@ struct Runner::Impl {
         emit(e);
     }
 
+    ProgressSink progress_sink_without_store() {
+        ProgressSink sink;
+        sink.cancel = options.cancel;
+        sink.on_progress = [this](const ProgressInfo& info) {
+            RunnerEvent e;
+            e.kind = RunnerEvent::Kind::Progress;
+            e.progress = info;
+            emit(e);
+        };
+        return sink;
+    }
+
     ProgressSink progress_sink() {
         ProgressSink sink;
         sink.cancel = options.cancel;
@@ -154,6 +167,25 @@ struct Runner::Impl {
         }
     }
 
+    // The demo experiment's model, built on first use (minutes) and reused afterwards.
+    void ensure_demo() {
+        name = "demo model";
+        stage = RunStage::Load;
+        log("checking the demo model in " + default_demo_cache_dir());
+        const DemoModel demo = ensure_demo_model(
+            {},
+            [this](const PretrainEvent& p) {
+                RunnerEvent e;
+                e.kind = RunnerEvent::Kind::Progress;
+                e.progress = {"demo: pretraining (loss " + std::to_string(p.train_loss) + ")", p.step, p.max_steps,
+                              "steps", 0.0, p.eta_s};
+                emit(e);
+            },
+            progress_sink_without_store());
+        log(demo.built_now ? "demo model built in " + std::to_string(demo.build_seconds) + " s"
+                           : "demo model found in the cache");
+    }
+
     RunOutcome execute(const RunConfig& config, bool resuming);
     void train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome);
 };
@@ -164,6 +196,8 @@ Runner::~Runner() = default;
 std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig& experiment) {
     std::vector<RunOutcome> outcomes;
     const int count = static_cast<int>(experiment.runs.size());
+    if (fs::path(experiment.data_root).lexically_normal() == fs::path(default_demo_cache_dir()).lexically_normal())
+        impl_->ensure_demo();
     for (const RunConfig& config : experiment.runs) {
         while (impl_->options.paused && impl_->options.paused() &&
                !(impl_->options.cancel && impl_->options.cancel->cancelled()))
