@@ -16,6 +16,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
     split->addWidget(rank_plot_);
     split->setStretchFactor(0, 1);
     split->setStretchFactor(1, 1);
+    split->setSizes({1000, 1000}); // equal halves: the overlay toolbar would otherwise take most of it
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(split);

@@ -1,5 +1,7 @@
 #include "widgets/experiment_form.h"
 
+#include "core/demo/demo_model.h"
+
 #include "core/run/experiment_config.h" // validate_experiment: the same checks `rilq run` makes
 #include "core/run/run_config.h"        // RunConfig defaults shown for absent keys
 
@@ -535,6 +537,7 @@ QString ExperimentForm::baseDir() const {
 QString ExperimentForm::resolvePath(const QString& path) const {
     if (path.isEmpty() || QDir::isAbsolutePath(path)) return path;
     QString root = json_string(find_value(*document_, QStringLiteral("data_root")), "");
+    if (root == QLatin1String(run::kDemoDataRoot)) root = QString::fromStdString(default_demo_cache_dir());
     if (!QDir::isAbsolutePath(root)) root = QDir(baseDir()).filePath(root);
     return QDir::cleanPath(QDir(root).filePath(path));
 }

@@ -138,7 +138,9 @@ void LayerInspector::setStats(const LayerStatsTable& table) {
     table_ = table;
     const QStringList metrics = table_.metrics();
     const QStringList stages = table_.stages();
-    if (!metrics.contains(metric_)) metric_ = metrics.isEmpty() ? QString() : metrics.front();
+    // Relative weight error first: the measurement every quantization paper starts from.
+    if (!metrics.contains(metric_))
+        metric_ = metrics.contains(kMetricRelError) ? kMetricRelError : metrics.isEmpty() ? QString() : metrics.front();
     if (!stages.contains(stage_)) // the most informative stage by default: the quantized one
         stage_ = stages.contains(kStageQuantized) ? kStageQuantized
                  : stages.isEmpty()               ? QString()

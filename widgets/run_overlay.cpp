@@ -88,7 +88,11 @@ QStringList RunOverlay::parameterKeys() const {
 void RunOverlay::setRuns(const QVector<RunCurve>& runs) {
     runs_ = runs;
     const QStringList metrics = metricKeys();
-    if (!metrics.contains(metric_)) metric_ = metrics.isEmpty() ? QString() : metrics.front();
+    // The validation loss is what early stopping and the paper's curves compare.
+    if (!metrics.contains(metric_)) {
+        const QString preferred = QStringLiteral("v_loss");
+        metric_ = metrics.contains(preferred) ? preferred : metrics.isEmpty() ? QString() : metrics.front();
+    }
     const QStringList params = parameterKeys();
     if (!params.contains(color_param_)) color_param_ = params.isEmpty() ? QString() : params.front();
     sync_controls();

@@ -1,5 +1,7 @@
 #include "app/gui/store_bridge.h"
 
+#include <map>
+
 #include "core/run/config_document.h" // is_setting_param: locations are not settings
 #include "core/store/run_store.h"
 
@@ -149,8 +151,19 @@ QString StoreBridge::runLabel(const QString& uuid) const {
 widgets::LayerStatsTable StoreBridge::layerStats(const QString& uuid) const {
     auto store = open_read_only(path_);
     widgets::LayerStatsTable table;
-    for (const auto& s : store.layer_stats(uuid.toStdString()))
+    // code_count_<k> rows (core/run/layer_stats.h) are one histogram per linear, not k metrics.
+    const std::string code_prefix = "code_count_";
+    std::map<std::pair<int, std::string>, widgets::Histogram> codes;
+    for (const auto& s : store.layer_stats(uuid.toStdString())) {
+        if (s.metric.rfind(code_prefix, 0) == 0) {
+            widgets::Histogram& h = codes[{s.layer, s.module}];
+            h.centers.push_back(std::stod(s.metric.substr(code_prefix.size())));
+            h.counts.push_back(s.value);
+            continue;
+        }
         table.setValue(qt(s.stage), s.layer, qt(s.module), qt(s.metric), s.value);
+    }
+    for (const auto& [key, histogram] : codes) table.setCodeHistogram(key.first, qt(key.second), histogram);
     return table;
 }
 
