@@ -203,6 +203,22 @@ class TestRunner : public QObject {
         QVERIFY_THROWS_EXCEPTION(Error, run::Runner(again).resume(resumed.uuid));
     }
 
+    void settingsTheQuantizerRejectsFailBeforeAnyWork() {
+        const std::string dir = test::make_temp_dir("runner-reject");
+        nlohmann::json doc = tiny_experiment();
+        doc["quant"] = {{"method", "nf"}, {"bits", 2}, {"group_size", 0}}; // NF needs absmax blocks
+        run::RunnerOptions options;
+        options.store_path = dir + "/runs.db";
+        options.output_base = dir;
+        try {
+            run::Runner(options).run_experiment(parse(doc));
+            QFAIL("expected an error");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("group_size") != std::string::npos, e.what());
+        }
+        QVERIFY(!fs::exists(dir + "/out")); // nothing ran
+    }
+
     void badModelPathFailsNamingIt() {
         const std::string dir = test::make_temp_dir("runner-bad");
         nlohmann::json doc = tiny_experiment();

@@ -1,7 +1,9 @@
 // Experiment definitions: a JSON file parsed and validated into one RunConfig per sweep point.
 //
 // Any sweepable field may be given as a list; the experiment is the cartesian product of
-// all lists, the first listed field varying slowest (`"lora_r": [0, 16, 32, 64, 128]` gives
+// all lists. Axes follow the schema's field order (core/run/config_schema.cpp: top level, then
+// rilq, quant, eval, each in its declared order), not the file's key order, the first axis
+// varying slowest; so a rank sweep always groups by lora_r (`"lora_r": [0, 16, 32, 64, 128]` gives
 // five runs, rank 0 being the uncompensated baseline). A field whose natural value is a
 // list (rilq.lora_targets) is swept by a list of lists.
 //

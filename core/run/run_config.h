@@ -91,7 +91,7 @@ struct QuantSettings {
     QuantMethod method = QuantMethod::None;
     int bits = 2;
     int group_size = 64;         // consecutive input-dim weights per scale; 0 = whole row
-    std::string variant;         // per method: rtn omniquant|gptq|gptq_sym, nf asymmetric|symmetric, ...
+    std::string variant;         // per method: rtn omniquant|gptq|gptq-sym|omniquant-sym, nf/icq-nf bnb|sym, icq-int gptq|gptq-sym
     double icq_tau_lambda = 0.1; // ICQ search range, in units of sigma (IR-QLoRA tau_lambda)
     int icq_tau_n = 100;         // ICQ candidates per side (training script value)
     bool double_quant = false;   // bitsandbytes-style quantized absmax (NF paths)

@@ -196,6 +196,16 @@ Runner::~Runner() = default;
 std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig& experiment) {
     std::vector<RunOutcome> outcomes;
     const int count = static_cast<int>(experiment.runs.size());
+    // Settings the schema accepts but a unit rejects (e.g. NF with group_size 0) fail here,
+    // before any point loads a model, not an hour into a sweep.
+    for (const RunConfig& config : experiment.runs) {
+        try {
+            train_config_of(config);
+            if (config.quant.method != QuantMethod::None) quant_spec_of(config);
+        } catch (const std::exception& e) {
+            throw Error("experiment " + experiment.name + ", run " + config.run_name + ": " + e.what());
+        }
+    }
     if (fs::path(experiment.data_root).lexically_normal() == fs::path(default_demo_cache_dir()).lexically_normal())
         impl_->ensure_demo();
     for (const RunConfig& config : experiment.runs) {
@@ -337,7 +347,9 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
 
     const bool trained = !result.adapters.empty();
     const bool usable = outcome.status == store::RunStatus::Finished;
-    if (usable && trained) {
+    bool compensated_wanted = false;
+    for (const EvalStage s : config.eval.stages) compensated_wanted |= s == EvalStage::Compensated;
+    if (usable && trained && compensated_wanted) {
         enter(RunStage::EvalCompensated);
         record_evals(evaluate_sets(*p.student, p.eval_sets, "compensated", progress_sink()), outcome);
         enter(RunStage::Stats);

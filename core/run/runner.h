@@ -4,7 +4,7 @@
 //
 // One sweep point, in order (each stage reports through RunnerEvent and is recorded in the store):
 //   load      the FP model and its tokenizer
-//   calibrate RILQ calibration windows (train / validation split, seed 42)
+//   calibrate RILQ calibration windows (train / validation split, rilq.calib_seed)
 //   eval fp   PPL of the FP model on every eval dataset (GPTQ protocol, stored with its protocol)
 //   targets   the teacher's outputs on the calibration windows (scope "model")
 //   quantize  fake-quantize the FP model in place, or load rilq.q_model: the FP weights become
@@ -97,7 +97,8 @@ class Runner {
     Runner& operator=(const Runner&) = delete;
 
     // Every point of the experiment in order. A cancel ends the current point KILLED and marks
-    // the points not started KILLED too ("cancelled before start").
+    // the points not started KILLED too ("cancelled before start"). Throws rilq::Error, before
+    // any point starts, when the trainer or quantizer rejects some point's settings.
     std::vector<RunOutcome> run_experiment(const ExperimentConfig& experiment);
 
     // One point. `experiment_document` is stored once per experiment (ExperimentConfig::document_json).

@@ -51,7 +51,7 @@ struct LayerStat {
     std::string stage; // fp | quantized | compensated
     int layer = 0;
     std::string module; // "self_attn.q_proj"
-    std::string metric; // "weight_error", "sqnr_db", ...
+    std::string metric; // "rel_error", "sqnr_db", ... (core/run/layer_stats.h)
     double value = 0.0;
 };
 
