@@ -3,10 +3,13 @@
 #include <QtTest/QtTest>
 #include <torch/torch.h>
 
+#include "core/pretrain/pretrain_record.h"
 #include "core/pretrain/pretrainer.h"
+#include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 
 #include <cmath>
+#include <filesystem>
 
 using namespace rilq;
 
@@ -96,6 +99,47 @@ private Q_SLOTS:
             const double d = test::max_abs_diff(t, b.at(name));
             QVERIFY2(d < 1e-5, qPrintable(QString::fromStdString(name) + " differs by " + QString::number(d)));
         }
+    }
+
+    // The whole job on real text (tokenizer trained on TinyStories, then the model), recorded
+    // in the run store with its curves and model folder; a cancelled job is recorded KILLED.
+    void recordedJobLandsInTheStore() {
+        const std::string dir = test::make_temp_dir("pretrain-record");
+        const std::string text = test::read_file(test::shared_data("tinystories/tinystories_val.txt"));
+        test::write_file(dir + "/train.txt", text.substr(0, 300000));
+        test::write_file(dir + "/val.txt", text.substr(300000, 40000));
+        PretrainJob job;
+        job.train_text = dir + "/train.txt";
+        job.val_text = dir + "/val.txt";
+        job.out_dir = dir + "/model";
+        job.vocab_size = 512; // byte fallback + the text's 323 distinct characters need room
+        job.config = tiny();
+        job.config.max_steps = 20;
+        job.config.eval_every = 10;
+        store::RunStore store(dir + "/runs.db");
+        const auto r = run_recorded_pretrain_job(store, "pretrain", job, {});
+        QCOMPARE(r.training.steps, int64_t(20));
+        QVERIFY(std::filesystem::exists(dir + "/model/config.json"));
+        const auto runs = store.list_runs({});
+        QCOMPARE(runs.size(), size_t(1));
+        QVERIFY(runs[0].status == store::RunStatus::Finished);
+        QCOMPARE(runs[0].experiment, std::string("pretrain"));
+        QCOMPARE(store.metric_history(runs[0].uuid, "train_loss").size(), size_t(20));
+        const auto val = store.metric_history(runs[0].uuid, "val_loss");
+        QVERIFY(!val.empty());
+        QCOMPARE(val.back().value, r.training.final_val_loss);
+        QCOMPARE(store.params(runs[0].uuid).at("hidden_size"), std::string("32"));
+        QCOMPARE(store.artifacts(runs[0].uuid).at(0).kind, std::string("pretrained_model"));
+
+        CancelToken cancel;
+        cancel.cancel();
+        ProgressSink sink;
+        sink.cancel = &cancel;
+        job.out_dir = dir + "/cancelled";
+        QVERIFY_THROWS_EXCEPTION(Cancelled, run_recorded_pretrain_job(store, "pretrain", job, {}, sink));
+        store::RunFilter killed;
+        killed.status = store::RunStatus::Killed;
+        QCOMPARE(store.list_runs(killed).size(), size_t(1));
     }
 
     void rejectsTooShortText() {

@@ -1,7 +1,10 @@
 // rilq pretrain --train FILE --val FILE --out DIR [model shape, optimiser settings]
+#include "app/cli/cli_store.h"
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
 #include "core/pretrain/pretrain_pipeline.h"
+#include "core/pretrain/pretrain_record.h"
+#include "core/store/run_store.h"
 
 #include <cmath>
 #include <cstdio>
@@ -59,6 +62,10 @@ int cmd_pretrain(const QStringList& args) {
         parser.addOption({QString::fromLatin1(o.name), QString::fromLatin1(o.help), QStringLiteral("X")});
     parser.addOption({QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."),
                       QStringLiteral("N"), QStringLiteral("0")});
+    parser.addOption({QStringLiteral("experiment"),
+                      QStringLiteral("Run-store experiment to record the run under (default \"pretrain\")."),
+                      QStringLiteral("NAME"), QStringLiteral("pretrain")});
+    add_db_option(parser);
     int code = 0;
     if (!parse_args(parser, args,
                     QStringLiteral("Train a small Llama from scratch: SentencePiece BPE tokenizer, AdamW with warmup "
@@ -110,8 +117,9 @@ int cmd_pretrain(const QStringList& args) {
             std::fprintf(stderr, "%s\n", p.stage.c_str());
         };
         double last_loss = 0.0;
-        const auto r = run_pretrain_job(
-            job,
+        store::RunStore store(store_path(parser));
+        const auto r = run_recorded_pretrain_job(
+            store, to_std(parser.value(QStringLiteral("experiment"))), job,
             [&](const PretrainEvent& e) {
                 if (e.kind == PretrainEvent::Kind::Step) {
                     last_loss = e.train_loss;

@@ -1,5 +1,7 @@
 #include "core/demo/demo_model.h"
 
+#include "core/pretrain/pretrain_record.h"
+
 #include "core/pretrain/pretrain_pipeline.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -116,7 +118,10 @@ DemoModel ensure_demo_model(const DemoModelOptions& options, const std::function
     job.work_dir = (cache / "work").string();
     job.vocab_size = options.vocab_size;
     job.config = options.pretrain;
-    const PretrainJobResult result = run_pretrain_job(job, on_event, progress);
+    const PretrainJobResult result = options.record_in != nullptr
+                                         ? run_recorded_pretrain_job(*options.record_in, "demo-pretrain", job,
+                                                                     on_event, progress)
+                                         : run_pretrain_job(job, on_event, progress);
     demo.val_loss = result.training.final_val_loss;
     demo.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

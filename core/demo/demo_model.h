@@ -10,6 +10,10 @@
 #include "core/pretrain/pretrainer.h"
 #include "core/util/progress.h"
 
+namespace rilq::store {
+class RunStore;
+}
+
 namespace rilq {
 
 struct DemoModelOptions {
@@ -17,6 +21,7 @@ struct DemoModelOptions {
     std::string fortunes_dir;               // empty: fortunes_dir()
     int64_t vocab_size = 1024;
     PretrainConfig pretrain = demo_pretrain_config();
+    store::RunStore* record_in = nullptr;   // when set, a build is recorded there (experiment "demo-pretrain")
 
     static PretrainConfig demo_pretrain_config();
 };

@@ -172,8 +172,10 @@ struct Runner::Impl {
         name = "demo model";
         stage = RunStage::Load;
         log("checking the demo model in " + default_demo_cache_dir());
+        DemoModelOptions demo_options;
+        demo_options.record_in = &db();
         const DemoModel demo = ensure_demo_model(
-            {},
+            demo_options,
             [this](const PretrainEvent& p) {
                 RunnerEvent e;
                 e.kind = RunnerEvent::Kind::Progress;
