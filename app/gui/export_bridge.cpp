@@ -1,9 +1,14 @@
 #include "app/gui/export_bridge.h"
 
 #include "core/report/number_format.h"
+#include "core/run/config_document.h"
 #include "core/report/store_pivot.h"
 #include "core/report/table_writers.h"
 #include "core/store/run_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
 
 namespace rilq::gui {
 
@@ -76,6 +81,29 @@ widgets::PivotTable export_preview(const QString& store_path, const ExportChoice
 
 QString export_text(const QString& store_path, const ExportChoice& choice, widgets::PivotFormat format) {
     return qt(report::write_table(build(store_path, choice), to_core(format)));
+}
+
+ExportChoice default_export_choice(const QString& store_path, const QString& experiment) {
+    ExportChoice choice;
+    choice.experiment = experiment;
+    store::StoreOptions options;
+    options.mode = store::Database::Mode::ReadOnly;
+    store::RunStore store(store_path.toStdString(), options);
+    store::RunFilter filter;
+    filter.experiment = experiment.toStdString();
+    filter.with_params = true;
+    std::map<std::string, std::set<std::string>> values;
+    for (const auto& run : store.list_runs(filter))
+        for (const auto& [key, value] : run.params)
+            if (run::is_setting_param(key)) values[key].insert(value);
+    std::vector<std::string> swept;
+    for (const auto& [key, set] : values)
+        if (set.size() > 1 && key != "seed") swept.push_back(key);
+    const auto rank = std::find(swept.begin(), swept.end(), "rilq.lora_r");
+    if (rank != swept.end()) swept.erase(rank);
+    else if (!swept.empty()) choice.rows = qt(swept.front()), swept.erase(swept.begin());
+    if (!swept.empty()) choice.cols = qt(swept.front());
+    return choice;
 }
 
 } // namespace rilq::gui

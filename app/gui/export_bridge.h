@@ -17,6 +17,11 @@ struct ExportChoice {
     int decimals = 2;
 };
 
+// What `rilq run` prints for this experiment: rows = rilq.lora_r (or the one swept param), columns
+// = another swept param when there is one (e.g. rilq.scope), else the datasets. Swept params are
+// the settings whose values differ between the experiment's runs.
+ExportChoice default_export_choice(const QString& store_path, const QString& experiment);
+
 // Both throw rilq::Error (missing experiment, mixed settings in one cell, unreadable store).
 widgets::PivotTable export_preview(const QString& store_path, const ExportChoice& choice);
 QString export_text(const QString& store_path, const ExportChoice& choice, widgets::PivotFormat format);

@@ -16,6 +16,8 @@ ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
     experiment_box_ = new QComboBox;
     experiment_box_->setMinimumContentsLength(20);
     rows_edit_ = new QLineEdit(QStringLiteral("lora_r"));
+    cols_edit_ = new QLineEdit(QStringLiteral("dataset"));
+    cols_edit_->setToolTip(tr("\"dataset\" or a param whose values become the columns (e.g. rilq.scope)"));
     stage_box_ = new QComboBox;
     stage_box_->addItems({QStringLiteral("compensated"), QStringLiteral("quantized"), QStringLiteral("fp")});
     metric_edit_ = new QLineEdit(QStringLiteral("ppl"));
@@ -27,6 +29,8 @@ ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
     controls->addWidget(experiment_box_, 1);
     controls->addWidget(new QLabel(tr("Rows")));
     controls->addWidget(rows_edit_);
+    controls->addWidget(new QLabel(tr("Columns")));
+    controls->addWidget(cols_edit_);
     controls->addWidget(new QLabel(tr("Stage")));
     controls->addWidget(stage_box_);
     controls->addWidget(new QLabel(tr("Metric")));
@@ -39,10 +43,11 @@ ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
     layout->addWidget(preview_, 1);
 
     connect(update_button, &QPushButton::clicked, this, &ExportPanel::update);
-    connect(experiment_box_, &QComboBox::currentTextChanged, this, &ExportPanel::update);
+    connect(experiment_box_, &QComboBox::currentTextChanged, this, &ExportPanel::use_default_layout);
     connect(stage_box_, &QComboBox::currentTextChanged, this, &ExportPanel::update);
     connect(best_box_, &QCheckBox::toggled, this, &ExportPanel::update);
     connect(rows_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
+    connect(cols_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
     connect(metric_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
     connect(preview_, &widgets::PivotPreview::errorOccurred, this, &ExportPanel::errorOccurred);
 }
@@ -55,6 +60,7 @@ ExportChoice ExportPanel::choice() const {
     ExportChoice c;
     c.experiment = experiment_box_->currentText();
     c.rows = rows_edit_->text().trimmed();
+    c.cols = cols_edit_->text().trimmed();
     c.stage = stage_box_->currentText();
     c.metric = metric_edit_->text().trimmed();
     c.mark_best = best_box_->isChecked();
@@ -69,11 +75,25 @@ void ExportPanel::setExperiments(const QStringList& names, const QString& curren
         experiment_box_->addItems(names);
         if (names.contains(keep)) experiment_box_->setCurrentText(keep);
     }
-    update();
+    use_default_layout();
 }
 
 void ExportPanel::setExperiment(const QString& name) {
     experiment_box_->setCurrentText(name);
+}
+
+void ExportPanel::use_default_layout() {
+    const QString experiment = experiment_box_->currentText();
+    if (!experiment.isEmpty() && !store_path_.isEmpty()) {
+        try {
+            const ExportChoice c = default_export_choice(store_path_, experiment);
+            rows_edit_->setText(c.rows);
+            cols_edit_->setText(c.cols);
+        } catch (const std::exception& e) {
+            Q_EMIT errorOccurred(tr("Export of %1: %2").arg(experiment, QString::fromUtf8(e.what())));
+        }
+    }
+    update();
 }
 
 void ExportPanel::update() {

@@ -28,9 +28,11 @@ class ExportPanel : public QWidget {
     void errorOccurred(const QString& message);
 
   private:
+    void use_default_layout(); // rows / columns as `rilq run` prints the experiment
     QString store_path_;
     QComboBox* experiment_box_ = nullptr;
     QLineEdit* rows_edit_ = nullptr;
+    QLineEdit* cols_edit_ = nullptr;
     QComboBox* stage_box_ = nullptr;
     QLineEdit* metric_edit_ = nullptr;
     QCheckBox* best_box_ = nullptr;
