@@ -57,6 +57,7 @@ int cmd_eval(const QStringList& args) {
                       QStringLiteral("N"), QStringLiteral("1")});
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print results as JSON.")});
     add_model_options(parser);
+    add_adapter_option(parser);
     int code = 0;
     if (!parse_args(parser, args, QStringLiteral("Perplexity on local datasets (GPTQ/OmniQuant protocol)."), 1, 1,
                     code))
@@ -85,7 +86,7 @@ int cmd_eval(const QStringList& args) {
         std::vector<DatasetSpec> specs;
         for (const auto& d : parser.values(QStringLiteral("dataset"))) specs.push_back(dataset_from_arg(to_std(d), data_root));
 
-        const LlamaModel model = load_model(path, model_options_from(parser));
+        const LlamaModel model = load_model_for(parser, path);
         const auto tokenizer = tokenizer_for(parser, path);
         if (wo.seqlen > model.config().max_position_embeddings) wo.seqlen = model.config().max_position_embeddings;
 

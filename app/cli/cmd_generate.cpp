@@ -22,6 +22,7 @@ int cmd_generate(const QStringList& args) {
     parser.addOption({QStringLiteral("seed"), QStringLiteral("Sampling seed (default 0)."), QStringLiteral("S"),
                       QStringLiteral("0")});
     add_model_options(parser);
+    add_adapter_option(parser);
     int code = 0;
     if (!parse_args(parser, args, QStringLiteral("Generate text from a prompt."), 1, 1, code)) return code;
 
@@ -38,7 +39,7 @@ int cmd_generate(const QStringList& args) {
     return run_guarded([&] {
         init_runtime(threads_from(parser));
         const std::string path = to_std(parser.positionalArguments().at(0));
-        const LlamaModel model = load_model(path, model_options_from(parser));
+        const LlamaModel model = load_model_for(parser, path);
         const auto tokenizer = tokenizer_for(parser, path);
         const auto prompt_ids = tokenizer->encode(to_std(parser.value(QStringLiteral("prompt"))), true);
         const auto ids = generate(model, prompt_ids, go);

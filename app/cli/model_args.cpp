@@ -1,5 +1,8 @@
 #include "app/cli/model_args.h"
 
+#include "core/io/model_loader.h"
+#include "core/lora/peft_adapter.h"
+
 #include "app/cli/cli_support.h"
 #include "core/util/error.h"
 
@@ -38,6 +41,19 @@ int threads_from(const QCommandLineParser& parser) {
 std::unique_ptr<Tokenizer> tokenizer_for(const QCommandLineParser& parser, const std::string& model_path) {
     if (parser.isSet(QStringLiteral("tokenizer"))) return load_tokenizer(to_std(parser.value(QStringLiteral("tokenizer"))));
     return find_tokenizer(model_path);
+}
+
+void add_adapter_option(QCommandLineParser& parser) {
+    parser.addOption({QStringLiteral("adapter"),
+                      QStringLiteral("PEFT LoRA adapter folder to put on the model (a run's <out>/adapter)."),
+                      QStringLiteral("DIR")});
+}
+
+LlamaModel load_model_for(const QCommandLineParser& parser, const std::string& model_path) {
+    LlamaModel model = load_model(model_path, model_options_from(parser));
+    if (parser.isSet(QStringLiteral("adapter")))
+        load_peft_adapter(parser.value(QStringLiteral("adapter")).toStdString(), model);
+    return model;
 }
 
 } // namespace rilq::cli

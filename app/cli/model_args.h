@@ -15,4 +15,10 @@ int threads_from(const QCommandLineParser& parser);
 // --tokenizer FILE if given, else the tokenizer found beside/inside the model path.
 std::unique_ptr<Tokenizer> tokenizer_for(const QCommandLineParser& parser, const std::string& model_path);
 
+// --adapter DIR (eval, generate): a PEFT LoRA adapter folder put on top of the model, e.g. a
+// run's <output_dir>/adapter over its <output_dir>/quantized.
+void add_adapter_option(QCommandLineParser& parser);
+// The model with the model options, plus the adapter when --adapter is given.
+LlamaModel load_model_for(const QCommandLineParser& parser, const std::string& model_path);
+
 } // namespace rilq::cli

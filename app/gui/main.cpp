@@ -20,7 +20,7 @@
 namespace {
 
 // The prompt the demo's samples continue (fortunes are quips and sayings).
-const char* const kSamplePrompt = "A wise man once said";
+const char* const kSamplePrompt = "Love is";
 
 bool wants_headless(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
