@@ -73,27 +73,27 @@ class TestRunStore : public QObject {
     void run_recorded_from_a_real_config_round_trips() {
         const auto experiment =
             rilq::run::parse_experiment_file(experiment_file("stories260k-rank-sweep.json"));
-        const auto& config = experiment.runs[2];
+        const auto& config = experiment.runs[4]; // lora_r=2, scope=model (ranks slowest, then scopes)
         RunStore store(fresh_db("record"));
         const std::string uuid = store.create_run(rilq::run::to_new_run(config, experiment.document_json));
         QCOMPARE(uuid.size(), size_t(32));
         const RunDetail d = store.get_run(uuid);
         QCOMPARE(d.summary.experiment, std::string("stories260k-rank-sweep"));
-        QCOMPARE(d.summary.name, std::string("lora_r=2"));
+        QCOMPARE(d.summary.name, std::string("lora_r=2,scope=model"));
         QCOMPARE(d.summary.status, RunStatus::Scheduled);
         QCOMPARE(d.summary.config_hash, config.config_hash);
         QCOMPARE(d.summary.program_version, std::string(RILQ_VERSION));
         QCOMPARE(d.summary.host, current_host());
         QVERIFY(!d.summary.start_time_ms);
         QCOMPARE(d.tags.at("sweep.rilq.lora_r"), std::string("2"));
-        QCOMPARE(d.tags.at("sweep.index"), std::string("2"));
+        QCOMPARE(d.tags.at("sweep.index"), std::string("4"));
         const auto params = rilq::run::run_params(config);
         QCOMPARE(d.summary.params.size(), params.size());
         for (const auto& [key, value] : params)
             QCOMPARE(d.summary.params.at(key), value);
         QCOMPARE(d.summary.params.at("rilq.lora_r"), std::string("2"));
         // The stored document is enough to rebuild the run (resume).
-        const auto back = rilq::run::run_config_from_document(d.config_json, d.summary.name, 2);
+        const auto back = rilq::run::run_config_from_document(d.config_json, d.summary.name, 4);
         QCOMPARE(back.config_hash, config.config_hash);
         QCOMPARE(back.resolve(back.rilq.base_model), config.resolve(config.rilq.base_model));
         // The experiment document is kept once.
