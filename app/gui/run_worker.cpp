@@ -1,5 +1,7 @@
 #include "app/gui/run_worker.h"
 
+#include "app/gui/store_bridge.h"
+
 #include "core/run/experiment_config.h"
 #include "core/run/runner.h"
 
@@ -16,23 +18,6 @@ QString qt(const std::string& s) {
     return QString::fromStdString(s);
 }
 
-widgets::RunStatus to_widget(store::RunStatus s) {
-    switch (s) {
-    case store::RunStatus::Scheduled:
-        return widgets::RunStatus::Scheduled;
-    case store::RunStatus::Running:
-        return widgets::RunStatus::Running;
-    case store::RunStatus::Finished:
-        return widgets::RunStatus::Finished;
-    case store::RunStatus::Failed:
-        return widgets::RunStatus::Failed;
-    case store::RunStatus::Killed:
-        return widgets::RunStatus::Killed;
-    case store::RunStatus::Interrupted:
-        return widgets::RunStatus::Interrupted;
-    }
-    return widgets::RunStatus::Failed;
-}
 
 } // namespace
 

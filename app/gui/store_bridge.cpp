@@ -23,23 +23,6 @@ store::RunStore open_read_only(const QString& path) {
     return store::RunStore(path.toStdString(), options);
 }
 
-widgets::RunStatus to_widget(store::RunStatus s) {
-    switch (s) {
-    case store::RunStatus::Scheduled:
-        return widgets::RunStatus::Scheduled;
-    case store::RunStatus::Running:
-        return widgets::RunStatus::Running;
-    case store::RunStatus::Finished:
-        return widgets::RunStatus::Finished;
-    case store::RunStatus::Failed:
-        return widgets::RunStatus::Failed;
-    case store::RunStatus::Killed:
-        return widgets::RunStatus::Killed;
-    case store::RunStatus::Interrupted:
-        return widgets::RunStatus::Interrupted;
-    }
-    return widgets::RunStatus::Scheduled;
-}
 
 // The trainer's metric keys (core/rilq/train_event.h) -> the live view's four curves.
 bool curve_kind_for(const std::string& key, widgets::CurveKind* kind) {
@@ -195,6 +178,24 @@ widgets::RankSweep StoreBridge::rankSweep(const QString& experiment) const {
                                       qt(param("quant.group_size", "?")), qt(param("eval.seqlen", "?")));
     }
     return sweep;
+}
+
+widgets::RunStatus to_widget(store::RunStatus s) {
+    switch (s) {
+    case store::RunStatus::Scheduled:
+        return widgets::RunStatus::Scheduled;
+    case store::RunStatus::Running:
+        return widgets::RunStatus::Running;
+    case store::RunStatus::Finished:
+        return widgets::RunStatus::Finished;
+    case store::RunStatus::Failed:
+        return widgets::RunStatus::Failed;
+    case store::RunStatus::Killed:
+        return widgets::RunStatus::Killed;
+    case store::RunStatus::Interrupted:
+        return widgets::RunStatus::Interrupted;
+    }
+    return widgets::RunStatus::Scheduled;
 }
 
 } // namespace rilq::gui

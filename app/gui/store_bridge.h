@@ -11,7 +11,14 @@
 #include <QStringList>
 #include <QVector>
 
+namespace rilq::store {
+enum class RunStatus;
+}
+
 namespace rilq::gui {
+
+// The store's run status as the widgets name it.
+widgets::RunStatus to_widget(store::RunStatus status);
 
 class StoreBridge {
   public:

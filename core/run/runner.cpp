@@ -121,27 +121,17 @@ struct Runner::Impl {
         emit(e);
     }
 
-    ProgressSink progress_sink_without_store() {
+    // `heartbeat`: progress also keeps the current run's store record alive (false while no
+    // run exists, e.g. building the demo model).
+    ProgressSink progress_sink(bool heartbeat = true) {
         ProgressSink sink;
         sink.cancel = options.cancel;
-        sink.on_progress = [this](const ProgressInfo& info) {
+        sink.on_progress = [this, heartbeat](const ProgressInfo& info) {
             RunnerEvent e;
             e.kind = RunnerEvent::Kind::Progress;
             e.progress = info;
             emit(e);
-        };
-        return sink;
-    }
-
-    ProgressSink progress_sink() {
-        ProgressSink sink;
-        sink.cancel = options.cancel;
-        sink.on_progress = [this](const ProgressInfo& info) {
-            RunnerEvent e;
-            e.kind = RunnerEvent::Kind::Progress;
-            e.progress = info;
-            emit(e);
-            keep_alive();
+            if (heartbeat) keep_alive();
         };
         return sink;
     }
@@ -183,7 +173,7 @@ struct Runner::Impl {
                               "steps", 0.0, p.eta_s};
                 emit(e);
             },
-            progress_sink_without_store());
+            progress_sink(/*heartbeat=*/false));
         log(demo.built_now ? "demo model built in " + std::to_string(demo.build_seconds) + " s"
                            : "demo model found in the cache");
     }
