@@ -3,7 +3,12 @@
 #include <map>
 
 #include "core/run/config_document.h" // is_setting_param: locations are not settings
+#include "core/run/layer_stats.h"
 #include "core/store/run_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 
 #include <QFileInfo>
 
@@ -131,6 +136,35 @@ QString StoreBridge::runLabel(const QString& uuid) const {
     return qt(summary.experiment + " / " + summary.name);
 }
 
+namespace {
+
+// ICQ's chosen offsets per linear (tau* / max|w|, the quantizer's histogram) live in the run's
+// quant_stats.json, not in the store; a missing or unreadable file just leaves them out.
+void add_icq_offsets(const std::string& quant_stats_path, widgets::LayerStatsTable& table) {
+    std::ifstream in(quant_stats_path);
+    if (!in) return;
+    const nlohmann::json stats = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!stats.is_object() || !stats.contains("linears")) return;
+    for (const auto& linear : stats.at("linears")) {
+        if (!linear.contains("icq") || !linear.at("icq").contains("offset_over_absmax")) continue;
+        const auto& h = linear.at("icq").at("offset_over_absmax").at("histogram");
+        if (!h.at("lo").is_number() || !h.at("hi").is_number()) continue;
+        const auto counts = h.at("counts").get<std::vector<double>>();
+        if (counts.empty()) continue;
+        const double lo = h.at("lo").get<double>(), hi = h.at("hi").get<double>();
+        widgets::Histogram histogram;
+        histogram.bin_width = (hi - lo) / static_cast<double>(counts.size());
+        for (size_t i = 0; i < counts.size(); ++i) {
+            histogram.centers.push_back(lo + (static_cast<double>(i) + 0.5) * histogram.bin_width);
+            histogram.counts.push_back(counts[i]);
+        }
+        const auto [layer, module] = run::split_linear_name(linear.at("name").get<std::string>());
+        table.setOffsetHistogram(layer, QString::fromStdString(module), histogram);
+    }
+}
+
+} // namespace
+
 widgets::LayerStatsTable StoreBridge::layerStats(const QString& uuid) const {
     auto store = open_read_only(path_);
     widgets::LayerStatsTable table;
@@ -147,6 +181,8 @@ widgets::LayerStatsTable StoreBridge::layerStats(const QString& uuid) const {
         table.setValue(qt(s.stage), s.layer, qt(s.module), qt(s.metric), s.value);
     }
     for (const auto& [key, histogram] : codes) table.setCodeHistogram(key.first, qt(key.second), histogram);
+    for (const auto& artifact : store.artifacts(uuid.toStdString()))
+        if (artifact.kind == "quant_stats") add_icq_offsets(artifact.path, table);
     return table;
 }
 

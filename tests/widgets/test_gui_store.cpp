@@ -3,11 +3,16 @@
 #include "app/gui/export_bridge.h"
 #include "app/gui/store_bridge.h"
 #include "core/report/store_pivot.h"
+#include "core/run/experiment_config.h"
+#include "core/run/runner.h"
 #include "core/report/table_writers.h"
 #include "core/store/run_store.h"
 #include "widget_test_support.h"
 #include "widgets/run_browser.h"
 
+#include <nlohmann/json.hpp>
+
+#include <QFile>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
@@ -66,6 +71,42 @@ QString make_store(const QTemporaryDir& dir) {
 class TestGuiStore : public QObject {
     Q_OBJECT
   private Q_SLOTS:
+    // A real ICQ-NF run (stories260K, rank 0: quantize and evaluate only): the layer view gets
+    // each linear's code histogram from the store and its ICQ offsets from the run's
+    // quant_stats.json.
+    void histogramsOfARealIcqRun() {
+        if (!QFile::exists(RILQ_SHARED_DATA_DIR "/stories260K/stories260K.bin")) QSKIP("no ../shared/data");
+        QFile file(QStringLiteral(RILQ_TEST_DATA_DIR "/../../experiments/stories260k-rank-sweep.json"));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        nlohmann::json doc = nlohmann::json::parse(file.readAll().toStdString());
+        doc["name"] = "icq-histograms";
+        doc["data_root"] = RILQ_SHARED_DATA_DIR;
+        doc["rilq"]["lora_r"] = 0;
+        doc["rilq"]["scope"] = "model";
+        doc["rilq"]["calib_num_samples"] = 10;
+        doc["rilq"]["calib_max_length"] = 64;
+        doc["quant"] = {{"method", "icq-nf"}, {"bits", 2}, {"group_size", 64}};
+        doc["eval"]["seqlen"] = 64;
+        doc["datasets"]["tinystories_eval"]["max_windows"] = 2;
+        QTemporaryDir dir;
+        run::RunnerOptions options;
+        options.store_path = dir.filePath("runs.sqlite").toStdString();
+        options.output_base = dir.path().toStdString();
+        const auto outcomes = run::Runner(options).run_experiment(run::parse_experiment(doc));
+        QVERIFY2(outcomes.at(0).status == store::RunStatus::Finished, outcomes.at(0).message.c_str());
+
+        const gui::StoreBridge bridge(dir.filePath("runs.sqlite"));
+        const widgets::LayerStatsTable table = bridge.layerStats(QString::fromStdString(outcomes[0].uuid));
+        const widgets::Histogram codes = table.codeHistogram(0, QStringLiteral("self_attn.q_proj"));
+        QCOMPARE(codes.counts.size(), 4); // 2 bits
+        double total = 0.0;
+        for (double c : codes.counts) total += c;
+        QCOMPARE(total, 64.0 * 64.0); // every weight of the 64 x 64 q_proj has one code
+        QVERIFY(!table.offsetHistogram(0, QStringLiteral("self_attn.q_proj")).isEmpty());
+        QVERIFY(!table.contains(QStringLiteral("quantized"), 0, QStringLiteral("self_attn.q_proj"),
+                                QStringLiteral("code_count_0"))); // not a metric of its own
+    }
+
     void browserListsFiltersAndSorts() {
         QTemporaryDir dir;
         gui::StoreBridge bridge(make_store(dir));
