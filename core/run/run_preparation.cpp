@@ -30,12 +30,6 @@ nlohmann::json preparation_settings(const RunConfig& config) {
     return doc;
 }
 
-bool is_stage_requested(const RunConfig& config, EvalStage stage) {
-    for (const EvalStage s : config.eval.stages)
-        if (s == stage) return true;
-    return false;
-}
-
 std::vector<EvalSet> build_eval_sets(const RunConfig& config, const Tokenizer& tokenizer,
                                      const ProgressSink& progress) {
     std::vector<EvalSet> sets;
@@ -79,6 +73,12 @@ void quantize_student(const RunConfig& config, Preparation& p, const ProgressSin
 }
 
 } // namespace
+
+bool wants_stage(const RunConfig& config, EvalStage stage) {
+    for (const EvalStage s : config.eval.stages)
+        if (s == stage) return true;
+    return false;
+}
 
 std::string preparation_key(const RunConfig& config) { return preparation_settings(config).dump(); }
 
@@ -145,7 +145,7 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
     build_calibration_windows(config, *p, progress);
     p->eval_sets = build_eval_sets(config, *p->tokenizer, progress);
 
-    if (is_stage_requested(config, EvalStage::Fp)) {
+    if (wants_stage(config, EvalStage::Fp)) {
         on_stage(RunStage::EvalFp);
         p->fp_evals = evaluate_sets(*fp, p->eval_sets, "fp", progress);
     }
@@ -161,7 +161,7 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
         p->student = std::move(fp);
         quantize_student(config, *p, progress);
     }
-    if (is_stage_requested(config, EvalStage::Quantized)) {
+    if (wants_stage(config, EvalStage::Quantized)) {
         on_stage(RunStage::EvalQuantized);
         p->quantized_evals = evaluate_sets(*p->student, p->eval_sets, "quantized", progress);
     }

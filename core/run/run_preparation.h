@@ -62,6 +62,9 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
 std::vector<store::EvalResult> evaluate_sets(const LlamaModel& model, const std::vector<EvalSet>& sets,
                                              const std::string& stage, const ProgressSink& progress);
 
+// True when eval.stages lists `stage` (fp and quantized here, compensated in the runner).
+bool wants_stage(const RunConfig& config, EvalStage stage);
+
 // Up to 4 calibration windows: the inputs the output error is measured on.
 torch::Tensor output_error_windows(const Preparation& preparation);
 

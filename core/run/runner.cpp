@@ -339,9 +339,7 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
 
     const bool trained = !result.adapters.empty();
     const bool usable = outcome.status == store::RunStatus::Finished;
-    bool compensated_wanted = false;
-    for (const EvalStage s : config.eval.stages) compensated_wanted |= s == EvalStage::Compensated;
-    if (usable && trained && compensated_wanted) {
+    if (usable && trained && wants_stage(config, EvalStage::Compensated)) {
         enter(RunStage::EvalCompensated);
         record_evals(evaluate_sets(*p.student, p.eval_sets, "compensated", progress_sink()), outcome);
         enter(RunStage::Stats);
