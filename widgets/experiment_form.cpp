@@ -1,6 +1,6 @@
 #include "widgets/experiment_form.h"
 
-#include "core/demo/demo_model.h"
+#include "core/demo/demo_cache.h"
 
 #include "core/run/experiment_config.h" // validate_experiment: the same checks `rilq run` makes
 #include "core/run/run_config.h"        // RunConfig defaults shown for absent keys

@@ -22,9 +22,9 @@ void add_model_options(QCommandLineParser& parser) {
 ModelOptions model_options_from(const QCommandLineParser& parser) {
     ModelOptions o;
     const std::string dtype = to_std(parser.value(QStringLiteral("dtype")));
-    if (dtype == "float32" || dtype == "fp32") o.compute_dtype = torch::kFloat32;
-    else if (dtype == "bfloat16" || dtype == "bf16") o.compute_dtype = torch::kBFloat16;
-    else if (dtype == "float16" || dtype == "fp16") o.compute_dtype = torch::kFloat16;
+    if (dtype == "float32" || dtype == "fp32") o.compute_dtype = at::kFloat;
+    else if (dtype == "bfloat16" || dtype == "bf16") o.compute_dtype = at::kBFloat16;
+    else if (dtype == "float16" || dtype == "fp16") o.compute_dtype = at::kHalf;
     else throw Error("--dtype: expected float32, bfloat16 or float16, found \"" + dtype + "\"");
     o.device = to_std(parser.value(QStringLiteral("device")));
     return o;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include <ATen/core/Generator.h>
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/lora/lora_adapter.h"
 #include "core/lora/lora_config.h"

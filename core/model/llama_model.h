@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/model/llama_config.h"
 
@@ -57,7 +57,7 @@ struct ForwardResult {
 };
 
 struct ModelOptions {
-    torch::Dtype compute_dtype = torch::kFloat32;
+    torch::Dtype compute_dtype = at::kFloat;
     std::string device = "cpu";        // "cpu" or "cuda[:N]" when LibTorch has CUDA
 };
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/quant/quantizer.h"
 

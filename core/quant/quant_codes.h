@@ -8,7 +8,7 @@
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/quant/quantize_model.h"
 

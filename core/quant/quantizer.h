@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/quant/quant_spec.h"
 

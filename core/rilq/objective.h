@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 namespace rilq {
 

@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/lora/lora_set.h"
 #include "core/rilq/early_stopping.h"

@@ -9,6 +9,8 @@
 #include "core/quant/metrics.h"
 #include "core/util/error.h"
 
+#include <torch/torch.h>
+
 namespace rilq::run {
 
 std::pair<int, std::string> split_linear_name(const std::string& linear_name) {

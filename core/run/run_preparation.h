@@ -9,7 +9,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/data/eval_windows.h"
 #include "core/model/llama_model.h"

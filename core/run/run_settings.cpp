@@ -53,9 +53,9 @@ QuantSpec quant_spec_of(const RunConfig& config) {
 ModelOptions model_options_of(const RunConfig& config) {
     ModelOptions options;
     const std::string& d = config.rilq.dtype;
-    if (d == "fp32") options.compute_dtype = torch::kFloat32;
-    else if (d == "bf16") options.compute_dtype = torch::kBFloat16;
-    else if (d == "fp16") options.compute_dtype = torch::kFloat16;
+    if (d == "fp32") options.compute_dtype = at::kFloat;
+    else if (d == "bf16") options.compute_dtype = at::kBFloat16;
+    else if (d == "fp16") options.compute_dtype = at::kHalf;
     else throw Error("rilq.dtype: expected one of bf16, fp16, fp32, found \"" + d + "\"");
     options.device = config.device;
     return options;
