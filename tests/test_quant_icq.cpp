@@ -45,11 +45,6 @@ QuantSpec icq_int(int bits, int64_t group = 64, RtnVariant v = RtnVariant::Gptq)
     return s;
 }
 
-std::vector<float> values(const torch::Tensor& t) {
-    auto c = t.to(torch::kFloat32).contiguous().reshape({-1});
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 } // namespace
 
 class TestQuantIcq : public QObject {
@@ -64,19 +59,19 @@ class TestQuantIcq : public QObject {
         QVERIFY(f[0] == -f[200]);
         QVERIFY(std::is_sorted(f.begin(), f.end()));
         const auto& fx = test::quant_reference();
-        QCOMPARE(f, values(test::decode_tensor(fx["icq_candidates_n100"])));
+        QCOMPARE(f, test::float_values(test::decode_tensor(fx["icq_candidates_n100"])));
         QVERIFY(std::fabs(icq_sigma() - fx["sigma"].get<double>()) < 1e-15);
         QCOMPARE(icq_nf_candidates(0, 0.1), std::vector<float>{0.0f});
         const auto p = icq_int_candidates(50, 0.1);
         QCOMPARE(p.size(), size_t{101});
         QVERIFY(p[0] == 1.0f && std::fabs(p[50] - 1.1f) < 1e-6f && std::fabs(p[100] - 0.9f) < 1e-6f);
-        QCOMPARE(p, values(test::decode_tensor(fx["icq_int_candidates"])));
+        QCOMPARE(p, test::float_values(test::decode_tensor(fx["icq_int_candidates"])));
     }
 
     // The fp32 entropy terms are torch's own (-f * log2 f), as the official evaluate_entropy.
     void entropy_terms_match_torch() {
         const auto t = make_entropy_table(64);
-        QCOMPARE(t.f32, values(test::decode_tensor(test::quant_reference()["entropy_terms_64"])));
+        QCOMPARE(t.f32, test::float_values(test::decode_tensor(test::quant_reference()["entropy_terms_64"])));
         QCOMPARE(t.f32[0], 0.0f);
         QCOMPARE(t.f32[32], 0.5f);
         int32_t uniform[4] = {16, 16, 16, 16};
@@ -118,11 +113,12 @@ class TestQuantIcq : public QObject {
         QCOMPARE(st.spread.item<float>(), 2.0f);
         QCOMPARE(st.start_entropy.item<float>(), 2.0f);
         QCOMPARE(st.best_entropy.item<float>(), 2.0f);
-        QCOMPARE(values(r.codes), (std::vector<float>{0, 1, 2, 3}));
+        QCOMPARE(test::float_values(r.codes), (std::vector<float>{0, 1, 2, 3}));
         QCOMPARE(st.offset_scales.item<float>(), 1.0f);
         QCOMPARE(static_cast<int>(st.offset_codes.item<uint8_t>()), 255);
         const auto t = nf_table(2, NfVariant::BnbAsymmetric);
-        QCOMPARE(values(r.dequantized), (std::vector<float>{-1.0f, 1.0f, t[2] * 2.0f + 1.0f, 3.0f}));
+        QCOMPARE(test::float_values(r.dequantized),
+                 (std::vector<float>{-1.0f, 1.0f, t[2] * 2.0f + 1.0f, 3.0f}));
     }
 
     // Block [-1, 0, 0.2, 0.45], NF2, n = 1, lambda = 0.5 (f = -0.27054, 0, +0.27054), tau0 = 0, m = 1:
@@ -136,7 +132,7 @@ class TestQuantIcq : public QObject {
             s.icq_entropy = arithmetic;
             auto r = quantize_weight(torch::tensor({-1.0f, 0.0f, 0.2f, 0.45f}).reshape({1, 4}), s, "tie");
             QCOMPARE(r.icq_nf.choice.item<int64_t>(), int64_t{0});
-            QCOMPARE(values(r.codes), (std::vector<float>{0, 2, 2, 3}));
+            QCOMPARE(test::float_values(r.codes), (std::vector<float>{0, 2, 2, 3}));
             QCOMPARE(r.icq_nf.start_entropy.item<float>(), 1.5f);
             QCOMPARE(r.icq_nf.best_entropy.item<float>(), 1.5f);
             QCOMPARE(static_cast<int>(r.icq_nf.offset_codes.item<uint8_t>()),
@@ -159,7 +155,7 @@ class TestQuantIcq : public QObject {
         const int64_t NB = r.layout.num_groups();
         for (int64_t b = 0; b < NB; ++b) {
             const int64_t i0 = b * 16, len = std::min<int64_t>(16, flat.numel() - i0);
-            std::vector<float> x(values(flat.slice(0, i0, i0 + len)));
+            std::vector<float> x(test::float_values(flat.slice(0, i0, i0 + len)));
             std::vector<float> sorted = x;
             std::sort(sorted.begin(), sorted.end());
             const float tau0 = sorted[static_cast<size_t>((len - 1) / 2)];

@@ -30,11 +30,6 @@ QuantSpec nf(int bits, int64_t block = 64, NfVariant v = NfVariant::BnbAsymmetri
     return s;
 }
 
-std::vector<float> values(const torch::Tensor& t) {
-    auto c = t.to(torch::kFloat32).contiguous().reshape({-1});
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 bool near(const std::vector<float>& a, const std::vector<double>& b, double tol) {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
@@ -105,10 +100,10 @@ class TestQuantNf : public QObject {
     void hand_nf4_blocks() {
         auto w = torch::tensor({0.5f, -1.0f, 0.1f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}).reshape({2, 4});
         auto r = quantize_weight(w, nf(4, 4), "hand");
-        QCOMPARE(values(r.codes), (std::vector<float>{12, 0, 8, 7, 0, 0, 0, 0}));
-        QCOMPARE(values(r.absmax), (std::vector<float>{1.0f, 0.0f}));
+        QCOMPARE(test::float_values(r.codes), (std::vector<float>{12, 0, 8, 7, 0, 0, 0, 0}));
+        QCOMPARE(test::float_values(r.absmax), (std::vector<float>{1.0f, 0.0f}));
         const auto& t = nf4_bnb_table();
-        QCOMPARE(values(r.dequantized),
+        QCOMPARE(test::float_values(r.dequantized),
                  (std::vector<float>{t[12], -1.0f, t[8], 0.0f, -0.0f, -0.0f, -0.0f, -0.0f}));
     }
 
@@ -118,11 +113,11 @@ class TestQuantNf : public QObject {
         auto r = quantize_weight(w, nf(2, 4), "flat");
         QCOMPARE(r.layout.num_groups(), int64_t{4});
         QCOMPARE(r.layout.last_group_size(), int64_t{3});
-        QCOMPARE(values(r.absmax), (std::vector<float>{4.0f, 8.0f, 12.0f, 15.0f}));
+        QCOMPARE(test::float_values(r.absmax), (std::vector<float>{4.0f, 8.0f, 12.0f, 15.0f}));
         // NF2 bnb = [-1, 0, 0.337915, 1], thresholds -0.5, 0.16896, 0.66896. Block 3 = [13, 14, 15]/15
         // = 0.867, 0.933, 1 -> all code 3.
-        QCOMPARE(values(r.codes).back(), 3.0f);
-        QCOMPARE(values(r.dequantized).back(), 15.0f);
+        QCOMPARE(test::float_values(r.codes).back(), 3.0f);
+        QCOMPARE(test::float_values(r.dequantized).back(), 15.0f);
     }
 
     // Double quantization by hand: one value per block (B = 1), absmax [1, 2, 3, 4], one 8-bit
@@ -135,10 +130,10 @@ class TestQuantNf : public QObject {
         auto r = quantize_weight(torch::tensor({1.0f, -2.0f, 3.0f, 4.0f}).reshape({1, 4}), s, "dq");
         QVERIFY(r.double_quantized);
         QCOMPARE(r.double_quant.mean, 2.5f);
-        QCOMPARE(values(r.double_quant.scales), (std::vector<float>{1.5f}));
-        QVERIFY(near(values(r.absmax), {1.010546875, 2.001953125, 2.998046875, 4.0}, 1e-6));
-        QVERIFY(near(values(r.dequantized), {1.010546875, -2.001953125, 2.998046875, 4.0}, 1e-6));
-        QCOMPARE(values(r.absmax_fp), (std::vector<float>{1, 2, 3, 4}));
+        QCOMPARE(test::float_values(r.double_quant.scales), (std::vector<float>{1.5f}));
+        QVERIFY(near(test::float_values(r.absmax), {1.010546875, 2.001953125, 2.998046875, 4.0}, 1e-6));
+        QVERIFY(near(test::float_values(r.dequantized), {1.010546875, -2.001953125, 2.998046875, 4.0}, 1e-6));
+        QCOMPARE(test::float_values(r.absmax_fp), (std::vector<float>{1, 2, 3, 4}));
     }
 
     void invariants_codes_in_range_and_error_falls_with_bits() {
@@ -186,12 +181,12 @@ class TestQuantNf : public QObject {
                 QuantSpec s = nf(b);
                 set_variant(s, v, "fixture");
                 QCOMPARE(nf_table(b, s.nf_variant),
-                         values(test::decode_tensor(fx["nf_tables"][v + std::to_string(b)])));
+                         test::float_values(test::decode_tensor(fx["nf_tables"][v + std::to_string(b)])));
                 QCOMPARE(nf_thresholds(nf_table(b, s.nf_variant)),
-                         values(test::decode_tensor(fx["nf_thresholds"][v + std::to_string(b)])));
+                         test::float_values(test::decode_tensor(fx["nf_thresholds"][v + std::to_string(b)])));
             }
-        QCOMPARE(nf_asymmetric_table(4), values(test::decode_tensor(fx["nf4_construction"])));
-        QCOMPARE(dynamic_map(), values(test::decode_tensor(fx["dynamic_map"])));
+        QCOMPARE(nf_asymmetric_table(4), test::float_values(test::decode_tensor(fx["nf4_construction"])));
+        QCOMPARE(dynamic_map(), test::float_values(test::decode_tensor(fx["dynamic_map"])));
 
         auto w = test::decode_tensor(fx["nf_input"]);
         int cases = 0;

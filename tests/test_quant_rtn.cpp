@@ -28,11 +28,6 @@ QuantSpec rtn(int bits, int64_t group, RtnVariant v = RtnVariant::OmniQuant) {
     return s;
 }
 
-std::vector<float> values(const torch::Tensor& t) {
-    auto c = t.to(torch::kFloat32).contiguous().reshape({-1});
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 torch::Tensor row(std::vector<float> v) {
     return torch::tensor(v, torch::kFloat32).reshape({1, -1});
 }
@@ -50,7 +45,7 @@ class TestQuantRtn : public QObject {
         for (float v : cases)
             QCOMPARE(round_half_even(v), std::nearbyint(v));
         auto r = torch::randn({10000}) * 1000;
-        for (float v : values(r))
+        for (float v : test::float_values(r))
             QCOMPARE(round_half_even(v), std::nearbyint(v));
     }
 
@@ -63,17 +58,18 @@ class TestQuantRtn : public QObject {
         QCOMPARE(omni.layout.groups_per_row(), int64_t{2});
         QCOMPARE(omni.layout.last_group_size(), int64_t{2});
         QVERIFY(omni.layout.has_partial_group());
-        QCOMPARE(values(omni.dequantized), (std::vector<float>{-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 0.25f}));
-        QCOMPARE(values(omni.codes), (std::vector<float>{0, 1, 2, 3, 3, 0}));
-        QCOMPARE(values(omni.scales), (std::vector<float>{0.5f, 0.25f}));
-        QCOMPARE(values(omni.zeros), (std::vector<float>{2.0f, -1.0f}));
+        QCOMPARE(test::float_values(omni.dequantized),
+                 (std::vector<float>{-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 0.25f}));
+        QCOMPARE(test::float_values(omni.codes), (std::vector<float>{0, 1, 2, 3, 3, 0}));
+        QCOMPARE(test::float_values(omni.scales), (std::vector<float>{0.5f, 0.25f}));
+        QCOMPARE(test::float_values(omni.zeros), (std::vector<float>{2.0f, -1.0f}));
 
         auto gptq = quantize_weight(w, rtn(2, 4, RtnVariant::Gptq), "hand");
-        const auto d = values(gptq.dequantized);
+        const auto d = test::float_values(gptq.dequantized);
         for (int i = 0; i < 5; ++i)
-            QCOMPARE(d[static_cast<size_t>(i)], values(omni.dequantized)[static_cast<size_t>(i)]);
+            QCOMPARE(d[static_cast<size_t>(i)], test::float_values(omni.dequantized)[static_cast<size_t>(i)]);
         QVERIFY(d[5] == 1.0f / 3.0f);
-        QVERIFY(values(gptq.zeros)[1] == 0.0f);
+        QVERIFY(test::float_values(gptq.zeros)[1] == 0.0f);
     }
 
     // All-equal group of 0.5 at 2 bits. OmniQuant: range 0 -> scale clamps to 1e-5, -min/scale =
@@ -82,16 +78,17 @@ class TestQuantRtn : public QObject {
     void hand_all_equal_group() {
         auto w = row({0.5f, 0.5f, 0.5f, 0.5f});
         auto omni = quantize_weight(w, rtn(2, 4), "equal");
-        QCOMPARE(values(omni.zeros)[0], -10000.0f);
-        for (float v : values(omni.dequantized))
+        QCOMPARE(test::float_values(omni.zeros)[0], -10000.0f);
+        for (float v : test::float_values(omni.dequantized))
             QVERIFY(v == 10003.0f * 1e-5f);
         auto gptq = quantize_weight(w, rtn(2, 4, RtnVariant::Gptq), "equal");
-        for (float v : values(gptq.dequantized))
+        for (float v : test::float_values(gptq.dequantized))
             QVERIFY(std::fabs(v - 0.5f) < 1e-7f);
         auto zero = quantize_weight(torch::zeros({1, 4}), rtn(2, 4, RtnVariant::Gptq), "zero");
-        QVERIFY(values(zero.scales)[0] == 2.0f / 3.0f);
-        QVERIFY(values(zero.zeros)[0] == 2.0f); // round(1 / (2/3)) = round(1.5) = 2 (half to even)
-        for (float v : values(zero.dequantized))
+        QVERIFY(test::float_values(zero.scales)[0] == 2.0f / 3.0f);
+        QVERIFY(test::float_values(zero.zeros)[0] ==
+                2.0f); // round(1 / (2/3)) = round(1.5) = 2 (half to even)
+        for (float v : test::float_values(zero.dequantized))
             QCOMPARE(v, 0.0f);
     }
 
@@ -99,8 +96,8 @@ class TestQuantRtn : public QObject {
     // small values round to code 0 (w_hat 0) and the outlier to code 3 (w_hat 1.02).
     void hand_one_outlier() {
         auto r = quantize_weight(row({0.01f, -0.02f, 0.015f, 1.0f}), rtn(2, 4), "outlier");
-        QCOMPARE(values(r.codes), (std::vector<float>{0, 0, 0, 3}));
-        const auto d = values(r.dequantized);
+        QCOMPARE(test::float_values(r.codes), (std::vector<float>{0, 0, 0, 3}));
+        const auto d = test::float_values(r.dequantized);
         QCOMPARE(d[0], 0.0f);
         QCOMPARE(d[1], 0.0f);
         QCOMPARE(d[2], 0.0f);
@@ -115,12 +112,12 @@ class TestQuantRtn : public QObject {
     void hand_symmetric() {
         auto w = row({-0.8f, 0.5f, 0.25f, 1.0f});
         auto g = quantize_weight(w, rtn(2, 4, RtnVariant::GptqSymmetric), "sym");
-        QCOMPARE(values(g.codes), (std::vector<float>{1, 3, 2, 3}));
-        QVERIFY(values(g.zeros)[0] == 2.0f);
-        QVERIFY(values(g.scales)[0] == 2.0f / 3.0f);
+        QCOMPARE(test::float_values(g.codes), (std::vector<float>{1, 3, 2, 3}));
+        QVERIFY(test::float_values(g.zeros)[0] == 2.0f);
+        QVERIFY(test::float_values(g.scales)[0] == 2.0f / 3.0f);
         auto o = quantize_weight(w, rtn(2, 4, RtnVariant::OmniQuantSymmetric), "sym");
-        QCOMPARE(values(o.codes), (std::vector<float>{0, 1, 1, 2}));
-        QCOMPARE(values(o.dequantized), (std::vector<float>{-1.0f, 0.0f, 0.0f, 1.0f}));
+        QCOMPARE(test::float_values(o.codes), (std::vector<float>{0, 1, 1, 2}));
+        QCOMPARE(test::float_values(o.dequantized), (std::vector<float>{-1.0f, 0.0f, 0.0f, 1.0f}));
     }
 
     void non_finite_weights_name_the_tensor() {

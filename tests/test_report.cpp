@@ -26,11 +26,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string golden(const std::string& name) {
+std::string report_golden(const std::string& name) {
     return rilq::test::read_file(rilq::test::test_data("report/" + name));
 }
 
-std::string experiment_file(const std::string& name) {
+std::string shipped_experiment_file(const std::string& name) {
     return fs::path(rilq::test::test_data("../../experiments/" + name)).lexically_normal().string();
 }
 
@@ -75,7 +75,8 @@ rilq::store::EvalResult ppl(const std::string& dataset, const std::string& stage
 // The README's rank sweep recorded the way the trainer will record it: rank 0 has only the
 // quantized model's PPL; the others also have FP and compensated results.
 void fill_readme_store(RunStore& store) {
-    const auto sweep = rilq::run::parse_experiment_file(experiment_file("rilq-llama2-7b-rank-sweep.json"));
+    const auto sweep =
+        rilq::run::parse_experiment_file(shipped_experiment_file("rilq-llama2-7b-rank-sweep.json"));
     const std::map<int, std::pair<double, double>> readme = {{0, {433.65, 474.32}},
                                                              {16, {10.23, 12.00}},
                                                              {32, {10.01, 11.84}},
@@ -177,10 +178,10 @@ class TestReport : public QObject {
     void seeds_and_best_marking_match_the_reference_goldens() {
         const PivotTable t = seeds_table();
         QVERIFY(t.row_keys == (std::vector<std::string>{"0", "2", "4", "8", "16"}));
-        compare_text(write_markdown(t), golden("seeds_best.md"), "Markdown");
-        compare_text(write_csv(t), golden("seeds_best.csv"), "CSV");
-        compare_text(write_latex(t), golden("seeds_best.tex"), "LaTeX");
-        compare_text(write_json(t), golden("seeds_best.json"), "JSON");
+        compare_text(write_markdown(t), report_golden("seeds_best.md"), "Markdown");
+        compare_text(write_csv(t), report_golden("seeds_best.csv"), "CSV");
+        compare_text(write_latex(t), report_golden("seeds_best.tex"), "LaTeX");
+        compare_text(write_json(t), report_golden("seeds_best.json"), "JSON");
     }
 
     void readme_table_from_the_store() {
@@ -189,18 +190,18 @@ class TestReport : public QObject {
         ExportRequest request;
         request.experiment = "rilq-llama2-7b-rank-sweep";
         const PivotTable t = pivot_from_store(store, request);
-        compare_text(write_markdown(t), golden("rilq_rank_sweep.md"), "Markdown");
-        compare_text(write_csv(t), golden("rilq_rank_sweep.csv"), "CSV");
-        compare_text(write_latex(t), golden("rilq_rank_sweep.tex"), "LaTeX");
-        compare_text(write_json(t), golden("rilq_rank_sweep.json"), "JSON");
+        compare_text(write_markdown(t), report_golden("rilq_rank_sweep.md"), "Markdown");
+        compare_text(write_csv(t), report_golden("rilq_rank_sweep.csv"), "CSV");
+        compare_text(write_latex(t), report_golden("rilq_rank_sweep.tex"), "LaTeX");
+        compare_text(write_json(t), report_golden("rilq_rank_sweep.json"), "JSON");
         for (auto format : {TableFormat::Markdown, TableFormat::Csv, TableFormat::Latex, TableFormat::Json}) {
             QCOMPARE(write_table(t, format),
-                     golden(std::string("rilq_rank_sweep.") + file_extension(format)));
+                     report_golden(std::string("rilq_rank_sweep.") + file_extension(format)));
         }
 
         // The README itself, cell by cell.
         const auto ours = markdown_cells(write_markdown(t));
-        const auto readme = markdown_cells(golden("rilq_readme_table.md"));
+        const auto readme = markdown_cells(report_golden("rilq_readme_table.md"));
         QCOMPARE(readme.size(), size_t(6));
         QCOMPARE(ours.size(), readme.size());
         for (size_t r = 0; r < readme.size(); ++r) {

@@ -18,6 +18,8 @@
 using namespace rilq::widgets;
 
 namespace {
+using rilq::test::keys_of;
+using rilq::test::values_of;
 // RILQ README, rank sweep: rank -> (WikiText-2, C4) perplexity.
 const int kRanks[] = {0, 16, 32, 64, 128};
 const double kWiki[] = {433.65, 10.23, 10.01, 10.05, 10.12};
@@ -70,18 +72,6 @@ QVector<RunCurve> sweep_runs() {
     return runs;
 }
 
-QVector<double> keys_of(const QCPGraph* g) {
-    QVector<double> v;
-    for (const QCPGraphData& d : *g->data())
-        v.push_back(d.key);
-    return v;
-}
-QVector<double> values_of(const QCPGraph* g) {
-    QVector<double> v;
-    for (const QCPGraphData& d : *g->data())
-        v.push_back(d.value);
-    return v;
-}
 } // namespace
 
 class TestCompareView : public QObject {
