@@ -14,6 +14,8 @@
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 using nlohmann::json;
 using rilq::widgets::ExperimentForm;
 
@@ -211,5 +213,5 @@ class TestExperimentForm : public QObject {
     }
 };
 
-QTEST_MAIN(TestExperimentForm)
+RILQ_TEST_MAIN(TestExperimentForm)
 #include "test_experiment_form.moc"
