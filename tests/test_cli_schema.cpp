@@ -3,37 +3,24 @@
 // what it computes and which points share their preparation.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include "app/cli/commands.h"
 #include "core/quant/quant_registry.h"
 #include "core/run/config_schema.h"
+#include "tests/support/cli_capture.h"
 #include "tests/support/test_support.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-    int code = -1;
-    std::string out, err;
-};
-
-Run run(int (*command)(const QStringList&), const QString& name, const QStringList& args) {
-    std::ostringstream out, err;
-    auto* old_out = std::cout.rdbuf(out.rdbuf());
-    auto* old_err = std::cerr.rdbuf(err.rdbuf());
-    Run r;
-    r.code = command(QStringList{QStringLiteral("rilq ") + name} + args);
-    std::cout.rdbuf(old_out);
-    std::cerr.rdbuf(old_err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-}
+using Run = rilq::test::CliRun;
+using rilq::test::run_cli;
 
 std::string repo_file(const std::string& relative) {
     return fs::path(rilq::test::test_data("../../" + relative)).lexically_normal().string();
@@ -58,7 +45,7 @@ class TestCliSchema : public QObject {
     Q_OBJECT
   private Q_SLOTS:
     void readme_reference_is_the_generated_one() {
-        const Run r = run(rilq::cli::cmd_schema, "schema", {"--markdown"});
+        const Run r = run_cli(rilq::cli::cmd_schema, "schema", {"--markdown"});
         QCOMPARE(r.code, 0);
         // Every field of every section is in the output, and every registered method.
         for (const auto& section : rilq::run::run_sections())
@@ -80,8 +67,8 @@ class TestCliSchema : public QObject {
         int experiments = 0;
         for (const auto& entry : fs::directory_iterator(repo_file("experiments"))) {
             if (entry.path().extension() != ".json") continue;
-            const Run r =
-                run(rilq::cli::cmd_run, "run", {QString::fromStdString(entry.path().string()), "--dry-run"});
+            const Run r = run_cli(rilq::cli::cmd_run, "run",
+                                  {QString::fromStdString(entry.path().string()), "--dry-run"});
             QVERIFY2(r.code == 0, (entry.path().string() + ": " + r.err).c_str());
             QVERIFY2(r.out.find("[1/") != std::string::npos, r.out.c_str());
             QVERIFY2(r.out.find("      output     /") != std::string::npos, r.out.c_str());
@@ -93,9 +80,9 @@ class TestCliSchema : public QObject {
     // The stories260K sweep: 6 ranks x 2 scopes. Points that differ only in training settings share
     // their preparation with the first one; rank 0 trains nothing.
     void dry_run_plan_of_the_stories_sweep() {
-        const Run r =
-            run(rilq::cli::cmd_run, "run",
-                {QString::fromStdString(repo_file("experiments/stories260k-rank-sweep.json")), "--dry-run"});
+        const Run r = run_cli(
+            rilq::cli::cmd_run, "run",
+            {QString::fromStdString(repo_file("experiments/stories260k-rank-sweep.json")), "--dry-run"});
         QCOMPARE(r.code, 0);
         QVERIFY2(r.out.find("12 point(s), sweeping rilq.lora_r (6) x rilq.scope (2)") != std::string::npos,
                  r.out.c_str());
@@ -113,7 +100,7 @@ class TestCliSchema : public QObject {
         const std::string path = rilq::test::make_temp_dir("dry-run") + "/bad.json";
         std::ofstream(path)
             << R"({"name": "bad", "rilq": {"base_model": "m", "lora_r": [0, -4]}, "quant": {"method": "rtn"}})";
-        const Run r = run(rilq::cli::cmd_run, "run", {QString::fromStdString(path), "--dry-run"});
+        const Run r = run_cli(rilq::cli::cmd_run, "run", {QString::fromStdString(path), "--dry-run"});
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.find("$.rilq.lora_r[1]: expected a non-negative integer, found -4") !=
                      std::string::npos,
@@ -122,5 +109,5 @@ class TestCliSchema : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestCliSchema)
+RILQ_TEST_APPLESS_MAIN(TestCliSchema)
 #include "test_cli_schema.moc"

@@ -4,6 +4,8 @@
 // entries, unknown keys and problem paths.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "core/util/config_fields.h"
 
 using namespace rilq::config;
@@ -143,5 +145,5 @@ class TestConfigFields : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestConfigFields)
+RILQ_TEST_APPLESS_MAIN(TestConfigFields)
 #include "test_config_fields.moc"

@@ -542,8 +542,9 @@ class TestExperimentConfig : public QObject {
         doc["rilq"].erase("q_model");
         doc["rilq"]["approx_es_delta"] = 0.01;
         doc["rilq"]["target_memory_budget_bytes"] = 1024;
-        doc["quant"] = {{"method", "icq-nf"},      {"bits", 3},          {"icq_superblock", 128},
-                        {"icq_entropy", "exact"},  {"icq_int_n", 20},    {"icq_quantize_offset", false},
+        doc["quant"] = {{"method", "icq-nf"},       {"bits", 3},
+                        {"icq_superblock", 128},    {"icq_entropy", "exact"},
+                        {"icq_int_n", 20},          {"icq_quantize_offset", false},
                         {"double_quant_block", 64}, {"targets", {"q_proj", "mlp.down_proj"}}};
         const RunConfig c = parse_experiment(doc).runs[0];
         QCOMPARE(c.train.approx_es_delta, 0.01);
@@ -557,8 +558,10 @@ class TestExperimentConfig : public QObject {
         QCOMPARE(c.quant.variant, std::string("bnb")); // the method's default, filled in
         // What a method accepts comes from the quantizer registry, with the swept path.
         doc["quant"] = {{"method", "nf"}, {"group_size", json::array({64, 0})}};
-        QCOMPARE(joined(issue_texts(doc)),
-                 QStringLiteral(R"($.quant.group_size[1]: expected a positive absmax block length for method "nf", found 0)"));
+        QCOMPARE(
+            joined(issue_texts(doc)),
+            QStringLiteral(
+                R"($.quant.group_size[1]: expected a positive absmax block length for method "nf", found 0)"));
     }
 
     // Points that differ only in training settings share their preparation; a_type and the
@@ -571,14 +574,18 @@ class TestExperimentConfig : public QObject {
         doc["rilq"].erase("q_model");
         const auto e = parse_experiment(doc);
         QCOMPARE(e.runs.size(), size_t{8}); // lora_r x a_type x bits
-        const auto prep = [&](size_t i) { return phase_settings(e.runs[i], rilq::config::Phase::Preparation); };
-        const auto targets = [&](size_t i) { return phase_settings(e.runs[i], rilq::config::Phase::Targets); };
+        const auto prep = [&](size_t i) {
+            return phase_settings(e.runs[i], rilq::config::Phase::Preparation);
+        };
+        const auto targets = [&](size_t i) {
+            return phase_settings(e.runs[i], rilq::config::Phase::Targets);
+        };
         // Axis order: lora_r, a_type (rilq), bits (quant); index = (r * 2 + a) * 2 + b.
-        QCOMPARE(prep(0), prep(4));    // lora_r 16 vs 32
+        QCOMPARE(prep(0), prep(4)); // lora_r 16 vs 32
         QCOMPARE(targets(0), targets(4));
-        QCOMPARE(prep(0), prep(2));    // a_type hid vs logit
+        QCOMPARE(prep(0), prep(2)); // a_type hid vs logit
         QVERIFY(targets(0) != targets(2));
-        QVERIFY(prep(0) != prep(1));   // bits 2 vs 3
+        QVERIFY(prep(0) != prep(1)); // bits 2 vs 3
         QVERIFY(canonical_settings(e.runs[0]) != canonical_settings(e.runs[4]));
     }
 

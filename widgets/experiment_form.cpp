@@ -2,7 +2,7 @@
 // and marking the fields its issues point at. Its rows are built in experiment_form_build.cpp.
 #include "widgets/experiment_form.h"
 
-#include "core/demo/demo_model.h"
+#include "core/demo/demo_cache.h"
 #include "core/run/config_schema.h"     // FieldInfo: the rows' docs
 #include "core/run/experiment_config.h" // validate_experiment: the same checks `rilq run` makes
 #include "widgets/field_editor.h"
@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -17,6 +18,7 @@
 #include <QListWidget>
 #include <QLocale>
 #include <QSaveFile>
+#include <QScrollArea>
 #include <QStyle>
 
 #include <algorithm>
@@ -24,17 +26,6 @@
 namespace rilq::widgets {
 
 using json = nlohmann::json;
-
-namespace {
-
-std::string std_text(const QString& s) {
-    return s.toStdString();
-}
-QString qt_text(const std::string& s) {
-    return QString::fromStdString(s);
-}
-
-} // namespace
 
 const QVector<int>& ExperimentForm::rankChoices() {
     static const QVector<int> ranks = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256};
@@ -54,6 +45,16 @@ ExperimentForm::ExperimentForm(QWidget* parent)
 }
 
 ExperimentForm::~ExperimentForm() = default;
+
+// An unfocused combo or spin box passes the wheel to the form's scroll area (build()).
+bool ExperimentForm::eventFilter(QObject* watched, QEvent* event) {
+    const auto* widget = qobject_cast<QWidget*>(watched);
+    if (event->type() == QEvent::Wheel && widget && !widget->hasFocus()) {
+        QCoreApplication::sendEvent(scroll_->viewport(), event);
+        return true;
+    }
+    return QWidget::eventFilter(watched, event);
+}
 
 // ---- document <-> fields ------------------------------------------------------------------
 

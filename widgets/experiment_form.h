@@ -28,6 +28,7 @@ class QFormLayout;
 class QListWidget;
 class QComboBox;
 class QLineEdit;
+class QScrollArea;
 
 namespace rilq::config {
 struct FieldInfo;
@@ -97,6 +98,10 @@ class ExperimentForm : public QWidget {
     void runRequested();
     void errorOccurred(const QString& message);
 
+  protected:
+    // Keeps the mouse wheel for scrolling the form (see build()).
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
   private:
     // One row: the field's widget (what turns red), its label, and how to show a document value.
     struct Binding {
@@ -128,16 +133,14 @@ class ExperimentForm : public QWidget {
     QVector<FieldIssue> issues_;
     QString file_path_;
     ModelInspector inspector_;
-    bool loading_ = false;
+    bool loading_ = false; // showing values: the editors' change signals must not write them back
     bool was_valid_ = true;
-    QLabel* model_info_ = nullptr;
-    QListWidget* ranks_ = nullptr;
-    QListWidget* eval_datasets_ = nullptr;
-    QComboBox* calib_dataset_ = nullptr;
-    QComboBox* variant_ = nullptr;
-    QComboBox* bits_ = nullptr;
-    QLabel* issues_label_ = nullptr;
-    QLabel* file_label_ = nullptr;
+    // The editors the form refreshes itself: dataset names and the method's choices follow the
+    // document; the labels show the model, the issues and the file.
+    QListWidget *ranks_ = nullptr, *eval_datasets_ = nullptr;
+    QComboBox *calib_dataset_ = nullptr, *variant_ = nullptr, *bits_ = nullptr;
+    QLabel *model_info_ = nullptr, *issues_label_ = nullptr, *file_label_ = nullptr;
+    QScrollArea* scroll_ = nullptr; // the rows
 };
 
 } // namespace rilq::widgets

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QAbstractSpinBox>
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFormLayout>
@@ -29,13 +30,6 @@ namespace rilq::widgets {
 using json = nlohmann::json;
 
 namespace {
-
-std::string std_text(const QString& s) {
-    return s.toStdString();
-}
-QString qt_text(const std::string& s) {
-    return QString::fromStdString(s);
-}
 
 // Every field of the schema with its dotted key and its default (the value a RunConfig
 // starts with), in schema order.
@@ -195,7 +189,7 @@ void ExperimentForm::build() {
     top->addWidget(run_button);
     outer->addLayout(top);
 
-    auto* scroll = new QScrollArea;
+    auto* scroll = scroll_ = new QScrollArea;
     scroll->setWidgetResizable(true);
     auto* body = new QWidget;
     auto* columns = new QHBoxLayout(body);
@@ -243,6 +237,14 @@ void ExperimentForm::build() {
     }
     column[0]->addStretch(1);
     column[1]->addStretch(1);
+    // Qt lets a combo or spin box take the wheel while the pointer merely passes over it, so
+    // scrolling the form would silently change the values it crosses (seen in the workbench:
+    // lora_init flipped to kaiming). They take the wheel only once focused (clicked or tabbed to).
+    for (QWidget* w : body->findChildren<QWidget*>()) {
+        if (!qobject_cast<QComboBox*>(w) && !qobject_cast<QAbstractSpinBox*>(w)) continue;
+        w->setFocusPolicy(Qt::StrongFocus);
+        w->installEventFilter(this);
+    }
 }
 
 // A new method starts from its default variant and keeps the bits only when it accepts them; the

@@ -16,10 +16,6 @@ using json = nlohmann::json;
 
 namespace {
 
-QString qt_text(const std::string& s) {
-    return QString::fromStdString(s);
-}
-
 QStringList qt_list(const std::vector<std::string>& items) {
     QStringList out;
     for (const auto& item : items)

@@ -1,10 +1,12 @@
 // The generic editor of one schema field (core/util/config_fields.h), chosen by its kind: a spin
 // box for an integer, a line edit for a number (1e-3 and 0.0005 stay as typed) or a string, a check
 // box, a combo box of the choices, a row of check boxes for a list of choices, a comma-separated
-// line for a free list, a line of JSON for named entries. The experiment form uses these for every field it has no better editor for.
+// line for a free list, a line of JSON for named entries. The experiment form uses these for every field it
+// has no better editor for.
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <QString>
 #include <QStringList>
 
 #include <functional>
@@ -18,6 +20,14 @@ struct FieldInfo;
 }
 
 namespace rilq::widgets {
+
+// UTF-8 std::string (as core speaks) <-> QString.
+inline QString qt_text(const std::string& s) {
+    return QString::fromStdString(s);
+}
+inline std::string std_text(const QString& s) {
+    return s.toStdString();
+}
 
 struct FieldEditor {
     QWidget* widget = nullptr;

@@ -111,6 +111,33 @@ std::vector<float> nf_symmetric_table(int bits) {
     return table;
 }
 
+std::vector<float> nf_table(int bits, NfVariant variant) {
+    if (variant == NfVariant::BnbAsymmetric) return bits == 4 ? nf4_bnb_table() : nf_asymmetric_table(bits);
+    return nf_symmetric_table(bits);
+}
+
+std::vector<float> nf_thresholds(const std::vector<float>& table) {
+    std::vector<float> t;
+    for (size_t k = 0; k + 1 < table.size(); ++k) {
+        // The fp64 midpoint of two fp32 levels usually sits exactly halfway between two fp32 values,
+        // so how it is rounded matters. bitsandbytes printed the midpoints as Python floats
+        // (shortest round-trip decimal) and pasted them as C float literals (decimal -> fp32 in one
+        // rounding); doing the same reproduces its 15 NF4 constants bit for bit (tested).
+        const double mid = (static_cast<double>(table[k]) + static_cast<double>(table[k + 1])) / 2.0;
+        char buf[64];
+        const auto res = std::to_chars(buf, buf + sizeof buf - 1, mid);
+        *res.ptr = '\0';
+        t.push_back(std::strtof(buf, nullptr));
+    }
+    return t;
+}
+
+double icq_sigma() {
+    // utils.py: sigma = 1 / norm.ppf(torch.linspace(0.9677083, 0.5, 9)[:-1]).tolist()[0]
+    const double p = static_cast<double>(static_cast<float>(kNfOffset));
+    return 1.0 / normal_quantile(p);
+}
+
 const VariantTable<NfVariant>& nf_variants() {
     static const VariantTable<NfVariant> variants = {
         {NfVariant::BnbAsymmetric, {"bnb", "bitsandbytes' asymmetric table with an exact 0"}},

@@ -90,8 +90,8 @@ torch::Tensor GroupLayout::lengths() const {
 // entry points
 
 double MethodStats::metric(const std::string& name, double fallback) const {
-    for (const auto& [key, value] : metrics)
-        if (key == name) return value;
+    for (const auto& [metric_name, value] : metrics)
+        if (metric_name == name) return value;
     return fallback;
 }
 

@@ -78,8 +78,8 @@ void write_entry_tables(std::ostream& out, const std::string& section, const std
         out << "#### `" << (section.empty() ? "" : section + ".") << f.key << ".NAME`\n\n" << f.doc << "\n\n";
         out << "| key | default | valid values | meaning |\n|---|---|---|---|\n";
         for (const auto& e : f.entries)
-            out << "| " << code(e.key) << " | " << cell(e.default_doc) << " | " << cell(valid_values(e)) << " | "
-                << cell(e.doc) << " |\n";
+            out << "| " << code(e.key) << " | " << cell(e.default_doc) << " | " << cell(valid_values(e))
+                << " | " << cell(e.doc) << " |\n";
         out << "\n";
     }
 }
@@ -115,7 +115,8 @@ std::string experiment_schema_markdown() {
         write_heading(out, section);
         write_table(out, section.key, section.fields, defaults);
         out << "\n";
-        write_entry_tables(out, section.key, std::vector<FieldInfo>(section.fields.begin(), section.fields.end()));
+        write_entry_tables(out, section.key,
+                           std::vector<FieldInfo>(section.fields.begin(), section.fields.end()));
         if (section.key.empty()) { // the datasets come right after the top level
             write_heading(out, datasets_section_doc());
             DatasetEntry entry;

@@ -9,9 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QApplication>
 #include <QComboBox>
 #include <QLineEdit>
 #include <QTemporaryDir>
+#include <QWheelEvent>
 #include <QtTest/QtTest>
 
 #include "tests/support/test_main.h"
@@ -186,10 +188,36 @@ class TestExperimentForm : public QObject {
         QVERIFY(form.isValid());
         for (const auto& field : rilq::quant_spec_fields()) {
             const QString key = QString::fromStdString("quant." + field.key);
-            QCOMPARE(form.fieldWidget(key)->isVisibleTo(&form), !rilq::is_method_knob(field.key) || nf.reads(field.key));
+            QCOMPARE(form.fieldWidget(key)->isVisibleTo(&form),
+                     !rilq::is_method_knob(field.key) || nf.reads(field.key));
         }
         method->setCurrentText(QStringLiteral("none"));
         QVERIFY(!form.document()["quant"].contains("variant"));
+    }
+
+    // Scrolling the form over an unfocused combo box leaves its value alone; the same wheel turn
+    // does change a plain combo box (so the event below is one that would edit).
+    void wheelOverAnUnfocusedFieldScrollsInsteadOfEditing() {
+        const auto wheel_down = [](QWidget* target) {
+            QWheelEvent event(QPointF(5, 5), target->mapToGlobal(QPointF(5, 5)), QPoint(), QPoint(0, -120),
+                              Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+            QApplication::sendEvent(target, &event);
+        };
+        QComboBox plain;
+        plain.addItems({"gaussian", "kaiming"});
+        wheel_down(&plain);
+        QCOMPARE(plain.currentIndex(), 1);
+
+        ExperimentForm form;
+        form.setDocument(sample());
+        const json before = form.document();
+        auto* init = qobject_cast<QComboBox*>(form.fieldWidget("rilq.lora_init"));
+        QVERIFY(init);
+        QVERIFY(!init->hasFocus());
+        const QString shown = init->currentText();
+        wheel_down(init);
+        QCOMPARE(init->currentText(), shown);
+        QCOMPARE(form.document(), before);
     }
 
     void saveLoadRoundTrip() {
