@@ -10,6 +10,9 @@
 
 using namespace rilq::config;
 
+// Plain `at` would be ambiguous with LibTorch's namespace ::at (the tests' precompiled header).
+constexpr auto config_at = [](auto... members) { return rilq::config::at(members...); };
+
 namespace {
 
 enum class Colour { Red, Green };
@@ -40,21 +43,21 @@ struct Settings {
 };
 
 std::vector<Field<Task>> task_fields() {
-    return {text<Task>("path", at(&Task::path), non_empty_text),
-            integer<Task>("shots", at(&Task::shots), 0, 25)};
+    return {text<Task>("path", config_at(&Task::path), non_empty_text),
+            integer<Task>("shots", config_at(&Task::shots), 0, 25)};
 }
 
 std::vector<Field<Settings>> fields() {
     using S = Settings;
     return {
-        integer<S>("count", at(&S::count), 1, 10),
-        integer<S>("seed", at(&S::seed), 0, kInt64Max),
-        lift<S>(number<Inner>("rate", at(&Inner::rate), 0, 1, false, true), at(&S::inner)),
-        boolean<S>("on", at(&S::on)),
-        choice<S>("colour", at(&S::colour), colour_names()),
-        text_list<S>("items", at(&S::items), {"a", "b"}, false),
-        choice_list<S>("palette", at(&S::palette), colour_names()),
-        entries<S>("tasks", at(&S::tasks), task_fields(), "{path, shots}"),
+        integer<S>("count", config_at(&S::count), 1, 10),
+        integer<S>("seed", config_at(&S::seed), 0, kInt64Max),
+        lift<S>(number<Inner>("rate", config_at(&Inner::rate), 0, 1, false, true), config_at(&S::inner)),
+        boolean<S>("on", config_at(&S::on)),
+        choice<S>("colour", config_at(&S::colour), colour_names()),
+        text_list<S>("items", config_at(&S::items), {"a", "b"}, false),
+        choice_list<S>("palette", config_at(&S::palette), colour_names()),
+        entries<S>("tasks", config_at(&S::tasks), task_fields(), "{path, shots}"),
     };
 }
 

@@ -336,8 +336,9 @@ class TestExperimentConfig : public QObject {
         const std::vector<std::string> expected = {
             "$.name: missing: expected the experiment's name",
             "$.rilq.base_model: missing: expected a path to the full-precision model",
-            R"($.quant.variant: expected one of "bnb", "sym" for method "nf", found "gptq")",
+            // in the order of the quant table: bits before variant
             R"($.quant.bits: expected 2, 3 or 4 for method "nf", found 8)",
+            R"($.quant.variant: expected one of "bnb", "sym" for method "nf", found "gptq")",
         };
         QCOMPARE(joined(issues), joined(expected));
 

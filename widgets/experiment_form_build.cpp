@@ -279,7 +279,8 @@ void ExperimentForm::refresh_quant_choices() {
     const auto fill = [](QComboBox* box, const QStringList& items, const QString& current) {
         box->clear();
         box->addItems(items);
-        if (box->findText(current) < 0) box->addItem(current); // shown, and marked if invalid
+        if (!current.isEmpty() && box->findText(current) < 0)
+            box->addItem(current); // shown, marked if invalid
         box->setCurrentText(current);
     };
     QStringList variants, bits;
