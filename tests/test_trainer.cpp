@@ -14,6 +14,7 @@
 #include "core/rilq/early_stopping.h"
 #include "core/rilq/model_objective.h"
 #include "core/rilq/trainer.h"
+#include "core/util/config_fields.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -39,8 +40,8 @@ struct Fixture {
 
 TrainConfig small_config() {
     TrainConfig c;
-    c.lora_r = 4;
-    c.lora_alpha = 8.0;
+    c.lora.r = 4;
+    c.lora.alpha = 8.0;
     c.approx_lr = 1e-3;
     c.approx_batch_size = 4;
     c.gradient_accumulation_steps = 2;
@@ -166,7 +167,7 @@ private Q_SLOTS:
             seen[update] = adapters->snapshot();
             return ValidationLosses{script.at(static_cast<size_t>(update)), 0.0, script.at(static_cast<size_t>(update))};
         };
-        auto set = attach_lora(f.student, config.lora_config());
+        auto set = attach_lora(f.student, config.lora);
         adapters = &set;
         ModelObjective objective(f.student, f.targets.train, f.targets.val, {0.5, 0.5});
         Trainer trainer(config, set, objective, f.train_ids, f.val_ids, opts);
@@ -211,7 +212,7 @@ private Q_SLOTS:
         opts.on_event = [&](const TrainEvent& e) {
             if (e.kind == TrainEventKind::Update && e.update_step == 3) cancel.cancel();
         };
-        auto set = attach_lora(f.student, config.lora_config());
+        auto set = attach_lora(f.student, config.lora);
         adapters = &set;
         ModelObjective objective(f.student, f.targets.train, f.targets.val, {0.5, 0.5});
         const auto r = Trainer(config, set, objective, f.train_ids, f.val_ids, opts).run();
@@ -231,7 +232,7 @@ private Q_SLOTS:
     void resumeContinuesIdentically() {
         QFETCH(double, dropout);
         TrainConfig config = small_config();
-        config.lora_dropout = dropout;
+        config.lora.dropout = dropout;
         config.approx_total_steps = 48;
         config.approx_eval_steps = 4;
         Fixture f(config);
@@ -323,7 +324,7 @@ private Q_SLOTS:
 
     void rankZeroValidatesOnly() {
         TrainConfig config = small_config();
-        config.lora_r = 0;
+        config.lora.r = 0;
         Fixture f(config);
         Recorder rec;
         TrainerOptions opts;
@@ -387,13 +388,24 @@ private Q_SLOTS:
         } catch (const Error& e) {
             QVERIFY(std::string(e.what()).find("gradient_accumulation_steps") != std::string::npos);
         }
-        const auto j = small_config().to_json();
-        const auto back = TrainConfig::from_json(j);
-        QVERIFY(back.to_json() == j);
+        // The checkpoint's record: every field under its experiment key, read back identically.
+        const auto j = train_config_json(small_config());
+        TrainConfig back;
+        QVERIFY(config::read_fields(train_config_fields(), j, back, "$").empty());
+        QVERIFY(train_config_json(back) == j);
         QCOMPARE(j["a_type"].get<std::string>(), std::string("hid"));
-        QVERIFY_THROWS_EXCEPTION(Error, parse_scope("global"));
+        QCOMPARE(j["lora_r"].get<int64_t>(), int64_t{4});
+        QCOMPARE(j["lora_init"].get<std::string>(), std::string("gaussian"));
+        const auto problems =
+            config::read_fields(train_config_fields(), nlohmann::json{{"scope", "global"}}, back, "$");
+        QCOMPARE(problems.size(), size_t{1});
+        QCOMPARE(problems[0].text(),
+                 std::string(
+                     R"($.scope: expected one of "model", "weight-svd", "linear", "layer", found "global")"));
+        QVERIFY(!must_match_on_resume("approx_total_steps"));
+        QVERIFY(must_match_on_resume("approx_lr"));
         TrainConfig cosine = small_config();
-        cosine.schedule = LrSchedule::Cosine;
+        cosine.lr_schedule = LrSchedule::Cosine;
         QCOMPARE(learning_rate_at(cosine, 0), 1e-3);
         QVERIFY(std::abs(learning_rate_at(cosine, 16) - 0.5e-3) < 1e-12);   // halfway through 32 updates
         QVERIFY(learning_rate_at(cosine, 32) < 1e-12);

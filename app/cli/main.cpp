@@ -18,8 +18,9 @@ const Command* commands() {
         {"bench", "measure speed: gemm, eval, ...", cmd_bench},
         {"runs", "list, show, diff or delete recorded runs", cmd_runs},
         {"export", "an experiment's table as Markdown, CSV, LaTeX or JSON", cmd_export},
-        {"quantize", "fake-quantize a model (rtn, nf, icq-nf, icq-int) and save it", cmd_quantize},
+        {"quantize", "fake-quantize a model with a registered method and save it", cmd_quantize},
         {"run", "run an experiment JSON: quantize, train LoRA with RILQ, evaluate, record", cmd_run},
+        {"schema", "print the experiment JSON reference (Markdown)", cmd_schema},
         {"qstats", "per-linear quantization error, entropy and spectrum", cmd_qstats},
         {nullptr, nullptr, nullptr},
     };

@@ -4,11 +4,16 @@
 // only turns a batch of windows into losses.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/util/tensor.h"
 
+#include "core/util/error.h"
+
 namespace rilq {
+
+class LlamaModel;
 
 enum class DataSplit { Train, Validation };
 
@@ -27,6 +32,23 @@ public:
     // The validation loss early stopping compares, from the means over validation batches.
     virtual double validation_loss(double a_loss, double gt_loss) const = 0;
     virtual std::string name() const = 0;
+};
+
+// The layer-wise comparison scopes (linear, layer): fitted to the FP teacher's outputs, which they
+// recompute per batch, so the teacher stays alive; no ground-truth term, so early stopping
+// compares the discrepancy alone.
+class TeacherObjective : public TrainObjective {
+  public:
+    TeacherObjective(std::shared_ptr<const LlamaModel> teacher, const LlamaModel& student,
+                     const std::string& scope)
+        : teacher_(std::move(teacher)), student_(student) {
+        if (!teacher_) throw Error(scope + " scope needs the FP teacher model during training");
+    }
+    double validation_loss(double a_loss, double /*gt_loss*/) const override { return a_loss; }
+
+  protected:
+    std::shared_ptr<const LlamaModel> teacher_;
+    const LlamaModel& student_;
 };
 
 } // namespace rilq

@@ -6,6 +6,8 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace rilq {
 
@@ -56,6 +58,12 @@ struct TrainEvent {
 };
 
 using TrainEventCallback = std::function<void(const TrainEvent&)>;
+
+// The metrics an event records, under the run store's keys, with the event's update_step as
+// their step: an Update gives t_a_loss, t_gt_loss, t_loss, lr, tokens_per_s; a Validation gives
+// v_a_loss, v_gt_loss, v_loss, es_counter; other events none. The Runner stores exactly these and
+// the GUI draws its live curves from them, so a run drawn live and reopened from the store match.
+std::vector<std::pair<std::string, double>> train_event_metrics(const TrainEvent& event);
 
 struct TrainResult {
     TrainStatus status = TrainStatus::Running;

@@ -30,12 +30,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, co
                                                  torch::optim::AdamWOptions(c.approx_lr).weight_decay(c.weight_decay));
 }
 
-// Fields that may change between a run and its resume; everything else must match.
-bool may_differ_on_resume(const std::string& key) {
-    return key == "approx_total_steps" || key == "approx_early_stop" || key == "approx_es_patience" ||
-           key == "target_memory_budget_bytes";
-}
-
 } // namespace
 
 struct Trainer::Clock {
@@ -119,7 +113,7 @@ void Trainer::save_checkpoint() {
     c.best_v_a_loss = best_losses_.a_loss;
     c.best_v_gt_loss = best_losses_.gt_loss;
     c.best_update_step = best_update_step_;
-    c.config_json = config_.to_json().dump();
+    c.config_json = train_config_json(config_).dump();
     c.adapters = adapters_.snapshot();
     c.best_adapters = best_snapshot_;
     c.dropout_rng_state = adapters_.dropout_rng_state();
@@ -129,9 +123,9 @@ void Trainer::save_checkpoint() {
 void Trainer::resume() {
     const auto c = read_checkpoint(options_.resume_from);
     const auto saved = nlohmann::json::parse(c.config_json);
-    const auto now = config_.to_json();
+    const auto now = train_config_json(config_);
     for (const auto& [key, value] : now.items()) {
-        if (may_differ_on_resume(key)) continue;
+        if (!must_match_on_resume(key)) continue;
         if (!saved.contains(key) || saved.at(key) != value)
             throw Error("cannot resume from " + options_.resume_from + ": config field \"" + key + "\" was " +
                         (saved.contains(key) ? saved.at(key).dump() : std::string("absent")) + ", now " + value.dump());

@@ -214,23 +214,7 @@ std::map<std::string, std::string> RunStore::params(const std::string& uuid) {
 std::vector<ParamDiff> RunStore::diff_params(const std::string& uuid_a, const std::string& uuid_b) {
     require_run(uuid_a);
     require_run(uuid_b);
-    const auto a = params(uuid_a);
-    const auto b = params(uuid_b);
-    std::set<std::string> keys;
-    for (const auto& kv : a)
-        keys.insert(kv.first);
-    for (const auto& kv : b)
-        keys.insert(kv.first);
-    std::vector<ParamDiff> out;
-    for (const auto& key : keys) {
-        const auto ia = a.find(key);
-        const auto ib = b.find(key);
-        ParamDiff d{key, std::nullopt, std::nullopt};
-        if (ia != a.end()) d.a = ia->second;
-        if (ib != b.end()) d.b = ib->second;
-        if (d.a != d.b) out.push_back(d);
-    }
-    return out;
+    return store::diff_params(params(uuid_a), params(uuid_b));
 }
 
 std::vector<EvalResult> RunStore::eval_results(const std::string& uuid) {

@@ -108,12 +108,18 @@ struct RunFilter {
     int limit = 0; // 0 = no limit
 };
 
-// A param that differs between two runs (absent on one side = nullopt).
+// A param of two runs side by side (absent on one side = nullopt).
 struct ParamDiff {
     std::string key;
     std::optional<std::string> a;
     std::optional<std::string> b;
+    bool differs() const { return a != b; }
 };
+
+// The params of two runs by key, sorted; only those that differ unless `include_equal`. The one
+// param diff: `rilq runs diff` (through RunStore::diff_params) and the GUI's run browser.
+std::vector<ParamDiff> diff_params(const std::map<std::string, std::string>& a,
+                                   const std::map<std::string, std::string>& b, bool include_equal = false);
 
 struct ExperimentInfo {
     int64_t id = 0;
