@@ -14,7 +14,7 @@ namespace rilq {
 // ----------------------------------------------------------------------------
 // names
 
-const std::vector<std::string>& projection_names() {
+const std::vector<std::string>& projection_paths() {
     static const std::vector<std::string> names = {
         "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
         "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
@@ -147,7 +147,7 @@ LlamaModel LlamaModel::clone() const {
 std::vector<std::string> LlamaModel::linear_names() const {
     std::vector<std::string> names;
     for (size_t i = 0; i < layers_.size(); ++i)
-        for (const auto& p : projection_names()) names.push_back("layers." + std::to_string(i) + "." + p);
+        for (const auto& p : projection_paths()) names.push_back("layers." + std::to_string(i) + "." + p);
     return names;
 }
 
@@ -181,7 +181,7 @@ std::map<std::string, torch::Tensor> LlamaModel::hf_state() const {
         const DecoderLayer& l = layers_[i];
         s[p + "input_layernorm.weight"] = l.input_layernorm;
         s[p + "post_attention_layernorm.weight"] = l.post_attention_layernorm;
-        for (const auto& proj : projection_names()) s[p + proj + ".weight"] = (l.*projection_member(proj)).weight;
+        for (const auto& proj : projection_paths()) s[p + proj + ".weight"] = (l.*projection_member(proj)).weight;
     }
     s["model.norm.weight"] = norm_;
     if (!config_.tie_word_embeddings) s["lm_head.weight"] = lm_head_;
@@ -193,7 +193,7 @@ std::vector<torch::Tensor> LlamaModel::parameters() const {
     for (const DecoderLayer& l : layers_) {
         params.push_back(l.input_layernorm);
         params.push_back(l.post_attention_layernorm);
-        for (const auto& proj : projection_names()) params.push_back((l.*projection_member(proj)).weight);
+        for (const auto& proj : projection_paths()) params.push_back((l.*projection_member(proj)).weight);
     }
     params.push_back(norm_);
     if (!config_.tie_word_embeddings) params.push_back(lm_head_);

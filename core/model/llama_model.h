@@ -119,7 +119,8 @@ private:
     torch::Tensor lm_head_;        // (V, C); the same storage as embed_tokens_ when tied
 };
 
-// Names of the seven projections inside a layer, in the order linear_names() uses.
-const std::vector<std::string>& projection_names(); // "self_attn.q_proj", ..., "mlp.down_proj"
+// Module paths of the seven projections inside a decoder layer ("self_attn.q_proj", ...,
+// "mlp.down_proj"), in the order of projection_names() (core/model/projections.h) and linear_names().
+const std::vector<std::string>& projection_paths();
 
 } // namespace rilq
