@@ -1,6 +1,8 @@
-// rilq eval MODEL --dataset NAME=PATH [--dataset ...] [--seqlen N] [--max-windows K] [--json]
+// rilq eval MODEL [--dataset NAME=PATH ...] [--seqlen N] [--max-windows K]
+//                 [--task NAME=PATH ... --shots K --limit N --subjects a,b --bos --log-samples F] [--json]
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
+#include "app/cli/eval_tasks.h"
 #include "app/cli/model_args.h"
 #include "core/data/eval_windows.h"
 #include "core/data/text_sources.h"
@@ -56,14 +58,18 @@ int cmd_eval(const QStringList& args) {
     parser.addOption({QStringLiteral("batch-size"), QStringLiteral("Windows per forward (default 1)."),
                       QStringLiteral("N"), QStringLiteral("1")});
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print results as JSON.")});
+    add_task_options(parser);
     add_model_options(parser);
     add_adapter_option(parser);
     int code = 0;
-    if (!parse_args(parser, args, QStringLiteral("Perplexity on local datasets (GPTQ/OmniQuant protocol)."), 1, 1,
-                    code))
+    if (!parse_args(
+            parser, args,
+            QStringLiteral("Perplexity on local datasets (GPTQ/OmniQuant protocol) and downstream accuracy "
+                           "(MMLU as IR-QLoRA, zero-shot tasks as lm-evaluation-harness)."),
+            1, 1, code))
         return code;
-    if (!parser.isSet(QStringLiteral("dataset"))) {
-        std::cerr << "rilq: eval needs at least one --dataset\n\n" << to_std(parser.helpText());
+    if (!parser.isSet(QStringLiteral("dataset")) && !parser.isSet(QStringLiteral("task"))) {
+        std::cerr << "rilq: eval needs at least one --dataset or --task\n\n" << to_std(parser.helpText());
         return kExitUsage;
     }
     bool ok1 = false, ok2 = false, ok3 = false, ok4 = false;
@@ -85,6 +91,7 @@ int cmd_eval(const QStringList& args) {
         if (data_root.empty() && std::getenv("RILQ_DATA_ROOT")) data_root = std::getenv("RILQ_DATA_ROOT");
         std::vector<DatasetSpec> specs;
         for (const auto& d : parser.values(QStringLiteral("dataset"))) specs.push_back(dataset_from_arg(to_std(d), data_root));
+        const auto tasks = load_tasks(task_specs_from(parser)); // task data checked before any model work
 
         const LlamaModel model = load_model_for(parser, path);
         const auto tokenizer = tokenizer_for(parser, path);
@@ -109,7 +116,16 @@ int cmd_eval(const QStringList& args) {
                             ev.protocol.file_sha256.c_str(), ev.protocol.tokenizer_kind.c_str());
             }
         }
-        if (as_json) std::cout << (all.size() == 1 ? all[0] : all).dump(2) << std::endl;
+        nlohmann::json task_results;
+        if (!tasks.empty()) task_results = run_task_evaluation(parser, tasks, model, *tokenizer, as_json);
+        if (as_json) {
+            // Perplexity alone keeps its original shape; with tasks: {"perplexity": [...], "tasks": [...]}.
+            if (tasks.empty())
+                std::cout << (all.size() == 1 ? all[0] : all).dump(2) << std::endl;
+            else
+                std::cout << nlohmann::json{{"perplexity", all}, {"tasks", task_results}}.dump(2)
+                          << std::endl;
+        }
         return kExitOk;
     });
 }
