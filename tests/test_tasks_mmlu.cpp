@@ -14,6 +14,7 @@
 #include "core/tokenize/tokenizer.h"
 #include "core/util/sha256.h"
 #include "tests/support/task_fixture.h"
+#include "tests/support/tiny_llama.h"
 
 #include <torch/torch.h>
 
@@ -50,13 +51,7 @@ torch::Tensor hashed_uniform(uint32_t salt, std::vector<int64_t> shape, float sc
 
 // The reference's random model: Llama-2 vocabulary, context 4096, weights from the hash.
 LlamaModel hashed_llama2_vocab_model() {
-    LlamaConfig c;
-    c.hidden_size = 32;
-    c.intermediate_size = 64;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 8;
+    LlamaConfig c = test::tiny_llama_config(); // dim 32, 2 layers, 4 heads over 2 KV heads, FFN 64
     c.vocab_size = 32000;
     c.max_position_embeddings = 4096;
     std::map<std::string, torch::Tensor> s;

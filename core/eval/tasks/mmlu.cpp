@@ -3,7 +3,6 @@
 #include "core/eval/tasks/mmlu_categories.h"
 #include "core/eval/tasks/pandas_csv.h"
 #include "core/eval/tasks/prefix_cache.h"
-#include "core/eval/tasks/task_files.h"
 #include "core/eval/tasks/task_scoring.h"
 #include "core/model/llama_model.h"
 #include "core/tokenize/tokenizer.h"
@@ -297,19 +296,9 @@ TaskResult MmluTask::evaluate(const LlamaModel& model, const Tokenizer& tokenize
         0, torch::tensor(letters, torch::kInt64).to(model.lm_head_weight().device()));
 
     TaskResult result;
+    result.protocol =
+        base_protocol(info_, spec_, data_.files, tokenizer, shots_, item_count(), max_length, kScoring);
     TaskProtocol& p = result.protocol;
-    p.task = info_.name;
-    p.path = spec_.path;
-    p.files = data_.files;
-    p.data_sha256 = combined_sha256(data_.files);
-    p.shots = shots_;
-    p.limit = spec_.limit;
-    p.n_items = item_count();
-    p.tokenizer_kind = tokenizer.kind();
-    p.tokenizer_path = tokenizer.path();
-    p.bos_rule = bos ? "bos" : "none";
-    p.max_length = max_length;
-    p.scoring = kScoring;
 
     const int64_t total = item_count();
     int64_t done = 0;

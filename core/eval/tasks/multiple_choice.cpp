@@ -2,7 +2,6 @@
 
 #include "core/eval/tasks/prefix_cache.h"
 #include "core/eval/tasks/python_text.h"
-#include "core/eval/tasks/task_files.h"
 #include "core/eval/tasks/task_scoring.h"
 #include "core/model/llama_model.h"
 #include "core/tokenize/tokenizer.h"
@@ -156,19 +155,8 @@ TaskResult MultipleChoiceTask::evaluate(const LlamaModel& model, const Tokenizer
     const auto start = std::chrono::steady_clock::now();
     const bool bos = spec_.bos.value_or(info_.default_bos);
     TaskResult result;
-    TaskProtocol& p = result.protocol;
-    p.task = info_.name;
-    p.path = spec_.path;
-    p.files = data_.files;
-    p.data_sha256 = combined_sha256(data_.files);
-    p.shots = 0;
-    p.limit = spec_.limit;
-    p.n_items = item_count();
-    p.tokenizer_kind = tokenizer.kind();
-    p.tokenizer_path = tokenizer.path();
-    p.bos_rule = bos ? "bos" : "none";
-    p.max_length = model.config().max_position_embeddings;
-    p.scoring = kScoring;
+    result.protocol = base_protocol(info_, spec_, data_.files, tokenizer, 0, item_count(),
+                                    model.config().max_position_embeddings, kScoring);
 
     std::vector<double> acc, acc_norm;
     const auto total = static_cast<int64_t>(data_.docs.size());

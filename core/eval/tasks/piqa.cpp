@@ -18,16 +18,8 @@ namespace {
 
 // One 0/1 label per line.
 std::vector<int64_t> read_labels(const std::string& file) {
-    const std::string bytes = read_task_file(file);
     std::vector<int64_t> labels;
-    size_t start = 0;
-    int64_t line = 0;
-    while (start < bytes.size()) {
-        size_t end = bytes.find('\n', start);
-        if (end == std::string::npos) end = bytes.size();
-        ++line;
-        std::string text = bytes.substr(start, end - start);
-        start = end + 1;
+    for (auto [line, text] : read_lines(file)) {
         if (!text.empty() && text.back() == '\r') text.pop_back();
         if (text != "0" && text != "1")
             throw Error(file + ":" + std::to_string(line) + ": expected a label 0 or 1, found \"" + text +

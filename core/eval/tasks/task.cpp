@@ -4,6 +4,7 @@
 #include "core/eval/tasks/mmlu.h"
 #include "core/eval/tasks/multiple_choice.h"
 #include "core/eval/tasks/task_files.h"
+#include "core/tokenize/tokenizer.h"
 #include "core/util/did_you_mean.h"
 #include "core/util/error.h"
 
@@ -81,6 +82,26 @@ std::unique_ptr<Task> load_task(const TaskSpec& spec) {
         {"hellaswag", read_hellaswag}, {"winogrande", read_winogrande}, {"boolq", read_boolq}};
     const std::string file = resolve_task_file(info.name, spec.path, info.default_file);
     return make_multiple_choice_task(info, spec, readers.at(info.name)(file));
+}
+
+TaskProtocol base_protocol(const TaskInfo& info, const TaskSpec& spec,
+                           const std::vector<std::pair<std::string, std::string>>& files,
+                           const Tokenizer& tokenizer, int64_t shots, int64_t n_items, int64_t max_length,
+                           std::string scoring) {
+    TaskProtocol p;
+    p.task = info.name;
+    p.path = spec.path;
+    p.files = files;
+    p.data_sha256 = combined_sha256(files);
+    p.shots = shots;
+    p.limit = spec.limit;
+    p.n_items = n_items;
+    p.tokenizer_kind = tokenizer.kind();
+    p.tokenizer_path = tokenizer.path();
+    p.bos_rule = spec.bos.value_or(info.default_bos) ? "bos" : "none";
+    p.max_length = max_length;
+    p.scoring = std::move(scoring);
+    return p;
 }
 
 namespace {

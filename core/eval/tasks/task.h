@@ -135,4 +135,11 @@ class Task {
 // Reads and validates the task's data; nothing of the model is touched.
 std::unique_ptr<Task> load_task(const TaskSpec& spec);
 
+// For task implementations: the protocol fields every task fills alike (the rest - subjects,
+// counts of shortened prompts - is the task's own).
+TaskProtocol base_protocol(const TaskInfo& info, const TaskSpec& spec,
+                           const std::vector<std::pair<std::string, std::string>>& files,
+                           const Tokenizer& tokenizer, int64_t shots, int64_t n_items, int64_t max_length,
+                           std::string scoring);
+
 } // namespace rilq

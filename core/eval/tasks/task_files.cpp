@@ -62,17 +62,22 @@ std::string read_task_file(const std::string& file) {
     return ss.str();
 }
 
-std::vector<JsonlRecord> read_jsonl(const std::string& file) {
+std::vector<std::pair<int64_t, std::string>> read_lines(const std::string& file) {
     const std::string bytes = read_task_file(file);
-    std::vector<JsonlRecord> records;
+    std::vector<std::pair<int64_t, std::string>> lines;
     size_t start = 0;
-    int64_t line = 0;
     while (start < bytes.size()) {
         size_t end = bytes.find('\n', start);
         if (end == std::string::npos) end = bytes.size();
-        ++line;
-        const std::string text = bytes.substr(start, end - start);
+        lines.emplace_back(static_cast<int64_t>(lines.size()) + 1, bytes.substr(start, end - start));
         start = end + 1;
+    }
+    return lines;
+}
+
+std::vector<JsonlRecord> read_jsonl(const std::string& file) {
+    std::vector<JsonlRecord> records;
+    for (const auto& [line, text] : read_lines(file)) {
         if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
         JsonlRecord r;
         r.file = file;

@@ -28,6 +28,9 @@ struct JsonlRecord {
     [[noreturn]] void fail(const std::string& message) const;
 };
 
+// The file's lines (without "\n"; a final line without one included) with their 1-based numbers.
+std::vector<std::pair<int64_t, std::string>> read_lines(const std::string& file);
+
 // One JSON object per non-blank line.
 std::vector<JsonlRecord> read_jsonl(const std::string& file);
 
