@@ -20,16 +20,25 @@ namespace {
 
 constexpr double kTolerance = 1e-5;
 
+// Runs ids from position 0; returns their logits and fills `cache` with their keys/values.
+torch::Tensor run_keeping(const LlamaModel& model, const torch::Tensor& ids, KvCache& cache) {
+    ForwardOptions opts;
+    opts.present = &cache;
+    return model.forward(ids, opts).logits;
+}
+
+// Runs ids continuing `cache`.
+torch::Tensor run_after(const LlamaModel& model, const torch::Tensor& ids, const KvCache& cache) {
+    ForwardOptions opts;
+    opts.past = &cache;
+    return model.forward(ids, opts).logits;
+}
+
 // Logits of ids[:, split:] continuing the keys/values of ids[:, :split].
 torch::Tensor continued_logits(const LlamaModel& model, const torch::Tensor& ids, int64_t split) {
     KvCache cache;
-    ForwardOptions first;
-    first.present = &cache;
-    const auto head = model.forward(ids.slice(1, 0, split), first).logits;
-    ForwardOptions rest;
-    rest.past = &cache;
-    const auto tail = model.forward(ids.slice(1, split), rest).logits;
-    return torch::cat({head, tail}, 1);
+    const auto head = run_keeping(model, ids.slice(1, 0, split), cache);
+    return torch::cat({head, run_after(model, ids.slice(1, split), cache)}, 1);
 }
 
 } // namespace
@@ -51,13 +60,8 @@ class TestKvCache : public QObject {
         }
         // Not vacuous: the cached part matters to the rest.
         KvCache other;
-        ForwardOptions first;
-        first.present = &other;
-        model.forward(test::random_windows(2, 100, c.vocab_size, 63), first);
-        ForwardOptions rest;
-        rest.past = &other;
-        QVERIFY(test::max_abs_diff(model.forward(ids.slice(1, 100), rest).logits, whole.slice(1, 100)) >
-                1e-2);
+        run_keeping(model, test::random_windows(2, 100, c.vocab_size, 63), other);
+        QVERIFY(test::max_abs_diff(run_after(model, ids.slice(1, 100), other), whole.slice(1, 100)) > 1e-2);
     }
 
     void presentHoldsPastAndNew() {
@@ -66,16 +70,12 @@ class TestKvCache : public QObject {
         const auto ids = test::random_windows(1, 30, c.vocab_size, 65);
         torch::NoGradGuard no_grad;
         KvCache a, ab, whole;
-        ForwardOptions o1;
-        o1.present = &a;
-        model.forward(ids.slice(1, 0, 10), o1);
-        ForwardOptions o2;
-        o2.past = &a;
-        o2.present = &ab;
-        model.forward(ids.slice(1, 10), o2);
-        ForwardOptions o3;
-        o3.present = &whole;
-        model.forward(ids, o3);
+        run_keeping(model, ids.slice(1, 0, 10), a);
+        ForwardOptions both;
+        both.past = &a;
+        both.present = &ab;
+        model.forward(ids.slice(1, 10), both);
+        run_keeping(model, ids, whole);
         QCOMPARE(a.length(), int64_t{10});
         QCOMPARE(ab.length(), int64_t{30});
         QCOMPARE(static_cast<int64_t>(ab.layers.size()), c.num_hidden_layers);
@@ -100,17 +100,13 @@ class TestKvCache : public QObject {
         const auto tails = test::random_windows(3, 17, c.vocab_size, 68);
         torch::NoGradGuard no_grad;
         KvCache cache;
-        ForwardOptions first;
-        first.present = &cache;
-        model.forward(prefix, first);
+        run_keeping(model, prefix, cache);
         // Row r holds its tokens then padding (id 0) up to 17.
         auto batch = torch::zeros({3, 17}, torch::kInt64);
         for (int64_t r = 0; r < 3; ++r)
             batch[r].slice(0, 0, lengths[static_cast<size_t>(r)]) =
                 tails[r].slice(0, 0, lengths[static_cast<size_t>(r)]);
-        ForwardOptions rest;
-        rest.past = &cache; // batch 1 past, batch 3 rows
-        const auto batched = model.forward(batch, rest).logits;
+        const auto batched = run_after(model, batch, cache); // batch 1 past, batch 3 rows
         for (int64_t r = 0; r < 3; ++r) {
             const int64_t n = lengths[static_cast<size_t>(r)];
             const auto alone = model.logits(torch::cat({prefix, tails[r].slice(0, 0, n).unsqueeze(0)}, 1));
@@ -138,20 +134,16 @@ class TestKvCache : public QObject {
         const auto model = LlamaModel::random(c, 73);
         torch::NoGradGuard no_grad;
         KvCache cache;
-        ForwardOptions first;
-        first.present = &cache;
-        model.forward(test::random_windows(2, 40, c.vocab_size, 74), first);
-        ForwardOptions rest;
-        rest.past = &cache;
+        run_keeping(model, test::random_windows(2, 40, c.vocab_size, 74), cache);
         try {
-            model.forward(test::random_windows(2, 30, c.vocab_size, 75), rest);
+            run_after(model, test::random_windows(2, 30, c.vocab_size, 75), cache);
             QFAIL("expected an error past the context");
         } catch (const Error& e) {
             QVERIFY2(std::string(e.what()).find("70 exceeds max_position_embeddings 64") != std::string::npos,
                      e.what());
         }
         try {
-            model.forward(test::random_windows(3, 5, c.vocab_size, 76), rest); // past of batch 2, 3 rows
+            run_after(model, test::random_windows(3, 5, c.vocab_size, 76), cache); // past of batch 2, 3 rows
             QFAIL("expected a batch mismatch error");
         } catch (const Error& e) {
             QVERIFY2(std::string(e.what()).find("batch 2") != std::string::npos, e.what());
