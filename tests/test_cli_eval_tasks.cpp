@@ -3,6 +3,8 @@
 // log, and bad input - one error line naming file and line, exit 1, no log file written.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
 #include "tests/support/task_fixture.h"
@@ -141,5 +143,5 @@ class TestCliEvalTasks : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestCliEvalTasks)
+RILQ_TEST_APPLESS_MAIN(TestCliEvalTasks)
 #include "test_cli_eval_tasks.moc"

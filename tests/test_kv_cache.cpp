@@ -5,6 +5,8 @@
 // right-padded continuations. This is what task evaluation's prefix reuse relies on.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_llama.h"
 
@@ -151,5 +153,5 @@ class TestKvCache : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestKvCache)
+RILQ_TEST_APPLESS_MAIN(TestKvCache)
 #include "test_kv_cache.moc"

@@ -4,6 +4,8 @@
 // CSV or JSON Lines file produces (file and line named).
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "core/eval/tasks/multiple_choice.h"
 #include "core/eval/tasks/pandas_csv.h"
 #include "core/eval/tasks/python_text.h"
@@ -139,5 +141,5 @@ class TestTaskText : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestTaskText)
+RILQ_TEST_APPLESS_MAIN(TestTaskText)
 #include "test_task_text.moc"

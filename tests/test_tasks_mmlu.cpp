@@ -6,6 +6,8 @@
 // and the one-line errors for a bad MMLU folder.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "core/eval/tasks/mmlu.h"
 #include "core/eval/tasks/mmlu_categories.h"
 #include "core/eval/tasks/task.h"
@@ -302,5 +304,5 @@ class TestTasksMmlu : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestTasksMmlu)
+RILQ_TEST_APPLESS_MAIN(TestTasksMmlu)
 #include "test_tasks_mmlu.moc"

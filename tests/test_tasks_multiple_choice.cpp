@@ -5,6 +5,8 @@
 // original formats, tests/data/tasks). Also the result JSON, the per-item log and the task list.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "core/eval/tasks/multiple_choice.h"
 #include "core/eval/tasks/sample_log.h"
 #include "core/eval/tasks/task.h"
@@ -189,5 +191,5 @@ class TestTasksMultipleChoice : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestTasksMultipleChoice)
+RILQ_TEST_APPLESS_MAIN(TestTasksMultipleChoice)
 #include "test_tasks_multiple_choice.moc"

@@ -25,7 +25,7 @@ QString task_list_help() {
     return text;
 }
 
-int64_t non_negative(const QCommandLineParser& parser, const char* name) {
+int64_t non_negative_option(const QCommandLineParser& parser, const char* name) {
     bool ok = false;
     const qlonglong v = parser.value(QString::fromLatin1(name)).toLongLong(&ok);
     if (!ok || v < 0)
@@ -34,7 +34,7 @@ int64_t non_negative(const QCommandLineParser& parser, const char* name) {
     return v;
 }
 
-std::string plus_minus(double value, double stderr_value) {
+std::string task_plus_minus(double value, double stderr_value) {
     char buf[64];
     if (std::isnan(stderr_value))
         std::snprintf(buf, sizeof buf, "%.4f", value);
@@ -43,10 +43,10 @@ std::string plus_minus(double value, double stderr_value) {
     return buf;
 }
 
-void print_result(const TaskResult& r) {
+void print_task_result(const TaskResult& r) {
     const TaskProtocol& p = r.protocol;
-    std::string line = "acc " + plus_minus(r.acc, r.acc_stderr);
-    if (!std::isnan(r.acc_norm)) line += "  acc_norm " + plus_minus(r.acc_norm, r.acc_norm_stderr);
+    std::string line = "acc " + task_plus_minus(r.acc, r.acc_stderr);
+    if (!std::isnan(r.acc_norm)) line += "  acc_norm " + task_plus_minus(r.acc_norm, r.acc_norm_stderr);
     std::printf("%-13s %s  (n %lld", p.task.c_str(), line.c_str(), static_cast<long long>(r.n));
     if (!p.subjects.empty())
         std::printf(", %lld shots, %lld with fewer, %lld truncated", static_cast<long long>(p.shots),
@@ -90,9 +90,9 @@ std::vector<TaskSpec> task_specs_from(const QCommandLineParser& parser) {
     std::vector<TaskSpec> specs;
     for (const QString& arg : parser.values(QStringLiteral("task"))) {
         TaskSpec spec = parse_task_spec(to_std(arg));
-        spec.limit = non_negative(parser, "limit");
+        spec.limit = non_negative_option(parser, "limit");
         if (parser.isSet(QStringLiteral("shots")) && task_info(spec.name).family == TaskFamily::Mmlu)
-            spec.shots = non_negative(parser, "shots");
+            spec.shots = non_negative_option(parser, "shots");
         if (parser.isSet(QStringLiteral("subjects")) && task_info(spec.name).family == TaskFamily::Mmlu)
             for (const QString& s :
                  parser.value(QStringLiteral("subjects")).split(QLatin1Char(','), Qt::SkipEmptyParts))
@@ -136,7 +136,7 @@ nlohmann::json run_task_evaluation(const QCommandLineParser& parser,
         };
         results.push_back(task->evaluate(model, tokenizer, options, sink));
         bar.finish();
-        if (!as_json) print_result(results.back());
+        if (!as_json) print_task_result(results.back());
         all.push_back(results.back());
     }
     if (parser.isSet(QStringLiteral("log-samples")))

@@ -12,8 +12,8 @@ namespace rilq {
 
 namespace {
 
-TasksBenchRow measure(const std::string& name, const LlamaModel& model, const Tokenizer& tokenizer,
-                      const TasksBenchOptions& o, const ProgressSink& progress) {
+TasksBenchRow measure_mmlu_speed(const std::string& name, const LlamaModel& model, const Tokenizer& tokenizer,
+                                 const TasksBenchOptions& o, const ProgressSink& progress) {
     TaskSpec spec;
     spec.name = "mmlu";
     spec.path = o.mmlu_dir;
@@ -60,12 +60,12 @@ std::vector<TasksBenchRow> run_tasks_bench(const TasksBenchOptions& o, const Pro
         c.max_position_embeddings = 2048;
         const LlamaModel model = LlamaModel::random(c, 1234);
         const auto tokenizer = load_tokenizer(o.llama2_tokenizer);
-        rows.push_back(measure("random dim-512", model, *tokenizer, o, progress));
+        rows.push_back(measure_mmlu_speed("random dim-512", model, *tokenizer, o, progress));
     }
     if (!o.stories_model.empty()) {
         const LlamaModel model = load_model(o.stories_model);
         const auto tokenizer = find_tokenizer(o.stories_model);
-        rows.push_back(measure("stories260K", model, *tokenizer, o, progress));
+        rows.push_back(measure_mmlu_speed("stories260K", model, *tokenizer, o, progress));
     }
     return rows;
 }

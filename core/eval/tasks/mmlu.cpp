@@ -46,7 +46,7 @@ std::vector<std::string> mmlu_subject_names(const std::string& dir) {
 
 namespace {
 
-std::vector<MmluRow> read_rows(const std::string& file) {
+std::vector<MmluRow> read_mmlu_rows(const std::string& file) {
     const CsvTable table = read_csv_like_pandas(file, 6);
     std::vector<MmluRow> rows;
     for (size_t i = 0; i < table.rows.size(); ++i) {
@@ -87,12 +87,12 @@ MmluData read_mmlu(const std::string& dir, int64_t shots, int64_t limit,
         if (!fs::exists(dev_file))
             throw Error("mmlu: " + dev_file +
                         " is missing (the shots of every test subject come from its dev file)");
-        subject.shots = read_rows(dev_file);
+        subject.shots = read_mmlu_rows(dev_file);
         if (static_cast<int64_t>(subject.shots.size()) < shots)
             throw Error("mmlu: " + dev_file + " has " + std::to_string(subject.shots.size()) +
                         " rows, fewer than " + std::to_string(shots) + " shots");
         subject.shots.resize(static_cast<size_t>(shots));
-        subject.questions = read_rows(test_file);
+        subject.questions = read_mmlu_rows(test_file);
         if (subject.questions.empty()) throw Error("mmlu: " + test_file + " has no rows");
         if (limit > 0 && static_cast<int64_t>(subject.questions.size()) > limit)
             subject.questions.resize(static_cast<size_t>(limit));
@@ -169,7 +169,7 @@ std::vector<int64_t> mmlu_letter_ids(const Tokenizer& tokenizer) {
 
 namespace {
 
-const char* const kScoring =
+const char* const kMmluScoring =
     "IR-QLoRA evaluate_mmlu.py (htqin/IR-QLoRA e6fef4ac, hendrycks/test prompt): header + k dev shots + "
     "question, CSV cells as pandas 2.x prints them, shots dropped from the end while the prompt exceeds "
     "max_length tokens (0-shot prompts still too long keep their last max_length tokens), softmax over the "
@@ -269,8 +269,8 @@ void score_subject(const LlamaModel& model, const Tokenizer& tokenizer, const Ta
     }
 }
 
-std::vector<GroupScore> group_scores(const std::vector<std::string>& order,
-                                     const std::map<std::string, std::vector<double>>& cors) {
+std::vector<GroupScore> mmlu_group_scores(const std::vector<std::string>& order,
+                                          const std::map<std::string, std::vector<double>>& cors) {
     std::vector<GroupScore> out;
     for (const std::string& name : order) {
         const auto it = cors.find(name);
@@ -297,7 +297,7 @@ TaskResult MmluTask::evaluate(const LlamaModel& model, const Tokenizer& tokenize
 
     TaskResult result;
     result.protocol =
-        base_protocol(info_, spec_, data_.files, tokenizer, shots_, item_count(), max_length, kScoring);
+        base_protocol(info_, spec_, data_.files, tokenizer, shots_, item_count(), max_length, kMmluScoring);
     TaskProtocol& p = result.protocol;
 
     const int64_t total = item_count();
@@ -352,9 +352,9 @@ TaskResult MmluTask::evaluate(const LlamaModel& model, const Tokenizer& tokenize
     result.acc = mean_of(all);
     result.acc_stderr = mean_stderr(all);
     result.acc_norm = result.acc_norm_stderr = std::numeric_limits<double>::quiet_NaN();
-    result.subjects = group_scores(subject_order, by_subject);
-    result.subcategories = group_scores(subcategory_order, by_subcategory);
-    result.categories = group_scores(category_order, by_category);
+    result.subjects = mmlu_group_scores(subject_order, by_subject);
+    result.subcategories = mmlu_group_scores(subcategory_order, by_subcategory);
+    result.categories = mmlu_group_scores(category_order, by_category);
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.items_per_s = result.seconds > 0 ? static_cast<double>(total) / result.seconds : 0.0;
     return result;

@@ -38,7 +38,7 @@ EncodedPair encode_pair(const Tokenizer& tokenizer, const std::string& context,
 namespace {
 
 // Text for the protocol record: which reference this follows.
-const char* const kScoring =
+const char* const kMultipleChoiceScoring =
     "lm-evaluation-harness (EleutherAI, 0.4.x) multiple_choice: one (context, ' ' + choice) loglikelihood "
     "request per choice, _encode_pair tokenization, input (context + continuation)[-(max_length+1):][:-1], "
     "score = sum of continuation log-softmax; acc = argmax, acc_norm = argmax(ll / len(choice chars)), first "
@@ -156,7 +156,7 @@ TaskResult MultipleChoiceTask::evaluate(const LlamaModel& model, const Tokenizer
     const bool bos = spec_.bos.value_or(info_.default_bos);
     TaskResult result;
     result.protocol = base_protocol(info_, spec_, data_.files, tokenizer, 0, item_count(),
-                                    model.config().max_position_embeddings, kScoring);
+                                    model.config().max_position_embeddings, kMultipleChoiceScoring);
 
     std::vector<double> acc, acc_norm;
     const auto total = static_cast<int64_t>(data_.docs.size());

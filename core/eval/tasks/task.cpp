@@ -107,11 +107,11 @@ TaskProtocol base_protocol(const TaskInfo& info, const TaskSpec& spec,
 namespace {
 
 // JSON has no NaN: a metric a task does not define is null.
-nlohmann::json number_or_null(double v) {
+nlohmann::json json_number_or_null(double v) {
     return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
 }
 
-nlohmann::json groups_json(const std::vector<GroupScore>& groups) {
+nlohmann::json group_scores_json(const std::vector<GroupScore>& groups) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& g : groups)
         out.push_back({{"name", g.name}, {"n", g.n}, {"acc", g.acc}});
@@ -146,17 +146,17 @@ void to_json(nlohmann::json& j, const TaskProtocol& p) {
 void to_json(nlohmann::json& j, const TaskResult& r) {
     j = {{"task", r.protocol.task},
          {"n", r.n},
-         {"acc", number_or_null(r.acc)},
-         {"acc_stderr", number_or_null(r.acc_stderr)},
-         {"acc_norm", number_or_null(r.acc_norm)},
-         {"acc_norm_stderr", number_or_null(r.acc_norm_stderr)},
+         {"acc", json_number_or_null(r.acc)},
+         {"acc_stderr", json_number_or_null(r.acc_stderr)},
+         {"acc_norm", json_number_or_null(r.acc_norm)},
+         {"acc_norm_stderr", json_number_or_null(r.acc_norm_stderr)},
          {"seconds", r.seconds},
          {"items_per_s", r.items_per_s},
          {"protocol", r.protocol}};
     if (!r.categories.empty() || !r.subjects.empty()) {
-        j["categories"] = groups_json(r.categories);
-        j["subcategories"] = groups_json(r.subcategories);
-        j["subjects"] = groups_json(r.subjects);
+        j["categories"] = group_scores_json(r.categories);
+        j["subcategories"] = group_scores_json(r.subcategories);
+        j["subjects"] = group_scores_json(r.subjects);
     }
 }
 
