@@ -1,40 +1,31 @@
 // `rilq eval MODEL --task ...` run in-process on stories260K: the JSON result per task (acc from
 // the reference predictions of tests/reference/tasks_reference.py, MMLU categories), the per-item
-// log, and bad input - one error line naming file and line, exit 1, no log file written.
+// log, --record (the same numbers and protocol read back from the run store), and bad input - one
+// error line naming file and line, exit 1, no log file written, no run recorded.
 #include <QtTest/QtTest>
 
 #include "tests/support/test_main.h"
 
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
+#include "core/eval/tasks/task_record.h"
+#include "core/store/run_store.h"
+#include "tests/support/cli_capture.h"
 #include "tests/support/task_fixture.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
-#include <sstream>
 
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-    int code = -1;
-    std::string out, err;
-};
+using Run = rilq::test::CliRun;
 
 Run eval(const QStringList& args) {
-    std::ostringstream out, err;
-    auto* old_out = std::cout.rdbuf(out.rdbuf());
-    auto* old_err = std::cerr.rdbuf(err.rdbuf());
-    Run r;
-    r.code = rilq::cli::cmd_eval(QStringList{QStringLiteral("rilq eval")} + args);
-    std::cout.rdbuf(old_out);
-    std::cerr.rdbuf(old_err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return rilq::test::run_cli(rilq::cli::cmd_eval, QStringLiteral("rilq eval"), args);
 }
 
 QString shared(const char* relative) {
@@ -100,6 +91,88 @@ class TestCliEvalTasks : public QObject {
         QVERIFY2(r.out.find("piqa") != std::string::npos && r.out.find("acc_norm") != std::string::npos &&
                      r.out.find("BOS bos") != std::string::npos,
                  r.out.c_str());
+    }
+
+    void recordedInRunStore() {
+        const std::string dir = rilq::test::make_temp_dir("cli-eval-record");
+        const std::string db = dir + "/runs.db";
+        const Run r = eval({shared("stories260K/stories260K.bin"), QStringLiteral("--task"),
+                            QStringLiteral("mmlu=") + shared("mmlu"), QStringLiteral("--task"),
+                            QStringLiteral("piqa=") + shared("tasks/piqa"), QStringLiteral("--subjects"),
+                            QStringLiteral("abstract_algebra,marketing"), QStringLiteral("--limit"),
+                            QStringLiteral("6"), QStringLiteral("--json"), QStringLiteral("--record"),
+                            QStringLiteral("tasks-test"), QStringLiteral("--db"), q(db)});
+        QVERIFY2(r.code == 0, r.err.c_str());
+        QVERIFY2(r.err.find("recorded as run") != std::string::npos, r.err.c_str());
+        const json printed = json::parse(r.out)["tasks"];
+        rilq::store::RunStore store(db);
+        const auto runs = store.list_runs();
+        QCOMPARE(runs.size(), size_t{1});
+        const auto detail = store.get_run(runs[0].uuid);
+        QCOMPARE(detail.summary.status, rilq::store::RunStatus::Finished);
+        QCOMPARE(detail.summary.experiment, std::string("tasks-test"));
+        QCOMPARE(detail.tags.at("kind"), std::string("eval"));
+        QCOMPARE(store.params(runs[0].uuid).at("limit"), std::string("6"));
+        // Stored by time, then task name: the order given here (mmlu, piqa) either way.
+        QCOMPARE(detail.task_scores.size(), size_t{2});
+        for (size_t i = 0; i < 2; ++i) {
+            const auto& t = detail.task_scores[i];
+            const json& p = printed[i];
+            QCOMPARE(t.task, p["task"].get<std::string>());
+            QCOMPARE(t.stage, std::string("fp"));
+            QCOMPARE(t.n, p["n"].get<int64_t>());
+            QCOMPARE(t.acc, p["acc"].get<double>());
+            QCOMPARE(t.data_sha256, p["protocol"]["data_sha256"].get<std::string>());
+            QCOMPARE(json::parse(t.protocol_json), p["protocol"]);
+        }
+        QVERIFY(std::isnan(detail.task_scores[0].acc_norm)); // MMLU has none
+        QCOMPARE(detail.task_scores[1].acc_norm, printed[1]["acc_norm"].get<double>());
+        // MMLU's groups: categories, then subcategories, then subjects, in the printed order.
+        const auto& groups = detail.task_scores[0].groups;
+        const json& m = printed[0];
+        QCOMPARE(groups.size(), m["categories"].size() + m["subcategories"].size() + m["subjects"].size());
+        QCOMPARE(groups[0].kind, std::string("category"));
+        QCOMPARE(groups[0].name, m["categories"][0]["name"].get<std::string>());
+        QCOMPARE(groups.back().kind, std::string("subject"));
+        QCOMPARE(groups.back().name, std::string("marketing"));
+        QCOMPARE(groups.back().acc, m["subjects"][1]["acc"].get<double>());
+
+        // The run list's accuracy columns (the GUI's Runs table): task_infos() order, acc_norm where defined.
+        const auto columns = rilq::task_score_columns(detail.task_scores);
+        QCOMPARE(columns.size(), size_t{3});
+        QCOMPARE(columns[0], std::make_pair(std::string("mmlu"), printed[0]["acc"].get<double>()));
+        QCOMPARE(columns[1], std::make_pair(std::string("piqa"), printed[1]["acc"].get<double>()));
+        QCOMPARE(columns[2],
+                 std::make_pair(std::string("piqa acc_norm"), printed[1]["acc_norm"].get<double>()));
+
+        // `rilq runs show` prints them (text: one row per task and MMLU's categories; JSON: all).
+        const Run shown =
+            rilq::test::run_cli(rilq::cli::cmd_runs, QStringLiteral("rilq runs"),
+                                {QStringLiteral("show"), q(runs[0].uuid), QStringLiteral("--db"), q(db)});
+        QVERIFY2(shown.code == 0, shown.err.c_str());
+        QVERIFY2(rilq::test::mentions(shown.out, {"tasks", "piqa", "mmlu", "STEM"}), shown.out.c_str());
+        const Run shown_json = rilq::test::run_cli(rilq::cli::cmd_runs, QStringLiteral("rilq runs"),
+                                                   {QStringLiteral("show"), q(runs[0].uuid),
+                                                    QStringLiteral("--json"), QStringLiteral("--db"), q(db)});
+        const json stored = json::parse(shown_json.out)["task_results"];
+        QCOMPARE(stored.size(), size_t{2});
+        QCOMPARE(stored[0]["protocol"], printed[0]["protocol"]);
+        QVERIFY(stored[0]["acc_norm"].is_null());
+
+        // A bad stage or a failed evaluation records nothing.
+        Run bad = eval({shared("stories260K/stories260K.bin"), QStringLiteral("--task"),
+                        QStringLiteral("piqa=") + shared("tasks/piqa"), QStringLiteral("--limit"),
+                        QStringLiteral("2"), QStringLiteral("--record"), QStringLiteral("tasks-test"),
+                        QStringLiteral("--stage"), QStringLiteral("student"), QStringLiteral("--db"), q(db)});
+        QCOMPARE(bad.code, 1);
+        QVERIFY2(
+            rilq::test::mentions(bad.err, {"--stage: the stage \"student\"", "fp, quantized or compensated"}),
+            bad.err.c_str());
+        bad = eval({shared("stories260K/stories260K.bin"), QStringLiteral("--task"),
+                    q("piqa=" + dir + "/missing"), QStringLiteral("--record"), QStringLiteral("tasks-test"),
+                    QStringLiteral("--db"), q(db)});
+        QCOMPARE(bad.code, 1);
+        QCOMPARE(store.list_runs().size(), size_t{1});
     }
 
     void badInputFailsBeforeAnyWork() {

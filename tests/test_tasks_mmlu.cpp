@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kTolerance = 1e-4;
+constexpr double kMmluTolerance = 1e-4;
 
 // tasks_reference.py hashed_uniform: (2u - 1) * scale, u = (lowbias32(i + salt * 0x9E3779B9) >> 8) / 2^24.
 torch::Tensor hashed_uniform(uint32_t salt, std::vector<int64_t> shape, float scale, float offset) {
@@ -108,7 +108,7 @@ double compare_items(const TaskResult& result, const json& expected) {
             // Only a near tie may flip the argmax.
             const double gap = std::abs(want["probs"][static_cast<size_t>(got.pred)].get<double>() -
                                         want["probs"][want["pred"].get<size_t>()].get<double>());
-            if (gap > 2 * kTolerance) qFatal("item %s: prediction differs", where.c_str());
+            if (gap > 2 * kMmluTolerance) qFatal("item %s: prediction differs", where.c_str());
         }
     }
     return worst;
@@ -189,7 +189,7 @@ class TestTasksMmlu : public QObject {
             options.batch_size = reuse ? 8 : 1;
             const TaskResult r = task->evaluate(model, *tokenizer, options);
             const double worst = compare_items(r, ref["items"]);
-            QVERIFY2(worst < kTolerance,
+            QVERIFY2(worst < kMmluTolerance,
                      (std::string(reuse ? "reuse" : "plain") + ": " + std::to_string(worst)).c_str());
             QCOMPARE(r.protocol.max_length, int64_t{512});
             QCOMPARE(r.protocol.n_truncated, int64_t{21});
@@ -232,7 +232,7 @@ class TestTasksMmlu : public QObject {
             options.prefix_reuse = reuse;
             const TaskResult r = task->evaluate(model, *tokenizer, options);
             const double worst = compare_items(r, ref["items"]);
-            QVERIFY2(worst < kTolerance,
+            QVERIFY2(worst < kMmluTolerance,
                      (std::string(reuse ? "reuse" : "plain") + ": " + std::to_string(worst)).c_str());
             QCOMPARE(r.protocol.max_length, kMmluMaxLength);
             QCOMPARE(r.protocol.n_fewer_shots, int64_t{4});
@@ -244,8 +244,12 @@ class TestTasksMmlu : public QObject {
         QCOMPARE(mmlu_subcategories().size(), shared["subcategories"].size());
         for (const auto& [subject, sub] : mmlu_subcategories())
             QCOMPARE(sub, shared["subcategories"][subject].get<std::string>());
+        // The category order is the file's (categories.py's): STEM, humanities, social sciences, other.
+        const auto ordered =
+            nlohmann::ordered_json::parse(test::read_file(test::shared_data("mmlu/categories.json")));
+        QCOMPARE(mmlu_categories().size(), ordered["categories"].size());
         size_t i = 0;
-        for (const auto& [category, subs] : shared["categories"].items()) {
+        for (const auto& [category, subs] : ordered["categories"].items()) {
             QCOMPARE(mmlu_categories()[i].first, category);
             QCOMPARE(mmlu_categories()[i].second, subs.get<std::vector<std::string>>());
             ++i;

@@ -15,6 +15,9 @@
 #include "core/tokenize/tokenizer.h"
 #include "tests/support/task_fixture.h"
 
+#include <torch/torch.h>
+
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -25,7 +28,7 @@ using test::mentions;
 
 namespace {
 
-constexpr double kTolerance = 1e-4;
+constexpr double kChoiceTolerance = 1e-4;
 
 struct Case {
     const char* fixture; // key in tasks_reference.json
@@ -108,7 +111,7 @@ class TestTasksMultipleChoice : public QObject {
         const bool has_norm = task_info(c.task).has_acc_norm;
         const TaskResult r = run_case(stories, c, ref, {});
         const double worst = compare_docs(r, ref, has_norm);
-        QVERIFY2(worst < kTolerance, std::to_string(worst).c_str());
+        QVERIFY2(worst < kChoiceTolerance, std::to_string(worst).c_str());
         QCOMPARE(r.protocol.bos_rule, std::string(ref["bos"].get<bool>() ? "bos" : "none"));
         QCOMPARE(r.protocol.max_length, int64_t{512});
         QCOMPARE(r.protocol.n_items, ref["summary"]["n"].get<int64_t>());
@@ -117,8 +120,47 @@ class TestTasksMultipleChoice : public QObject {
             TaskRunOptions plain;
             plain.prefix_reuse = false;
             plain.batch_size = 1;
-            QVERIFY(compare_docs(run_case(stories, c, ref, plain), ref, has_norm) < kTolerance);
+            QVERIFY(compare_docs(run_case(stories, c, ref, plain), ref, has_norm) < kChoiceTolerance);
         }
+    }
+
+    void continuationLongerThanTheContext() {
+        // PIQA doc 314 has a 624-token choice for stories260K's 512-token context: the last 512
+        // continuation tokens are scored, each predicted from the window before it (checked here
+        // against one plain forward over the last 513 tokens), and the item is counted.
+        const Stories s;
+        McData data = read_piqa(test::shared_data("tasks/piqa/valid.jsonl"));
+        data.docs = {data.docs.at(314)};
+        TaskSpec spec = parse_task_spec("piqa=" + test::shared_data("tasks/piqa"));
+        const TaskResult r =
+            make_multiple_choice_task(task_info("piqa"), spec, data)->evaluate(s.model, *s.tokenizer, {});
+        QCOMPARE(r.protocol.n_truncated, int64_t{1});
+        const ItemRecord& item = r.items.at(0);
+        QVERIFY(item.truncated);
+        const int64_t context = s.model.config().max_position_embeddings; // 512
+        bool cut = false;
+        for (size_t j = 0; j < data.docs[0].requests.size(); ++j) {
+            const McRequest& req = data.docs[0].requests[j];
+            const EncodedPair pair = encode_pair(*s.tokenizer, req.context, req.continuation, false);
+            std::vector<int64_t> whole = pair.context;
+            whole.insert(whole.end(), pair.continuation.begin(), pair.continuation.end());
+            const auto n = static_cast<int64_t>(whole.size());
+            const int64_t start = std::max<int64_t>(0, n - context - 1);
+            const std::vector<int64_t> window(whole.begin() + start, whole.end());
+            const auto scored = std::min<int64_t>(static_cast<int64_t>(pair.continuation.size()), context);
+            cut = cut || static_cast<int64_t>(pair.continuation.size()) > context;
+            QCOMPARE(item.continuation_tokens[j], scored);
+            const auto input =
+                torch::tensor(std::vector<int64_t>(window.begin(), window.end() - 1)).unsqueeze(0);
+            const auto logp = torch::log_softmax(s.model.logits(input)[0].to(torch::kFloat64), -1);
+            const auto w = static_cast<int64_t>(window.size());
+            double want = 0.0;
+            for (int64_t t = w - scored; t < w; ++t)
+                want += logp[t - 1][window[static_cast<size_t>(t)]].item<double>();
+            QVERIFY2(std::abs(item.scores[j] - want) < kChoiceTolerance,
+                     (std::to_string(item.scores[j]) + " vs " + std::to_string(want)).c_str());
+        }
+        QVERIFY(cut);
     }
 
     void encodePairMovesTrailingSpace() {

@@ -1,13 +1,16 @@
 #include "app/cli/eval_tasks.h"
 
+#include "app/cli/cli_store.h"
 #include "app/cli/cli_support.h"
 #include "core/eval/tasks/sample_log.h"
+#include "core/store/run_stages.h"
 #include "core/util/error.h"
 
 #include <QStringList>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
@@ -43,21 +46,30 @@ std::string task_plus_minus(double value, double stderr_value) {
     return buf;
 }
 
+// printf-style formatting into a string (the summary goes to std::cout, which tests capture).
+template <typename... Args> std::string task_line(const char* format, Args... args) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, format, args...);
+    return buf;
+}
+
 void print_task_result(const TaskResult& r) {
     const TaskProtocol& p = r.protocol;
     std::string line = "acc " + task_plus_minus(r.acc, r.acc_stderr);
     if (!std::isnan(r.acc_norm)) line += "  acc_norm " + task_plus_minus(r.acc_norm, r.acc_norm_stderr);
-    std::printf("%-13s %s  (n %lld", p.task.c_str(), line.c_str(), static_cast<long long>(r.n));
+    std::cout << task_line("%-13s %s  (n %lld", p.task.c_str(), line.c_str(), static_cast<long long>(r.n));
     if (!p.subjects.empty())
-        std::printf(", %lld shots, %lld with fewer, %lld truncated", static_cast<long long>(p.shots),
-                    static_cast<long long>(p.n_fewer_shots), static_cast<long long>(p.n_truncated));
-    std::printf(", %.1f s, %.1f items/s)\n", r.seconds, r.items_per_s);
+        std::cout << task_line(", %lld shots, %lld with fewer, %lld truncated",
+                               static_cast<long long>(p.shots), static_cast<long long>(p.n_fewer_shots),
+                               static_cast<long long>(p.n_truncated));
+    std::cout << task_line(", %.1f s, %.1f items/s)\n", r.seconds, r.items_per_s);
     for (const GroupScore& g : r.categories)
-        std::printf("              %-16s %.4f  (n %lld)\n", g.name.c_str(), g.acc,
-                    static_cast<long long>(g.n));
-    std::printf("              data sha256 %.16s..., tokenizer %s, BOS %s, max_length %lld\n",
-                p.data_sha256.c_str(), p.tokenizer_kind.c_str(), p.bos_rule.c_str(),
-                static_cast<long long>(p.max_length));
+        std::cout << task_line("              %-16s %.4f  (n %lld)\n", g.name.c_str(), g.acc,
+                               static_cast<long long>(g.n));
+    std::cout << task_line("              data sha256 %.16s..., tokenizer %s, BOS %s, max_length %lld\n",
+                           p.data_sha256.c_str(), p.tokenizer_kind.c_str(), p.bos_rule.c_str(),
+                           static_cast<long long>(p.max_length))
+              << std::flush;
 }
 
 } // namespace
@@ -119,14 +131,14 @@ std::vector<std::unique_ptr<Task>> load_tasks(const std::vector<TaskSpec>& specs
     return tasks;
 }
 
-nlohmann::json run_task_evaluation(const QCommandLineParser& parser,
-                                   const std::vector<std::unique_ptr<Task>>& tasks, const LlamaModel& model,
-                                   const Tokenizer& tokenizer, bool as_json) {
+std::vector<TaskResult> run_task_evaluation(const QCommandLineParser& parser,
+                                            const std::vector<std::unique_ptr<Task>>& tasks,
+                                            const LlamaModel& model, const Tokenizer& tokenizer,
+                                            bool as_json) {
     TaskRunOptions options;
     options.prefix_reuse = !parser.isSet(QStringLiteral("no-prefix-reuse"));
     if (!options.prefix_reuse) options.batch_size = 1;
     std::vector<TaskResult> results;
-    nlohmann::json all = nlohmann::json::array();
     for (const auto& task : tasks) {
         ProgressLine bar; // stderr, so --json output stays clean
         ProgressSink sink;
@@ -137,11 +149,60 @@ nlohmann::json run_task_evaluation(const QCommandLineParser& parser,
         results.push_back(task->evaluate(model, tokenizer, options, sink));
         bar.finish();
         if (!as_json) print_task_result(results.back());
-        all.push_back(results.back());
     }
     if (parser.isSet(QStringLiteral("log-samples")))
         write_sample_log(to_std(parser.value(QStringLiteral("log-samples"))), results);
-    return all;
+    return results;
+}
+
+void add_record_options(QCommandLineParser& parser) {
+    parser.addOption({QStringLiteral("record"),
+                      QStringLiteral("Record the finished evaluation (task scores with their protocol, "
+                                     "perplexities) as a run of EXPERIMENT in the run store."),
+                      QStringLiteral("EXPERIMENT")});
+    QString stages;
+    for (const std::string& s : store::run_stages())
+        stages += (stages.isEmpty() ? QString() : QStringLiteral(", ")) + QString::fromStdString(s);
+    parser.addOption({QStringLiteral("stage"),
+                      QStringLiteral("Stage the recorded results go under: %1 (default: compensated with "
+                                     "--adapter, else fp).")
+                          .arg(stages),
+                      QStringLiteral("STAGE")});
+    add_db_option(parser);
+}
+
+std::optional<TaskEvaluationRun> record_request_from(const QCommandLineParser& parser) {
+    if (!parser.isSet(QStringLiteral("record"))) {
+        if (parser.isSet(QStringLiteral("stage"))) throw Error("--stage applies to --record only");
+        return std::nullopt;
+    }
+    TaskEvaluationRun run;
+    run.experiment = to_std(parser.value(QStringLiteral("record")));
+    if (run.experiment.empty()) throw Error("--record: give an experiment name");
+    const bool adapter = parser.isSet(QStringLiteral("adapter"));
+    run.stage = parser.isSet(QStringLiteral("stage")) ? to_std(parser.value(QStringLiteral("stage")))
+                                                      : (adapter ? "compensated" : "fp");
+    store::check_run_stage(run.stage, "--stage: the");
+    const std::string model = to_std(parser.positionalArguments().value(0));
+    run.name = fs::path(model).filename().string();
+    if (run.name.empty()) run.name = fs::path(model).parent_path().filename().string(); // "dir/"
+    run.params.emplace_back("model", fs::absolute(model).string());
+    if (adapter) {
+        const std::string dir = to_std(parser.value(QStringLiteral("adapter")));
+        run.params.emplace_back("adapter", fs::absolute(dir).string());
+        run.name += " + " + fs::path(dir).filename().string();
+    }
+    if (parser.isSet(QStringLiteral("tokenizer")))
+        run.params.emplace_back("tokenizer", to_std(parser.value(QStringLiteral("tokenizer"))));
+    // Repeatable options become one param each (a param key is unique per run).
+    for (const char* option : {"task", "dataset"})
+        if (parser.isSet(QString::fromLatin1(option)))
+            run.params.emplace_back(option, to_std(parser.values(QString::fromLatin1(option)).join(' ')));
+    for (const char* option : {"shots", "limit", "subjects", "seqlen", "max-windows"})
+        if (parser.isSet(QString::fromLatin1(option)))
+            run.params.emplace_back(option, to_std(parser.value(QString::fromLatin1(option))));
+    if (parser.isSet(QStringLiteral("bos"))) run.params.emplace_back("bos", "true");
+    return run;
 }
 
 } // namespace rilq::cli

@@ -1,14 +1,17 @@
 // The task half of `rilq eval`: --task NAME=PATH (repeatable) with --shots, --limit, --subjects,
-// --bos, --log-samples, --no-prefix-reuse. Parsing here, evaluation in core/eval/tasks.
+// --bos, --log-samples, --no-prefix-reuse; and --record EXPERIMENT [--stage S] [--db F], which
+// records the finished evaluation as a run. Parsing here, evaluation in core/eval/tasks.
 #pragma once
 #include <QCommandLineParser>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/eval/tasks/task.h"
+#include "core/eval/tasks/task_record.h"
 
 namespace rilq::cli {
 
@@ -20,9 +23,16 @@ std::vector<TaskSpec> task_specs_from(const QCommandLineParser& parser);
 std::vector<std::unique_ptr<Task>> load_tasks(const std::vector<TaskSpec>& specs);
 
 // Evaluates each task, prints a summary per task (unless as_json), writes --log-samples at the
-// end (whole or not at all) and returns the results as JSON.
-nlohmann::json run_task_evaluation(const QCommandLineParser& parser,
-                                   const std::vector<std::unique_ptr<Task>>& tasks, const LlamaModel& model,
-                                   const Tokenizer& tokenizer, bool as_json);
+// end (whole or not at all) and returns the results.
+std::vector<TaskResult> run_task_evaluation(const QCommandLineParser& parser,
+                                            const std::vector<std::unique_ptr<Task>>& tasks,
+                                            const LlamaModel& model, const Tokenizer& tokenizer,
+                                            bool as_json);
+
+// --record, --stage, --db.
+void add_record_options(QCommandLineParser& parser);
+// The run to record (nothing without --record); Error for a bad --stage, before any model work.
+// Params: the command's model, adapter, tokenizer and each --task / --dataset as given.
+std::optional<TaskEvaluationRun> record_request_from(const QCommandLineParser& parser);
 
 } // namespace rilq::cli

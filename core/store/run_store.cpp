@@ -3,6 +3,7 @@
 #include "core/store/run_store.h"
 
 #include "core/store/process_identity.h"
+#include "core/store/run_stages.h"
 #include "core/store/schema.h"
 #include "core/util/error.h"
 
@@ -42,12 +43,6 @@ std::string iso_time(int64_t ms) {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &utc);
     return buf;
-}
-
-void check_stage(const std::string& stage, const char* what) {
-    if (stage != "fp" && stage != "quantized" && stage != "compensated") {
-        throw Error(std::string(what) + " stage \"" + stage + "\": expected fp, quantized or compensated");
-    }
 }
 
 } // namespace
@@ -394,7 +389,7 @@ void RunStore::flush() {
 
 void RunStore::log_layer_stats(const std::string& uuid, const std::vector<LayerStat>& stats) {
     for (const auto& s : stats)
-        check_stage(s.stage, "layer stat");
+        check_run_stage(s.stage, "layer stat");
     Transaction transaction(*db_);
     require_run(uuid);
     Statement insert(*db_,
@@ -406,7 +401,7 @@ void RunStore::log_layer_stats(const std::string& uuid, const std::vector<LayerS
 }
 
 void RunStore::log_eval_result(const std::string& uuid, const EvalResult& r) {
-    check_stage(r.stage, "eval result");
+    check_run_stage(r.stage, "eval result");
     if (r.dataset.empty()) throw Error(path() + ": an eval result needs a dataset name");
     Transaction transaction(*db_);
     require_run(uuid);
@@ -422,7 +417,7 @@ void RunStore::log_eval_result(const std::string& uuid, const EvalResult& r) {
 }
 
 void RunStore::log_task_score(const std::string& uuid, const TaskScore& t) {
-    check_stage(t.stage, "task score");
+    check_run_stage(t.stage, "task score");
     if (t.task.empty()) throw Error(path() + ": a task score needs a task name");
     const int64_t timestamp = t.timestamp_ms ? t.timestamp_ms : now_ms();
     Transaction transaction(*db_);

@@ -75,17 +75,23 @@ ItemRecord MultipleChoiceTask::score_doc(const LlamaModel& model, const Tokenize
     for (size_t j = 0; j < n; ++j) {
         const EncodedPair pair =
             encode_pair(tokenizer, doc.requests[j].context, doc.requests[j].continuation, bos);
-        if (pair.continuation.empty() || static_cast<int64_t>(pair.continuation.size()) > max_length)
+        if (pair.continuation.empty())
             throw Error(info_.name + " doc " + doc.id + ", choice " + std::to_string(j) +
-                        ": the continuation has " + std::to_string(pair.continuation.size()) +
-                        " tokens (need 1.." + std::to_string(max_length) + ")");
+                        ": the continuation encodes to no token");
         if (j == 0) item.prompt_tokens = static_cast<int64_t>(pair.context.size());
         std::vector<int64_t> whole = pair.context;
         whole.insert(whole.end(), pair.continuation.begin(), pair.continuation.end());
         const size_t keep = std::min(whole.size(), static_cast<size_t>(max_length) + 1);
         inputs[j].assign(whole.end() - static_cast<std::ptrdiff_t>(keep), whole.end() - 1);
         targets[j] = pair.continuation;
-        item.continuation_tokens.push_back(static_cast<int64_t>(pair.continuation.size()));
+        // A continuation longer than the context (stories260K's 512 tokens; never at Llama's
+        // 2048+, where lm-eval's logits[inplen - contlen : inplen] would wrap around) keeps its
+        // last max_length tokens: exactly the ones the input window predicts. Counted per item.
+        if (static_cast<int64_t>(targets[j].size()) > max_length) {
+            targets[j].erase(targets[j].begin(), targets[j].end() - max_length);
+            item.truncated = true;
+        }
+        item.continuation_tokens.push_back(static_cast<int64_t>(targets[j].size()));
     }
     // The tokens every request starts with, short of each one's first scored position.
     size_t shared = 0;
@@ -163,6 +169,7 @@ TaskResult MultipleChoiceTask::evaluate(const LlamaModel& model, const Tokenizer
     for (int64_t i = 0; i < total; ++i) {
         progress.check_cancel();
         ItemRecord item = score_doc(model, tokenizer, options, data_.docs[static_cast<size_t>(i)], bos);
+        if (item.truncated) ++result.protocol.n_truncated;
         acc.push_back(item.pred == item.gold ? 1.0 : 0.0);
         if (info_.has_acc_norm) acc_norm.push_back(item.pred_norm == item.gold ? 1.0 : 0.0);
         result.items.push_back(std::move(item));

@@ -8,7 +8,7 @@ namespace rilq {
 
 nlohmann::json sample_json(const TaskResult& result, const ItemRecord& item) {
     nlohmann::json j = {{"task", result.protocol.task}, {"id", item.id}};
-    const bool mmlu = item.continuation_tokens.empty();
+    const bool mmlu = task_info(result.protocol.task).family == TaskFamily::Mmlu;
     if (mmlu) {
         j["shots"] = item.shots;
         j["prompt_tokens"] = item.prompt_tokens;
