@@ -135,6 +135,7 @@ class TestTasksMultipleChoice : public QObject {
         const TaskResult r =
             make_multiple_choice_task(task_info("piqa"), spec, data)->evaluate(s.model, *s.tokenizer, {});
         QCOMPARE(r.protocol.n_truncated, int64_t{1});
+        QCOMPARE(nlohmann::json(r.protocol)["n_truncated"].get<int64_t>(), int64_t{1}); // stored with it
         const ItemRecord& item = r.items.at(0);
         QVERIFY(item.truncated);
         const int64_t context = s.model.config().max_position_embeddings; // 512

@@ -116,10 +116,11 @@ void to_json(nlohmann::json& j, const TaskProtocol& p) {
          {"bos", p.bos_rule},
          {"max_length", p.max_length},
          {"scoring", p.scoring}};
+    // Items whose prompt or continuation was cut to max_length (every task can have them).
+    j["n_truncated"] = p.n_truncated;
     if (!p.subjects.empty()) {
         j["subjects"] = p.subjects;
         j["n_fewer_shots"] = p.n_fewer_shots;
-        j["n_truncated"] = p.n_truncated;
     }
 }
 
