@@ -31,5 +31,7 @@ int cmd_run(const QStringList& args);
 int cmd_qstats(const QStringList& args);
 // `rilq bench quantize`, called by cmd_bench's dispatcher (args[0] is "rilq bench quantize").
 int run_bench_quantize(const QStringList& args);
+// `rilq bench tasks` (app/cli/cmd_bench_tasks.cpp): MMLU questions/s with and without prefix reuse.
+int run_bench_tasks(const QStringList& args);
 
 } // namespace rilq::cli

@@ -13,7 +13,7 @@ const Command* commands() {
         {"info", "show a model's config, parameter count and linear layers", cmd_info},
         {"tokenize", "print the token ids of a text", cmd_tokenize},
         {"generate", "generate text from a prompt", cmd_generate},
-        {"eval", "perplexity on a dataset (GPTQ/OmniQuant protocol)", cmd_eval},
+        {"eval", "perplexity (GPTQ/OmniQuant protocol) and task accuracy (MMLU, ARC, PIQA, ...)", cmd_eval},
         {"pretrain", "train a small Llama (and its tokenizer) from scratch on text files", cmd_pretrain},
         {"bench", "measure speed: gemm, eval, ...", cmd_bench},
         {"runs", "list, show, diff or delete recorded runs", cmd_runs},
