@@ -112,7 +112,8 @@ ValidationLosses Trainer::evaluate() {
             a_measured = false;
         if (parts.gt_loss.defined())
             sum_gt += parts.weight * parts.gt_loss.item<double>();
-        else gt_measured = false;
+        else
+            gt_measured = false;
         weight += parts.weight;
     }
     adapters_.set_training(was_training);
