@@ -121,8 +121,8 @@ class TestSftData : public QObject {
             ++checked;
         }
         QCOMPARE(checked, 52);
-        QCOMPARE(alpaca_template_of(cases()[1]), AlpacaTemplate::Input); // input "  "
-        QCOMPARE(alpaca_template_of(cases()[0]), AlpacaTemplate::NoInput);
+        QVERIFY(alpaca_template_of(cases()[1]) == AlpacaTemplate::Input); // input "  "
+        QVERIFY(alpaca_template_of(cases()[0]) == AlpacaTemplate::NoInput);
         QCOMPARE(code_point_count("Ünïcödé ✓ 😀"), int64_t(11));
     }
 
@@ -220,7 +220,8 @@ class TestSftData : public QObject {
         const auto a = tok.example(cases()[0], 384, 128), b = tok.example(demo()[1], 384, 128);
         const auto batch = collate_sft_batch({&a, &b}, 7, false);
         const auto width = static_cast<int64_t>(std::max(a.ids.size(), b.ids.size()));
-        QCOMPARE(batch.input_ids.sizes(), (std::vector<int64_t>{2, width}));
+        QCOMPARE(batch.input_ids.size(0), int64_t(2));
+        QCOMPARE(batch.input_ids.size(1), width);
         const auto short_row = a.ids.size() < b.ids.size() ? 0 : 1;
         const auto& e = short_row == 0 ? a : b;
         const auto n = static_cast<int64_t>(e.ids.size());

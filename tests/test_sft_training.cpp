@@ -250,7 +250,9 @@ class TestSftTraining : public QObject {
         QVERIFY(test::max_abs_diff(tuned, before) > 1e-5);
         save_peft_adapter(dir + "/sft", adapters, "stories260K");
         detach_lora(model, adapters);
-        auto reloaded = load_peft_adapter(dir + "/sft", model);
+        const auto reloaded = load_peft_adapter(dir + "/sft", model);
+        QCOMPARE(reloaded.size(), adapters.size());
+        QVERIFY(!reloaded.config().iec); // folded into A and B
         torch::NoGradGuard no_grad;
         QVERIFY(test::max_abs_diff(model.logits(ids), tuned) < 1e-5);
     }
