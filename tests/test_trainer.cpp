@@ -48,6 +48,15 @@ TrainConfig small_config() {
     return c;
 }
 
+// One update per micro-step and a validation after each: for scripted validation sequences.
+TrainConfig scripted_config(int64_t updates) {
+    TrainConfig c = small_config();
+    c.gradient_accumulation_steps = 1;
+    c.approx_eval_steps = 1;
+    c.approx_total_steps = updates;
+    return c;
+}
+
 struct Recorder {
     std::vector<TrainEvent> events;
     std::vector<TrainEvent> of(TrainEventKind kind) const {
@@ -146,10 +155,7 @@ private Q_SLOTS:
     }
 
     void earlyStopOnScriptedSequence() {
-        TrainConfig config = small_config();
-        config.gradient_accumulation_steps = 1;
-        config.approx_eval_steps = 1;
-        config.approx_total_steps = 100;
+        TrainConfig config = scripted_config(100);
         config.approx_early_stop = true;
         config.approx_es_patience = 3;
         Fixture f(config);
@@ -196,10 +202,7 @@ private Q_SLOTS:
     // restore_best off (IR-QLoRA's HF Trainer): the same scripted sequence ends with the last
     // adapters, not the best validation's.
     void restoreBestOffKeepsTheLastAdapters() {
-        TrainConfig config = small_config();
-        config.gradient_accumulation_steps = 1;
-        config.approx_eval_steps = 1;
-        config.approx_total_steps = 6;
+        TrainConfig config = scripted_config(6);
         config.restore_best = false;
         Fixture f(config);
         const std::vector<double> script = {9.0, 3.0, 1.0, 2.0, 2.5, 2.2, 2.4};

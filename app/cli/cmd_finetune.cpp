@@ -57,7 +57,7 @@ int cmd_finetune(const QStringList& args) {
     FinetuneConfig config = irqlora_finetune_config();
     SftDataConfig& d = config.data;
     TrainConfig& t = config.train;
-    int64_t updates = t.total_updates(), log_every = 10, uint_seeds[2] = {42, 42};
+    int64_t updates = t.total_updates(), log_every = 10, seeds[2] = {42, 42};
     const IntOption ints[] = {
         {"source-max-len", "Source (\"<s>\" + prompt) tokens kept (default 384).", &d.source_max_len, 1},
         {"target-max-len", "Target (output + \"</s>\") tokens kept (default 128).", &d.target_max_len, 1},
@@ -72,8 +72,8 @@ int cmd_finetune(const QStringList& args) {
         {"eval-steps", "Updates between eval-loss measurements (default 1000).", &t.approx_eval_steps, 1},
         {"eval-batch", "Examples per eval batch (default 4).", &t.eval_batch_size, 1},
         {"lora-r", "LoRA rank of fresh adapters (default 64).", &t.lora_r, 1},
-        {"data-seed", "Seed of the length-grouped batch order (default 42).", &uint_seeds[0], 0},
-        {"seed", "Seed of fresh adapters' initialisation (default 42).", &uint_seeds[1], 0},
+        {"data-seed", "Seed of the length-grouped batch order (default 42).", &seeds[0], 0},
+        {"seed", "Seed of fresh adapters' initialisation (default 42).", &seeds[1], 0},
         {"log-steps", "Print the train loss every N updates (default 10, as HF logging_steps).", &log_every,
          1},
     };
@@ -123,28 +123,12 @@ int cmd_finetune(const QStringList& args) {
             return kExitUsage;
         }
     }
-    for (const auto& o : ints) {
-        if (!p.isSet(QString::fromLatin1(o.name))) continue;
-        bool ok = false;
-        *o.target = p.value(QString::fromLatin1(o.name)).toLongLong(&ok);
-        if (!ok || *o.target < o.min) {
-            std::cerr << "rilq finetune: --" << o.name << " takes an integer >= " << o.min << ", found \""
-                      << to_std(p.value(QString::fromLatin1(o.name))) << "\"\n";
-            return kExitUsage;
-        }
-    }
-    for (const auto& o : reals) {
-        if (!p.isSet(QString::fromLatin1(o.name))) continue;
-        bool ok = false;
-        *o.target = p.value(QString::fromLatin1(o.name)).toDouble(&ok);
-        if (!ok || !std::isfinite(*o.target) || *o.target < 0) {
-            std::cerr << "rilq finetune: --" << o.name << " takes a number >= 0, found \""
-                      << to_std(p.value(QString::fromLatin1(o.name))) << "\"\n";
-            return kExitUsage;
-        }
-    }
-    d.data_seed = static_cast<uint64_t>(uint_seeds[0]);
-    t.seed = static_cast<uint64_t>(uint_seeds[1]);
+    for (const auto& o : ints)
+        if (!read_integer_option(p, o.name, *o.target, o.min)) return kExitUsage;
+    for (const auto& o : reals)
+        if (!read_number_option(p, o.name, *o.target, 0.0)) return kExitUsage;
+    d.data_seed = static_cast<uint64_t>(seeds[0]);
+    t.seed = static_cast<uint64_t>(seeds[1]);
     d.group_by_length = !p.isSet("no-group-by-length");
     d.train_on_source = p.isSet("train-on-source");
     d.pad_class = !p.isSet("no-pad-class");
