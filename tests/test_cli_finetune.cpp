@@ -12,6 +12,7 @@
 #include "app/cli/commands.h"
 #include "core/io/model_loader.h"
 #include "core/lora/peft_adapter.h"
+#include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
 
 using nlohmann::json;
@@ -145,5 +146,5 @@ class TestCliFinetune : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestCliFinetune)
+RILQ_TEST_GUILESS_MAIN(TestCliFinetune)
 #include "test_cli_finetune.moc"

@@ -5,6 +5,7 @@
 // Alpaca files. Every comparison here is exact (integers and strings).
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
 
 #include "core/data/numpy_random.h"
@@ -236,5 +237,5 @@ class TestSftData : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestSftData)
+RILQ_TEST_APPLESS_MAIN(TestSftData)
 #include "test_sft_data.moc"

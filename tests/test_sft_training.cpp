@@ -8,6 +8,7 @@
 // IEC gates added keeps the model's function, and the final adapters save as a PEFT adapter.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
 
 #include "core/finetune/finetune.h"
@@ -272,5 +273,5 @@ class TestSftTraining : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestSftTraining)
+RILQ_TEST_APPLESS_MAIN(TestSftTraining)
 #include "test_sft_training.moc"

@@ -26,21 +26,19 @@ namespace rilq::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
-
-struct IntOption {
+struct FinetuneIntOption {
     const char* name;
     const char* help;
     int64_t* target;
     int64_t min;
 };
-struct RealOption {
+struct FinetuneRealOption {
     const char* name;
     const char* help;
     double* target;
 };
 
-nlohmann::json event_json(const TrainEvent& e) {
+nlohmann::json finetune_event_json(const TrainEvent& e) {
     auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
     return {{"update", e.update_step},
             {"micro_step", e.micro_step},
@@ -58,7 +56,7 @@ int cmd_finetune(const QStringList& args) {
     SftDataConfig& d = config.data;
     TrainConfig& t = config.train;
     int64_t updates = t.total_updates(), log_every = 10, seeds[2] = {42, 42};
-    const IntOption ints[] = {
+    const FinetuneIntOption ints[] = {
         {"source-max-len", "Source (\"<s>\" + prompt) tokens kept (default 384).", &d.source_max_len, 1},
         {"target-max-len", "Target (output + \"</s>\") tokens kept (default 128).", &d.target_max_len, 1},
         {"eval-size", "Records held out by the seed-42 split (default 1024; must be below the record count).",
@@ -77,7 +75,7 @@ int cmd_finetune(const QStringList& args) {
         {"log-steps", "Print the train loss every N updates (default 10, as HF logging_steps).", &log_every,
          1},
     };
-    const RealOption reals[] = {
+    const FinetuneRealOption reals[] = {
         {"lr", "Learning rate (default 2e-4, constant).", &t.approx_lr},
         {"weight-decay", "AdamW decoupled weight decay (default 0).", &t.weight_decay},
         {"max-grad-norm", "Clip the adapters' gradient to this L2 norm, 0 = off (default 0.3).",
@@ -147,6 +145,7 @@ int cmd_finetune(const QStringList& args) {
     const bool as_json = p.isSet("json"), quiet = p.isSet("quiet") || as_json;
 
     return run_guarded([&] {
+        namespace fs = std::filesystem;
         init_runtime(threads_from(p));
         const std::string model_path = to_std(p.positionalArguments().at(0));
         const fs::path out = to_std(p.value("out"));
@@ -190,13 +189,13 @@ int cmd_finetune(const QStringList& args) {
         if (resume) options.resume_from = checkpoint.string();
         options.on_event = [&](const TrainEvent& e) {
             if (e.kind == TrainEventKind::Update) {
-                curve.push_back(event_json(e));
+                curve.push_back(finetune_event_json(e));
                 if (!quiet && (e.update_step % log_every == 0 || e.update_step == 1))
                     std::fprintf(stderr, "update %lld/%lld  loss %.4f  grad-norm %.3f  lr %.1e  %.0f tok/s\n",
                                  static_cast<long long>(e.update_step), static_cast<long long>(updates),
                                  e.t_loss, e.grad_norm, e.lr, e.tokens_per_s);
             } else if (e.kind == TrainEventKind::Validation) {
-                evals.push_back(event_json(e));
+                evals.push_back(finetune_event_json(e));
                 if (!quiet)
                     std::fprintf(stderr, "eval   update %lld: eval loss %.4f\n",
                                  static_cast<long long>(e.update_step), e.v_loss);

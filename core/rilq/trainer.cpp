@@ -37,7 +37,7 @@ bool may_differ_on_resume(const std::string& key) {
 }
 
 // The config a checkpoint records: the TrainConfig, plus the objective's resume key when it has one.
-nlohmann::json checkpoint_config(const TrainConfig& config, const TrainObjective& objective) {
+nlohmann::json checkpoint_config_json(const TrainConfig& config, const TrainObjective& objective) {
     auto j = config.to_json();
     const auto key = objective.resume_key();
     if (!key.empty()) j["objective"] = nlohmann::json::parse(key);
@@ -137,7 +137,7 @@ void Trainer::save_checkpoint() {
     c.best_v_a_loss = best_losses_.a_loss;
     c.best_v_gt_loss = best_losses_.gt_loss;
     c.best_update_step = best_update_step_;
-    c.config_json = checkpoint_config(config_, objective_).dump();
+    c.config_json = checkpoint_config_json(config_, objective_).dump();
     c.adapters = adapters_.snapshot();
     c.best_adapters = best_snapshot_;
     c.dropout_rng_state = adapters_.dropout_rng_state();
@@ -147,7 +147,7 @@ void Trainer::save_checkpoint() {
 void Trainer::resume() {
     const auto c = read_checkpoint(options_.resume_from);
     const auto saved = nlohmann::json::parse(c.config_json);
-    const auto now = checkpoint_config(config_, objective_);
+    const auto now = checkpoint_config_json(config_, objective_);
     const auto defaults = TrainConfig{}.to_json();
     for (const auto& [key, value] : now.items()) {
         if (may_differ_on_resume(key)) continue;
