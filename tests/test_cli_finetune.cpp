@@ -1,10 +1,12 @@
 // `rilq finetune` in-process on stories260K and the Alpaca demo rows: quantizes, trains, writes a
-// PEFT adapter that loads over the written quantized model, records the curves, resumes from its
-// checkpoint, refuses to overwrite a run, and names the record of a bad data file.
+// PEFT adapter that loads over the written quantized model, records the curves in finetune.json and
+// the run (params, curves, final eval loss, artifacts) in the run store, resumes from its checkpoint,
+// refuses to overwrite a run, and names the record of a bad data file.
 #include <QtTest/QtTest>
 
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <torch/torch.h>
@@ -12,6 +14,7 @@
 #include "app/cli/commands.h"
 #include "core/io/model_loader.h"
 #include "core/lora/peft_adapter.h"
+#include "core/store/run_store.h"
 #include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
 
@@ -45,7 +48,9 @@ QString shared(const char* relative) {
 
 // A short run: 2-bit RTN, r 4 + IEC, 8 held-out rows (4 evaluated), 2 examples per update.
 QStringList short_run(const std::string& out, int steps) {
-    return {shared("stories260K/stories260K.bin"),
+    return {"--db",
+            QString::fromStdString(fs::path(out).parent_path().string() + "/runs.db"),
+            shared("stories260K/stories260K.bin"),
             "--data",
             shared("alpaca/alpaca_en_demo.json"),
             "--out",
@@ -111,6 +116,36 @@ class TestCliFinetune : public QObject {
         const auto cfg = json::parse(test::read_file(out + "/adapter/adapter_config.json"));
         QCOMPARE(cfg["base_model_name_or_path"].get<std::string>(), out + "/quantized");
 
+        // The store has the run: settings as params, the same curves, the outputs as artifacts.
+        {
+            store::RunStore db(fs::path(out).parent_path().string() + "/runs.db");
+            const auto runs = db.list_runs();
+            QCOMPARE(runs.size(), size_t(1));
+            QCOMPARE(runs[0].experiment, std::string("finetune"));
+            QCOMPARE(runs[0].name, std::string("run"));
+            QCOMPARE(runs[0].status, store::RunStatus::Finished);
+            const auto params = db.params(runs[0].uuid);
+            QCOMPARE(params.at("train.max_grad_norm"), std::string("0.3"));
+            QCOMPARE(params.at("data.source_max_len"), std::string("384"));
+            QCOMPARE(params.at("sft.train_examples"), std::string("991"));
+            QCOMPARE(params.at("sft.data_sha256"), summary["data"]["sha256"].get<std::string>());
+            const auto t_loss = db.metric_history(runs[0].uuid, "t_loss");
+            QCOMPARE(t_loss.size(), size_t(4));
+            for (size_t i = 0; i < 4; ++i) {
+                QCOMPARE(t_loss[i].step, int64_t(i + 1));
+                QCOMPARE(t_loss[i].value, summary["updates"][i]["t_loss"].get<double>());
+            }
+            QCOMPARE(db.metric_history(runs[0].uuid, "grad_norm").size(), size_t(4));
+            QCOMPARE(db.metric_history(runs[0].uuid, "v_loss").size(), size_t(3));
+            const auto final_eval = db.metric_history(runs[0].uuid, "final_eval_loss");
+            QCOMPARE(final_eval.size(), size_t(1));
+            QCOMPARE(final_eval[0].value, final_loss);
+            std::set<std::string> kinds;
+            for (const auto& a : db.artifacts(runs[0].uuid))
+                kinds.insert(a.kind);
+            QCOMPARE(kinds, (std::set<std::string>{"adapter", "quantized_model", "run_summary"}));
+        }
+
         // Running again into the same folder is refused; --resume continues to 6 updates.
         const Run again = finetune(short_run(out, 4));
         QCOMPARE(again.code, 1);
@@ -121,6 +156,8 @@ class TestCliFinetune : public QObject {
         QCOMPARE(after["updates"].size(), size_t(2)); // this session's updates 5 and 6
         QCOMPARE(after["updates"][0]["update"].get<int>(), 5);
         QCOMPARE(after["result"]["updates"].get<int>(), 6);
+        store::RunStore db(fs::path(out).parent_path().string() + "/runs.db");
+        QCOMPARE(db.list_runs().size(), size_t(2)); // the resumed session is a run of its own
     }
 
     void badInputIsNamed() {

@@ -150,10 +150,14 @@ class TestSftData : public QObject {
         }
         QVERIFY(truncated_sources > 5);
         QVERIFY(truncated_targets > 5);
-        // The source ends in "### Response: " = [835, 13291, 29901, 29871] (PROTOCOL.md section 2).
+        // The source ends in "\n### Response: " with the lone "▁" of the trailing space (PROTOCOL.md
+        // section 2). After "\n" inside the prompt "###" has no dummy prefix: "##", "#" (13, 2277,
+        // 29937), not the "▁###" (835) of the string "### Response: " encoded alone.
         const auto e = SftTokenizer(tokenizer("llama2")).example(cases()[0], 384, 128);
-        const std::vector<int64_t> tail(e.ids.begin() + e.source_tokens - 4, e.ids.begin() + e.source_tokens);
-        QVERIFY(tail == std::vector<int64_t>({835, 13291, 29901, 29871}));
+        const std::vector<int64_t> tail(e.ids.begin() + e.source_tokens - 6, e.ids.begin() + e.source_tokens);
+        QVERIFY(tail == std::vector<int64_t>({13, 2277, 29937, 13291, 29901, 29871}));
+        QVERIFY(SftTokenizer(tokenizer("llama2")).encode("### Response: ") ==
+                std::vector<int64_t>({835, 13291, 29901, 29871}));
         QCOMPARE(e.ids.front(), int64_t(1));
         QCOMPARE(e.ids.back(), int64_t(2));
     }

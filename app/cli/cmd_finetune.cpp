@@ -1,19 +1,24 @@
 // rilq finetune MODEL --data ALPACA.json --out DIR [--method ... quantize first] [--adapter DIR]
 // IR-QLoRA's instruction fine-tuning (core/finetune/finetune.h) from the command line: prints the
 // train loss, the eval loss and the final eval loss, writes DIR/adapter (PEFT), DIR/quantized
-// (when it quantized), DIR/finetune.json (settings, curves, result), DIR/checkpoint (resumable).
+// (when it quantized), DIR/finetune.json (settings, curves, result), DIR/checkpoint (resumable),
+// and records the run in the run store (core/finetune/finetune_record.h).
+#include "app/cli/cli_store.h"
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
 #include "app/cli/model_args.h"
 #include "app/cli/quant_cli.h"
 
 #include "core/finetune/finetune.h"
+#include "core/finetune/finetune_record.h"
 #include "core/io/hf_checkpoint.h"
 #include "core/io/model_loader.h"
 #include "core/lora/peft_adapter.h"
+#include "core/store/run_store.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/sha256.h"
 
 #include <nlohmann/json.hpp>
 
@@ -97,7 +102,10 @@ int cmd_finetune(const QStringList& args) {
         {"no-group-by-length", "Shuffle the training examples instead of grouping them by length."},
         {"train-on-source", "Put the loss on the prompt tokens too."},
         {"no-pad-class", "Softmax over the model's vocabulary only (irlora.py adds a [PAD] class)."},
-        {"resume", "Continue the run whose checkpoint is in --out."},
+        {"resume", "Continue the run whose checkpoint is in --out (recorded as a new run in the store)."},
+        {"experiment", "Run-store experiment to record the run under (default \"finetune\").", "name",
+         "finetune"},
+        {"name", "Run name in the store (default: the --out folder's name).", "name"},
         {"json", "Print the result as JSON."},
         {"quiet", "No per-update lines."},
     });
@@ -107,6 +115,7 @@ int cmd_finetune(const QStringList& args) {
         p.addOption({QString::fromLatin1(o.name), QString::fromLatin1(o.help), "X"});
     add_quant_spec_options(p);
     add_model_options(p);
+    add_db_option(p);
     int exit_code = kExitOk;
     if (!parse_args(
             p, args,
@@ -204,43 +213,86 @@ int cmd_finetune(const QStringList& args) {
         const std::string data_file = data.source_name, data_sha = data.source_sha256;
         const int64_t n_train = static_cast<int64_t>(data.train.size()),
                       n_eval = static_cast<int64_t>(data.eval.size());
-        const FinetuneResult r = run_finetune(model, adapters, std::move(data), config, options);
+        FinetuneRecording recording;
+        recording.experiment = to_std(p.value("experiment"));
+        const auto full_path = [](const std::string& path) {
+            return path.empty() ? path : fs::absolute(path).lexically_normal().string();
+        };
+        const fs::path out_full = fs::path(full_path(out.string())); // "runs/a/" names the run "a"
+        recording.run_name =
+            p.isSet("name")
+                ? to_std(p.value("name"))
+                : (out_full.has_filename() ? out_full : out_full.parent_path()).filename().string();
+        recording.params = {{"model", full_path(model_path)},
+                            {"data_file", full_path(data_file)},
+                            {"output_dir", full_path(out.string())},
+                            {"continued_from", full_path(to_std(p.value("adapter")))},
+                            {"quantization", quantize ? nlohmann::json(spec).dump() : std::string("none")}};
+        if (resume) recording.tags = {{"resumed_from", fs::absolute(checkpoint).string()}};
+        auto summary_of = [&](const FinetuneResult& r) -> nlohmann::json {
+            return {
+                {"format_version", 1},
+                {"model", model_path},
+                {"quantization", quantize ? nlohmann::json(spec) : nlohmann::json(nullptr)},
+                {"continued_from", to_std(p.value("adapter"))},
+                {"data", {{"file", data_file}, {"sha256", data_sha}, {"train", n_train}, {"eval", n_eval}}},
+                {"config", {{"data", d.to_json()}, {"train", t.to_json()}}},
+                {"updates", curve},
+                {"validations", evals},
+                {"result",
+                 {{"status", to_string(r.train.status)},
+                  {"message", r.train.message},
+                  {"updates", r.train.updates},
+                  {"final_eval_loss", r.final_eval.loss},
+                  {"elapsed_s", r.train.elapsed_s},
+                  {"tokens_per_s", r.train.tokens_per_s}}},
+            };
+        };
+        recording.save_outputs = [&](const FinetuneResult& r) {
+            std::vector<store::Artifact> artifacts;
+            auto record = [&](const char* kind, const fs::path& path) {
+                store::Artifact a;
+                a.kind = kind;
+                a.path = fs::absolute(path).string();
+                if (fs::is_regular_file(path)) {
+                    a.sha256 = sha256_file(path.string());
+                    a.size_bytes = static_cast<int64_t>(fs::file_size(path));
+                } else {
+                    for (const auto& entry : fs::recursive_directory_iterator(path))
+                        if (entry.is_regular_file()) a.size_bytes += static_cast<int64_t>(entry.file_size());
+                }
+                artifacts.push_back(a);
+            };
+            fs::create_directories(out);
+            if (quantize) {
+                save_hf_model(model, (out / "quantized").string());
+                copy_tokenizer_files(p, model_path, (out / "quantized").string());
+                record("quantized_model", out / "quantized");
+            }
+            if (!adapters.empty()) {
+                save_peft_adapter((out / "adapter").string(), adapters,
+                                  quantize ? (out / "quantized").string() : model_path);
+                record("adapter", out / "adapter");
+            }
+            write_file_atomic((out / "finetune.json").string(), summary_of(r).dump(1) + "\n");
+            record("run_summary", out / "finetune.json");
+            return artifacts;
+        };
+        store::RunStore store(store_path(p));
+        const FinetuneResult r =
+            run_recorded_finetune(store, recording, model, adapters, std::move(data), config, options);
         if (r.train.status == TrainStatus::Killed) throw Cancelled();
         if (r.train.status == TrainStatus::Failed) throw Error("fine-tuning failed: " + r.train.message);
 
-        fs::create_directories(out);
-        if (quantize) {
-            save_hf_model(model, (out / "quantized").string());
-            copy_tokenizer_files(p, model_path, (out / "quantized").string());
-        }
-        if (!adapters.empty())
-            save_peft_adapter((out / "adapter").string(), adapters,
-                              quantize ? (out / "quantized").string() : model_path);
-        const nlohmann::json summary = {
-            {"format_version", 1},
-            {"model", model_path},
-            {"quantization", quantize ? nlohmann::json(spec) : nlohmann::json(nullptr)},
-            {"continued_from", to_std(p.value("adapter"))},
-            {"data", {{"file", data_file}, {"sha256", data_sha}, {"train", n_train}, {"eval", n_eval}}},
-            {"config", {{"data", d.to_json()}, {"train", t.to_json()}}},
-            {"updates", curve},
-            {"validations", evals},
-            {"result",
-             {{"status", to_string(r.train.status)},
-              {"message", r.train.message},
-              {"updates", r.train.updates},
-              {"final_eval_loss", r.final_eval.loss},
-              {"elapsed_s", r.train.elapsed_s},
-              {"tokens_per_s", r.train.tokens_per_s}}},
-        };
-        write_file_atomic((out / "finetune.json").string(), summary.dump(1) + "\n");
         if (as_json) {
-            std::cout << summary.at("result").dump(2) << std::endl;
+            std::cout << summary_of(r).at("result").dump(2) << std::endl;
         } else {
-            std::printf("fine-tuned %lld updates in %.1f s (%.0f tokens/s): final eval loss %.4f\n",
-                        static_cast<long long>(r.train.updates), r.train.elapsed_s, r.train.tokens_per_s,
-                        r.final_eval.loss);
-            std::printf("wrote %s\n", out.string().c_str());
+            char line[160];
+            std::snprintf(line, sizeof line,
+                          "fine-tuned %lld updates in %.1f s (%.0f tokens/s): final eval loss %.4f",
+                          static_cast<long long>(r.train.updates), r.train.elapsed_s, r.train.tokens_per_s,
+                          r.final_eval.loss);
+            std::cout << line << "\nwrote " << out.string() << "; recorded in " << store.path() << std::endl;
         }
         return kExitOk;
     });
