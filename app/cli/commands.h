@@ -28,6 +28,7 @@ int run_bench_store(const QStringList& args);
 int run_bench_step(const QStringList& args);
 int cmd_quantize(const QStringList& args);
 int cmd_run(const QStringList& args);
+int cmd_finetune(const QStringList& args); // IR-QLoRA's instruction fine-tuning on Alpaca data
 int cmd_qstats(const QStringList& args);
 // `rilq bench quantize`, called by cmd_bench's dispatcher (args[0] is "rilq bench quantize").
 int run_bench_quantize(const QStringList& args);

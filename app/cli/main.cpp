@@ -20,6 +20,8 @@ const Command* commands() {
         {"export", "an experiment's table as Markdown, CSV, LaTeX or JSON", cmd_export},
         {"quantize", "fake-quantize a model (rtn, nf, icq-nf, icq-int) and save it", cmd_quantize},
         {"run", "run an experiment JSON: quantize, train LoRA with RILQ, evaluate, record", cmd_run},
+        {"finetune", "instruction fine-tuning on Alpaca data (IR-QLoRA's recipe), PEFT adapter out",
+         cmd_finetune},
         {"qstats", "per-linear quantization error, entropy and spectrum", cmd_qstats},
         {nullptr, nullptr, nullptr},
     };

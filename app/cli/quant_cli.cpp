@@ -39,7 +39,7 @@ double to_double(const QCommandLineParser& p, const char* name) {
 
 } // namespace
 
-void add_quant_options(QCommandLineParser& p) {
+void add_quant_spec_options(QCommandLineParser& p) {
     p.addOptions({
         {"method", "rtn (default), nf, icq-nf or icq-int.", "method", "rtn"},
         {"bits", "Bits per weight: 2 (default), 3, 4 (8 for rtn / icq-int).", "B", "2"},
@@ -63,6 +63,12 @@ void add_quant_options(QCommandLineParser& p) {
         {"targets", "Comma-separated projections or linear names (default: q,k,v,o,gate,up,down_proj).",
          "list"},
         {"spec", "Read the quantization spec from a JSON file (flags given override it).", "file.json"},
+    });
+}
+
+void add_quant_options(QCommandLineParser& p) {
+    add_quant_spec_options(p);
+    p.addOptions({
         {"no-spectrum", "Skip the singular values of W - Q(W) (the slowest metric on large models)."},
         {"calib",
          "Calibration data for the output error ||XW^T - XQ(W)^T|| / ||XW^T||: wikitext2=PATH, c4=PATH or "

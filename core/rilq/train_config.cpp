@@ -35,6 +35,7 @@ void TrainConfig::validate() const {
     at_least("gradient_accumulation_steps", gradient_accumulation_steps, 1);
     at_least("approx_eval_steps", approx_eval_steps, 1);
     at_least("approx_es_patience", approx_es_patience, 1);
+    at_least("eval_batch_size", eval_batch_size, 0);
     at_least("target_memory_budget_bytes", target_memory_budget_bytes, 0);
     if (!(approx_lr > 0.0) || !std::isfinite(approx_lr))
         throw Error("approx_lr must be a positive number, found " + std::to_string(approx_lr));
@@ -42,6 +43,7 @@ void TrainConfig::validate() const {
     finite_non_negative("gt_weight", gt_weight);
     finite_non_negative("weight_decay", weight_decay);
     finite_non_negative("approx_es_delta", approx_es_delta);
+    finite_non_negative("max_grad_norm", max_grad_norm);
     if (scope == Scope::Model && a_dis_weight == 0.0 && gt_weight == 0.0)
         throw Error("a_dis_weight and gt_weight are both 0: the RILQ loss would be constant");
 }
@@ -119,10 +121,13 @@ nlohmann::json TrainConfig::to_json() const {
     j["optimizer"] = to_string(optimizer);
     j["weight_decay"] = weight_decay;
     j["schedule"] = to_string(schedule);
+    j["max_grad_norm"] = max_grad_norm;
     j["approx_eval_steps"] = approx_eval_steps;
+    j["eval_batch_size"] = eval_batch_size;
     j["approx_early_stop"] = approx_early_stop;
     j["approx_es_patience"] = approx_es_patience;
     j["approx_es_delta"] = approx_es_delta;
+    j["restore_best"] = restore_best;
     j["seed"] = seed;
     j["target_memory_budget_bytes"] = target_memory_budget_bytes;
     return j;
@@ -160,10 +165,13 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
     get_enum("optimizer", c.optimizer, parse_optimizer);
     get("weight_decay", c.weight_decay);
     get_enum("schedule", c.schedule, parse_lr_schedule);
+    get("max_grad_norm", c.max_grad_norm);
     get("approx_eval_steps", c.approx_eval_steps);
+    get("eval_batch_size", c.eval_batch_size);
     get("approx_early_stop", c.approx_early_stop);
     get("approx_es_patience", c.approx_es_patience);
     get("approx_es_delta", c.approx_es_delta);
+    get("restore_best", c.restore_best);
     get("seed", c.seed);
     get("target_memory_budget_bytes", c.target_memory_budget_bytes);
     return c;
