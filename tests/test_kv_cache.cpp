@@ -20,7 +20,7 @@ using namespace rilq;
 
 namespace {
 
-constexpr double kTolerance = 1e-5;
+constexpr double kKvCacheTolerance = 1e-5;
 
 // Runs ids from position 0; returns their logits and fills `cache` with their keys/values.
 torch::Tensor run_keeping(const LlamaModel& model, const torch::Tensor& ids, KvCache& cache) {
@@ -58,7 +58,7 @@ class TestKvCache : public QObject {
         const auto whole = model.logits(ids);
         for (const int64_t split : {1, 37, 127, 128, 129, 200, 299}) {
             const double d = test::max_abs_diff(continued_logits(model, ids, split), whole);
-            QVERIFY2(d < kTolerance, (std::to_string(split) + ": " + std::to_string(d)).c_str());
+            QVERIFY2(d < kKvCacheTolerance, (std::to_string(split) + ": " + std::to_string(d)).c_str());
         }
         // Not vacuous: the cached part matters to the rest.
         KvCache other;
@@ -84,13 +84,13 @@ class TestKvCache : public QObject {
         QCOMPARE(ab.layers[0].keys.sizes().vec(),
                  (std::vector<int64_t>{1, c.num_key_value_heads, 30, c.head_dim}));
         for (size_t l = 0; l < whole.layers.size(); ++l) {
-            QVERIFY(test::max_abs_diff(ab.layers[l].keys, whole.layers[l].keys) < kTolerance);
-            QVERIFY(test::max_abs_diff(ab.layers[l].values, whole.layers[l].values) < kTolerance);
+            QVERIFY(test::max_abs_diff(ab.layers[l].keys, whole.layers[l].keys) < kKvCacheTolerance);
+            QVERIFY(test::max_abs_diff(ab.layers[l].values, whole.layers[l].values) < kKvCacheTolerance);
         }
         // first(n) is the cache of the first n tokens.
         const KvCache cut = whole.first(10);
         QCOMPARE(cut.length(), int64_t{10});
-        QVERIFY(test::max_abs_diff(cut.layers[1].keys, a.layers[1].keys) < kTolerance);
+        QVERIFY(test::max_abs_diff(cut.layers[1].keys, a.layers[1].keys) < kKvCacheTolerance);
     }
 
     void onePrefixServesAPaddedBatch() {
@@ -113,7 +113,7 @@ class TestKvCache : public QObject {
             const int64_t n = lengths[static_cast<size_t>(r)];
             const auto alone = model.logits(torch::cat({prefix, tails[r].slice(0, 0, n).unsqueeze(0)}, 1));
             const double d = test::max_abs_diff(batched[r].slice(0, 0, n), alone[0].slice(0, 40));
-            QVERIFY2(d < kTolerance, (std::to_string(r) + ": " + std::to_string(d)).c_str());
+            QVERIFY2(d < kKvCacheTolerance, (std::to_string(r) + ": " + std::to_string(d)).c_str());
         }
     }
 
@@ -128,7 +128,7 @@ class TestKvCache : public QObject {
             adapter->set_parameter("lora_B", torch::randn(adapter->B().sizes(), gen) * 0.05);
         const auto ids = test::random_windows(1, 50, c.vocab_size, 72);
         torch::NoGradGuard no_grad;
-        QVERIFY(test::max_abs_diff(continued_logits(model, ids, 23), model.logits(ids)) < kTolerance);
+        QVERIFY(test::max_abs_diff(continued_logits(model, ids, 23), model.logits(ids)) < kKvCacheTolerance);
     }
 
     void errorsNameTheLimits() {

@@ -9,6 +9,7 @@
 //    multiset of counts compare equal and the first candidate wins real ties.
 // Metrics use fp64 (entropy_bits).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
