@@ -2,6 +2,7 @@
 
 #include "core/demo/demo_cache.h"
 
+#include "core/run/config_schema.h"     // quant_methods / quant_variants: the one list
 #include "core/run/experiment_config.h" // validate_experiment: the same checks `rilq run` makes
 #include "core/run/run_config.h"        // RunConfig defaults shown for absent keys
 
@@ -73,12 +74,23 @@ QString json_string(const json* v, const std::string& fallback) {
     return v->is_string() ? qt_text(v->get<std::string>()) : qt_text(v->dump());
 }
 
-// Variants each quantizer accepts (core/run/config_schema.cpp quant_variants); "" = its default.
+// Variants each quantizer accepts, from core's one list; "" = its default.
 QStringList variants_for(const QString& method) {
-    if (method == "rtn") return {"", "omniquant", "gptq", "gptq_sym"};
-    if (method == "nf" || method == "icq_nf") return {"", "asymmetric", "symmetric"};
-    if (method == "icq_int") return {"", "gptq"};
-    return {""};
+    QStringList out{""};
+    for (run::QuantMethod m : run::detail::quant_methods()) {
+        if (method.toStdString() != run::to_string(m)) continue;
+        for (const std::string& v : run::detail::quant_variants(m))
+            out << qt_text(v);
+    }
+    return out;
+}
+
+// The method names an experiment may give, from core's one list.
+QStringList quant_method_choices() {
+    QStringList out;
+    for (run::QuantMethod m : run::detail::quant_methods())
+        out << qt_text(run::to_string(m));
+    return out;
 }
 
 QSpinBox* int_box(int lo, int hi) {
@@ -270,7 +282,7 @@ void ExperimentForm::build() {
 
     auto* quant = group(left, tr("Quantizer"));
     auto* method = choice(quant, QStringLiteral("quant.method"), tr("Method"),
-                          {"none", "rtn", "nf", "icq_nf", "icq_int"}, run::to_string(d.quant.method));
+                          quant_method_choices(), run::to_string(d.quant.method));
     method->setToolTip(tr("none: load the ready q_model instead of quantizing"));
     variant_ = choice(quant, QStringLiteral("quant.variant"), tr("Variant"), {""}, d.quant.variant);
     integer(quant, QStringLiteral("quant.bits"), tr("Bits"), 1, 8, d.quant.bits);

@@ -303,6 +303,12 @@ std::vector<std::string> top_level_keys() {
     return keys;
 }
 
+const std::vector<QuantMethod>& quant_methods() {
+    static const std::vector<QuantMethod> methods = {QuantMethod::None, QuantMethod::Rtn, QuantMethod::Nf,
+                                                     QuantMethod::IcqNf, QuantMethod::IcqInt};
+    return methods;
+}
+
 std::vector<std::string> quant_variants(QuantMethod method) {
     switch (method) {
     case QuantMethod::None:

@@ -31,6 +31,9 @@ const std::vector<Field<DatasetSpec>>& dataset_fields();
 // Keys allowed at the top level (fields plus section names plus "datasets").
 std::vector<std::string> top_level_keys();
 
+// Every quantizer method an experiment may name, "none" first: the list the form offers.
+const std::vector<QuantMethod>& quant_methods();
+
 // Variants each quantizer accepts; the first is the default.
 std::vector<std::string> quant_variants(QuantMethod method);
 
