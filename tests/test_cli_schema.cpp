@@ -45,7 +45,7 @@ class TestCliSchema : public QObject {
     Q_OBJECT
   private Q_SLOTS:
     void readme_reference_is_the_generated_one() {
-        const Run r = run_cli(rilq::cli::cmd_schema, "schema", {"--markdown"});
+        const Run r = run_cli(rilq::cli::cmd_schema, "rilq schema", {"--markdown"});
         QCOMPARE(r.code, 0);
         // Every field of every section is in the output, and every registered method.
         for (const auto& section : rilq::run::run_sections())
@@ -67,7 +67,7 @@ class TestCliSchema : public QObject {
         int experiments = 0;
         for (const auto& entry : fs::directory_iterator(repo_file("experiments"))) {
             if (entry.path().extension() != ".json") continue;
-            const Run r = run_cli(rilq::cli::cmd_run, "run",
+            const Run r = run_cli(rilq::cli::cmd_run, "rilq run",
                                   {QString::fromStdString(entry.path().string()), "--dry-run"});
             QVERIFY2(r.code == 0, (entry.path().string() + ": " + r.err).c_str());
             QVERIFY2(r.out.find("[1/") != std::string::npos, r.out.c_str());
@@ -81,7 +81,7 @@ class TestCliSchema : public QObject {
     // their preparation with the first one; rank 0 trains nothing.
     void dry_run_plan_of_the_stories_sweep() {
         const Run r = run_cli(
-            rilq::cli::cmd_run, "run",
+            rilq::cli::cmd_run, "rilq run",
             {QString::fromStdString(repo_file("experiments/stories260k-rank-sweep.json")), "--dry-run"});
         QCOMPARE(r.code, 0);
         QVERIFY2(r.out.find("12 point(s), sweeping rilq.lora_r (6) x rilq.scope (2)") != std::string::npos,
@@ -100,7 +100,7 @@ class TestCliSchema : public QObject {
         const std::string path = rilq::test::make_temp_dir("dry-run") + "/bad.json";
         std::ofstream(path)
             << R"({"name": "bad", "rilq": {"base_model": "m", "lora_r": [0, -4]}, "quant": {"method": "rtn"}})";
-        const Run r = run_cli(rilq::cli::cmd_run, "run", {QString::fromStdString(path), "--dry-run"});
+        const Run r = run_cli(rilq::cli::cmd_run, "rilq run", {QString::fromStdString(path), "--dry-run"});
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.find("$.rilq.lora_r[1]: expected a non-negative integer, found -4") !=
                      std::string::npos,

@@ -51,6 +51,15 @@ TrainConfig small_config() {
     return c;
 }
 
+// One update per micro-step and a validation after each: for scripted validation sequences.
+TrainConfig scripted_config(int64_t updates) {
+    TrainConfig c = small_config();
+    c.gradient_accumulation_steps = 1;
+    c.approx_eval_steps = 1;
+    c.approx_total_steps = updates;
+    return c;
+}
+
 struct Recorder {
     std::vector<TrainEvent> events;
     std::vector<TrainEvent> of(TrainEventKind kind) const {
@@ -149,10 +158,7 @@ private Q_SLOTS:
     }
 
     void earlyStopOnScriptedSequence() {
-        TrainConfig config = small_config();
-        config.gradient_accumulation_steps = 1;
-        config.approx_eval_steps = 1;
-        config.approx_total_steps = 100;
+        TrainConfig config = scripted_config(100);
         config.approx_early_stop = true;
         config.approx_es_patience = 3;
         Fixture f(config);
@@ -194,6 +200,64 @@ private Q_SLOTS:
         QCOMPARE(max_state_diff(set.snapshot(), seen.at(5)), 0.0);
         QVERIFY(max_state_diff(seen.at(8), seen.at(5)) > 1e-4);
         for (const auto& p : set.parameters()) QVERIFY(!p.grad().defined());
+    }
+
+    // restore_best off (IR-QLoRA's HF Trainer): the same scripted sequence ends with the last
+    // adapters, not the best validation's.
+    void restoreBestOffKeepsTheLastAdapters() {
+        TrainConfig config = scripted_config(6);
+        config.restore_best = false;
+        Fixture f(config);
+        const std::vector<double> script = {9.0, 3.0, 1.0, 2.0, 2.5, 2.2, 2.4};
+        std::map<int64_t, AdapterState> seen;
+        LoraSet* adapters = nullptr;
+        TrainerOptions opts;
+        opts.validate_override = [&](int64_t update) {
+            seen[update] = adapters->snapshot();
+            return ValidationLosses{script.at(static_cast<size_t>(update)), 0.0,
+                                    script.at(static_cast<size_t>(update))};
+        };
+        auto set = attach_lora(f.student, config.lora_config());
+        adapters = &set;
+        ModelObjective objective(f.student, f.targets.train, f.targets.val, {0.5, 0.5});
+        const auto r = Trainer(config, set, objective, f.train_ids, f.val_ids, opts).run();
+        QCOMPARE(QString::fromStdString(to_string(r.status)), QStringLiteral("finished"));
+        QCOMPARE(r.best_update_step, int64_t{2});
+        QVERIFY(!r.best_restored);
+        QVERIFY2(r.message.find("kept the last adapters") != std::string::npos, r.message.c_str());
+        QCOMPARE(max_state_diff(set.snapshot(), seen.at(6)), 0.0);
+        QVERIFY(max_state_diff(seen.at(6), seen.at(2)) > 1e-4);
+    }
+
+    // max_grad_norm clips before every update and reports the norm it found; clipping changes
+    // Adam's trajectory from the second update on (per-update factors differ).
+    void gradientClippingReportsTheNorm() {
+        TrainConfig config = small_config();
+        config.approx_total_steps = 16;
+        config.approx_eval_steps = 100;
+        Fixture f(config);
+        auto run = [&](double max_norm, std::vector<double>& norms) {
+            TrainConfig c = config;
+            c.max_grad_norm = max_norm;
+            auto student = test::fake_quantized_copy(f.teacher);
+            TrainerOptions opts;
+            opts.on_event = [&](const TrainEvent& e) {
+                if (e.kind == TrainEventKind::Update) norms.push_back(e.grad_norm);
+            };
+            return train_on_targets(student, f.targets, f.train_ids, f.val_ids, c, opts).adapters.snapshot();
+        };
+        std::vector<double> off, on;
+        const auto plain = run(0.0, off);
+        const auto clipped = run(1e-3, on);
+        QCOMPARE(on.size(), size_t(8));
+        for (const double n : off)
+            QVERIFY(std::isnan(n));
+        for (const double n : on)
+            QVERIFY(std::isfinite(n) && n > 1e-3);
+        QVERIFY(max_state_diff(plain, clipped) > 1e-5);
+        TrainConfig bad = small_config();
+        bad.max_grad_norm = -1.0;
+        QVERIFY_THROWS_EXCEPTION(Error, bad.validate());
     }
 
     void cancelEndsKilledWithBestRestored() {

@@ -13,7 +13,7 @@ const Command* commands() {
         {"info", "show a model's config, parameter count and linear layers", cmd_info},
         {"tokenize", "print the token ids of a text", cmd_tokenize},
         {"generate", "generate text from a prompt", cmd_generate},
-        {"eval", "perplexity on a dataset (GPTQ/OmniQuant protocol)", cmd_eval},
+        {"eval", "perplexity (GPTQ/OmniQuant protocol) and task accuracy (MMLU, ARC, PIQA, ...)", cmd_eval},
         {"pretrain", "train a small Llama (and its tokenizer) from scratch on text files", cmd_pretrain},
         {"bench", "measure speed: gemm, eval, ...", cmd_bench},
         {"runs", "list, show, diff or delete recorded runs", cmd_runs},
@@ -21,6 +21,8 @@ const Command* commands() {
         {"quantize", "fake-quantize a model with a registered method and save it", cmd_quantize},
         {"run", "run an experiment JSON: quantize, train LoRA with RILQ, evaluate, record", cmd_run},
         {"schema", "print the experiment JSON reference (Markdown)", cmd_schema},
+        {"finetune", "instruction fine-tuning on Alpaca data (IR-QLoRA's recipe), PEFT adapter out",
+         cmd_finetune},
         {"qstats", "per-linear quantization error, entropy and spectrum", cmd_qstats},
         {nullptr, nullptr, nullptr},
     };

@@ -6,6 +6,9 @@
 #include "app/cli/cli_support.h"
 #include "core/util/error.h"
 
+#include <filesystem>
+#include <vector>
+
 namespace rilq::cli {
 
 void add_model_options(QCommandLineParser& parser) {
@@ -54,6 +57,26 @@ LlamaModel load_model_for(const QCommandLineParser& parser, const std::string& m
     if (parser.isSet(QStringLiteral("adapter")))
         load_peft_adapter(parser.value(QStringLiteral("adapter")).toStdString(), model);
     return model;
+}
+
+void copy_tokenizer_files(const QCommandLineParser& parser, const std::string& model_path,
+                          const std::string& out_dir) {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> files;
+    try {
+        files.emplace_back(tokenizer_for(parser, model_path)->path());
+    } catch (const Error&) {
+        return;
+    }
+    if (fs::is_directory(model_path))
+        for (const char* side :
+             {"tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
+            if (fs::exists(fs::path(model_path) / side)) files.push_back(fs::path(model_path) / side);
+    for (const auto& f : files) {
+        const fs::path target = fs::path(out_dir) / f.filename();
+        if (fs::exists(target) && fs::equivalent(f, target)) continue;
+        fs::copy_file(f, target, fs::copy_options::overwrite_existing);
+    }
 }
 
 } // namespace rilq::cli

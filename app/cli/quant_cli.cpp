@@ -32,7 +32,7 @@ int to_int(const QCommandLineParser& p, const char* name) {
 
 } // namespace
 
-void add_quant_options(QCommandLineParser& p) {
+void add_quant_spec_options(QCommandLineParser& p) {
     QString methods, variants, knobs;
     for (const auto& m : quant_methods()) {
         methods += (methods.isEmpty() ? "" : ", ") + QString::fromStdString(m.name);
@@ -59,6 +59,12 @@ void add_quant_options(QCommandLineParser& p) {
          "Read the settings from a JSON file holding an experiment's quant section (options given "
          "override it).",
          "file.json"},
+    });
+}
+
+void add_quant_options(QCommandLineParser& p) {
+    add_quant_spec_options(p);
+    p.addOptions({
         {"no-spectrum", "Skip the singular values of W - Q(W) (the slowest metric on large models)."},
         {"calib",
          "Calibration data for the output error ||XW^T - XQ(W)^T|| / ||XW^T||: wikitext2=PATH, c4=PATH or "

@@ -12,8 +12,11 @@
 
 namespace rilq::cli {
 
-// --method --bits --group --variant --set KEY=VALUE --targets --spec --no-spectrum
-// --calib NAME=PATH --calib-samples --calib-seqlen (model options come from add_model_options).
+// --method --bits --group --variant --set KEY=VALUE --targets --spec: what quant_spec_from_options
+// reads.
+void add_quant_spec_options(QCommandLineParser& parser);
+// The spec options plus --no-spectrum --calib NAME=PATH --calib-samples --calib-seqlen
+// (model options come from add_model_options).
 void add_quant_options(QCommandLineParser& parser);
 
 // Builds the spec from the options (--spec FILE.json first, options override), read like an

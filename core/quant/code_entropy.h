@@ -10,6 +10,7 @@
 // Metrics use fp64 (entropy_bits).
 #pragma once
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <vector>

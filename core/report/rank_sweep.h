@@ -1,6 +1,7 @@
 // The PPL-versus-rank figure of an experiment (the RILQ paper's central picture), read from the
 // run store with exactly the rules of `rilq export` - it is built from pivot_from_store, one table
-// per eval dataset with rows rilq.lora_r and columns rilq.scope: FINISHED runs only, a point
+// per scope (`--where rilq.scope=S`) with rows rilq.lora_r and the eval datasets as columns, and
+// its protocol line is that of the table with columns rilq.scope: FINISHED runs only, a point
 // recorded twice counted once (its latest run), rank 0 (nothing compensated) standing in with its
 // quantized model, seeds averaged, runs that differ in anything but rank, scope and seed an error
 // naming the param. The GUI's Compare tab draws this; its Export tab and `rilq export` print the

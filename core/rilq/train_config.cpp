@@ -133,6 +133,20 @@ const std::vector<config::Field<TrainConfig>>& own_fields() {
             .titled("LR schedule")
             .workbench()
             .help("cosine: lr x (1 + cos(pi x update / updates)) / 2"),
+        number<T>("max_grad_norm", at(&T::max_grad_norm), 0, kInfinity)
+            .titled("Max gradient norm")
+            .workbench()
+            .help("before each update the adapters' gradient is scaled to at most this L2 norm (HF "
+                  "Trainer's `max_grad_norm`); 0 = off, as in RILQ's loop; IR-QLoRA's fine-tuning uses 0.3"),
+        integer<T>("eval_batch_size", at(&T::eval_batch_size), 0, kIntMax)
+            .titled("Validation batch size")
+            .workbench()
+            .help("rows per validation batch; 0 = `approx_batch_size`"),
+        boolean<T>("restore_best", at(&T::restore_best))
+            .titled("Restore best")
+            .workbench()
+            .help("end with the best validation's adapters (RILQ); off keeps the last ones (HF Trainer "
+                  "without load_best_model_at_end, as IR-QLoRA trains)"),
         integer<T>("target_memory_budget_bytes", at(&T::target_memory_budget_bytes), 0, kInt64Max)
             .titled("Target memory (bytes)")
             .workbench()

@@ -58,17 +58,28 @@ struct TrainConfig {
     OptimizerKind optimizer = OptimizerKind::Adam;
     double weight_decay = 0.0;                     // Adam: L2 term; AdamW: decoupled decay
     LrSchedule lr_schedule = LrSchedule::Constant; // cosine: lr * (1 + cos(pi * update / updates)) / 2
+    // Before each update the adapters' gradient is scaled to at most this L2 norm (torch's
+    // clip_grad_norm_, as HF Trainer's max_grad_norm); 0 = off. RILQ's loop does not clip;
+    // IR-QLoRA's fine-tuning uses 0.3.
+    double max_grad_norm = 0.0;
 
     // validation and early stopping
     int64_t approx_eval_steps = 25;             // validate every this many optimizer updates
+    int64_t eval_batch_size = 0;                // rows per validation batch; 0 = approx_batch_size
     bool approx_early_stop = true;
     int64_t approx_es_patience = 5;             // validations in a row without improvement
     double approx_es_delta = 0.0;               // official: a non-improvement counts when |v - best| >= delta
+    // End with the best validation's adapters (RILQ restores its best snapshot); false keeps the
+    // last ones (HF Trainer without load_best_model_at_end, as IR-QLoRA trains).
+    bool restore_best = true;
 
     // Teacher-target cache: targets above this many bytes go to a memory-mapped temp file.
     int64_t target_memory_budget_bytes = int64_t{4} << 30;
 
     int64_t total_updates() const { return approx_total_steps / gradient_accumulation_steps; }
+    int64_t validation_batch_size() const {
+        return eval_batch_size > 0 ? eval_batch_size : approx_batch_size;
+    }
     // Every problem, each with its key under `path` ("$.rilq" in experiments): field ranges, LoRA
     // targets listed twice, a loss whose two weights are both 0.
     std::vector<config::Problem> problems(const std::string& path = "") const;

@@ -46,6 +46,8 @@ struct TrainEvent {
     double v_gt_loss = kNotMeasured;
     double v_loss = kNotMeasured;
     bool is_best = false;          // this validation became the best so far
+    double grad_norm =
+        kNotMeasured;              // the adapters' gradient L2 norm before clipping (with max_grad_norm > 0)
     double lr = 0.0;               // learning rate of the last update
     double tokens_per_s = 0.0;     // training tokens / training time, this session (validation excluded)
     double elapsed_s = 0.0;        // wall time since this session started

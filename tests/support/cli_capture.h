@@ -1,7 +1,5 @@
-// Runs one `rilq` subcommand in-process with std::cout and std::cerr captured, for the tests of
-// the CLI (app/cli/commands.h): what a user would see on the terminal, and the exit code.
+// Runs one `rilq` subcommand in-process with std::cout / std::cerr captured (the CLI tests).
 #pragma once
-#include <QString>
 #include <QStringList>
 
 #include <iostream>
@@ -15,13 +13,13 @@ struct CliRun {
     std::string out, err;
 };
 
-// `name` is the subcommand ("run"), `args` what follows it on the command line.
+// `command` is a cmd_* function of app/cli/commands.h; `name` its argv[0] ("rilq eval").
 inline CliRun run_cli(int (*command)(const QStringList&), const QString& name, const QStringList& args) {
     std::ostringstream out, err;
     auto* old_out = std::cout.rdbuf(out.rdbuf());
     auto* old_err = std::cerr.rdbuf(err.rdbuf());
     CliRun r;
-    r.code = command(QStringList{QStringLiteral("rilq ") + name} + args);
+    r.code = command(QStringList{name} + args);
     std::cout.rdbuf(old_out);
     std::cerr.rdbuf(old_err);
     r.out = out.str();
