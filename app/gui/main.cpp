@@ -83,9 +83,10 @@ int main(int argc, char** argv) {
                                    QStringLiteral("DIR"));
     const QCommandLineOption run_demo(QStringLiteral("run-demo"),
                                       QStringLiteral("Open the built-in demo experiment and start it."));
-    const QCommandLineOption headless(QStringLiteral("headless"),
-                                      QStringLiteral("Run the experiment (default: the demo) in the terminal and "
-                                                     "print its table; no window."));
+    const QCommandLineOption headless(
+        QStringLiteral("headless"),
+        QStringLiteral("Run the experiment (default: the demo) in the terminal and "
+                       "print its table; no window."));
     parser.addOption(db);
     parser.addOption(shots);
     parser.addOption(run_demo);
@@ -94,9 +95,10 @@ int main(int argc, char** argv) {
 
     rilq::configure_threads(0); // before the first tensor op: RILQ_THREADS or all cores
 
-    rilq::gui::MainWindow window(parser.value(db));
     const bool screenshot = parser.isSet(shots);
-    window.setInteractive(!screenshot);
+    using Interaction = rilq::gui::MainWindow::Interaction;
+    rilq::gui::MainWindow window(parser.value(db),
+                                 screenshot ? Interaction::WithoutDialogs : Interaction::Dialogs);
     const QString experiment = parser.positionalArguments().isEmpty() ? rilq::gui::default_experiment_path()
                                                                       : parser.positionalArguments().front();
     if (!experiment.isEmpty()) window.openExperiment(experiment);
@@ -104,7 +106,8 @@ int main(int argc, char** argv) {
     window.showView(QStringLiteral("setup"));
     window.resize(1400, 900);
     window.show();
-    if (parser.isSet(run_demo) && !screenshot) QTimer::singleShot(0, &window, [&window] { window.runDemo(); });
+    if (parser.isSet(run_demo) && !screenshot)
+        QTimer::singleShot(0, &window, [&window] { window.runDemo(); });
     if (screenshot) {
         QTimer::singleShot(300, &window, [&window, dir = parser.value(shots)] {
             QString error;
@@ -114,7 +117,8 @@ int main(int argc, char** argv) {
             else
                 std::fprintf(stderr, "rilq-workbench: screenshots in %s\n",
                              qPrintable(QDir(dir).absolutePath()));
-            QApplication::exit(ok ? 0 : 1);
+            // An error met on the way (a corrupt store, say) was printed above: exit 1 for it too.
+            QApplication::exit(ok && window.errorCount() == 0 ? 0 : 1);
         });
     }
     return QApplication::exec();

@@ -32,9 +32,12 @@
 #include <QThread>
 #include <QToolBar>
 
+#include <cstdio>
+
 namespace rilq::gui {
 
-MainWindow::MainWindow(const QString& store_path, QWidget* parent) : QMainWindow(parent) {
+MainWindow::MainWindow(const QString& store_path, Interaction interaction, QWidget* parent)
+    : QMainWindow(parent), interaction_(interaction) {
     setWindowTitle(tr("RILQ Workbench"));
     data_folder_ = prefs::data_folder.get();
     if (data_folder_.isEmpty()) data_folder_ = default_data_folder();
@@ -183,7 +186,7 @@ void MainWindow::restore_settings() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-    if (running_ && interactive_ &&
+    if (running_ && interaction_ == Interaction::Dialogs &&
         QMessageBox::question(this, tr("Runs in progress"), tr("Cancel the running experiment and quit?")) !=
             QMessageBox::Yes) {
         event->ignore();
@@ -215,7 +218,12 @@ void MainWindow::apply_theme(const QString& theme) {
 void MainWindow::report_error(const QString& message, const QString& source) {
     log_->append(widgets::LogLevel::Error, message, source);
     statusBar()->showMessage(message, 10000);
-    if (interactive_) QMessageBox::warning(this, tr("RILQ Workbench"), message);
+    if (interaction_ == Interaction::Dialogs) {
+        QMessageBox::warning(this, tr("RILQ Workbench"), message);
+        return;
+    }
+    ++error_count_;
+    std::fprintf(stderr, "rilq-workbench: %s\n", qPrintable(message));
 }
 
 bool MainWindow::openExperiment(const QString& path) {

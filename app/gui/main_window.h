@@ -32,7 +32,11 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
   public:
     // `store_path` "" = the settings' store, else the data folder's runs.sqlite.
-    explicit MainWindow(const QString& store_path = QString(), QWidget* parent = nullptr);
+    // Whether errors may open a message box. WithoutDialogs (tests, --screenshot) sends them to the
+    // log and stderr instead and counts them, so nothing waits for a click that never comes.
+    enum class Interaction { Dialogs, WithoutDialogs };
+    explicit MainWindow(const QString& store_path = QString(), Interaction interaction = Interaction::Dialogs,
+                        QWidget* parent = nullptr);
     ~MainWindow() override;
 
     // ---- parts (tests, screenshots) ----
@@ -54,8 +58,7 @@ class MainWindow : public QMainWindow {
     // Grabs every view to dir/<name>.png (and the log as log.png); false + message on failure.
     bool saveScreenshots(const QString& dir, QString* error = nullptr);
 
-    // Message boxes are skipped when false (tests, --screenshot): errors still reach the log.
-    void setInteractive(bool interactive) { interactive_ = interactive; }
+    int errorCount() const { return error_count_; }
 
   public Q_SLOTS:
     bool openExperiment(const QString& path);
@@ -90,7 +93,8 @@ class MainWindow : public QMainWindow {
 
     StoreBridge store_;
     QString data_folder_;
-    bool interactive_ = true;
+    Interaction interaction_ = Interaction::Dialogs;
+    int error_count_ = 0;
     bool running_ = false;
     int run_total_steps_ = 0;
 

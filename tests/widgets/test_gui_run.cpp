@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include <QElapsedTimer>
@@ -59,10 +60,27 @@ class TestGuiRun : public QObject {
             QSKIP("no ../shared/data");
     }
 
+    // A corrupt store given to a window without dialogs (--screenshot) is reported and counted,
+    // never a modal box that waits forever.
+    void corruptStoreWithoutDialogsIsReportedNotModal() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("corrupt.sqlite");
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(QByteArray(4096, '\x5a')); // not a SQLite header
+        file.close();
+        gui::MainWindow window(path, gui::MainWindow::Interaction::WithoutDialogs);
+        QVERIFY(window.errorCount() >= 1); // each view that reads the store says so
+        const auto entries = window.log()->entries();
+        QVERIFY(std::any_of(entries.begin(), entries.end(), [&](const widgets::LogEntry& e) {
+            return e.level == widgets::LogLevel::Error && e.message.contains(path);
+        }));
+        QCOMPARE(file.size(), qint64{4096}); // the user's file is left as it was
+    }
+
     void runCancelReopen() {
         QTemporaryDir dir;
-        gui::MainWindow window(dir.filePath("runs.sqlite"));
-        window.setInteractive(false);
+        gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
         window.form()->setDocument(tiny_experiment(400));
         QVERIFY2(window.form()->isValid(), qPrintable(window.form()->issues().value(0).message));
         QSignalSpy finished(&window, &gui::MainWindow::runsFinished);
@@ -96,8 +114,7 @@ class TestGuiRun : public QObject {
     // blocked the GUI thread, no tick would run until the end and they would see one value only.
     void guiStaysResponsive() {
         QTemporaryDir dir;
-        gui::MainWindow window(dir.filePath("runs.sqlite"));
-        window.setInteractive(false);
+        gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
         rilq::test::show_offscreen(&window, QSize(1200, 800));
         window.form()->setDocument(tiny_experiment(16));
         QSignalSpy finished(&window, &gui::MainWindow::runsFinished);
