@@ -83,10 +83,13 @@ void MainWindow::build_views() {
     setCentralWidget(tabs_);
 
     log_ = new widgets::LogPanel;
-    auto* dock = new QDockWidget(tr("Log"), this);
-    dock->setObjectName(QStringLiteral("logDock"));
-    dock->setWidget(log_);
-    addDockWidget(Qt::BottomDockWidgetArea, dock);
+    log_dock_ = new QDockWidget(tr("Log"), this);
+    log_dock_->setObjectName(QStringLiteral("logDock"));
+    log_dock_->setWidget(log_);
+    addDockWidget(Qt::BottomDockWidgetArea, log_dock_);
+    // A few lines tall by default: the views are what the window is for (the user's own size is
+    // restored with the window state).
+    resizeDocks({log_dock_}, {fontMetrics().lineSpacing() * 7}, Qt::Vertical);
 
     connect(form_, &widgets::ExperimentForm::runRequested, this, &MainWindow::startRuns);
     connect(form_, &widgets::ExperimentForm::errorOccurred, this, [this](const QString& m) {
@@ -168,6 +171,11 @@ void MainWindow::build_menus() {
         });
     }
     view->addAction(tr("&Refresh runs"), QKeySequence::Refresh, this, &MainWindow::refreshStoreViews);
+    view->addSeparator();
+    QAction* log_toggle = log_dock_->toggleViewAction(); // checked while the dock is shown
+    log_toggle->setText(tr("&Log"));
+    log_toggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+    view->addAction(log_toggle);
 
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About"), this, [this] {

@@ -8,6 +8,7 @@
 #include <QStringList>
 
 class QAction;
+class QDockWidget;
 class QTabWidget;
 class QThread;
 
@@ -48,6 +49,7 @@ class MainWindow : public QMainWindow {
     widgets::CompareView* compare() const { return compare_; }
     ExportPanel* exportPanel() const { return export_; }
     widgets::LogPanel* log() const { return log_; }
+    QDockWidget* logDock() const { return log_dock_; }
     QTabWidget* tabs() const { return tabs_; }
     RunWorker* worker() const { return worker_; }
     const StoreBridge& store() const { return store_; }
@@ -107,6 +109,7 @@ class MainWindow : public QMainWindow {
     widgets::CompareView* compare_ = nullptr;
     ExportPanel* export_ = nullptr;
     widgets::LogPanel* log_ = nullptr;
+    QDockWidget* log_dock_ = nullptr;
     QAction* start_action_ = nullptr;
     QAction* cancel_action_ = nullptr;
     QAction* pause_action_ = nullptr;

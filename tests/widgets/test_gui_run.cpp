@@ -16,6 +16,9 @@
 #include <algorithm>
 #include <set>
 
+#include <QDockWidget>
+#include <QMenu>
+#include <QMenuBar>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QStandardPaths>
@@ -76,6 +79,27 @@ class TestGuiRun : public QObject {
             return e.level == widgets::LogLevel::Error && e.message.contains(path);
         }));
         QCOMPARE(file.size(), qint64{4096}); // the user's file is left as it was
+    }
+
+    // The log dock can be closed and reopened from View -> Log, and starts a few lines tall.
+    void logDockFromTheViewMenu() {
+        QTemporaryDir dir;
+        gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
+        window.resize(1400, 900);
+        rilq::test::show_offscreen(&window, QSize(1400, 900));
+        QVERIFY(window.logDock()->isVisible());
+        QVERIFY2(window.logDock()->height() < window.height() / 5,
+                 qPrintable(QString::number(window.logDock()->height())));
+        QAction* toggle = nullptr;
+        for (QAction* menu : window.menuBar()->actions())
+            if (menu->text().remove('&') == "View")
+                for (QAction* a : menu->menu()->actions())
+                    if (a->text().remove('&') == "Log") toggle = a;
+        QVERIFY(toggle);
+        toggle->trigger();
+        QVERIFY(!window.logDock()->isVisible());
+        toggle->trigger();
+        QVERIFY(window.logDock()->isVisible());
     }
 
     void runCancelReopen() {
