@@ -5,6 +5,7 @@
 #include "app/cli/commands.h"
 #include "app/gui/app_icon.h"
 #include "app/gui/app_paths.h"
+#include "app/gui/app_settings.h"
 #include "app/gui/main_window.h"
 #include "core/util/runtime.h"
 
@@ -99,11 +100,14 @@ int main(int argc, char** argv) {
     using Interaction = rilq::gui::MainWindow::Interaction;
     rilq::gui::MainWindow window(parser.value(db),
                                  screenshot ? Interaction::WithoutDialogs : Interaction::Dialogs);
-    const QString experiment = parser.positionalArguments().isEmpty() ? rilq::gui::default_experiment_path()
-                                                                      : parser.positionalArguments().front();
+    // Screenshots show the given experiment or the demo, never whatever was open last.
+    const QString given = parser.positionalArguments().value(0);
+    const QString experiment =
+        screenshot ? (given.isEmpty() ? rilq::gui::default_experiment_path() : given)
+                   : rilq::gui::startup_experiment_path(given, rilq::gui::prefs::last_experiment.get());
     if (!experiment.isEmpty()) window.openExperiment(experiment);
     window.openLatestRun();
-    window.showView(QStringLiteral("setup"));
+    window.showView(screenshot ? QStringLiteral("setup") : rilq::gui::prefs::last_view.get());
     window.resize(1400, 900);
     window.show();
     if (parser.isSet(run_demo) && !screenshot)

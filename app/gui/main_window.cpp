@@ -38,7 +38,7 @@ namespace rilq::gui {
 
 MainWindow::MainWindow(const QString& store_path, Interaction interaction, QWidget* parent)
     : QMainWindow(parent), interaction_(interaction) {
-    setWindowTitle(tr("RILQ Workbench"));
+    update_title();
     data_folder_ = prefs::data_folder.get();
     if (data_folder_.isEmpty()) data_folder_ = default_data_folder();
     build_views();
@@ -92,6 +92,7 @@ void MainWindow::build_views() {
     resizeDocks({log_dock_}, {fontMetrics().lineSpacing() * 7}, Qt::Vertical);
 
     connect(form_, &widgets::ExperimentForm::runRequested, this, &MainWindow::startRuns);
+    connect(form_, &widgets::ExperimentForm::documentChanged, this, [this] { setWindowModified(true); });
     connect(form_, &widgets::ExperimentForm::errorOccurred, this, [this](const QString& m) {
         log_->append(widgets::LogLevel::Warning, m, QStringLiteral("model"));
     });
@@ -110,6 +111,7 @@ void MainWindow::build_views() {
 void MainWindow::build_menus() {
     auto* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open experiment…"), QKeySequence::Open, this, [this] {
+        if (!maybeSaveExperiment()) return;
         const QString path = QFileDialog::getOpenFileName(
             this, tr("Open experiment"), prefs::last_folder.get(), tr("Experiments (*.json)"));
         if (!path.isEmpty()) openExperiment(path);
@@ -200,8 +202,13 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         event->ignore();
         return;
     }
+    if (!maybeSaveExperiment()) {
+        event->ignore();
+        return;
+    }
     prefs::window_geometry.set(saveGeometry());
     prefs::window_state.set(saveState());
+    prefs::last_view.set(viewNames().value(tabs_->currentIndex()));
     QMainWindow::closeEvent(event);
 }
 
@@ -243,7 +250,32 @@ bool MainWindow::openExperiment(const QString& path) {
     prefs::last_experiment.set(form_->filePath());
     prefs::last_folder.set(QFileInfo(path).absolutePath());
     log_->append(widgets::LogLevel::Info, tr("opened %1").arg(path), QStringLiteral("experiment"));
+    setWindowModified(false);
+    update_title();
     return true;
+}
+
+void MainWindow::update_title() {
+    const QString file = form_ ? form_->filePath() : QString();
+    // "[*]" is where Qt shows the modified marker.
+    setWindowTitle(file.isEmpty() ? tr("RILQ Workbench[*]")
+                                  : tr("%1[*] - RILQ Workbench").arg(QFileInfo(file).fileName()));
+}
+
+bool MainWindow::maybeSaveExperiment() {
+    if (!isWindowModified() || interaction_ != Interaction::Dialogs) return true;
+    const QString name =
+        form_->filePath().isEmpty() ? tr("The experiment") : QFileInfo(form_->filePath()).fileName();
+    const auto answer = QMessageBox::question(
+        this, tr("Unsaved changes"), tr("%1 has unsaved changes. Save them?").arg(name),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+    if (answer == QMessageBox::Discard) return true;
+    if (answer != QMessageBox::Save) return false;
+    QString path = form_->filePath();
+    if (path.isEmpty())
+        path = QFileDialog::getSaveFileName(this, tr("Save experiment"), prefs::last_folder.get(),
+                                            tr("Experiments (*.json)"));
+    return !path.isEmpty() && saveExperiment(path);
 }
 
 bool MainWindow::saveExperiment(const QString& path) {
@@ -254,6 +286,8 @@ bool MainWindow::saveExperiment(const QString& path) {
     }
     prefs::last_experiment.set(form_->filePath());
     statusBar()->showMessage(tr("saved %1").arg(path), 5000);
+    setWindowModified(false);
+    update_title();
     return true;
 }
 
@@ -327,6 +361,7 @@ bool MainWindow::runDemo() {
         report_error(tr("the demo experiment (experiments/demo.json) was not found"), "demo");
         return false;
     }
+    if (!maybeSaveExperiment()) return false; // the demo replaces the open experiment
     openExperiment(path);
     return startRuns();
 }

@@ -65,6 +65,9 @@ class MainWindow : public QMainWindow {
   public Q_SLOTS:
     bool openExperiment(const QString& path);
     bool saveExperiment(const QString& path);
+    // With unsaved edits (the title's "*"), asks Save / Discard / Cancel; false = stay (cancelled,
+    // or the save failed). Always true without dialogs.
+    bool maybeSaveExperiment();
     void setStorePath(const QString& path);
     bool startRuns();                  // validates, fills the queue, hands the experiment to the worker
     bool runDemo();                    // opens experiments/demo.json and starts it
@@ -87,6 +90,7 @@ class MainWindow : public QMainWindow {
     void restore_settings();
     void apply_theme(const QString& theme);
     void report_error(const QString& message, const QString& source = QString());
+    void update_title(); // the experiment's file name and the modified marker
     void save_chart();
     void choose_data_folder();
     void on_run_started(int index, int count, const QString& uuid, const QString& name, int total_steps);

@@ -19,6 +19,8 @@
 #include <QDockWidget>
 #include <QMenu>
 #include <QMenuBar>
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QStandardPaths>
@@ -100,6 +102,38 @@ class TestGuiRun : public QObject {
         QVERIFY(!window.logDock()->isVisible());
         toggle->trigger();
         QVERIFY(window.logDock()->isVisible());
+    }
+
+    // Edits mark the title; closing asks Save / Discard / Cancel, and Cancel keeps the window.
+    void unsavedEditsAreMarkedAndAskedAbout() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("edited.json");
+        {
+            QFile file(path);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(QByteArray::fromStdString(tiny_experiment(4).dump(2)));
+        }
+        gui::MainWindow window(dir.filePath("runs.sqlite"));
+        QVERIFY(window.openExperiment(path));
+        rilq::test::show_offscreen(&window, QSize(1400, 900));
+        QCOMPARE(window.windowTitle(), QString("edited.json[*] - RILQ Workbench"));
+        QVERIFY(!window.isWindowModified());
+        auto* name = qobject_cast<QLineEdit*>(window.form()->fieldWidget("name"));
+        QVERIFY(name);
+        QTest::keyClicks(name, "-2");
+        QVERIFY(window.isWindowModified());
+        const auto answer_next_box = [](QMessageBox::StandardButton button) {
+            QTimer::singleShot(0, [button] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                if (box) box->button(button)->click();
+            });
+        };
+        answer_next_box(QMessageBox::Cancel);
+        QVERIFY(!window.close());
+        QVERIFY(window.isVisible());
+        QVERIFY(window.saveExperiment(path));
+        QVERIFY(!window.isWindowModified());
+        QVERIFY(window.close()); // nothing unsaved: no question
     }
 
     void runCancelReopen() {
