@@ -1,6 +1,7 @@
 // A tiny real run started from the window (stories260K from ../shared/data): points reach the
 // live chart, a cancel ends the run KILLED in the store, the browser reopens it; the GUI thread
 // never stalls while the worker trains.
+#include "app/gui/app_paths.h"
 #include "app/gui/main_window.h"
 #include "app/gui/run_worker.h"
 #include "core/store/run_store.h"
@@ -134,6 +135,19 @@ class TestGuiRun : public QObject {
         QVERIFY(window.saveExperiment(path));
         QVERIFY(!window.isWindowModified());
         QVERIFY(window.close()); // nothing unsaved: no question
+    }
+
+    // At start the window reopens the experiment open at the last close, if it still exists.
+    void startupReopensTheLastExperiment() {
+        QTemporaryDir dir;
+        const QString last = dir.filePath("last.json");
+        QFile file(last);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.close();
+        QCOMPARE(gui::startup_experiment_path("given.json", last), QString("given.json"));
+        QCOMPARE(gui::startup_experiment_path("", last), last);
+        QCOMPARE(gui::startup_experiment_path("", dir.filePath("gone.json")), gui::default_experiment_path());
+        QCOMPARE(gui::startup_experiment_path("", ""), gui::default_experiment_path());
     }
 
     void runCancelReopen() {
