@@ -11,6 +11,7 @@
 #include "widgets/layer_inspector.h"
 #include "widgets/live_curves.h"
 #include "widgets/log_panel.h"
+#include "widgets/qcustomplot_include.h"
 #include "widgets/run_browser.h"
 #include "widgets/run_queue_view.h"
 
@@ -309,14 +310,34 @@ void MainWindow::choose_data_folder() {
         setStorePath(QDir(dir).filePath(QStringLiteral("runs.sqlite")));
 }
 
+QCustomPlot* MainWindow::currentChart() const {
+    // The view's main chart: the largest one on screen (Live curves' plot, the Layers heat map,
+    // Compare's rank figure), saved by itself rather than the tab with its controls.
+    QCustomPlot* best = nullptr;
+    int best_area = 0;
+    for (QCustomPlot* plot : tabs_->currentWidget()->findChildren<QCustomPlot*>()) {
+        const int area = plot->width() * plot->height();
+        if (plot->isVisible() && area > best_area) {
+            best = plot;
+            best_area = area;
+        }
+    }
+    return best;
+}
+
 void MainWindow::save_chart() {
-    QWidget* view = tabs_->currentWidget();
+    QCustomPlot* chart = currentChart();
+    if (!chart) {
+        report_error(tr("The %1 tab shows no chart: save one from Live curves, Layers or Compare.")
+                         .arg(tabs_->tabText(tabs_->currentIndex())),
+                     QStringLiteral("export"));
+        return;
+    }
     const QString path = QFileDialog::getSaveFileName(this, tr("Save chart"), prefs::last_folder.get(),
-                                                      tr("PNG image (*.png);;PDF (*.pdf)"));
+                                                      tr("PNG image, 2x (*.png);;PDF, vector (*.pdf)"));
     if (path.isEmpty()) return;
     QString error;
-    const bool ok = view == live_ ? widgets::save_plot(live_->plot(), path, &error)
-                                  : widgets::save_widget(view, path, &error);
+    const bool ok = widgets::save_plot(chart, path, &error);
     if (!ok)
         report_error(error, QStringLiteral("export"));
     else

@@ -8,6 +8,7 @@
 #include <QStringList>
 
 class QAction;
+class QCustomPlot;
 class QDockWidget;
 class QTabWidget;
 class QThread;
@@ -59,6 +60,8 @@ class MainWindow : public QMainWindow {
     bool showView(const QString& name);
     // Grabs every view to dir/<name>.png (and the log as log.png); false + message on failure.
     bool saveScreenshots(const QString& dir, QString* error = nullptr);
+    // What File -> Save chart saves: the current view's largest visible chart; nullptr if none.
+    QCustomPlot* currentChart() const;
 
     int errorCount() const { return error_count_; }
 

@@ -205,25 +205,6 @@ class TestCharts : public QObject {
         QVERIFY(!save_plot(plot, "/nonexistent-folder/x.png", &error));
         QVERIFY2(error.contains("/nonexistent-folder/x.png"), qPrintable(error));
     }
-
-    void save_widget_png_and_pdf() {
-        QWidget host;
-        QCustomPlot* plot = sample_plot(&host);
-        plot->setGeometry(0, 0, 500, 300);
-        QVERIFY(rilq::test::show_offscreen(&host, QSize(500, 300)));
-        const QString dir = QString::fromStdString(rilq::test::make_temp_dir("charts_widget"));
-        QString error;
-        QVERIFY2(save_widget(&host, dir + "/view.png", &error), qPrintable(error));
-        const QImage png(dir + "/view.png");
-        QVERIFY(!png.isNull());
-        QCOMPARE(png.size(), host.grab().size());
-        QVERIFY2(save_widget(&host, dir + "/view.pdf", &error), qPrintable(error));
-        const QByteArray pdf =
-            QByteArray::fromStdString(rilq::test::read_file((dir + "/view.pdf").toStdString()));
-        QVERIFY(pdf.startsWith("%PDF-"));
-        QVERIFY(pdf.size() > 2000);
-        QVERIFY(rilq::test::save_screenshot(&host, "charts_sample"));
-    }
 };
 
 RILQ_TEST_MAIN(TestCharts)

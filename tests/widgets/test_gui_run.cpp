@@ -150,6 +150,20 @@ class TestGuiRun : public QObject {
         QCOMPARE(gui::startup_experiment_path("", ""), gui::default_experiment_path());
     }
 
+    // File -> Save chart saves the view's chart alone; views without one have none to save.
+    void saveChartTakesTheViewsChart() {
+        QTemporaryDir dir;
+        gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
+        rilq::test::show_offscreen(&window, QSize(1400, 900));
+        QVERIFY(window.showView("setup"));
+        QVERIFY(!window.currentChart());
+        QVERIFY(window.showView("live"));
+        QVERIFY(!window.currentChart()); // no runs: the view shows what to do, not a chart
+        window.liveCurves()->addRun("a", "lora_r=4");
+        QCoreApplication::processEvents();
+        QCOMPARE(window.currentChart(), window.liveCurves()->plot());
+    }
+
     void runCancelReopen() {
         QTemporaryDir dir;
         gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
