@@ -2,6 +2,7 @@
 
 #include "widgets/qcustomplot_include.h"
 
+#include <QFontMetrics>
 #include <QFileInfo>
 #include <QPixmap>
 
@@ -188,7 +189,9 @@ void apply_plot_style(QCustomPlot* plot) {
     plot->legend->setFont(tick_font);
     plot->legend->setBrush(QColor(255, 255, 255, 220));
     plot->legend->setBorderPen(QPen(QColor(200, 200, 200)));
-    plot->legend->setIconSize(22, 10);
+    // Rows as tall as a line of text plus room below the baseline: a legend item is clipped to its
+    // row, and a 10 px row cut the underscores of names like "lora_r=4".
+    plot->legend->setIconSize(22, QFontMetrics(tick_font).lineSpacing() + 2);
     plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     plot->setAntialiasedElements(QCP::aePlottables | QCP::aeItems);
 }

@@ -4,6 +4,7 @@
 #include "tests/widgets/widget_test_support.h"
 #include "widgets/chart_style.h"
 #include "widgets/qcustomplot_include.h"
+#include "widgets/rank_plot.h"
 
 #include <QImage>
 #include <QtTest/QtTest>
@@ -65,6 +66,18 @@ QCustomPlot* sample_plot(QWidget* parent) {
 class TestCharts : public QObject {
     Q_OBJECT
   private Q_SLOTS:
+    // The rank figure's protocol line wraps: a long one must not make the window wider than a screen.
+    void long_protocol_line_wraps() {
+        rilq::widgets::RankPlot plot;
+        rilq::widgets::RankSweep sweep;
+        sweep.points = {{"Wiki2", "model", 0, 40.0}, {"Wiki2", "model", 16, 20.0}};
+        sweep.protocol =
+            QString("Protocol: ") + QString("calibration tinystories_calib 160 x 256; ").repeated(20);
+        plot.setSweep(sweep);
+        QVERIFY2(plot.minimumSizeHint().width() < 800,
+                 qPrintable(QString::number(plot.minimumSizeHint().width())));
+    }
+
     void palette_is_distinct_and_wraps() {
         QSet<QRgb> seen;
         for (int i = 0; i < categorical_palette_size(); ++i)
