@@ -130,6 +130,9 @@ class TestCompareView : public QObject {
         QVERIFY2(plot.readoutText().contains("c4") && plot.readoutText().contains("rank 64: 11.79") &&
                      plot.readoutText().contains("rank 0: 474.32"),
                  qPrintable(plot.readoutText()));
+        QEvent leave(QEvent::Leave); // the cursor leaves the chart: the read-out goes with it
+        QCoreApplication::sendEvent(plot.plot(), &leave);
+        QVERIFY(plot.readoutText().isEmpty());
     }
 
     void scopes_are_separate_series() {
