@@ -172,10 +172,23 @@ class TestCompareView : public QObject {
         QVERIFY(g16);
         QCOMPARE(g16->dataCount(), 20);
         QCOMPARE(g16->data()->at(0)->value, runs[2].curves["v_loss"][0].y());
-        QCOMPARE(overlay.plot()->graph(0)->name(), QString("r=0"));
-        QCOMPARE(overlay.plot()->graph(4)->name(), QString("r=128"));
+        QCOMPARE(overlay.plot()->graph(0)->name(), QString("r=0 · a_type=hid"));
+        QCOMPARE(overlay.plot()->graph(4)->name(), QString("r=128 · a_type=hid"));
+        // The other varied param is the second channel: its values dash differently.
+        QCOMPARE(overlay.dashParameter(), QString("a_type"));
+        QCOMPARE(overlay.dashOf("run-r0"), overlay.dashOf("run-r64"));
+        QVERIFY(overlay.dashOf("run-r32") != overlay.dashOf("run-r0"));
+        QCOMPARE(overlay.graph("run-r32")->pen().style(), overlay.dashOf("run-r32"));
         // Text parameter: equal values share a colour, different values differ.
         overlay.setColorParameter("a_type");
+        QCOMPARE(overlay.dashParameter(), QString("lora_r")); // never both channels on one param
+        RunOverlay per_run_folders; // a param with a value per run (a folder) is no dash channel
+        QVector<RunCurve> with_folders = runs;
+        for (RunCurve& run : with_folders)
+            run.params["output_dir"] = "runs/" + run.run_id;
+        per_run_folders.setRuns(with_folders);
+        per_run_folders.setColorParameter("lora_r");
+        QCOMPARE(per_run_folders.dashParameter(), QString("a_type"));
         QCOMPARE(overlay.runColor("run-r0"), overlay.runColor("run-r64"));
         QVERIFY(overlay.runColor("run-r32") != overlay.runColor("run-r0"));
         QVERIFY(overlay.graph("run-r0")->name().contains("a_type=hid"));
