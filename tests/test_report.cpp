@@ -155,11 +155,24 @@ nlohmann::json task_sweep_doc() {
     return nlohmann::json::parse(R"({
         "name": "task-sweep",
         "seed": [1, 2],
-        "datasets": {"wiki": {"type": "wikitext2", "path": "w.raw"}},
+        "datasets": {"c4": {"type": "c4", "path": "c4.jsonl"}, "wiki": {"type": "wikitext2", "path": "w.raw"}},
         "rilq": {"base_model": "m", "lora_r": [0, 16, 64]},
         "quant": {"method": "rtn"},
         "eval": {"datasets": ["wiki"]}
     })");
+}
+
+// numerator / 64 in percent, as the task tables show it: exact in binary for the numerators used.
+double report_task_percent(double numerator) {
+    return numerator * 25.0 / 16.0;
+}
+
+// The task sweep's export table of one metric.
+PivotTable task_sweep_table(RunStore& store, const std::string& metric) {
+    ExportRequest request;
+    request.experiment = "task-sweep";
+    request.metric = metric;
+    return pivot_from_store(store, request);
 }
 
 // A task score of numerator / 64 (acc_norm two 64ths more where the task has one), with the
@@ -487,17 +500,16 @@ class TestReport : public QObject {
         QVERIFY(t.row_labels == (std::vector<std::string>{"0 (wo RILQ)", "16", "64"}));
         QVERIFY(!t.lower_is_better);
         // percent = 100 * (base + rank / 16 + seed) / 64, seeds 1 and 2; rank 0 = quantized, base - 8.
-        const auto pct = [](double numerator) { return numerator * 25.0 / 16.0; };
-        QCOMPARE(t.cells[1][0].mean, pct(40 + 1 + 1.5)); // ARC-e, rank 16: 66.40625
+        QCOMPARE(t.cells[1][0].mean, report_task_percent(40 + 1 + 1.5)); // ARC-e, rank 16: 66.40625
         QCOMPARE(t.cells[1][0].n, 2);
-        QCOMPARE(t.cells[2][2].mean, pct(45 + 4 + 1.5)); // PIQA, rank 64
-        QCOMPARE(t.cells[0][1].mean, pct(20 - 8 + 1.5)); // ARC-c, rank 0: its quantized score
-        QCOMPARE(t.cells[1][3].mean, pct(30 + 1 + 1.5)); // WinoGrande
+        QCOMPARE(t.cells[2][2].mean, report_task_percent(45 + 4 + 1.5)); // PIQA, rank 64
+        QCOMPARE(t.cells[0][1].mean, report_task_percent(20 - 8 + 1.5)); // ARC-c, rank 0: its quantized score
+        QCOMPARE(t.cells[1][3].mean, report_task_percent(30 + 1 + 1.5)); // WinoGrande
         // CSQA avg.: bases 40 + 20 + 45 + 30 = 135, so the four-task mean is 33.75 + offset.
-        QCOMPARE(t.cells[0][4].mean, pct(33.75 - 8 + 1.5));
-        QCOMPARE(t.cells[1][4].mean, pct(33.75 + 1 + 1.5));
-        QCOMPARE(t.cells[2][4].mean, pct(33.75 + 4 + 1.5));
-        QCOMPARE(t.cells[2][4].std, pct(std::sqrt(0.5))); // seeds 1 and 2 differ by one 64th
+        QCOMPARE(t.cells[0][4].mean, report_task_percent(33.75 - 8 + 1.5));
+        QCOMPARE(t.cells[1][4].mean, report_task_percent(33.75 + 1 + 1.5));
+        QCOMPARE(t.cells[2][4].mean, report_task_percent(33.75 + 4 + 1.5));
+        QCOMPARE(t.cells[2][4].std, report_task_percent(std::sqrt(0.5))); // seeds 1 and 2 differ by one 64th
         // The protocol line: which accuracy, stage and stand-in, each task's shots and n, BOS.
         for (const char* part :
              {"accuracy % (compensated; quantized where nothing was compensated)", "ARC-e 0-shot n=2376",
@@ -513,9 +525,9 @@ class TestReport : public QObject {
         // acc_norm: the norm where a task has one (+2/64), WinoGrande's acc where it has none.
         request.metric = "acc_norm";
         const PivotTable norm = pivot_from_store(store, request);
-        QCOMPARE(norm.cells[1][0].mean, pct(40 + 2 + 1 + 1.5));
-        QCOMPARE(norm.cells[1][3].mean, pct(30 + 1 + 1.5));
-        QCOMPARE(norm.cells[1][4].mean, pct(33.75 + 1.5 + 1 + 1.5)); // (2 + 2 + 2 + 0) / 4
+        QCOMPARE(norm.cells[1][0].mean, report_task_percent(40 + 2 + 1 + 1.5));
+        QCOMPARE(norm.cells[1][3].mean, report_task_percent(30 + 1 + 1.5));
+        QCOMPARE(norm.cells[1][4].mean, report_task_percent(33.75 + 1.5 + 1 + 1.5)); // (2 + 2 + 2 + 0) / 4
         QVERIFY(norm.footer.find("acc where a task has no acc_norm") != std::string::npos);
 
         // One task, one column, no average; a stage of its own.
@@ -523,7 +535,7 @@ class TestReport : public QObject {
         request.stage = "fp";
         const PivotTable piqa = pivot_from_store(store, request);
         QVERIFY(piqa.column_labels == std::vector<std::string>{"PIQA acc_norm"});
-        QCOMPARE(piqa.cells[0][0].mean, pct(45 + 10 + 2 + 1.5)); // fp = base + 10
+        QCOMPARE(piqa.cells[0][0].mean, report_task_percent(45 + 10 + 2 + 1.5)); // fp = base + 10
         QVERIFY(piqa.footer.find("acc_norm % (fp)") != std::string::npos);
         request.metric = "winogrande.acc_norm";
         QVERIFY_THROWS_EXCEPTION(rilq::Error, pivot_from_store(store, request));
@@ -538,9 +550,9 @@ class TestReport : public QObject {
         by_seed.cols = "seed";
         const PivotTable seeds = pivot_from_store(store, by_seed);
         QVERIFY(seeds.column_labels == (std::vector<std::string>{"seed=1", "seed=2"}));
-        QCOMPARE(seeds.cells[1][1].mean, pct(33.75 + 1 + 2));
+        QCOMPARE(seeds.cells[1][1].mean, report_task_percent(33.75 + 1 + 2));
         by_seed.dataset = "arc_challenge";
-        QCOMPARE(pivot_from_store(store, by_seed).cells[2][0].mean, pct(20 + 4 + 1));
+        QCOMPARE(pivot_from_store(store, by_seed).cells[2][0].mean, report_task_percent(20 + 4 + 1));
     }
 
     // IR-QLoRA's MMLU table: the four categories of categories.py and, as Avg., the accuracy over
@@ -548,32 +560,30 @@ class TestReport : public QObject {
     void mmlu_category_table() {
         RunStore store(rilq::test::make_temp_dir("report-mmlu") + "/runs.sqlite");
         fill_task_store(store, task_sweep_doc());
-        ExportRequest request;
-        request.experiment = "task-sweep";
-        request.metric = "mmlu";
-        const PivotTable t = pivot_from_store(store, request);
+        const PivotTable t = task_sweep_table(store, "mmlu");
         QVERIFY(t.column_labels ==
                 (std::vector<std::string>{"STEM", "Humanities", "Social Sciences", "Other", "Avg."}));
         QVERIFY(t.column_is_average == (std::vector<bool>{false, false, false, false, true}));
-        const auto pct = [](double numerator) { return numerator * 25.0 / 16.0; };
         // category k (0..3) scores 16 + 4k + rank/16 + seed; overall 21 + rank/16 + seed.
         for (int k = 0; k < 4; ++k)
-            QCOMPARE(t.cells[1][k].mean, pct(16 + 4 * k + 1 + 1.5));
-        QCOMPARE(t.cells[1][4].mean, pct(21 + 1 + 1.5)); // the micro accuracy, not 22 + 2.5
-        QCOMPARE(t.cells[0][4].mean, pct(21 - 8 + 1.5));
+            QCOMPARE(t.cells[1][k].mean, report_task_percent(16 + 4 * k + 1 + 1.5));
+        QCOMPARE(t.cells[1][4].mean, report_task_percent(21 + 1 + 1.5)); // the micro accuracy, not 22 + 2.5
+        QCOMPARE(t.cells[0][4].mean, report_task_percent(21 - 8 + 1.5));
         QVERIFY2(t.footer.find("MMLU 5-shot n=14042") != std::string::npos, t.footer.c_str());
         QVERIFY2(t.footer.find("BOS bos") != std::string::npos, t.footer.c_str());
         const auto md = markdown_cells(write_markdown(t));
         QVERIFY(md.at(0) == (std::vector<std::string>{"LoRA rank", "STEM", "Humanities", "Social Sciences",
                                                       "Other", "Avg."}));
-        QCOMPARE(md.at(2).back(), format_fixed(pct(21 + 1 + 1.5), 2)); // rank 16: 36.71875
-        QCOMPARE(md.at(2).back(), std::string("36.72"));
+        // rank 16: 36.71875 ± 1.5625 / sqrt(2) (seeds one 64th apart), printed half-up
+        QCOMPARE(md.at(2).back(), std::string("36.72 \xC2\xB1 1.10"));
         // The overall accuracy alone, with a param as columns.
-        ExportRequest by_seed = request;
+        ExportRequest by_seed;
+        by_seed.experiment = "task-sweep";
+        by_seed.metric = "mmlu";
         by_seed.cols = "seed";
-        QCOMPARE(pivot_from_store(store, by_seed).cells[2][1].mean, pct(21 + 4 + 2));
+        QCOMPARE(pivot_from_store(store, by_seed).cells[2][1].mean, report_task_percent(21 + 4 + 2));
         by_seed.dataset = "humanities";
-        QCOMPARE(pivot_from_store(store, by_seed).cells[2][1].mean, pct(20 + 4 + 2));
+        QCOMPARE(pivot_from_store(store, by_seed).cells[2][1].mean, report_task_percent(20 + 4 + 2));
     }
 
     // The rules of the PPL tables hold for accuracy: finished runs only, the latest run of a
@@ -594,9 +604,8 @@ class TestReport : public QObject {
                      e.what());
         }
         request.where = {parse_where("bits=2")};
-        const auto pct = [](double numerator) { return numerator * 25.0 / 16.0; };
         // fill_task_store's superseded (99/64) and failed (1/64) runs are not in the cell.
-        QCOMPARE(pivot_from_store(store, request).cells[1][0].mean, pct(40 + 1 + 1.5));
+        QCOMPARE(pivot_from_store(store, request).cells[1][0].mean, report_task_percent(40 + 1 + 1.5));
         request.include_unfinished = true;
         QVERIFY(pivot_from_store(store, request).cells[1][0].n == 3);
     }
@@ -635,11 +644,10 @@ class TestReport : public QObject {
         const RankSweep acc = rank_sweep_from_store(store, "task-sweep", "acc");
         QCOMPARE(acc.metric_label, std::string("CSQA avg."));
         // linear scope scores one 64th more (task_sweep_value), the FP model base + 10.
-        const auto pct = [](double numerator) { return numerator * 25.0 / 16.0; };
         for (const auto& p : acc.points)
             if (p.average && p.rank == 16)
-                QCOMPARE(p.value, pct(33.75 + 1 + 1.5 + (p.scope == "linear" ? 1 : 0)));
-        QCOMPARE(acc.fp_value.at("CSQA avg."), pct(33.75 + 10 + 1.5));
+                QCOMPARE(p.value, report_task_percent(33.75 + 1 + 1.5 + (p.scope == "linear" ? 1 : 0)));
+        QCOMPARE(acc.fp_value.at("CSQA avg."), report_task_percent(33.75 + 10 + 1.5));
     }
 
     void duplicate_values_and_formats() {
