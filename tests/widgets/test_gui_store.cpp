@@ -244,6 +244,8 @@ class TestGuiStore : public QObject {
         const int norm = static_cast<int>(titles.indexOf(QStringLiteral("ARC-e acc_norm (%)")));
         QVERIFY2(norm == column + 2, qPrintable(titles.join(", "))); // after MMLU and ARC-e
         QCOMPARE(browser.tableView()->model()->index(0, norm).data().toString(), QStringLiteral("40.00"));
+        QVERIFY(rilq::test::show_offscreen(&browser, QSize(1100, 300)));
+        QVERIFY(rilq::test::save_screenshot(&browser, "run_browser_accuracy"));
     }
 
     // Compare's accuracy plot: per scope, the export table's average column (rows rank, columns
