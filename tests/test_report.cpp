@@ -2,6 +2,7 @@
 // independent Python implementation (tests/reference/make_report_goldens.py, exact decimal
 // rounding); the Markdown built from a store filled with the RILQ README's numbers must also
 // equal the README's own table cell by cell (tests/data/report/rilq_readme_table.md).
+#include "tests/support/test_errors.h"
 #include "tests/support/test_support.h"
 
 #include "core/eval/tasks/mmlu_categories.h"
@@ -596,13 +597,8 @@ class TestReport : public QObject {
         ExportRequest request;
         request.experiment = "task-sweep";
         request.metric = "arc_easy";
-        try {
-            pivot_from_store(store, request);
-            QFAIL("runs with different bits were averaged");
-        } catch (const rilq::Error& e) {
-            QVERIFY2(std::string(e.what()).find("differ in quant.bits (2 vs 3)") != std::string::npos,
-                     e.what());
-        }
+        rilq::test::expect_error([&] { pivot_from_store(store, request); },
+                                 {"differ in quant.bits (2 vs 3)"});
         request.where = {parse_where("bits=2")};
         // fill_task_store's superseded (99/64) and failed (1/64) runs are not in the cell.
         QCOMPARE(pivot_from_store(store, request).cells[1][0].mean, report_task_percent(40 + 1 + 1.5));
