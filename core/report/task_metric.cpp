@@ -29,11 +29,11 @@ std::string title_case(std::string text) {
     return text;
 }
 
-void add_unique(std::vector<std::string>& list, const std::string& item) {
+void append_once(std::vector<std::string>& list, const std::string& item) {
     if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
 }
 
-std::string join(const std::vector<std::string>& items, const std::string& separator) {
+std::string join_with(const std::vector<std::string>& items, const std::string& separator) {
     std::string out;
     for (const auto& item : items)
         out += (out.empty() ? "" : separator) + item;
@@ -139,8 +139,8 @@ std::map<std::string, double> TaskMetricReader::columns(const std::string& run_u
         } else {
             out[task] = 100.0 * fraction;
         }
-        add_unique(seen_[task], std::to_string(s.shots) + "-shot n=" + std::to_string(s.n));
-        add_unique(bos_rules_, s.bos);
+        append_once(seen_[task], std::to_string(s.shots) + "-shot n=" + std::to_string(s.n));
+        append_once(bos_rules_, s.bos);
     }
     return out;
 }
@@ -199,13 +199,13 @@ std::string TaskMetricReader::protocol() const {
     std::vector<std::string> tasks;
     for (const TaskInfo& info : task_infos()) {
         const auto it = seen_.find(info.name);
-        if (it != seen_.end()) tasks.push_back(info.label + " " + join(it->second, "/"));
+        if (it != seen_.end()) tasks.push_back(info.label + " " + join_with(it->second, "/"));
     }
-    text += join(tasks, ", ");
+    text += join_with(tasks, ", ");
     std::vector<std::string> bos;
     for (const auto& rule : bos_rules_)
         if (!rule.empty()) bos.push_back(rule);
-    if (!bos.empty()) text += "; BOS " + join(bos, "/");
+    if (!bos.empty()) text += "; BOS " + join_with(bos, "/");
     return text;
 }
 
