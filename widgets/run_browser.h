@@ -39,8 +39,9 @@ struct BrowserRun {
     QString message;          // status message (why it failed / was killed)
     QMap<QString, QString> params;
     QMap<QString, double> best; // metric key -> best (lowest) value logged
-    // Downstream task accuracy (0-1) per column: "mmlu", "arc_easy", "arc_easy acc_norm", ...
-    // (the run's last stage that scored the task); shown in percent after the metrics.
+    // Downstream task accuracy (0-1) per column, headed by core's task labels (a task's acc, and
+    // "<label> acc_norm" where it has one), from the run's last stage that scored the task; shown
+    // in percent after the metrics, in the order given.
     QVector<QPair<QString, double>> accuracy;
 };
 
