@@ -1,9 +1,9 @@
 // RunBrowser: every recorded run, MLflow-style. Filter by experiment, status and text; sort by
 // any column (params that differ between the listed runs, each metric's best value and each
-// downstream task's accuracy are columns); compare the params of two selected runs (all, or only those that
-// differ); open a run (its curves and layer views), send several to the compare view, delete with
-// confirmation. The rows come from a source the app connects to the run store, so this view has no store
-// code.
+// downstream task's accuracy are columns); compare the params of two selected runs (all, or only
+// those that differ); open a run (its curves and layer views), send several to the compare view,
+// delete with confirmation. The rows come from a source the app connects to the run store, so
+// this view has no store code.
 #pragma once
 #include "widgets/run_queue_view.h" // RunStatus
 
