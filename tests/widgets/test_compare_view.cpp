@@ -210,10 +210,19 @@ class TestCompareView : public QObject {
         view.setRuns(sweep_runs());
         view.overlay()->setMetric("v_loss");
         view.overlay()->setColorParameter("lora_r");
+        QVERIFY(view.accuracyPlot()->isHidden()); // no task scores: PPL only
         QVERIFY(rilq::test::show_offscreen(&view, QSize(1300, 520)));
         QCOMPARE(view.rankPlot()->baseline("wikitext2"), 433.65);
         QVERIFY(view.overlay()->graph("run-r128"));
         QVERIFY(rilq::test::save_screenshot(&view, "compare_view"));
+        // With task scores: accuracy versus rank below the PPL plot, linear y, one line per scope.
+        view.setAccuracySweep(figure_scopes());
+        QVERIFY(!view.accuracyPlot()->isHidden());
+        QVERIFY(!view.accuracyPlot()->logY());
+        QCOMPARE(values_of(view.accuracyPlot()->series("CSQA avg", kScopeModel)),
+                 QVector<double>({53.3, 53.8, 53.7, 53.85}));
+        QVERIFY(rilq::test::show_offscreen(&view, QSize(1300, 860)));
+        QVERIFY(rilq::test::save_screenshot(&view, "compare_view_accuracy"));
     }
 };
 
