@@ -73,7 +73,8 @@ int cmd_qstats(const QStringList& args) {
         ModelQuantResult result;
         {
             QuantProgress progress(!p.isSet("quiet"));
-            options.calib_ids = calibration_ids_from_options(p, model, model_path, progress.sink());
+            options.calib_ids = calibration_ids_from_options(p, model, model_path, spec, progress.sink());
+            options.log = progress.log();
             result = quantize_model(model, spec, options, progress.sink());
             progress.finish();
         }

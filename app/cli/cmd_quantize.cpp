@@ -63,7 +63,7 @@ int cmd_quantize(const QStringList& args) {
     int exit_code = kExitOk;
     if (!parse_args(p, args,
                     "Fake-quantizes the seven projections of every decoder layer (RTN, NormalFloat, IR-QLoRA "
-                    "ICQ) and "
+                    "ICQ, GPTQ) and "
                     "saves the model with dequantized weights, as RILQ's q_model.",
                     1, 1, exit_code))
         return exit_code;
@@ -89,7 +89,8 @@ int cmd_quantize(const QStringList& args) {
         ModelQuantResult result;
         {
             QuantProgress progress(!p.isSet("quiet"));
-            options.calib_ids = calibration_ids_from_options(p, model, model_path, progress.sink());
+            options.calib_ids = calibration_ids_from_options(p, model, model_path, spec, progress.sink());
+            options.log = progress.log();
             result = quantize_model(model, spec, options, progress.sink());
             progress.finish();
         }

@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <iostream>
 #include <fstream>
 #include <memory>
 
@@ -41,7 +42,7 @@ double to_double(const QCommandLineParser& p, const char* name) {
 
 void add_quant_options(QCommandLineParser& p) {
     p.addOptions({
-        {"method", "rtn (default), nf, icq-nf or icq-int.", "method", "rtn"},
+        {"method", "rtn (default), nf, icq-nf, icq-int or gptq (needs --calib).", "method", "rtn"},
         {"bits", "Bits per weight: 2 (default), 3, 4 (8 for rtn / icq-int).", "B", "2"},
         {"group",
          "Group length along in_features (rtn, icq-int; -1 = per channel) or absmax block (nf, icq-nf). "
@@ -49,7 +50,7 @@ void add_quant_options(QCommandLineParser& p) {
          "G", "64"},
         {"variant",
          "rtn: omniquant (default), gptq, gptq-sym, omniquant-sym; nf/icq-nf: bnb (default), sym; "
-         "icq-int: gptq (default), gptq-sym.",
+         "icq-int and gptq: gptq (default), gptq-sym.",
          "name"},
         {"double-quant", "nf / icq-nf: double-quantize the absmax values (bitsandbytes, blocks of 256)."},
         {"icq-n", "icq-nf: 2n+1 candidate offsets (default 100, the official training value).", "n"},
@@ -60,17 +61,24 @@ void add_quant_options(QCommandLineParser& p) {
         {"icq-fp32-offset", "icq-nf: add tau back in fp32 instead of its uint8 dynamic-map storage."},
         {"icq-int-n", "icq-int: clip ratios 1 +- k*range/n (default 50).", "n"},
         {"icq-int-range", "icq-int: clip-ratio range (default 0.1).", "r"},
+        {"gptq-damp", "gptq: dampening, a fraction of the mean Hessian diagonal (default 0.01).", "f"},
+        {"gptq-block", "gptq: columns per lazy-update block (default 128).", "n"},
+        {"act-order", "gptq: quantize columns in order of decreasing Hessian diagonal."},
+        {"static-groups", "gptq: fit every group's grid once, on the original weights."},
+        {"gptq-mse", "gptq: per-row clip search on |Q(x) - x|^2.4 instead of plain min/max."},
         {"targets", "Comma-separated projections or linear names (default: q,k,v,o,gate,up,down_proj).",
          "list"},
         {"spec", "Read the quantization spec from a JSON file (flags given override it).", "file.json"},
         {"no-spectrum", "Skip the singular values of W - Q(W) (the slowest metric on large models)."},
         {"calib",
-         "Calibration data for the output error ||XW^T - XQ(W)^T|| / ||XW^T||: wikitext2=PATH, c4=PATH or "
-         "text=PATH (repeatable; windows drawn as RILQ does, seed 42).",
+         "Calibration data: gptq quantizes against it; the other methods only measure the output error "
+         "||XW^T - XQ(W)^T|| / ||XW^T||. wikitext2=PATH, c4=PATH or text=PATH (repeatable; windows drawn "
+         "as RILQ does).",
          "NAME=PATH"},
-        {"calib-samples", "Calibration windows in all (default 8).", "N", "8"},
-        {"calib-seqlen", "Calibration window length (default 256, capped by the model's context).", "L",
-         "256"},
+        {"calib-samples", "Calibration windows in all (default 8; gptq: 128).", "N"},
+        {"calib-seqlen", "Calibration window length (default 256; gptq: 2048; capped by the model's context).",
+         "L"},
+        {"calib-seed", "Seed of the window sampler (default 42; gptq: 0, as GPTQ's datautils).", "S"},
     });
 }
 
@@ -90,7 +98,7 @@ QuantSpec quant_spec_from_options(const QCommandLineParser& p) {
     }
     if (p.isSet("method") || !p.isSet("spec")) {
         s.method = parse_quant_method(to_std(p.value("method")), "--method");
-        if (s.method == QuantMethod::IcqInt) s.rtn_variant = RtnVariant::Gptq;
+        if (s.method == QuantMethod::IcqInt || s.method == QuantMethod::Gptq) s.rtn_variant = RtnVariant::Gptq;
     }
     if (p.isSet("bits") || !p.isSet("spec")) s.bits = to_int(p, "bits");
     if (p.isSet("group") || !p.isSet("spec")) s.group_size = to_int(p, "group");
@@ -104,6 +112,15 @@ QuantSpec quant_spec_from_options(const QCommandLineParser& p) {
     if (p.isSet("icq-fp32-offset")) s.icq_quantize_offset = false;
     if (p.isSet("icq-int-n")) s.icq_int_n = to_int(p, "icq-int-n");
     if (p.isSet("icq-int-range")) s.icq_int_range = to_double(p, "icq-int-range");
+    const bool gptq_flag = p.isSet("gptq-damp") || p.isSet("gptq-block") || p.isSet("act-order") ||
+                           p.isSet("static-groups") || p.isSet("gptq-mse");
+    if (gptq_flag && s.method != QuantMethod::Gptq)
+        throw Error("--gptq-damp, --gptq-block, --act-order, --static-groups and --gptq-mse apply to --method gptq");
+    if (p.isSet("gptq-damp")) s.gptq.damp_percent = to_double(p, "gptq-damp");
+    if (p.isSet("gptq-block")) s.gptq.block_size = to_int(p, "gptq-block");
+    if (p.isSet("act-order")) s.gptq.act_order = true;
+    if (p.isSet("static-groups")) s.gptq.static_groups = true;
+    if (p.isSet("gptq-mse")) s.gptq.mse = true;
     if (p.isSet("targets")) {
         s.targets.clear();
         for (const auto& t : p.value("targets").split(QLatin1Char(','), Qt::SkipEmptyParts))
@@ -120,21 +137,36 @@ MetricsOptions metrics_from_options(const QCommandLineParser& p) {
 }
 
 torch::Tensor calibration_ids_from_options(const QCommandLineParser& p, const LlamaModel& model,
-                                           const std::string& model_path, const ProgressSink& progress) {
+                                           const std::string& model_path, const QuantSpec& spec,
+                                           const ProgressSink& progress) {
     if (!p.isSet("calib")) return {};
     std::vector<DatasetSpec> specs;
     for (const auto& c : p.values("calib"))
         specs.push_back(parse_dataset_spec(to_std(c)));
-    const int samples = to_int(p, "calib-samples");
+    // GPTQ's defaults (llama.py: --nsamples 128, seqlen 2048, datautils seed 0) when it is the method.
+    const bool gptq = spec.method == QuantMethod::Gptq;
+    const int samples = p.isSet("calib-samples") ? to_int(p, "calib-samples") : (gptq ? 128 : 8);
     if (samples < 1)
         throw Error("--calib-samples: expected a positive count, found " + std::to_string(samples));
+    const int seqlen = p.isSet("calib-seqlen") ? to_int(p, "calib-seqlen") : (gptq ? 2048 : 256);
+    if (seqlen < 2) throw Error("--calib-seqlen: expected at least 2 tokens, found " + std::to_string(seqlen));
+    const int seed = p.isSet("calib-seed") ? to_int(p, "calib-seed") : (gptq ? 0 : 42);
+    if (seed < 0) throw Error("--calib-seed: expected a non-negative integer, found " + std::to_string(seed));
     CalibrationOptions o;
-    o.seqlen = std::min<int64_t>(to_int(p, "calib-seqlen"), model.config().max_position_embeddings);
+    o.seqlen = std::min<int64_t>(seqlen, model.config().max_position_embeddings);
+    o.seed = static_cast<uint64_t>(seed);
     o.val_ratio = 0.0;
     const auto tokenizer = tokenizer_for(p, model_path);
     const CalibrationSet set =
         build_calibration(calibration_sources(specs, {samples}), *tokenizer, o, progress);
     return to_tensor(set.train);
+}
+
+std::function<void(const std::string&)> QuantProgress::log() const {
+    return [line = line_.get()](const std::string& message) {
+        line->finish(); // the message goes on its own line, the bar resumes below it
+        std::cerr << message << "\n";
+    };
 }
 
 QuantProgress::QuantProgress(bool enabled) : line_(std::make_unique<ProgressLine>(enabled)) {
@@ -166,6 +198,22 @@ void print_quant_summary(const ModelQuantResult& result, std::ostream& out) {
     } else if (result.spec.method == QuantMethod::IcqInt) {
         std::snprintf(line, sizeof line, "  ICQ entropy gain: %+.4f bits vs clip ratio 1\n",
                       o.icq_gain_vs_start_bits);
+        out << line;
+    }
+    if (result.spec.method == QuantMethod::Gptq) {
+        double loss = 0.0;
+        int raised = 0;
+        int64_t dead = 0;
+        for (const auto& l : result.linears) {
+            loss += l.gptq_loss;
+            raised += l.gptq_damp_retries > 0 ? 1 : 0;
+            dead += l.gptq_dead_columns;
+        }
+        std::snprintf(line, sizeof line,
+                      "  GPTQ loss %.6g (sum over linears), damping raised on %d linears, %lld dead input columns, "
+                      "calibration %lld windows / %lld tokens\n",
+                      loss, raised, static_cast<long long>(dead), static_cast<long long>(result.calib_windows),
+                      static_cast<long long>(result.calib_tokens));
         out << line;
     }
     if (o.output_rel_error_mean >= 0) {

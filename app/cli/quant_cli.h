@@ -2,6 +2,7 @@
 // optional calibration windows (for the output error), progress with Ctrl-C, the summary.
 #pragma once
 #include <QCommandLineParser>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -21,16 +22,19 @@ void add_quant_options(QCommandLineParser& parser);
 QuantSpec quant_spec_from_options(const QCommandLineParser& parser);
 MetricsOptions metrics_from_options(const QCommandLineParser& parser);
 
-// (N, T) calibration windows drawn as RILQ does (core/data, seed 42, no validation split) from
-// the --calib datasets; undefined when none is given.
+// (N, T) calibration windows drawn by RILQ's sampler (core/data, no validation split) from the
+// --calib datasets, with GPTQ's counts and seed when spec is gptq; undefined when none is given.
 torch::Tensor calibration_ids_from_options(const QCommandLineParser& parser, const LlamaModel& model,
-                                           const std::string& model_path, const ProgressSink& progress);
+                                           const std::string& model_path, const QuantSpec& spec,
+                                           const ProgressSink& progress);
 
 // A progress bar on stderr with Ctrl-C cancellation (interrupt_cancel_token).
 class QuantProgress {
   public:
     explicit QuantProgress(bool enabled);
     const ProgressSink& sink() const { return sink_; }
+    // Prints a note (GPTQ raising its damping) on its own line without breaking the bar.
+    std::function<void(const std::string&)> log() const;
     void finish() { line_->finish(); }
 
   private:

@@ -1,5 +1,6 @@
 #include "core/bench/quant_bench.h"
 
+#include "core/quant/gptq.h"
 #include "core/quant/metrics.h"
 #include "core/quant/quantizer.h"
 #include "core/util/error.h"
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <limits>
@@ -113,6 +115,44 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
             bench_method(s, o.icq_n == 100 ? 10.0 : 0.0);
         } else if (m == "icq-int") {
             bench_method(make_spec(QuantMethod::IcqInt, 2, 64), 0.0);
+        } else if (m == "gptq") {
+            const int64_t I = o.cols;
+            const auto feature_scale = torch::exp(torch::rand({I}, gen) * std::log(100.0)) * 0.1; // 0.1 .. 10
+            GptqHessian hessian;
+            QuantBenchEntry h;
+            h.name = "gptq Hessian, " + std::to_string(o.gptq_windows) + " x " + std::to_string(o.gptq_seqlen) +
+                     " tokens";
+            const Timing th = time_best_of(1, [&] {
+                hessian = GptqHessian(I);
+                for (int64_t j = 0; j < o.gptq_windows; ++j)
+                    hessian.add_batch(torch::randn({1, o.gptq_seqlen, I}, gen, torch::kFloat32) * feature_scale);
+            });
+            h.seconds = th.wall_s;
+            h.cpu_seconds = th.cpu_s;
+            report(h);
+            GptqOptions go;
+            go.bits = 2;
+            go.group_size = 64;
+            GptqResult r;
+            QuantBenchEntry e;
+            e.name = "gptq w2 g64 (block 128, damp 0.01)";
+            const Timing t = time_best_of(o.repeats, [&] { r = gptq_quantize(w, hessian.matrix(), go, "bench"); });
+            e.seconds = t.wall_s;
+            e.cpu_seconds = t.cpu_s;
+            e.rel_error = rel(r.quant.dequantized);
+            report(e);
+            // What GPTQ buys: the output error on its calibration inputs against RTN on the same grid.
+            const auto& H = hessian.matrix();
+            const auto out_err = [&](const torch::Tensor& q) {
+                const auto d = w - q;
+                return std::sqrt((d.matmul(H) * d).sum().item<double>() / (w.matmul(H) * w).sum().item<double>());
+            };
+            QuantSpec rtn = make_spec(QuantMethod::Rtn, 2, 64);
+            rtn.rtn_variant = RtnVariant::Gptq;
+            std::snprintf(line, sizeof line,
+                          "  output error on the calibration inputs: gptq %.5f, rtn (same grid) %.5f; loss %.6g\n",
+                          out_err(r.quant.dequantized), out_err(quantize_weight(w, rtn, "bench").dequantized), r.loss);
+            out << line;
         } else if (m == "metrics") {
             if (!for_metrics.dequantized.defined())
                 for_metrics = quantize_weight(w, make_spec(QuantMethod::Rtn, 2, 64), "bench");
@@ -135,7 +175,7 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
             sp.rel_error = e.rel_error;
             report(sp);
         } else {
-            throw Error("bench quantize: unknown case \"" + m + "\" (rtn, nf, icq-nf, icq-int, metrics)");
+            throw Error("bench quantize: unknown case \"" + m + "\" (rtn, nf, icq-nf, icq-int, gptq, metrics)");
         }
     }
     return result;

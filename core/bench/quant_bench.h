@@ -1,6 +1,8 @@
 // `rilq bench quantize`: the quantizers on one Llama-2-7B MLP-shaped matrix (4096 x 11008
 // fp32, N(0, 0.02)), timed with a fixed thread count. Goals from the quantization issue: RTN
-// under 0.5 s and ICQ-NF with the official 201 candidates under 10 s on 2 cores.
+// under 0.5 s and ICQ-NF with the official 201 candidates under 10 s on 2 cores. GPTQ is timed in
+// two parts: the Hessian of gptq_windows x gptq_seqlen random calibration inputs (per-feature
+// scales 0.1-10, so its diagonal is uneven like a real layer's), then the quantization itself.
 #pragma once
 #include <cstdint>
 #include <ostream>
@@ -15,7 +17,9 @@ struct QuantBenchOptions {
     int threads = 2;
     int repeats = 1; // best of N
     int icq_n = 100; // 201 candidates
-    std::vector<std::string> methods = {"rtn", "nf", "icq-nf", "icq-int", "metrics"};
+    std::vector<std::string> methods = {"rtn", "nf", "icq-nf", "icq-int", "gptq", "metrics"};
+    int64_t gptq_windows = 128; // llama.py --nsamples
+    int64_t gptq_seqlen = 2048; // llama.py model.seqlen
     uint64_t seed = 0;
 };
 

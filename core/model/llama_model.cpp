@@ -281,29 +281,48 @@ torch::Tensor LlamaModel::mlp(const DecoderLayer& layer, const std::string& pref
     return layer.down_proj.forward(h);                                            // (B, T, C)
 }
 
-ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions& opts) const {
+torch::Tensor LlamaModel::embed(const torch::Tensor& ids) const {
     if (ids.dim() != 2) throw Error("forward: token ids must be (B, T), found " + shape_str(ids.sizes()));
     const int64_t T = ids.size(1);
     if (T > config_.max_position_embeddings)
         throw Error("forward: sequence length " + std::to_string(T) + " exceeds max_position_embeddings " +
                     std::to_string(config_.max_position_embeddings));
-    const auto device = embed_tokens_.device();
-    auto tokens = ids.to(device, torch::kInt64);
+    auto tokens = ids.to(embed_tokens_.device(), torch::kInt64);
     if (tokens.numel() > 0) {
         const auto lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
         if (lo < 0 || hi >= config_.vocab_size)
             throw Error("forward: token id out of range [0, " + std::to_string(config_.vocab_size) + "): found " +
                         std::to_string(lo < 0 ? lo : hi));
     }
-    const RopeTables rope = rope_tables(rope_inv_freq(config_), T, options_.compute_dtype, device);
+    return torch::embedding(embed_tokens_, tokens);                            // (B, T, C)
+}
+
+torch::Tensor LlamaModel::layer_forward(size_t index, const torch::Tensor& x, const RopeTables& rope,
+                                        const LinearInputObserver& observer) const {
+    const DecoderLayer& layer = layers_.at(index);
+    const std::string prefix = "layers." + std::to_string(index) + ".";
+    auto h = x + attention(layer, prefix, rms_norm(x, layer.input_layernorm), rope, observer);
+    return h + mlp(layer, prefix, rms_norm(h, layer.post_attention_layernorm), observer);
+}
+
+torch::Tensor LlamaModel::decoder_layer(size_t index, const torch::Tensor& x, const LinearInputObserver& observer) const {
+    if (index >= layers_.size())
+        throw Error("decoder_layer: index " + std::to_string(index) + " out of range (" +
+                    std::to_string(layers_.size()) + " layers)");
+    if (x.dim() != 3 || x.size(2) != config_.hidden_size)
+        throw Error("decoder_layer: hidden states must be (B, T, " + std::to_string(config_.hidden_size) +
+                    "), found " + shape_str(x.sizes()));
+    const RopeTables rope = rope_tables(rope_inv_freq(config_), x.size(1), options_.compute_dtype, x.device());
+    return layer_forward(index, x, rope, observer);
+}
+
+ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions& opts) const {
+    auto x = embed(ids);                                                       // (B, T, C)
+    const RopeTables rope = rope_tables(rope_inv_freq(config_), x.size(1), options_.compute_dtype, x.device());
 
     ForwardResult result;
-    auto x = torch::embedding(embed_tokens_, tokens);                          // (B, T, C)
     for (size_t i = 0; i < layers_.size(); ++i) {
-        const DecoderLayer& layer = layers_[i];
-        const std::string prefix = "layers." + std::to_string(i) + ".";
-        x = x + attention(layer, prefix, rms_norm(x, layer.input_layernorm), rope, opts.observer);
-        x = x + mlp(layer, prefix, rms_norm(x, layer.post_attention_layernorm), opts.observer);
+        x = layer_forward(i, x, rope, opts.observer);
         if (opts.want_layer_outputs) result.layer_outputs.push_back(x);
     }
     auto h = rms_norm(x, norm_);                                               // (B, T, C)

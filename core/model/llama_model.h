@@ -81,6 +81,13 @@ public:
     // Applies the final norm's output projection: (B, T, C) -> (B, T, V).
     torch::Tensor lm_head_forward(const torch::Tensor& hidden) const;
 
+    // forward() in pieces, for work that goes through the model one decoder layer at a time
+    // (GPTQ's sequential quantization, calibrated LoRA initialisation): the token embedding
+    // (B, T) -> (B, T, C), with forward()'s checks, and decoder layer `index` (B, T, C) -> (B, T, C).
+    // embed() then every decoder_layer() in order is forward()'s path to the last hidden state.
+    torch::Tensor embed(const torch::Tensor& ids) const;
+    torch::Tensor decoder_layer(size_t index, const torch::Tensor& x, const LinearInputObserver& observer = {}) const;
+
     // The seven projections of every layer, by stable name: "layers.3.self_attn.q_proj",
     // "layers.3.mlp.down_proj", ... in layer order, then q,k,v,o,gate,up,down.
     std::vector<std::string> linear_names() const;
@@ -110,6 +117,8 @@ private:
                             const RopeTables& rope, const LinearInputObserver& observer) const;
     torch::Tensor mlp(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
                       const LinearInputObserver& observer) const;
+    torch::Tensor layer_forward(size_t index, const torch::Tensor& x, const RopeTables& rope,
+                                const LinearInputObserver& observer) const;
 
     LlamaConfig config_;
     ModelOptions options_;

@@ -74,6 +74,17 @@ struct LinearQuantStats {
     std::vector<double> singular_values;
     std::vector<std::pair<int64_t, double>> energy_at_rank;
 
+    // GPTQ (core/quant/gptq.h): the loss it minimised (sum (w - q)^2 / Hinv_ii^2 / 2), the damping
+    // that made the Cholesky factorizations succeed and how often it was raised, dead input
+    // columns. With act-order and dynamic groups the group metrics above are in act-order column
+    // order (a group is a run of that order); the output error is on the inputs GPTQ saw.
+    bool has_gptq = false;
+    double gptq_loss = 0.0;
+    double gptq_damp_percent = 0.0;
+    int gptq_damp_retries = 0;
+    int64_t gptq_dead_columns = 0;
+    bool gptq_groups_in_act_order = false;
+
     double quantize_seconds = 0.0, metrics_seconds = 0.0;
 };
 

@@ -15,6 +15,8 @@ std::string dequant_formula(const QuantSpec& spec) {
     case QuantMethod::Rtn:
     case QuantMethod::IcqInt:
         return "w[o, i] = (codes[o, i] - zeros[o, i // G]) * scales[o, i // G]";
+    case QuantMethod::Gptq:
+        return "w[o, i] = (codes[o, i] - zeros[o, g_idx[i]]) * scales[o, g_idx[i]]";
     case QuantMethod::Nf:
         return spec.double_quant
                    ? "a[b] = dynamic_map[absmax_codes[b]] * absmax_scales[b // D] + absmax_mean; "
@@ -41,6 +43,7 @@ std::vector<std::pair<std::string, torch::Tensor>> quant_code_tensors(const Mode
         out.emplace_back(p + "codes", r.codes);
         if (r.scales.defined()) out.emplace_back(p + "scales", r.scales);
         if (r.zeros.defined()) out.emplace_back(p + "zeros", r.zeros);
+        if (r.group_index.defined()) out.emplace_back(p + "g_idx", r.group_index);
         if (r.table.defined()) out.emplace_back(p + "table", r.table);
         if (r.double_quantized) {
             out.emplace_back(p + "absmax_codes", r.double_quant.codes);

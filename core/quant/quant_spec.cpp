@@ -23,6 +23,23 @@ bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+void validate_gptq_settings(const GptqSettings& g, RtnVariant variant, const std::string& path) {
+    if (variant != RtnVariant::Gptq && variant != RtnVariant::GptqSymmetric)
+        bad(path + ".variant", "gptq or gptq-sym for gptq (quant.py's min/max grid)",
+            "\"" + to_string(variant) + "\"");
+    const std::string p = path + ".gptq";
+    if (!(g.damp_percent >= 0.0 && g.damp_percent < 1.0))
+        bad(p + ".damp_percent", "0 <= damp_percent < 1 (a fraction of the mean Hessian diagonal)",
+            std::to_string(g.damp_percent));
+    if (!(g.damp_increment > 0.0 && g.damp_increment < 1.0))
+        bad(p + ".damp_increment", "0 < damp_increment < 1", std::to_string(g.damp_increment));
+    if (g.block_size < 1) bad(p + ".block_size", "a positive number of columns", std::to_string(g.block_size));
+    if (!(g.mse_norm > 0.0)) bad(p + ".mse_norm", "a positive exponent", std::to_string(g.mse_norm));
+    if (g.mse_grid < 1) bad(p + ".mse_grid", "a positive number of shrink steps", std::to_string(g.mse_grid));
+    if (!(g.mse_max_shrink > 0.0 && g.mse_max_shrink <= 1.0))
+        bad(p + ".mse_max_shrink", "0 < mse_max_shrink <= 1", std::to_string(g.mse_max_shrink));
+}
+
 } // namespace
 
 std::string to_string(QuantMethod method) {
@@ -35,6 +52,8 @@ std::string to_string(QuantMethod method) {
         return "icq-nf";
     case QuantMethod::IcqInt:
         return "icq-int";
+    case QuantMethod::Gptq:
+        return "gptq";
     }
     return "?";
 }
@@ -72,11 +91,21 @@ QuantMethod parse_quant_method(const std::string& text, const std::string& where
     if (text == "nf") return QuantMethod::Nf;
     if (text == "icq-nf" || text == "icq") return QuantMethod::IcqNf;
     if (text == "icq-int") return QuantMethod::IcqInt;
-    bad(where, "one of rtn, nf, icq-nf, icq-int", "\"" + text + "\"");
+    if (text == "gptq") return QuantMethod::Gptq;
+    bad(where, "one of rtn, nf, icq-nf, icq-int, gptq", "\"" + text + "\"");
 }
 
 void set_variant(QuantSpec& spec, const std::string& text, const std::string& where) {
     switch (spec.method) {
+    case QuantMethod::Gptq:
+        // GPTQ's grid is quant.py's min/max quantizer: asymmetric (default) or --sym.
+        if (text == "gptq" || text == "asym")
+            spec.rtn_variant = RtnVariant::Gptq;
+        else if (text == "gptq-sym" || text == "sym")
+            spec.rtn_variant = RtnVariant::GptqSymmetric;
+        else
+            bad(where, "one of gptq (asymmetric), gptq-sym for gptq", "\"" + text + "\"");
+        return;
     case QuantMethod::Rtn:
     case QuantMethod::IcqInt:
         if (text == "omniquant" || text == "asym")
@@ -109,6 +138,7 @@ std::string variant_string(const QuantSpec& spec) {
     switch (spec.method) {
     case QuantMethod::Rtn:
     case QuantMethod::IcqInt:
+    case QuantMethod::Gptq:
         return to_string(spec.rtn_variant);
     case QuantMethod::Nf:
     case QuantMethod::IcqNf:
@@ -143,6 +173,7 @@ void QuantSpec::validate(const std::string& path) const {
         bad(path + ".variant",
             "gptq or gptq-sym for icq-int (the official integer ICQ starts from GPTQ min/max)",
             "\"" + to_string(rtn_variant) + "\"");
+    if (method == QuantMethod::Gptq) validate_gptq_settings(gptq, rtn_variant, path);
     if (double_quant_block <= 0)
         bad(path + ".double_quant_block", "a positive number of absmax values per block",
             std::to_string(double_quant_block));
@@ -174,6 +205,13 @@ std::string QuantSpec::describe() const {
         s << "w" << bits << " g" << group_size << " " << to_string(rtn_variant);
         if (method == QuantMethod::IcqInt) s << " n=" << icq_int_n << " range=" << icq_int_range;
         break;
+    case QuantMethod::Gptq:
+        s << "w" << bits << " g" << group_size << " " << to_string(rtn_variant) << " damp=" << gptq.damp_percent;
+        if (gptq.block_size != 128) s << " block=" << gptq.block_size;
+        if (gptq.act_order) s << " act-order";
+        if (gptq.static_groups) s << " static-groups";
+        if (gptq.mse) s << " mse";
+        break;
     case QuantMethod::Nf:
     case QuantMethod::IcqNf:
         s << "nf" << bits << " b" << group_size << " " << to_string(nf_variant);
@@ -200,6 +238,16 @@ void to_json(nlohmann::json& j, const QuantSpec& spec) {
                          {"entropy", to_string(spec.icq_entropy)},
                          {"int_n", spec.icq_int_n},
                          {"int_range", spec.icq_int_range}}},
+                       {"gptq",
+                        {{"damp_percent", spec.gptq.damp_percent},
+                         {"damp_increment", spec.gptq.damp_increment},
+                         {"block_size", spec.gptq.block_size},
+                         {"act_order", spec.gptq.act_order},
+                         {"static_groups", spec.gptq.static_groups},
+                         {"mse", spec.gptq.mse},
+                         {"mse_norm", spec.gptq.mse_norm},
+                         {"mse_grid", spec.gptq.mse_grid},
+                         {"mse_max_shrink", spec.gptq.mse_max_shrink}}},
                        {"targets", spec.targets}};
 }
 
@@ -222,19 +270,46 @@ template <typename T> T get_as(const nlohmann::json& v, const std::string& path,
     }
 }
 
+void read_gptq_settings(const nlohmann::json& g, const std::string& p, GptqSettings& out) {
+    if (!g.is_object()) bad(p, "an object", g.dump());
+    static const std::set<std::string> known = {"damp_percent",  "damp_increment", "block_size",
+                                                "act_order",     "static_groups",  "mse",
+                                                "mse_norm",      "mse_grid",       "mse_max_shrink"};
+    for (const auto& [key, value] : g.items()) {
+        (void)value;
+        if (!known.count(key))
+            bad(p + "." + key,
+                "one of damp_percent, damp_increment, block_size, act_order, static_groups, mse, mse_norm, "
+                "mse_grid, mse_max_shrink",
+                "unknown key");
+    }
+    if (g.contains("damp_percent")) out.damp_percent = get_as<double>(g["damp_percent"], p + ".damp_percent", "a number");
+    if (g.contains("damp_increment"))
+        out.damp_increment = get_as<double>(g["damp_increment"], p + ".damp_increment", "a number");
+    if (g.contains("block_size")) out.block_size = get_as<int64_t>(g["block_size"], p + ".block_size", "an integer");
+    if (g.contains("act_order")) out.act_order = get_as<bool>(g["act_order"], p + ".act_order", "true or false");
+    if (g.contains("static_groups"))
+        out.static_groups = get_as<bool>(g["static_groups"], p + ".static_groups", "true or false");
+    if (g.contains("mse")) out.mse = get_as<bool>(g["mse"], p + ".mse", "true or false");
+    if (g.contains("mse_norm")) out.mse_norm = get_as<double>(g["mse_norm"], p + ".mse_norm", "a number");
+    if (g.contains("mse_grid")) out.mse_grid = get_as<int>(g["mse_grid"], p + ".mse_grid", "an integer");
+    if (g.contains("mse_max_shrink"))
+        out.mse_max_shrink = get_as<double>(g["mse_max_shrink"], p + ".mse_max_shrink", "a number");
+}
+
 } // namespace
 
 QuantSpec quant_spec_from_json(const nlohmann::json& j, const std::string& path) {
     if (!j.is_object()) bad(path, "an object", j.dump());
     QuantSpec spec;
     static const std::set<std::string> known = {
-        "method", "bits", "group_size", "variant", "double_quant", "double_quant_block", "icq", "targets"};
+        "method", "bits", "group_size", "variant", "double_quant", "double_quant_block", "icq", "gptq", "targets"};
     for (const auto& [key, value] : j.items()) {
         (void)value;
         if (!known.count(key))
             bad(path + "." + key,
                 "one of method, bits, group_size, variant, double_quant, "
-                "double_quant_block, icq, targets",
+                "double_quant_block, icq, gptq, targets",
                 "unknown key");
     }
     // The method first: it decides how "variant" reads.
@@ -244,7 +319,7 @@ QuantSpec quant_spec_from_json(const nlohmann::json& j, const std::string& path)
     if (j.contains("bits")) spec.bits = get_as<int>(j["bits"], path + ".bits", "an integer");
     if (j.contains("group_size"))
         spec.group_size = get_as<int64_t>(j["group_size"], path + ".group_size", "an integer");
-    if (spec.method == QuantMethod::IcqInt) spec.rtn_variant = RtnVariant::Gptq;
+    if (spec.method == QuantMethod::IcqInt || spec.method == QuantMethod::Gptq) spec.rtn_variant = RtnVariant::Gptq;
     if (j.contains("variant"))
         set_variant(spec, get_as<std::string>(j["variant"], path + ".variant", "a string"),
                     path + ".variant");
@@ -279,6 +354,7 @@ QuantSpec quant_spec_from_json(const nlohmann::json& j, const std::string& path)
         if (q.contains("int_range"))
             spec.icq_int_range = get_as<double>(q["int_range"], p + ".int_range", "a number");
     }
+    if (j.contains("gptq")) read_gptq_settings(j["gptq"], path + ".gptq", spec.gptq);
     if (j.contains("targets")) {
         const auto& t = j["targets"];
         if (!t.is_array()) bad(path + ".targets", "an array of projection names", t.dump());

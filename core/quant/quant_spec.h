@@ -15,6 +15,7 @@ enum class QuantMethod {
     Nf,     // NormalFloat-k, absmax blocks over the flattened weight (§1.2)
     IcqNf,  // IR-QLoRA ICQ: NF-k of W - tau with an entropy-maximising tau per block (§1.3)
     IcqInt, // IR-QLoRA ICQ integer path: entropy-driven clip-ratio search around GPTQ min/max (§1.4)
+    Gptq,   // GPTQ (IST-DASLab gptq.py): needs calibration inputs, core/quant/gptq.h
 };
 
 // RTN flavours. METHODS §7.1 leaves open which one RILQ used, so all are available.
@@ -37,13 +38,27 @@ enum class IcqEntropyArithmetic {
     ExactTies, // fixed-point sum: equal code-count multisets give equal entropy, so the first truly wins ties
 };
 
+// GPTQ's own knobs (IST-DASLab llama.py arguments and fasterquant defaults; core/quant/gptq.h).
+// Bits, group size and the symmetric grid come from QuantSpec (bits, group_size, variant).
+struct GptqSettings {
+    double damp_percent = 0.01;     // --percdamp: damping = damp_percent * mean(diag H)
+    double damp_increment = 0.0025; // GPTQModel damp_auto_increment: added after a failed Cholesky
+    int64_t block_size = 128;       // fasterquant blocksize: columns updated lazily together
+    bool act_order = false;         // --act-order: columns by decreasing H_ii
+    bool static_groups = false;     // --static-groups: group grids fit once on the original weights
+    bool mse = false;               // Quantizer mse=True: per-row clip search instead of plain min/max
+    double mse_norm = 2.4;          // error |Q(x) - x|^norm of the clip search
+    int mse_grid = 100;             // shrink steps p = 1 - k / grid ...
+    double mse_max_shrink = 0.8;    // ... for k < max_shrink * grid
+};
+
 struct QuantSpec {
     QuantMethod method = QuantMethod::Rtn;
     int bits = 2;
     // RTN / ICQ-int: group length along in_features, -1 = one group per output row (per channel).
     // NF / ICQ-NF: absmax block length over the row-major flattened weight (bitsandbytes: 64).
     int64_t group_size = 64;
-    RtnVariant rtn_variant = RtnVariant::OmniQuant;  // rtn; icq-int accepts Gptq / GptqSymmetric
+    RtnVariant rtn_variant = RtnVariant::OmniQuant;  // rtn; icq-int and gptq accept Gptq / GptqSymmetric
     NfVariant nf_variant = NfVariant::BnbAsymmetric; // nf, icq-nf (NF4 itself is always the bnb table)
 
     // Double quantization of the NF absmax values (bitsandbytes compress_statistics).
@@ -61,6 +76,8 @@ struct QuantSpec {
     // ICQ, integer path (module constants tau_n = 50, tau_range = 0.1 -> 101 clip ratios).
     int icq_int_n = 50;
     double icq_int_range = 0.1;
+
+    GptqSettings gptq; // method gptq only
 
     // Which linears to quantize: projection names ("q_proj", "mlp.down_proj") or full linear names
     // ("layers.0.self_attn.q_proj"). Default: the seven projections of every decoder layer.
@@ -83,7 +100,7 @@ struct QuantSpec {
 };
 
 // String forms used by the CLI and JSON.
-std::string to_string(QuantMethod method);              // "rtn", "nf", "icq-nf", "icq-int"
+std::string to_string(QuantMethod method);              // "rtn", "nf", "icq-nf", "icq-int", "gptq"
 std::string to_string(RtnVariant variant);              // "omniquant", "gptq", "gptq-sym", "omniquant-sym"
 std::string to_string(NfVariant variant);               // "bnb", "sym"
 std::string to_string(IcqEntropyArithmetic arithmetic); // "float32", "exact"
@@ -94,7 +111,8 @@ void set_variant(QuantSpec& spec, const std::string& text, const std::string& wh
 std::string variant_string(const QuantSpec& spec);
 IcqEntropyArithmetic parse_icq_entropy(const std::string& text, const std::string& where);
 
-// JSON form: {"method","bits","group_size","variant","double_quant",...,"icq":{...},"targets":[...]}.
+// JSON form: {"method","bits","group_size","variant","double_quant",...,"icq":{...},"gptq":{...},
+// "targets":[...]}.
 // Missing keys keep their defaults; unknown keys are an error (typos should not pass silently).
 void to_json(nlohmann::json& j, const QuantSpec& spec);
 QuantSpec quant_spec_from_json(const nlohmann::json& j, const std::string& path = "$");

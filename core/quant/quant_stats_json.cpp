@@ -140,6 +140,7 @@ double estimated_bits_per_weight(const QuantSpec& spec, std::string* note) {
     switch (spec.method) {
     case QuantMethod::Rtn:
     case QuantMethod::IcqInt:
+    case QuantMethod::Gptq:
         if (spec.group_size < 0) {
             n = "per channel: overhead of one fp16 scale + zero per row not counted";
             break;
@@ -243,7 +244,15 @@ json linear_stats_to_json(const LinearQuantStats& s, const StatsJsonOptions& o) 
         j["icq"] = icq;
     }
     if (s.has_output_error)
-        j["output_error"] = {{"rel_error", number(s.output_rel_error)}, {"rows", s.calib_rows}};
+        j["output_error"] = {{"rel_error", number(s.output_rel_error)},
+                             {"rows", s.calib_rows},
+                             {"inputs", s.has_gptq ? "the quantized model's (what GPTQ saw)" : "the FP model's"}};
+    if (s.has_gptq)
+        j["gptq"] = {{"loss", number(s.gptq_loss)},
+                     {"damp_percent", number(s.gptq_damp_percent)},
+                     {"damp_retries", s.gptq_damp_retries},
+                     {"dead_columns", s.gptq_dead_columns},
+                     {"groups_in_act_order", s.gptq_groups_in_act_order}};
     if (s.has_spectrum) {
         json energy = json::object();
         for (const auto& [r, e] : s.energy_at_rank)

@@ -1,5 +1,6 @@
 #include "core/quant/quantize_model.h"
 
+#include "core/quant/gptq_model.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -33,9 +34,7 @@ int64_t forward_stage(const std::string& name) {
 
 } // namespace
 
-ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options,
-                                const ProgressSink& progress) {
-    spec.validate("quant spec");
+std::vector<std::string> target_linears(const LlamaModel& model, const QuantSpec& spec) {
     std::vector<std::string> targets;
     for (const auto& name : model.linear_names())
         if (spec.is_target(name)) targets.push_back(name);
@@ -46,6 +45,14 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         throw Error("quantize: no linear matches the targets [" + wanted +
                     "] (expected projection names such as q_proj or mlp.down_proj)");
     }
+    return targets;
+}
+
+ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options,
+                                const ProgressSink& progress) {
+    spec.validate("quant spec");
+    if (spec.method == QuantMethod::Gptq) return gptq_quantize_model(model, spec, options, progress);
+    const std::vector<std::string> targets = target_linears(model, spec);
 
     ModelQuantResult result;
     result.spec = spec;

@@ -7,6 +7,7 @@
 // forward has used it, so every X comes from the FP model while at most one decoder layer's
 // dequantized weights wait in memory.
 #pragma once
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,9 +22,12 @@
 namespace rilq {
 
 struct QuantizeModelOptions {
-    torch::Tensor calib_ids; // (N, T) int64 token windows, optional: adds the output error
+    // (N, T) int64 token windows. Optional for the weight-only methods (adds the output error);
+    // required by gptq, which quantizes against them (core/quant/gptq_model.h).
+    torch::Tensor calib_ids;
     MetricsOptions metrics;
     bool keep_states = false; // keep each linear's codes / scales / offsets (for quant_codes.safetensors)
+    std::function<void(const std::string&)> log; // notes worth a line (GPTQ raising its damping)
 };
 
 struct ModelQuantResult {
@@ -35,9 +39,13 @@ struct ModelQuantResult {
     double seconds = 0.0;
 };
 
+// Method gptq runs the sequential GPTQ pass of core/quant/gptq_model.h instead (calib_ids required).
 // Throws rilq::Error when no linear matches spec.targets, or (naming the linear) on NaN/Inf
 // weights; rilq::Cancelled between linears when the sink's token is cancelled, leaving the
 // model partially quantized (callers discard it).
+// The linears `spec` selects, in the model's order; Error naming the targets when none matches.
+std::vector<std::string> target_linears(const LlamaModel& model, const QuantSpec& spec);
+
 ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec,
                                 const QuantizeModelOptions& options = {}, const ProgressSink& progress = {});
 

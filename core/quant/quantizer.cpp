@@ -103,6 +103,11 @@ std::unique_ptr<Quantizer> make_quantizer(const QuantSpec& spec) {
         return std::make_unique<IcqNfQuantizer>(spec);
     case QuantMethod::IcqInt:
         return std::make_unique<IcqIntQuantizer>(spec);
+    case QuantMethod::Gptq:
+        // GPTQ quantizes against the Hessian of each linear's calibration inputs, so it runs
+        // inside quantize_model (core/quant/gptq_model.h), never on a weight alone.
+        throw Error("gptq needs calibration inputs: quantize the model with calibration windows "
+                    "(rilq quantize --calib, or quantize_model with calib_ids)");
     }
     throw Error("make_quantizer: unknown method");
 }

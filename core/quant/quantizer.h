@@ -87,6 +87,10 @@ struct QuantResult {
     // Integer methods: per-group affine parameters, w_hat = (code - zero) * scale.
     torch::Tensor scales; // (O, G) f32
     torch::Tensor zeros;  // (O, G) f32 (integer valued)
+    // GPTQ: the group of each column, w_hat[:, i] = (code - zeros[:, g]) * scales[:, g] with
+    // g = group_index[i] (AutoGPTQ's g_idx); with act-order and dynamic groups a group is a run
+    // of the permuted column order. Undefined for the other methods (g = i / group_size).
+    torch::Tensor group_index; // (I) int64
     // NF methods: w_hat = table[code] * absmax (+ tau for ICQ).
     torch::Tensor table;     // (2^bits) f32 the NF code table
     torch::Tensor absmax;    // (NB) f32 absmax as used to dequantize (after double quant, if any)

@@ -53,6 +53,10 @@ std::vector<store::LayerStat> quantized_layer_stats(const ModelQuantResult& resu
         if (s.has_spectrum)
             for (const auto& [rank, energy] : s.energy_at_rank) q("energy_r" + std::to_string(rank), energy);
         if (s.has_icq) q("icq_gain_bits", s.icq_gain_vs_start_bits);
+        if (s.has_gptq) {
+            q("gptq_loss", s.gptq_loss);
+            q("gptq_damp_percent", s.gptq_damp_percent);
+        }
         for (size_t k = 0; k < s.code_histogram.size(); ++k)
             q("code_count_" + std::to_string(k), static_cast<double>(s.code_histogram[k]));
     }
