@@ -116,6 +116,8 @@ QuantSpec quant_spec_from_options(const QCommandLineParser& p) {
                            p.isSet("static-groups") || p.isSet("gptq-mse");
     if (gptq_flag && s.method != QuantMethod::Gptq)
         throw Error("--gptq-damp, --gptq-block, --act-order, --static-groups and --gptq-mse apply to --method gptq");
+    if (s.method == QuantMethod::Gptq && !p.isSet("calib"))
+        throw Error("--method gptq needs --calib NAME=PATH: GPTQ quantizes each linear against its calibration inputs");
     if (p.isSet("gptq-damp")) s.gptq.damp_percent = to_double(p, "gptq-damp");
     if (p.isSet("gptq-block")) s.gptq.block_size = to_int(p, "gptq-block");
     if (p.isSet("act-order")) s.gptq.act_order = true;
