@@ -139,13 +139,12 @@ void GptqHessian::add_batch(const torch::Tensor& x) {
 // options
 
 void GptqOptions::validate(const std::string& path) const {
-    QuantSpec spec;
-    spec.method = QuantMethod::Gptq;
-    spec.bits = bits;
-    spec.group_size = group_size;
-    spec.rtn_variant = symmetric ? RtnVariant::GptqSymmetric : RtnVariant::Gptq;
-    spec.gptq = settings;
-    spec.validate(path);
+    if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
+        throw Error(path + ".bits: expected 2, 3, 4 or 8 for gptq, found " + std::to_string(bits));
+    if (group_size == 0 || group_size < -1)
+        throw Error(path + ".group_size: expected a positive group length or -1 (per channel), found " +
+                    std::to_string(group_size));
+    settings.validate(path + ".gptq");
 }
 
 GptqOptions gptq_options_of(const QuantSpec& spec) {
@@ -162,7 +161,7 @@ GptqOptions gptq_options_of(const QuantSpec& spec) {
 
 GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian, const GptqOptions& o,
                          const std::string& name, const GptqLog& log) {
-    o.validate("gptq options for " + name);
+    o.validate(name + ": gptq");
     if (!weight.defined() || weight.dim() != 2 || !weight.is_floating_point() || weight.numel() == 0)
         throw Error(name + ": GPTQ needs a non-empty 2-D floating-point (out, in) weight");
     const int64_t O = weight.size(0), I = weight.size(1);

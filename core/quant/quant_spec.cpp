@@ -27,17 +27,7 @@ void validate_gptq_settings(const GptqSettings& g, RtnVariant variant, const std
     if (variant != RtnVariant::Gptq && variant != RtnVariant::GptqSymmetric)
         bad(path + ".variant", "gptq or gptq-sym for gptq (quant.py's min/max grid)",
             "\"" + to_string(variant) + "\"");
-    const std::string p = path + ".gptq";
-    if (!(g.damp_percent >= 0.0 && g.damp_percent < 1.0))
-        bad(p + ".damp_percent", "0 <= damp_percent < 1 (a fraction of the mean Hessian diagonal)",
-            std::to_string(g.damp_percent));
-    if (!(g.damp_increment > 0.0 && g.damp_increment < 1.0))
-        bad(p + ".damp_increment", "0 < damp_increment < 1", std::to_string(g.damp_increment));
-    if (g.block_size < 1) bad(p + ".block_size", "a positive number of columns", std::to_string(g.block_size));
-    if (!(g.mse_norm > 0.0)) bad(p + ".mse_norm", "a positive exponent", std::to_string(g.mse_norm));
-    if (g.mse_grid < 1) bad(p + ".mse_grid", "a positive number of shrink steps", std::to_string(g.mse_grid));
-    if (!(g.mse_max_shrink > 0.0 && g.mse_max_shrink <= 1.0))
-        bad(p + ".mse_max_shrink", "0 < mse_max_shrink <= 1", std::to_string(g.mse_max_shrink));
+    g.validate(path + ".gptq");
 }
 
 } // namespace
@@ -238,16 +228,7 @@ void to_json(nlohmann::json& j, const QuantSpec& spec) {
                          {"entropy", to_string(spec.icq_entropy)},
                          {"int_n", spec.icq_int_n},
                          {"int_range", spec.icq_int_range}}},
-                       {"gptq",
-                        {{"damp_percent", spec.gptq.damp_percent},
-                         {"damp_increment", spec.gptq.damp_increment},
-                         {"block_size", spec.gptq.block_size},
-                         {"act_order", spec.gptq.act_order},
-                         {"static_groups", spec.gptq.static_groups},
-                         {"mse", spec.gptq.mse},
-                         {"mse_norm", spec.gptq.mse_norm},
-                         {"mse_grid", spec.gptq.mse_grid},
-                         {"mse_max_shrink", spec.gptq.mse_max_shrink}}},
+                       {"gptq", gptq_settings_json(spec.gptq)},
                        {"targets", spec.targets}};
 }
 
@@ -268,33 +249,6 @@ template <typename T> T get_as(const nlohmann::json& v, const std::string& path,
     } catch (const std::exception&) {
         bad(path, expected, v.dump());
     }
-}
-
-void read_gptq_settings(const nlohmann::json& g, const std::string& p, GptqSettings& out) {
-    if (!g.is_object()) bad(p, "an object", g.dump());
-    static const std::set<std::string> known = {"damp_percent",  "damp_increment", "block_size",
-                                                "act_order",     "static_groups",  "mse",
-                                                "mse_norm",      "mse_grid",       "mse_max_shrink"};
-    for (const auto& [key, value] : g.items()) {
-        (void)value;
-        if (!known.count(key))
-            bad(p + "." + key,
-                "one of damp_percent, damp_increment, block_size, act_order, static_groups, mse, mse_norm, "
-                "mse_grid, mse_max_shrink",
-                "unknown key");
-    }
-    if (g.contains("damp_percent")) out.damp_percent = get_as<double>(g["damp_percent"], p + ".damp_percent", "a number");
-    if (g.contains("damp_increment"))
-        out.damp_increment = get_as<double>(g["damp_increment"], p + ".damp_increment", "a number");
-    if (g.contains("block_size")) out.block_size = get_as<int64_t>(g["block_size"], p + ".block_size", "an integer");
-    if (g.contains("act_order")) out.act_order = get_as<bool>(g["act_order"], p + ".act_order", "true or false");
-    if (g.contains("static_groups"))
-        out.static_groups = get_as<bool>(g["static_groups"], p + ".static_groups", "true or false");
-    if (g.contains("mse")) out.mse = get_as<bool>(g["mse"], p + ".mse", "true or false");
-    if (g.contains("mse_norm")) out.mse_norm = get_as<double>(g["mse_norm"], p + ".mse_norm", "a number");
-    if (g.contains("mse_grid")) out.mse_grid = get_as<int>(g["mse_grid"], p + ".mse_grid", "an integer");
-    if (g.contains("mse_max_shrink"))
-        out.mse_max_shrink = get_as<double>(g["mse_max_shrink"], p + ".mse_max_shrink", "a number");
 }
 
 } // namespace
@@ -354,7 +308,7 @@ QuantSpec quant_spec_from_json(const nlohmann::json& j, const std::string& path)
         if (q.contains("int_range"))
             spec.icq_int_range = get_as<double>(q["int_range"], p + ".int_range", "a number");
     }
-    if (j.contains("gptq")) read_gptq_settings(j["gptq"], path + ".gptq", spec.gptq);
+    if (j.contains("gptq")) spec.gptq = gptq_settings_from_json(j["gptq"], path + ".gptq");
     if (j.contains("targets")) {
         const auto& t = j["targets"];
         if (!t.is_array()) bad(path + ".targets", "an array of projection names", t.dump());

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/quant/gptq_settings.h"
+
 namespace rilq {
 
 enum class QuantMethod {
@@ -36,20 +38,6 @@ enum class NfVariant {
 enum class IcqEntropyArithmetic {
     Float32,   // like the official code: -f*log2(f) in fp32, summed over codes 0..K-1 in fp32 (default)
     ExactTies, // fixed-point sum: equal code-count multisets give equal entropy, so the first truly wins ties
-};
-
-// GPTQ's own knobs (IST-DASLab llama.py arguments and fasterquant defaults; core/quant/gptq.h).
-// Bits, group size and the symmetric grid come from QuantSpec (bits, group_size, variant).
-struct GptqSettings {
-    double damp_percent = 0.01;     // --percdamp: damping = damp_percent * mean(diag H)
-    double damp_increment = 0.0025; // GPTQModel damp_auto_increment: added after a failed Cholesky
-    int64_t block_size = 128;       // fasterquant blocksize: columns updated lazily together
-    bool act_order = false;         // --act-order: columns by decreasing H_ii
-    bool static_groups = false;     // --static-groups: group grids fit once on the original weights
-    bool mse = false;               // Quantizer mse=True: per-row clip search instead of plain min/max
-    double mse_norm = 2.4;          // error |Q(x) - x|^norm of the clip search
-    int mse_grid = 100;             // shrink steps p = 1 - k / grid ...
-    double mse_max_shrink = 0.8;    // ... for k < max_shrink * grid
 };
 
 struct QuantSpec {
