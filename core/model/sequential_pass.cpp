@@ -22,7 +22,7 @@ std::string stage_label(const std::vector<std::string>& stage) {
     return s;
 }
 
-double now_s() {
+double pass_clock_s() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
@@ -47,7 +47,7 @@ void run_sequential_pass(const LlamaModel& model, const torch::Tensor& ids, cons
     const auto& stages = true_sequential_stages();
     const size_t layers = model.layers().size();
     const int64_t total = static_cast<int64_t>(layers * stages.size());
-    const double start = now_s();
+    const double start = pass_clock_s();
 
     std::vector<torch::Tensor> hidden; // N x (1, T, C)
     hidden.reserve(static_cast<size_t>(N));
@@ -63,7 +63,7 @@ void run_sequential_pass(const LlamaModel& model, const torch::Tensor& ids, cons
             info.done = passes;
             info.total = total;
             info.unit = "stages";
-            info.elapsed_s = now_s() - start;
+            info.elapsed_s = pass_clock_s() - start;
             if (passes > 0) info.eta_s = info.elapsed_s / static_cast<double>(passes) * static_cast<double>(total - passes);
             progress.report(info);
             if (callbacks.wanted && !callbacks.wanted(layer, stage)) continue;
@@ -95,7 +95,7 @@ void run_sequential_pass(const LlamaModel& model, const torch::Tensor& ids, cons
     done.done = total;
     done.total = total;
     done.unit = "stages";
-    done.elapsed_s = now_s() - start;
+    done.elapsed_s = pass_clock_s() - start;
     progress.report(done);
 }
 

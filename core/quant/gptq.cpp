@@ -13,11 +13,11 @@ namespace rilq {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
+double gptq_seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::string percent(double fraction) {
+std::string damp_text(double fraction) {
     std::ostringstream s;
     s.precision(4);
     s << fraction;
@@ -103,13 +103,13 @@ torch::Tensor inverse_hessian_factor(const torch::Tensor& H, const GptqOptions& 
         }
         const double next = damp_percent + o.settings.damp_increment;
         if (log)
-            log(name + ": GPTQ: the damped Hessian is not positive definite at damp_percent " + percent(damp_percent) +
-                (next < 1.0 ? "; retrying with " + percent(next) : "; giving up"));
+            log(name + ": GPTQ: the damped Hessian is not positive definite at damp_percent " + damp_text(damp_percent) +
+                (next < 1.0 ? "; retrying with " + damp_text(next) : "; giving up"));
         damp_percent = next;
         ++retries;
     }
     throw Error(name + ": GPTQ: no damping below 1 (x mean diagonal) makes the Hessian positive definite, " +
-                std::to_string(retries) + " tries from damp_percent " + percent(o.settings.damp_percent));
+                std::to_string(retries) + " tries from damp_percent " + damp_text(o.settings.damp_percent));
 }
 
 } // namespace
@@ -279,7 +279,7 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
     r.zeros = torch::cat(zeros, 1).contiguous();
     r.group_index = group_of_position.contiguous();
     if (r.scales.size(1) != NG) throw Error(name + ": GPTQ internal error: group count mismatch");
-    result.seconds = seconds_since(start);
+    result.seconds = gptq_seconds_since(start);
     return result;
 }
 

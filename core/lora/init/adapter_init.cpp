@@ -21,9 +21,9 @@ void set_factors(LoraAdapter& a, const LowRankFactors& f) {
     a.set_parameter("lora_B", f.B);
 }
 
-torch::Tensor fp32(const torch::Tensor& w) { return w.detach().to(torch::kCPU, torch::kFloat32).contiguous(); }
+torch::Tensor fp32_cpu_copy(const torch::Tensor& w) { return w.detach().to(torch::kCPU, torch::kFloat32).contiguous(); }
 
-std::string linear_name(size_t layer, const std::string& projection) {
+std::string init_linear_name(size_t layer, const std::string& projection) {
     return "layers." + std::to_string(layer) + "." + projection;
 }
 
@@ -48,7 +48,7 @@ void loftq_with_gptq(const LlamaModel& teacher, LlamaModel& student, LoraSet& ad
     pass.label = "LoftQ (gptq)";
     pass.wanted = [&](size_t layer, size_t stage) {
         for (const auto& p : stages[stage])
-            if (is_target(linear_name(layer, p)) || adapters.contains(linear_name(layer, p))) return true;
+            if (is_target(init_linear_name(layer, p)) || adapters.contains(init_linear_name(layer, p))) return true;
         return false;
     };
     pass.observe = [&](size_t, size_t, const torch::Tensor& x) {
@@ -57,11 +57,11 @@ void loftq_with_gptq(const LlamaModel& teacher, LlamaModel& student, LoraSet& ad
     };
     pass.finish_stage = [&](size_t layer, size_t stage) {
         for (const auto& p : stages[stage]) {
-            const std::string name = linear_name(layer, p);
+            const std::string name = init_linear_name(layer, p);
             const bool adapted = adapters.contains(name);
             if (!adapted && !is_target(name)) continue;
             Linear& lw = work.linear(name);
-            const auto W = fp32(lw.weight);
+            const auto W = fp32_cpu_copy(lw.weight);
             const WeightQuantizer quantize = [&](const torch::Tensor& w) {
                 return gptq_quantize(w, hessian.matrix(), gptq, name).quant.dequantized;
             };
@@ -103,11 +103,11 @@ LoftqInitReport loftq_init_adapters(const LlamaModel& teacher, LlamaModel& stude
         int64_t done = 0;
         for (const auto& a : adapters.adapters()) {
             progress.check_cancel();
-            const std::string& name = a->linear_name();
+            const std::string& name = a->init_linear_name();
             const WeightQuantizer quantize = [&](const torch::Tensor& w) {
                 return quantize_weight(w, spec, name).dequantized;
             };
-            const LoftqResult r = loftq(fp32(teacher.linear(name).weight), quantize, a->rank(), a->scale(), iterations);
+            const LoftqResult r = loftq(fp32_cpu_copy(teacher.linear(name).weight), quantize, a->rank(), a->scale(), iterations);
             set_factors(*a, r.factors);
             Linear& ls = student.linear(name);
             ls.weight = r.base.to(ls.weight.device(), ls.weight.scalar_type());
@@ -133,7 +133,7 @@ CalibratedInitReport calibrated_init_adapters(const LlamaModel& teacher, const L
     pass.label = scaling == CalibratedScaling::Exact ? "calibrated init (exact)" : "calibrated init (diagonal)";
     pass.wanted = [&](size_t layer, size_t stage) {
         for (const auto& p : stages[stage])
-            if (adapters.contains(linear_name(layer, p))) return true;
+            if (adapters.contains(init_linear_name(layer, p))) return true;
         return false;
     };
     pass.observe = [&](size_t, size_t, const torch::Tensor& x) {
@@ -143,10 +143,10 @@ CalibratedInitReport calibrated_init_adapters(const LlamaModel& teacher, const L
     pass.finish_stage = [&](size_t layer, size_t stage) {
         const auto R = gram.mean();
         for (const auto& p : stages[stage]) {
-            const std::string name = linear_name(layer, p);
+            const std::string name = init_linear_name(layer, p);
             if (!adapters.contains(name)) continue;
             LoraAdapter& a = adapters.adapter(name);
-            const auto E = fp32(teacher.linear(name).weight) - fp32(student.linear(name).weight);
+            const auto E = fp32_cpu_copy(teacher.linear(name).weight) - fp32_cpu_copy(student.linear(name).weight);
             const LowRankFactors f = calibrated_factors(E, R, a.rank(), a.scale(), scaling);
             set_factors(a, f);
             const double before = calibrated_objective(E, R, {torch::zeros_like(f.A), torch::zeros_like(f.B)}, a.scale());
