@@ -1,4 +1,5 @@
 #include "core/model/llama_model.h"
+#include "core/util/shape_text.h"
 
 #include "core/model/rope.h"
 #include "core/util/error.h"
@@ -34,12 +35,6 @@ Linear DecoderLayer::*projection_member(const std::string& proj) {
     if (proj == "mlp.up_proj") return &DecoderLayer::up_proj;
     if (proj == "mlp.down_proj") return &DecoderLayer::down_proj;
     return nullptr;
-}
-
-std::string shape_str(at::IntArrayRef shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
 }
 
 torch::Device parse_device(const std::string& device) {
@@ -78,8 +73,8 @@ LlamaModel::LlamaModel(LlamaConfig config, const std::map<std::string, torch::Te
         if (it == hf_state.end()) throw Error(source + ": missing tensor \"" + name + "\"");
         const auto& t = it->second;
         if (t.sizes().vec() != shape)
-            throw Error(source + ": tensor \"" + name + "\" has shape " + shape_str(t.sizes()) + ", expected " +
-                        shape_str(shape));
+            throw Error(source + ": tensor \"" + name + "\" has shape " + shape_text(t.sizes()) + ", expected " +
+                        shape_text(shape));
         if (!t.is_floating_point())
             throw Error(source + ": tensor \"" + name + "\" has non-float dtype " + std::string(t.dtype().name()));
         used.insert(name);
@@ -282,7 +277,7 @@ torch::Tensor LlamaModel::mlp(const DecoderLayer& layer, const std::string& pref
 }
 
 torch::Tensor LlamaModel::embed(const torch::Tensor& ids) const {
-    if (ids.dim() != 2) throw Error("forward: token ids must be (B, T), found " + shape_str(ids.sizes()));
+    if (ids.dim() != 2) throw Error("forward: token ids must be (B, T), found " + shape_text(ids.sizes()));
     const int64_t T = ids.size(1);
     if (T > config_.max_position_embeddings)
         throw Error("forward: sequence length " + std::to_string(T) + " exceeds max_position_embeddings " +
@@ -311,7 +306,7 @@ torch::Tensor LlamaModel::decoder_layer(size_t index, const torch::Tensor& x, co
                     std::to_string(layers_.size()) + " layers)");
     if (x.dim() != 3 || x.size(2) != config_.hidden_size)
         throw Error("decoder_layer: hidden states must be (B, T, " + std::to_string(config_.hidden_size) +
-                    "), found " + shape_str(x.sizes()));
+                    "), found " + shape_text(x.sizes()));
     const RopeTables rope = rope_tables(rope_inv_freq(config_), x.size(1), options_.compute_dtype, x.device());
     return layer_forward(index, x, rope, observer);
 }
