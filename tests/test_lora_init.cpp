@@ -6,6 +6,7 @@
 //     than the plain SVD and than the diagonal variant; the unused input direction stays unused;
 //   * the model-level initialisers (weight-only quantizers, GPTQ inside its sequential pass, the
 //     calibrated pass on FP inputs) and their errors.
+#include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_llama.h"
 
@@ -255,5 +256,5 @@ class TestLoraInit : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestLoraInit)
+RILQ_TEST_GUILESS_MAIN(TestLoraInit)
 #include "test_lora_init.moc"

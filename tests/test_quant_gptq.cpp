@@ -7,6 +7,7 @@
 //   * the sequential pass ([k, v, q] -> [o] -> [up, gate] -> [down], quantized inputs downstream) on a
 //     random 2-layer Llama (3 bits, act-order) and on stories260K (2 bits, group 64): every weight to 1e-5;
 //   * what GPTQ is for: a lower output error than RTN on the same grid; and the errors it owes the user.
+#include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
 
 #include <QtTest/QtTest>
@@ -328,5 +329,5 @@ class TestQuantGptq : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestQuantGptq)
+RILQ_TEST_GUILESS_MAIN(TestQuantGptq)
 #include "test_quant_gptq.moc"
