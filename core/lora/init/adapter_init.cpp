@@ -103,7 +103,7 @@ LoftqInitReport loftq_init_adapters(const LlamaModel& teacher, LlamaModel& stude
         int64_t done = 0;
         for (const auto& a : adapters.adapters()) {
             progress.check_cancel();
-            const std::string& name = a->init_linear_name();
+            const std::string& name = a->linear_name();
             const WeightQuantizer quantize = [&](const torch::Tensor& w) {
                 return quantize_weight(w, spec, name).dequantized;
             };
