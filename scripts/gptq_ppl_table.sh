@@ -39,8 +39,9 @@ printf 'FP: %.2f\n\n' "$(ppl "$model")"
 printf '| method | W2 | W3 | W4 |\n|---|---|---|---|\n'
 row "rtn (OmniQuant asym)" --method rtn
 row "rtn (GPTQ grid)" --method rtn --variant gptq
-row "gptq" --method gptq --calib "text=$out/calib_half.txt"
-row "gptq act-order" --method gptq --act-order --calib "text=$out/calib_half.txt"
+calib=(--calib "text=$out/calib_half.txt" --calib-samples 128 --calib-seqlen 2048)
+row "gptq" --method gptq "${calib[@]}"
+row "gptq act-order" --method gptq --set gptq_act_order=true "${calib[@]}"
 echo
-echo "group $group; GPTQ calibration: 128 windows of min(2048, context) tokens from the first half"
-echo "(rilq quantize defaults for gptq); PPL on the second half, seqlen $seqlen; models under $out"
+echo "group $group; GPTQ calibration: 128 windows of min(2048, context) tokens from the first half;"
+echo "PPL on the second half, seqlen $seqlen; models under $out"

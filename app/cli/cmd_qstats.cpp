@@ -73,8 +73,7 @@ int cmd_qstats(const QStringList& args) {
         ModelQuantResult result;
         {
             QuantProgress progress(!p.isSet("quiet"));
-            options.calib_ids = calibration_ids_from_options(p, model, model_path, spec, progress.sink());
-            options.log = progress.log();
+            options.calib_ids = calibration_ids_from_options(p, model, model_path, progress.sink());
             result = quantize_model(model, spec, options, progress.sink());
             progress.finish();
         }

@@ -4,7 +4,9 @@
 #include "app/cli/model_args.h"
 #include "core/data/calibration.h"
 #include "core/data/text_sources.h"
+#include "core/quant/quant_registry.h"
 #include "core/quant/quant_stats_json.h"
+#include "core/util/config_fields.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/util/error.h"
 
@@ -12,7 +14,6 @@
 #include <torch/torch.h>
 
 #include <cstdio>
-#include <iostream>
 #include <fstream>
 #include <memory>
 
@@ -29,107 +30,90 @@ int to_int(const QCommandLineParser& p, const char* name) {
     return v;
 }
 
-double to_double(const QCommandLineParser& p, const char* name) {
-    bool ok = false;
-    const double v = p.value(QString::fromLatin1(name)).toDouble(&ok);
-    if (!ok)
-        throw Error(std::string("--") + name + ": expected a number, found \"" +
-                    to_std(p.value(QString::fromLatin1(name))) + "\"");
-    return v;
-}
-
 } // namespace
 
-void add_quant_options(QCommandLineParser& p) {
+void add_quant_spec_options(QCommandLineParser& p) {
+    QString methods, variants, knobs;
+    for (const auto& m : quant_methods()) {
+        methods += (methods.isEmpty() ? "" : ", ") + QString::fromStdString(m.name);
+        QString names;
+        for (const auto& v : m.variants)
+            names += (names.isEmpty() ? "" : ", ") + QString::fromStdString(v.name);
+        variants += QString::fromStdString(m.name) + ": " + names + "; ";
+    }
+    for (const auto& f : quant_spec_fields())
+        if (is_method_knob(f.key)) knobs += (knobs.isEmpty() ? "" : ", ") + QString::fromStdString(f.key);
     p.addOptions({
-        {"method", "rtn (default), nf, icq-nf, icq-int or gptq (needs --calib).", "method", "rtn"},
-        {"bits", "Bits per weight: 2 (default), 3, 4 (8 for rtn / icq-int).", "B", "2"},
+        {"method", "Quantization method: " + methods + " (default rtn).", "method"},
+        {"bits", "Bits per weight (default 2; the methods' widths: rilq schema --markdown).", "B"},
         {"group",
-         "Group length along in_features (rtn, icq-int; -1 = per channel) or absmax block (nf, icq-nf). "
-         "Default 64.",
-         "G", "64"},
-        {"variant",
-         "rtn: omniquant (default), gptq, gptq-sym, omniquant-sym; nf/icq-nf: bnb (default), sym; "
-         "icq-int and gptq: gptq (default), gptq-sym.",
-         "name"},
-        {"double-quant", "nf / icq-nf: double-quantize the absmax values (bitsandbytes, blocks of 256)."},
-        {"icq-n", "icq-nf: 2n+1 candidate offsets (default 100, the official training value).", "n"},
-        {"icq-lambda", "icq-nf: candidate range +-lambda*sigma (default 0.1).", "lambda"},
-        {"icq-superblock", "icq-nf: blocks per tau2 scale (default 256).", "S"},
-        {"icq-entropy", "icq searches: float32 (the official arithmetic, default) or exact (true ties).",
-         "mode"},
-        {"icq-fp32-offset", "icq-nf: add tau back in fp32 instead of its uint8 dynamic-map storage."},
-        {"icq-int-n", "icq-int: clip ratios 1 +- k*range/n (default 50).", "n"},
-        {"icq-int-range", "icq-int: clip-ratio range (default 0.1).", "r"},
-        {"gptq-damp", "gptq: dampening, a fraction of the mean Hessian diagonal (default 0.01).", "f"},
-        {"gptq-block", "gptq: columns per lazy-update block (default 128).", "n"},
-        {"act-order", "gptq: quantize columns in order of decreasing Hessian diagonal."},
-        {"static-groups", "gptq: fit every group's grid once, on the original weights."},
-        {"gptq-mse", "gptq: per-row clip search on |Q(x) - x|^2.4 instead of plain min/max."},
+         "Group length along in_features (row-group methods; 0 = per channel) or absmax block (block "
+         "methods). Default 64.",
+         "G"},
+        {"variant", "The method's variant, its first by default: " + variants, "name"},
+        {"set", "Any other quant setting as in an experiment's quant section (repeatable): " + knobs + ".",
+         "KEY=VALUE"},
         {"targets", "Comma-separated projections or linear names (default: q,k,v,o,gate,up,down_proj).",
          "list"},
-        {"spec", "Read the quantization spec from a JSON file (flags given override it).", "file.json"},
+        {"spec",
+         "Read the settings from a JSON file holding an experiment's quant section (options given "
+         "override it).",
+         "file.json"},
+    });
+}
+
+void add_quant_options(QCommandLineParser& p) {
+    add_quant_spec_options(p);
+    p.addOptions({
         {"no-spectrum", "Skip the singular values of W - Q(W) (the slowest metric on large models)."},
         {"calib",
-         "Calibration data: gptq quantizes against it; the other methods only measure the output error "
-         "||XW^T - XQ(W)^T|| / ||XW^T||. wikitext2=PATH, c4=PATH or text=PATH (repeatable; windows drawn "
-         "as RILQ does).",
+         "Calibration data for the output error ||XW^T - XQ(W)^T|| / ||XW^T||: wikitext2=PATH, c4=PATH or "
+         "text=PATH (repeatable; windows drawn as RILQ does, seed 42).",
          "NAME=PATH"},
-        {"calib-samples", "Calibration windows in all (default 8; gptq: 128).", "N"},
-        {"calib-seqlen", "Calibration window length (default 256; gptq: 2048; capped by the model's context).",
-         "L"},
-        {"calib-seed", "Seed of the window sampler (default 42; gptq: 0, as GPTQ's datautils).", "S"},
+        {"calib-samples", "Calibration windows in all (default 8).", "N", "8"},
+        {"calib-seqlen", "Calibration window length (default 256, capped by the model's context).", "L",
+         "256"},
     });
 }
 
 QuantSpec quant_spec_from_options(const QCommandLineParser& p) {
-    QuantSpec s;
+    nlohmann::json j = nlohmann::json::object();
+    std::string source = "quantization options";
     if (p.isSet("spec")) {
-        const std::string path = to_std(p.value("spec"));
-        std::ifstream in(path);
-        if (!in) throw Error(path + ": cannot open the spec file");
-        nlohmann::json j;
+        source = to_std(p.value("spec"));
+        std::ifstream in(source);
+        if (!in) throw Error(source + ": cannot open the spec file");
         try {
             in >> j;
         } catch (const std::exception& e) {
-            throw Error(path + ": not valid JSON (" + e.what() + ")");
+            throw Error(source + ": not valid JSON (" + e.what() + ")");
         }
-        s = quant_spec_from_json(j, path + ": $");
+        if (!j.is_object())
+            throw Error(source + ": expected a JSON object like an experiment's quant section");
     }
-    if (p.isSet("method") || !p.isSet("spec")) {
-        s.method = parse_quant_method(to_std(p.value("method")), "--method");
-        if (s.method == QuantMethod::IcqInt || s.method == QuantMethod::Gptq) s.rtn_variant = RtnVariant::Gptq;
+    // A value is JSON when it parses as JSON (3, true, [..]), else a bare string (rtn), as --set does.
+    const auto value_of = [](const QString& text) {
+        const auto v = nlohmann::json::parse(to_std(text), nullptr, /*allow_exceptions=*/false);
+        return v.is_discarded() ? nlohmann::json(to_std(text)) : v;
+    };
+    if (p.isSet("method")) j["method"] = to_std(p.value("method"));
+    if (p.isSet("bits")) j["bits"] = value_of(p.value("bits"));
+    if (p.isSet("group")) j["group_size"] = value_of(p.value("group"));
+    if (p.isSet("variant")) j["variant"] = to_std(p.value("variant"));
+    for (const auto& assignment : p.values("set")) {
+        const int eq = assignment.indexOf(QLatin1Char('='));
+        if (eq <= 0)
+            throw Error("--set: expected KEY=VALUE (e.g. icq_tau_n=50), found \"" + to_std(assignment) +
+                        "\"");
+        j[to_std(assignment.left(eq))] = value_of(assignment.mid(eq + 1));
     }
-    if (p.isSet("bits") || !p.isSet("spec")) s.bits = to_int(p, "bits");
-    if (p.isSet("group") || !p.isSet("spec")) s.group_size = to_int(p, "group");
-    if (p.isSet("variant")) set_variant(s, to_std(p.value("variant")), "--variant");
-    if (p.isSet("double-quant")) s.double_quant = true;
-    if (p.isSet("icq-n")) s.icq_n = to_int(p, "icq-n");
-    if (p.isSet("icq-lambda")) s.icq_lambda = to_double(p, "icq-lambda");
-    if (p.isSet("icq-superblock")) s.icq_superblock = to_int(p, "icq-superblock");
-    if (p.isSet("icq-entropy"))
-        s.icq_entropy = parse_icq_entropy(to_std(p.value("icq-entropy")), "--icq-entropy");
-    if (p.isSet("icq-fp32-offset")) s.icq_quantize_offset = false;
-    if (p.isSet("icq-int-n")) s.icq_int_n = to_int(p, "icq-int-n");
-    if (p.isSet("icq-int-range")) s.icq_int_range = to_double(p, "icq-int-range");
-    const bool gptq_flag = p.isSet("gptq-damp") || p.isSet("gptq-block") || p.isSet("act-order") ||
-                           p.isSet("static-groups") || p.isSet("gptq-mse");
-    if (gptq_flag && s.method != QuantMethod::Gptq)
-        throw Error("--gptq-damp, --gptq-block, --act-order, --static-groups and --gptq-mse apply to --method gptq");
-    if (s.method == QuantMethod::Gptq && !p.isSet("calib"))
-        throw Error("--method gptq needs --calib NAME=PATH: GPTQ quantizes each linear against its calibration inputs");
-    if (p.isSet("gptq-damp")) s.gptq.damp_percent = to_double(p, "gptq-damp");
-    if (p.isSet("gptq-block")) s.gptq.block_size = to_int(p, "gptq-block");
-    if (p.isSet("act-order")) s.gptq.act_order = true;
-    if (p.isSet("static-groups")) s.gptq.static_groups = true;
-    if (p.isSet("gptq-mse")) s.gptq.mse = true;
     if (p.isSet("targets")) {
-        s.targets.clear();
+        nlohmann::json targets = nlohmann::json::array();
         for (const auto& t : p.value("targets").split(QLatin1Char(','), Qt::SkipEmptyParts))
-            s.targets.push_back(to_std(t.trimmed()));
+            targets.push_back(to_std(t.trimmed()));
+        j["targets"] = targets;
     }
-    s.validate("quantization options");
-    return s;
+    return quant_spec_from_json(j, source + ": $");
 }
 
 MetricsOptions metrics_from_options(const QCommandLineParser& p) {
@@ -139,36 +123,21 @@ MetricsOptions metrics_from_options(const QCommandLineParser& p) {
 }
 
 torch::Tensor calibration_ids_from_options(const QCommandLineParser& p, const LlamaModel& model,
-                                           const std::string& model_path, const QuantSpec& spec,
-                                           const ProgressSink& progress) {
+                                           const std::string& model_path, const ProgressSink& progress) {
     if (!p.isSet("calib")) return {};
     std::vector<DatasetSpec> specs;
     for (const auto& c : p.values("calib"))
         specs.push_back(parse_dataset_spec(to_std(c)));
-    // GPTQ's defaults (llama.py: --nsamples 128, seqlen 2048, datautils seed 0) when it is the method.
-    const bool gptq = spec.method == QuantMethod::Gptq;
-    const int samples = p.isSet("calib-samples") ? to_int(p, "calib-samples") : (gptq ? 128 : 8);
+    const int samples = to_int(p, "calib-samples");
     if (samples < 1)
         throw Error("--calib-samples: expected a positive count, found " + std::to_string(samples));
-    const int seqlen = p.isSet("calib-seqlen") ? to_int(p, "calib-seqlen") : (gptq ? 2048 : 256);
-    if (seqlen < 2) throw Error("--calib-seqlen: expected at least 2 tokens, found " + std::to_string(seqlen));
-    const int seed = p.isSet("calib-seed") ? to_int(p, "calib-seed") : (gptq ? 0 : 42);
-    if (seed < 0) throw Error("--calib-seed: expected a non-negative integer, found " + std::to_string(seed));
     CalibrationOptions o;
-    o.seqlen = std::min<int64_t>(seqlen, model.config().max_position_embeddings);
-    o.seed = static_cast<uint64_t>(seed);
+    o.seqlen = std::min<int64_t>(to_int(p, "calib-seqlen"), model.config().max_position_embeddings);
     o.val_ratio = 0.0;
     const auto tokenizer = tokenizer_for(p, model_path);
     const CalibrationSet set =
         build_calibration(calibration_sources(specs, {samples}), *tokenizer, o, progress);
     return to_tensor(set.train);
-}
-
-std::function<void(const std::string&)> QuantProgress::log() const {
-    return [line = line_.get()](const std::string& message) {
-        line->finish(); // the message goes on its own line, the bar resumes below it
-        std::cerr << message << "\n";
-    };
 }
 
 QuantProgress::QuantProgress(bool enabled) : line_(std::make_unique<ProgressLine>(enabled)) {
@@ -192,30 +161,8 @@ void print_quant_summary(const ModelQuantResult& result, std::ostream& out) {
         o.rel_error_overall, o.sqnr_db_overall, o.max_abs_error, o.mean_group_entropy_bits, result.spec.bits,
         s.pooled_entropy_bits);
     out << line;
-    if (result.spec.method == QuantMethod::IcqNf) {
-        std::snprintf(line, sizeof line,
-                      "  ICQ entropy gain: %+.4f bits vs the median start, %+.4f vs plain NF\n",
-                      o.icq_gain_vs_start_bits, o.icq_gain_vs_plain_bits);
-        out << line;
-    } else if (result.spec.method == QuantMethod::IcqInt) {
-        std::snprintf(line, sizeof line, "  ICQ entropy gain: %+.4f bits vs clip ratio 1\n",
-                      o.icq_gain_vs_start_bits);
-        out << line;
-    }
-    if (result.spec.method == QuantMethod::Gptq) {
-        double loss = 0.0;
-        int raised = 0;
-        int64_t dead = 0;
-        for (const auto& l : result.linears) {
-            loss += l.gptq_loss;
-            raised += l.gptq_damp_retries > 0 ? 1 : 0;
-            dead += l.gptq_dead_columns;
-        }
-        std::snprintf(line, sizeof line,
-                      "  GPTQ loss %.6g (sum over linears), damping raised on %d linears, %lld dead input columns, "
-                      "calibration %lld windows / %lld tokens\n",
-                      loss, raised, static_cast<long long>(dead), static_cast<long long>(result.calib_windows),
-                      static_cast<long long>(result.calib_tokens));
+    for (const auto& [metric, value] : o.method_means) {
+        std::snprintf(line, sizeof line, "  %s %+.4f (mean over weights)\n", metric.c_str(), value);
         out << line;
     }
     if (o.output_rel_error_mean >= 0) {

@@ -1,9 +1,9 @@
 #include "core/bench/quant_bench.h"
 #include "core/bench/cpu_clock.h"
 
-#include "core/quant/gptq.h"
 #include "core/quant/metrics.h"
 #include "core/quant/quantizer.h"
+#include "core/util/config_fields.h"
 #include "core/util/error.h"
 
 #include <ATen/Parallel.h>
@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <limits>
@@ -41,13 +40,32 @@ Timing time_best_of(int repeats, const std::function<void()>& f) {
     return best;
 }
 
-QuantSpec make_spec(QuantMethod m, int bits, int64_t group) {
-    QuantSpec s;
-    s.method = m;
-    s.bits = bits;
-    s.group_size = group;
-    if (m == QuantMethod::IcqInt) s.rtn_variant = RtnVariant::Gptq;
-    return s;
+// A method's spec as the bench times it; knobs in `settings` that the method does not read are
+// left out.
+QuantSpec bench_spec(const QuantMethod& method,
+                     const std::vector<std::pair<std::string, std::string>>& settings) {
+    nlohmann::json j = {{"method", method.name}, {"bits", method.grouping == GroupKind::FlatBlocks ? 4 : 2}};
+    for (const auto& [key, text] : settings) {
+        if (!config::find_field(quant_spec_fields(), key))
+            throw Error("bench quantize: --set " + key + ": unknown quant setting (expected " +
+                        config::one_of_text(config::keys_of(quant_spec_fields())) + ")");
+        if (is_method_knob(key) && !method.reads(key)) continue;
+        const auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+        j[key] = value.is_discarded() ? nlohmann::json(text) : value;
+    }
+    return quant_spec_from_json(j, "bench quantize");
+}
+
+// Calibration inputs for the methods that read them (GPTQ): two 2048-token windows of N(0, 1)
+// features. A method's own work (GPTQ: Cholesky and the column sweep) does not depend on the
+// token count; building the Hessian grows linearly with it (2 x tokens x I^2 flops).
+constexpr int64_t kBenchCalibTokens = 2 * 2048;
+
+// The goals, seconds on 2 cores for the 4096 x 11008 matrix at the defaults.
+double goal_seconds(const QuantSpec& spec) {
+    if (spec.method == "rtn") return 0.5;
+    if (spec.method == "icq-nf" && spec.icq_tau_n == 100) return 10.0;
+    return 0.0;
 }
 
 } // namespace
@@ -84,12 +102,21 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
         result.entries.push_back(e);
     };
     auto rel = [&](const torch::Tensor& q) { return ((w - q).norm() / w.norm()).item<double>(); };
+    torch::Tensor calib_inputs; // (tokens, I), made for the first method that needs them
+    auto inputs_for = [&](const QuantSpec& spec) {
+        if (!quant_method(spec.method).needs_calibration) return torch::Tensor();
+        if (!calib_inputs.defined())
+            calib_inputs = torch::randn({kBenchCalibTokens, o.cols}, gen, torch::kFloat32).unsqueeze(0);
+        return calib_inputs;
+    };
     auto bench_method = [&](const QuantSpec& spec, double goal) {
         QuantResult r;
         QuantBenchEntry e;
         e.name = spec.describe();
         e.goal_seconds = goal;
-        const Timing t = time_best_of(o.repeats, [&] { r = quantize_weight(w, spec, "bench"); });
+        const torch::Tensor x = inputs_for(spec);
+        if (x.defined()) e.name += " (" + std::to_string(x.size(1)) + " calibration tokens)";
+        const Timing t = time_best_of(o.repeats, [&] { r = quantize_weight(w, spec, "bench", x); });
         e.seconds = t.wall_s;
         e.cpu_seconds = t.cpu_s;
         e.rel_error = rel(r.dequantized);
@@ -97,64 +124,24 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
         return r;
     };
 
+    std::vector<std::string> cases = o.cases;
+    if (cases.empty()) {
+        cases = quant_method_names();
+        cases.push_back("metrics");
+    }
+    const QuantSpec metrics_spec = bench_spec(quant_methods().front(), {});
     QuantResult for_metrics;
-    for (const auto& m : o.methods) {
-        if (m == "rtn") {
-            for_metrics = bench_method(make_spec(QuantMethod::Rtn, 2, 64), 0.5);
-        } else if (m == "nf") {
-            bench_method(make_spec(QuantMethod::Nf, 4, 64), 0.0);
-        } else if (m == "icq-nf") {
-            QuantSpec s = make_spec(QuantMethod::IcqNf, 4, 64);
-            s.icq_n = o.icq_n;
-            s.double_quant = true;
-            bench_method(s, o.icq_n == 100 ? 10.0 : 0.0);
-        } else if (m == "icq-int") {
-            bench_method(make_spec(QuantMethod::IcqInt, 2, 64), 0.0);
-        } else if (m == "gptq") {
-            const int64_t I = o.cols;
-            const auto feature_scale = torch::exp(torch::rand({I}, gen) * std::log(100.0)) * 0.1; // 0.1 .. 10
-            GptqHessian hessian;
-            QuantBenchEntry h;
-            h.name = "gptq Hessian, " + std::to_string(o.gptq_windows) + " x " + std::to_string(o.gptq_seqlen) +
-                     " tokens";
-            const Timing th = time_best_of(1, [&] {
-                hessian = GptqHessian(I);
-                for (int64_t j = 0; j < o.gptq_windows; ++j)
-                    hessian.add_batch(torch::randn({1, o.gptq_seqlen, I}, gen, torch::kFloat32) * feature_scale);
-            });
-            h.seconds = th.wall_s;
-            h.cpu_seconds = th.cpu_s;
-            report(h);
-            GptqOptions go;
-            go.bits = 2;
-            go.group_size = 64;
-            GptqResult r;
-            QuantBenchEntry e;
-            e.name = "gptq w2 g64 (block 128, damp 0.01)";
-            const Timing t = time_best_of(o.repeats, [&] { r = gptq_quantize(w, hessian.matrix(), go, "bench"); });
-            e.seconds = t.wall_s;
-            e.cpu_seconds = t.cpu_s;
-            e.rel_error = rel(r.quant.dequantized);
-            report(e);
-            // What GPTQ buys: the output error on its calibration inputs against RTN on the same grid.
-            const auto& H = hessian.matrix();
-            const auto out_err = [&](const torch::Tensor& q) {
-                const auto d = w - q;
-                return std::sqrt((d.matmul(H) * d).sum().item<double>() / (w.matmul(H) * w).sum().item<double>());
-            };
-            QuantSpec rtn = make_spec(QuantMethod::Rtn, 2, 64);
-            rtn.rtn_variant = RtnVariant::Gptq;
-            std::snprintf(line, sizeof line,
-                          "  output error on the calibration inputs: gptq %.5f, rtn (same grid) %.5f; loss %.6g\n",
-                          out_err(r.quant.dequantized), out_err(quantize_weight(w, rtn, "bench").dequantized), r.loss);
-            out << line;
+    for (const auto& m : cases) {
+        if (const QuantMethod* method = find_quant_method(m)) {
+            const QuantSpec spec = bench_spec(*method, o.settings);
+            QuantResult r = bench_method(spec, goal_seconds(spec));
+            if (spec.method == metrics_spec.method && !for_metrics.dequantized.defined()) for_metrics = r;
         } else if (m == "metrics") {
-            if (!for_metrics.dequantized.defined())
-                for_metrics = quantize_weight(w, make_spec(QuantMethod::Rtn, 2, 64), "bench");
+            if (!for_metrics.dequantized.defined()) for_metrics = quantize_weight(w, metrics_spec, "bench");
             MetricsOptions mo;
             mo.spectrum = false;
             QuantBenchEntry e;
-            e.name = "metrics (no spectrum) of rtn w2";
+            e.name = "metrics (no spectrum) of " + metrics_spec.describe();
             const Timing t =
                 time_best_of(o.repeats, [&] { compute_linear_stats("bench", w, for_metrics, mo); });
             e.seconds = t.wall_s;
@@ -170,7 +157,10 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
             sp.rel_error = e.rel_error;
             report(sp);
         } else {
-            throw Error("bench quantize: unknown case \"" + m + "\" (rtn, nf, icq-nf, icq-int, gptq, metrics)");
+            std::vector<std::string> known = quant_method_names();
+            known.push_back("metrics");
+            throw Error("bench quantize: unknown case \"" + m + "\" (expected " + config::one_of_text(known) +
+                        ")");
         }
     }
     return result;

@@ -1,11 +1,15 @@
 #include "core/quant/gptq.h"
 
+#include "core/quant/metrics.h"
+#include "core/quant/rtn.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -32,7 +36,8 @@ struct RowGrid {
 };
 
 // clamp(round(x / scale) + zero, 0, maxq): the integer code, as a float tensor.
-torch::Tensor grid_codes(const torch::Tensor& x, const torch::Tensor& scale, const torch::Tensor& zero, double maxq) {
+torch::Tensor grid_codes(const torch::Tensor& x, const torch::Tensor& scale, const torch::Tensor& zero,
+                         double maxq) {
     return torch::clamp(torch::round(x / scale) + zero, 0.0, maxq);
 }
 
@@ -58,10 +63,10 @@ RowGrid fit_grid(const torch::Tensor& x, const GptqOptions& o) {
     auto scale = (xmax - xmin) / maxq;
     auto zero = o.symmetric ? torch::full_like(scale, (maxq + 1.0) / 2.0) : torch::round(-xmin / scale);
 
-    if (o.settings.mse) {
+    if (o.mse) {
         // Shrink the range by p = 1 - k/grid and keep, per row, the p with the smallest
         // sum |Q(x) - x|^norm (strictly smaller replaces, so the widest range wins ties).
-        const GptqSettings& s = o.settings;
+        const GptqOptions& s = o;
         auto best = torch::full({x.size(0)}, std::numeric_limits<float>::infinity(), x.options());
         const int steps = static_cast<int>(s.mse_max_shrink * s.mse_grid);
         for (int k = 0; k < steps; ++k) {
@@ -84,8 +89,8 @@ RowGrid fit_grid(const torch::Tensor& x, const GptqOptions& o) {
 // Upper Cholesky factor of (H + damp I)^-1 with damp = damp_percent * mean(diag H); on a failed
 // factorization damp_percent grows by damp_increment (GPTQModel) until it would reach 1.
 torch::Tensor inverse_hessian_factor(const torch::Tensor& H, const GptqOptions& o, const std::string& name,
-                                     const GptqLog& log, GptqResult& result) {
-    double damp_percent = o.settings.damp_percent;
+                                     const GptqLog& log, GptqRecord& record) {
+    double damp_percent = o.damp_percent;
     int retries = 0;
     while (damp_percent < 1.0) {
         auto damped = H.clone();
@@ -96,20 +101,21 @@ torch::Tensor inverse_hessian_factor(const torch::Tensor& H, const GptqOptions& 
             auto [upper, info2] = torch::linalg_cholesky_ex(torch::cholesky_inverse(lower), /*upper=*/true,
                                                             /*check_errors=*/false);
             if (info2.item<int64_t>() == 0) {
-                result.damp_percent = damp_percent;
-                result.damp_retries = retries;
+                record.damp_percent = damp_percent;
+                record.damp_retries = retries;
                 return upper;
             }
         }
-        const double next = damp_percent + o.settings.damp_increment;
+        const double next = damp_percent + o.damp_increment;
         if (log)
-            log(name + ": GPTQ: the damped Hessian is not positive definite at damp_percent " + damp_text(damp_percent) +
+            log(name + ": GPTQ: the damped Hessian is not positive definite at damp_percent " +
+                damp_text(damp_percent) +
                 (next < 1.0 ? "; retrying with " + damp_text(next) : "; giving up"));
         damp_percent = next;
         ++retries;
     }
     throw Error(name + ": GPTQ: no damping below 1 (x mean diagonal) makes the Hessian positive definite, " +
-                std::to_string(retries) + " tries from damp_percent " + damp_text(o.settings.damp_percent));
+                std::to_string(retries) + " tries from damp_percent " + damp_text(o.damp_percent));
 }
 
 } // namespace
@@ -117,14 +123,14 @@ torch::Tensor inverse_hessian_factor(const torch::Tensor& H, const GptqOptions& 
 // ----------------------------------------------------------------------------
 // Hessian
 
-GptqHessian::GptqHessian(int64_t columns, const torch::Device& device)
-    : H_(torch::zeros({columns, columns}, torch::TensorOptions().dtype(torch::kFloat32).device(device))) {}
+GptqHessian::GptqHessian(int64_t columns) : H_(torch::zeros({columns, columns}, torch::kFloat32)) {}
 
 void GptqHessian::add_batch(const torch::Tensor& x) {
     if (!H_.defined()) throw Error("GptqHessian: add_batch on a Hessian without columns");
     if (x.dim() < 2 || x.size(-1) != H_.size(0))
         throw Error("GptqHessian: inputs must be (..., " + std::to_string(H_.size(0)) + "), found " +
-                    std::to_string(x.dim()) + "-D with last dimension " + (x.dim() > 0 ? std::to_string(x.size(-1)) : "-"));
+                    std::to_string(x.dim()) + "-D with last dimension " +
+                    (x.dim() > 0 ? std::to_string(x.size(-1)) : "-"));
     const auto batched = x.dim() == 2 ? x.unsqueeze(0) : x;
     const int64_t b = batched.size(0);
     auto xt = batched.reshape({-1, batched.size(-1)}).t(); // (I, rows)
@@ -138,29 +144,38 @@ void GptqHessian::add_batch(const torch::Tensor& x) {
 // ----------------------------------------------------------------------------
 // options
 
-void GptqOptions::validate(const std::string& path) const {
-    if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
-        throw Error(path + ".bits: expected 2, 3, 4 or 8 for gptq, found " + std::to_string(bits));
-    if (group_size == 0 || group_size < -1)
-        throw Error(path + ".group_size: expected a positive group length or -1 (per channel), found " +
-                    std::to_string(group_size));
-    settings.validate(path + ".gptq");
+void GptqOptions::validate(const std::string& what) const {
+    if (bits < 1 || bits > 8) throw Error(what + ": GPTQ bits must be 1..8, found " + std::to_string(bits));
+    if (group_size < 0)
+        throw Error(what + ": GPTQ group size must be >= 0, found " + std::to_string(group_size));
+    if (block_size < 1)
+        throw Error(what + ": GPTQ block size must be >= 1, found " + std::to_string(block_size));
+    if (!(damp_increment > 0.0))
+        throw Error(what + ": GPTQ damping increment must be > 0, found " + damp_text(damp_increment));
 }
 
 GptqOptions gptq_options_of(const QuantSpec& spec) {
     GptqOptions o;
     o.bits = spec.bits;
     o.group_size = spec.group_size;
-    o.symmetric = spec.rtn_variant == RtnVariant::GptqSymmetric;
-    o.settings = spec.gptq;
+    o.symmetric = variant_value(rtn_variants(), spec.resolved_variant(), "gptq") == RtnVariant::GptqSymmetric;
+    o.damp_percent = spec.gptq_damp_percent;
+    o.damp_increment = spec.gptq_damp_increment;
+    o.block_size = spec.gptq_block_size;
+    o.act_order = spec.gptq_act_order;
+    o.static_groups = spec.gptq_static_groups;
+    o.mse = spec.gptq_mse;
+    o.mse_norm = spec.gptq_mse_norm;
+    o.mse_grid = spec.gptq_mse_grid;
+    o.mse_max_shrink = spec.gptq_mse_max_shrink;
     return o;
 }
 
 // ----------------------------------------------------------------------------
 // fasterquant
 
-GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian, const GptqOptions& o,
-                         const std::string& name, const GptqLog& log) {
+QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian, const GptqOptions& o,
+                          const std::string& name, const GptqLog& log) {
     o.validate(name + ": gptq");
     if (!weight.defined() || weight.dim() != 2 || !weight.is_floating_point() || weight.numel() == 0)
         throw Error(name + ": GPTQ needs a non-empty 2-D floating-point (out, in) weight");
@@ -177,7 +192,7 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
     const int64_t gs = o.group_size;
     const bool grouped = gs > 0;
 
-    GptqResult result;
+    auto record = std::make_shared<GptqRecord>();
     // Per channel, the grid comes from the weight before dead columns are zeroed (gptq.py fits
     // its fresh quantizer first).
     RowGrid grid = fit_grid(W, o);
@@ -185,20 +200,21 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
     // Dead inputs: the column cannot matter to the output; quantize it to 0's code.
     auto diagonal = H.diagonal();
     const auto dead = diagonal == 0;
-    result.dead_columns = dead.sum().item<int64_t>();
-    if (result.dead_columns > 0) {
+    record->dead_columns = dead.sum().item<int64_t>();
+    if (record->dead_columns > 0) {
         diagonal.masked_fill_(dead, 1.0);
         W.masked_fill_(dead.unsqueeze(0), 0.0);
     }
 
     const int64_t NG = grouped ? (I + gs - 1) / gs : 1;
     std::vector<RowGrid> groups; // one per group, in the order they are used
-    if (grouped && o.settings.static_groups)
-        for (int64_t c = 0; c < I; c += gs) groups.push_back(fit_grid(W.narrow(1, c, std::min(gs, I - c)), o));
+    if (grouped && o.static_groups)
+        for (int64_t c = 0; c < I; c += gs)
+            groups.push_back(fit_grid(W.narrow(1, c, std::min(gs, I - c)), o));
     if (!grouped) groups.push_back(grid);
 
     torch::Tensor perm, invperm, perm_cpu;
-    if (o.settings.act_order) {
+    if (o.act_order) {
         perm = torch::argsort(torch::diag(H), /*dim=*/0, /*descending=*/true);
         W = W.index_select(1, perm);
         H = H.index_select(0, perm).index_select(1, perm);
@@ -212,10 +228,10 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
     auto losses = torch::zeros_like(W); // (O, I)
     auto group_of_position = torch::zeros({I}, torch::kInt64);
     auto* group_at = group_of_position.data_ptr<int64_t>();
-    const auto Hinv = inverse_hessian_factor(H, o, name, log, result); // (I, I) upper
+    const auto Hinv = inverse_hessian_factor(H, o, name, log, *record); // (I, I) upper
     H = torch::Tensor();
 
-    const int64_t block = o.settings.block_size;
+    const int64_t block = o.block_size;
     for (int64_t i1 = 0; i1 < I; i1 += block) {
         const int64_t i2 = std::min(i1 + block, I), count = i2 - i1;
         auto W1 = W.narrow(1, i1, count).clone(); // (O, count): the block's working copy
@@ -227,7 +243,7 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
             const auto w = W1.select(1, i); // (O)
             const auto d = Hinv1[i][i];     // ()
             if (grouped) {
-                if (!o.settings.static_groups) {
+                if (!o.static_groups) {
                     // Refit from W, which lacks this block's in-block updates (see gptq.h).
                     if (col % gs == 0) {
                         grid = fit_grid(W.narrow(1, col, std::min(gs, I - col)), o);
@@ -241,46 +257,119 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
                 }
             }
             const auto code = grid_codes(w.unsqueeze(1), grid.scale, grid.zero, maxq); // (O, 1)
-            const auto q = (grid.scale * (code - grid.zero)).flatten();              // (O)
+            const auto q = (grid.scale * (code - grid.zero)).flatten();                // (O)
             C1.select(1, i).copy_(code.flatten());
             Q1.select(1, i).copy_(q);
             Losses1.select(1, i).copy_((w - q).pow(2) / d.pow(2));
             const auto err1 = (w - q) / d;
             // Spread this column's error over the rest of the block (OBS update, row i of Hinv).
-            W1.narrow(1, i, count - i).sub_(err1.unsqueeze(1).matmul(Hinv1[i].narrow(0, i, count - i).unsqueeze(0)));
+            W1.narrow(1, i, count - i)
+                .sub_(err1.unsqueeze(1).matmul(Hinv1[i].narrow(0, i, count - i).unsqueeze(0)));
             Err1.select(1, i).copy_(err1);
         }
         Q.narrow(1, i1, count).copy_(Q1);
         codes.narrow(1, i1, count).copy_(C1);
         losses.narrow(1, i1, count).copy_(Losses1 / 2);
         // The block's errors, all at once, on every column after it.
-        if (i2 < I) W.narrow(1, i2, I - i2).sub_(Err1.matmul(Hinv.narrow(0, i1, count).narrow(1, i2, I - i2)));
+        if (i2 < I)
+            W.narrow(1, i2, I - i2).sub_(Err1.matmul(Hinv.narrow(0, i1, count).narrow(1, i2, I - i2)));
     }
-    result.loss = torch::sum(losses).item<double>();
+    record->loss = torch::sum(losses).item<double>();
 
-    if (o.settings.act_order) {
+    if (o.act_order) {
         Q = Q.index_select(1, invperm);
         codes = codes.index_select(1, invperm);
         group_of_position = group_of_position.index_select(0, invperm.to(torch::kCPU));
-        result.perm = perm_cpu;
-        result.groups_in_act_order = grouped && !o.settings.static_groups;
+        record->perm = perm_cpu;
+        record->groups_in_act_order = grouped && !o.static_groups;
     }
     std::vector<torch::Tensor> scales, zeros;
     for (const auto& g : groups) {
         scales.push_back(g.scale);
         zeros.push_back(g.zero);
     }
-    QuantResult& r = result.quant;
+    QuantResult r;
     r.bits = o.bits;
     r.layout = GroupLayout::row_groups(O, I, gs);
     r.dequantized = Q.contiguous();
     r.codes = codes.to(torch::kUInt8).contiguous();
     r.scales = torch::cat(scales, 1).contiguous(); // (O, NG)
     r.zeros = torch::cat(zeros, 1).contiguous();
-    r.group_index = group_of_position.contiguous();
     if (r.scales.size(1) != NG) throw Error(name + ": GPTQ internal error: group count mismatch");
-    result.seconds = gptq_seconds_since(start);
-    return result;
+    record->group_index = group_of_position.contiguous();
+    record->seconds = gptq_seconds_since(start);
+    r.record = std::move(record);
+    return r;
+}
+
+// ----------------------------------------------------------------------------
+// the registered method
+
+const GptqRecord& gptq_record(const QuantResult& result) {
+    return record_as<GptqRecord>(result, "GPTQ");
+}
+
+MethodStats GptqRecord::stats(const QuantResult&, const torch::Tensor&, const torch::Tensor&,
+                              const MetricsOptions&) const {
+    MethodStats s;
+    s.key = "gptq";
+    s.metrics = {{"gptq_loss", loss}, {"gptq_damp_percent", damp_percent}};
+    s.detail = {{"loss", loss},
+                {"damp_percent", damp_percent},
+                {"damp_retries", damp_retries},
+                {"dead_columns", dead_columns},
+                {"samples", samples},
+                {"act_order", perm.defined()},
+                {"groups_in_act_order", groups_in_act_order},
+                {"seconds", seconds}};
+    return s;
+}
+
+void GptqRecord::add_code_tensors(const QuantResult&, const QuantSpec&, const std::string& prefix,
+                                  std::vector<std::pair<std::string, torch::Tensor>>& out) const {
+    out.emplace_back(prefix + "g_idx", group_index.to(torch::kInt32));
+    if (perm.defined()) out.emplace_back(prefix + "perm", perm.to(torch::kInt32));
+}
+
+namespace {
+
+// GPTQ as a registered quantizer: the Hessian of the inputs quantize_model hands it, then
+// gptq_quantize. Its grid is GPTQ's own affine one (gptq / gptq-sym), stored like RTN's.
+class GptqQuantizer : public AffineQuantizer {
+  public:
+    using AffineQuantizer::AffineQuantizer;
+    QuantResult quantize(const torch::Tensor& weight, const QuantContext& context) const override {
+        if (!context.inputs.defined())
+            throw Error(context.name + ": GPTQ needs the linear's calibration inputs (calibration windows)");
+        GptqHessian hessian(weight.size(1));
+        hessian.add_batch(context.inputs);
+        QuantResult r = gptq_quantize(weight, hessian.matrix(), gptq_options_of(spec_), context.name);
+        auto record = std::make_shared<GptqRecord>(gptq_record(r)); // shallow: tensors are shared
+        record->samples = hessian.samples();
+        r.record = std::move(record);
+        return r;
+    }
+    std::string dequant_formula() const override {
+        return "w[o, i] = (codes[o, i] - zeros[o, g_idx[i]]) * scales[o, g_idx[i]]";
+    }
+};
+
+} // namespace
+
+const QuantMethod& gptq_method() {
+    static const QuantMethod method{
+        "gptq",
+        "GPTQ",
+        "GPTQ (Frantar et al. 2022, IST-DASLab gptq.py): Hessian-guided rounding with error feedback on "
+        "calibration inputs, true-sequential over the layers",
+        variants_of(rtn_variants(), {RtnVariant::Gptq, RtnVariant::GptqSymmetric}),
+        {2, 3, 4, 8},
+        GroupKind::RowGroups,
+        /*needs_calibration=*/true,
+        {"gptq_damp_percent", "gptq_damp_increment", "gptq_block_size", "gptq_act_order",
+         "gptq_static_groups", "gptq_mse", "gptq_mse_norm", "gptq_mse_grid", "gptq_mse_max_shrink"},
+        &make_quantizer_of<GptqQuantizer>};
+    return method;
 }
 
 } // namespace rilq

@@ -15,12 +15,16 @@
 // holds 0; asymmetric zero = round(-min / scale), symmetric zero = (maxq + 1) / 2; optionally the
 // MSE clip search (shrink p = 1 - k/grid, k < maxshrink * grid, error sum |Q(x) - x|^norm).
 // Quirks kept on purpose, because every GPTQ implementation has them and results must match:
-//   * per channel (group_size -1), the grid is fit on the weight *before* dead columns are zeroed;
+//   * per channel (group_size 0, gptq.py -1), the grid is fit on the weight *before* dead columns are zeroed;
 //   * a dynamic group is fit on W[:, start:start+group_size] as updated by the blocks before the
 //     current one - the current block's in-block updates live in its working copy and are not seen;
 //   * static groups are fit once, after dead columns are zeroed, on the original column order.
 // When a Cholesky factorization fails, damp_percent grows by damp_increment (GPTQModel's
-// damp_auto_increment) and the factorization is retried; each retry is logged.
+// damp_auto_increment) and the factorization is retried; the record keeps the damping used
+// and the retries, and each retry is logged.
+//
+// Registered as method "gptq" (gptq_method()): quantize_model feeds it each linear's inputs
+// in llama.py's true-sequential order (core/quant/quantize_model.h) and it builds the Hessian.
 //
 // Legend: O rows (out_features), I columns (in_features), G groups per row, N calibration samples.
 #pragma once
@@ -28,9 +32,8 @@
 #include <functional>
 #include <string>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
-#include "core/quant/quant_spec.h"
 #include "core/quant/quantizer.h"
 
 namespace rilq {
@@ -39,7 +42,7 @@ namespace rilq {
 class GptqHessian {
   public:
     GptqHessian() = default;
-    explicit GptqHessian(int64_t columns, const torch::Device& device = torch::kCPU);
+    explicit GptqHessian(int64_t columns);
 
     // x: (B, T, I) counts as B samples; (T, I) as one sample (gptq.py unsqueezes 2-D inputs).
     // Any floating dtype; the product is taken in fp32.
@@ -54,40 +57,66 @@ class GptqHessian {
     int64_t samples_ = 0;
 };
 
-// Everything GPTQ needs besides the weight and the Hessian.
+// Everything GPTQ needs besides the weight and the Hessian: the spec's bits, group_size (0 = one
+// grid per row, gptq.py's -1), variant (gptq-sym = symmetric) and its gptq_* knobs.
 struct GptqOptions {
-    int bits = 4;                    // 2, 3, 4 or 8 (--wbits)
-    int64_t group_size = -1;         // -1 = one grid per row (--groupsize)
-    bool symmetric = false;          // --sym
-    GptqSettings settings;           // damping, block size, act-order, static groups, MSE search
+    int bits = 4;
+    int64_t group_size = 0;
+    bool symmetric = false;
+    double damp_percent = 0.01;
+    double damp_increment = 0.0025;
+    int64_t block_size = 128;
+    bool act_order = false;
+    bool static_groups = false;
+    bool mse = false;
+    double mse_norm = 2.4;
+    int mse_grid = 100;
+    double mse_max_shrink = 0.8;
 
-    // Throws rilq::Error naming the field under `path` ("$.quant.gptq.damp_percent").
-    void validate(const std::string& path = "gptq") const;
+    // Throws rilq::Error naming `what` and the bad value.
+    void validate(const std::string& what) const;
 };
-
-struct GptqResult {
-    // Dequantized weight, codes, and one (scale, zero) per row and group. Groups are numbered in
-    // the order GPTQ fits them; quant.group_index maps each column to its group (with act-order and
-    // dynamic groups a group is a run of the permuted order, not of the original columns).
-    QuantResult quant;
-    torch::Tensor perm;         // (I) int64 act-order: position -> original column; undefined without
-    bool groups_in_act_order = false; // act-order with dynamic groups: group g = positions [g*G, (g+1)*G)
-    double loss = 0.0;          // sum of (w - q)^2 / Hinv_ii^2 / 2 (the "error" gptq.py prints)
-    double damp_percent = 0.0;  // the damping that made the Cholesky factorizations succeed
-    int damp_retries = 0;       // how many times it was raised
-    int64_t dead_columns = 0;   // columns whose calibration inputs are all 0
-    double seconds = 0.0;
-};
-
-using GptqLog = std::function<void(const std::string& message)>;
-
-// weight: (O, I) floating, finite; hessian: (I, I) from GptqHessian (not modified). Runs on the
-// weight's device. Errors name `name`: a non-finite Hessian (NaN / Inf calibration inputs), a
-// shape mismatch, or a Hessian that no damping below 1 makes positive definite.
-GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian, const GptqOptions& options,
-                         const std::string& name, const GptqLog& log = {});
 
 // The options a QuantSpec with method gptq stands for.
 GptqOptions gptq_options_of(const QuantSpec& spec);
+
+// What GPTQ records beside codes and grids (quant_stats.json "gptq", quant_codes' g_idx).
+class GptqRecord : public QuantRecord {
+  public:
+    // (I) int64: the group of each column, w_hat[:, i] = (code - zeros[:, g]) * scales[:, g] with
+    // g = group_index[i] (AutoGPTQ's g_idx). With act-order and dynamic groups a group is a run of
+    // the permuted column order, so the common group metrics (runs of original columns) are not
+    // the scale groups then.
+    torch::Tensor group_index;
+    torch::Tensor perm;               // (I) int64 act-order: position -> original column; undefined without
+    bool groups_in_act_order = false; // act-order with dynamic groups
+    double loss = 0.0;                // sum of (w - q)^2 / Hinv_ii^2 / 2 (the "error" gptq.py prints)
+    double damp_percent = 0.0;        // the damping that made the Cholesky factorizations succeed
+    int damp_retries = 0;             // how many times it was raised
+    int64_t dead_columns = 0;         // columns whose calibration inputs are all 0
+    int64_t samples = 0;              // calibration samples behind the Hessian
+    double seconds = 0.0;
+
+    // metrics gptq_loss, gptq_damp_percent, gptq_damp_retries, gptq_dead_columns.
+    MethodStats stats(const QuantResult& result, const torch::Tensor& weight,
+                      const torch::Tensor& group_entropy, const MetricsOptions& options) const override;
+    void add_code_tensors(const QuantResult& result, const QuantSpec& spec, const std::string& prefix,
+                          std::vector<std::pair<std::string, torch::Tensor>>& out) const override;
+};
+
+// The result's GPTQ record; Error when it has none.
+const GptqRecord& gptq_record(const QuantResult& result);
+
+using GptqLog = std::function<void(const std::string& message)>;
+
+// weight: (O, I) floating, finite; hessian: (I, I) from GptqHessian (not modified). The result
+// holds a GptqRecord. Errors name `name`: a non-finite Hessian (NaN / Inf calibration inputs), a
+// shape mismatch, or a Hessian that no damping below 1 makes positive definite. `log` gets one
+// line per damping retry (without it they go to the warning log).
+QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian,
+                          const GptqOptions& options, const std::string& name, const GptqLog& log = {});
+
+// The registry entry of "gptq".
+const QuantMethod& gptq_method();
 
 } // namespace rilq

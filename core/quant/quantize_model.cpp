@@ -1,6 +1,5 @@
 #include "core/quant/quantize_model.h"
 
-#include "core/quant/gptq_model.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -34,7 +33,9 @@ int64_t forward_stage(const std::string& name) {
 
 } // namespace
 
-std::vector<std::string> target_linears(const LlamaModel& model, const QuantSpec& spec) {
+ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options,
+                                const ProgressSink& progress) {
+    spec.validate();
     std::vector<std::string> targets;
     for (const auto& name : model.linear_names())
         if (spec.is_target(name)) targets.push_back(name);
@@ -45,18 +46,15 @@ std::vector<std::string> target_linears(const LlamaModel& model, const QuantSpec
         throw Error("quantize: no linear matches the targets [" + wanted +
                     "] (expected projection names such as q_proj or mlp.down_proj)");
     }
-    return targets;
-}
-
-ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options,
-                                const ProgressSink& progress) {
-    spec.validate("quant spec");
-    if (spec.method == QuantMethod::Gptq) return gptq_quantize_model(model, spec, options, progress);
-    const std::vector<std::string> targets = target_linears(model, spec);
 
     ModelQuantResult result;
     result.spec = spec;
+    result.spec.variant = spec.resolved_variant();
     const auto quantizer = make_quantizer(spec);
+    const bool needs_inputs = quant_method(spec.method).needs_calibration;
+    if (needs_inputs && !options.calib_ids.defined())
+        throw Error("quantize: method \"" + spec.method +
+                    "\" needs calibration windows (its quantizer reads each linear's inputs)");
     const double t_start = now_s();
     const auto total = static_cast<int64_t>(targets.size());
 
@@ -81,7 +79,10 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         auto w = lin.weight.detach().to(torch::kCPU, torch::kFloat32).contiguous(); // (O, I)
         check_finite(w, name);
         const double tq = now_s();
-        QuantResult qr = quantizer->quantize(w, name);
+        QuantContext context;
+        context.name = name;
+        if (needs_inputs && x) context.inputs = x->detach().to(torch::kCPU, torch::kFloat32);
+        QuantResult qr = quantizer->quantize(w, context);
         const double quantize_s = now_s() - tq;
         LinearQuantStats stats = compute_linear_stats(name, w, qr, options.metrics);
         stats.quantize_seconds = quantize_s;
@@ -89,7 +90,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         auto deq = qr.dequantized.to(lin.weight.device(), lin.weight.scalar_type());
         if (options.keep_states) {
             qr.dequantized = torch::Tensor();
-            qr.icq_nf.plain_codes = torch::Tensor();
+            if (qr.record) qr.record->drop_working_copies();
             result.states.emplace_back(name, std::move(qr));
         }
         result.linears.push_back(std::move(stats));
@@ -135,7 +136,11 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
             flush(stage);
             if (!spec.is_target(name) || seen.count(name)) return;
             seen.insert(name);
-            pending.push_back({name, process(name, &x), stage});
+            auto deq = process(name, &x);
+            if (needs_inputs)
+                model.linear(name).weight = deq; // used at once: later linears see quantized inputs
+            else
+                pending.push_back({name, std::move(deq), stage});
         };
         model.forward(ids, fo);
         flush(std::numeric_limits<int64_t>::max());

@@ -2,17 +2,19 @@
 // dequantized values (same architecture, what RILQ loads as q_model), one tensor at a time, and
 // per-linear stats are collected. Embeddings, norms and lm_head stay full precision.
 //
-// With calibration windows the FP model runs once over them and each linear is quantized inside
-// the forward, at the moment its FP input X is observed; its weight is swapped only after the
-// forward has used it, so every X comes from the FP model while at most one decoder layer's
-// dequantized weights wait in memory.
+// With calibration windows the model runs once over them and each linear is quantized inside
+// the forward, at the moment its input X is observed. For a weight-only method its weight is
+// swapped only after the forward has used it, so every X comes from the FP model while at most
+// one decoder layer's dequantized weights wait in memory. A method that needs calibration
+// (GPTQ) gets its dequantized weight in place at once, before the forward uses it, so every
+// later linear sees the inputs of the model as quantized so far: llama.py's true-sequential
+// order ([q, k, v] -> [o] -> [gate, up] -> [down], layer by layer).
 #pragma once
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/model/llama_model.h"
 #include "core/quant/metrics.h"
@@ -22,12 +24,9 @@
 namespace rilq {
 
 struct QuantizeModelOptions {
-    // (N, T) int64 token windows. Optional for the weight-only methods (adds the output error);
-    // required by gptq, which quantizes against them (core/quant/gptq_model.h).
-    torch::Tensor calib_ids;
+    torch::Tensor calib_ids; // (N, T) int64 token windows: adds the output error; required by GPTQ
     MetricsOptions metrics;
     bool keep_states = false; // keep each linear's codes / scales / offsets (for quant_codes.safetensors)
-    std::function<void(const std::string&)> log; // notes worth a line (GPTQ raising its damping)
 };
 
 struct ModelQuantResult {
@@ -39,13 +38,9 @@ struct ModelQuantResult {
     double seconds = 0.0;
 };
 
-// Method gptq runs the sequential GPTQ pass of core/quant/gptq_model.h instead (calib_ids required).
 // Throws rilq::Error when no linear matches spec.targets, or (naming the linear) on NaN/Inf
 // weights; rilq::Cancelled between linears when the sink's token is cancelled, leaving the
 // model partially quantized (callers discard it).
-// The linears `spec` selects, in the model's order; Error naming the targets when none matches.
-std::vector<std::string> target_linears(const LlamaModel& model, const QuantSpec& spec);
-
 ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec,
                                 const QuantizeModelOptions& options = {}, const ProgressSink& progress = {});
 

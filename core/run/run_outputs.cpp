@@ -11,6 +11,8 @@
 #include "core/util/error.h"
 #include "core/util/sha256.h"
 
+#include <torch/torch.h>
+
 namespace fs = std::filesystem;
 
 namespace rilq::run {

@@ -9,7 +9,8 @@ namespace rilq {
 LoftqResult loftq(const torch::Tensor& weight, const WeightQuantizer& quantize, int64_t rank, double scale,
                   int iterations) {
     if (iterations < 1) throw Error("LoftQ: iterations must be >= 1, found " + std::to_string(iterations));
-    if (!weight.defined() || weight.dim() != 2) throw Error("LoftQ: the weight must be a 2-D (out, in) tensor");
+    if (!weight.defined() || weight.dim() != 2)
+        throw Error("LoftQ: the weight must be a 2-D (out, in) tensor");
     torch::NoGradGuard no_grad;
     const auto W = weight.detach().to(torch::kFloat32).contiguous(); // (O, I)
     const double w_norm = W.norm().item<double>();

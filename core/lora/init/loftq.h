@@ -16,7 +16,7 @@
 #include <functional>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/lora/init/low_rank.h"
 
@@ -26,9 +26,9 @@ namespace rilq {
 using WeightQuantizer = std::function<torch::Tensor(const torch::Tensor& weight)>;
 
 struct LoftqResult {
-    torch::Tensor base;               // (O, I) f32: the last Q
-    LowRankFactors factors;           // the last B, A (scale divided out)
-    std::vector<double> error_norms;  // ||W - Q - s B A||_F / ||W||_F after each iteration
+    torch::Tensor base;              // (O, I) f32: the last Q
+    LowRankFactors factors;          // the last B, A (scale divided out)
+    std::vector<double> error_norms; // ||W - Q - s B A||_F / ||W||_F after each iteration
 };
 
 // weight (O, I) floating; rank >= 1; scale = alpha / r > 0; iterations >= 1. Error otherwise.

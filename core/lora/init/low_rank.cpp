@@ -6,10 +6,11 @@
 
 namespace rilq {
 
-LowRankFactors factors_from_svd(const torch::Tensor& U, const torch::Tensor& S, const torch::Tensor& Vh, int64_t rank,
-                                double scale) {
+LowRankFactors factors_from_svd(const torch::Tensor& U, const torch::Tensor& S, const torch::Tensor& Vh,
+                                int64_t rank, double scale) {
     if (rank < 1) throw Error("low-rank factors: rank must be >= 1, found " + std::to_string(rank));
-    if (!(scale > 0.0)) throw Error("low-rank factors: the LoRA scale must be > 0, found " + std::to_string(scale));
+    if (!(scale > 0.0))
+        throw Error("low-rank factors: the LoRA scale must be > 0, found " + std::to_string(scale));
     const int64_t k = std::min<int64_t>(rank, S.size(0));
     const auto root = torch::sqrt(S.slice(0, 0, k) / scale); // (k)
     LowRankFactors f;
@@ -25,6 +26,8 @@ LowRankFactors svd_factors(const torch::Tensor& M, int64_t rank, double scale) {
     return factors_from_svd(U, S, Vh, rank, scale);
 }
 
-torch::Tensor low_rank_product(const LowRankFactors& f, double scale) { return f.B.matmul(f.A) * scale; }
+torch::Tensor low_rank_product(const LowRankFactors& f, double scale) {
+    return f.B.matmul(f.A) * scale;
+}
 
 } // namespace rilq

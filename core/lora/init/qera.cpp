@@ -32,8 +32,8 @@ void sqrt_and_pinv(const torch::Tensor& R, torch::Tensor& S, torch::Tensor& S_pi
     const auto [lambda, V] = torch::linalg_eigh((R + R.t()) / 2.0); // ascending, V orthonormal
     const auto root = torch::sqrt(torch::clamp_min(lambda, 0.0));   // (I)
     // Directions below rounding of the largest are the null space (numpy pinv's rcond rule).
-    const double tol = root.max().item<double>() * static_cast<double>(R.size(0)) *
-                       std::numeric_limits<double>::epsilon();
+    const double tol =
+        root.max().item<double>() * static_cast<double>(R.size(0)) * std::numeric_limits<double>::epsilon();
     const auto inv = torch::where(root > tol, 1.0 / root, torch::zeros_like(root));
     S = (V * root.unsqueeze(0)).matmul(V.t());
     S_pinv = (V * inv.unsqueeze(0)).matmul(V.t());
@@ -41,8 +41,8 @@ void sqrt_and_pinv(const torch::Tensor& R, torch::Tensor& S, torch::Tensor& S_pi
 
 } // namespace
 
-LowRankFactors calibrated_factors(const torch::Tensor& error, const torch::Tensor& gram, int64_t rank, double scale,
-                                  CalibratedScaling scaling) {
+LowRankFactors calibrated_factors(const torch::Tensor& error, const torch::Tensor& gram, int64_t rank,
+                                  double scale, CalibratedScaling scaling) {
     if (error.dim() != 2 || gram.dim() != 2 || gram.size(0) != error.size(1) || gram.size(1) != error.size(1))
         throw Error("calibrated init: the Gram must be (in, in) for an (out, in) error");
     if (rank < 1) throw Error("calibrated init: rank must be >= 1, found " + std::to_string(rank));
@@ -50,7 +50,7 @@ LowRankFactors calibrated_factors(const torch::Tensor& error, const torch::Tenso
     torch::NoGradGuard no_grad;
     const auto E = error.detach().to(torch::kCPU, torch::kFloat64); // (O, I)
     const auto R = gram.detach().to(torch::kCPU, torch::kFloat64);  // (I, I)
-    torch::Tensor SE, S_pinv;                                        // S E^T (I, O), S^+ (I, I) or its diagonal
+    torch::Tensor SE, S_pinv; // S E^T (I, O), S^+ (I, I) or its diagonal
     if (scaling == CalibratedScaling::Exact) {
         torch::Tensor S;
         sqrt_and_pinv(R, S, S_pinv);
@@ -65,7 +65,8 @@ LowRankFactors calibrated_factors(const torch::Tensor& error, const torch::Tenso
     const auto root = torch::sqrt(Sigma.slice(0, 0, k) / scale); // (k)
     // A^T solves S A^T = U_r sqrt(Sigma_r / s) (through S^+).
     const auto Ur = U.slice(1, 0, k);
-    const auto At = scaling == CalibratedScaling::Exact ? S_pinv.matmul(Ur) : S_pinv.unsqueeze(1) * Ur; // (I, k)
+    const auto At =
+        scaling == CalibratedScaling::Exact ? S_pinv.matmul(Ur) : S_pinv.unsqueeze(1) * Ur; // (I, k)
     LowRankFactors f;
     f.A = torch::zeros({rank, E.size(1)}, torch::kFloat32);
     f.B = torch::zeros({E.size(0), rank}, torch::kFloat32);
@@ -74,8 +75,8 @@ LowRankFactors calibrated_factors(const torch::Tensor& error, const torch::Tenso
     return f;
 }
 
-double calibrated_objective(const torch::Tensor& error, const torch::Tensor& gram, const LowRankFactors& factors,
-                            double scale) {
+double calibrated_objective(const torch::Tensor& error, const torch::Tensor& gram,
+                            const LowRankFactors& factors, double scale) {
     torch::NoGradGuard no_grad;
     const auto E = error.detach().to(torch::kCPU, torch::kFloat64);
     const auto R = gram.detach().to(torch::kCPU, torch::kFloat64);

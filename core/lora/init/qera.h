@@ -17,7 +17,7 @@
 #pragma once
 #include <cstdint>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/lora/init/low_rank.h"
 
@@ -46,11 +46,11 @@ enum class CalibratedScaling {
 };
 
 // error: W - Q (O, I); gram: R (I, I) from InputGram::mean(). Factors in fp32.
-LowRankFactors calibrated_factors(const torch::Tensor& error, const torch::Tensor& gram, int64_t rank, double scale,
-                                  CalibratedScaling scaling);
+LowRankFactors calibrated_factors(const torch::Tensor& error, const torch::Tensor& gram, int64_t rank,
+                                  double scale, CalibratedScaling scaling);
 
 // tr((E - s B A) R (E - s B A)^T) in fp64: the mean squared output error per calibration input.
-double calibrated_objective(const torch::Tensor& error, const torch::Tensor& gram, const LowRankFactors& factors,
-                            double scale);
+double calibrated_objective(const torch::Tensor& error, const torch::Tensor& gram,
+                            const LowRankFactors& factors, double scale);
 
 } // namespace rilq
