@@ -342,7 +342,13 @@ class GptqQuantizer : public AffineQuantizer {
         if (!context.inputs.defined())
             throw Error(context.name + ": GPTQ needs the linear's calibration inputs (calibration windows)");
         GptqHessian hessian(weight.size(1));
-        hessian.add_batch(context.inputs);
+        // One add_batch per window, as llama.py feeds its calibration samples (batch 1), so the
+        // running average rounds as GPTQ's does.
+        if (context.inputs.dim() == 3)
+            for (int64_t k = 0; k < context.inputs.size(0); ++k)
+                hessian.add_batch(context.inputs.narrow(0, k, 1));
+        else
+            hessian.add_batch(context.inputs);
         QuantResult r = gptq_quantize(weight, hessian.matrix(), gptq_options_of(spec_), context.name);
         auto record = std::make_shared<GptqRecord>(gptq_record(r)); // shallow: tensors are shared
         record->samples = hessian.samples();
