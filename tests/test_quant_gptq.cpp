@@ -57,29 +57,16 @@ const SafetensorsFile& gptq_model_fixture() {
     return f;
 }
 
-GptqOptions gptq_options_from(const nlohmann::json& o) {
-    GptqOptions g;
-    g.bits = o.at("bits").get<int>();
-    g.group_size = std::max<int64_t>(o.value("groupsize", int64_t{-1}), 0); // gptq.py -1 = per channel = 0
-    g.symmetric = o.value("sym", false);
-    g.act_order = o.value("actorder", false);
-    g.static_groups = o.value("static_groups", false);
-    g.mse = o.value("mse", false);
-    g.block_size = o.value("blocksize", int64_t{128});
-    return g;
-}
-
 QuantSpec gptq_spec_from(const nlohmann::json& o) {
-    const GptqOptions g = gptq_options_from(o);
     QuantSpec s;
     s.method = "gptq";
-    s.bits = g.bits;
-    s.group_size = g.group_size;
-    s.variant = g.symmetric ? "gptq-sym" : "gptq";
-    s.gptq_act_order = g.act_order;
-    s.gptq_static_groups = g.static_groups;
-    s.gptq_mse = g.mse;
-    s.gptq_block_size = g.block_size;
+    s.bits = o.at("bits").get<int>();
+    s.group_size = std::max<int64_t>(o.value("groupsize", int64_t{-1}), 0); // gptq.py -1 = per channel = 0
+    s.variant = o.value("sym", false) ? "gptq-sym" : "gptq";
+    s.gptq_act_order = o.value("actorder", false);
+    s.gptq_static_groups = o.value("static_groups", false);
+    s.gptq_mse = o.value("mse", false);
+    s.gptq_block_size = o.value("blocksize", int64_t{128});
     return s;
 }
 
@@ -167,7 +154,7 @@ class TestQuantGptq : public QObject {
         const auto& f = gptq_linear_fixture();
         const auto W = f.tensor("linear.W"), H = f.tensor("linear.H");
         for (const auto& [name, c] : gptq_cases()["linear"]["cases"].items()) {
-            const GptqOptions o = gptq_options_from(c["options"]);
+            const QuantSpec o = gptq_spec_from(c["options"]);
             const QuantResult r = gptq_quantize(W, H, o, name);
             const GptqRecord& rec = gptq_record(r);
             const std::string prefix = "linear." + name;
@@ -180,7 +167,7 @@ class TestQuantGptq : public QObject {
             QCOMPARE(rec.dead_columns, c["dead_columns"].get<int64_t>());
             QCOMPARE(rec.damp_retries, 0);
             QCOMPARE(rec.damp_percent, 0.01);
-            QCOMPARE(rec.perm.defined(), o.act_order);
+            QCOMPARE(rec.perm.defined(), o.gptq_act_order);
             // Dead columns quantize to the code of 0: their weights come out 0.
             QCOMPARE(r.dequantized.select(1, 7).abs().max().item<float>(), 0.0f);
             QCOMPARE(r.dequantized.select(1, 140).abs().max().item<float>(), 0.0f);
@@ -191,7 +178,7 @@ class TestQuantGptq : public QObject {
         const auto& f = gptq_linear_fixture();
         const QuantResult r = gptq_quantize(
             f.tensor("linear.W"), f.tensor("linear.H"),
-            gptq_options_from(gptq_cases()["linear"]["cases"]["w4_g64_actorder"]["options"]), "act");
+            gptq_spec_from(gptq_cases()["linear"]["cases"]["w4_g64_actorder"]["options"]), "act");
         const GptqRecord& rec = gptq_record(r);
         QVERIFY(rec.groups_in_act_order);
         // Group g holds the columns at act-order positions [64 g, 64 g + 64): the first group is
@@ -208,8 +195,8 @@ class TestQuantGptq : public QObject {
         const auto& c = gptq_cases()["retry"];
         std::vector<std::string> notes;
         const QuantResult r =
-            gptq_quantize(f.tensor("retry.W"), f.tensor("retry.H"), gptq_options_from(c["options"]),
-                          "retry.lin", [&](const std::string& m) { notes.push_back(m); });
+            gptq_quantize(f.tensor("retry.W"), f.tensor("retry.H"), gptq_spec_from(c["options"]), "retry.lin",
+                          [&](const std::string& m) { notes.push_back(m); });
         const GptqRecord& rec = gptq_record(r);
         QCOMPARE(rec.damp_retries, c["retries"].get<int>());
         QCOMPARE(rec.damp_retries, 2);
@@ -222,8 +209,8 @@ class TestQuantGptq : public QObject {
         const std::string diff = gptq_compare(r, f, "retry.w4");
         QVERIFY2(diff.empty(), diff.c_str());
         // A Hessian no damping below 1 can fix is an error naming the linear, not a crash.
-        GptqOptions o = gptq_options_from(c["options"]);
-        o.damp_increment = 0.3;
+        QuantSpec o = gptq_spec_from(c["options"]);
+        o.gptq_damp_increment = 0.3;
         test::expect_error(
             [&] { gptq_quantize(f.tensor("retry.W"), -torch::eye(48), o, "layers.9.mlp.up_proj"); },
             {"layers.9.mlp.up_proj", "positive definite"});
@@ -233,7 +220,7 @@ class TestQuantGptq : public QObject {
         const auto& f = gptq_linear_fixture();
         auto H = f.tensor("linear.H").clone();
         H[3][5] = std::nanf("");
-        const GptqOptions o = gptq_options_from(gptq_cases()["linear"]["cases"]["w2_g64"]["options"]);
+        const QuantSpec o = gptq_spec_from(gptq_cases()["linear"]["cases"]["w2_g64"]["options"]);
         test::expect_error([&] { gptq_quantize(f.tensor("linear.W"), H, o, "layers.2.self_attn.o_proj"); },
                            {"layers.2.self_attn.o_proj", "NaN"});
         test::expect_error([&] { gptq_quantize(f.tensor("linear.W"), torch::eye(7), o, "x"); },
@@ -262,7 +249,7 @@ class TestQuantGptq : public QObject {
             QuantSpec rtn = gptq_spec_from(c["options"]);
             rtn.method = "rtn"; // the same grid (gptq / gptq-sym) without the Hessian
             const auto q_rtn = quantize_weight(W, rtn, name).dequantized;
-            const auto q_gptq = gptq_quantize(W, H, gptq_options_from(c["options"]), name).dequantized;
+            const auto q_gptq = gptq_quantize(W, H, gptq_spec_from(c["options"]), name).dequantized;
             const double e_gptq = gptq_output_error(W, q_gptq, H), e_rtn = gptq_output_error(W, q_rtn, H);
             QVERIFY2(e_gptq < 0.8 * e_rtn, (std::string(name) + ": gptq " + std::to_string(e_gptq) + " rtn " +
                                             std::to_string(e_rtn))
@@ -340,8 +327,6 @@ class TestQuantGptq : public QObject {
         QCOMPARE(back.describe(), s.describe());
         QCOMPARE(back.gptq_block_size, int64_t{64});
         QVERIFY2(back.describe().find("gptq_act_order=true") != std::string::npos, back.describe().c_str());
-        const GptqOptions o = gptq_options_of(back);
-        QVERIFY(o.symmetric && o.act_order && o.bits == 3 && o.block_size == 64 && o.damp_percent == 0.05);
         const auto bad = [](const nlohmann::json& doc) {
             return [doc] { quant_spec_from_json(doc, "$.quant"); };
         };

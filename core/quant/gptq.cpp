@@ -28,6 +28,11 @@ std::string damp_text(double fraction) {
     return s.str();
 }
 
+// The variant gptq-sym: quant.py's sym=True.
+bool gptq_symmetric(const QuantSpec& spec) {
+    return variant_value(rtn_variants(), spec.resolved_variant(), "gptq") == RtnVariant::GptqSymmetric;
+}
+
 // One grid per row of x (O, n): quant.py Quantizer.find_params(x, weight=True) with
 // perchannel=True. Whole-tensor ops in quant.py's order, so every rounding matches it.
 struct RowGrid {
@@ -47,12 +52,12 @@ torch::Tensor grid_dequantize(const torch::Tensor& x, const torch::Tensor& scale
     return scale * (grid_codes(x, scale, zero, maxq) - zero);
 }
 
-RowGrid fit_grid(const torch::Tensor& x, const GptqOptions& o) {
+RowGrid fit_grid(const torch::Tensor& x, const QuantSpec& o) {
     const double maxq = static_cast<double>((1 << o.bits) - 1);
     const auto zeros = torch::zeros({x.size(0)}, x.options());
     auto xmin = torch::minimum(std::get<0>(x.min(1)), zeros); // the range always holds 0
     auto xmax = torch::maximum(std::get<0>(x.max(1)), zeros);
-    if (o.symmetric) {
+    if (gptq_symmetric(o)) {
         xmax = torch::maximum(torch::abs(xmin), xmax);
         // Widened only where xmin < 0: an all-positive row keeps xmin = 0 (quant.py does so).
         xmin = torch::where(xmin < 0, -xmax, xmin);
@@ -61,21 +66,20 @@ RowGrid fit_grid(const torch::Tensor& x, const GptqOptions& o) {
     xmin = torch::where(empty, torch::full_like(xmin, -1.0), xmin);
     xmax = torch::where(empty, torch::full_like(xmax, 1.0), xmax);
     auto scale = (xmax - xmin) / maxq;
-    auto zero = o.symmetric ? torch::full_like(scale, (maxq + 1.0) / 2.0) : torch::round(-xmin / scale);
+    auto zero = gptq_symmetric(o) ? torch::full_like(scale, (maxq + 1.0) / 2.0) : torch::round(-xmin / scale);
 
-    if (o.mse) {
+    if (o.gptq_mse) {
         // Shrink the range by p = 1 - k/grid and keep, per row, the p with the smallest
         // sum |Q(x) - x|^norm (strictly smaller replaces, so the widest range wins ties).
-        const GptqOptions& s = o;
         auto best = torch::full({x.size(0)}, std::numeric_limits<float>::infinity(), x.options());
-        const int steps = static_cast<int>(s.mse_max_shrink * s.mse_grid);
+        const int steps = static_cast<int>(o.gptq_mse_max_shrink * o.gptq_mse_grid);
         for (int k = 0; k < steps; ++k) {
-            const double p = 1.0 - static_cast<double>(k) / static_cast<double>(s.mse_grid);
+            const double p = 1.0 - static_cast<double>(k) / static_cast<double>(o.gptq_mse_grid);
             const auto xmin1 = xmin * p, xmax1 = xmax * p;
             const auto scale1 = (xmax1 - xmin1) / maxq;
-            const auto zero1 = o.symmetric ? zero : torch::round(-xmin1 / scale1);
+            const auto zero1 = gptq_symmetric(o) ? zero : torch::round(-xmin1 / scale1);
             auto q = grid_dequantize(x, scale1.unsqueeze(1), zero1.unsqueeze(1), maxq);
-            q.sub_(x).abs_().pow_(s.mse_norm);
+            q.sub_(x).abs_().pow_(o.gptq_mse_norm);
             const auto err = torch::sum(q, 1);
             const auto better = err < best;
             best = torch::where(better, err, best);
@@ -88,9 +92,9 @@ RowGrid fit_grid(const torch::Tensor& x, const GptqOptions& o) {
 
 // Upper Cholesky factor of (H + damp I)^-1 with damp = damp_percent * mean(diag H); on a failed
 // factorization damp_percent grows by damp_increment (GPTQModel) until it would reach 1.
-torch::Tensor inverse_hessian_factor(const torch::Tensor& H, const GptqOptions& o, const std::string& name,
+torch::Tensor inverse_hessian_factor(const torch::Tensor& H, const QuantSpec& o, const std::string& name,
                                      const GptqLog& log, GptqRecord& record) {
-    double damp_percent = o.damp_percent;
+    double damp_percent = o.gptq_damp_percent;
     int retries = 0;
     while (damp_percent < 1.0) {
         auto damped = H.clone();
@@ -106,7 +110,7 @@ torch::Tensor inverse_hessian_factor(const torch::Tensor& H, const GptqOptions& 
                 return upper;
             }
         }
-        const double next = damp_percent + o.damp_increment;
+        const double next = damp_percent + o.gptq_damp_increment;
         if (log)
             log(name + ": GPTQ: the damped Hessian is not positive definite at damp_percent " +
                 damp_text(damp_percent) +
@@ -115,7 +119,7 @@ torch::Tensor inverse_hessian_factor(const torch::Tensor& H, const GptqOptions& 
         ++retries;
     }
     throw Error(name + ": GPTQ: no damping below 1 (x mean diagonal) makes the Hessian positive definite, " +
-                std::to_string(retries) + " tries from damp_percent " + damp_text(o.damp_percent));
+                std::to_string(retries) + " tries from damp_percent " + damp_text(o.gptq_damp_percent));
 }
 
 } // namespace
@@ -144,39 +148,13 @@ void GptqHessian::add_batch(const torch::Tensor& x) {
 // ----------------------------------------------------------------------------
 // options
 
-void GptqOptions::validate(const std::string& what) const {
-    if (bits < 1 || bits > 8) throw Error(what + ": GPTQ bits must be 1..8, found " + std::to_string(bits));
-    if (group_size < 0)
-        throw Error(what + ": GPTQ group size must be >= 0, found " + std::to_string(group_size));
-    if (block_size < 1)
-        throw Error(what + ": GPTQ block size must be >= 1, found " + std::to_string(block_size));
-    if (!(damp_increment > 0.0))
-        throw Error(what + ": GPTQ damping increment must be > 0, found " + damp_text(damp_increment));
-}
-
-GptqOptions gptq_options_of(const QuantSpec& spec) {
-    GptqOptions o;
-    o.bits = spec.bits;
-    o.group_size = spec.group_size;
-    o.symmetric = variant_value(rtn_variants(), spec.resolved_variant(), "gptq") == RtnVariant::GptqSymmetric;
-    o.damp_percent = spec.gptq_damp_percent;
-    o.damp_increment = spec.gptq_damp_increment;
-    o.block_size = spec.gptq_block_size;
-    o.act_order = spec.gptq_act_order;
-    o.static_groups = spec.gptq_static_groups;
-    o.mse = spec.gptq_mse;
-    o.mse_norm = spec.gptq_mse_norm;
-    o.mse_grid = spec.gptq_mse_grid;
-    o.mse_max_shrink = spec.gptq_mse_max_shrink;
-    return o;
-}
-
 // ----------------------------------------------------------------------------
 // fasterquant
 
-QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian, const GptqOptions& o,
+QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian, const QuantSpec& o,
                           const std::string& name, const GptqLog& log) {
-    o.validate(name + ": gptq");
+    if (o.method != "gptq") throw Error(name + ": gptq_quantize needs a gptq spec, found method " + o.method);
+    o.validate();
     if (!weight.defined() || weight.dim() != 2 || !weight.is_floating_point() || weight.numel() == 0)
         throw Error(name + ": GPTQ needs a non-empty 2-D floating-point (out, in) weight");
     const int64_t O = weight.size(0), I = weight.size(1);
@@ -208,13 +186,13 @@ QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hess
 
     const int64_t NG = grouped ? (I + gs - 1) / gs : 1;
     std::vector<RowGrid> groups; // one per group, in the order they are used
-    if (grouped && o.static_groups)
+    if (grouped && o.gptq_static_groups)
         for (int64_t c = 0; c < I; c += gs)
             groups.push_back(fit_grid(W.narrow(1, c, std::min(gs, I - c)), o));
     if (!grouped) groups.push_back(grid);
 
     torch::Tensor perm, invperm, perm_cpu;
-    if (o.act_order) {
+    if (o.gptq_act_order) {
         perm = torch::argsort(torch::diag(H), /*dim=*/0, /*descending=*/true);
         W = W.index_select(1, perm);
         H = H.index_select(0, perm).index_select(1, perm);
@@ -231,7 +209,7 @@ QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hess
     const auto Hinv = inverse_hessian_factor(H, o, name, log, *record); // (I, I) upper
     H = torch::Tensor();
 
-    const int64_t block = o.block_size;
+    const int64_t block = o.gptq_block_size;
     for (int64_t i1 = 0; i1 < I; i1 += block) {
         const int64_t i2 = std::min(i1 + block, I), count = i2 - i1;
         auto W1 = W.narrow(1, i1, count).clone(); // (O, count): the block's working copy
@@ -243,7 +221,7 @@ QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hess
             const auto w = W1.select(1, i); // (O)
             const auto d = Hinv1[i][i];     // ()
             if (grouped) {
-                if (!o.static_groups) {
+                if (!o.gptq_static_groups) {
                     // Refit from W, which lacks this block's in-block updates (see gptq.h).
                     if (col % gs == 0) {
                         grid = fit_grid(W.narrow(1, col, std::min(gs, I - col)), o);
@@ -276,12 +254,12 @@ QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hess
     }
     record->loss = torch::sum(losses).item<double>();
 
-    if (o.act_order) {
+    if (o.gptq_act_order) {
         Q = Q.index_select(1, invperm);
         codes = codes.index_select(1, invperm);
         group_of_position = group_of_position.index_select(0, invperm.to(torch::kCPU));
         record->perm = perm_cpu;
-        record->groups_in_act_order = grouped && !o.static_groups;
+        record->groups_in_act_order = grouped && !o.gptq_static_groups;
     }
     std::vector<torch::Tensor> scales, zeros;
     for (const auto& g : groups) {
@@ -349,7 +327,7 @@ class GptqQuantizer : public AffineQuantizer {
                 hessian.add_batch(context.inputs.narrow(0, k, 1));
         else
             hessian.add_batch(context.inputs);
-        QuantResult r = gptq_quantize(weight, hessian.matrix(), gptq_options_of(spec_), context.name);
+        QuantResult r = gptq_quantize(weight, hessian.matrix(), spec_, context.name);
         auto record = std::make_shared<GptqRecord>(gptq_record(r)); // shallow: tensors are shared
         record->samples = hessian.samples();
         r.record = std::move(record);

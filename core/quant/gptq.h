@@ -57,29 +57,6 @@ class GptqHessian {
     int64_t samples_ = 0;
 };
 
-// Everything GPTQ needs besides the weight and the Hessian: the spec's bits, group_size (0 = one
-// grid per row, gptq.py's -1), variant (gptq-sym = symmetric) and its gptq_* knobs.
-struct GptqOptions {
-    int bits = 4;
-    int64_t group_size = 0;
-    bool symmetric = false;
-    double damp_percent = 0.01;
-    double damp_increment = 0.0025;
-    int64_t block_size = 128;
-    bool act_order = false;
-    bool static_groups = false;
-    bool mse = false;
-    double mse_norm = 2.4;
-    int mse_grid = 100;
-    double mse_max_shrink = 0.8;
-
-    // Throws rilq::Error naming `what` and the bad value.
-    void validate(const std::string& what) const;
-};
-
-// The options a QuantSpec with method gptq stands for.
-GptqOptions gptq_options_of(const QuantSpec& spec);
-
 // What GPTQ records beside codes and grids (quant_stats.json "gptq", quant_codes' g_idx).
 class GptqRecord : public QuantRecord {
   public:
@@ -112,9 +89,11 @@ using GptqLog = std::function<void(const std::string& message)>;
 // weight: (O, I) floating, finite; hessian: (I, I) from GptqHessian (not modified). The result
 // holds a GptqRecord. Errors name `name`: a non-finite Hessian (NaN / Inf calibration inputs), a
 // shape mismatch, or a Hessian that no damping below 1 makes positive definite. `log` gets one
-// line per damping retry (without it they go to the warning log).
-QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian,
-                          const GptqOptions& options, const std::string& name, const GptqLog& log = {});
+// line per damping retry (the record keeps the damping used either way). spec: method gptq (bits,
+// group_size with 0 = one grid per row as gptq.py's -1, variant gptq-sym = symmetric, the gptq_*
+// knobs).
+QuantResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian, const QuantSpec& spec,
+                          const std::string& name, const GptqLog& log = {});
 
 // The registry entry of "gptq".
 const QuantMethod& gptq_method();
