@@ -129,6 +129,7 @@ class TestLoraInit : public QObject {
         quantize_model(student, spec);
         auto set = attach_lora(student, lora_init_config(4));
         init_adapters_from_weight_svd(teacher, student, set);
+        double error_one = 0.0, error_five = 0.0;
         for (const auto& a : set.adapters()) {
             const auto& name = a->linear_name();
             const WeightQuantizer quantize = [&](const torch::Tensor& w) {
@@ -139,10 +140,14 @@ class TestLoraInit : public QObject {
             QVERIFY2(torch::equal(one.base, student.linear(name).weight), name.c_str());
             QVERIFY2(torch::equal(one.factors.A, a->A()) && torch::equal(one.factors.B, a->B()),
                      name.c_str());
-            // More rounds lower the compensated weight error.
+            // More rounds lower the compensated weight error over the model (LoftQ's alternation is
+            // not monotone per linear: min-max RTN is not the nearest grid point of the residual).
             const LoftqResult five = loftq(W, quantize, a->rank(), a->scale(), 5);
-            QVERIFY2(five.error_norms.back() < one.error_norms.back(), name.c_str());
+            error_one += one.error_norms.back();
+            error_five += five.error_norms.back();
         }
+        QVERIFY2(error_five < error_one,
+                 (std::to_string(error_five) + " vs " + std::to_string(error_one)).c_str());
     }
 
     void input_gram_is_the_mean_outer_product_in_fp64() {
