@@ -9,6 +9,7 @@
 
 #include "tests/support/test_main.h"
 
+#include "tests/support/test_errors.h"
 #include "tests/support/test_support.h"
 
 #include "core/data/eval_windows.h"
@@ -27,8 +28,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <set>
 
 using namespace rilq;
 namespace fs = std::filesystem;
@@ -184,13 +188,13 @@ class TestPipelineChain : public QObject {
         QCOMPARE(o.finetune.updates, int64_t{6});
         QVERIFY(std::isfinite(o.finetune_eval_loss));
         // The stages ran in the chain's order.
-        const auto at = [&](run::RunStage s) {
+        const auto position_of = [&](run::RunStage s) {
             return std::find(stages.begin(), stages.end(), s) - stages.begin();
         };
-        QVERIFY(at(run::RunStage::Train) < at(run::RunStage::EvalCompensated));
-        QVERIFY(at(run::RunStage::EvalCompensated) < at(run::RunStage::Finetune));
-        QVERIFY(at(run::RunStage::Finetune) < at(run::RunStage::EvalFinetuned));
-        QVERIFY(at(run::RunStage::EvalFinetuned) < at(run::RunStage::Save));
+        QVERIFY(position_of(run::RunStage::Train) < position_of(run::RunStage::EvalCompensated));
+        QVERIFY(position_of(run::RunStage::EvalCompensated) < position_of(run::RunStage::Finetune));
+        QVERIFY(position_of(run::RunStage::Finetune) < position_of(run::RunStage::EvalFinetuned));
+        QVERIFY(position_of(run::RunStage::EvalFinetuned) < position_of(run::RunStage::Save));
 
         // Every stage has its perplexity and both tasks, with the protocol.
         store::RunStore db(options.store_path);
@@ -248,6 +252,21 @@ class TestPipelineChain : public QObject {
         chain_expect_stage(
             o, "fp", chain_evaluate(load_model(test::shared_data("stories260K/stories260K.bin")), config));
         QVERIFY(chain_ppl(o.evals, "finetuned") != chain_ppl(o.evals, "compensated"));
+    }
+
+    // A missing Alpaca file stops the experiment before any point starts (not after RILQ).
+    void missingFinetuneDataFailsBeforeAnyWork() {
+        const std::string dir = test::make_temp_dir("pipeline-missing");
+        nlohmann::json doc = chain_experiment();
+        doc["finetune"]["data"] = "alpaca/no_such_file.json";
+        run::RunnerOptions options;
+        options.store_path = dir + "/runs.db";
+        options.output_base = dir;
+        test::expect_error(
+            [&] { run::Runner(options).run_experiment(chain_parse(doc)); },
+            {"run chain-test: finetune.data: no file " +
+             fs::path(test::shared_data("alpaca/no_such_file.json")).lexically_normal().string()});
+        QVERIFY(!fs::exists(options.store_path) || store::RunStore(options.store_path).list_runs({}).empty());
     }
 
     void cancelDuringFinetuneResumesToTheSameResult() {

@@ -23,14 +23,14 @@ FinetuneConfig finetune_config_of(const RunConfig& config) {
     FinetuneConfig c;
     c.data = config.finetune.sft;
     c.train = config.finetune.train;
-    const LoraConfig& rilq = config.train.lora;
-    if (rilq.r > 0) { // continuing: RILQ's adapters keep their shape; the gates are the SFT's choice
-        c.train.lora.r = rilq.r;
-        c.train.lora.alpha = rilq.alpha;
-        c.train.lora.dropout = rilq.dropout;
-        c.train.lora.init = rilq.init;
-        c.train.lora.targets = rilq.targets;
-        c.train.lora.iec = config.finetune.train.lora.iec || rilq.iec;
+    const LoraConfig& compensation = config.train.lora;
+    if (compensation.r > 0) { // continuing: RILQ's adapters keep their shape; the gates are the SFT's choice
+        c.train.lora.r = compensation.r;
+        c.train.lora.alpha = compensation.alpha;
+        c.train.lora.dropout = compensation.dropout;
+        c.train.lora.init = compensation.init;
+        c.train.lora.targets = compensation.targets;
+        c.train.lora.iec = config.finetune.train.lora.iec || compensation.iec;
     }
     return c;
 }

@@ -202,6 +202,9 @@ std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig& experimen
             if (config.finetunes()) {
                 config.finetune.sft.validate();
                 config.finetune.train.validate();
+                // Found missing now, not after hours of compensation.
+                if (!fs::is_regular_file(config.resolve(config.finetune.data)))
+                    throw Error("finetune.data: no file " + config.resolve(config.finetune.data));
             }
         } catch (const std::exception& e) {
             throw Error("experiment " + experiment.name + ", run " + config.run_name + ": " + e.what());
