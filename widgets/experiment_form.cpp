@@ -228,7 +228,19 @@ void ExperimentForm::refresh_model_info() {
         model_info_->clear();
         return;
     }
-    const ModelInfo info = inspector_(resolvePath(path));
+    const QString resolved = resolvePath(path);
+    const bool demo = json_text(find_json(*document_, QStringLiteral("data_root")), "") ==
+                      QLatin1String(run::kDemoDataRoot);
+    if (demo && !QFileInfo::exists(resolved)) { // experiment preparation trains it on first use
+        model_info_->setProperty("rilqInvalid", false);
+        model_info_->setText(tr("The built-in demo model is trained when the demo first runs (a few "
+                                "minutes on 2 cores) and cached in %1.")
+                                 .arg(QDir::toNativeSeparators(QFileInfo(resolved).absolutePath())));
+        style()->unpolish(model_info_);
+        style()->polish(model_info_);
+        return;
+    }
+    const ModelInfo info = inspector_(resolved);
     model_info_->setProperty("rilqInvalid", !info.ok);
     model_info_->setText(info.ok
                              ? tr("%1 · %2 parameters · %3")

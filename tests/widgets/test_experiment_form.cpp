@@ -58,6 +58,35 @@ class TestExperimentForm : public QObject {
         QVERIFY(rilq::test::save_screenshot(&form, "experiment_form"));
     }
 
+    // The demo's model does not exist until the demo first runs: the form says so, without an
+    // error, and inspects the model once it is there.
+    void demoModelNotBuiltYetIsNoError() {
+        QTemporaryDir cache;
+        qputenv("RILQ_DEMO_CACHE", cache.path().toUtf8());
+        ExperimentForm form;
+        QStringList inspected, errors;
+        form.setModelInspector([&](const QString& path) {
+            inspected << path;
+            return rilq::widgets::ModelInfo{false, path + ": no such file or folder", {}, {}, 0};
+        });
+        connect(&form, &ExperimentForm::errorOccurred, [&](const QString& m) { errors << m; });
+        json doc = sample();
+        doc["data_root"] = rilq::run::kDemoDataRoot;
+        form.setDocument(doc);
+        QVERIFY2(form.modelSummaryText().contains("trained when the demo first runs"),
+                 qPrintable(form.modelSummaryText()));
+        QVERIFY(form.modelSummaryText().contains(QDir::toNativeSeparators(cache.path())));
+        QVERIFY(inspected.isEmpty());
+        QVERIFY(errors.isEmpty());
+        QFile model(cache.path() + "/m.bin"); // once built, it is inspected like any model
+        QVERIFY(model.open(QIODevice::WriteOnly));
+        model.close();
+        form.setDocument(doc);
+        QCOMPARE(inspected, QStringList{QDir::cleanPath(cache.path() + "/m.bin")});
+        QCOMPARE(errors.size(), 1);
+        qunsetenv("RILQ_DEMO_CACHE");
+    }
+
     void validationMarksTheField() {
         ExperimentForm form;
         form.setDocument(sample());
