@@ -146,7 +146,7 @@ std::vector<Field<TaskSpec>> task_entry_fields() {
     using T = TaskSpec;
     Field<T> bos;
     bos.key = "bos";
-    bos.kind = FieldKind::Boolean;
+    bos.kind = FieldKind::Custom; // true, false or null: not a checkbox
     bos.what = "`true`, `false` or `null` (the task's rule)";
     bos.read = [](const json& v, T& t) -> std::string {
         if (v.is_null()) {
