@@ -182,10 +182,13 @@ class TestPipelineConfig : public QObject {
         doc["finetune"]["iec"] = {true, false};
         const ExperimentConfig e = parse_experiment(doc);
         QCOMPARE(e.runs.size(), size_t{4});
-        QCOMPARE(e.sweep[0].key, std::string("finetune.approx_lr"));
-        QCOMPARE(e.runs[1].run_name, std::string("approx_lr=0.001,iec=false"));
-        QCOMPARE(e.runs[2].finetune.train.approx_lr, 0.0002);
-        QVERIFY(!e.runs[1].finetune.train.lora.iec);
+        // Axes in schema order: the LoRA fields (iec) come before the optimisation ones.
+        QCOMPARE(e.sweep[0].key, std::string("finetune.iec"));
+        QCOMPARE(e.runs[1].run_name, std::string("iec=true,approx_lr=0.0002"));
+        QCOMPARE(e.runs[1].finetune.train.approx_lr, 0.0002);
+        QVERIFY(e.runs[1].finetune.train.lora.iec);
+        QVERIFY(!e.runs[2].finetune.train.lora.iec);
+        QCOMPARE(e.runs[2].finetune.train.approx_lr, 0.001);
         // Fine-tuning settings change the training only: every point shares the preparation and
         // the teacher's targets; the hashes differ.
         for (const auto& c : e.runs) {
