@@ -165,9 +165,9 @@ class TestCliEvalTasks : public QObject {
                         QStringLiteral("2"), QStringLiteral("--record"), QStringLiteral("tasks-test"),
                         QStringLiteral("--stage"), QStringLiteral("student"), QStringLiteral("--db"), q(db)});
         QCOMPARE(bad.code, 1);
-        QVERIFY2(
-            rilq::test::mentions(bad.err, {"--stage: the stage \"student\"", "fp, quantized or compensated"}),
-            bad.err.c_str());
+        QVERIFY2(rilq::test::mentions(
+                     bad.err, {"--stage: the stage \"student\"", "fp, quantized, compensated or finetuned"}),
+                 bad.err.c_str());
         bad = eval({shared("stories260K/stories260K.bin"), QStringLiteral("--task"),
                     q("piqa=" + dir + "/missing"), QStringLiteral("--record"), QStringLiteral("tasks-test"),
                     QStringLiteral("--db"), q(db)});

@@ -92,7 +92,7 @@ class TestExperimentConfig : public QObject {
         QCOMPARE(c.quant.method, std::string("none"));
         QCOMPARE(c.quant.variant, std::string(""));
         QCOMPARE(c.eval.seqlen, int64_t(2048));
-        QCOMPARE(c.eval.stages.size(), size_t(3));
+        QCOMPARE(c.eval.stages.size(), size_t(4)); // fp, quantized, compensated, finetuned
         QCOMPARE(c.datasets.at("wiki").label, std::string("Wiki2"));
         QCOMPARE(c.datasets.at("c4").label, std::string("c4")); // label defaults to the name
         QCOMPARE(c.datasets.at("c4").source.range_end, 1.0);
@@ -285,9 +285,9 @@ class TestExperimentConfig : public QObject {
         row("seqlen", R"({"eval": {"seqlen": 1}})",
             "$.eval.seqlen: expected an integer >= 2 (tokens per window), found 1");
         row("stage", R"({"eval": {"stages": ["fp", "int"]}})",
-            R"($.eval.stages[1]: expected one of "fp", "quantized", "compensated", found "int")");
+            R"($.eval.stages[1]: expected one of "fp", "quantized", "compensated", "finetuned", found "int")");
         row("stages empty", R"({"eval": {"stages": []}})",
-            R"($.eval.stages: expected a non-empty list of "fp", "quantized", "compensated", found [])");
+            R"($.eval.stages: expected a non-empty list of "fp", "quantized", "compensated", "finetuned", found [])");
         // datasets
         row("datasets not object", R"({"datasets": [1]})",
             "$.datasets: expected an object of named datasets, found [1]");

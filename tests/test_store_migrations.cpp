@@ -175,7 +175,7 @@ class TestStoreMigrations : public QObject {
             fill_v2(db);
         }
         RunStore store(path);
-        QCOMPARE(store.schema_version(), 4);
+        QCOMPARE(store.schema_version(), kSchemaVersion);
         TaskScore mmlu;
         mmlu.task = "mmlu";
         mmlu.stage = "compensated";

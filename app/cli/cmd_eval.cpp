@@ -9,6 +9,7 @@
 #include "core/data/eval_windows.h"
 #include "core/data/text_sources.h"
 #include "core/eval/perplexity.h"
+#include "core/eval/perplexity_record.h"
 #include "core/io/model_loader.h"
 #include "core/store/run_store.h"
 #include "core/util/error.h"
@@ -37,18 +38,6 @@ nlohmann::json result_json(const PerplexityResult& r, const EvalProtocol& p) {
     return {{"dataset", p.dataset}, {"ppl", r.ppl},           {"mean_nll", r.mean_nll},
             {"n_windows", r.n_windows}, {"n_tokens", r.n_tokens}, {"seconds", r.seconds},
             {"tokens_per_s", r.tokens_per_s}, {"protocol", p}};
-}
-
-store::EvalResult perplexity_record(const PerplexityResult& r, const EvalProtocol& p) {
-    store::EvalResult e;
-    e.dataset = p.dataset;
-    e.file_sha256 = p.file_sha256;
-    e.tokenizer = p.tokenizer_kind + ":" + p.tokenizer_path;
-    e.seqlen = static_cast<int>(r.seqlen);
-    e.n_windows = r.n_windows;
-    e.n_tokens = r.n_tokens;
-    e.ppl = r.ppl;
-    return e;
 }
 
 } // namespace
@@ -126,7 +115,8 @@ int cmd_eval(const QStringList& args) {
             const PerplexityResult r = evaluate_perplexity(model, to_tensor(ev.windows), sink, batch);
             bar.finish();
             all.push_back(result_json(r, ev.protocol));
-            perplexities.push_back(perplexity_record(r, ev.protocol));
+            perplexities.push_back(
+                perplexity_record(r, ev.protocol, ev.protocol.dataset, "fp")); // --stage applies on record
             if (!as_json) {
                 std::printf("%-10s ppl %.4f  (mean nll %.6f, %lld windows x %lld tokens, %.1f s, %.0f tokens/s)\n",
                             name.c_str(), r.ppl, r.mean_nll, static_cast<long long>(r.n_windows),

@@ -14,11 +14,11 @@
 #include "core/io/hf_checkpoint.h"
 #include "core/io/model_loader.h"
 #include "core/lora/peft_adapter.h"
+#include "core/run/run_outputs.h"
 #include "core/store/run_store.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
-#include "core/util/sha256.h"
 
 #include <nlohmann/json.hpp>
 
@@ -236,7 +236,7 @@ int cmd_finetune(const QStringList& args) {
                 {"quantization", quantize ? quant_spec_json(spec) : nlohmann::json(nullptr)},
                 {"continued_from", to_std(p.value("adapter"))},
                 {"data", {{"file", data_file}, {"sha256", data_sha}, {"train", n_train}, {"eval", n_eval}}},
-                {"config", {{"data", d.to_json()}, {"train", train_config_json(t)}}},
+                {"config", {{"data", sft_data_config_json(d)}, {"train", train_config_json(t)}}},
                 {"updates", curve},
                 {"validations", evals},
                 {"result",
@@ -251,17 +251,7 @@ int cmd_finetune(const QStringList& args) {
         recording.save_outputs = [&](const FinetuneResult& r) {
             std::vector<store::Artifact> artifacts;
             auto record = [&](const char* kind, const fs::path& path) {
-                store::Artifact a;
-                a.kind = kind;
-                a.path = fs::absolute(path).string();
-                if (fs::is_regular_file(path)) {
-                    a.sha256 = sha256_file(path.string());
-                    a.size_bytes = static_cast<int64_t>(fs::file_size(path));
-                } else {
-                    for (const auto& entry : fs::recursive_directory_iterator(path))
-                        if (entry.is_regular_file()) a.size_bytes += static_cast<int64_t>(entry.file_size());
-                }
-                artifacts.push_back(a);
+                artifacts.push_back(run::artifact_record(kind, fs::absolute(path), path));
             };
             fs::create_directories(out);
             if (quantize) {

@@ -65,6 +65,13 @@ class RunPrinter {
             std::cerr << prefix << ": PPL " << e.eval.stage << " " << e.eval.dataset << " "
                       << fmt("%.3f", e.eval.ppl) << "\n";
             break;
+        case run::RunnerEvent::Kind::Task:
+            line_.finish();
+            std::cerr << prefix << ": " << e.task.task << " " << e.task.stage << " acc "
+                      << fmt("%.4f", e.task.acc)
+                      << (std::isnan(e.task.acc_norm) ? "" : " acc_norm " + fmt("%.4f", e.task.acc_norm))
+                      << " (n " << e.task.n << ")\n";
+            break;
         case run::RunnerEvent::Kind::RunFinished:
             line_.finish();
             std::cerr << prefix << ": " << store::to_string(e.status)

@@ -101,7 +101,10 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
     case Kind::Train: {
         const TrainEvent& t = e.train;
         // The metrics the store records for this event, as curves (the mapping reopened runs use).
-        for (const auto& [key, value] : train_event_metrics(t)) {
+        // The fine-tuning stage's events are stored as sft.* metrics: not RILQ's curves.
+        for (const auto& [key, value] : e.stage == run::RunStage::Finetune
+                                            ? std::vector<std::pair<std::string, double>>{}
+                                            : train_event_metrics(t)) {
             widgets::CurveKind kind = widgets::CurveKind::TrainTotal;
             if (widgets::curve_kind_of_metric(qt(key), &kind))
                 add_point(uuid, kind, {double(t.update_step), t.elapsed_s, value});
@@ -131,6 +134,13 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
                        QStringLiteral("%1: PPL %2 (%3) = %4")
                            .arg(qt(e.run_name), qt(e.eval.dataset), qt(e.eval.stage))
                            .arg(e.eval.ppl, 0, 'f', 3),
+                       QStringLiteral("eval"));
+        break;
+    case Kind::Task:
+        Q_EMIT logLine(widgets::LogLevel::Info,
+                       QStringLiteral("%1: %2 (%3) acc = %4")
+                           .arg(qt(e.run_name), qt(e.task.task), qt(e.task.stage))
+                           .arg(e.task.acc, 0, 'f', 4),
                        QStringLiteral("eval"));
         break;
     case Kind::Log:

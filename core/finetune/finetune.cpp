@@ -61,7 +61,7 @@ FinetuneResult run_finetune(LlamaModel& student, LoraSet& adapters, FinetuneData
     o.data_seed = config.data.data_seed;
     // HF's LengthGroupedSampler gets train_batch_size * gradient_accumulation_steps.
     o.group_batch_size = config.train.approx_batch_size * config.train.gradient_accumulation_steps;
-    o.resume_key = nlohmann::json{{"data", config.data.to_json()},
+    o.resume_key = nlohmann::json{{"data", sft_data_config_json(config.data)},
                                   {"data_sha256", data.source_sha256},
                                   {"records", data.records},
                                   {"tokenizer", data.tokenizer}}

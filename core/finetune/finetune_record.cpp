@@ -1,7 +1,7 @@
 #include "core/finetune/finetune_record.h"
 
+#include "core/store/recorded_run.h"
 #include "core/store/run_store.h"
-#include "core/util/error.h"
 
 #include <nlohmann/json.hpp>
 
@@ -9,14 +9,19 @@
 
 namespace rilq {
 
-namespace {
-
-std::vector<std::pair<std::string, double>> finetune_update_metrics(const TrainEvent& e) {
-    std::vector<std::pair<std::string, double>> m = {
-        {"t_loss", e.t_loss}, {"lr", e.lr}, {"tokens_per_s", e.tokens_per_s}};
-    if (std::isfinite(e.grad_norm)) m.emplace_back("grad_norm", e.grad_norm);
+std::vector<std::pair<std::string, double>> finetune_event_metrics(const TrainEvent& e,
+                                                                   const std::string& prefix) {
+    std::vector<std::pair<std::string, double>> m;
+    if (e.kind == TrainEventKind::Update) {
+        m = {{prefix + "t_loss", e.t_loss}, {prefix + "lr", e.lr}, {prefix + "tokens_per_s", e.tokens_per_s}};
+        if (std::isfinite(e.grad_norm)) m.emplace_back(prefix + "grad_norm", e.grad_norm);
+    } else if (e.kind == TrainEventKind::Validation) {
+        m = {{prefix + "v_loss", e.v_loss}};
+    }
     return m;
 }
+
+namespace {
 
 store::RunStatus finetune_store_status(TrainStatus status) {
     switch (status) {
@@ -33,8 +38,9 @@ store::RunStatus finetune_store_status(TrainStatus status) {
 
 std::vector<std::pair<std::string, std::string>> finetune_params(const FinetuneConfig& config) {
     // json::flatten() keys are JSON pointers ("/data/source_max_len"): "data.source_max_len".
-    const auto flat =
-        nlohmann::json{{"data", config.data.to_json()}, {"train", train_config_json(config.train)}}.flatten();
+    const auto flat = nlohmann::json{{"data", sft_data_config_json(config.data)},
+                                     {"train", train_config_json(config.train)}}
+                          .flatten();
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& [pointer, value] : flat.items()) {
         std::string key = pointer.substr(1);
@@ -63,19 +69,15 @@ FinetuneResult run_recorded_finetune(store::RunStore& store, const FinetuneRecor
     run.params.emplace_back("sft.tokenizer", data.tokenizer);
     run.tags = recording.tags;
     run.tags.emplace_back("kind", "finetune");
-    const std::string uuid = store.create_run(run);
-    store.start_run(uuid);
-
-    TrainerOptions recorded = options;
-    recorded.on_event = [&](const TrainEvent& e) {
-        if (e.kind == TrainEventKind::Update)
-            store.log_metrics(uuid, e.update_step, finetune_update_metrics(e));
-        else if (e.kind == TrainEventKind::Validation)
-            store.log_metrics(uuid, e.update_step, {{"v_loss", e.v_loss}});
-        if (options.on_event) options.on_event(e);
-    };
-    try {
-        FinetuneResult result = run_finetune(student, adapters, std::move(data), config, recorded);
+    FinetuneResult result;
+    store::run_recorded(store, run, [&](const std::string& uuid) {
+        TrainerOptions recorded = options;
+        recorded.on_event = [&](const TrainEvent& e) {
+            const auto metrics = finetune_event_metrics(e);
+            if (!metrics.empty()) store.log_metrics(uuid, e.update_step, metrics);
+            if (options.on_event) options.on_event(e);
+        };
+        result = run_finetune(student, adapters, std::move(data), config, recorded);
         const store::RunStatus status = finetune_store_status(result.train.status);
         if (status == store::RunStatus::Finished) {
             if (std::isfinite(result.final_eval.loss))
@@ -84,15 +86,9 @@ FinetuneResult run_recorded_finetune(store::RunStore& store, const FinetuneRecor
                 for (const auto& artifact : recording.save_outputs(result))
                     store.log_artifact(uuid, artifact);
         }
-        store.end_run(uuid, status, result.train.message);
-        return result;
-    } catch (const Cancelled&) {
-        store.end_run(uuid, store::RunStatus::Killed, "cancelled");
-        throw;
-    } catch (const std::exception& e) {
-        store.end_run(uuid, store::RunStatus::Failed, e.what());
-        throw;
-    }
+        return store::RunEnd{status, result.train.message};
+    });
+    return result;
 }
 
 } // namespace rilq

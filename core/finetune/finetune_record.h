@@ -30,6 +30,11 @@ struct FinetuneRecording {
     std::function<std::vector<store::Artifact>(const FinetuneResult&)> save_outputs;
 };
 
+// A trainer event as metrics: per update t_loss, lr, tokens_per_s and grad_norm (when measured),
+// per evaluation v_loss; each key after `prefix` (the run pipeline's stage tag, "sft.").
+std::vector<std::pair<std::string, double>> finetune_event_metrics(const TrainEvent& event,
+                                                                   const std::string& prefix = "");
+
 // The flat params of a fine-tuning config: "data.<field>" and "train.<field>" with JSON values
 // (strings unquoted).
 std::vector<std::pair<std::string, std::string>> finetune_params(const FinetuneConfig& config);

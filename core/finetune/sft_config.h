@@ -5,10 +5,12 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/rilq/train_config.h"
+#include "core/util/config_fields.h"
 
 namespace rilq {
 
@@ -28,10 +30,17 @@ struct SftDataConfig {
     // others (smart_tokenizer_and_embedding_resize, l. 442-462), so the softmax has V + 1 classes.
     bool pad_class = true;
 
-    // Throws rilq::Error naming the field ("source_max_len must be >= 1, found 0").
+    // Every field outside its range, each with its key under `path` ("$.finetune" in experiments).
+    std::vector<config::Problem> problems(const std::string& path = "") const;
+    // Throws rilq::Error listing problems() ("source_max_len: expected a positive integer, found 0").
     void validate() const;
-    nlohmann::json to_json() const; // every field under its name above
 };
+
+// The table of SftDataConfig's fields (irlora.py's names): parsing, validation, the experiment's
+// `finetune` section, the README reference and what a checkpoint records.
+const std::vector<config::Field<SftDataConfig>>& sft_data_config_fields();
+// Every field under its key.
+nlohmann::json sft_data_config_json(const SftDataConfig& config);
 
 struct FinetuneConfig {
     SftDataConfig data;

@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
+#include "core/store/recorded_run.h"
 #include "core/store/run_store.h"
-#include "core/util/error.h"
 
 namespace fs = std::filesystem;
 
@@ -46,10 +46,9 @@ PretrainJobResult run_recorded_pretrain_job(store::RunStore& store, const std::s
     run.name = fs::path(job.out_dir).filename().string();
     run.params = job_params(job);
     run.tags = {{"kind", "pretrain"}};
-    const std::string uuid = store.create_run(run);
-    store.start_run(uuid);
-    try {
-        const PretrainJobResult result = run_pretrain_job(
+    PretrainJobResult result;
+    store::run_recorded(store, run, [&](const std::string& uuid) {
+        result = run_pretrain_job(
             job,
             [&](const PretrainEvent& e) {
                 if (e.kind == PretrainEvent::Kind::Step)
@@ -64,15 +63,9 @@ PretrainJobResult run_recorded_pretrain_job(store::RunStore& store, const std::s
         model.kind = "pretrained_model";
         model.path = fs::absolute(job.out_dir).string();
         store.log_artifact(uuid, model);
-        store.end_run(uuid, store::RunStatus::Finished);
-        return result;
-    } catch (const Cancelled&) {
-        store.end_run(uuid, store::RunStatus::Killed, "cancelled");
-        throw;
-    } catch (const std::exception& e) {
-        store.end_run(uuid, store::RunStatus::Failed, e.what());
-        throw;
-    }
+        return store::RunEnd{};
+    });
+    return result;
 }
 
 } // namespace rilq

@@ -1,5 +1,6 @@
 #include "core/run/config_schema.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace rilq::run {
@@ -133,6 +134,50 @@ std::vector<Field<R>> training_fields(Field<R>& seed) {
     return fields;
 }
 
+std::vector<std::string> task_names() {
+    std::vector<std::string> names;
+    for (const TaskInfo& info : task_infos())
+        names.push_back(info.name);
+    return names;
+}
+
+// One entry of eval.tasks; the entry's name is the task (checked against task_infos()).
+std::vector<Field<TaskSpec>> task_entry_fields() {
+    using T = TaskSpec;
+    Field<T> bos;
+    bos.key = "bos";
+    bos.kind = FieldKind::Custom; // true, false or null: not a checkbox
+    bos.what = "`true`, `false` or `null` (the task's rule)";
+    bos.read = [](const json& v, T& t) -> std::string {
+        if (v.is_null()) {
+            t.bos.reset();
+            return {};
+        }
+        if (!v.is_boolean()) return expected("true, false or null", v);
+        t.bos = v.get<bool>();
+        return {};
+    };
+    bos.write = [](const T& t) { return t.bos ? json(*t.bos) : json(nullptr); };
+    bos.shows_default("`null`: MMLU `true`, the others `false`")
+        .help("BOS before every context. lm-eval up to 0.4.9.1 adds none for Llama, later versions do; "
+              "IR-QLoRA's MMLU always has it");
+    return {
+        path<T>("path", at(&T::path))
+            .shows_default("required")
+            .help("the task's data, relative to `data_root` unless absolute: `mmlu` a folder with dev/ and "
+                  "test/ CSVs, the others their JSON Lines file or its folder (`rilq eval --help` lists the "
+                  "formats)"),
+        integer<T>("shots", at(&T::shots), -1, kIntMax, "an integer >= 0, or -1 (the task's default)")
+            .shows_default("`-1`: MMLU 5, the others 0")
+            .help("MMLU's shots from the first dev rows; the other tasks are zero-shot only"),
+        integer<T>("limit", at(&T::limit), 0, kIntMax, "a non-negative integer (0 = all)")
+            .help("score the first N items (MMLU: of each subject); 0 = all"),
+        text_list<T>("subjects", at(&T::subjects), {}, true)
+            .help("MMLU only: the subjects to score; empty = every subject in the folder"),
+        bos,
+    };
+}
+
 std::vector<Field<R>> eval_fields() {
     using E = EvalSettings;
     return in_group(
@@ -147,9 +192,43 @@ std::vector<Field<R>> eval_fields() {
             choice_list<R>("stages", at(&R::eval, &E::stages), eval_stage_names())
                 .titled("Stages")
                 .unswept()
-                .help("which models are evaluated: FP, quantized, quantized + adapters. Not sweepable"),
+                .help("which models are evaluated (perplexity and tasks): FP, quantized, quantized + RILQ's "
+                      "adapters, those adapters after the `finetune` stage. Not sweepable"),
+            entries<R>("tasks", at(&R::eval, &E::tasks), task_entry_fields(),
+                       "{path, shots, limit, subjects, bos}")
+                .titled("Tasks")
+                .help("downstream accuracy: task name (" + one_of_text(task_names()).substr(7) +
+                      ") -> its data; every listed stage scores every task (MMLU as IR-QLoRA's "
+                      "evaluate_mmlu.py, the others as lm-evaluation-harness). Not sweepable"),
         },
         "Evaluation");
+}
+
+// IR-QLoRA's SFT: the data file, SftDataConfig's table, and the trainer's table without the
+// RILQ-objective fields, every one changing the training only.
+std::vector<Field<R>> finetune_fields() {
+    using F = FinetuneSettings;
+    std::vector<Field<R>> fields = {
+        path<R>("data", at(&R::finetune, &F::data), "path (\"\" = no fine-tuning)")
+            .titled("Alpaca data")
+            .help(
+                "instruction data, Alpaca format (a JSON list of {instruction, input, output}), relative to "
+                "`data_root` unless absolute; empty = no fine-tuning stage")};
+    for (auto& f : lift_all<R>(sft_data_config_fields(), at(&R::finetune, &F::sft)))
+        fields.push_back(f.in_group("Fine-tuning data"));
+    static const std::vector<std::string> rilq_only = {"scope", "a_type", "a_dis_weight", "gt_weight",
+                                                       "target_memory_budget_bytes"};
+    for (auto& f : lift_all<R>(train_config_fields(), at(&R::finetune, &F::train))) {
+        if (std::find(rilq_only.begin(), rilq_only.end(), f.key) != rilq_only.end()) continue;
+        fields.push_back(
+            f.in_group(find_field(lora_config_fields(), f.key) ? "Fine-tuning LoRA" : "Fine-tuning"));
+    }
+    for (auto& f : fields) {
+        f.phase = Phase::Training;
+        f.origin.clear(); // the RILQ script's names, IR-QLoRA's values
+    }
+    fields.front().in_group("Fine-tuning data");
+    return fields;
 }
 
 std::vector<SchemaSection> build_sections() {
@@ -198,6 +277,18 @@ std::vector<SchemaSection> build_sections() {
     sections.push_back({"quant", "`quant` (workbench)", "",
                         in_group(lift_all<R>(quant_spec_fields(), at(&R::quant)), "Quantizer")});
     sections.push_back({"eval", "`eval`", "", eval_fields()});
+    sections.push_back(
+        {"finetune", "`finetune`",
+         "IR-QLoRA's instruction fine-tuning (irlora.py / finetune.sh) as a stage after RILQ's "
+         "compensation: with `rilq.lora_r` > 0 it continues from the compensated adapters (their rank, "
+         "alpha and targets; IEC gates added at 0 when `iec` is on, so it starts from the compensated "
+         "model), with `rilq.lora_r` 0 it trains fresh adapters of `lora_r` ... `lora_targets` (IR-QLoRA "
+         "itself). The data fields are irlora.py's; the training fields are the `rilq` section's, with "
+         "finetune.sh's values as defaults (AdamW, lr 2e-4 constant, max grad-norm 0.3, batch 16, LoRA r 64 "
+         "alpha 16 + IEC, 10,000 updates, eval loss every 1,000). Its curves are the metrics `sft.t_loss`, "
+         "`sft.v_loss`, ...; the adapters after it go to `finetuned_adapter/` and are evaluated as the stage "
+         "`finetuned`. No stage while `data` is empty.",
+         finetune_fields()});
     return sections;
 }
 

@@ -6,7 +6,8 @@
 //     "datasets": { "c4": {"type": "c4", "path": "c4/c4_demo.jsonl"}, ... },
 //     "rilq":  { the model, calibration, LoRA and training fields (official argument names) },
 //     "quant": { QuantSpec's fields: method, bits, group_size, variant, the methods' knobs },
-//     "eval":  { datasets, seqlen, stages }
+//     "eval":  { datasets, seqlen, stages, tasks: { "mmlu": {"path": "mmlu", "shots": 5}, ... } },
+//     "finetune": { data (Alpaca JSON), SftDataConfig's fields, the trainer's fields (IR-QLoRA's) }
 //   }
 //
 // Parsing, validation, sweeps, the canonical document and hash, the stored params, the form
@@ -29,7 +30,7 @@ struct SchemaSection {
 
 constexpr int kExperimentFormatVersion = 1;
 
-// Top level first, then rilq, quant, eval: also the order of sweep axes and of params.
+// Top level first, then rilq, quant, eval, finetune: also the order of sweep axes and of params.
 const std::vector<SchemaSection>& run_sections();
 // The fields of one entry of "datasets", and that section's README heading and paragraph.
 const std::vector<config::Field<DatasetEntry>>& dataset_fields();

@@ -6,6 +6,7 @@
 #include "core/run/config_schema.h"
 #include "core/util/config_fields.h"
 #include "core/util/did_you_mean.h"
+#include "core/eval/tasks/task.h"
 
 #include <nlohmann/json.hpp>
 
@@ -167,6 +168,47 @@ std::string make_run_name(const std::vector<Axis>& axes, const std::vector<size_
     return name;
 }
 
+// eval.tasks: names from core's task list; what each task accepts.
+void check_tasks(const RunConfig& c, const std::string& tasks_path, IssueList& issues) {
+    std::vector<std::string> names;
+    for (const TaskInfo& info : task_infos())
+        names.push_back(info.name);
+    for (const auto& [name, spec] : c.eval.tasks) {
+        const std::string path = tasks_path + "." + name;
+        if (std::find(names.begin(), names.end(), name) == names.end()) {
+            const std::string hint = closest_match(name, names);
+            issues.add(path, "unknown task \"" + name + "\"" +
+                                 (hint.empty() ? "" : ", did you mean \"" + hint + "\"?") + " (expected " +
+                                 one_of_text(names) + ")");
+            continue;
+        }
+        const TaskInfo& info = task_info(name);
+        if (spec.path.empty())
+            issues.add(path + ".path", "missing: expected the task's data (" + info.data_format + ")");
+        if (info.family != TaskFamily::Mmlu && spec.shots > 0)
+            issues.add(path + ".shots", "expected 0 or -1 (" + name + " is zero-shot only), found " +
+                                            std::to_string(spec.shots));
+        if (info.family != TaskFamily::Mmlu && !spec.subjects.empty())
+            issues.add(path + ".subjects", "expected no subjects (they apply to mmlu only), found " +
+                                               std::to_string(spec.subjects.size()));
+    }
+}
+
+// The finetune section: its own fields' ranges, and adapters for it to train.
+template <class PathOf, class AddAtSweptPath>
+void check_finetune(const RunConfig& c, PathOf path_of, AddAtSweptPath add_at_swept_path, IssueList& issues) {
+    if (!c.finetunes()) return;
+    for (auto& problem : c.finetune.sft.problems("$.finetune"))
+        add_at_swept_path(std::move(problem));
+    for (auto& problem : c.finetune.train.problems("$.finetune"))
+        add_at_swept_path(std::move(problem));
+    if (c.train.lora.r == 0 && c.finetune.train.lora.r == 0)
+        issues.add(
+            path_of("finetune.lora_r"),
+            "expected a positive rank for fresh adapters (rilq.lora_r is 0, so fine-tuning starts from "
+            "none), found 0");
+}
+
 // Checks that involve several fields. `path_of` gives a field's JSON path, with the sweep
 // index when that field is swept at this point.
 template <class PathOf>
@@ -211,6 +253,8 @@ void check_cross_fields(RunConfig& c, const json& document, PathOf path_of, Issu
     }
     for (auto& problem : c.train.problems("$.rilq"))
         add_at_swept_path(std::move(problem));
+    check_finetune(c, path_of, add_at_swept_path, issues);
+    check_tasks(c, path_of("eval.tasks"), issues);
 
     std::vector<std::string> names;
     for (const auto& [name, spec] : c.datasets)

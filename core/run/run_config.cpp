@@ -8,8 +8,10 @@
 namespace rilq::run {
 
 const std::vector<std::pair<EvalStage, std::string>>& eval_stage_names() {
-    static const config::EnumNames<EvalStage> names = {
-        {EvalStage::Fp, "fp"}, {EvalStage::Quantized, "quantized"}, {EvalStage::Compensated, "compensated"}};
+    static const config::EnumNames<EvalStage> names = {{EvalStage::Fp, "fp"},
+                                                       {EvalStage::Quantized, "quantized"},
+                                                       {EvalStage::Compensated, "compensated"},
+                                                       {EvalStage::Finetuned, "finetuned"}};
     return names;
 }
 
@@ -73,6 +75,19 @@ std::vector<DatasetEntry> RunConfig::calib_datasets() const {
 
 std::vector<DatasetEntry> RunConfig::eval_datasets() const {
     return lookup(datasets, eval.datasets, "eval.datasets");
+}
+
+std::vector<TaskSpec> RunConfig::task_specs() const {
+    std::vector<TaskSpec> specs;
+    for (const TaskInfo& info : task_infos()) {
+        const auto it = eval.tasks.find(info.name);
+        if (it == eval.tasks.end()) continue;
+        TaskSpec spec = it->second;
+        spec.name = info.name;
+        spec.path = resolve(spec.path);
+        specs.push_back(std::move(spec));
+    }
+    return specs;
 }
 
 std::vector<std::string> split_dataset_list(const std::string& comma_separated) {

@@ -19,13 +19,17 @@
 
 #include "core/data/calibration.h"
 #include "core/data/text_sources.h"
+#include "core/eval/tasks/task.h"
+#include "core/finetune/sft_config.h"
 #include "core/quant/quant_spec.h"
 #include "core/rilq/train_config.h"
 
 namespace rilq::run {
 
-enum class EvalStage { Fp, Quantized, Compensated };
-// ("fp", "quantized", "compensated"): eval.stages and the stage column of eval results.
+// The models a run evaluates: FP, quantized, quantized + RILQ's adapters, and those adapters after
+// IR-QLoRA's instruction fine-tuning (the `finetune` section).
+enum class EvalStage { Fp, Quantized, Compensated, Finetuned };
+// ("fp", "quantized", "compensated", "finetuned"): eval.stages and the stage column of results.
 const std::vector<std::pair<EvalStage, std::string>>& eval_stage_names();
 std::string to_string(EvalStage stage);
 
@@ -57,7 +61,20 @@ struct CalibrationSettings {
 struct EvalSettings {
     std::vector<std::string> datasets; // dataset names, in table column order
     int64_t seqlen = 2048;
-    std::vector<EvalStage> stages = {EvalStage::Fp, EvalStage::Quantized, EvalStage::Compensated};
+    std::vector<EvalStage> stages = {EvalStage::Fp, EvalStage::Quantized, EvalStage::Compensated,
+                                     EvalStage::Finetuned};
+    // Downstream tasks by task name (task_infos()): data path as written, shots, limit, subjects,
+    // BOS rule. Each listed stage scores every task (core/eval/tasks).
+    std::map<std::string, TaskSpec> tasks;
+};
+
+// IR-QLoRA's instruction fine-tuning as a stage after RILQ's compensation: it continues from the
+// compensated adapters (rank > 0; their shape is kept, IEC gates are added when train.lora.iec),
+// else trains fresh adapters of train.lora. No stage while `data` is empty.
+struct FinetuneSettings {
+    std::string data; // Alpaca-format JSON (a list of {instruction, input, output}); "" = no SFT
+    SftDataConfig sft;
+    TrainConfig train = irqlora_train_config();
 };
 
 struct RunConfig {
@@ -77,12 +94,15 @@ struct RunConfig {
     TrainConfig train;                // includes the LoRA settings and the training seed
     QuantSpec quant = no_quantizer(); // method "none": the run loads model.q_model
     EvalSettings eval;
+    FinetuneSettings finetune;
 
     // sha256 of the canonical settings (config_document.h); equal hashes = identical settings.
     std::string config_hash;
 
     // True unless quant.method is "none".
     bool quantizes() const { return quant.method != kNoQuantization; }
+    // True when the run has an SFT stage (finetune.data is set).
+    bool finetunes() const { return !finetune.data.empty(); }
     // `path` made absolute against data_root (absolute paths and "" pass through).
     std::string resolve(const std::string& path) const;
     // output_dir with {experiment}, {run}, {index} substituted (still relative to the caller's cwd).
@@ -90,6 +110,8 @@ struct RunConfig {
     // The datasets named by the calibration / eval.datasets, in order (validated to exist).
     std::vector<DatasetEntry> calib_datasets() const;
     std::vector<DatasetEntry> eval_datasets() const;
+    // eval.tasks as load_task() takes them: names filled in, paths resolved, in task_infos() order.
+    std::vector<TaskSpec> task_specs() const;
 
     static QuantSpec no_quantizer();
 };

@@ -25,7 +25,10 @@ void copy_tokenizer(const std::string& tokenizer_file, const fs::path& model_dir
                   fs::copy_options::overwrite_existing);
 }
 
-store::Artifact artifact(const std::string& kind, const fs::path& final_path, const fs::path& written) {
+} // namespace
+
+store::Artifact artifact_record(const std::string& kind, const fs::path& final_path,
+                                const fs::path& written) {
     store::Artifact a;
     a.kind = kind;
     a.path = final_path.string();
@@ -39,8 +42,6 @@ store::Artifact artifact(const std::string& kind, const fs::path& final_path, co
     return a;
 }
 
-} // namespace
-
 std::vector<store::Artifact> write_run_outputs(const std::string& output_dir, const RunOutputContent& content) {
     if (content.student == nullptr) throw Error("write_run_outputs: no model to save into " + output_dir);
     const fs::path final_dir = fs::absolute(output_dir);
@@ -51,29 +52,40 @@ std::vector<store::Artifact> write_run_outputs(const std::string& output_dir, co
         // The base without adapters: hf_state() holds the plain weights; LoRA lives beside it.
         save_hf_model(*content.student, (dir / "quantized").string());
         copy_tokenizer(content.tokenizer_file, dir / "quantized");
-        artifacts.push_back(artifact("quantized_model", final_dir / "quantized", dir / "quantized"));
-        if (content.adapters != nullptr && !content.adapters->empty()) {
+        artifacts.push_back(artifact_record("quantized_model", final_dir / "quantized", dir / "quantized"));
+        if (!content.adapter_dir.empty()) {
+            fs::copy(content.adapter_dir, dir / "adapter", fs::copy_options::recursive);
+            artifacts.push_back(artifact_record("adapter", final_dir / "adapter", dir / "adapter"));
+        } else if (content.adapters != nullptr && !content.adapters->empty()) {
             save_peft_adapter((dir / "adapter").string(), *content.adapters, (final_dir / "quantized").string());
-            artifacts.push_back(artifact("adapter", final_dir / "adapter", dir / "adapter"));
-            if (content.save_merged) {
-                LlamaModel merged = content.student->clone(); // clone() leaves the adapters out
-                for (const auto& adapter : content.adapters->adapters()) {
-                    Linear& linear = merged.linear(adapter->linear_name());
-                    linear.weight = (linear.weight.to(torch::kFloat32) + adapter->delta_weight())
-                                        .to(linear.weight.scalar_type());
-                }
-                save_hf_model(merged, (dir / "merged").string());
-                copy_tokenizer(content.tokenizer_file, dir / "merged");
-                artifacts.push_back(artifact("merged_model", final_dir / "merged", dir / "merged"));
+            artifacts.push_back(artifact_record("adapter", final_dir / "adapter", dir / "adapter"));
+        }
+        if (content.finetuned != nullptr && !content.finetuned->empty()) {
+            save_peft_adapter((dir / "finetuned_adapter").string(), *content.finetuned,
+                              (final_dir / "quantized").string());
+            artifacts.push_back(artifact_record("finetuned_adapter", final_dir / "finetuned_adapter",
+                                                dir / "finetuned_adapter"));
+        }
+        const LoraSet* merge = content.finetuned != nullptr ? content.finetuned : content.adapters;
+        if (content.save_merged && merge != nullptr && !merge->empty()) {
+            LlamaModel merged = content.student->clone(); // clone() leaves the adapters out
+            for (const auto& adapter : merge->adapters()) {
+                Linear& linear = merged.linear(adapter->linear_name());
+                linear.weight = (linear.weight.to(torch::kFloat32) + adapter->delta_weight())
+                                    .to(linear.weight.scalar_type());
             }
+            save_hf_model(merged, (dir / "merged").string());
+            copy_tokenizer(content.tokenizer_file, dir / "merged");
+            artifacts.push_back(artifact_record("merged_model", final_dir / "merged", dir / "merged"));
         }
         if (content.quant_stats != nullptr) {
             write_file_atomic((dir / "quant_stats.json").string(), content.quant_stats->dump(1));
-            artifacts.push_back(artifact("quant_stats", final_dir / "quant_stats.json", dir / "quant_stats.json"));
+            artifacts.push_back(
+                artifact_record("quant_stats", final_dir / "quant_stats.json", dir / "quant_stats.json"));
         }
         if (content.run_summary != nullptr) {
             write_file_atomic((dir / "run.json").string(), content.run_summary->dump(2));
-            artifacts.push_back(artifact("run_summary", final_dir / "run.json", dir / "run.json"));
+            artifacts.push_back(artifact_record("run_summary", final_dir / "run.json", dir / "run.json"));
         }
     });
     return artifacts;

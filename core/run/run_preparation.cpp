@@ -3,6 +3,8 @@
 #include "core/data/calibration.h"
 #include "core/demo/demo_model.h"
 #include "core/eval/perplexity.h"
+#include "core/eval/perplexity_record.h"
+#include "core/eval/tasks/task_record.h"
 #include "core/io/model_loader.h"
 #include "core/quant/quant_registry.h"
 #include "core/quant/quant_stats_json.h"
@@ -115,18 +117,24 @@ std::vector<store::EvalResult> evaluate_sets(const LlamaModel& model, const std:
             progress.report(named);
         };
         const PerplexityResult r = evaluate_perplexity(model, to_tensor(set.windows.windows), sink);
-        store::EvalResult e;
-        e.dataset = set.name;
-        e.stage = stage;
-        e.file_sha256 = set.windows.protocol.file_sha256;
-        e.tokenizer = set.windows.protocol.tokenizer_kind + ":" + set.windows.protocol.tokenizer_path;
-        e.seqlen = static_cast<int>(r.seqlen);
-        e.n_windows = r.n_windows;
-        e.n_tokens = r.n_tokens;
-        e.ppl = r.ppl;
-        results.push_back(e);
+        results.push_back(perplexity_record(r, set.windows.protocol, set.name, stage));
     }
     return results;
+}
+
+std::vector<store::TaskScore> score_tasks(const LlamaModel& model, const Preparation& preparation,
+                                          const std::string& stage, const ProgressSink& progress) {
+    std::vector<store::TaskScore> scores;
+    for (const auto& task : preparation.tasks) {
+        ProgressSink sink = progress;
+        sink.on_progress = [&](const ProgressInfo& info) {
+            ProgressInfo named = info;
+            named.stage = "tasks " + stage + " " + task->info().name;
+            progress.report(named);
+        };
+        scores.push_back(task_score_record(task->evaluate(model, *preparation.tokenizer, {}, sink), stage));
+    }
+    return scores;
 }
 
 std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Preparation> previous,
@@ -151,6 +159,8 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
     on_stage(RunStage::Load);
     p->tokenizer = tokenizer_of(config);
     p->tokenizer_file = p->tokenizer->path();
+    for (const TaskSpec& spec : config.task_specs())
+        p->tasks.push_back(load_task(spec));
     auto fp = std::make_unique<LlamaModel>(load_model(p->base_model, model_options, progress));
 
     on_stage(RunStage::Calibrate);
@@ -160,6 +170,7 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
     if (wants_stage(config, EvalStage::Fp)) {
         on_stage(RunStage::EvalFp);
         p->fp_evals = evaluate_sets(*fp, p->eval_sets, "fp", progress);
+        p->fp_tasks = score_tasks(*fp, *p, "fp", progress);
     }
     if (model_scope) compute_targets(config, *fp, *p, on_stage, progress);
 
@@ -177,6 +188,7 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
     if (wants_stage(config, EvalStage::Quantized)) {
         on_stage(RunStage::EvalQuantized);
         p->quantized_evals = evaluate_sets(*p->student, p->eval_sets, "quantized", progress);
+        p->quantized_tasks = score_tasks(*p->student, *p, "quantized", progress);
     }
     return p;
 }

@@ -1,6 +1,6 @@
 // What every point of a sweep needs before training, built once and shared by the points whose
 // preparation settings agree (runner.h): tokenizer, calibration windows, eval windows, the FP
-// and quantized PPL and per-linear stats, the quantized student, and the teacher's targets.
+// and quantized PPL, task scores and per-linear stats, the quantized student, and the teacher's targets.
 #pragma once
 #include <functional>
 #include <memory>
@@ -12,6 +12,7 @@
 #include "core/util/tensor.h"
 
 #include "core/data/eval_windows.h"
+#include "core/eval/tasks/task.h"
 #include "core/model/llama_model.h"
 #include "core/rilq/compensation.h"
 #include "core/run/run_config.h"
@@ -48,6 +49,8 @@ struct Preparation {
     std::string calibration_description;
     std::vector<EvalSet> eval_sets;
     std::vector<store::EvalResult> fp_evals, quantized_evals;
+    std::vector<std::unique_ptr<Task>> tasks; // eval.tasks, read and checked before any model work
+    std::vector<store::TaskScore> fp_tasks, quantized_tasks;
     std::vector<store::LayerStat> quantized_stats; // stages fp and quantized
     std::optional<nlohmann::json> quant_stats_json;
     std::unique_ptr<LlamaModel> student; // fake-quantized, no adapters between points
@@ -73,6 +76,10 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
 // The stage's PPL on every eval set (protocol fields filled in for the store).
 std::vector<store::EvalResult> evaluate_sets(const LlamaModel& model, const std::vector<EvalSet>& sets,
                                              const std::string& stage, const ProgressSink& progress);
+
+// The stage's score on every task of eval.tasks (the full protocol in each record).
+std::vector<store::TaskScore> score_tasks(const LlamaModel& model, const Preparation& preparation,
+                                          const std::string& stage, const ProgressSink& progress);
 
 // True when eval.stages lists `stage` (fp and quantized here, compensated in the runner).
 bool wants_stage(const RunConfig& config, EvalStage stage);

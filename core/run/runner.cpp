@@ -1,6 +1,7 @@
 #include "core/run/runner.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -8,9 +9,12 @@
 #include <torch/version.h>
 
 #include "core/io/model_loader.h"
+#include "core/finetune/finetune_record.h"
 #include "core/lora/lora_set.h"
+#include "core/lora/peft_adapter.h"
 #include "core/run/config_document.h"
 #include "core/run/experiment_config.h"
+#include "core/run/finetune_stage.h"
 #include "core/run/layer_stats.h"
 #include "core/run/run_config.h"
 #include "core/run/run_outputs.h"
@@ -25,9 +29,9 @@ namespace fs = std::filesystem;
 namespace rilq::run {
 
 const char* to_string(RunStage stage) {
-    static const char* const names[] = {
-        "load",           "calibrate", "eval fp",          "teacher targets", "quantize",
-        "eval quantized", "train",     "eval compensated", "layer stats",     "save"};
+    static const char* const names[] = {"load",        "calibrate",      "eval fp",        "teacher targets",
+                                        "quantize",    "eval quantized", "train",          "eval compensated",
+                                        "layer stats", "finetune",       "eval finetuned", "save"};
     return names[static_cast<int>(stage)]; // in RunStage's order
 }
 
@@ -50,6 +54,33 @@ nlohmann::json eval_json(const std::vector<store::EvalResult>& evals) {
         j.push_back({{"dataset", e.dataset}, {"stage", e.stage}, {"ppl", e.ppl}, {"seqlen", e.seqlen},
                      {"windows", e.n_windows}, {"tokens", e.n_tokens}, {"file_sha256", e.file_sha256},
                      {"tokenizer", e.tokenizer}});
+    return j;
+}
+
+nlohmann::json train_json(const TrainResult& r) {
+    return {{"status", rilq::to_string(r.status)},
+            {"micro_steps", r.micro_steps},
+            {"updates", r.updates},
+            {"validations", r.validations},
+            {"initial_v_loss", r.initial_v_loss},
+            {"best_v_loss", r.best_v_loss},
+            {"best_update_step", r.best_update_step},
+            {"elapsed_s", r.elapsed_s},
+            {"tokens_per_s", r.tokens_per_s}};
+}
+
+nlohmann::json task_json(const std::vector<store::TaskScore>& scores) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& t : scores)
+        j.push_back({{"task", t.task},
+                     {"stage", t.stage},
+                     {"n", t.n},
+                     {"acc", t.acc},
+                     {"acc_stderr", t.acc_stderr},
+                     {"acc_norm", t.acc_norm},
+                     {"shots", t.shots},
+                     {"data_sha256", t.data_sha256},
+                     {"protocol", nlohmann::json::parse(t.protocol_json)}});
     return j;
 }
 
@@ -125,6 +156,18 @@ struct Runner::Impl {
         db().heartbeat(uuid);
     }
 
+    void record_tasks(const std::vector<store::TaskScore>& scores, RunOutcome& outcome) {
+        for (const auto& t : scores) {
+            db().log_task_score(uuid, t);
+            outcome.tasks.push_back(t);
+            RunnerEvent ev;
+            ev.kind = RunnerEvent::Kind::Task;
+            ev.task = t;
+            emit(ev);
+            log("task " + t.stage + " " + t.task + ": acc " + std::to_string(t.acc));
+        }
+    }
+
     void record_evals(const std::vector<store::EvalResult>& evals, RunOutcome& outcome) {
         for (const auto& e : evals) {
             db().log_eval_result(uuid, e);
@@ -138,6 +181,9 @@ struct Runner::Impl {
     }
 
     RunOutcome execute(const RunConfig& config, bool resuming);
+    CompensationResult compensate(const RunConfig& config, bool resuming, const std::string& checkpoint_dir);
+    void finetune(const RunConfig& config, bool resuming, const std::string& checkpoint_dir,
+                  LoraSet compensated, LoraSet& finetuned, RunOutcome& outcome);
     void train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome);
 };
 
@@ -153,6 +199,13 @@ std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig& experimen
         try {
             config.train.validate();
             if (config.quantizes()) config.quant.validate("$.quant");
+            if (config.finetunes()) {
+                config.finetune.sft.validate();
+                config.finetune.train.validate();
+                // Found missing now, not after hours of compensation.
+                if (!fs::is_regular_file(config.resolve(config.finetune.data)))
+                    throw Error("finetune.data: no file " + config.resolve(config.finetune.data));
+            }
         } catch (const std::exception& e) {
             throw Error("experiment " + experiment.name + ", run " + config.run_name + ": " + e.what());
         }
@@ -206,7 +259,8 @@ RunOutcome Runner::resume(const std::string& run_reference) {
     if (const auto it = detail.tags.find("sweep.index"); it != detail.tags.end()) index = std::stoi(it->second);
     const RunConfig config = run_config_from_document(detail.config_json, detail.summary.name, index);
     const std::string checkpoint = checkpoint_dir_of(m.output_dir_of(config).string());
-    if (!fs::exists(checkpoint + "/checkpoint.json"))
+    if (!fs::exists(checkpoint + "/checkpoint.json") &&
+        !fs::exists(finetune_checkpoint_dir(checkpoint) + "/checkpoint.json"))
         throw Error("run " + run_reference + " has no checkpoint at " + checkpoint + " to resume from");
     m.run_index = index;
     m.run_count = 1;
@@ -231,6 +285,8 @@ RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
         if (!resuming || db().eval_results(uuid).empty()) {
             record_evals(preparation->fp_evals, outcome);
             record_evals(preparation->quantized_evals, outcome);
+            record_tasks(preparation->fp_tasks, outcome);
+            record_tasks(preparation->quantized_tasks, outcome);
             if (!preparation->quantized_stats.empty()) db().log_layer_stats(uuid, preparation->quantized_stats);
         }
         train_and_finish(config, resuming, outcome);
@@ -259,12 +315,10 @@ RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
     return outcome;
 }
 
-void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome) {
+CompensationResult Runner::Impl::compensate(const RunConfig& config, bool resuming,
+                                            const std::string& checkpoint_dir) {
     Preparation& p = *preparation;
     const TrainConfig& train_config = config.train;
-    const fs::path output_dir = output_dir_of(config);
-    const std::string checkpoint_dir = checkpoint_dir_of(output_dir.string());
-
     enter(RunStage::Train);
     TrainerOptions trainer;
     trainer.cancel = options.cancel;
@@ -278,60 +332,128 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
         e.train = event;
         emit(e);
     };
+    if (config.train.scope == Scope::Model)
+        return train_on_targets(*p.student, *p.targets, p.train_ids, p.val_ids, train_config, trainer);
+    enter(RunStage::Load);
+    auto teacher =
+        std::make_shared<LlamaModel>(load_model(p.base_model, model_options_of(config), progress_sink()));
+    enter(RunStage::Train);
+    return run_compensation(std::move(teacher), *p.student, p.train_ids, p.val_ids, train_config, trainer,
+                            progress_sink());
+}
+
+// The SFT stage: `finetuned` receives the adapters it trains (attached to the student), so the
+// caller detaches them whatever happens here.
+void Runner::Impl::finetune(const RunConfig& config, bool resuming, const std::string& checkpoint_dir,
+                            LoraSet compensated, LoraSet& finetuned, RunOutcome& outcome) {
+    Preparation& p = *preparation;
+    enter(RunStage::Finetune);
+    FinetuneData data = load_finetune_stage_data(config, *p.tokenizer);
+    finetuned = finetune_stage_adapters(*p.student, std::move(compensated), config);
+    log("finetune: " + std::to_string(data.train.size()) + " train / " + std::to_string(data.eval.size()) +
+        " eval examples, " + std::to_string(finetuned.parameter_count()) + " adapter parameters");
+    TrainerOptions trainer;
+    trainer.cancel = options.cancel;
+    trainer.checkpoint_dir = finetune_checkpoint_dir(checkpoint_dir);
+    if (resuming) trainer.resume_from = trainer.checkpoint_dir;
+    trainer.on_event = [this](const TrainEvent& event) {
+        const auto metrics = finetune_event_metrics(event, kFinetuneMetricPrefix);
+        if (!metrics.empty()) db().log_metrics(uuid, event.update_step, metrics);
+        RunnerEvent e;
+        e.kind = RunnerEvent::Kind::Train;
+        e.train = event;
+        emit(e);
+    };
+    const FinetuneResult result =
+        run_finetune(*p.student, finetuned, std::move(data), finetune_config_of(config), trainer);
+    outcome.finetune = result.train;
+    outcome.finetune_eval_loss = result.final_eval.loss;
+    outcome.status = store_status(result.train.status);
+    outcome.message = result.train.message;
+    if (std::isfinite(result.final_eval.loss))
+        db().log_metrics(uuid, result.train.updates,
+                         {{std::string(kFinetuneMetricPrefix) + "final_eval_loss", result.final_eval.loss}});
+    if (outcome.status == store::RunStatus::Finished && wants_stage(config, EvalStage::Finetuned)) {
+        enter(RunStage::EvalFinetuned);
+        record_evals(evaluate_sets(*p.student, p.eval_sets, "finetuned", progress_sink()), outcome);
+        record_tasks(score_tasks(*p.student, p, "finetuned", progress_sink()), outcome);
+    }
+}
+
+void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome) {
+    Preparation& p = *preparation;
+    const fs::path output_dir = output_dir_of(config);
+    const std::string checkpoint_dir = checkpoint_dir_of(output_dir.string());
+    // Resumed during the fine-tuning stage: the compensation ended, and was recorded, before it.
+    const bool resume_finetune = resuming && config.finetunes() &&
+                                 fs::exists(finetune_checkpoint_dir(checkpoint_dir) + "/checkpoint.json");
+    const std::string compensated_dir = compensated_adapter_dir(checkpoint_dir);
+
     CompensationResult result;
-    if (config.train.scope == Scope::Model) {
-        result = train_on_targets(*p.student, *p.targets, p.train_ids, p.val_ids, train_config, trainer);
+    if (resume_finetune) {
+        if (fs::exists(compensated_dir)) result.adapters = load_peft_adapter(compensated_dir, *p.student);
+        result.train.status = TrainStatus::Finished;
+        result.train.message = "compensated before the resume";
     } else {
-        enter(RunStage::Load);
-        auto teacher = std::make_shared<LlamaModel>(load_model(p.base_model, model_options_of(config), progress_sink()));
-        enter(RunStage::Train);
-        result = run_compensation(std::move(teacher), *p.student, p.train_ids, p.val_ids, train_config, trainer,
-                                  progress_sink());
+        result = compensate(config, resuming, checkpoint_dir);
     }
     outcome.train = result.train;
     outcome.status = store_status(result.train.status);
     outcome.message = result.train.message;
     // Detach before anything can throw, so the cached student is clean for the next point.
+    LoraSet finetuned;
     struct Detach {
         LlamaModel& model;
         LoraSet& set;
-        ~Detach() { detach_lora(model, set); }
-    } detach{*p.student, result.adapters};
+        LoraSet& finetuned;
+        ~Detach() {
+            detach_lora(model, set);
+            detach_lora(model, finetuned);
+        }
+    } detach{*p.student, result.adapters, finetuned};
 
     const bool trained = !result.adapters.empty();
-    const bool usable = outcome.status == store::RunStatus::Finished;
-    if (usable && trained && wants_stage(config, EvalStage::Compensated)) {
+    if (outcome.status == store::RunStatus::Finished && trained && !resume_finetune &&
+        wants_stage(config, EvalStage::Compensated)) {
         enter(RunStage::EvalCompensated);
         record_evals(evaluate_sets(*p.student, p.eval_sets, "compensated", progress_sink()), outcome);
+        record_tasks(score_tasks(*p.student, p, "compensated", progress_sink()), outcome);
         enter(RunStage::Stats);
         const LlamaModel fp = load_model(p.base_model, model_options_of(config), progress_sink());
         db().log_layer_stats(uuid, compensated_layer_stats(fp, *p.student, result.adapters, output_error_windows(p),
                                                            progress_sink()));
     }
+    const bool finetunes = outcome.status == store::RunStatus::Finished && config.finetunes();
+    if (finetunes) {
+        // RILQ's adapters as PEFT before fine-tuning changes them: the outputs' adapter/, and what a
+        // resume during the stage starts from.
+        if (trained && !resume_finetune)
+            save_peft_adapter(compensated_dir, result.adapters, (output_dir / "quantized").string());
+        finetune(config, resume_finetune, checkpoint_dir, std::move(result.adapters), finetuned, outcome);
+    }
     // A killed run keeps its best adapters: they are saved like a finished run's.
     if (options.write_outputs && outcome.status != store::RunStatus::Failed) {
         enter(RunStage::Save);
         nlohmann::json summary = {
-            {"run", {{"uuid", uuid}, {"name", name}, {"experiment", config.experiment}, {"index", config.index}}},
+            {"run",
+             {{"uuid", uuid}, {"name", name}, {"experiment", config.experiment}, {"index", config.index}}},
             {"status", store::to_string(outcome.status)},
             {"message", outcome.message},
             {"config", run_document(config)},
-            {"training",
-             {{"status", rilq::to_string(result.train.status)},
-              {"micro_steps", result.train.micro_steps},
-              {"updates", result.train.updates},
-              {"validations", result.train.validations},
-              {"initial_v_loss", result.train.initial_v_loss},
-              {"best_v_loss", result.train.best_v_loss},
-              {"best_update_step", result.train.best_update_step},
-              {"elapsed_s", result.train.elapsed_s},
-              {"tokens_per_s", result.train.tokens_per_s}}},
+            {"training", train_json(outcome.train)},
             {"calibration", p.calibration_description},
             {"perplexity", eval_json(outcome.evals)},
+            {"tasks", task_json(outcome.tasks)},
             {"versions", {{"rilq", RILQ_VERSION}, {"libtorch", TORCH_VERSION}}}};
+        if (finetunes) {
+            summary["finetune"] = train_json(outcome.finetune);
+            summary["finetune"]["final_eval_loss"] = outcome.finetune_eval_loss;
+        }
         RunOutputContent content;
         content.student = p.student.get();
         content.adapters = &result.adapters;
+        if (finetunes && fs::exists(compensated_dir)) content.adapter_dir = compensated_dir;
+        content.finetuned = finetunes ? &finetuned : nullptr;
         content.tokenizer_file = p.tokenizer_file;
         content.quant_stats = p.quant_stats_json ? &*p.quant_stats_json : nullptr;
         content.run_summary = &summary;

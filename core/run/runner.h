@@ -9,12 +9,19 @@
 //   targets   the teacher's outputs on the calibration windows (scope "model")
 //   quantize  fake-quantize the FP model in place, or load rilq.q_model: the FP weights become
 //             the student's; per-linear stats (weight error, SQNR, entropy, output error)
-//   eval q    PPL of the quantized model
+//   eval q    PPL (and task scores) of the quantized model
 //   train     LoRA adapters with the chosen scope; every update and validation is a metric
 //   eval c    PPL of the compensated model (rank > 0)
 //   stats     compensated per-linear stats: ||W - (Q(W) + sBA)|| / ||W|| and output error,
 //             against the FP model reloaded for this stage only
-//   save      output_dir: PEFT adapter, the quantized base as an HF folder, run.json (atomic)
+//   finetune  (finetune.data set) IR-QLoRA's instruction fine-tuning, continuing from the
+//             compensated adapters or from fresh ones at rank 0 (core/run/finetune_stage.h); its
+//             curves are the metrics sft.*
+//   eval ft   PPL and tasks of the fine-tuned model (stage "finetuned")
+//   save      output_dir: PEFT adapter(s), the quantized base as an HF folder, run.json (atomic)
+//
+// Each eval stage also scores the eval.tasks (MMLU, ARC, ...) on its model, recorded with their
+// protocol (core/eval/tasks/task_record.h).
 //
 // Points of a sweep that share model, quantizer, calibration and eval settings (typically a
 // rank sweep) reuse the quantized student, the cached targets and the FP / quantized results
@@ -41,7 +48,20 @@ namespace rilq::run {
 struct RunConfig;
 struct ExperimentConfig;
 
-enum class RunStage { Load, Calibrate, EvalFp, Targets, Quantize, EvalQuantized, Train, EvalCompensated, Stats, Save };
+enum class RunStage {
+    Load,
+    Calibrate,
+    EvalFp,
+    Targets,
+    Quantize,
+    EvalQuantized,
+    Train,
+    EvalCompensated,
+    Stats,
+    Finetune,
+    EvalFinetuned,
+    Save
+};
 const char* to_string(RunStage stage); // "load", "calibrate", "eval fp", ...
 
 struct RunnerEvent {
@@ -51,6 +71,7 @@ struct RunnerEvent {
         Progress,    // progress inside a stage
         Train,       // a trainer event (updates, validations, the end of training)
         Eval,        // a PPL result
+        Task,        // a task score
         Log,         // a line for the log panel
         RunFinished, // the point ended: status, message
     };
@@ -63,6 +84,7 @@ struct RunnerEvent {
     ProgressInfo progress;        // Progress
     TrainEvent train;             // Train
     store::EvalResult eval;       // Eval
+    store::TaskScore task;        // Task
     store::RunStatus status = store::RunStatus::Running; // RunFinished
     std::string message;          // Log, RunFinished
 };
@@ -85,8 +107,11 @@ struct RunOutcome {
     store::RunStatus status = store::RunStatus::Scheduled;
     std::string message;
     std::string output_dir;                  // absolute; empty when nothing was written
-    TrainResult train;
-    std::vector<store::EvalResult> evals;    // fp, quantized, compensated, per dataset
+    TrainResult train;                       // RILQ's compensation
+    TrainResult finetune;                    // the fine-tuning stage (status Running: it did not run)
+    double finetune_eval_loss = kNotMeasured; // the fine-tuned adapters' final eval loss
+    std::vector<store::EvalResult> evals;     // per stage and dataset
+    std::vector<store::TaskScore> tasks;      // per stage and task
 };
 
 class Runner {

@@ -63,17 +63,44 @@ void describe_point(std::ostream& out, const RunConfig& c, const std::string& ou
             << (t.approx_early_stop ? ", early stop after " + std::to_string(t.approx_es_patience) : "")
             << "\n";
     }
-    std::string stages, sets;
+    if (c.finetunes()) {
+        const TrainConfig& f = c.finetune.train;
+        const SftDataConfig& d = c.finetune.sft;
+        out << pad << "finetune   SFT on " << existing(c.resolve(c.finetune.data)) << " ("
+            << (d.max_train_samples > 0
+                    ? "first " + std::to_string(d.max_train_samples) + " training records, "
+                    : std::string())
+            << d.eval_dataset_size << " held out), "
+            << (t.lora.r > 0 ? "continuing from the compensated adapters (r " + std::to_string(t.lora.r) + ")"
+                             : "fresh LoRA r " + std::to_string(f.lora.r) + " alpha " + number(f.lora.alpha))
+            << (f.lora.iec ? " + IEC" : "") << ", " << f.total_updates() << " updates of "
+            << f.approx_batch_size << " x " << f.gradient_accumulation_steps << " examples, "
+            << to_string(f.optimizer) << " lr " << number(f.approx_lr) << ", max grad-norm "
+            << number(f.max_grad_norm) << ", eval loss every " << f.approx_eval_steps
+            << " updates; curves sft.*\n";
+    }
+    std::string stages, sets, tasks;
     for (const EvalStage s : c.eval.stages) {
         if (s == EvalStage::Compensated && t.lora.r == 0) continue; // nothing compensated
+        if (s == EvalStage::Finetuned && !c.finetunes()) continue;  // nothing fine-tuned
         stages += (stages.empty() ? "" : ", ") + to_string(s);
     }
     for (const auto& d : c.eval_datasets())
         sets += (sets.empty() ? "" : " + ") + dataset_line(c, d);
+    for (const TaskSpec& spec : c.task_specs()) {
+        const TaskInfo& info = task_info(spec.name);
+        const int64_t shots = spec.shots >= 0 ? spec.shots : info.default_shots;
+        tasks += (tasks.empty() ? "" : " + ") + spec.name + " (" + existing(spec.path) + ", " +
+                 std::to_string(shots) + "-shot" +
+                 (spec.limit > 0 ? ", first " + std::to_string(spec.limit) + " items" : std::string()) +
+                 (spec.subjects.empty() ? "" : ", " + std::to_string(spec.subjects.size()) + " subjects") +
+                 ", BOS " + (spec.bos.value_or(info.default_bos) ? "yes" : "no") + ")";
+    }
     if (sets.empty())
         out << pad << "evaluate   nothing (eval.datasets is empty)\n";
     else
         out << pad << "evaluate   " << stages << " at seqlen " << c.eval.seqlen << " on " << sets << "\n";
+    if (!tasks.empty()) out << pad << "tasks      " << stages << " on " << tasks << "\n";
     const fs::path base = output_base.empty() ? fs::current_path() : fs::path(output_base);
     out << pad << "output     " << fs::absolute(base / c.output_dir()).lexically_normal().string() << "\n";
 }

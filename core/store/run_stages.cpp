@@ -7,7 +7,7 @@
 namespace rilq::store {
 
 const std::vector<std::string>& run_stages() {
-    static const std::vector<std::string> stages = {"fp", "quantized", "compensated"};
+    static const std::vector<std::string> stages = {"fp", "quantized", "compensated", "finetuned"};
     return stages;
 }
 

@@ -1,12 +1,13 @@
 // The stages a run's results are recorded under (eval_results, layer_stats, task_results): the
-// full-precision model, the quantized model, and the quantized model with its LoRA adapters.
+// full-precision model, the quantized model, the quantized model with RILQ's LoRA adapters, and
+// those adapters after instruction fine-tuning (layer_stats keep the first three).
 #pragma once
 #include <string>
 #include <vector>
 
 namespace rilq::store {
 
-const std::vector<std::string>& run_stages(); // fp, quantized, compensated
+const std::vector<std::string>& run_stages(); // fp, quantized, compensated, finetuned
 
 // Error naming `what` and the value unless `stage` is one of run_stages().
 void check_run_stage(const std::string& stage, const char* what);

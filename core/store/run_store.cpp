@@ -388,8 +388,11 @@ void RunStore::flush() {
 // ---- results and files ---------------------------------------------------------------------
 
 void RunStore::log_layer_stats(const std::string& uuid, const std::vector<LayerStat>& stats) {
-    for (const auto& s : stats)
+    for (const auto& s : stats) {
         check_run_stage(s.stage, "layer stat");
+        if (s.stage == "finetuned")
+            throw Error("layer stat stage \"finetuned\": expected fp, quantized or compensated");
+    }
     Transaction transaction(*db_);
     require_run(uuid);
     Statement insert(*db_,

@@ -48,7 +48,7 @@ struct MetricSummary {
 };
 
 struct LayerStat {
-    std::string stage; // fp | quantized | compensated
+    std::string stage; // fp | quantized | compensated (the store refuses "finetuned" here)
     int layer = 0;
     std::string module; // "self_attn.q_proj"
     std::string metric; // "rel_error", "sqnr_db", ... (core/run/layer_stats.h)
@@ -58,7 +58,7 @@ struct LayerStat {
 // One perplexity measurement with its protocol, so numbers stay comparable.
 struct EvalResult {
     std::string dataset; // the experiment's dataset name
-    std::string stage;   // fp | quantized | compensated
+    std::string stage;   // run_stages(): fp | quantized | compensated | finetuned
     std::string file_sha256;
     std::string tokenizer;
     int seqlen = 0;
@@ -79,7 +79,7 @@ struct TaskGroupScore {
 
 struct TaskScore {
     std::string task;  // "mmlu", "arc_easy", ... (core/eval/tasks/task.h task_infos)
-    std::string stage; // fp | quantized | compensated
+    std::string stage; // run_stages(): fp | quantized | compensated | finetuned
     int64_t n = 0;
     double acc = 0.0;
     double acc_stderr = 0.0;

@@ -163,6 +163,28 @@ const char* const kMigrations[] = {
         PRIMARY KEY (run_uuid, task, stage, kind, name)
     ) WITHOUT ROWID;
     )sql",
+
+    // v4 -> v5: perplexity of the fine-tuned stage (IR-QLoRA's SFT after RILQ's compensation,
+    // core/run/finetune_stage.h). SQLite cannot change a CHECK constraint: the table is rebuilt.
+    R"sql(
+    CREATE TABLE eval_results_v5 (
+        run_uuid    TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+        dataset     TEXT NOT NULL,
+        stage       TEXT NOT NULL CHECK (stage IN ('fp', 'quantized', 'compensated', 'finetuned')),
+        file_sha256 TEXT NOT NULL,
+        tokenizer   TEXT NOT NULL,
+        seqlen      INTEGER NOT NULL,
+        n_windows   INTEGER NOT NULL,
+        n_tokens    INTEGER NOT NULL,
+        ppl         REAL NOT NULL,
+        timestamp   INTEGER NOT NULL,
+        PRIMARY KEY (run_uuid, dataset, stage)
+    ) WITHOUT ROWID;
+    INSERT INTO eval_results_v5 SELECT run_uuid, dataset, stage, file_sha256, tokenizer, seqlen, n_windows,
+                                       n_tokens, ppl, timestamp FROM eval_results;
+    DROP TABLE eval_results;
+    ALTER TABLE eval_results_v5 RENAME TO eval_results;
+    )sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,

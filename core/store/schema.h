@@ -9,12 +9,13 @@
 //   v3  crash detection: runs.pid and runs.heartbeat_time
 //   v4  downstream accuracy: task_results (per task and stage, with its protocol) and
 //       task_group_scores (MMLU categories, subcategories, subjects)
+//   v5  eval_results accept the stage "finetuned" (SFT after compensation)
 #pragma once
 #include "core/store/sqlite.h"
 
 namespace rilq::store {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // The version stored in the file (0 for a new, empty database).
 int schema_version(Database& db);

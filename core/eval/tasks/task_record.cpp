@@ -1,5 +1,6 @@
 #include "core/eval/tasks/task_record.h"
 
+#include "core/store/recorded_run.h"
 #include "core/store/run_stages.h"
 #include "core/store/run_store.h"
 #include "core/util/error.h"
@@ -73,19 +74,13 @@ std::string record_task_evaluation(store::RunStore& store, const TaskEvaluationR
     created.name = run.name;
     created.params = run.params;
     created.tags = {{"kind", "eval"}};
-    const std::string uuid = store.create_run(created);
-    store.start_run(uuid);
-    try {
+    return store::run_recorded(store, created, [&](const std::string& uuid) {
         for (const store::EvalResult& e : perplexity)
             store.log_eval_result(uuid, e);
         for (const store::TaskScore& s : scores)
             store.log_task_score(uuid, s);
-        store.end_run(uuid, store::RunStatus::Finished);
-    } catch (const std::exception& e) {
-        store.end_run(uuid, store::RunStatus::Failed, e.what());
-        throw;
-    }
-    return uuid;
+        return store::RunEnd{};
+    });
 }
 
 } // namespace rilq
