@@ -122,7 +122,7 @@ class TestCliQuantize : public QObject {
     void usage_errors_exit_2() {
         QCOMPARE(run(rilq::cli::cmd_quantize, "quantize", {stories(), "--bits", "2"}).code, 2); // no --out
         QCOMPARE(run(rilq::cli::cmd_qstats, "qstats", {stories(), "--method", "nf", "--bits", "8"}).code, 2);
-        QCOMPARE(run(rilq::cli::cmd_qstats, "qstats", {stories(), "--method", "gptq"}).code, 2);
+        QCOMPARE(run(rilq::cli::cmd_qstats, "qstats", {stories(), "--method", "awq"}).code, 2);
         const Run missing = run(rilq::cli::cmd_qstats, "qstats", {"/nonexistent/model.bin", "--quiet"});
         QCOMPARE(missing.code, 1);
         QVERIFY(missing.err.find("/nonexistent/model.bin") != std::string::npos);

@@ -5,7 +5,9 @@
 
 #include "app/cli/commands.h"
 #include "core/run/experiment_config.h"
+#include "core/report/task_metric.h"
 #include "core/run/run_record.h"
+#include "core/store/run_stages.h"
 #include "core/store/run_store.h"
 
 #include <QtTest/QtTest>
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 using rilq::store::RunStatus;
 using rilq::store::RunStore;
@@ -147,6 +150,71 @@ class TestCliStore : public QObject {
                     << db_arg_);
         QCOMPARE(loss.code, 0);
         QVERIFY2(has(loss.out, "| 0 (wo RILQ) | 1.50   |"), loss.out.c_str());
+    }
+
+    // Task accuracy through the CLI: the README sweep's runs also scored ARC-e and PIQA (in 64ths,
+    // so every percent is exact); --metric acc prints the tasks and their CSQA avg. per rank.
+    void export_task_accuracy() {
+        {
+            RunStore store(db_);
+            rilq::store::RunFilter filter;
+            filter.experiment = "rilq-llama2-7b-rank-sweep";
+            filter.with_params = true;
+            for (const auto& run : store.list_runs(filter)) {
+                const double rank = std::stod(run.params.at("rilq.lora_r"));
+                for (const auto& [task, base, n] :
+                     {std::tuple{"arc_easy", 32.0, 2376}, std::tuple{"piqa", 48.0, 1838}}) {
+                    rilq::store::TaskScore score;
+                    score.task = task;
+                    score.stage = rank > 0 ? "compensated" : "quantized";
+                    score.n = n;
+                    score.bos = "none";
+                    score.acc = (base + rank / 16.0) / 64.0;
+                    score.acc_norm = score.acc + 1.0 / 64.0;
+                    store.log_task_score(run.uuid, score);
+                }
+            }
+        }
+        Result acc =
+            run(rilq::cli::cmd_export,
+                q({"rilq export", "--experiment", "rilq-llama2-7b-rank-sweep", "--metric", "acc", "--db"})
+                    << db_arg_);
+        QVERIFY2(acc.code == 0, acc.err.c_str());
+        QCOMPARE(acc.out,
+                 std::string("| LoRA rank   | ARC-e | PIQA  | CSQA avg. |\n"
+                             "|-------------|-------|-------|-----------|\n"
+                             "| 0 (wo RILQ) | 50.00 | 75.00 | 62.50     |\n"
+                             "| 16          | 51.56 | 76.56 | 64.06     |\n"
+                             "| 32          | 53.13 | 78.13 | 65.63     |\n"
+                             "| 64          | 56.25 | 81.25 | 68.75     |\n"
+                             "| 128         | 62.50 | 87.50 | 75.00     |\n"
+                             "\n"
+                             "Protocol: RTN W2A16G64 (omniquant); accuracy % (compensated; quantized where "
+                             "nothing was compensated): ARC-e 0-shot n=2376, PIQA 0-shot n=1838; BOS "
+                             "none; calibration c4 320 x 512, val 0.2; lr 0.0001\n"));
+        Result one = run(rilq::cli::cmd_export, q({"rilq export", "--experiment", "rilq-llama2-7b-rank-sweep",
+                                                   "--metric", "piqa.acc_norm", "--format", "csv", "--db"})
+                                                    << db_arg_);
+        QVERIFY2(one.code == 0, one.err.c_str());
+        QVERIFY2(has(one.out, "PIQA acc_norm") && has(one.out, "128,89.0625"), one.out.c_str());
+        Result none =
+            run(rilq::cli::cmd_export,
+                q({"rilq export", "--experiment", "rilq-llama2-7b-rank-sweep", "--metric", "mmlu", "--db"})
+                    << db_arg_);
+        QCOMPARE(none.code, 1);
+        QVERIFY2(has(none.err, "no task scores for metric \"mmlu\" (stage compensated)"), none.err.c_str());
+        Result bad_norm =
+            run(rilq::cli::cmd_export, q({"rilq export", "--experiment", "rilq-llama2-7b-rank-sweep",
+                                          "--metric", "winogrande.acc_norm", "--db"})
+                                           << db_arg_);
+        QCOMPARE(bad_norm.code, 1);
+        QVERIFY2(has(bad_norm.err, "task winogrande has no acc_norm"), bad_norm.err.c_str());
+        // The help lists core's metrics and stages.
+        Result help = run(rilq::cli::cmd_export, q({"rilq export", "--help"}));
+        for (const auto& choice : rilq::report::export_metric_choices())
+            QVERIFY2(has(help.out, choice.name + ": "), choice.name.c_str());
+        for (const auto& stage : rilq::store::run_stages())
+            QVERIFY2(has(help.out, " " + stage), stage.c_str());
     }
 
     void runs_list_and_filters() {

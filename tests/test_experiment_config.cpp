@@ -258,8 +258,8 @@ class TestExperimentConfig : public QObject {
         // quant
         row("q_model with quantizer", R"({"quant": {"method": "rtn"}})",
             R"($.rilq.q_model: expected no q_model when $.quant.method is "rtn" (the quantized model is made on the fly), found "qm")");
-        row("method", R"({"quant": {"method": "gptq"}})",
-            R"($.quant.method: expected one of "none", "rtn", "nf", "icq-nf", "icq-int", found "gptq")");
+        row("method", R"({"quant": {"method": "awq"}})",
+            R"($.quant.method: expected one of "none", "rtn", "nf", "icq-nf", "icq-int", "gptq", found "awq")");
         row("bits", R"({"quant": {"bits": 9}})", "$.quant.bits: expected an integer in [1, 8], found 9");
         row("group", R"({"quant": {"group_size": -1}})",
             "$.quant.group_size: expected a non-negative integer (0 = whole row), found -1");

@@ -206,7 +206,7 @@ class TestQuantModel : public QObject {
         expect_error({{"method", "rtn"}, {"bits", 5}},
                      "$.quant.bits: expected 2, 3, 4 or 8 for method \"rtn\", found 5");
         expect_error({{"method", "nf"}, {"bits", 8}}, "$.quant.bits");
-        expect_error({{"method", "gptq"}}, "$.quant.method");
+        expect_error({{"method", "awq"}}, "$.quant.method");
         expect_error({{"method", "icq-int"}, {"variant", "omniquant"}}, "$.quant.variant");
         expect_error({{"grp", 64}}, "$.quant.grp: ");
         expect_error({{"icq_tau_n", "many"}}, "$.quant.icq_tau_n: expected a positive integer");

@@ -17,6 +17,8 @@
 #include "tests/support/test_main.h"
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -363,7 +365,10 @@ class TestReport : public QObject {
             store.end_run(id, RunStatus::Finished);
         }
         const RankSweep sweep = rank_sweep_from_store(store, "scope-sweep");
-        QCOMPARE(sweep.points.size(), size_t{8}); // 2 datasets x 2 scopes x ranks 0, 16
+        QCOMPARE(sweep.points.size(), size_t{12}); // (2 datasets + Avg.) x 2 scopes x ranks 0, 16
+        QCOMPARE(
+            std::count_if(sweep.points.begin(), sweep.points.end(), [](const auto& p) { return p.average; }),
+            4);
         std::map<std::tuple<std::string, std::string, int64_t>, RankSweepPoint> by_cell;
         for (const auto& p : sweep.points)
             QVERIFY(by_cell.emplace(std::make_tuple(p.dataset, p.scope, p.rank), p).second); // one per cell

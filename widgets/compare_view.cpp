@@ -11,9 +11,15 @@ namespace rilq::widgets {
 CompareView::CompareView(QWidget* parent) : QWidget(parent) {
     overlay_ = new RunOverlay(this);
     rank_plot_ = new RankPlot(this);
+    accuracy_plot_ = new RankPlot(this);
+    accuracy_plot_->setLogY(false); // accuracies differ by points, not by orders of magnitude
+    accuracy_plot_->hide();
+    auto* plots = new QSplitter(Qt::Vertical, this);
+    plots->addWidget(rank_plot_);
+    plots->addWidget(accuracy_plot_);
     auto* split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(overlay_);
-    split->addWidget(rank_plot_);
+    split->addWidget(plots);
     split->setStretchFactor(0, 1);
     split->setStretchFactor(1, 1);
     split->setSizes({1000, 1000}); // equal halves: the overlay toolbar would otherwise take most of it
@@ -27,6 +33,10 @@ void CompareView::setRuns(const QVector<RunCurve>& runs) {
 }
 void CompareView::setSweep(const RankSweep& sweep) {
     rank_plot_->setSweep(sweep);
+}
+void CompareView::setAccuracySweep(const RankSweep& sweep) {
+    accuracy_plot_->setSweep(sweep);
+    accuracy_plot_->setVisible(!sweep.points.isEmpty());
 }
 
 } // namespace rilq::widgets

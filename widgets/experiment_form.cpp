@@ -5,6 +5,7 @@
 #include "core/demo/demo_cache.h"
 #include "core/run/config_schema.h"     // FieldInfo: the rows' docs
 #include "core/run/experiment_config.h" // validate_experiment: the same checks `rilq run` makes
+#include "core/util/json_key_order.h"   // saving in the file's key order
 #include "widgets/field_editor.h"
 
 #include <nlohmann/json.hpp>
@@ -33,7 +34,8 @@ const QVector<int>& ExperimentForm::rankChoices() {
 }
 
 ExperimentForm::ExperimentForm(QWidget* parent)
-    : QWidget(parent), document_(std::make_unique<json>(json::object())) {
+    : QWidget(parent), document_(std::make_unique<json>(json::object())),
+      file_order_(std::make_unique<nlohmann::ordered_json>()) {
     // Red frame on whatever field has an issue; set through a dynamic property so every widget
     // type (spin box, combo, list) is marked the same way.
     setStyleSheet(QStringLiteral("*[rilqInvalid=\"true\"] { border: 1px solid #d62728; background: #fdecea; }"
@@ -60,6 +62,7 @@ bool ExperimentForm::eventFilter(QObject* watched, QEvent* event) {
 
 void ExperimentForm::setDocument(const json& document) {
     *document_ = document.is_object() ? document : json::object();
+    *file_order_ = nlohmann::ordered_json(); // a document from code has no file layout to keep
     load_fields();
     revalidate();
 }
@@ -69,7 +72,7 @@ const json& ExperimentForm::document() const {
 }
 
 QString ExperimentForm::documentText() const {
-    return qt_text(document_->dump(2)) + QLatin1Char('\n');
+    return qt_text(in_original_key_order(*file_order_, *document_).dump(2)) + QLatin1Char('\n');
 }
 
 void ExperimentForm::load_fields() {
@@ -170,8 +173,11 @@ bool ExperimentForm::loadFile(const QString& path, QString* error) {
         return false;
     }
     json document;
+    nlohmann::ordered_json in_file_order;
     try {
-        document = json::parse(file.readAll().toStdString());
+        const std::string text = file.readAll().toStdString();
+        document = json::parse(text);
+        in_file_order = nlohmann::ordered_json::parse(text);
     } catch (const std::exception& e) {
         if (error) *error = tr("%1: not valid JSON: %2").arg(path, QString::fromUtf8(e.what()));
         return false;
@@ -182,16 +188,19 @@ bool ExperimentForm::loadFile(const QString& path, QString* error) {
     }
     file_path_ = QFileInfo(path).absoluteFilePath();
     setDocument(document);
+    *file_order_ = std::move(in_file_order);
     return true;
 }
 
 bool ExperimentForm::saveFile(const QString& path, QString* error) {
     QSaveFile file(path); // atomic: a failed save never leaves half a file behind
-    const QByteArray bytes = documentText().toUtf8();
+    nlohmann::ordered_json saved = in_original_key_order(*file_order_, *document_);
+    const QByteArray bytes = (qt_text(saved.dump(2)) + QLatin1Char('\n')).toUtf8();
     if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit()) {
         if (error) *error = tr("%1: cannot write (%2)").arg(path, file.errorString());
         return false;
     }
+    *file_order_ = std::move(saved);
     const QString previous_base = baseDir();
     file_path_ = QFileInfo(path).absoluteFilePath();
     file_label_->setText(QDir::toNativeSeparators(file_path_));

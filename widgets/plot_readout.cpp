@@ -2,9 +2,34 @@
 
 #include "widgets/qcustomplot_include.h"
 
+#include <QEvent>
+
 #include <cmath>
 
 namespace rilq::widgets {
+
+namespace {
+
+// Hides the read-out when the cursor leaves the chart: a move event never comes then, so without
+// this the last read-out stayed on screen.
+class ReadoutLeaveFilter : public QObject {
+  public:
+    ReadoutLeaveFilter(QCustomPlot* plot, PlotReadout* readout) : QObject(plot), readout_(readout) {
+        plot->installEventFilter(this);
+    }
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (event->type() == QEvent::Leave && readout_->visible()) {
+            readout_->hide();
+            static_cast<QCustomPlot*>(watched)->replot(QCustomPlot::rpQueuedReplot);
+        }
+        return false;
+    }
+
+  private:
+    PlotReadout* readout_;
+};
+
+} // namespace
 
 GraphHit nearest_point(const QVector<QCPGraph*>& graphs, const QPointF& pixel, double radius_px) {
     GraphHit hit;
@@ -48,6 +73,11 @@ PlotReadout::PlotReadout(QCustomPlot* plot) : plot_(plot) {
     label_->setTextAlignment(Qt::AlignLeft);
     label_->setSelectable(false);
     label_->setVisible(false);
+    leave_filter_ = new ReadoutLeaveFilter(plot, this);
+}
+
+PlotReadout::~PlotReadout() {
+    delete leave_filter_.data(); // it points at this read-out; the plot may outlive it
 }
 
 void PlotReadout::show(const GraphHit& hit, const QString& text, const QColor& text_color) {

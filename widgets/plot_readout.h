@@ -3,6 +3,7 @@
 #pragma once
 #include <QColor>
 #include <QPointF>
+#include <QPointer>
 #include <QString>
 #include <QVector>
 
@@ -25,7 +26,10 @@ GraphHit nearest_point(const QVector<QCPGraph*>& graphs, const QPointF& pixel, d
 
 class PlotReadout {
   public:
-    explicit PlotReadout(QCustomPlot* plot); // items are owned by the plot
+    explicit PlotReadout(QCustomPlot* plot); // items are owned by the plot; hides when the cursor leaves it
+    ~PlotReadout();
+    PlotReadout(const PlotReadout&) = delete;
+    PlotReadout& operator=(const PlotReadout&) = delete;
     void show(const GraphHit& hit, const QString& text, const QColor& text_color);
     void hide();
     bool visible() const;
@@ -35,6 +39,7 @@ class PlotReadout {
     QCustomPlot* plot_ = nullptr;
     QCPItemTracer* tracer_ = nullptr;
     QCPItemText* label_ = nullptr;
+    QPointer<QObject> leave_filter_; // a child of the plot, which may go first
 };
 
 } // namespace rilq::widgets

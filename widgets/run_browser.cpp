@@ -2,6 +2,8 @@
 
 #include "core/store/run_types.h" // diff_params: the one param diff
 
+#include <algorithm>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -198,11 +200,14 @@ void RunBrowser::rebuild_model() {
     // varied); identical params would only repeat themselves down the table.
     QMap<QString, QSet<QString>> values;
     QSet<QString> metric_set;
+    QStringList accuracy_keys;
     for (const BrowserRun& run : runs_) {
         for (auto it = run.params.begin(); it != run.params.end(); ++it)
             values[it.key()].insert(it.value());
         for (auto it = run.best.begin(); it != run.best.end(); ++it)
             metric_set.insert(it.key());
+        for (const auto& [column, value] : run.accuracy)
+            if (!accuracy_keys.contains(column)) accuracy_keys << column; // the source's task order
     }
     QStringList param_keys;
     for (auto it = values.begin(); it != values.end(); ++it) {
@@ -220,6 +225,8 @@ void RunBrowser::rebuild_model() {
     headers << param_keys;
     for (const QString& key : metric_keys)
         headers << tr("best %1").arg(key);
+    for (const QString& key : accuracy_keys)
+        headers << tr("%1 (%)").arg(key);
     model_->setHorizontalHeaderLabels(headers);
 
     for (const BrowserRun& run : runs_) {
@@ -245,6 +252,13 @@ void RunBrowser::rebuild_model() {
             row << (run.best.contains(key)
                         ? number_item(run.best.value(key), QString::number(run.best.value(key), 'g', 5))
                         : new QStandardItem);
+        for (const QString& key : accuracy_keys) {
+            const auto found = std::find_if(run.accuracy.begin(), run.accuracy.end(),
+                                            [&](const QPair<QString, double>& c) { return c.first == key; });
+            row << (found == run.accuracy.end()
+                        ? new QStandardItem
+                        : number_item(found->second, QString::number(100.0 * found->second, 'f', 2)));
+        }
         for (QStandardItem* item : row)
             if (!item->data(kSortRole).isValid()) item->setData(item->text(), kSortRole);
         model_->appendRow(row);

@@ -1,13 +1,15 @@
 // RunBrowser: every recorded run, MLflow-style. Filter by experiment, status and text; sort by
-// any column (params that differ between the listed runs and each metric's best value are
-// columns); compare the params of two selected runs (all, or only those that differ); open a
-// run (its curves and layer views), send several to the compare view, delete with confirmation.
-// The rows come from a source the app connects to the run store, so this view has no store code.
+// any column (params that differ between the listed runs, each metric's best value and each
+// downstream task's accuracy are columns); compare the params of two selected runs (all, or only
+// those that differ); open a run (its curves and layer views), send several to the compare view,
+// delete with confirmation. The rows come from a source the app connects to the run store, so
+// this view has no store code.
 #pragma once
 #include "widgets/run_queue_view.h" // RunStatus
 
 #include <QDateTime>
 #include <QMap>
+#include <QPair>
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -37,6 +39,10 @@ struct BrowserRun {
     QString message;          // status message (why it failed / was killed)
     QMap<QString, QString> params;
     QMap<QString, double> best; // metric key -> best (lowest) value logged
+    // Downstream task accuracy (0-1) per column, headed by core's task labels (a task's acc, and
+    // "<label> acc_norm" where it has one), from the run's last stage that scored the task; shown
+    // in percent after the metrics, in the order given.
+    QVector<QPair<QString, double>> accuracy;
 };
 
 // Both may throw std::exception; the browser reports the message and keeps going.

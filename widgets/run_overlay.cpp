@@ -37,6 +37,11 @@ RunOverlay::RunOverlay(QWidget* parent) : QWidget(parent) {
     color_box_->setMinimumContentsLength(10);
     bar->addWidget(color_box_);
     bar->addSpacing(12);
+    bar->addWidget(new QLabel(tr("dash by"), this));
+    dash_box_ = new QComboBox(this);
+    dash_box_->setMinimumContentsLength(10);
+    bar->addWidget(dash_box_);
+    bar->addSpacing(12);
     log_y_box_ = new QCheckBox(tr("log y"), this);
     bar->addWidget(log_y_box_);
     bar->addSpacing(12);
@@ -49,6 +54,9 @@ RunOverlay::RunOverlay(QWidget* parent) : QWidget(parent) {
     connect(metric_box_, &QComboBox::currentTextChanged, this, &RunOverlay::setMetric);
     connect(color_box_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
         if (i >= 0) setColorParameter(color_box_->itemData(i).toString());
+    });
+    connect(dash_box_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
+        if (i >= 0) setDashParameter(dash_box_->itemData(i).toString());
     });
     connect(log_y_box_, &QCheckBox::toggled, this, &RunOverlay::setLogY);
     connect(smoothing_slider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
@@ -95,12 +103,15 @@ void RunOverlay::setRuns(const QVector<RunCurve>& runs) {
     }
     const QStringList params = parameterKeys();
     if (!params.contains(color_param_)) color_param_ = params.isEmpty() ? QString() : params.front();
+    if (!params.contains(dash_param_)) dash_param_.clear();
+    keep_channels_apart();
     sync_controls();
     rebuild();
 }
 
 void RunOverlay::sync_controls() {
-    const QSignalBlocker b1(metric_box_), b2(color_box_), b3(log_y_box_), b4(smoothing_slider_);
+    const QSignalBlocker b1(metric_box_), b2(color_box_), b3(log_y_box_), b4(smoothing_slider_),
+        b5(dash_box_);
     metric_box_->clear();
     metric_box_->addItems(metricKeys());
     metric_box_->setCurrentText(metric_);
@@ -109,6 +120,11 @@ void RunOverlay::sync_controls() {
     for (const QString& key : parameterKeys())
         color_box_->addItem(key, key);
     color_box_->setCurrentIndex(std::max(0, color_box_->findData(color_param_)));
+    dash_box_->clear();
+    dash_box_->addItem(tr("none"), QString());
+    for (const QString& key : parameterKeys())
+        dash_box_->addItem(key, key);
+    dash_box_->setCurrentIndex(std::max(0, dash_box_->findData(dash_param_)));
     log_y_box_->setChecked(log_y_);
     smoothing_slider_->setValue(int(std::lround(smoothing_ * 100)));
 }
@@ -119,10 +135,40 @@ void RunOverlay::setMetric(const QString& metric) {
     rebuild();
 }
 
+// Two swept params (rank x scope): the one not coloured dashes, so no two runs look alike. Of
+// several, the one with the fewest values (a scope, not a per-run output folder): dash patterns
+// tell only a few values apart.
+void RunOverlay::keep_channels_apart() {
+    if (!dash_param_.isEmpty() && dash_param_ != color_param_) return;
+    dash_param_.clear();
+    qsizetype fewest = 0;
+    for (const QString& key : parameterKeys()) {
+        if (key == color_param_) continue;
+        QStringList values;
+        for (const RunCurve& run : runs_)
+            if (!values.contains(run.params.value(key))) values.push_back(run.params.value(key));
+        if (dash_param_.isEmpty() || values.size() < fewest) {
+            dash_param_ = key;
+            fewest = values.size();
+        }
+    }
+}
+
 void RunOverlay::setColorParameter(const QString& key) {
     color_param_ = key;
+    keep_channels_apart();
     sync_controls();
     rebuild();
+}
+
+void RunOverlay::setDashParameter(const QString& key) {
+    dash_param_ = key;
+    sync_controls();
+    rebuild();
+}
+
+Qt::PenStyle RunOverlay::dashOf(const QString& run_id) const {
+    return dashes_.value(run_id, Qt::SolidLine);
 }
 
 void RunOverlay::setLogY(bool enabled) {
@@ -143,6 +189,20 @@ void RunOverlay::rebuild() {
     plot_->clearGraphs();
     graphs_.clear();
     colors_.clear();
+    dashes_.clear();
+
+    // Dashes: one style per value of the second parameter, in sorted order.
+    if (!dash_param_.isEmpty()) {
+        QStringList values;
+        for (const RunCurve& run : runs_)
+            if (!values.contains(run.params.value(dash_param_)))
+                values.push_back(run.params.value(dash_param_));
+        values.sort();
+        const Qt::PenStyle styles[] = {Qt::SolidLine, Qt::DashLine, Qt::DotLine, Qt::DashDotLine,
+                                       Qt::DashDotDotLine};
+        for (const RunCurve& run : runs_)
+            dashes_.insert(run.run_id, styles[values.indexOf(run.params.value(dash_param_)) % 5]);
+    }
 
     // Colours: numeric parameter -> viridis by rank among its values; text -> palette by value.
     QVector<int> order(runs_.size());
@@ -186,11 +246,12 @@ void RunOverlay::rebuild() {
         if (smoothing_ > 0.0) values = ema_smooth(values, smoothing_);
         QCPGraph* g = plot_->addGraph();
         QString name = run.label.isEmpty() ? run.run_id : run.label;
-        const QString value = run.params.value(color_param_);
-        if (!color_param_.isEmpty() && !name.contains(value))
-            name += QString(" · %1=%2").arg(color_param_, value);
+        for (const QString& key : {color_param_, dash_param_}) {
+            const QString value = run.params.value(key);
+            if (!key.isEmpty() && !name.contains(value)) name += QString(" · %1=%2").arg(key, value);
+        }
         g->setName(name);
-        g->setPen(curve_pen(colors_.value(run.run_id), 1.8, Qt::SolidLine, int(keys.size())));
+        g->setPen(curve_pen(colors_.value(run.run_id), 1.8, dashOf(run.run_id), int(keys.size())));
         g->setAdaptiveSampling(true);
         g->setData(keys, values);
         graphs_.insert(run.run_id, g);

@@ -32,6 +32,10 @@ class RunOverlay : public QWidget {
     QStringList parameterKeys() const; // params whose value differs between runs, sorted
     QString metric() const { return metric_; }
     QString colorParameter() const { return color_param_; } // "" = one palette colour per run
+    // The second channel: each value of this param draws its own dash pattern ("" = all solid).
+    // Defaults to the first varied param other than the colour one.
+    QString dashParameter() const { return dash_param_; }
+    Qt::PenStyle dashOf(const QString& run_id) const;
     bool logY() const { return log_y_; }
     double smoothing() const { return smoothing_; }
 
@@ -44,17 +48,21 @@ class RunOverlay : public QWidget {
   public Q_SLOTS:
     void setMetric(const QString& metric);
     void setColorParameter(const QString& key);
+    void setDashParameter(const QString& key);
     void setLogY(bool enabled);
     void setSmoothing(double weight); // EMA as in LiveCurves; 0 = raw
 
   private:
     void rebuild();
     void sync_controls();
+    void keep_channels_apart(); // the dash param defaults to a varied one the colour does not show
     void on_mouse_move(QMouseEvent* event);
 
     QVector<RunCurve> runs_;
     QString metric_;
     QString color_param_;
+    QString dash_param_;
+    QMap<QString, Qt::PenStyle> dashes_; // by run id
     bool log_y_ = false;
     double smoothing_ = 0.0;
     QMap<QString, QCPGraph*> graphs_; // by run id
@@ -63,6 +71,7 @@ class RunOverlay : public QWidget {
     QCustomPlot* plot_ = nullptr;
     QComboBox* metric_box_ = nullptr;
     QComboBox* color_box_ = nullptr;
+    QComboBox* dash_box_ = nullptr;
     QCheckBox* log_y_box_ = nullptr;
     QSlider* smoothing_slider_ = nullptr;
     std::unique_ptr<PlotReadout> readout_;

@@ -1,10 +1,13 @@
-// rilq export: an experiment's pivot table (rows = a swept param, columns = eval datasets)
-// as Markdown, CSV, LaTeX or JSON, with its protocol line.
+// rilq export: an experiment's pivot table (rows = a swept param, columns = eval datasets, the
+// tasks of an accuracy metric or MMLU's categories) as Markdown, CSV, LaTeX or JSON, with its
+// protocol line.
 #include "app/cli/cli_store.h"
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
 #include "core/report/store_pivot.h"
 #include "core/report/table_writers.h"
+#include "core/report/task_metric.h"
+#include "core/store/run_stages.h"
 #include "core/store/run_store.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -12,6 +15,25 @@
 #include <iostream>
 
 namespace rilq::cli {
+
+namespace {
+
+// The --metric help: core's list of named metrics, one per line.
+std::string metric_help() {
+    std::string help = "What fills the cells (default ppl); logged metrics such as v_loss work too:";
+    for (const auto& choice : report::export_metric_choices())
+        help += "\n  " + choice.name + ": " + choice.help;
+    return help;
+}
+
+std::string stage_help() {
+    std::string help = "Stage of PPL and task scores:";
+    for (const auto& stage : store::run_stages())
+        help += " " + stage;
+    return help + " (default compensated; runs that compensated nothing use quantized).";
+}
+
+} // namespace
 
 int cmd_export(const QStringList& args) {
     QCommandLineParser parser;
@@ -26,23 +48,28 @@ int cmd_export(const QStringList& args) {
     option("rows", "Param whose values are the rows (default lora_r).", "PARAM", "lora_r");
     option("cols", "\"dataset\" (default) or a param whose values are the columns.", "dataset|PARAM",
            "dataset");
-    option("metric", "\"ppl\" (default) or a logged metric such as v_loss.", "NAME", "ppl");
-    option("stage", "PPL stage: fp, quantized or compensated (default).", "STAGE", "compensated");
+    const std::string metric_text = metric_help(), stage_text = stage_help();
+    option("metric", metric_text.c_str(), "NAME", "ppl");
+    option("stage", stage_text.c_str(), "STAGE", "compensated");
     option("stat", "For logged metrics: min (default), max or last.", "STAT", "min");
-    option("dataset", "With --cols PARAM: the dataset whose PPL fills the cells (default: their mean).",
+    option("dataset",
+           "With --cols PARAM: the dataset, task or MMLU category whose value fills the cells (default: "
+           "their average).",
            "NAME");
     option("where", "Keep only runs whose param has this value (repeatable).", "KEY=VALUE");
     option("format", "md (default), csv, latex or json.", "FORMAT", "md");
     option("out", "Write to FILE instead of standard output.", "FILE");
     option("decimals", "Digits after the point in Markdown and LaTeX (default 2).", "N", "2");
     parser.addOption({QStringLiteral("mark-best"), QStringLiteral("Mark the best value of each column.")});
-    parser.addOption({QStringLiteral("higher-is-better"), QStringLiteral("Best means highest (accuracy).")});
+    parser.addOption({QStringLiteral("higher-is-better"),
+                      QStringLiteral("Best means highest (implied by task accuracy metrics).")});
     parser.addOption(
         {QStringLiteral("include-unfinished"), QStringLiteral("Also use runs that did not finish.")});
     add_db_option(parser);
     int code = kExitOk;
-    if (!parse_args(parser, args, QStringLiteral("Export an experiment's table (rows x datasets + Avg)."), 0,
-                    0, code))
+    if (!parse_args(parser, args,
+                    QStringLiteral("Export an experiment's table (rows x datasets or tasks + Avg)."), 0, 0,
+                    code))
         return code;
     const auto value = [&](const char* name) { return to_std(parser.value(QString::fromLatin1(name))); };
     if (!parser.isSet(QStringLiteral("experiment"))) {

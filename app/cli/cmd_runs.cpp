@@ -120,6 +120,12 @@ nlohmann::json detail_json(const store::RunDetail& d) {
     }
     json tasks = json::array();
     const auto nullable = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
+    // A score logged without its protocol record (or an unreadable one) prints null, never an
+    // invalid document.
+    const auto protocol_of = [](const std::string& text) {
+        json parsed = json::parse(text, nullptr, false);
+        return parsed.is_discarded() ? json(nullptr) : parsed;
+    };
     for (const auto& t : d.task_scores) {
         json groups = json::array();
         for (const auto& g : t.groups)
@@ -136,7 +142,7 @@ nlohmann::json detail_json(const store::RunDetail& d) {
                          {"tokenizer", t.tokenizer},
                          {"bos", t.bos},
                          {"max_length", t.max_length},
-                         {"protocol", json::parse(t.protocol_json, nullptr, false)},
+                         {"protocol", protocol_of(t.protocol_json)},
                          {"groups", groups}});
     }
     json artifacts = json::array();

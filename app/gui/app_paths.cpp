@@ -33,6 +33,13 @@ QString startup_experiment_path(const QString& given, const QString& remembered)
     return default_experiment_path();
 }
 
+QStringList updated_recent_experiments(const QStringList& recent, const QString& opened, int max) {
+    QStringList out{QFileInfo(opened).absoluteFilePath()};
+    for (const QString& path : recent)
+        if (out.size() < max && !out.contains(path) && QFileInfo(path).isFile()) out << path;
+    return out;
+}
+
 QString default_data_folder() {
     try {
         return QFileInfo(QString::fromStdString(store::default_store_path())).absolutePath();

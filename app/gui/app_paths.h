@@ -11,6 +11,9 @@ QString default_experiment_path();
 // What the window opens at start: the experiment named on the command line, else the one open
 // when the workbench last closed (if it still exists), else default_experiment_path().
 QString startup_experiment_path(const QString& given, const QString& remembered);
+// File -> Recent experiments: `opened` first, then the others of `recent` that still exist, at most
+// `max` of them, no duplicates.
+QStringList updated_recent_experiments(const QStringList& recent, const QString& opened, int max = 8);
 // The folder of the default run store (~/.local/share/rilq-workbench unless $RILQ_DB says else).
 QString default_data_folder();
 // "Qt 6.4.2 · LibTorch 1.13.1 · SQLite 3.40.1" (rich text for the About box).

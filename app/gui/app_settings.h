@@ -4,6 +4,7 @@
 #include <QByteArray>
 #include <QSettings>
 #include <QString>
+#include <QStringList>
 #include <QVariant>
 
 namespace rilq::gui {
@@ -25,6 +26,7 @@ inline const Preference<QByteArray> window_geometry("window/geometry", {});
 inline const Preference<QByteArray> window_state("window/state", {});
 inline const Preference<QString> last_experiment("paths/last_experiment", {});
 inline const Preference<QString> last_view("window/last_view", QStringLiteral("setup")); // viewNames()
+inline const Preference<QStringList> recent_experiments("paths/recent_experiments", {}); // newest first
 inline const Preference<QString> last_folder("paths/last_folder", {});
 inline const Preference<QString> data_folder("paths/data_folder", {}); // "" = default_data_folder()
 inline const Preference<QString> store_path("paths/store", {});        // "" = data folder's runs.sqlite

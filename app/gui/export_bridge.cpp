@@ -5,6 +5,8 @@
 #include "core/run/config_document.h"
 #include "core/report/store_pivot.h"
 #include "core/report/table_writers.h"
+#include "core/report/task_metric.h"
+#include "core/store/run_stages.h"
 #include "core/store/run_store.h"
 
 #include <algorithm>
@@ -46,12 +48,31 @@ report::TableFormat to_core(widgets::PivotFormat format) {
 
 } // namespace
 
+QVector<QPair<QString, QString>> export_metric_choices() {
+    QVector<QPair<QString, QString>> out;
+    for (const auto& choice : report::export_metric_choices())
+        out.push_back({qt(choice.name), qt(choice.help)});
+    return out;
+}
+
+QStringList export_stages() {
+    QStringList out;
+    for (const auto& stage : store::run_stages())
+        out << qt(stage);
+    return out;
+}
+
 widgets::PivotTable export_preview(const QString& store_path, const ExportChoice& choice) {
     const report::PivotTable table = build(store_path, choice);
     widgets::PivotTable out;
-    out.title = choice.metric == QLatin1String("ppl")
-                    ? QStringLiteral("Perplexity · %1 · %2").arg(choice.experiment, choice.stage)
-                    : QStringLiteral("%1 · %2").arg(choice.metric, choice.experiment);
+    const auto task_metric = report::parse_task_metric(choice.metric.toStdString());
+    if (choice.metric == QLatin1String("ppl"))
+        out.title = QStringLiteral("Perplexity · %1 · %2").arg(choice.experiment, choice.stage);
+    else if (task_metric)
+        out.title = QStringLiteral("%1 accuracy (%) · %2 · %3")
+                        .arg(qt(task_metric->label), choice.experiment, choice.stage);
+    else
+        out.title = QStringLiteral("%1 · %2").arg(choice.metric, choice.experiment);
     out.header << qt(table.row_header);
     for (const auto& label : table.column_labels)
         out.header << qt(label);
@@ -97,8 +118,10 @@ ExportChoice default_export_choice(const QString& store_path, const QString& exp
     for (const auto& [key, set] : values)
         if (set.size() > 1 && key != "seed") swept.push_back(key);
     const auto rank = std::find(swept.begin(), swept.end(), "rilq.lora_r");
-    if (rank != swept.end()) swept.erase(rank);
-    else if (!swept.empty()) choice.rows = qt(swept.front()), swept.erase(swept.begin());
+    if (rank != swept.end())
+        swept.erase(rank);
+    else if (!swept.empty())
+        choice.rows = qt(swept.front()), swept.erase(swept.begin());
     if (!swept.empty()) choice.cols = qt(swept.front());
     return choice;
 }

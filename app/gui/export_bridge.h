@@ -3,7 +3,10 @@
 #pragma once
 #include "widgets/pivot_preview.h"
 
+#include <QPair>
 #include <QString>
+#include <QStringList>
+#include <QVector>
 
 namespace rilq::gui {
 
@@ -16,6 +19,11 @@ struct ExportChoice {
     bool mark_best = false;
     int decimals = 2;
 };
+
+// The metrics and stages the Export tab offers: core's lists (report::export_metric_choices,
+// store::run_stages), as `rilq export --help` prints them. (name, one-line help) pairs.
+QVector<QPair<QString, QString>> export_metric_choices();
+QStringList export_stages();
 
 // What `rilq run` prints for this experiment: rows = rilq.lora_r (or the one swept param), columns
 // = another swept param when there is one (e.g. rilq.scope), else the datasets. Swept params are

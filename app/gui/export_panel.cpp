@@ -8,6 +8,7 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <exception>
 
 namespace rilq::gui {
@@ -19,9 +20,20 @@ ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
     cols_edit_ = new QLineEdit(QStringLiteral("dataset"));
     cols_edit_->setToolTip(tr("\"dataset\" or a param whose values become the columns (e.g. rilq.scope)"));
     stage_box_ = new QComboBox;
-    stage_box_->addItems({QStringLiteral("compensated"), QStringLiteral("quantized"), QStringLiteral("fp")});
-    metric_edit_ = new QLineEdit(QStringLiteral("ppl"));
-    metric_edit_->setToolTip(tr("\"ppl\" or a logged metric such as v_loss (its minimum)"));
+    QStringList stages = export_stages(); // latest stage first: what the run produced
+    std::reverse(stages.begin(), stages.end());
+    stage_box_->addItems(stages);
+    stage_box_->setCurrentText(ExportChoice{}.stage);
+    metric_box_ = new QComboBox;
+    metric_box_->setEditable(true); // a logged metric such as v_loss (its minimum) is typed in
+    metric_box_->setInsertPolicy(QComboBox::NoInsert);
+    metric_box_->setMinimumContentsLength(12);
+    for (const auto& [name, help] : export_metric_choices()) {
+        metric_box_->addItem(name);
+        metric_box_->setItemData(metric_box_->count() - 1, help, Qt::ToolTipRole);
+    }
+    metric_box_->setCurrentText(ExportChoice{}.metric);
+    metric_box_->setToolTip(tr("A listed metric, or a logged metric such as v_loss (its minimum)"));
     best_box_ = new QCheckBox(tr("Mark best"));
     auto* update_button = new QPushButton(tr("Update"));
     auto* controls = new QHBoxLayout;
@@ -34,7 +46,7 @@ ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
     controls->addWidget(new QLabel(tr("Stage")));
     controls->addWidget(stage_box_);
     controls->addWidget(new QLabel(tr("Metric")));
-    controls->addWidget(metric_edit_);
+    controls->addWidget(metric_box_);
     controls->addWidget(best_box_);
     controls->addWidget(update_button);
     preview_ = new widgets::PivotPreview;
@@ -48,7 +60,9 @@ ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
     connect(best_box_, &QCheckBox::toggled, this, &ExportPanel::update);
     connect(rows_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
     connect(cols_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
-    connect(metric_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
+    // A picked item updates at once; typed text when it is finished (not at every keystroke).
+    connect(metric_box_, &QComboBox::activated, this, &ExportPanel::update);
+    connect(metric_box_->lineEdit(), &QLineEdit::editingFinished, this, &ExportPanel::update);
     connect(preview_, &widgets::PivotPreview::errorOccurred, this, &ExportPanel::errorOccurred);
 }
 
@@ -62,7 +76,7 @@ ExportChoice ExportPanel::choice() const {
     c.rows = rows_edit_->text().trimmed();
     c.cols = cols_edit_->text().trimmed();
     c.stage = stage_box_->currentText();
-    c.metric = metric_edit_->text().trimmed();
+    c.metric = metric_box_->currentText().trimmed();
     c.mark_best = best_box_->isChecked();
     return c;
 }

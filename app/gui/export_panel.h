@@ -1,4 +1,5 @@
-// The Export tab: which experiment, which param as rows, which PPL stage, then the table as
+// The Export tab: which experiment, which param as rows, which metric (PPL, a task accuracy, the
+// common-sense average, MMLU's categories, a logged metric) at which stage, then the table as
 // `rilq export` would print it (PivotPreview: copy Markdown, save .md/.csv/.tex/.json).
 #pragma once
 #include "app/gui/export_bridge.h"
@@ -17,6 +18,7 @@ class ExportPanel : public QWidget {
     explicit ExportPanel(QWidget* parent = nullptr);
     void setStorePath(const QString& path);
     widgets::PivotPreview* preview() const { return preview_; }
+    QComboBox* metricBox() const { return metric_box_; }
     ExportChoice choice() const;
 
   public Q_SLOTS:
@@ -34,7 +36,7 @@ class ExportPanel : public QWidget {
     QLineEdit* rows_edit_ = nullptr;
     QLineEdit* cols_edit_ = nullptr;
     QComboBox* stage_box_ = nullptr;
-    QLineEdit* metric_edit_ = nullptr;
+    QComboBox* metric_box_ = nullptr; // core's metric names; editable for logged metrics
     QCheckBox* best_box_ = nullptr;
     widgets::PivotPreview* preview_ = nullptr;
 };

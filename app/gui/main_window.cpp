@@ -23,6 +23,7 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPalette>
@@ -117,6 +118,8 @@ void MainWindow::build_menus() {
             this, tr("Open experiment"), prefs::last_folder.get(), tr("Experiments (*.json)"));
         if (!path.isEmpty()) openExperiment(path);
     });
+    recent_menu_ = file->addMenu(tr("&Recent experiments"));
+    connect(recent_menu_, &QMenu::aboutToShow, this, &MainWindow::fill_recent_menu);
     file->addAction(tr("&Save experiment"), QKeySequence::Save, this, [this] {
         QString path = form_->filePath();
         if (path.isEmpty())
@@ -249,11 +252,24 @@ bool MainWindow::openExperiment(const QString& path) {
         return false;
     }
     prefs::last_experiment.set(form_->filePath());
+    prefs::recent_experiments.set(
+        updated_recent_experiments(prefs::recent_experiments.get(), form_->filePath()));
     prefs::last_folder.set(QFileInfo(path).absolutePath());
     log_->append(widgets::LogLevel::Info, tr("opened %1").arg(path), QStringLiteral("experiment"));
     setWindowModified(false);
     update_title();
     return true;
+}
+
+void MainWindow::fill_recent_menu() {
+    recent_menu_->clear();
+    for (const QString& path : prefs::recent_experiments.get()) {
+        if (!QFileInfo(path).isFile()) continue;
+        recent_menu_->addAction(QDir::toNativeSeparators(path), this, [this, path] {
+            if (maybeSaveExperiment()) openExperiment(path);
+        });
+    }
+    if (recent_menu_->isEmpty()) recent_menu_->addAction(tr("(none yet)"))->setEnabled(false);
 }
 
 void MainWindow::update_title() {

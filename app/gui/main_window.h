@@ -10,6 +10,7 @@
 class QAction;
 class QCustomPlot;
 class QDockWidget;
+class QMenu;
 class QTabWidget;
 class QThread;
 
@@ -94,6 +95,7 @@ class MainWindow : public QMainWindow {
     void apply_theme(const QString& theme);
     void report_error(const QString& message, const QString& source = QString());
     void update_title(); // the experiment's file name and the modified marker
+    void fill_recent_menu();
     void save_chart();
     void choose_data_folder();
     void on_run_started(int index, int count, const QString& uuid, const QString& name, int total_steps);
@@ -117,6 +119,7 @@ class MainWindow : public QMainWindow {
     ExportPanel* export_ = nullptr;
     widgets::LogPanel* log_ = nullptr;
     QDockWidget* log_dock_ = nullptr;
+    QMenu* recent_menu_ = nullptr;
     QAction* start_action_ = nullptr;
     QAction* cancel_action_ = nullptr;
     QAction* pause_action_ = nullptr;

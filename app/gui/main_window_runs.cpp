@@ -185,6 +185,7 @@ void MainWindow::compareRuns(const QStringList& uuids) {
             if (!uuids.isEmpty() && run.uuid == uuids.front()) experiment = run.experiment;
         if (!experiment.isEmpty()) {
             compare_->setSweep(store_.rankSweep(experiment));
+            compare_->setAccuracySweep(store_.accuracySweep(experiment));
             export_->setExperiment(experiment);
         }
         tabs_->setCurrentWidget(compare_);

@@ -3,8 +3,11 @@
 
 #include <map>
 
-#include "core/run/config_document.h" // is_setting_param: locations are not settings
+#include "core/eval/tasks/task_record.h" // task_score_columns
 #include "core/report/rank_sweep.h"
+#include "core/report/store_pivot.h"
+#include "core/report/task_metric.h"
+#include "core/run/config_document.h" // is_setting_param: locations are not settings
 #include "core/run/layer_stats.h"
 #include "core/store/run_store.h"
 
@@ -27,7 +30,6 @@ store::RunStore open_read_only(const QString& path) {
     options.mode = store::Database::Mode::ReadOnly;
     return store::RunStore(path.toStdString(), options);
 }
-
 
 } // namespace
 
@@ -55,6 +57,8 @@ QVector<widgets::BrowserRun> StoreBridge::listRuns() const {
             if (run::is_setting_param(key)) row.params.insert(qt(key), qt(value));
         for (const auto& [key, m] : s.metrics)
             if (m.has_best) row.best.insert(qt(key), m.min);
+        for (const auto& [column, value] : task_score_columns(store.task_scores(s.uuid)))
+            row.accuracy.push_back({qt(task_score_column_label(column)), value});
         rows.push_back(row);
     }
     return rows;
@@ -169,7 +173,8 @@ widgets::LayerStatsTable StoreBridge::layerStats(const QString& uuid) const {
         }
         table.setValue(qt(s.stage), s.layer, qt(s.module), qt(s.metric), s.value);
     }
-    for (const auto& [key, histogram] : codes) table.setCodeHistogram(key.first, qt(key.second), histogram);
+    for (const auto& [key, histogram] : codes)
+        table.setCodeHistogram(key.first, qt(key.second), histogram);
     for (const auto& artifact : store.artifacts(uuid.toStdString()))
         if (artifact.kind == "quant_stats") add_icq_offsets(artifact.path, table);
     return table;
@@ -179,12 +184,47 @@ widgets::RankSweep StoreBridge::rankSweep(const QString& experiment) const {
     widgets::RankSweep sweep;
     if (!exists()) return sweep;
     auto store = open_read_only(path_);
-    const report::RankSweep core = report::rank_sweep_from_store(store, experiment.toStdString());
-    for (const auto& p : core.points)
-        sweep.points.push_back({qt(p.dataset), qt(p.scope), int(p.rank), p.value});
-    for (const auto& [dataset, ppl] : core.fp_value)
-        sweep.fp_value.insert(qt(dataset), ppl);
-    sweep.protocol = qt(core.protocol);
+    try {
+        const report::RankSweep core = report::rank_sweep_from_store(store, experiment.toStdString());
+        for (const auto& p : core.points)
+            if (!p.average) sweep.points.push_back({qt(p.dataset), qt(p.scope), int(p.rank), p.value});
+        for (const auto& [dataset, ppl] : core.fp_value)
+            sweep.fp_value.insert(qt(dataset), ppl);
+        sweep.protocol = qt(core.protocol);
+    } catch (const report::NoValuesError&) {
+        // an experiment that measured no perplexity (task evaluations only): nothing to draw
+    }
+    return sweep;
+}
+
+widgets::RankSweep StoreBridge::accuracySweep(const QString& experiment) const {
+    widgets::RankSweep sweep;
+    sweep.value_label = QStringLiteral("accuracy (%)");
+    if (!exists()) return sweep;
+    auto store = open_read_only(path_);
+    QStringList protocols;
+    for (const std::string& metric : report::rank_plot_task_metrics()) {
+        report::RankSweep core;
+        try {
+            core = report::rank_sweep_from_store(store, experiment.toStdString(), metric);
+        } catch (const report::NoValuesError&) {
+            continue; // the experiment scored no task of this metric
+        }
+        // The average column (CSQA avg., MMLU's accuracy over all questions) is the line; a
+        // metric whose table has no average would draw its one column.
+        const bool has_average = std::any_of(core.points.begin(), core.points.end(),
+                                             [](const report::RankSweepPoint& p) { return p.average; });
+        const QString line = qt(core.metric_label);
+        std::string column; // the table column drawn (its label)
+        for (const auto& p : core.points)
+            if (p.average == has_average) {
+                column = p.dataset;
+                sweep.points.push_back({line, qt(p.scope), int(p.rank), p.value});
+            }
+        if (core.fp_value.count(column)) sweep.fp_value.insert(line, core.fp_value.at(column));
+        protocols << qt(core.protocol);
+    }
+    sweep.protocol = protocols.join(QLatin1Char('\n'));
     return sweep;
 }
 

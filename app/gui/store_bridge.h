@@ -42,6 +42,10 @@ class StoreBridge {
     // The RILQ paper's rank figure of an experiment: core's rank_sweep_from_store (the rules of
     // `rilq export`: finished runs, one per point, rank 0 = the quantized model, seeds averaged).
     widgets::RankSweep rankSweep(const QString& experiment) const;
+    // Accuracy versus rank, the same aggregation for core's rank_plot_task_metrics(): one line
+    // per metric and scope, each its export table's average column (CSQA avg., MMLU Avg.), in
+    // percent. Empty when the experiment scored no task.
+    widgets::RankSweep accuracySweep(const QString& experiment) const;
 
   private:
     QString path_;

@@ -56,6 +56,11 @@ QuantSpec bench_spec(const QuantMethod& method,
     return quant_spec_from_json(j, "bench quantize");
 }
 
+// Calibration inputs for the methods that read them (GPTQ): two 2048-token windows of N(0, 1)
+// features. A method's own work (GPTQ: Cholesky and the column sweep) does not depend on the
+// token count; building the Hessian grows linearly with it (2 x tokens x I^2 flops).
+constexpr int64_t kBenchCalibTokens = 2 * 2048;
+
 // The goals, seconds on 2 cores for the 4096 x 11008 matrix at the defaults.
 double goal_seconds(const QuantSpec& spec) {
     if (spec.method == "rtn") return 0.5;
@@ -97,12 +102,21 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
         result.entries.push_back(e);
     };
     auto rel = [&](const torch::Tensor& q) { return ((w - q).norm() / w.norm()).item<double>(); };
+    torch::Tensor calib_inputs; // (tokens, I), made for the first method that needs them
+    auto inputs_for = [&](const QuantSpec& spec) {
+        if (!quant_method(spec.method).needs_calibration) return torch::Tensor();
+        if (!calib_inputs.defined())
+            calib_inputs = torch::randn({kBenchCalibTokens, o.cols}, gen, torch::kFloat32).unsqueeze(0);
+        return calib_inputs;
+    };
     auto bench_method = [&](const QuantSpec& spec, double goal) {
         QuantResult r;
         QuantBenchEntry e;
         e.name = spec.describe();
         e.goal_seconds = goal;
-        const Timing t = time_best_of(o.repeats, [&] { r = quantize_weight(w, spec, "bench"); });
+        const torch::Tensor x = inputs_for(spec);
+        if (x.defined()) e.name += " (" + std::to_string(x.size(1)) + " calibration tokens)";
+        const Timing t = time_best_of(o.repeats, [&] { r = quantize_weight(w, spec, "bench", x); });
         e.seconds = t.wall_s;
         e.cpu_seconds = t.cpu_s;
         e.rel_error = rel(r.dequantized);

@@ -1,5 +1,6 @@
 #include "core/quant/quant_registry.h"
 
+#include "core/quant/gptq.h"
 #include "core/quant/icq_int.h"
 #include "core/quant/icq_nf.h"
 #include "core/quant/nf.h"
@@ -15,10 +16,11 @@ namespace rilq {
 const std::vector<QuantMethod>& quant_methods() {
     // One line per method, in the order the GUI and the help list them.
     static const std::vector<QuantMethod> methods = {
-        rtn_method(),
-        nf_method(),
-        icq_nf_method(),
-        icq_int_method(),
+        rtn_method(),     // rtn.cpp
+        nf_method(),      // nf.cpp
+        icq_nf_method(),  // icq_nf.cpp
+        icq_int_method(), // icq_int.cpp
+        gptq_method(),    // gptq.cpp
     };
     return methods;
 }

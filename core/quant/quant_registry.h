@@ -31,7 +31,8 @@ struct QuantMethod {
     std::vector<int> bits;              // bit widths it accepts
     GroupKind grouping = GroupKind::RowGroups; // what group_size means for it
     // The method reads each linear's calibration inputs (QuantContext::inputs), e.g. GPTQ's
-    // Hessian: quantize_model then needs calibration windows.
+    // Hessian: quantize_model then needs calibration windows and feeds each linear the inputs of
+    // the model as quantized so far (GPTQ's sequential order: later layers see quantized ones).
     bool needs_calibration = false;
     std::vector<std::string>
         knobs; // quant.* keys it reads besides method, bits, group_size, variant, targets

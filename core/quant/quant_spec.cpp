@@ -75,6 +75,37 @@ std::vector<config::Field<QuantSpec>> build_fields() {
         number<Q>("icq_int_range", at(&Q::icq_int_range), 0, 1, false, true)
             .titled("ICQ-int range")
             .help("clip-ratio range (official module constant 0.1)"),
+        number<Q>("gptq_damp_percent", at(&Q::gptq_damp_percent), 0, 1, false, true)
+            .titled("GPTQ damping")
+            .help(
+                "dampening added to the Hessian's diagonal, as a fraction of its mean (gptq.py `percdamp`)"),
+        number<Q>("gptq_damp_increment", at(&Q::gptq_damp_increment), 0, 1, true, true)
+            .titled("GPTQ damping step")
+            .help("added to the damping after a failed Cholesky factorization, retried until it reaches 1 "
+                  "(GPTQModel `damp_auto_increment`)"),
+        integer<Q>("gptq_block_size", at(&Q::gptq_block_size), 1, kIntMax)
+            .titled("GPTQ block size")
+            .help("columns whose updates are applied lazily together (gptq.py `blocksize`)"),
+        boolean<Q>("gptq_act_order", at(&Q::gptq_act_order))
+            .titled("GPTQ act-order")
+            .help("quantize columns by decreasing Hessian diagonal (gptq.py `--act-order`)"),
+        boolean<Q>("gptq_static_groups", at(&Q::gptq_static_groups))
+            .titled("GPTQ static groups")
+            .help("fit every group's grid once on the original weights instead of at the group's start "
+                  "(gptq.py `--static-groups`)"),
+        boolean<Q>("gptq_mse", at(&Q::gptq_mse))
+            .titled("GPTQ MSE clip")
+            .help("search each grid's clip ratio for the smallest error instead of plain min/max "
+                  "(quant.py `mse=True`)"),
+        number<Q>("gptq_mse_norm", at(&Q::gptq_mse_norm), 0, kInfinity, true)
+            .titled("GPTQ MSE norm")
+            .help("exponent of the clip search's error sum |Q(x) - x|^norm (quant.py 2.4)"),
+        integer<Q>("gptq_mse_grid", at(&Q::gptq_mse_grid), 1, kIntMax)
+            .titled("GPTQ MSE grid")
+            .help("clip ratios tried are 1 - k / grid (quant.py 100)"),
+        number<Q>("gptq_mse_max_shrink", at(&Q::gptq_mse_max_shrink), 0, 1, true, false)
+            .titled("GPTQ MSE max shrink")
+            .help("the clip search stops at k < max_shrink x grid (quant.py 0.8)"),
         text_list<Q>("targets", at(&Q::targets), {}, false)
             .titled("Quantized linears")
             .shows_default("all seven")

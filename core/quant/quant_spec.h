@@ -57,6 +57,18 @@ struct QuantSpec {
     int icq_int_n = 50;
     double icq_int_range = 0.1;
 
+    // GPTQ (core/quant/gptq.h): IST-DASLab llama.py arguments and fasterquant defaults, GPTQModel's
+    // damping retry. Bits, group size and the symmetric grid are bits, group_size and variant.
+    double gptq_damp_percent = 0.01;     // --percdamp: damping = damp_percent * mean(diag H)
+    double gptq_damp_increment = 0.0025; // GPTQModel damp_auto_increment: added after a failed Cholesky
+    int64_t gptq_block_size = 128;       // fasterquant blocksize: columns updated lazily together
+    bool gptq_act_order = false;         // --act-order: columns by decreasing H_ii
+    bool gptq_static_groups = false;     // --static-groups: group grids fit once on the original weights
+    bool gptq_mse = false;               // quant.py mse=True: per-row clip search instead of plain min/max
+    double gptq_mse_norm = 2.4;          // error |Q(x) - x|^norm of the clip search
+    int gptq_mse_grid = 100;             // shrink steps p = 1 - k / grid ...
+    double gptq_mse_max_shrink = 0.8;    // ... for k < max_shrink * grid
+
     // Which linears to quantize: projection names ("q_proj", "mlp.down_proj") or full linear names
     // ("layers.0.self_attn.q_proj"). Default: the seven projections of every decoder layer.
     std::vector<std::string> targets = projection_names();

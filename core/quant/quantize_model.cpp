@@ -81,8 +81,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         const double tq = now_s();
         QuantContext context;
         context.name = name;
-        if (needs_inputs && x)
-            context.inputs = x->detach().reshape({-1, w.size(1)}).to(torch::kCPU, torch::kFloat32);
+        if (needs_inputs && x) context.inputs = x->detach().to(torch::kCPU, torch::kFloat32);
         QuantResult qr = quantizer->quantize(w, context);
         const double quantize_s = now_s() - tq;
         LinearQuantStats stats = compute_linear_stats(name, w, qr, options.metrics);
@@ -137,7 +136,11 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
             flush(stage);
             if (!spec.is_target(name) || seen.count(name)) return;
             seen.insert(name);
-            pending.push_back({name, process(name, &x), stage});
+            auto deq = process(name, &x);
+            if (needs_inputs)
+                model.linear(name).weight = deq; // used at once: later linears see quantized inputs
+            else
+                pending.push_back({name, std::move(deq), stage});
         };
         model.forward(ids, fo);
         flush(std::numeric_limits<int64_t>::max());

@@ -2,10 +2,13 @@
 // dequantized values (same architecture, what RILQ loads as q_model), one tensor at a time, and
 // per-linear stats are collected. Embeddings, norms and lm_head stay full precision.
 //
-// With calibration windows the FP model runs once over them and each linear is quantized inside
-// the forward, at the moment its FP input X is observed; its weight is swapped only after the
-// forward has used it, so every X comes from the FP model while at most one decoder layer's
-// dequantized weights wait in memory.
+// With calibration windows the model runs once over them and each linear is quantized inside
+// the forward, at the moment its input X is observed. For a weight-only method its weight is
+// swapped only after the forward has used it, so every X comes from the FP model while at most
+// one decoder layer's dequantized weights wait in memory. A method that needs calibration
+// (GPTQ) gets its dequantized weight in place at once, before the forward uses it, so every
+// later linear sees the inputs of the model as quantized so far: llama.py's true-sequential
+// order ([q, k, v] -> [o] -> [gate, up] -> [down], layer by layer).
 #pragma once
 #include <string>
 #include <utility>
@@ -21,7 +24,7 @@
 namespace rilq {
 
 struct QuantizeModelOptions {
-    torch::Tensor calib_ids; // (N, T) int64 token windows, optional: adds the output error
+    torch::Tensor calib_ids; // (N, T) int64 token windows: adds the output error; required by GPTQ
     MetricsOptions metrics;
     bool keep_states = false; // keep each linear's codes / scales / offsets (for quant_codes.safetensors)
 };

@@ -94,9 +94,11 @@ struct QuantResult {
 
 // What a quantizer may see of a linear besides its weight.
 struct QuantContext {
-    std::string name;     // "layers.3.mlp.up_proj", for errors
-    torch::Tensor inputs; // (rows, I) f32 calibration inputs X of this linear, as the FP model feeds
-                          // it; given to methods that need_calibration, undefined for the others
+    std::string name; // "layers.3.mlp.up_proj", for errors
+    // f32 calibration inputs X of this linear: (N, T, I) for N windows from quantize_model, which
+    // feeds it the model as quantized so far, or (rows, I) as one sample from quantize_weight; given
+    // to methods that need_calibration, undefined for the others.
+    torch::Tensor inputs;
 };
 
 class Quantizer {

@@ -80,6 +80,11 @@ PivotTable build_pivot(const std::vector<PivotObservation>& observations, const 
                   columns.end());
     for (const auto& c : appearing_columns)
         add_unique(columns, c);
+    const bool observed_average =
+        !options.average_from_column.empty() &&
+        std::find(columns.begin(), columns.end(), options.average_from_column) != columns.end();
+    if (observed_average)
+        columns.erase(std::find(columns.begin(), columns.end(), options.average_from_column));
     const bool numeric_rows = std::all_of(rows.begin(), rows.end(), [](const std::string& r) {
         double x = 0;
         return parse_number(r, x);
@@ -119,7 +124,12 @@ PivotTable build_pivot(const std::vector<PivotObservation>& observations, const 
             }
             cells.push_back(aggregate(in_cell));
         }
-        if (with_average) {
+        if (observed_average) {
+            std::vector<double> in_cell;
+            for (const auto& [run, v] : values[row][options.average_from_column])
+                in_cell.push_back(v);
+            cells.push_back(aggregate(in_cell));
+        } else if (with_average) {
             // A run's average needs every column; runs missing one are left out of it.
             std::vector<double> averages;
             for (const auto& [run, vs] : run_values) {
@@ -139,7 +149,7 @@ PivotTable build_pivot(const std::vector<PivotObservation>& observations, const 
         table.column_labels.push_back(label == options.column_labels.end() ? column : label->second);
         table.column_is_average.push_back(false);
     }
-    if (with_average) {
+    if (with_average || observed_average) {
         table.column_keys.push_back("avg");
         table.column_labels.push_back(options.average_label);
         table.column_is_average.push_back(true);

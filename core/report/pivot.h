@@ -23,6 +23,10 @@ struct PivotOptions {
     std::map<std::string, std::string> row_labels;    // "0" -> "0 (wo RILQ)"
     bool average_column = true;                       // over all columns, per run, then across runs
     std::string average_label = "Avg.";
+    // A measured column that is the average (MMLU: the accuracy over all questions, which weighs
+    // categories by their question counts): shown last as the average column instead of the
+    // per-run mean of the others. "" = compute it.
+    std::string average_from_column;
     bool mark_best = false;
     bool lower_is_better = true;
     int decimals = 2;

@@ -5,7 +5,9 @@
 // recorded twice counted once (its latest run), rank 0 (nothing compensated) standing in with its
 // quantized model, seeds averaged, runs that differ in anything but rank, scope and seed an error
 // naming the param. The GUI's Compare tab draws this; its Export tab and `rilq export` print the
-// pivot tables; so the plot and the tables cannot disagree.
+// pivot tables; so the plot and the tables cannot disagree. Any metric of the export works: PPL
+// (the default) or a task accuracy (task_metric.h), whose average column ("CSQA avg.", MMLU's
+// "Avg.") is the line the Compare tab's accuracy plot draws.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -19,20 +21,25 @@ class RunStore;
 namespace rilq::report {
 
 struct RankSweepPoint {
-    std::string dataset; // the dataset's label ("Wiki2")
-    std::string scope;   // rilq.scope of the runs
-    int64_t rank = 0;    // rilq.lora_r; 0 = the quantized model, no compensation
-    double value = 0.0;  // mean PPL over the runs of this cell
-    int runs = 0;        // runs averaged (seeds)
+    std::string dataset;  // the column's label ("Wiki2", "ARC-e", "CSQA avg.")
+    std::string scope;    // rilq.scope of the runs
+    int64_t rank = 0;     // rilq.lora_r; 0 = the quantized model, no compensation
+    double value = 0.0;   // mean over the runs of this cell (PPL, accuracy %)
+    int runs = 0;         // runs averaged (seeds)
+    bool average = false; // the table's average column
 };
 
 struct RankSweep {
-    std::vector<RankSweepPoint> points;     // one per (dataset, scope, rank), datasets in eval order
-    std::map<std::string, double> fp_value; // dataset label -> PPL of the FP model
+    std::string metric;                     // the export metric ("ppl", "acc", "mmlu")
+    std::string metric_label;               // "perplexity", "CSQA avg.", "MMLU"
+    std::vector<RankSweepPoint> points;     // one per (column, scope, rank), in the table's column order
+    std::map<std::string, double> fp_value; // column label -> value of the FP model
     std::string protocol;                   // the export table's protocol line
 };
 
-// Throws rilq::Error as pivot_from_store does (no finished runs, mixed settings in one cell).
-RankSweep rank_sweep_from_store(store::RunStore& store, const std::string& experiment);
+// Throws rilq::Error as pivot_from_store does (no finished runs, mixed settings in one cell;
+// NoValuesError when no run has the metric or no finished run has a rank: not a rank sweep).
+RankSweep rank_sweep_from_store(store::RunStore& store, const std::string& experiment,
+                                const std::string& metric = "ppl");
 
 } // namespace rilq::report

@@ -2,6 +2,7 @@
 
 #include "core/quant/quant_registry.h"
 #include "core/report/number_format.h"
+#include "core/report/task_metric.h"
 #include "core/run/config_document.h"
 #include "core/store/run_store.h"
 #include "core/util/did_you_mean.h"
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace rilq::report {
@@ -89,11 +91,14 @@ std::string quantizer_text(const RunSummary& r) {
 
 std::string protocol_line(const std::vector<RunSummary>& runs,
                           const std::map<std::string, std::string>& seqlens, const std::string& tokenizers,
-                          const ExportRequest& request, bool stand_in, bool spread, int runs_per_cell) {
+                          const ExportRequest& request, const std::string& task_protocol, bool stand_in,
+                          bool spread, int runs_per_cell) {
     std::vector<std::string> parts;
     const std::string quantizer = distinct(runs, quantizer_text);
     if (!quantizer.empty()) parts.push_back(quantizer);
-    if (request.metric == "ppl") {
+    if (!task_protocol.empty()) {
+        parts.push_back(task_protocol);
+    } else if (request.metric == "ppl") {
         std::string eval = "PPL (" + request.stage +
                            (stand_in ? "; quantized where nothing was compensated" : "") + ") at seqlen " +
                            distinct(runs, [&](const RunSummary& r) {
@@ -194,7 +199,10 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     const bool by_dataset = request.cols == "dataset";
     const std::string col_key = by_dataset ? "" : resolve_param(request.cols, runs);
     const bool ppl = request.metric == "ppl";
-    if (!ppl && request.metric_stat != "min" && request.metric_stat != "max" &&
+    std::optional<TaskMetricReader> tasks;
+    if (const auto task_metric = parse_task_metric(request.metric))
+        tasks.emplace(store, *task_metric, request.stage);
+    if (!ppl && !tasks && request.metric_stat != "min" && request.metric_stat != "max" &&
         request.metric_stat != "last") {
         throw Error("metric statistic \"" + request.metric_stat + "\": expected min, max or last");
     }
@@ -202,7 +210,7 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     PivotOptions options;
     options.metric = request.metric;
     options.mark_best = request.mark_best;
-    options.lower_is_better = !request.higher_is_better;
+    options.lower_is_better = !request.higher_is_better && !tasks;
     options.decimals = request.decimals;
     options.row_header = leaf(row_key) == "lora_r" ? "LoRA rank" : leaf(row_key);
     if (leaf(row_key) == "lora_r") options.row_labels["0"] = "0 (wo RILQ)"; // the README's baseline row
@@ -245,18 +253,35 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
         return !std::isnan(value);
     };
 
+    // PPL per dataset or accuracy per task of each run, and every column any run has.
+    const bool measured = ppl || tasks;
+    std::vector<std::map<std::string, double>> measured_values(runs.size());
+    std::vector<std::string> measured_columns;
+    for (size_t i = 0; measured && i < runs.size(); ++i) {
+        measured_values[i] = tasks ? tasks->columns(runs[i].uuid) : ppl_by_dataset(runs[i]);
+        for (const auto& kv : measured_values[i])
+            if (std::find(measured_columns.begin(), measured_columns.end(), kv.first) ==
+                measured_columns.end())
+                measured_columns.push_back(kv.first);
+    }
+
     std::vector<std::string> column_values;
-    for (const auto& run : runs) {
+    for (size_t i = 0; i < runs.size(); ++i) {
+        const RunSummary& run = runs[i];
         const std::string row = param_or(run, row_key, "?");
-        if (by_dataset && ppl) {
-            for (const auto& [dataset, value] : ppl_by_dataset(run))
-                observations.push_back({row, dataset, run.uuid, value});
+        if (by_dataset && measured) {
+            for (const auto& [column, value] : measured_values[i])
+                observations.push_back({row, column, run.uuid, value});
             continue;
         }
         double value = 0.0;
         bool have = false;
-        if (ppl) {
-            const auto results = ppl_by_dataset(run);
+        if (tasks) {
+            const auto v = tasks->value(measured_values[i], request.dataset, measured_columns);
+            have = v.has_value();
+            if (have) value = *v;
+        } else if (ppl) {
+            const auto& results = measured_values[i];
             if (!request.dataset.empty()) {
                 have = results.count(request.dataset) > 0;
                 if (have) value = results.at(request.dataset);
@@ -277,10 +302,12 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
         observations.push_back({row, column, run.uuid, value});
     }
     if (observations.empty()) {
-        throw Error("no " +
-                    (ppl ? "perplexity results (stage " + request.stage + ")"
-                         : "values of metric \"" + request.metric + "\"") +
-                    " in the selected runs of \"" + request.experiment + "\"");
+        throw NoValuesError(
+            "no " +
+            (ppl     ? "perplexity results (stage " + request.stage + ")"
+             : tasks ? "task scores for metric \"" + request.metric + "\" (stage " + request.stage + ")"
+                     : "values of metric \"" + request.metric + "\"") +
+            " in the selected runs of \"" + request.experiment + "\"");
     }
 
     // Runs averaged into one cell must share every setting but the seed.
@@ -309,7 +336,13 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
         }
     }
 
-    if (by_dataset && ppl) {
+    if (by_dataset && tasks) {
+        options.columns = tasks->column_order();
+        options.column_labels = tasks->column_labels();
+        options.average_label = tasks->metric().average_label;
+        options.average_column = !options.average_label.empty();
+        options.average_from_column = tasks->metric().average_column;
+    } else if (by_dataset && ppl) {
         // Column order and labels from the runs' configs.
         for (const auto& run : runs) {
             const auto list = nlohmann::json::parse(param_or(run, "eval.datasets", "[]"), nullptr, false);
@@ -344,8 +377,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     for (const auto& t : tokenizers)
         tokenizer_list += (tokenizer_list.empty() ? "" : "/") + t;
     PivotTable table = build_pivot(observations, options);
-    table.footer = protocol_line(runs, seqlens, tokenizer_list, request, used_stand_in, table.has_spread(),
-                                 runs_per_cell);
+    table.footer = protocol_line(runs, seqlens, tokenizer_list, request, tasks ? tasks->protocol() : "",
+                                 used_stand_in, table.has_spread(), runs_per_cell);
     return table;
 }
 

@@ -5,6 +5,8 @@
 // is divided out of both, so the two factors have equal norms:
 //   B = U_r sqrt(S_r / s)  (out, r),   A = sqrt(S_r / s) V_r^T  (r, in)
 // When r exceeds min(out, in) the extra rows of A and columns of B are 0. IEC scalars stay 0.
+// This is LoftQ with one round (core/lora/init/loftq.h) on a student quantized from the teacher;
+// both use core/lora/init/low_rank.h.
 #pragma once
 
 namespace rilq {

@@ -130,6 +130,9 @@ class TestCompareView : public QObject {
         QVERIFY2(plot.readoutText().contains("c4") && plot.readoutText().contains("rank 64: 11.79") &&
                      plot.readoutText().contains("rank 0: 474.32"),
                  qPrintable(plot.readoutText()));
+        QEvent leave(QEvent::Leave); // the cursor leaves the chart: the read-out goes with it
+        QCoreApplication::sendEvent(plot.plot(), &leave);
+        QVERIFY(plot.readoutText().isEmpty());
     }
 
     void scopes_are_separate_series() {
@@ -169,10 +172,23 @@ class TestCompareView : public QObject {
         QVERIFY(g16);
         QCOMPARE(g16->dataCount(), 20);
         QCOMPARE(g16->data()->at(0)->value, runs[2].curves["v_loss"][0].y());
-        QCOMPARE(overlay.plot()->graph(0)->name(), QString("r=0"));
-        QCOMPARE(overlay.plot()->graph(4)->name(), QString("r=128"));
+        QCOMPARE(overlay.plot()->graph(0)->name(), QString("r=0 · a_type=hid"));
+        QCOMPARE(overlay.plot()->graph(4)->name(), QString("r=128 · a_type=hid"));
+        // The other varied param is the second channel: its values dash differently.
+        QCOMPARE(overlay.dashParameter(), QString("a_type"));
+        QCOMPARE(overlay.dashOf("run-r0"), overlay.dashOf("run-r64"));
+        QVERIFY(overlay.dashOf("run-r32") != overlay.dashOf("run-r0"));
+        QCOMPARE(overlay.graph("run-r32")->pen().style(), overlay.dashOf("run-r32"));
         // Text parameter: equal values share a colour, different values differ.
         overlay.setColorParameter("a_type");
+        QCOMPARE(overlay.dashParameter(), QString("lora_r")); // never both channels on one param
+        RunOverlay per_run_folders; // a param with a value per run (a folder) is no dash channel
+        QVector<RunCurve> with_folders = runs;
+        for (RunCurve& run : with_folders)
+            run.params["output_dir"] = "runs/" + run.run_id;
+        per_run_folders.setRuns(with_folders);
+        per_run_folders.setColorParameter("lora_r");
+        QCOMPARE(per_run_folders.dashParameter(), QString("a_type"));
         QCOMPARE(overlay.runColor("run-r0"), overlay.runColor("run-r64"));
         QVERIFY(overlay.runColor("run-r32") != overlay.runColor("run-r0"));
         QVERIFY(overlay.graph("run-r0")->name().contains("a_type=hid"));
@@ -194,10 +210,19 @@ class TestCompareView : public QObject {
         view.setRuns(sweep_runs());
         view.overlay()->setMetric("v_loss");
         view.overlay()->setColorParameter("lora_r");
+        QVERIFY(view.accuracyPlot()->isHidden()); // no task scores: PPL only
         QVERIFY(rilq::test::show_offscreen(&view, QSize(1300, 520)));
         QCOMPARE(view.rankPlot()->baseline("wikitext2"), 433.65);
         QVERIFY(view.overlay()->graph("run-r128"));
         QVERIFY(rilq::test::save_screenshot(&view, "compare_view"));
+        // With task scores: accuracy versus rank below the PPL plot, linear y, one line per scope.
+        view.setAccuracySweep(figure_scopes());
+        QVERIFY(!view.accuracyPlot()->isHidden());
+        QVERIFY(!view.accuracyPlot()->logY());
+        QCOMPARE(values_of(view.accuracyPlot()->series("CSQA avg", kScopeModel)),
+                 QVector<double>({53.3, 53.8, 53.7, 53.85}));
+        QVERIFY(rilq::test::show_offscreen(&view, QSize(1300, 860)));
+        QVERIFY(rilq::test::save_screenshot(&view, "compare_view_accuracy"));
     }
 };
 

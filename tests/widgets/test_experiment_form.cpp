@@ -249,6 +249,30 @@ class TestExperimentForm : public QObject {
         QCOMPARE(form.document(), before);
     }
 
+    // Saving keeps the file's layout: its key order (not json's sorted one), so editing one field of
+    // a hand-written experiment changes that line only.
+    void saveKeepsTheFilesKeyOrder() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("ordered.json");
+        const QByteArray original =
+            "{\n  \"name\": \"ordered\",\n  \"format_version\": 1,\n"
+            "  \"rilq\": {\n    \"lora_r\": 8,\n    \"approx_lr\": 0.001,\n"
+            "    \"base_model\": \"m.bin\"\n  },\n  \"description\": \"z before a\"\n}\n";
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(original);
+        file.close();
+        ExperimentForm form;
+        QString error;
+        QVERIFY2(form.loadFile(path, &error), qPrintable(error));
+        form.setLoraRanks({16});
+        QVERIFY2(form.saveFile(path, &error), qPrintable(error));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QByteArray expected = original;
+        expected.replace("\"lora_r\": 8", "\"lora_r\": 16");
+        QCOMPARE(file.readAll(), expected);
+    }
+
     void saveLoadRoundTrip() {
         QTemporaryDir dir;
         ExperimentForm form;

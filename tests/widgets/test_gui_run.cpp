@@ -164,6 +164,21 @@ class TestGuiRun : public QObject {
         QCOMPARE(window.currentChart(), window.liveCurves()->plot());
     }
 
+    // File -> Recent experiments: the opened one first, no duplicates, vanished files dropped.
+    void recentExperimentsList() {
+        QTemporaryDir dir;
+        const auto touch = [&](const QString& name) {
+            QFile f(dir.filePath(name));
+            f.open(QIODevice::WriteOnly);
+            return QFileInfo(f).absoluteFilePath();
+        };
+        const QString a = touch("a.json"), b = touch("b.json"), c = touch("c.json");
+        QCOMPARE(gui::updated_recent_experiments({a, b}, c), (QStringList{c, a, b}));
+        QCOMPARE(gui::updated_recent_experiments({a, b, c}, b), (QStringList{b, a, c}));
+        QCOMPARE(gui::updated_recent_experiments({a, dir.filePath("gone.json"), b}, c, 2),
+                 (QStringList{c, a}));
+    }
+
     void runCancelReopen() {
         QTemporaryDir dir;
         gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);

@@ -1,18 +1,28 @@
 // The GUI's store side on a real store made here: the run browser lists, filters, diffs and
 // deletes its rows; the export view prints exactly what `rilq export` prints.
 #include "app/gui/export_bridge.h"
+#include "app/gui/export_panel.h"
 #include "app/gui/store_bridge.h"
+#include "core/eval/tasks/mmlu_categories.h"
 #include "core/report/store_pivot.h"
+#include "core/report/task_metric.h"
 #include "core/run/experiment_config.h"
 #include "core/run/runner.h"
 #include "core/report/table_writers.h"
 #include "core/store/run_store.h"
 #include "tests/support/test_support.h"
 #include "widget_test_support.h"
+#include "widgets/compare_view.h"
+#include "widgets/qcustomplot_include.h"
+#include "widgets/rank_plot.h"
 #include "widgets/run_browser.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <limits>
+
+#include <QComboBox>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
@@ -69,6 +79,47 @@ QString make_store(const QTemporaryDir& dir) {
     return path;
 }
 
+// A task-only sweep (rilq eval --record after each point): ranks 0, 4, 16 x scopes model and
+// linear, ARC-e and PIQA at acc 0.5 / 0.75 (+ rank / 256, + 1/64 for linear; rank 0 quantized),
+// MMLU 0.25 + rank / 256 with its four categories.
+QString make_task_store(const QTemporaryDir& dir) {
+    const QString path = dir.filePath("tasks.sqlite");
+    store::RunStore s(path.toStdString());
+    for (const char* scope : {"model", "linear"})
+        for (int r : {0, 4, 16}) {
+            store::NewRun run;
+            run.experiment = "tasks";
+            run.name = "lora_r=" + std::to_string(r);
+            run.config_hash = std::string(scope) + std::to_string(r);
+            run.params = {{"rilq.lora_r", std::to_string(r)}, {"rilq.scope", scope}, {"quant.bits", "2"}};
+            const std::string uuid = s.create_run(run);
+            s.start_run(uuid);
+            const double offset = r / 256.0 + (std::string(scope) == "linear" ? 1 / 64.0 : 0.0);
+            const std::string stage = r ? "compensated" : "quantized";
+            for (const auto& [task, acc] : {std::pair{"arc_easy", 0.5}, std::pair{"piqa", 0.75}}) {
+                store::TaskScore t;
+                t.task = task;
+                t.stage = stage;
+                t.n = 100;
+                t.acc = acc + offset;
+                t.acc_norm = t.acc + 1 / 64.0;
+                s.log_task_score(uuid, t);
+            }
+            store::TaskScore mmlu;
+            mmlu.task = "mmlu";
+            mmlu.stage = stage;
+            mmlu.n = 400;
+            mmlu.shots = 5;
+            mmlu.acc = 0.25 + offset;
+            mmlu.acc_norm = mmlu.acc_norm_stderr = std::numeric_limits<double>::quiet_NaN();
+            for (const auto& [category, subcategories] : mmlu_categories())
+                mmlu.groups.push_back({"category", category, 100, mmlu.acc});
+            s.log_task_score(uuid, mmlu);
+            s.end_run(uuid, store::RunStatus::Finished);
+        }
+    return path;
+}
+
 } // namespace
 
 class TestGuiStore : public QObject {
@@ -105,7 +156,8 @@ class TestGuiStore : public QObject {
         const widgets::Histogram codes = table.codeHistogram(0, QStringLiteral("self_attn.q_proj"));
         QCOMPARE(codes.counts.size(), 4); // 2 bits
         double total = 0.0;
-        for (double c : codes.counts) total += c;
+        for (double c : codes.counts)
+            total += c;
         QCOMPARE(total, 64.0 * 64.0); // every weight of the 64 x 64 q_proj has one code
         QVERIFY(!table.offsetHistogram(0, QStringLiteral("self_attn.q_proj")).isEmpty());
         QVERIFY(!table.contains(QStringLiteral("quantized"), 0, QStringLiteral("self_attn.q_proj"),
@@ -138,6 +190,122 @@ class TestGuiStore : public QObject {
         QCOMPARE(ranks, (QStringList{"0", "4", "8", "16"}));
         rilq::test::show_offscreen(&browser, QSize(1000, 600));
         QVERIFY(rilq::test::save_screenshot(&browser, "run_browser"));
+    }
+
+    // Task scores (rilq eval --record, core/eval/tasks) become accuracy columns in percent, from
+    // the run's last stage that scored each task.
+    void taskAccuracyColumns() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("runs.sqlite");
+        {
+            store::RunStore s(path.toStdString());
+            store::NewRun run;
+            run.experiment = "eval";
+            run.name = "stories260K.bin";
+            const std::string uuid = s.create_run(run);
+            s.start_run(uuid);
+            const double nan = std::numeric_limits<double>::quiet_NaN();
+            store::TaskScore mmlu;
+            mmlu.task = "mmlu";
+            mmlu.stage = "fp";
+            mmlu.n = 4;
+            mmlu.acc = 0.25;
+            mmlu.acc_norm = mmlu.acc_norm_stderr = nan;
+            s.log_task_score(uuid, mmlu);
+            mmlu.stage = "compensated";
+            mmlu.acc = 0.5;
+            s.log_task_score(uuid, mmlu);
+            store::TaskScore arc;
+            arc.task = "arc_easy";
+            arc.stage = "fp";
+            arc.n = 10;
+            arc.acc = 0.3;
+            arc.acc_norm = 0.4;
+            s.log_task_score(uuid, arc);
+            s.end_run(uuid, store::RunStatus::Finished);
+        }
+        gui::StoreBridge bridge(path);
+        const auto rows = bridge.listRuns();
+        QCOMPARE(rows.size(), 1);
+        const auto& accuracy = rows[0].accuracy;
+        QCOMPARE(accuracy.size(), 3);
+        QCOMPARE(accuracy[0].first, QStringLiteral("MMLU")); // task_infos() order, its labels
+        QCOMPARE(accuracy[0].second, 0.5);                   // the compensated stage, not fp
+        QCOMPARE(accuracy[1].first, QStringLiteral("ARC-e"));
+        QCOMPARE(accuracy[1].second, 0.3);
+        QCOMPARE(accuracy[2].first, QStringLiteral("ARC-e acc_norm"));
+        QCOMPARE(accuracy[2].second, 0.4);
+        widgets::RunBrowser browser;
+        browser.setSource(bridge.browserSource());
+        const auto titles = browser.columnTitles();
+        const int column = static_cast<int>(titles.indexOf(QStringLiteral("MMLU (%)")));
+        QVERIFY2(column >= 0, qPrintable(titles.join(", ")));
+        QCOMPARE(browser.tableView()->model()->index(0, column).data().toString(), QStringLiteral("50.00"));
+        const int norm = static_cast<int>(titles.indexOf(QStringLiteral("ARC-e acc_norm (%)")));
+        QVERIFY2(norm == column + 2, qPrintable(titles.join(", "))); // after MMLU and ARC-e
+        QCOMPARE(browser.tableView()->model()->index(0, norm).data().toString(), QStringLiteral("40.00"));
+        QVERIFY(rilq::test::show_offscreen(&browser, QSize(1100, 300)));
+        QVERIFY(rilq::test::save_screenshot(&browser, "run_browser_accuracy"));
+    }
+
+    // Compare's accuracy plot: per scope, the export table's average column (rows rank, columns
+    // scope), for the common-sense average and for MMLU; the Export tab offers core's metrics.
+    void accuracyPlotIsTheExportTable() {
+        QTemporaryDir dir;
+        const QString path = make_task_store(dir);
+        gui::StoreBridge bridge(path);
+        const widgets::RankSweep sweep = bridge.accuracySweep(QStringLiteral("tasks"));
+        QVERIFY(bridge.rankSweep(QStringLiteral("tasks")).points.isEmpty()); // no PPL: nothing, no error
+        QCOMPARE(sweep.points.size(), 2 * 2 * 3); // (CSQA avg., MMLU) x scopes x ranks 0, 4, 16
+        store::StoreOptions ro;
+        ro.mode = store::Database::Mode::ReadOnly;
+        store::RunStore s(path.toStdString(), ro);
+        for (const auto& [metric, line] : {std::pair{"acc", "CSQA avg."}, std::pair{"mmlu", "MMLU"}}) {
+            report::ExportRequest request; // rilq export --metric M --cols scope
+            request.experiment = "tasks";
+            request.metric = metric;
+            request.cols = "scope";
+            const auto table = report::pivot_from_store(s, request);
+            QVERIFY(sweep.protocol.contains(QString::fromStdString(table.footer)));
+            int matched = 0;
+            for (const auto& p : sweep.points) {
+                if (p.dataset != QLatin1String(line)) continue;
+                const auto r =
+                    std::find(table.row_keys.begin(), table.row_keys.end(), std::to_string(p.rank)) -
+                    table.row_keys.begin();
+                const auto c =
+                    std::find(table.column_keys.begin(), table.column_keys.end(), p.scope.toStdString()) -
+                    table.column_keys.begin();
+                QCOMPARE(p.value, table.cells[size_t(r)][size_t(c)].mean);
+                ++matched;
+            }
+            QCOMPARE(matched, 6);
+        }
+        // CSQA avg. of scope model, rank 16: (0.5 + 0.75) / 2 + 16 / 256 = 68.75 %.
+        widgets::CompareView view;
+        view.setAccuracySweep(sweep);
+        QVERIFY(!view.accuracyPlot()->isHidden());
+        QVERIFY(!view.accuracyPlot()->logY());
+        const QCPGraph* model =
+            view.accuracyPlot()->series(QStringLiteral("CSQA avg."), widgets::kScopeModel);
+        QVERIFY(model);
+        QCOMPARE(rilq::test::keys_of(model), (QVector<double>{4, 16}));
+        QCOMPARE(rilq::test::values_of(model).back(), 68.75);
+        QCOMPARE(view.accuracyPlot()->baseline(QStringLiteral("CSQA avg.")), 62.5); // rank 0
+        view.setAccuracySweep({});
+        QVERIFY(view.accuracyPlot()->isHidden());
+
+        gui::ExportPanel panel;
+        panel.setStorePath(path);
+        QCOMPARE(panel.metricBox()->count(), int(report::export_metric_choices().size()));
+        panel.setExperiments({QStringLiteral("tasks")});
+        panel.metricBox()->setCurrentText(QStringLiteral("acc"));
+        panel.update();
+        // The swept scope became the columns (as `rilq run` prints a scope sweep): CSQA avg. cells.
+        const auto& shown = panel.preview()->pivotTable();
+        QCOMPARE(shown.title, QStringLiteral("CSQA avg. accuracy (%) · tasks · compensated"));
+        QCOMPARE(shown.header, (QStringList{"LoRA rank", "scope=model", "scope=linear"}));
+        QCOMPARE(shown.rows.value(2), (QStringList{"16", "68.75", "70.31"})); // 68.75 + 1.5625
     }
 
     void diffOnlyMatchesTheStore() {

@@ -41,6 +41,7 @@ struct TaskInfo {
     int64_t default_shots = 0;
     bool has_acc_norm = true;
     bool default_bos = false; // mmlu: BOS (HF tokenizer default); lm-eval up to 0.4.9.1: none
+    std::string label;        // as the papers' tables head the column ("ARC-e"); exports use it
 };
 
 // The one list of tasks; help texts, validation and exports read it.

@@ -52,6 +52,12 @@ std::vector<std::pair<std::string, double>> task_score_columns(const std::vector
     return columns;
 }
 
+std::string task_score_column_label(const std::string& column) {
+    const size_t space = column.find(' ');
+    const std::string task = column.substr(0, space);
+    return task_info(task).label + (space == std::string::npos ? "" : column.substr(space));
+}
+
 std::string record_task_evaluation(store::RunStore& store, const TaskEvaluationRun& run,
                                    const std::vector<TaskResult>& results,
                                    std::vector<store::EvalResult> perplexity) {

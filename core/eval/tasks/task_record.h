@@ -29,6 +29,8 @@ struct TaskEvaluationRun {
 // defines it, "<task> acc_norm", taken from the run's last stage that scored the task
 // (compensated, else quantized, else fp: the model the run produced). In task_infos() order.
 std::vector<std::pair<std::string, double>> task_score_columns(const std::vector<store::TaskScore>& scores);
+// The column's header as tables print it: "piqa acc_norm" -> "PIQA acc_norm" (TaskInfo::label).
+std::string task_score_column_label(const std::string& column);
 
 // Creates the run (tag kind=eval), logs every task result and perplexity (their stage is set to
 // run.stage) and marks it FINISHED; returns its uuid. Called once the evaluation is complete, so
