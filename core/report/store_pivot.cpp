@@ -26,7 +26,8 @@ std::string leaf(const std::string& key) {
     return dot == std::string::npos ? key : key.substr(dot + 1);
 }
 
-// "lora_r" -> "rilq.lora_r": an exact key, else the one key whose last part matches.
+// "lora_r" -> "rilq.lora_r": an exact key, else the one key whose last part matches (the rilq
+// section's when several do).
 std::string resolve_param(const std::string& name, const std::vector<RunSummary>& runs) {
     std::set<std::string> keys;
     for (const auto& r : runs) {
@@ -39,6 +40,9 @@ std::string resolve_param(const std::string& name, const std::vector<RunSummary>
         if (leaf(k) == name) matches.push_back(k);
     }
     if (matches.size() == 1) return matches.front();
+    // "lora_r" is RILQ's rank even where a fine-tuning section has its own (finetune.lora_r, which
+    // is then spelled out): the rilq section is the one every run of the workbench has.
+    if (std::find(matches.begin(), matches.end(), "rilq." + name) != matches.end()) return "rilq." + name;
     if (matches.size() > 1) {
         std::string list;
         for (const auto& m : matches)
