@@ -4,6 +4,7 @@
 
 #include "core/run/experiment_config.h" // validate_experiment: the same checks `rilq run` makes
 #include "core/run/run_config.h"        // RunConfig defaults shown for absent keys
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 
@@ -502,9 +503,9 @@ bool ExperimentForm::loadFile(const QString& path, QString* error) {
     }
     json document;
     try {
-        document = json::parse(file.readAll().toStdString());
-    } catch (const std::exception& e) {
-        if (error) *error = tr("%1: not valid JSON: %2").arg(path, QString::fromUtf8(e.what()));
+        document = rilq::parse_json(file.readAll().toStdString(), path.toStdString());
+    } catch (const std::exception& e) { // "<path>: invalid JSON: ...", nesting depth and length bounded
+        if (error) *error = QString::fromUtf8(e.what());
         return false;
     }
     if (!document.is_object()) {

@@ -119,7 +119,7 @@ int cmd_run(const QStringList& args) {
 
         if (parser.isSet(QStringLiteral("resume"))) {
             const run::RunOutcome outcome = runner.resume(to_std(parser.value(QStringLiteral("resume"))));
-            return outcome.status == store::RunStatus::Finished ? kExitOk : kExitError;
+            return outcome.status == store::RunStatus::Finished ? kExitOk : exit_code_after_stop(kExitError);
         }
         run::ParseOptions parse;
         parse.data_root_override = to_std(parser.value(QStringLiteral("data-root")));
@@ -142,7 +142,7 @@ int cmd_run(const QStringList& args) {
         int failed = 0;
         for (const auto& o : outcomes) failed += o.status == store::RunStatus::Finished ? 0 : 1;
         if (failed > 0) std::cerr << failed << " of " << outcomes.size() << " run(s) did not finish\n";
-        return failed == 0 ? kExitOk : kExitError;
+        return failed == 0 ? kExitOk : exit_code_after_stop(kExitError);
     });
 }
 

@@ -7,12 +7,12 @@
 #include "core/quant/quant_stats_json.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/util/error.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
 
 namespace rilq::cli {
@@ -78,15 +78,7 @@ QuantSpec quant_spec_from_options(const QCommandLineParser& p) {
     QuantSpec s;
     if (p.isSet("spec")) {
         const std::string path = to_std(p.value("spec"));
-        std::ifstream in(path);
-        if (!in) throw Error(path + ": cannot open the spec file");
-        nlohmann::json j;
-        try {
-            in >> j;
-        } catch (const std::exception& e) {
-            throw Error(path + ": not valid JSON (" + e.what() + ")");
-        }
-        s = quant_spec_from_json(j, path + ": $");
+        s = quant_spec_from_json(read_json_file(path), path + ": $");
     }
     if (p.isSet("method") || !p.isSet("spec")) {
         s.method = parse_quant_method(to_std(p.value("method")), "--method");

@@ -7,6 +7,7 @@
 #include "app/gui/app_paths.h"
 #include "app/gui/main_window.h"
 #include "core/util/runtime.h"
+#include "core/util/stop_signals.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -94,9 +95,8 @@ int main(int argc, char** argv) {
 
     rilq::configure_threads(0); // before the first tensor op: RILQ_THREADS or all cores
 
-    rilq::gui::MainWindow window(parser.value(db));
     const bool screenshot = parser.isSet(shots);
-    window.setInteractive(!screenshot);
+    rilq::gui::MainWindow window(parser.value(db), /*interactive=*/!screenshot);
     const QString experiment = parser.positionalArguments().isEmpty() ? rilq::gui::default_experiment_path()
                                                                       : parser.positionalArguments().front();
     if (!experiment.isEmpty()) window.openExperiment(experiment);
@@ -105,6 +105,14 @@ int main(int argc, char** argv) {
     window.resize(1400, 900);
     window.show();
     if (parser.isSet(run_demo) && !screenshot) QTimer::singleShot(0, &window, [&window] { window.runDemo(); });
+    // SIGTERM, SIGINT, SIGHUP: quit; the window's destructor cancels a running experiment, which
+    // ends KILLED with its best adapters saved (core/util/stop_signals.h).
+    rilq::install_stop_signals();
+    QTimer stop_poll;
+    QObject::connect(&stop_poll, &QTimer::timeout, &app, [] {
+        if (rilq::stop_signal() != 0) QApplication::quit();
+    });
+    stop_poll.start(200);
     if (screenshot) {
         QTimer::singleShot(300, &window, [&window, dir = parser.value(shots)] {
             QString error;

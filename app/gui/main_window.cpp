@@ -34,7 +34,8 @@
 
 namespace rilq::gui {
 
-MainWindow::MainWindow(const QString& store_path, QWidget* parent) : QMainWindow(parent) {
+MainWindow::MainWindow(const QString& store_path, bool interactive, QWidget* parent)
+    : QMainWindow(parent), interactive_(interactive) {
     setWindowTitle(tr("RILQ Workbench"));
     data_folder_ = prefs::data_folder.get();
     if (data_folder_.isEmpty()) data_folder_ = default_data_folder();

@@ -31,8 +31,11 @@ class RunWorker;
 class MainWindow : public QMainWindow {
     Q_OBJECT
   public:
-    // `store_path` "" = the settings' store, else the data folder's runs.sqlite.
-    explicit MainWindow(const QString& store_path = QString(), QWidget* parent = nullptr);
+    // `store_path` "" = the settings' store, else the data folder's runs.sqlite. Not
+    // `interactive` (tests, --screenshot): errors go to the log, never to a modal dialog - from
+    // the first one on, which opening the store may raise.
+    explicit MainWindow(const QString& store_path = QString(), bool interactive = true,
+                        QWidget* parent = nullptr);
     ~MainWindow() override;
 
     // ---- parts (tests, screenshots) ----

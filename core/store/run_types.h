@@ -21,6 +21,7 @@ bool is_allowed_transition(RunStatus from, RunStatus to);
 int64_t now_ms();
 
 struct NewRun {
+    std::string uuid;              // "" = a new one (new_run_uuid); set it when the id is needed first
     std::string experiment;        // created on first use
     std::string experiment_config; // the experiment document (stored once per experiment)
     std::string name;              // "lora_r=16"

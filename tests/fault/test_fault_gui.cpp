@@ -1,0 +1,70 @@
+// The GUI under bad input (issue 13, items 5 and 8): `rilq-workbench --screenshot` with a corrupt
+// run store used to hang forever on a modal error dialog, and a deeply nested experiment file
+// crashed it. Both now end the screenshot run normally, the errors going to the log panel.
+#include <QtTest/QtTest>
+
+#include "tests/fault/fault_support.h"
+
+#include <filesystem>
+
+using namespace rilq;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The workbench in screenshot mode, with its settings and data folder inside `dir`.
+fault::ProcessResult screenshot(const std::string& dir, const std::string& experiment,
+                                const std::string& store) {
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), QString::fromStdString(dir + "/config"));
+    env.insert(QStringLiteral("XDG_DATA_HOME"), QString::fromStdString(dir + "/data"));
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    env.remove(QStringLiteral("RILQ_DB"));
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(RILQ_GUI_BINARY),
+            {QString::fromStdString(experiment), QStringLiteral("--db"), QString::fromStdString(store),
+             QStringLiteral("--screenshot"), QString::fromStdString(dir + "/shots")});
+    fault::ProcessResult r;
+    if (!p.waitForStarted(10000)) return r;
+    r.finished = p.waitForFinished(90000);
+    if (!r.finished) {
+        p.kill();
+        p.waitForFinished(5000);
+    }
+    r.crashed = p.exitStatus() == QProcess::CrashExit;
+    r.exit_code = p.exitCode();
+    r.err = p.readAllStandardError().toStdString();
+    return r;
+}
+
+} // namespace
+
+class TestFaultGui : public QObject {
+    Q_OBJECT
+
+  private Q_SLOTS:
+    void screenshotsOfACorruptStoreDoNotHang() {
+        const std::string dir = test::make_temp_dir("fault-gui-store");
+        test::write_file(dir + "/runs.sqlite", std::string(8192, '\x5a')); // not a database
+        const std::string experiment = fault::write_experiment(dir, fault::tiny_experiment("gui-test"));
+        const auto r = screenshot(dir, experiment, dir + "/runs.sqlite");
+        QVERIFY2(r.finished, "rilq-workbench --screenshot hung (a modal dialog?)");
+        QVERIFY2(!r.crashed && r.exit_code == 0, r.err.c_str());
+        QVERIFY(fs::exists(dir + "/shots/runs.png"));
+        QCOMPARE(test::read_file(dir + "/runs.sqlite"), std::string(8192, '\x5a')); // left as it was
+    }
+
+    void aDeeplyNestedExperimentDoesNotCrash() {
+        const std::string dir = test::make_temp_dir("fault-gui-json");
+        test::write_file(dir + "/deep.json",
+                         "{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}");
+        const auto r = screenshot(dir, dir + "/deep.json", dir + "/runs.sqlite");
+        QVERIFY2(r.finished, "rilq-workbench --screenshot hung");
+        QVERIFY2(!r.crashed && r.exit_code == 0, r.err.c_str());
+        QVERIFY(fs::exists(dir + "/shots/setup.png"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestFaultGui)
+#include "test_fault_gui.moc"
