@@ -133,7 +133,8 @@ int cmd_run(const QStringList& args) {
         read_only.mode = store::Database::Mode::ReadOnly;
         store::RunStore store(options.store_path, read_only);
         std::cout << report::experiment_markdown(store, experiment);
-        if (parser.isSet(QStringLiteral("samples")) && !experiment.runs.empty()) {
+        // After a stop signal the process should end, not start generating.
+        if (parser.isSet(QStringLiteral("samples")) && !experiment.runs.empty() && !options.cancel->cancelled()) {
             const run::RunConfig& first = experiment.runs.front();
             std::cout << "\n" << run::format_samples(run::compare_samples(
                                        first.resolve(first.rilq.base_model), outcomes,

@@ -4,6 +4,7 @@
 #include "app/cli/commands.h"
 #include "core/report/number_format.h"
 #include "core/store/run_store.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 
@@ -107,6 +108,16 @@ int runs_list(const QStringList& args) {
     });
 }
 
+// A run's stored document; a store edited by hand may hold anything: it is shown, never trusted.
+nlohmann::json stored_document(const std::string& text) {
+    if (text.empty()) return nullptr;
+    try {
+        return parse_json(text, "stored config");
+    } catch (const JsonParseError&) {
+        return clip_for_message(text);
+    }
+}
+
 nlohmann::json detail_json(const store::RunDetail& d) {
     using nlohmann::json;
     const auto& s = d.summary;
@@ -149,7 +160,7 @@ nlohmann::json detail_json(const store::RunDetail& d) {
             {"pid", s.pid},
             {"program_version", s.program_version},
             {"config_hash", s.config_hash},
-            {"config", json::parse(d.config_json.empty() ? "null" : d.config_json, nullptr, false)},
+            {"config", stored_document(d.config_json)},
             {"params", s.params},
             {"tags", d.tags},
             {"metrics", metrics},

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -61,9 +62,20 @@ bool create_marker(const fs::path& dir, const std::string& uuid) {
     const fs::path marker = dir / kRunMarkerFile;
     const std::string tmp = temp_sibling(marker.string());
     write_file_checked(tmp, marker_text(uuid));
-    const int rc = ::link(tmp.c_str(), marker.c_str());
-    const int err = errno;
+    int rc = ::link(tmp.c_str(), marker.c_str());
+    int err = errno;
     std::error_code ec;
+    if (rc != 0 && (err == EPERM || err == ENOTSUP || err == ENOSYS)) {
+        // No hard links on this file system (FAT, some FUSE): create exclusively instead; a
+        // reader may then briefly see an empty marker, which only makes it look elsewhere.
+        const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        rc = fd >= 0 ? 0 : -1;
+        err = errno;
+        if (fd >= 0) {
+            ::close(fd);
+            write_file_checked(marker.string(), marker_text(uuid));
+        }
+    }
     fs::remove(tmp, ec);
     if (rc == 0) {
         sync_path(dir.string());
@@ -110,6 +122,10 @@ Claim try_claim(const fs::path& dir, const std::string& uuid, bool adopt_checkpo
         other = output_dir_owner(dir.string());
         if (other == uuid) return Claim::Own;
         if (!other.empty()) return Claim::OtherRun;
+        if (fs::exists(dir / kRunMarkerFile, ec)) { // being claimed this very moment (no hard links)
+            other = "a run starting now";
+            return Claim::OtherRun;
+        }
         if (!is_empty_dir(dir)) throw Error(not_a_run_folder(dir));
         if (create_marker(dir, uuid)) return Claim::Own;
         // Another run claimed it between our look and our marker: read whose it is now.
@@ -167,7 +183,8 @@ void check_output_dir(const std::string& dir) {
     std::error_code ec;
     if (fs::exists(fs::symlink_status(root, ec))) {
         if (!fs::is_directory(fs::symlink_status(root, ec))) throw Error(not_a_run_folder(root));
-        if (!is_empty_dir(root) && output_dir_owner(dir).empty()) throw Error(not_a_run_folder(root));
+        const bool claimed = !output_dir_owner(dir).empty() || fs::exists(root / kRunMarkerFile, ec);
+        if (!is_empty_dir(root) && !claimed) throw Error(not_a_run_folder(root));
     }
     const fs::path checkpoint = checkpoint_dir_of(dir);
     if (fs::exists(fs::symlink_status(checkpoint, ec)) && !is_empty_dir(checkpoint) &&
@@ -201,7 +218,8 @@ void release_output_dir(const std::string& dir, const std::string& uuid) {
     fs::remove(root, ec);
 }
 
-std::vector<store::Artifact> write_run_outputs(const std::string& output_dir, const RunOutputContent& content) {
+std::vector<store::Artifact> write_run_outputs(const std::string& output_dir,
+                                               const RunOutputContent& content) {
     if (content.student == nullptr) throw Error("write_run_outputs: no model to save into " + output_dir);
     if (content.run_uuid.empty()) throw Error("write_run_outputs: no run owns " + output_dir);
     const fs::path final_dir = fs::absolute(output_dir);
@@ -217,7 +235,8 @@ std::vector<store::Artifact> write_run_outputs(const std::string& output_dir, co
         copy_tokenizer(content.tokenizer_file, dir / "quantized");
         artifacts.push_back(artifact("quantized_model", final_dir / "quantized", dir / "quantized"));
         if (content.adapters != nullptr && !content.adapters->empty()) {
-            save_peft_adapter((dir / "adapter").string(), *content.adapters, (final_dir / "quantized").string());
+            save_peft_adapter((dir / "adapter").string(), *content.adapters,
+                              (final_dir / "quantized").string());
             artifacts.push_back(artifact("adapter", final_dir / "adapter", dir / "adapter"));
             if (content.save_merged) {
                 LlamaModel merged = content.student->clone(); // clone() leaves the adapters out
@@ -233,7 +252,8 @@ std::vector<store::Artifact> write_run_outputs(const std::string& output_dir, co
         }
         if (content.quant_stats != nullptr) {
             write_file_checked((dir / "quant_stats.json").string(), content.quant_stats->dump(1));
-            artifacts.push_back(artifact("quant_stats", final_dir / "quant_stats.json", dir / "quant_stats.json"));
+            artifacts.push_back(
+                artifact("quant_stats", final_dir / "quant_stats.json", dir / "quant_stats.json"));
         }
         if (content.run_summary != nullptr) {
             write_file_checked((dir / "run.json").string(), content.run_summary->dump(2));
