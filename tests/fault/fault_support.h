@@ -93,8 +93,10 @@ inline ProcessResult run_process(const QString& program, const QStringList& args
     return r;
 }
 
+// The built rilq; RILQ_FAULT_CLI names another (an older build, to see a fault come back).
 inline QString rilq_binary() {
-    return QStringLiteral(RILQ_CLI_BINARY);
+    const QString other = qEnvironmentVariable("RILQ_FAULT_CLI");
+    return other.isEmpty() ? QStringLiteral(RILQ_CLI_BINARY) : other;
 }
 
 // A CLI command (app/cli/commands.h) run in-process with stdout / stderr captured.

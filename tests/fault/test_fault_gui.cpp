@@ -22,7 +22,8 @@ fault::ProcessResult screenshot(const std::string& dir, const std::string& exper
     env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
     env.remove(QStringLiteral("RILQ_DB"));
     p.setProcessEnvironment(env);
-    p.start(QStringLiteral(RILQ_GUI_BINARY),
+    const QString other = qEnvironmentVariable("RILQ_FAULT_GUI"); // an older build, to compare
+    p.start(other.isEmpty() ? QStringLiteral(RILQ_GUI_BINARY) : other,
             {QString::fromStdString(experiment), QStringLiteral("--db"), QString::fromStdString(store),
              QStringLiteral("--screenshot"), QString::fromStdString(dir + "/shots")});
     fault::ProcessResult r;
