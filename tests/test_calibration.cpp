@@ -2,6 +2,8 @@
 // get_calib_dataset / get_dataset logic with CPython's `random` and the byte tokenizer.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -208,5 +210,5 @@ void TestCalibration::errors_say_why() {
         {"no training windows"});
 }
 
-QTEST_APPLESS_MAIN(TestCalibration)
+RILQ_TEST_APPLESS_MAIN(TestCalibration)
 #include "test_calibration.moc"

@@ -4,6 +4,8 @@
 // alone, which for L <= 128 runs as a single block.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_llama.h"
 
@@ -66,5 +68,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestCausalAttention)
+RILQ_TEST_APPLESS_MAIN(TestCausalAttention)
 #include "test_causal_attention.moc"

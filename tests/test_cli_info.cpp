@@ -1,6 +1,8 @@
 // `rilq info` run in-process on the real stories260K file and on our HF fixtures.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -112,5 +114,5 @@ void TestCliInfo::usage_and_errors() {
     QCOMPARE(r.err, "rilq: error: " + missing + ": no such file or folder\n");
 }
 
-QTEST_APPLESS_MAIN(TestCliInfo)
+RILQ_TEST_APPLESS_MAIN(TestCliInfo)
 #include "test_cli_info.moc"

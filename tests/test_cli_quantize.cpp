@@ -3,6 +3,8 @@
 // files are complete, calibration adds the output error, and bad usage exits 2.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -127,5 +129,5 @@ class TestCliQuantize : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestCliQuantize)
+RILQ_TEST_APPLESS_MAIN(TestCliQuantize)
 #include "test_cli_quantize.moc"

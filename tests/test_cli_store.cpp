@@ -9,6 +9,8 @@
 #include "core/store/run_store.h"
 
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -267,5 +269,5 @@ class TestCliStore : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestCliStore)
+RILQ_TEST_GUILESS_MAIN(TestCliStore)
 #include "test_cli_store.moc"

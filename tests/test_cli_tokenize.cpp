@@ -1,6 +1,8 @@
 // `rilq tokenize` run in-process (linked with rilq_cli by tests/CMakeLists.txt's test_cli_ rule).
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <iostream>
 #include <sstream>
 
@@ -73,5 +75,5 @@ class TestCliTokenize : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestCliTokenize)
+RILQ_TEST_APPLESS_MAIN(TestCliTokenize)
 #include "test_cli_tokenize.moc"

@@ -3,6 +3,8 @@
 // reuses the cache, and a corrupted weight file or changed settings rebuild it.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/support/test_support.h"
 
 #include "core/demo/demo_model.h"
@@ -81,5 +83,5 @@ class TestDemoModel : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestDemoModel)
+RILQ_TEST_APPLESS_MAIN(TestDemoModel)
 #include "test_demo_model.moc"

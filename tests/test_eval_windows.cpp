@@ -2,6 +2,8 @@
 // sampling loop with CPython's `random` and the same byte tokenizer (tests/support/byte_tokenizer.h).
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -265,5 +267,5 @@ void TestEvalWindows::progress_and_cancel() {
     QVERIFY_THROWS_EXCEPTION(rilq::Cancelled, rilq::sample_c4_eval_windows(docs, tok, options, sink));
 }
 
-QTEST_APPLESS_MAIN(TestEvalWindows)
+RILQ_TEST_APPLESS_MAIN(TestEvalWindows)
 #include "test_eval_windows.moc"

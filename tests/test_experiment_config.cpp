@@ -8,6 +8,8 @@
 #include "core/util/did_you_mean.h"
 
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <nlohmann/json.hpp>
 
 #include "core/util/sha256.h"
@@ -543,5 +545,5 @@ class TestExperimentConfig : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestExperimentConfig)
+RILQ_TEST_APPLESS_MAIN(TestExperimentConfig)
 #include "test_experiment_config.moc"

@@ -3,6 +3,8 @@
 // (exact round trip, storage dtype, files carried over, atomic replacement).
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -340,5 +342,5 @@ void TestHfCheckpoint::load_reports_progress_and_cancels() {
     QVERIFY(cancelled);
 }
 
-QTEST_APPLESS_MAIN(TestHfCheckpoint)
+RILQ_TEST_APPLESS_MAIN(TestHfCheckpoint)
 #include "test_hf_checkpoint.moc"

@@ -2,6 +2,8 @@
 // permutation, the untied-classifier layout, the HF round trip, and the known greedy story.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <torch/torch.h>
 
 #include <QElapsedTimer>
@@ -256,5 +258,5 @@ void TestLlama2c::greedy_decoding_tells_the_known_story() {
     QVERIFY2(story.rfind(expected, 0) == 0, story.c_str());
 }
 
-QTEST_APPLESS_MAIN(TestLlama2c)
+RILQ_TEST_APPLESS_MAIN(TestLlama2c)
 #include "test_llama2c.moc"

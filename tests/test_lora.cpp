@@ -2,6 +2,8 @@
 // scalars), merge and unmerge, IEC against the IR-QLoRA formula, snapshots, init statistics.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_llama.h"
 
@@ -271,5 +273,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestLora)
+RILQ_TEST_APPLESS_MAIN(TestLora)
 #include "test_lora.moc"

@@ -4,6 +4,8 @@
 // Links against core/io/safetensors.cpp (the io branch).
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_llama.h"
 
@@ -157,5 +159,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestLoraPeft)
+RILQ_TEST_APPLESS_MAIN(TestLoraPeft)
 #include "test_lora_peft.moc"

@@ -5,6 +5,8 @@
 // named linears, bf16 compute, and config.json errors.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -218,5 +220,5 @@ void TestModelReference::config_errors_name_file_and_field() {
     QCOMPARE(rilq::load_model(dir).config().intermediate_size, int64_t{64});
 }
 
-QTEST_APPLESS_MAIN(TestModelReference)
+RILQ_TEST_APPLESS_MAIN(TestModelReference)
 #include "test_model_reference.moc"

@@ -1,6 +1,8 @@
 // Perplexity protocol: checked against a second computation (log-softmax and gather in
 // float64, one window at a time), batch-size independence, progress and cancellation.
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <torch/torch.h>
 
 #include "core/eval/perplexity.h"
@@ -94,5 +96,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestPerplexity)
+RILQ_TEST_APPLESS_MAIN(TestPerplexity)
 #include "test_perplexity.moc"

@@ -1,6 +1,8 @@
 // rilq pretrain's loop: it learns a structured stream, follows its lr schedule, resumes
 // from a checkpoint to exactly the weights of an uninterrupted run, and stops on cancel.
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <torch/torch.h>
 
 #include "core/pretrain/pretrain_record.h"
@@ -149,5 +151,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestPretrain)
+RILQ_TEST_APPLESS_MAIN(TestPretrain)
 #include "test_pretrain.moc"

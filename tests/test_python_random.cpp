@@ -2,6 +2,8 @@
 // produced by tests/reference/python_random_reference.py and is replayed call for call.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -146,5 +148,5 @@ void TestPythonRandom::empty_ranges_are_errors() {
     }
 }
 
-QTEST_APPLESS_MAIN(TestPythonRandom)
+RILQ_TEST_APPLESS_MAIN(TestPythonRandom)
 #include "test_python_random.moc"

@@ -5,6 +5,8 @@
 #include "tests/support/test_support.h"
 
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <torch/torch.h>
 
 #include "core/quant/code_entropy.h"
@@ -356,5 +358,5 @@ class TestQuantIcq : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestQuantIcq)
+RILQ_TEST_APPLESS_MAIN(TestQuantIcq)
 #include "test_quant_icq.moc"

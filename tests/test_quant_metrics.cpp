@@ -3,6 +3,8 @@
 #include "tests/support/test_support.h"
 
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -189,5 +191,5 @@ class TestQuantMetrics : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestQuantMetrics)
+RILQ_TEST_APPLESS_MAIN(TestQuantMetrics)
 #include "test_quant_metrics.moc"

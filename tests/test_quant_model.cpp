@@ -4,6 +4,8 @@
 #include "tests/support/test_support.h"
 
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -253,5 +255,5 @@ class TestQuantModel : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestQuantModel)
+RILQ_TEST_APPLESS_MAIN(TestQuantModel)
 #include "test_quant_model.moc"

@@ -3,6 +3,8 @@
 #include "tests/support/test_support.h"
 
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <torch/torch.h>
 
 #include "core/quant/dynamic_map.h"
@@ -220,5 +222,5 @@ class TestQuantNf : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestQuantNf)
+RILQ_TEST_APPLESS_MAIN(TestQuantNf)
 #include "test_quant_nf.moc"

@@ -3,6 +3,8 @@
 #include "tests/support/test_support.h"
 
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <torch/torch.h>
 
 #include "core/quant/quantizer.h"
@@ -203,5 +205,5 @@ class TestQuantRtn : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestQuantRtn)
+RILQ_TEST_APPLESS_MAIN(TestQuantRtn)
 #include "test_quant_rtn.moc"

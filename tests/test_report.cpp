@@ -12,6 +12,8 @@
 #include "core/store/run_store.h"
 
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -328,5 +330,5 @@ class TestReport : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestReport)
+RILQ_TEST_APPLESS_MAIN(TestReport)
 #include "test_report.moc"

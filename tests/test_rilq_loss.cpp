@@ -3,6 +3,8 @@
 // and the comparison scopes' objectives at their known optimum (full-rank weight SVD).
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_llama.h"
 
@@ -210,5 +212,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestRilqLoss)
+RILQ_TEST_APPLESS_MAIN(TestRilqLoss)
 #include "test_rilq_loss.moc"

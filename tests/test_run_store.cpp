@@ -14,6 +14,8 @@
 
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -489,5 +491,5 @@ class TestRunStore : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestRunStore)
+RILQ_TEST_APPLESS_MAIN(TestRunStore)
 #include "test_run_store.moc"

@@ -4,6 +4,8 @@
 // checkpoint kept, resume -> FINISHED, and a bad model path -> FAILED with the path named.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/support/test_support.h"
 
 #include "core/data/eval_windows.h"
@@ -237,5 +239,5 @@ class TestRunner : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestRunner)
+RILQ_TEST_APPLESS_MAIN(TestRunner)
 #include "test_runner.moc"

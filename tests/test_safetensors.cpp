@@ -3,6 +3,8 @@
 // with a message that names the file and the tensor.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <torch/torch.h>
 
 #include <cstring>
@@ -372,5 +374,5 @@ void TestSafetensors::writer_refuses_bad_input_and_keeps_old_file() {
     QCOMPARE(files, 1);
 }
 
-QTEST_APPLESS_MAIN(TestSafetensors)
+RILQ_TEST_APPLESS_MAIN(TestSafetensors)
 #include "test_safetensors.moc"

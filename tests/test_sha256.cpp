@@ -2,6 +2,8 @@
 // shared/data/PROVENANCE.md records (computed upstream by other tools).
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "core/util/error.h"
 #include "core/util/sha256.h"
 #include "tests/support/test_support.h"
@@ -68,5 +70,5 @@ void TestSha256::missing_file_is_an_error() {
     }
 }
 
-QTEST_APPLESS_MAIN(TestSha256)
+RILQ_TEST_APPLESS_MAIN(TestSha256)
 #include "test_sha256.moc"

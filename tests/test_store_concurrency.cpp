@@ -12,6 +12,8 @@
 
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -233,5 +235,5 @@ class TestStoreConcurrency : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestStoreConcurrency)
+RILQ_TEST_APPLESS_MAIN(TestStoreConcurrency)
 #include "test_store_concurrency.moc"

@@ -10,6 +10,8 @@
 
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <cmath>
 
 using namespace rilq::store;
@@ -217,5 +219,5 @@ class TestStoreMigrations : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestStoreMigrations)
+RILQ_TEST_APPLESS_MAIN(TestStoreMigrations)
 #include "test_store_migrations.moc"

@@ -3,6 +3,8 @@
 // wikitext row rule and json.loads independently.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <zlib.h>
 
 #include <filesystem>
@@ -271,5 +273,5 @@ void TestTextSources::text_file_is_verbatim() {
     expect_error([] { rilq::read_text_file("/nonexistent/story.txt"); }, {"/nonexistent/story.txt"});
 }
 
-QTEST_APPLESS_MAIN(TestTextSources)
+RILQ_TEST_APPLESS_MAIN(TestTextSources)
 #include "test_text_sources.moc"

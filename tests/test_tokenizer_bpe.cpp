@@ -11,6 +11,8 @@
 
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <chrono>
 
 using nlohmann::json;
@@ -229,5 +231,5 @@ class TestTokenizerBpe : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestTokenizerBpe)
+RILQ_TEST_APPLESS_MAIN(TestTokenizerBpe)
 #include "test_tokenizer_bpe.moc"

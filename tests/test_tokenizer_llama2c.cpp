@@ -9,6 +9,8 @@
 
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <chrono>
 #include <cstring>
 
@@ -178,5 +180,5 @@ class TestTokenizerLlama2c : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestTokenizerLlama2c)
+RILQ_TEST_APPLESS_MAIN(TestTokenizerLlama2c)
 #include "test_tokenizer_llama2c.moc"

@@ -8,6 +8,8 @@
 
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <filesystem>
 
 using rilq::test::shared_data;
@@ -172,5 +174,5 @@ class TestTokenizerLoading : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestTokenizerLoading)
+RILQ_TEST_APPLESS_MAIN(TestTokenizerLoading)
 #include "test_tokenizer_loading.moc"

@@ -11,6 +11,8 @@
 
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <chrono>
 #include <regex>
 
@@ -187,5 +189,5 @@ class TestTokenizerSentencePiece : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestTokenizerSentencePiece)
+RILQ_TEST_APPLESS_MAIN(TestTokenizerSentencePiece)
 #include "test_tokenizer_sentencepiece.moc"

@@ -3,6 +3,8 @@
 // resumes from a checkpoint with identical losses, fails cleanly on NaN, and runs every scope.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_llama.h"
 
@@ -398,5 +400,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_APPLESS_MAIN(TestTrainer)
+RILQ_TEST_APPLESS_MAIN(TestTrainer)
 #include "test_trainer.moc"

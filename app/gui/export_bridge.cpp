@@ -1,4 +1,5 @@
 #include "app/gui/export_bridge.h"
+#include "app/gui/qt_text.h"
 
 #include "core/report/number_format.h"
 #include "core/run/config_document.h"
@@ -13,10 +14,6 @@
 namespace rilq::gui {
 
 namespace {
-
-QString qt(const std::string& s) {
-    return QString::fromStdString(s);
-}
 
 report::PivotTable build(const QString& store_path, const ExportChoice& choice) {
     report::ExportRequest request; // the fields `rilq export` fills from its options

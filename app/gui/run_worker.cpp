@@ -1,4 +1,5 @@
 #include "app/gui/run_worker.h"
+#include "app/gui/qt_text.h"
 
 #include "app/gui/store_bridge.h"
 
@@ -11,15 +12,6 @@
 #include <exception>
 
 namespace rilq::gui {
-
-namespace {
-
-QString qt(const std::string& s) {
-    return QString::fromStdString(s);
-}
-
-
-} // namespace
 
 RunWorker::RunWorker(QObject* parent) : QObject(parent) {
     // Queued connections copy arguments through the meta-type system.

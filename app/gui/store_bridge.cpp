@@ -1,4 +1,5 @@
 #include "app/gui/store_bridge.h"
+#include "app/gui/qt_text.h"
 
 #include <map>
 
@@ -17,10 +18,6 @@
 namespace rilq::gui {
 
 namespace {
-
-QString qt(const std::string& s) {
-    return QString::fromStdString(s);
-}
 
 store::RunStore open_read_only(const QString& path) {
     store::StoreOptions options;

@@ -1,4 +1,5 @@
 #include "core/bench/quant_bench.h"
+#include "core/bench/cpu_clock.h"
 
 #include "core/quant/metrics.h"
 #include "core/quant/quantizer.h"
@@ -18,12 +19,6 @@ namespace rilq {
 
 namespace {
 
-double cpu_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
 struct Timing {
     double wall_s = std::numeric_limits<double>::infinity();
     double cpu_s = std::numeric_limits<double>::infinity();
@@ -34,12 +29,12 @@ struct Timing {
 Timing time_best_of(int repeats, const std::function<void()>& f) {
     Timing best;
     for (int i = 0; i < std::max(repeats, 1); ++i) {
-        const double c0 = cpu_seconds();
+        const double c0 = process_cpu_seconds();
         const auto t0 = std::chrono::steady_clock::now();
         f();
         best.wall_s = std::min(best.wall_s,
                                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        best.cpu_s = std::min(best.cpu_s, cpu_seconds() - c0);
+        best.cpu_s = std::min(best.cpu_s, process_cpu_seconds() - c0);
     }
     return best;
 }

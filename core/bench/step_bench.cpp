@@ -1,4 +1,5 @@
 #include "core/bench/step_bench.h"
+#include "core/bench/cpu_clock.h"
 
 #include "core/lora/lora_set.h"
 #include "core/model/llama_model.h"
@@ -19,9 +20,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// CPU time of the whole process (every thread), in seconds.
-double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 double gemm_gflops(int64_t n) {
     auto a = torch::randn({n, n}), b = torch::randn({n, n});
@@ -102,9 +100,9 @@ StepBenchFigures run_step_bench(const StepBenchOptions& o) {
         if (e.kind != TrainEventKind::Update) return;
         if (e.update_step == o.warmup_steps) {
             timed_start = Clock::now();
-            cpu_start = cpu_seconds();
+            cpu_start = process_cpu_seconds();
         }
-        cpu_end = cpu_seconds();
+        cpu_end = process_cpu_seconds();
         last_loss = e.t_loss;
     };
     Trainer trainer(tc, adapters, objective, train_ids, val_ids, opts);
@@ -125,10 +123,10 @@ StepBenchFigures run_step_bench(const StepBenchOptions& o) {
         const auto eval_ids = torch::randint(0, o.vocab, {o.eval_windows, o.seqlen}, gen, torch::kLong);
         (void)student.logits(eval_ids.slice(0, 0, 1));
         const auto t0 = Clock::now();
-        const double c0 = cpu_seconds();
+        const double c0 = process_cpu_seconds();
         for (int64_t i = 0; i < o.eval_windows; ++i) (void)student.logits(eval_ids.slice(0, i, i + 1));
         const double eval_s = seconds_since(t0);
-        f.eval_cpu_ms_per_window = 1e3 * (cpu_seconds() - c0) / static_cast<double>(o.eval_windows);
+        f.eval_cpu_ms_per_window = 1e3 * (process_cpu_seconds() - c0) / static_cast<double>(o.eval_windows);
         f.eval_tokens_per_s = static_cast<double>(o.eval_windows * o.seqlen) / eval_s;
         f.eval_flops_per_token = forward_flops_per_token(config, o.seqlen) + lora_flops_per_token(config, o.rank) / 3.0;
         f.eval_gflops = f.eval_flops_per_token * f.eval_tokens_per_s / 1e9;

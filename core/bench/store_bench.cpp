@@ -1,4 +1,5 @@
 #include "core/bench/store_bench.h"
+#include "core/bench/cpu_clock.h"
 
 #include "core/store/run_store.h"
 
@@ -34,10 +35,6 @@ void remove_db(const std::string& path) {
         fs::remove(path + suffix, ec);
 }
 
-double cpu_seconds() {
-    return double(std::clock()) / CLOCKS_PER_SEC;
-}
-
 struct Inserted {
     std::vector<std::string> run_ids;
     double seconds = 0.0;
@@ -59,7 +56,7 @@ Inserted insert_runs(const std::string& path, const StoreBenchOptions& o, bool p
     }
     std::vector<std::pair<std::string, double>> values(static_cast<size_t>(o.keys));
     const auto start = Clock::now();
-    const double cpu_start = cpu_seconds();
+    const double cpu_start = process_cpu_seconds();
     for (int r = 0; r < o.runs; ++r) {
         const std::string& id = out.run_ids[size_t(r)];
         for (int step = 0; step < o.steps; ++step) {
@@ -76,7 +73,7 @@ Inserted insert_runs(const std::string& path, const StoreBenchOptions& o, bool p
     }
     store.flush();
     out.seconds = ms_since(start) / 1000.0;
-    out.cpu_seconds = cpu_seconds() - cpu_start;
+    out.cpu_seconds = process_cpu_seconds() - cpu_start;
     if (!per_step) {
         const int64_t points = int64_t(o.runs) * o.keys * o.steps;
         out.commits = (points + int64_t(store::StoreOptions{}.flush_every_points) - 1) /

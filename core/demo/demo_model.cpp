@@ -58,15 +58,6 @@ PretrainConfig DemoModelOptions::demo_pretrain_config() {
     return p;
 }
 
-std::string default_demo_cache_dir() {
-    if (const char* env = std::getenv("RILQ_DEMO_CACHE"); env && *env) return env;
-    fs::path base;
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) base = xdg;
-    else if (const char* home = std::getenv("HOME"); home && *home) base = fs::path(home) / ".cache";
-    else base = fs::temp_directory_path();
-    return (base / "rilq-workbench" / "demo").string();
-}
-
 bool demo_model_is_valid(const std::string& model_dir, const DemoModelOptions& options) {
     const fs::path manifest_path = fs::path(model_dir) / "demo_manifest.json";
     if (!fs::exists(manifest_path)) return false;

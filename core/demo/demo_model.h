@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "core/demo/demo_cache.h"
 #include "core/demo/fortunes_corpus.h"
 #include "core/pretrain/pretrainer.h"
 #include "core/util/progress.h"
@@ -33,9 +34,6 @@ struct DemoModel {
     double build_seconds = 0.0;
     double val_loss = 0.0;                  // nats/token on the validation split at the end of pretraining
 };
-
-// $XDG_CACHE_HOME/rilq-workbench/demo (or ~/.cache/...); env RILQ_DEMO_CACHE overrides.
-std::string default_demo_cache_dir();
 
 // Returns the cached model when its manifest checks out, else builds it (minutes), reporting
 // tokenizer training, tokenization and each pretraining step through `on_event` / `progress`.

@@ -1,6 +1,7 @@
 // safetensors reader (mmap, validated before use) and writer (byte-compatible with the
 // Python `safetensors` library's layout: compact JSON header padded with spaces to 8 bytes).
 #include "core/io/safetensors.h"
+#include "core/util/shape_text.h"
 
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -72,13 +73,6 @@ std::string range_str(uint64_t begin, uint64_t end) {
     return "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
 }
 
-std::string shape_str(const std::vector<int64_t>& shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i)
-        s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
-
 // Parses one header entry {dtype, shape, data_offsets}; `where` = "file: tensor \"name\"".
 SafetensorsEntry parse_entry(const std::string& name, const json& v, const std::string& where) {
     if (!v.is_object()) throw Error(where + ": entry must be a JSON object, found " + json_excerpt(v));
@@ -113,10 +107,10 @@ SafetensorsEntry parse_entry(const std::string& name, const json& v, const std::
     uint64_t bytes = find_dtype(e.dtype)->itemsize;
     for (int64_t d : e.shape) {
         if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes))
-            throw Error(where + ": shape " + shape_str(e.shape) + " overflows 64-bit byte counts");
+            throw Error(where + ": shape " + shape_text(e.shape) + " overflows 64-bit byte counts");
     }
     if (bytes != e.end - e.begin)
-        throw Error(where + ": dtype " + e.dtype + " and shape " + shape_str(e.shape) + " need " +
+        throw Error(where + ": dtype " + e.dtype + " and shape " + shape_text(e.shape) + " need " +
                     std::to_string(bytes) + " bytes but data_offsets " + range_str(e.begin, e.end) +
                     " hold " + std::to_string(e.end - e.begin));
     return e;

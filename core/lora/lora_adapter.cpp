@@ -1,4 +1,5 @@
 #include "core/lora/lora_adapter.h"
+#include "core/util/shape_text.h"
 
 #include "core/lora/iec.h"
 #include "core/util/error.h"
@@ -10,12 +11,6 @@
 namespace rilq {
 
 namespace {
-
-std::string shape_str(at::IntArrayRef shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
 
 torch::Tensor trainable(const torch::Tensor& t) {
     auto leaf = t.to(torch::kFloat32).contiguous();
@@ -88,8 +83,8 @@ void LoraAdapter::set_parameter(const std::string& short_name, const torch::Tens
     else if (short_name == "iec_beta2" && iec_) target = &beta2_;
     if (!target) throw Error("LoRA adapter on " + name_ + " has no parameter \"" + short_name + "\"");
     if (value.sizes() != target->sizes())
-        throw Error("LoRA " + name_ + "." + short_name + ": shape " + shape_str(value.sizes()) + ", expected " +
-                    shape_str(target->sizes()));
+        throw Error("LoRA " + name_ + "." + short_name + ": shape " + shape_text(value.sizes()) + ", expected " +
+                    shape_text(target->sizes()));
     torch::NoGradGuard no_grad;
     target->copy_(value.to(torch::kFloat32));
 }

@@ -1,4 +1,5 @@
 #include "core/lora/lora_set.h"
+#include "core/util/shape_text.h"
 
 #include "core/model/llama_model.h"
 #include "core/util/error.h"
@@ -10,12 +11,6 @@
 namespace rilq {
 
 namespace {
-
-std::string shape_str(at::IntArrayRef shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
 
 } // namespace
 
@@ -66,8 +61,8 @@ void LoraSet::restore(const AdapterState& state) {
         auto it = state.find(name);
         if (it == state.end()) throw Error("adapter snapshot lacks \"" + name + "\"");
         if (it->second.sizes() != t.sizes())
-            throw Error("adapter snapshot \"" + name + "\" has shape " + shape_str(it->second.sizes()) +
-                        ", expected " + shape_str(t.sizes()));
+            throw Error("adapter snapshot \"" + name + "\" has shape " + shape_text(it->second.sizes()) +
+                        ", expected " + shape_text(t.sizes()));
     }
     if (state.size() != params.size()) {
         for (const auto& [name, t] : state) {

@@ -1,4 +1,5 @@
 #include "core/lora/peft_adapter.h"
+#include "core/util/shape_text.h"
 
 #include "core/io/safetensors.h"
 #include "core/model/llama_model.h"
@@ -19,13 +20,7 @@ namespace rilq {
 namespace {
 
 constexpr const char* kWeightsFile = "adapter_model.safetensors";
-constexpr const char* kConfigFile = "adapter_config.json";
-
-std::string shape_str(at::IntArrayRef shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
+constexpr const char* kAdapterConfigFile = "adapter_config.json";
 
 nlohmann::json config_json(const LoraConfig& c, const std::string& base_model) {
     nlohmann::json j;
@@ -114,11 +109,11 @@ void save_peft_adapter(const std::string& dir, const LoraSet& set, const std::st
     save_safetensors((fs::path(dir) / kWeightsFile).string(), tensors, {{"format", "pt"}});
     LoraConfig saved = set.config();
     saved.iec = false;   // folded into A and B above
-    write_file_atomic((fs::path(dir) / kConfigFile).string(), config_json(saved, base_model_name_or_path).dump(2) + "\n");
+    write_file_atomic((fs::path(dir) / kAdapterConfigFile).string(), config_json(saved, base_model_name_or_path).dump(2) + "\n");
 }
 
 LoraSet load_peft_adapter(const std::string& dir, LlamaModel& model) {
-    const std::string config_path = (fs::path(dir) / kConfigFile).string();
+    const std::string config_path = (fs::path(dir) / kAdapterConfigFile).string();
     const std::string weights_path = (fs::path(dir) / kWeightsFile).string();
     if (!fs::exists(config_path)) throw Error("cannot open PEFT adapter config " + config_path);
     const nlohmann::json j = read_json_file(config_path);
@@ -136,8 +131,8 @@ LoraSet load_peft_adapter(const std::string& dir, LlamaModel& model) {
                 auto t = file.tensor(key);
                 const auto& expected = is_a ? a->A() : a->B();
                 if (t.sizes() != expected.sizes())
-                    throw Error(weights_path + ": tensor \"" + key + "\" has shape " + shape_str(t.sizes()) +
-                                ", expected " + shape_str(expected.sizes()) + " (r = " + std::to_string(config.r) + ")");
+                    throw Error(weights_path + ": tensor \"" + key + "\" has shape " + shape_text(t.sizes()) +
+                                ", expected " + shape_text(expected.sizes()) + " (r = " + std::to_string(config.r) + ")");
                 if (!t.is_floating_point())
                     throw Error(weights_path + ": tensor \"" + key + "\" is not floating point");
                 a->set_parameter(is_a ? "lora_A" : "lora_B", t);

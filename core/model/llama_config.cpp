@@ -2,6 +2,7 @@
 
 #include "core/util/error.h"
 #include "core/util/json_read.h"
+#include "core/util/shape_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -177,15 +178,6 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> LlamaConfig::hf_tensor
     if (!tie_word_embeddings) out.push_back({"lm_head.weight", {V, C}});
     return out;
 }
-
-namespace {
-std::string shape_text(const std::vector<int64_t>& shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i)
-        s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
-} // namespace
 
 void LlamaConfig::check_hf_tensors(const std::map<std::string, TensorHeader>& tensors,
                                    const std::string& source) const {

@@ -1,4 +1,5 @@
 #include "core/model/llama_model.h"
+#include "core/util/shape_text.h"
 
 #include "core/model/rope.h"
 #include "core/util/error.h"
@@ -33,12 +34,6 @@ Linear DecoderLayer::*projection_member(const std::string& proj) {
     if (proj == "mlp.up_proj") return &DecoderLayer::up_proj;
     if (proj == "mlp.down_proj") return &DecoderLayer::down_proj;
     return nullptr;
-}
-
-std::string shape_str(at::IntArrayRef shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
 }
 
 torch::Device parse_device(const std::string& device) {
@@ -263,7 +258,7 @@ torch::Tensor LlamaModel::mlp(const DecoderLayer& layer, const std::string& pref
 }
 
 ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions& opts) const {
-    if (ids.dim() != 2) throw Error("forward: token ids must be (B, T), found " + shape_str(ids.sizes()));
+    if (ids.dim() != 2) throw Error("forward: token ids must be (B, T), found " + shape_text(ids.sizes()));
     const int64_t T = ids.size(1);
     if (T > config_.max_position_embeddings)
         throw Error("forward: sequence length " + std::to_string(T) + " exceeds max_position_embeddings " +

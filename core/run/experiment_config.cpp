@@ -1,6 +1,6 @@
 #include "core/run/experiment_config.h"
 
-#include "core/demo/demo_model.h"
+#include "core/demo/demo_cache.h"
 
 #include "core/run/config_document.h"
 #include "core/run/config_schema.h"

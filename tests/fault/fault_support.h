@@ -1,6 +1,7 @@
 // Shared by the fault suites (tests/fault): the smallest real run (stories260K, RTN 2-bit, a few
 // micro-steps, no evaluation) and running the built rilq / rilq-workbench as a real process.
 #pragma once
+#include "tests/fault/fault_binaries.h"
 #include "tests/support/test_support.h"
 
 #include "core/run/experiment_config.h"
@@ -91,12 +92,6 @@ inline ProcessResult run_process(const QString& program, const QStringList& args
     r.out = p.readAllStandardOutput().toStdString();
     r.err = p.readAllStandardError().toStdString();
     return r;
-}
-
-// The built rilq; RILQ_FAULT_CLI names another (an older build, to see a fault come back).
-inline QString rilq_binary() {
-    const QString other = qEnvironmentVariable("RILQ_FAULT_CLI");
-    return other.isEmpty() ? QStringLiteral(RILQ_CLI_BINARY) : other;
 }
 
 // A CLI command (app/cli/commands.h) run in-process with stdout / stderr captured.

@@ -6,6 +6,8 @@
 // full file system (a small tmpfs; needs root, skipped otherwise).
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/fault/fault_support.h"
 
 #include "core/rilq/checkpoint.h"
@@ -145,5 +147,5 @@ class TestFaultDiskFull : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultDiskFull)
+RILQ_TEST_GUILESS_MAIN(TestFaultDiskFull)
 #include "test_fault_disk_full.moc"

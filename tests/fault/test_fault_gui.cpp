@@ -3,6 +3,8 @@
 // crashed it. Both now end the screenshot run normally, the errors going to the log panel.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/fault/fault_support.h"
 
 #include <filesystem>
@@ -22,8 +24,7 @@ fault::ProcessResult screenshot(const std::string& dir, const std::string& exper
     env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
     env.remove(QStringLiteral("RILQ_DB"));
     p.setProcessEnvironment(env);
-    const QString other = qEnvironmentVariable("RILQ_FAULT_GUI"); // an older build, to compare
-    p.start(other.isEmpty() ? QStringLiteral(RILQ_GUI_BINARY) : other,
+    p.start(fault::workbench_binary(),
             {QString::fromStdString(experiment), QStringLiteral("--db"), QString::fromStdString(store),
              QStringLiteral("--screenshot"), QString::fromStdString(dir + "/shots")});
     fault::ProcessResult r;
@@ -45,6 +46,10 @@ class TestFaultGui : public QObject {
     Q_OBJECT
 
   private Q_SLOTS:
+    void init() {
+        if (fault::workbench_binary().isEmpty()) QSKIP("the GUI is not built (RILQ_BUILD_GUI=OFF)");
+    }
+
     void screenshotsOfACorruptStoreDoNotHang() {
         const std::string dir = test::make_temp_dir("fault-gui-store");
         test::write_file(dir + "/runs.sqlite", std::string(8192, '\x5a')); // not a database
@@ -67,5 +72,5 @@ class TestFaultGui : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultGui)
+RILQ_TEST_GUILESS_MAIN(TestFaultGui)
 #include "test_fault_gui.moc"

@@ -4,6 +4,8 @@
 // and --set values, and values quoted in errors are clipped: one short line naming the file.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/fault/fault_support.h"
 
 #include "core/io/safetensors.h"
@@ -129,5 +131,5 @@ class TestFaultJson : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultJson)
+RILQ_TEST_GUILESS_MAIN(TestFaultJson)
 #include "test_fault_json.moc"

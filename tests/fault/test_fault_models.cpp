@@ -4,6 +4,8 @@
 // LlamaConfig::check_hf_tensors), info from the headers alone.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/fault/fault_support.h"
 
 #include "app/cli/commands.h"
@@ -111,5 +113,5 @@ class TestFaultModels : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultModels)
+RILQ_TEST_GUILESS_MAIN(TestFaultModels)
 #include "test_fault_models.moc"

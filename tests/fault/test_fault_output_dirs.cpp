@@ -4,6 +4,8 @@
 // it, so two runs never share a folder and the first run's recorded sha256 stay true.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/fault/fault_support.h"
 
 #include "core/run/run_outputs.h"
@@ -176,5 +178,5 @@ class TestFaultOutputDirs : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultOutputDirs)
+RILQ_TEST_GUILESS_MAIN(TestFaultOutputDirs)
 #include "test_fault_output_dirs.moc"

@@ -5,6 +5,8 @@
 // back by the next start. The writer runs in a forked child so the kill is real.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/support/test_support.h"
 
 #include "core/util/atomic_dir.h"
@@ -189,5 +191,5 @@ class TestFaultOutputSwap : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultOutputSwap)
+RILQ_TEST_GUILESS_MAIN(TestFaultOutputSwap)
 #include "test_fault_output_swap.moc"

@@ -3,6 +3,8 @@
 // (the user's explicit choice) may point elsewhere.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/fault/fault_support.h"
 
 #include "core/run/run_outputs.h"
@@ -111,5 +113,5 @@ class TestFaultPaths : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultPaths)
+RILQ_TEST_GUILESS_MAIN(TestFaultPaths)
 #include "test_fault_paths.moc"

@@ -4,6 +4,8 @@
 // they are now dropped before those steps are trained (and logged) again.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/fault/fault_support.h"
 
 #include "core/run/runner.h"
@@ -99,5 +101,5 @@ class TestFaultResume : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultResume)
+RILQ_TEST_GUILESS_MAIN(TestFaultResume)
 #include "test_fault_resume.moc"

@@ -5,6 +5,8 @@
 // 128 + the signal number. The real `rilq` runs as a child process and gets a real signal.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/fault/fault_support.h"
 
 #include "core/store/run_store.h"
@@ -73,5 +75,5 @@ class TestFaultSignals : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultSignals)
+RILQ_TEST_GUILESS_MAIN(TestFaultSignals)
 #include "test_fault_signals.moc"

@@ -3,6 +3,8 @@
 // that a live process is still writing unless --force.
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include "tests/fault/fault_support.h"
 
 #include "app/cli/commands.h"
@@ -109,5 +111,5 @@ class TestFaultStore : public QObject {
     }
 };
 
-QTEST_GUILESS_MAIN(TestFaultStore)
+RILQ_TEST_GUILESS_MAIN(TestFaultStore)
 #include "test_fault_store.moc"

@@ -14,14 +14,6 @@ namespace fs = std::filesystem;
 
 namespace rilq::test {
 
-std::string shared_data(const std::string& relative) {
-    const char* env = std::getenv("RILQ_SHARED_DATA");
-    fs::path root = env && *env ? fs::path(env) : fs::path(RILQ_SHARED_DATA_DIR);
-    return (root / relative).string();
-}
-
-std::string test_data(const std::string& relative) { return (fs::path(RILQ_TEST_DATA_DIR) / relative).string(); }
-
 std::string make_temp_dir(const std::string& tag) {
     static std::atomic<int> counter{0};
     fs::path dir = fs::temp_directory_path() /

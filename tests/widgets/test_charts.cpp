@@ -8,6 +8,8 @@
 #include <QImage>
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <cmath>
 #include <random>
 
@@ -224,5 +226,5 @@ class TestCharts : public QObject {
     }
 };
 
-QTEST_MAIN(TestCharts)
+RILQ_TEST_MAIN(TestCharts)
 #include "test_charts.moc"

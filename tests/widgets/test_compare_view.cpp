@@ -11,6 +11,8 @@
 
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <cmath>
 
 using namespace rilq::widgets;
@@ -209,5 +211,5 @@ class TestCompareView : public QObject {
     }
 };
 
-QTEST_MAIN(TestCompareView)
+RILQ_TEST_MAIN(TestCompareView)
 #include "test_compare_view.moc"

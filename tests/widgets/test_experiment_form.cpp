@@ -10,6 +10,8 @@
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 using nlohmann::json;
 using rilq::widgets::ExperimentForm;
 
@@ -103,5 +105,5 @@ class TestExperimentForm : public QObject {
     }
 };
 
-QTEST_MAIN(TestExperimentForm)
+RILQ_TEST_MAIN(TestExperimentForm)
 #include "test_experiment_form.moc"

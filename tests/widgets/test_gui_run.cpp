@@ -5,6 +5,7 @@
 #include "app/gui/run_worker.h"
 #include "core/store/run_store.h"
 #include "core/util/runtime.h"
+#include "tests/support/test_support.h"
 #include "widget_test_support.h"
 #include "widgets/experiment_form.h"
 #include "widgets/live_curves.h"
@@ -19,17 +20,20 @@
 #include <QTimer>
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 using namespace rilq;
 using nlohmann::json;
 
 namespace {
 
 json tiny_experiment(int steps) {
-    QFile file(QStringLiteral(RILQ_TEST_DATA_DIR "/../../experiments/stories260k-rank-sweep.json"));
+    QFile file(
+        QString::fromStdString(rilq::test::test_data("../../experiments/stories260k-rank-sweep.json")));
     if (!file.open(QIODevice::ReadOnly)) return {};
     json doc = json::parse(file.readAll().toStdString());
     doc["name"] = "gui-tiny";
-    doc["data_root"] = RILQ_SHARED_DATA_DIR;
+    doc["data_root"] = rilq::test::shared_data();
     doc["rilq"]["lora_r"] = json::parse("[0, 2]");
     doc["rilq"]["approx_total_steps"] = steps;
     doc["rilq"]["calib_num_samples"] = 20;
@@ -49,7 +53,8 @@ class TestGuiRun : public QObject {
     void initTestCase() {
         QStandardPaths::setTestModeEnabled(true); // settings never touch the user's
         configure_threads(0);                     // RILQ_THREADS=1 under CTest
-        if (!QFile::exists(RILQ_SHARED_DATA_DIR "/stories260K/stories260K.bin")) QSKIP("no ../shared/data");
+        if (!QFile::exists(QString::fromStdString(rilq::test::shared_data("stories260K/stories260K.bin"))))
+            QSKIP("no ../shared/data");
     }
 
     void runCancelReopen() {
@@ -110,5 +115,5 @@ class TestGuiRun : public QObject {
     }
 };
 
-QTEST_MAIN(TestGuiRun)
+RILQ_TEST_MAIN(TestGuiRun)
 #include "test_gui_run.moc"

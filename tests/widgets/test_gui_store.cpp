@@ -7,6 +7,7 @@
 #include "core/run/runner.h"
 #include "core/report/table_writers.h"
 #include "core/store/run_store.h"
+#include "tests/support/test_support.h"
 #include "widget_test_support.h"
 #include "widgets/run_browser.h"
 
@@ -15,6 +16,8 @@
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
+
+#include "tests/support/test_main.h"
 
 using namespace rilq;
 
@@ -75,12 +78,14 @@ class TestGuiStore : public QObject {
     // each linear's code histogram from the store and its ICQ offsets from the run's
     // quant_stats.json.
     void histogramsOfARealIcqRun() {
-        if (!QFile::exists(RILQ_SHARED_DATA_DIR "/stories260K/stories260K.bin")) QSKIP("no ../shared/data");
-        QFile file(QStringLiteral(RILQ_TEST_DATA_DIR "/../../experiments/stories260k-rank-sweep.json"));
+        if (!QFile::exists(QString::fromStdString(rilq::test::shared_data("stories260K/stories260K.bin"))))
+            QSKIP("no ../shared/data");
+        QFile file(
+            QString::fromStdString(rilq::test::test_data("../../experiments/stories260k-rank-sweep.json")));
         QVERIFY(file.open(QIODevice::ReadOnly));
         nlohmann::json doc = nlohmann::json::parse(file.readAll().toStdString());
         doc["name"] = "icq-histograms";
-        doc["data_root"] = RILQ_SHARED_DATA_DIR;
+        doc["data_root"] = rilq::test::shared_data();
         doc["rilq"]["lora_r"] = 0;
         doc["rilq"]["scope"] = "model";
         doc["rilq"]["calib_num_samples"] = 10;
@@ -223,5 +228,5 @@ class TestGuiStore : public QObject {
     }
 };
 
-QTEST_MAIN(TestGuiStore)
+RILQ_TEST_MAIN(TestGuiStore)
 #include "test_gui_store.moc"

@@ -10,6 +10,8 @@
 #include <QSignalSpy>
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <cmath>
 
 using namespace rilq::widgets;
@@ -194,5 +196,5 @@ class TestLayerInspector : public QObject {
     }
 };
 
-QTEST_MAIN(TestLayerInspector)
+RILQ_TEST_MAIN(TestLayerInspector)
 #include "test_layer_inspector.moc"

@@ -10,6 +10,8 @@
 #include <QThread>
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <cmath>
 #include <random>
 
@@ -360,5 +362,5 @@ class TestLiveCurves : public QObject {
     }
 };
 
-QTEST_MAIN(TestLiveCurves)
+RILQ_TEST_MAIN(TestLiveCurves)
 #include "test_live_curves.moc"

@@ -11,6 +11,8 @@
 #include <QThread>
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 using namespace rilq::widgets;
 
 namespace {
@@ -111,5 +113,5 @@ class TestLogPanel : public QObject {
     }
 };
 
-QTEST_MAIN(TestLogPanel)
+RILQ_TEST_MAIN(TestLogPanel)
 #include "test_log_panel.moc"

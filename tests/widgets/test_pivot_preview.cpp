@@ -12,6 +12,8 @@
 #include <QTableWidget>
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 #include <stdexcept>
 
 using namespace rilq::widgets;
@@ -161,5 +163,5 @@ class TestPivotPreview : public QObject {
     }
 };
 
-QTEST_MAIN(TestPivotPreview)
+RILQ_TEST_MAIN(TestPivotPreview)
 #include "test_pivot_preview.moc"

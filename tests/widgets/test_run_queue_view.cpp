@@ -9,6 +9,8 @@
 #include <QSignalSpy>
 #include <QtTest/QtTest>
 
+#include "tests/support/test_main.h"
+
 using namespace rilq::widgets;
 
 namespace {
@@ -101,5 +103,5 @@ class TestRunQueueView : public QObject {
     }
 };
 
-QTEST_MAIN(TestRunQueueView)
+RILQ_TEST_MAIN(TestRunQueueView)
 #include "test_run_queue_view.moc"
