@@ -134,7 +134,8 @@ int cmd_run(const QStringList& args) {
         store::RunStore store(options.store_path, read_only);
         std::cout << report::experiment_markdown(store, experiment);
         // After a stop signal the process should end, not start generating.
-        if (parser.isSet(QStringLiteral("samples")) && !experiment.runs.empty() && !options.cancel->cancelled()) {
+        if (parser.isSet(QStringLiteral("samples")) && !experiment.runs.empty() &&
+            !options.cancel->cancelled()) {
             const run::RunConfig& first = experiment.runs.front();
             std::cout << "\n" << run::format_samples(run::compare_samples(
                                        first.resolve(first.rilq.base_model), outcomes,

@@ -52,6 +52,21 @@ bool is_empty_dir(const fs::path& dir) {
     return fs::is_directory(dir, ec) && fs::is_empty(dir, ec);
 }
 
+// A run is claiming `dir` right now, or has just claimed it: the folder holds nothing but the
+// marker and temp siblings of it (create_marker writes it aside, then links it into place; those
+// of dead processes were cleaned before). A user's folder always holds something else.
+bool claim_in_progress(const fs::path& dir) {
+    const std::string marker = kRunMarkerFile, marker_temp = marker + ".tmp-";
+    std::error_code ec;
+    bool any = false;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name != marker && name.rfind(marker_temp, 0) != 0) return false;
+        any = true;
+    }
+    return any && !ec;
+}
+
 std::string marker_text(const std::string& uuid) {
     return uuid + "\n";
 }
@@ -122,11 +137,12 @@ Claim try_claim(const fs::path& dir, const std::string& uuid, bool adopt_checkpo
         other = output_dir_owner(dir.string());
         if (other == uuid) return Claim::Own;
         if (!other.empty()) return Claim::OtherRun;
-        if (fs::exists(dir / kRunMarkerFile, ec)) { // being claimed this very moment (no hard links)
+        if (!is_empty_dir(dir)) {
+            // Its marker is being written (or, without hard links, still empty): another run's.
+            if (!claim_in_progress(dir)) throw Error(not_a_run_folder(dir));
             other = "a run starting now";
             return Claim::OtherRun;
         }
-        if (!is_empty_dir(dir)) throw Error(not_a_run_folder(dir));
         if (create_marker(dir, uuid)) return Claim::Own;
         // Another run claimed it between our look and our marker: read whose it is now.
     }
@@ -156,21 +172,25 @@ std::string output_dir_owner(const std::string& dir) {
 }
 
 std::string resolve_output_dir(const std::string& output_dir, const std::string& base) {
+    // "/a/b/" and "/a/b" are one folder; a trailing '/' would put "<dir>.checkpoint" inside it.
+    const auto without_trailing_slash = [](std::string text) {
+        while (text.size() > 1 && text.back() == '/')
+            text.pop_back();
+        return text;
+    };
     const fs::path given(output_dir);
-    if (given.is_absolute()) return given.lexically_normal().string();
+    if (given.is_absolute()) return without_trailing_slash(given.lexically_normal().string());
     const fs::path root = fs::absolute(base.empty() ? fs::current_path() : fs::path(base)).lexically_normal();
     const fs::path resolved = (root / given).lexically_normal();
     const fs::path inside = resolved.lexically_relative(root);
     const std::string first = inside.empty() ? std::string() : inside.begin()->string();
     if (output_dir.empty() || inside.empty() || first == ".." || first == ".")
-        throw Error("rilq.output_dir \"" + output_dir + "\" resolves to " + resolved.string() +
-                    ", which is not inside " + root.string() +
+        throw Error("rilq.output_dir \"" + output_dir + "\" resolves to " +
+                    without_trailing_slash(resolved.string()) + ", which is not inside " +
+                    without_trailing_slash(root.string()) +
                     ": a relative output_dir must name a folder inside it (give an absolute path to write "
                     "elsewhere)");
-    std::string text = resolved.string();
-    while (text.size() > 1 && text.back() == '/')
-        text.pop_back();
-    return text;
+    return without_trailing_slash(resolved.string());
 }
 
 std::string checkpoint_dir_of(const std::string& output_dir) {
@@ -183,7 +203,7 @@ void check_output_dir(const std::string& dir) {
     std::error_code ec;
     if (fs::exists(fs::symlink_status(root, ec))) {
         if (!fs::is_directory(fs::symlink_status(root, ec))) throw Error(not_a_run_folder(root));
-        const bool claimed = !output_dir_owner(dir).empty() || fs::exists(root / kRunMarkerFile, ec);
+        const bool claimed = !output_dir_owner(dir).empty() || claim_in_progress(root);
         if (!is_empty_dir(root) && !claimed) throw Error(not_a_run_folder(root));
     }
     const fs::path checkpoint = checkpoint_dir_of(dir);

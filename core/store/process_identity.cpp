@@ -1,8 +1,9 @@
 #include "core/store/process_identity.h"
 
+#include "core/util/short_hash.h"
+
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -48,14 +49,7 @@ int64_t process_start_ticks(int64_t pid) {
 }
 
 std::string host_tag_of(const std::string& host) {
-    uint32_t hash = 2166136261u;
-    for (const unsigned char c : host) {
-        hash ^= c;
-        hash *= 16777619u;
-    }
-    char text[9];
-    std::snprintf(text, sizeof text, "%08x", hash);
-    return text;
+    return short_hash_hex(host);
 }
 
 ProcessIdentity ProcessIdentity::current() {

@@ -21,7 +21,6 @@ bool is_allowed_transition(RunStatus from, RunStatus to);
 int64_t now_ms();
 
 struct NewRun {
-    std::string uuid;              // "" = a new one (new_run_uuid); set it when the id is needed first
     std::string experiment;        // created on first use
     std::string experiment_config; // the experiment document (stored once per experiment)
     std::string name;              // "lora_r=16"
@@ -29,6 +28,7 @@ struct NewRun {
     std::string config_hash;
     std::vector<std::pair<std::string, std::string>> params;
     std::vector<std::pair<std::string, std::string>> tags;
+    std::string uuid{}; // "" = a new one (new_run_uuid); set it when the id is needed before the record
 };
 
 struct MetricPoint {

@@ -5,6 +5,7 @@
 #include "tests/support/test_support.h"
 
 #include "core/run/experiment_config.h"
+#include "core/run/runner.h"
 
 #include <QProcess>
 #include <QString>
@@ -56,6 +57,14 @@ inline run::ExperimentConfig parse(const nlohmann::json& doc) {
     return run::parse_experiment(doc, options);
 }
 
+// A Runner writing its store (runs.db) and its output folders in `dir`.
+inline run::RunnerOptions runner_options_in(const std::string& dir) {
+    run::RunnerOptions options;
+    options.store_path = dir + "/runs.db";
+    options.output_base = dir;
+    return options;
+}
+
 // The experiment as a file the CLI can run (data_root made absolute).
 inline std::string write_experiment(const std::string& dir, nlohmann::json doc) {
     doc["data_root"] = test::shared_data();
@@ -76,9 +85,11 @@ struct ProcessResult {
 };
 
 inline ProcessResult run_process(const QString& program, const QStringList& args, int timeout_ms,
-                                 const QString& working_dir = QString()) {
+                                 const QString& working_dir = QString(),
+                                 const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment()) {
     QProcess p;
     if (!working_dir.isEmpty()) p.setWorkingDirectory(working_dir);
+    p.setProcessEnvironment(env);
     p.start(program, args);
     ProcessResult r;
     if (!p.waitForStarted(10000)) return r;

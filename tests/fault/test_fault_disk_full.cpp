@@ -112,10 +112,7 @@ class TestFaultDiskFull : public QObject {
         QVERIFY2(left.empty(), left.empty() ? "" : left.front().c_str());
         // The checkpoint of update 2 is intact, and the run resumes from it to the end.
         QCOMPARE(read_checkpoint(out + ".checkpoint").update_step, int64_t{2});
-        run::RunnerOptions options;
-        options.store_path = dir + "/runs.db";
-        options.output_base = dir;
-        const auto resumed = run::Runner(options).resume(o.uuid);
+        const auto resumed = run::Runner(fault::runner_options_in(dir)).resume(o.uuid);
         QVERIFY2(resumed.status == store::RunStatus::Finished, resumed.message.c_str());
         QCOMPARE(resumed.train.micro_steps, int64_t{8});
     }

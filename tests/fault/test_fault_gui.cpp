@@ -17,27 +17,16 @@ namespace {
 // The workbench in screenshot mode, with its settings and data folder inside `dir`.
 fault::ProcessResult screenshot(const std::string& dir, const std::string& experiment,
                                 const std::string& store) {
-    QProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("XDG_CONFIG_HOME"), QString::fromStdString(dir + "/config"));
     env.insert(QStringLiteral("XDG_DATA_HOME"), QString::fromStdString(dir + "/data"));
     env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
     env.remove(QStringLiteral("RILQ_DB"));
-    p.setProcessEnvironment(env);
-    p.start(fault::workbench_binary(),
-            {QString::fromStdString(experiment), QStringLiteral("--db"), QString::fromStdString(store),
-             QStringLiteral("--screenshot"), QString::fromStdString(dir + "/shots")});
-    fault::ProcessResult r;
-    if (!p.waitForStarted(10000)) return r;
-    r.finished = p.waitForFinished(90000);
-    if (!r.finished) {
-        p.kill();
-        p.waitForFinished(5000);
-    }
-    r.crashed = p.exitStatus() == QProcess::CrashExit;
-    r.exit_code = p.exitCode();
-    r.err = p.readAllStandardError().toStdString();
-    return r;
+    return fault::run_process(fault::workbench_binary(),
+                              {QString::fromStdString(experiment), QStringLiteral("--db"),
+                               QString::fromStdString(store), QStringLiteral("--screenshot"),
+                               QString::fromStdString(dir + "/shots")},
+                              90000, QString(), env);
 }
 
 } // namespace

@@ -24,13 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-run::RunnerOptions options_in(const std::string& dir) {
-    run::RunnerOptions options;
-    options.store_path = dir + "/runs.db";
-    options.output_base = dir;
-    return options;
-}
-
 size_t runs_in(const std::string& store_path) {
     if (!fs::exists(store_path)) return 0;
     store::StoreOptions read_only;
@@ -55,7 +48,7 @@ class TestFaultOutputDirs : public QObject {
         nlohmann::json doc = fault::tiny_experiment("victim-test");
         doc["rilq"]["output_dir"] = "victim";
         try {
-            run::Runner(options_in(dir)).run_experiment(fault::parse(doc));
+            run::Runner(fault::runner_options_in(dir)).run_experiment(fault::parse(doc));
             QFAIL("a run was allowed to replace a user's folder");
         } catch (const Error& e) {
             QVERIFY2(fault::contains(e.what(), dir + "/victim"), e.what());
@@ -71,10 +64,12 @@ class TestFaultOutputDirs : public QObject {
         test::write_file(dir + "/experiment.json", "{}");
         nlohmann::json doc = fault::tiny_experiment("dot-test");
         doc["rilq"]["output_dir"] = ".";
-        QVERIFY_THROWS_EXCEPTION(Error, run::Runner(options_in(dir)).run_experiment(fault::parse(doc)));
+        QVERIFY_THROWS_EXCEPTION(
+            Error, run::Runner(fault::runner_options_in(dir)).run_experiment(fault::parse(doc)));
         // Absolute, so taken as given: still refused, the folder holds the user's files.
         doc["rilq"]["output_dir"] = dir;
-        QVERIFY_THROWS_EXCEPTION(Error, run::Runner(options_in(dir)).run_experiment(fault::parse(doc)));
+        QVERIFY_THROWS_EXCEPTION(
+            Error, run::Runner(fault::runner_options_in(dir)).run_experiment(fault::parse(doc)));
         QCOMPARE(test::read_file(dir + "/experiment.json"), std::string("{}"));
         QCOMPARE(runs_in(dir + "/runs.db"), size_t{0});
     }
@@ -87,7 +82,8 @@ class TestFaultOutputDirs : public QObject {
         nlohmann::json doc = fault::tiny_experiment("point-test");
         doc["rilq"]["output_dir"] = "mine";
         const run::ExperimentConfig experiment = fault::parse(doc);
-        QVERIFY_THROWS_EXCEPTION(Error, run::Runner(options_in(dir)).run_point(experiment.runs.front()));
+        QVERIFY_THROWS_EXCEPTION(
+            Error, run::Runner(fault::runner_options_in(dir)).run_point(experiment.runs.front()));
         QCOMPARE(test::read_file(dir + "/mine/notes.txt"), std::string("keep me"));
         QCOMPARE(runs_in(dir + "/runs.db"), size_t{0});
     }
@@ -98,7 +94,8 @@ class TestFaultOutputDirs : public QObject {
         fs::create_directories(dir + "/out/ckpt-test/ckpt-test.checkpoint");
         test::write_file(dir + "/out/ckpt-test/ckpt-test.checkpoint/data.bin", "precious");
         try {
-            run::Runner(options_in(dir)).run_experiment(fault::parse(fault::tiny_experiment("ckpt-test", 2)));
+            run::Runner(fault::runner_options_in(dir))
+                .run_experiment(fault::parse(fault::tiny_experiment("ckpt-test", 2)));
             QFAIL("a user's folder named like a checkpoint was accepted");
         } catch (const Error& e) {
             QVERIFY2(fault::contains(e.what(), "ckpt-test.checkpoint"), e.what());
@@ -112,8 +109,8 @@ class TestFaultOutputDirs : public QObject {
     void aSecondRunWritesBesideTheFirst() {
         const std::string dir = test::make_temp_dir("fault-twice");
         const auto experiment = fault::parse(fault::tiny_experiment("twice-test"));
-        const auto first = run::Runner(options_in(dir)).run_experiment(experiment);
-        const auto second = run::Runner(options_in(dir)).run_experiment(experiment);
+        const auto first = run::Runner(fault::runner_options_in(dir)).run_experiment(experiment);
+        const auto second = run::Runner(fault::runner_options_in(dir)).run_experiment(experiment);
         QVERIFY2(first[0].status == store::RunStatus::Finished, first[0].message.c_str());
         QVERIFY2(second[0].status == store::RunStatus::Finished, second[0].message.c_str());
         QCOMPARE(first[0].output_dir, dir + "/out/twice-test/twice-test");
@@ -137,7 +134,7 @@ class TestFaultOutputDirs : public QObject {
         shared["rilq"]["output_dir"] = "one-folder";
         shared["rilq"]["lora_r"] = nlohmann::json::array({0, 1});
         shared["rilq"]["approx_total_steps"] = 2;
-        const auto sweep = run::Runner(options_in(dir)).run_experiment(fault::parse(shared));
+        const auto sweep = run::Runner(fault::runner_options_in(dir)).run_experiment(fault::parse(shared));
         QCOMPARE(sweep.size(), size_t{2});
         QVERIFY(sweep[0].output_dir != sweep[1].output_dir);
         QCOMPARE(run::output_dir_owner(sweep[1].output_dir), sweep[1].uuid);
@@ -147,15 +144,22 @@ class TestFaultOutputDirs : public QObject {
     void concurrentClaimsNeverShareAFolder() {
         const std::string dir = test::make_temp_dir("fault-race") + "/contested";
         constexpr int kRuns = 8;
-        std::vector<std::string> uuids, claimed(kRuns);
+        std::vector<std::string> uuids, claimed(kRuns), errors(kRuns);
         for (int i = 0; i < kRuns; ++i)
             uuids.push_back(std::string(24, 'a' + static_cast<char>(i)) + "00000000");
         std::vector<std::thread> threads;
         for (int i = 0; i < kRuns; ++i)
-            threads.emplace_back(
-                [&, i] { claimed[i] = run::claim_output_dir(dir, uuids[i], /*may_move=*/true); });
+            threads.emplace_back([&, i] {
+                try {
+                    claimed[i] = run::claim_output_dir(dir, uuids[i], /*may_move=*/true);
+                } catch (const std::exception& e) { // a claim in progress taken for a user's folder
+                    errors[i] = e.what();
+                }
+            });
         for (auto& t : threads)
             t.join();
+        for (const auto& e : errors)
+            QVERIFY2(e.empty(), e.c_str());
         const std::set<std::string> distinct(claimed.begin(), claimed.end());
         QCOMPARE(distinct.size(), size_t{kRuns});
         for (int i = 0; i < kRuns; ++i)

@@ -100,6 +100,10 @@ class TestFaultPaths : public QObject {
         }
         QCOMPARE(run::resolve_output_dir("runs/x/../y/", root), root + "/runs/y");
         QCOMPARE(run::resolve_output_dir("/abs/olute/../path", root), std::string("/abs/path"));
+        // One folder with or without a trailing '/' (else "<dir>.checkpoint" would land inside it).
+        QCOMPARE(run::resolve_output_dir("/abs/path/", root), std::string("/abs/path"));
+        QCOMPARE(run::checkpoint_dir_of(run::resolve_output_dir("runs/y/", root)),
+                 root + "/runs/y.checkpoint");
 
         // Through the Runner: refused before anything is recorded or written.
         run::RunnerOptions options;

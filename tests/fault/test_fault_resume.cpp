@@ -20,13 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-run::RunnerOptions options_in(const std::string& dir) {
-    run::RunnerOptions options;
-    options.store_path = dir + "/runs.db";
-    options.output_base = dir;
-    return options;
-}
-
 std::vector<int64_t> steps_of(const std::vector<store::MetricPoint>& points) {
     std::vector<int64_t> steps;
     for (const auto& p : points)
@@ -46,7 +39,7 @@ class TestFaultResume : public QObject {
         const std::string dir = test::make_temp_dir("fault-resume-unstarted");
         CancelToken cancel;
         cancel.cancel();
-        run::RunnerOptions options = options_in(dir);
+        run::RunnerOptions options = fault::runner_options_in(dir);
         options.cancel = &cancel;
         const auto killed =
             run::Runner(options).run_experiment(fault::parse(fault::tiny_experiment("unstarted", 2)));
@@ -54,7 +47,7 @@ class TestFaultResume : public QObject {
         QVERIFY(killed[0].status == store::RunStatus::Killed);
         QCOMPARE(killed[0].message, std::string("cancelled before start"));
 
-        const auto resumed = run::Runner(options_in(dir)).resume(killed[0].uuid);
+        const auto resumed = run::Runner(fault::runner_options_in(dir)).resume(killed[0].uuid);
         QVERIFY2(resumed.status == store::RunStatus::Finished, resumed.message.c_str());
         QCOMPARE(resumed.uuid, killed[0].uuid);
         QCOMPARE(resumed.train.micro_steps, int64_t{4});
@@ -69,7 +62,7 @@ class TestFaultResume : public QObject {
     void resumeStoresEachStepOnce() {
         const std::string dir = test::make_temp_dir("fault-resume-dup");
         CancelToken cancel;
-        run::RunnerOptions options = options_in(dir);
+        run::RunnerOptions options = fault::runner_options_in(dir);
         options.cancel = &cancel;
         options.on_event = [&](const run::RunnerEvent& e) {
             if (e.kind == run::RunnerEvent::Kind::Train && e.train.kind == TrainEventKind::Update &&
@@ -83,7 +76,7 @@ class TestFaultResume : public QObject {
             store::RunStore db(options.store_path);
             QCOMPARE(db.metric_history(killed[0].uuid, "t_loss").back().step, int64_t{5});
         }
-        const auto resumed = run::Runner(options_in(dir)).resume(killed[0].uuid);
+        const auto resumed = run::Runner(fault::runner_options_in(dir)).resume(killed[0].uuid);
         QVERIFY2(resumed.status == store::RunStatus::Finished, resumed.message.c_str());
         store::RunStore db(options.store_path);
         QCOMPARE(steps_of(db.metric_history(resumed.uuid, "t_loss")),
