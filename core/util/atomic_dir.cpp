@@ -16,7 +16,7 @@ namespace rilq {
 
 namespace {
 
-fs::path normalized(const std::string& dir) {
+fs::path normalized_target(const std::string& dir) {
     fs::path target = fs::absolute(dir).lexically_normal();
     if (target.filename().empty()) target = target.parent_path();
     return target;
@@ -28,7 +28,7 @@ bool is_empty_dir(const fs::path& dir) {
 }
 
 // Swaps the two paths in one step; false when this file system cannot (then nothing changed).
-bool exchange(const fs::path& a, const fs::path& b) {
+bool exchange_paths(const fs::path& a, const fs::path& b) {
     if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0) return true;
     const int err = errno;
     if (err == EINVAL || err == ENOSYS || err == ENOTSUP) return false;
@@ -38,7 +38,7 @@ bool exchange(const fs::path& a, const fs::path& b) {
 } // namespace
 
 void check_replaceable(const std::string& dir, const ReplaceRule& rule) {
-    const fs::path target = normalized(dir);
+    const fs::path target = normalized_target(dir);
     std::error_code ec;
     const auto status = fs::symlink_status(target, ec);
     if (!fs::exists(status)) return;
@@ -52,7 +52,7 @@ void check_replaceable(const std::string& dir, const ReplaceRule& rule) {
 
 void write_dir_atomic(const std::string& dir, const ReplaceRule& rule,
                       const std::function<void(const std::string&)>& fill) {
-    const fs::path target = normalized(dir);
+    const fs::path target = normalized_target(dir);
     const fs::path parent = target.parent_path();
     fs::create_directories(parent);
     clean_stale_temp_siblings(target.string());
@@ -82,7 +82,7 @@ void write_dir_atomic(const std::string& dir, const ReplaceRule& rule,
             if (is_empty_dir(target)) {
                 fs::rename(tmp, target); // POSIX: a folder may replace an empty folder in one step
                 swapped = true;
-            } else if (exchange(tmp, target)) {
+            } else if (exchange_paths(tmp, target)) {
                 swapped = true; // the previous version now sits at `tmp`
                 old = tmp;
             } else {

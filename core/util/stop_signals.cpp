@@ -18,7 +18,7 @@ constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 // Built before any handler runs: the handler may only call async-signal-safe functions.
 char g_message[3][160];
 
-void say(const char* text) {
+void say_signal_safe(const char* text) {
     // write(2) is async-signal-safe; stdio is not. Nothing useful can be done if it fails.
     const ssize_t ignored = ::write(STDERR_FILENO, text, std::strlen(text));
     (void)ignored;
@@ -35,7 +35,7 @@ extern "C" void on_stop_signal(int signal) {
         sigemptyset(&dfl.sa_mask);
         ::sigaction(s, &dfl, nullptr);
     }
-    say(g_message[signal == SIGINT ? 0 : signal == SIGTERM ? 1 : 2]);
+    say_signal_safe(g_message[signal == SIGINT ? 0 : signal == SIGTERM ? 1 : 2]);
 }
 
 } // namespace

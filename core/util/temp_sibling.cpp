@@ -12,7 +12,7 @@ namespace rilq {
 
 namespace {
 
-bool all_of(const std::string& s, const char* allowed) {
+bool consists_of_chars(const std::string& s, const char* allowed) {
     return !s.empty() && s.find_first_not_of(allowed) == std::string::npos;
 }
 
@@ -21,7 +21,7 @@ struct ParsedSibling {
     store::ProcessIdentity owner;
 };
 
-std::vector<std::string> split(const std::string& s, char sep) {
+std::vector<std::string> split_sibling_fields(const std::string& s, char sep) {
     std::vector<std::string> parts;
     size_t start = 0;
     while (true) {
@@ -44,17 +44,19 @@ bool parse_sibling(const std::string& name, const std::string& target_name, Pars
             out.is_old = true; // legacy "<target>.tmp-<pid>-<random>.old"
             rest.resize(rest.size() - 4);
         }
-        const auto parts = split(rest, '-');
+        const auto parts = split_sibling_fields(rest, '-');
         constexpr const char* digits = "0123456789";
         try {
-            if (parts.size() == 4 && all_of(parts[0], "0123456789abcdef") && parts[0].size() == 8 &&
-                all_of(parts[1], digits) && all_of(parts[2], digits) && all_of(parts[3], digits)) {
+            if (parts.size() == 4 && consists_of_chars(parts[0], "0123456789abcdef") &&
+                parts[0].size() == 8 && consists_of_chars(parts[1], digits) &&
+                consists_of_chars(parts[2], digits) && consists_of_chars(parts[3], digits)) {
                 out.owner.host_tag = parts[0];
                 out.owner.pid = std::stoll(parts[1]);
                 out.owner.start_ticks = std::stoll(parts[2]);
                 return true;
             }
-            if (parts.size() == 2 && all_of(parts[0], digits) && all_of(parts[1], digits)) {
+            if (parts.size() == 2 && consists_of_chars(parts[0], digits) &&
+                consists_of_chars(parts[1], digits)) {
                 out.owner = store::ProcessIdentity::current(); // legacy names carry no host
                 out.owner.pid = std::stoll(parts[0]);
                 out.owner.start_ticks = 0;

@@ -36,7 +36,7 @@ void write_safetensors(const std::string& path, const std::string& header) {
     test::write_file(path, bytes + header);
 }
 
-template <class F> std::string error_of(F&& f) {
+template <class F> std::string json_error_of(F&& f) {
     try {
         f();
     } catch (const std::exception& e) {
@@ -54,7 +54,7 @@ class TestFaultJson : public QObject {
     void deepSafetensorsHeader() {
         const std::string path = test::make_temp_dir("fault-json") + "/model.safetensors";
         write_safetensors(path, nested(100000));
-        const std::string e = error_of([&] { SafetensorsFile file(path); });
+        const std::string e = json_error_of([&] { SafetensorsFile file(path); });
         QVERIFY2(fault::contains(e, path) && fault::contains(e, "nested deeper than 64 levels"), e.c_str());
         QVERIFY2(e.size() < kShortLine, e.c_str());
     }
@@ -62,7 +62,7 @@ class TestFaultJson : public QObject {
     void deepConfigJson() {
         const std::string path = test::make_temp_dir("fault-json") + "/config.json";
         test::write_file(path, nested(100000));
-        const std::string e = error_of([&] { LlamaConfig::from_file(path); });
+        const std::string e = json_error_of([&] { LlamaConfig::from_file(path); });
         QVERIFY2(fault::contains(e, path) && fault::contains(e, "nested deeper"), e.c_str());
         QVERIFY2(e.size() < kShortLine, e.c_str());
     }
@@ -70,13 +70,13 @@ class TestFaultJson : public QObject {
     void deepExperimentFileAndSetValue() {
         const std::string path = test::make_temp_dir("fault-json") + "/deep.json";
         test::write_file(path, nested(100000));
-        const std::string e = error_of([&] { run::parse_experiment_file(path); });
+        const std::string e = json_error_of([&] { run::parse_experiment_file(path); });
         QVERIFY2(fault::contains(e, path) && fault::contains(e, "nested deeper"), e.c_str());
         QVERIFY2(e.size() < kShortLine, e.c_str());
         // --set values are JSON too.
         nlohmann::json doc = fault::tiny_experiment("set-test");
         const std::string deep_set = "rilq.lora_r=" + std::string(100000, '[') + std::string(100000, ']');
-        const std::string s = error_of([&] { run::apply_override(doc, deep_set); });
+        const std::string s = json_error_of([&] { run::apply_override(doc, deep_set); });
         QVERIFY2(fault::contains(s, "nested deeper"), s.c_str());
         QVERIFY2(s.size() < kShortLine, s.c_str());
         // Depth 64 is fine (the limit is not off by one), 65 is not.
@@ -93,19 +93,19 @@ class TestFaultJson : public QObject {
             numbers += std::to_string(i) + ",";
         numbers.back() = ']';
         write_safetensors(dir + "/meta.safetensors", "{\"__metadata__\": {\"format\": " + numbers + "}}");
-        std::string e = error_of([&] { SafetensorsFile file(dir + "/meta.safetensors"); });
+        std::string e = json_error_of([&] { SafetensorsFile file(dir + "/meta.safetensors"); });
         QVERIFY2(fault::contains(e, "must be a string, found [0,1,2"), e.c_str());
         QVERIFY2(fault::contains(e, "more bytes)"), e.c_str());
         QVERIFY2(e.size() < kShortLine, e.c_str());
 
         test::write_file(dir + "/config.json", "{\"model_type\": \"llama\", \"hidden_size\": \"" +
                                                    std::string(1000000, 'x') + "\"}");
-        e = error_of([&] { LlamaConfig::from_file(dir + "/config.json"); });
+        e = json_error_of([&] { LlamaConfig::from_file(dir + "/config.json"); });
         QVERIFY2(fault::contains(e, "hidden_size") && e.size() < kShortLine, e.c_str());
 
         test::write_file(dir + "/broken.json",
                          "{\"a\": \"" + std::string(1000000, 'y')); // unterminated string
-        e = error_of([&] { read_json_file(dir + "/broken.json"); });
+        e = json_error_of([&] { read_json_file(dir + "/broken.json"); });
         QVERIFY2(fault::contains(e, dir + "/broken.json") && e.size() < kShortLine, e.c_str());
     }
 
