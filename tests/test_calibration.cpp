@@ -12,10 +12,14 @@
 #include "core/util/error.h"
 #include "tests/support/byte_tokenizer.h"
 #include "tests/support/test_support.h"
+#include "tests/support/test_errors.h"
+#include "tests/support/token_window_sums.h"
 
 using nlohmann::json;
 
 namespace {
+using rilq::test::expect_error;
+using rilq::test::row_sum;
 
 json reference(const std::string& name) {
     static const json all =
@@ -28,13 +32,6 @@ std::string c4_file() {
 }
 std::string stories_file() {
     return rilq::test::shared_data("tinystories/tinystories_val.txt");
-}
-
-int64_t row_sum(const rilq::TokenWindows& w, int64_t i) {
-    int64_t sum = 0;
-    for (int64_t t = 0; t < w.seqlen; ++t)
-        sum += w.row(i)[t];
-    return sum;
 }
 
 // fixture rows: [source, document, offset, draws, sum of ids]
@@ -63,17 +60,6 @@ rilq::CalibrationSet build(const std::vector<rilq::CalibrationSource>& sources, 
     options.seqlen = seqlen;
     options.val_ratio = val_ratio;
     return rilq::build_calibration(sources, tok, options);
-}
-
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& needles) {
-    try {
-        fn();
-    } catch (const rilq::Error& e) {
-        for (const std::string& needle : needles)
-            QVERIFY2(std::string(e.what()).find(needle) != std::string::npos, e.what());
-        return;
-    }
-    QFAIL("expected rilq::Error");
 }
 
 } // namespace

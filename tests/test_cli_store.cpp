@@ -85,8 +85,8 @@ class TestCliStore : public QObject {
         for (const auto& config : sweep.runs) {
             const std::string id = store.create_run(rilq::run::to_new_run(config, sweep.document_json));
             store.start_run(id);
-            const auto [wiki, c4] = readme.at(config.rilq.lora_r);
-            const std::string stage = config.rilq.lora_r ? "compensated" : "quantized";
+            const auto [wiki, c4] = readme.at(config.train.lora.r);
+            const std::string stage = config.train.lora.r ? "compensated" : "quantized";
             store.log_eval_result(
                 id, {"wikitext2", stage, "sha-wiki", "llama2 sentencepiece", 2048, 140, 286720, wiki, 0});
             store.log_eval_result(

@@ -13,20 +13,17 @@
 #include "core/util/error.h"
 #include "tests/support/byte_tokenizer.h"
 #include "tests/support/test_support.h"
+#include "tests/support/test_errors.h"
+#include "tests/support/token_window_sums.h"
 
 using nlohmann::json;
 
 namespace {
+using rilq::test::expect_error;
+using rilq::test::row_sum;
 
-json reference() {
+json eval_windows_reference() {
     return json::parse(rilq::test::read_file(rilq::test::test_data("windows_reference.json")));
-}
-
-int64_t row_sum(const rilq::TokenWindows& w, int64_t i) {
-    int64_t sum = 0;
-    for (int64_t t = 0; t < w.seqlen; ++t)
-        sum += w.row(i)[t];
-    return sum;
 }
 
 // fixture rows: [source, document, offset, draws, sum of ids, first id]
@@ -49,17 +46,6 @@ void compare_c4(const rilq::TokenWindows& got, const json& expected, const rilq:
     }
 }
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& needles) {
-    try {
-        fn();
-    } catch (const rilq::Error& e) {
-        for (const std::string& needle : needles)
-            QVERIFY2(std::string(e.what()).find(needle) != std::string::npos, e.what());
-        return;
-    }
-    QFAIL("expected rilq::Error");
-}
-
 } // namespace
 
 class TestEvalWindows : public QObject {
@@ -77,7 +63,7 @@ class TestEvalWindows : public QObject {
 };
 
 void TestEvalWindows::c4_sampling_matches_python() {
-    const json ref = reference().at("eval");
+    const json ref = eval_windows_reference().at("eval");
     const rilq::DocumentSet docs = rilq::read_c4_documents(rilq::test::shared_data("c4/c4_demo.jsonl"));
     const rilq::test::ByteTokenizer tok;
     rilq::EvalWindowOptions options;
@@ -109,7 +95,7 @@ void TestEvalWindows::c4_protocol_record() {
     QCOMPARE(p.documents, int64_t{300});
     QVERIFY(p.sampling.find("random.seed(0)") != std::string::npos);
     const rilq::DocumentSet docs = rilq::read_c4_documents(file);
-    compare_c4(ev.windows, reference().at("eval").at("c4_demo_seqlen1024_w32"), docs);
+    compare_c4(ev.windows, eval_windows_reference().at("eval").at("c4_demo_seqlen1024_w32"), docs);
     const at::Tensor t = rilq::to_tensor(ev.windows); // (n_windows, seqlen)
     QCOMPARE(t.sizes().vec(), (std::vector<int64_t>{32, 1024}));
     QVERIFY(t.scalar_type() == torch::kInt64);
@@ -121,7 +107,7 @@ void TestEvalWindows::c4_protocol_record() {
 }
 
 void TestEvalWindows::wikitext2_stream_windows() {
-    const json r = reference().at("eval").at("wikitext2_test_txt_seqlen2048");
+    const json r = eval_windows_reference().at("eval").at("wikitext2_test_txt_seqlen2048");
     const rilq::test::ByteTokenizer tok;
     rilq::EvalWindowOptions options;
     options.seqlen = 2048;
@@ -146,7 +132,7 @@ void TestEvalWindows::wikitext2_stream_windows() {
 }
 
 void TestEvalWindows::wikitext2_raw_file_via_data_root() {
-    const json r = reference().at("eval").at("wikitext2_wiki_test_raw_seqlen2048");
+    const json r = eval_windows_reference().at("eval").at("wikitext2_wiki_test_raw_seqlen2048");
     const rilq::test::ByteTokenizer tok;
     rilq::EvalWindowOptions options;
     options.seqlen = 2048;
@@ -163,7 +149,7 @@ void TestEvalWindows::wikitext2_raw_file_via_data_root() {
 }
 
 void TestEvalWindows::text_stream_windows() {
-    const json r = reference().at("eval").at("tinystories_seqlen4096");
+    const json r = eval_windows_reference().at("eval").at("tinystories_seqlen4096");
     const rilq::test::ByteTokenizer tok;
     rilq::EvalWindowOptions options;
     options.seqlen = 4096;
@@ -185,7 +171,7 @@ void TestEvalWindows::max_windows_keeps_the_first() {
     options.max_windows = 5;
     const std::string file = rilq::test::shared_data("c4/c4_demo.jsonl");
     const rilq::EvalWindows ev = rilq::build_eval_windows({rilq::DatasetKind::C4, file}, tok, options);
-    const json all = reference().at("eval").at("c4_demo_seqlen1024_w32");
+    const json all = eval_windows_reference().at("eval").at("c4_demo_seqlen1024_w32");
     compare_c4(ev.windows, json(std::vector<json>(all.begin(), all.begin() + 5)),
                rilq::read_c4_documents(file));
     QCOMPARE(ev.protocol.n_tokens, int64_t{5 * 1024});

@@ -5,6 +5,7 @@
 
 #include "core/run/config_document.h"
 #include "core/run/experiment_config.h"
+#include "core/util/config_fields.h"
 #include "core/util/did_you_mean.h"
 
 #include <QtTest/QtTest>
@@ -62,39 +63,39 @@ class TestExperimentConfig : public QObject {
         QCOMPARE(experiment.runs.size(), size_t(1));
         const RunConfig& c = experiment.runs[0];
         QCOMPARE(c.run_name, std::string("t"));
-        QCOMPARE(c.seed, int64_t(42));
+        QCOMPARE(c.train.lora.seed, uint64_t(42));
         QCOMPARE(c.device, std::string("cpu"));
-        QCOMPARE(c.rilq.lora_r, 64);
-        QCOMPARE(c.rilq.lora_alpha, 16.0);
-        QCOMPARE(c.rilq.lora_dropout, 0.0);
-        QCOMPARE(c.rilq.calib_dataset, std::string("c4"));
-        QCOMPARE(c.rilq.calib_num_samples, 320);
-        QCOMPARE(c.rilq.calib_val_ratio, 0.2);
-        QCOMPARE(c.rilq.calib_max_length, 512);
-        QCOMPARE(c.rilq.calib_seed, int64_t(42));
-        QVERIFY(c.rilq.a_type == AType::Hid);
-        QCOMPARE(c.rilq.approx_total_steps, 10000);
-        QCOMPARE(c.rilq.approx_lr, 1e-4);
-        QCOMPARE(c.rilq.approx_batch_size, 1);
-        QCOMPARE(c.rilq.gradient_accumulation_steps, 8);
-        QCOMPARE(c.rilq.approx_eval_steps, 25);
-        QCOMPARE(c.rilq.approx_early_stop, true);
-        QCOMPARE(c.rilq.approx_es_patience, 5);
-        QCOMPARE(c.rilq.a_dis_weight, 0.5);
-        QCOMPARE(c.rilq.gt_weight, 0.5);
-        QVERIFY(c.rilq.scope == LossScope::Model);
-        QVERIFY(c.rilq.lora_init == LoraInit::Gaussian);
-        QCOMPARE(c.rilq.lora_targets.size(), size_t(7));
-        QCOMPARE(c.rilq.iec, false);
-        QVERIFY(c.rilq.optimizer == OptimizerKind::Adam);
-        QCOMPARE(c.rilq.weight_decay, 0.0);
-        QVERIFY(c.quant.method == QuantMethod::None);
+        QCOMPARE(c.train.lora.r, int64_t(64));
+        QCOMPARE(c.train.lora.alpha, 16.0);
+        QCOMPARE(c.train.lora.dropout, 0.0);
+        QCOMPARE(c.calib.datasets, std::string("c4"));
+        QCOMPARE(c.calib.num_samples, int64_t(320));
+        QCOMPARE(c.calib.options.val_ratio, 0.2);
+        QCOMPARE(c.calib.options.seqlen, int64_t(512));
+        QCOMPARE(c.calib.options.seed, uint64_t(42));
+        QVERIFY(c.train.a_type == rilq::TargetType::Hidden);
+        QCOMPARE(c.train.approx_total_steps, int64_t(10000));
+        QCOMPARE(c.train.approx_lr, 1e-4);
+        QCOMPARE(c.train.approx_batch_size, int64_t(1));
+        QCOMPARE(c.train.gradient_accumulation_steps, int64_t(8));
+        QCOMPARE(c.train.approx_eval_steps, int64_t(25));
+        QCOMPARE(c.train.approx_early_stop, true);
+        QCOMPARE(c.train.approx_es_patience, int64_t(5));
+        QCOMPARE(c.train.a_dis_weight, 0.5);
+        QCOMPARE(c.train.gt_weight, 0.5);
+        QVERIFY(c.train.scope == rilq::Scope::Model);
+        QVERIFY(c.train.lora.init == rilq::LoraInit::Gaussian);
+        QCOMPARE(c.train.lora.targets.size(), size_t(7));
+        QCOMPARE(c.train.lora.iec, false);
+        QVERIFY(c.train.optimizer == rilq::OptimizerKind::Adam);
+        QCOMPARE(c.train.weight_decay, 0.0);
+        QCOMPARE(c.quant.method, std::string("none"));
         QCOMPARE(c.quant.variant, std::string(""));
-        QCOMPARE(c.eval.seqlen, 2048);
+        QCOMPARE(c.eval.seqlen, int64_t(2048));
         QCOMPARE(c.eval.stages.size(), size_t(3));
         QCOMPARE(c.datasets.at("wiki").label, std::string("Wiki2"));
         QCOMPARE(c.datasets.at("c4").label, std::string("c4")); // label defaults to the name
-        QCOMPARE(c.datasets.at("c4").range_end, 1.0);
+        QCOMPARE(c.datasets.at("c4").source.range_end, 1.0);
         QCOMPARE(c.config_hash.size(), size_t(64));
     }
 
@@ -102,25 +103,25 @@ class TestExperimentConfig : public QObject {
         const auto e = parse_experiment_file(experiments_dir() + "/rilq-llama2-7b-r64.json");
         QCOMPARE(e.runs.size(), size_t(1));
         const RunConfig& c = e.runs[0];
-        QCOMPARE(c.rilq.lora_r, 64);
-        QCOMPARE(c.rilq.approx_lr, 1e-4);
-        QCOMPARE(c.rilq.calib_num_samples, 320);
-        QCOMPARE(c.rilq.calib_max_length, 512);
-        QCOMPARE(c.rilq.calib_val_ratio, 0.2);
-        QCOMPARE(c.rilq.gradient_accumulation_steps, 8);
-        QCOMPARE(c.rilq.approx_eval_steps, 25);
-        QCOMPARE(c.rilq.approx_es_patience, 5);
-        QVERIFY(c.quant.method == QuantMethod::Rtn);
+        QCOMPARE(c.train.lora.r, int64_t(64));
+        QCOMPARE(c.train.approx_lr, 1e-4);
+        QCOMPARE(c.calib.num_samples, int64_t(320));
+        QCOMPARE(c.calib.options.seqlen, int64_t(512));
+        QCOMPARE(c.calib.options.val_ratio, 0.2);
+        QCOMPARE(c.train.gradient_accumulation_steps, int64_t(8));
+        QCOMPARE(c.train.approx_eval_steps, int64_t(25));
+        QCOMPARE(c.train.approx_es_patience, int64_t(5));
+        QCOMPARE(c.quant.method, std::string("rtn"));
         QCOMPARE(c.quant.bits, 2);
-        QCOMPARE(c.quant.group_size, 64);
-        QCOMPARE(c.calib_datasets().at(0).type, DatasetType::C4);
+        QCOMPARE(c.quant.group_size, int64_t(64));
+        QVERIFY(c.calib_datasets().at(0).source.kind == rilq::DatasetKind::C4);
         QCOMPARE(c.eval_datasets().size(), size_t(2));
         QCOMPARE(c.eval_datasets()[0].label, std::string("Wiki2"));
         QCOMPARE(c.eval_datasets()[1].label, std::string("C4"));
         // data_root "../../shared/data" is relative to the experiments folder.
-        QCOMPARE(fs::path(c.resolve(c.datasets.at("wikitext2").path)),
+        QCOMPARE(fs::path(c.resolve(c.datasets.at("wikitext2").source.path)),
                  fs::path(rilq::test::shared_data("wikitext-2-raw/wiki.test.raw")).lexically_normal());
-        QVERIFY(fs::exists(c.resolve(c.datasets.at("wikitext2").path)));
+        QVERIFY(fs::exists(c.resolve(c.datasets.at("wikitext2").source.path)));
     }
 
     void shipped_rank_sweep_has_the_readme_rows_and_shares_the_r64_hash() {
@@ -128,7 +129,7 @@ class TestExperimentConfig : public QObject {
         QCOMPARE(sweep.runs.size(), size_t(5));
         const std::vector<int> ranks = {0, 16, 32, 64, 128};
         for (size_t i = 0; i < ranks.size(); ++i) {
-            QCOMPARE(sweep.runs[i].rilq.lora_r, ranks[i]);
+            QCOMPARE(sweep.runs[i].train.lora.r, int64_t(ranks[i]));
             QCOMPARE(sweep.runs[i].run_name, "lora_r=" + std::to_string(ranks[i]));
             QCOMPARE(sweep.runs[i].index, int(i));
         }
@@ -144,17 +145,17 @@ class TestExperimentConfig : public QObject {
     void shipped_stories_sweep_points_at_real_files() {
         const auto e = parse_experiment_file(experiments_dir() + "/stories260k-rank-sweep.json");
         QCOMPARE(e.runs.size(), size_t(12)); // ranks 0..16 x scopes model, linear
-        QCOMPARE(e.runs.back().rilq.lora_r, 16);
-        QVERIFY(e.runs.back().rilq.scope == LossScope::Linear);
+        QCOMPARE(e.runs.back().train.lora.r, int64_t(16));
+        QVERIFY(e.runs.back().train.scope == rilq::Scope::Linear);
         const RunConfig& c = e.runs[0];
-        QCOMPARE(c.rilq.approx_lr, 1e-3);
-        QVERIFY(fs::exists(c.resolve(c.rilq.base_model)));
-        QVERIFY(fs::exists(c.resolve(c.rilq.tokenizer)));
+        QCOMPARE(c.train.approx_lr, 1e-3);
+        QVERIFY(fs::exists(c.resolve(c.model.base_model)));
+        QVERIFY(fs::exists(c.resolve(c.model.tokenizer)));
         const auto calib = c.calib_datasets().at(0);
         const auto eval = c.eval_datasets().at(0);
-        QVERIFY(fs::exists(c.resolve(calib.path)));
-        QCOMPARE(calib.path, eval.path);
-        QVERIFY(calib.range_end <= eval.range_begin); // disjoint parts of the same file
+        QVERIFY(fs::exists(c.resolve(calib.source.path)));
+        QCOMPARE(calib.source.path, eval.source.path);
+        QVERIFY(calib.source.range_end <= eval.source.range_begin); // disjoint parts of the same file
         QCOMPARE(c.output_dir(), std::string("runs/stories260k-rank-sweep/lora_r=0,scope=model"));
     }
 
@@ -335,8 +336,9 @@ class TestExperimentConfig : public QObject {
         const std::vector<std::string> expected = {
             "$.name: missing: expected the experiment's name",
             "$.rilq.base_model: missing: expected a path to the full-precision model",
+            // in the order of the quant table: bits before variant
+            R"($.quant.bits: expected 2, 3 or 4 for method "nf", found 8)",
             R"($.quant.variant: expected one of "bnb", "sym" for method "nf", found "gptq")",
-            R"($.quant.bits: expected an integer in [2, 4] for method "nf" (NormalFloat codebooks), found 8)",
         };
         QCOMPARE(joined(issues), joined(expected));
 
@@ -395,9 +397,9 @@ class TestExperimentConfig : public QObject {
             const RunConfig& c = e.runs[i];
             // index = ((seed * 2 + rank) * 2 + targets) * 3 + bits
             const size_t bits_i = i % 3, targets_i = (i / 3) % 2, rank_i = (i / 6) % 2, seed_i = i / 12;
-            QCOMPARE(c.seed, int64_t(seed_i + 1));
-            QCOMPARE(c.rilq.lora_r, rank_i == 0 ? 0 : 16);
-            QCOMPARE(c.rilq.lora_targets.size(), targets_i + 1);
+            QCOMPARE(c.train.lora.seed, uint64_t(seed_i + 1));
+            QCOMPARE(c.train.lora.r, int64_t(rank_i == 0 ? 0 : 16));
+            QCOMPARE(c.train.lora.targets.size(), targets_i + 1);
             QCOMPARE(c.quant.bits, int(bits_i + 2));
             QCOMPARE(c.index, int(i));
             QCOMPARE(c.swept.size(), size_t(4));
@@ -463,10 +465,10 @@ class TestExperimentConfig : public QObject {
                              "eval.seqlen=512"};
         const auto e = parse_experiment(minimal(), options);
         QCOMPARE(e.runs.size(), size_t(2));
-        QVERIFY(e.runs[1].rilq.a_type == AType::Logit);
-        QCOMPARE(e.runs[1].rilq.approx_lr, 1e-3);
-        QCOMPARE(e.runs[1].eval.seqlen, 512);
-        QCOMPARE(e.runs[1].rilq.lora_r, 32);
+        QVERIFY(e.runs[1].train.a_type == rilq::TargetType::Logit);
+        QCOMPARE(e.runs[1].train.approx_lr, 1e-3);
+        QCOMPARE(e.runs[1].eval.seqlen, int64_t(512));
+        QCOMPARE(e.runs[1].train.lora.r, int64_t(32));
 
         ParseOptions bad;
         bad.overrides = {"lora_r", "rilq.base_model.x=1"};
@@ -484,8 +486,8 @@ class TestExperimentConfig : public QObject {
         options.base_dir = "/base/dir";
         RunConfig c = parse_experiment(doc, options).runs[0];
         QCOMPARE(c.data_root, std::string("/base/dir/data"));
-        QCOMPARE(c.resolve(c.rilq.base_model), std::string("/base/dir/data/m"));
-        QCOMPARE(c.resolve(c.rilq.q_model), std::string("/abs/q"));
+        QCOMPARE(c.resolve(c.model.base_model), std::string("/base/dir/data/m"));
+        QCOMPARE(c.resolve(c.model.q_model), std::string("/abs/q"));
         QCOMPARE(c.resolve(""), std::string(""));
         options.data_root_override = "/override/";
         c = parse_experiment(doc, options).runs[0];
@@ -533,6 +535,59 @@ class TestExperimentConfig : public QObject {
         QVERIFY(!is_setting_param("data_root"));
         QVERIFY(is_setting_param("rilq.lora_r"));
         QVERIFY(is_setting_param("datasets.wiki.path"));
+    }
+
+    // Every knob of the quantizers and the trainer reaches the struct the unit takes.
+    void every_knob_is_settable() {
+        json doc = minimal();
+        doc["rilq"].erase("q_model");
+        doc["rilq"]["approx_es_delta"] = 0.01;
+        doc["rilq"]["target_memory_budget_bytes"] = 1024;
+        doc["quant"] = {{"method", "icq-nf"},       {"bits", 3},
+                        {"icq_superblock", 128},    {"icq_entropy", "exact"},
+                        {"icq_int_n", 20},          {"icq_quantize_offset", false},
+                        {"double_quant_block", 64}, {"targets", {"q_proj", "mlp.down_proj"}}};
+        const RunConfig c = parse_experiment(doc).runs[0];
+        QCOMPARE(c.train.approx_es_delta, 0.01);
+        QCOMPARE(c.train.target_memory_budget_bytes, int64_t{1024});
+        QCOMPARE(c.quant.icq_superblock, int64_t{128});
+        QVERIFY(c.quant.icq_entropy == rilq::IcqEntropyArithmetic::ExactTies);
+        QCOMPARE(c.quant.icq_int_n, 20);
+        QVERIFY(!c.quant.icq_quantize_offset);
+        QCOMPARE(c.quant.double_quant_block, int64_t{64});
+        QCOMPARE(c.quant.targets, (std::vector<std::string>{"q_proj", "mlp.down_proj"}));
+        QCOMPARE(c.quant.variant, std::string("bnb")); // the method's default, filled in
+        // What a method accepts comes from the quantizer registry, with the swept path.
+        doc["quant"] = {{"method", "nf"}, {"group_size", json::array({64, 0})}};
+        QCOMPARE(
+            joined(issue_texts(doc)),
+            QStringLiteral(
+                R"($.quant.group_size[1]: expected a positive absmax block length for method "nf", found 0)"));
+    }
+
+    // Points that differ only in training settings share their preparation; a_type and the
+    // micro-batch also change the cached teacher targets.
+    void phases_decide_what_points_share() {
+        json doc = minimal();
+        doc["rilq"]["lora_r"] = {16, 32};
+        doc["rilq"]["a_type"] = {"hid", "logit"};
+        doc["quant"] = {{"method", "rtn"}, {"bits", {2, 3}}};
+        doc["rilq"].erase("q_model");
+        const auto e = parse_experiment(doc);
+        QCOMPARE(e.runs.size(), size_t{8}); // lora_r x a_type x bits
+        const auto prep = [&](size_t i) {
+            return phase_settings(e.runs[i], rilq::config::Phase::Preparation);
+        };
+        const auto targets = [&](size_t i) {
+            return phase_settings(e.runs[i], rilq::config::Phase::Targets);
+        };
+        // Axis order: lora_r, a_type (rilq), bits (quant); index = (r * 2 + a) * 2 + b.
+        QCOMPARE(prep(0), prep(4)); // lora_r 16 vs 32
+        QCOMPARE(targets(0), targets(4));
+        QCOMPARE(prep(0), prep(2)); // a_type hid vs logit
+        QVERIFY(targets(0) != targets(2));
+        QVERIFY(prep(0) != prep(1)); // bits 2 vs 3
+        QVERIFY(canonical_settings(e.runs[0]) != canonical_settings(e.runs[4]));
     }
 
     void did_you_mean_distance() {

@@ -18,20 +18,13 @@
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
 #include "tests/support/test_support.h"
+#include "tests/support/test_errors.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const rilq::Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using rilq::test::error_of;
 
 #define EXPECT_ERROR(expr, ...)                                                                              \
     do {                                                                                                     \

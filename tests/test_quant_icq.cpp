@@ -16,6 +16,7 @@
 #include "core/quant/metrics.h"
 #include "core/quant/nf_tables.h"
 #include "core/quant/quantizer.h"
+#include "core/util/config_fields.h"
 #include "core/util/error.h"
 #include "tests/quant/quant_fixture.h"
 
@@ -28,27 +29,30 @@ namespace {
 
 QuantSpec icq(int bits, int64_t block = 64, int n = 100, double lambda = 0.1) {
     QuantSpec s;
-    s.method = QuantMethod::IcqNf;
+    s.method = "icq-nf";
     s.bits = bits;
     s.group_size = block;
-    s.icq_n = n;
-    s.icq_lambda = lambda;
+    s.icq_tau_n = n;
+    s.icq_tau_lambda = lambda;
     return s;
 }
 
-QuantSpec icq_int(int bits, int64_t group = 64, RtnVariant v = RtnVariant::Gptq) {
+// `group` 0 = one group per row (the Python fixture writes -1 for that).
+QuantSpec icq_int(int bits, int64_t group = 64, const std::string& variant = "gptq") {
     QuantSpec s;
-    s.method = QuantMethod::IcqInt;
+    s.method = "icq-int";
     s.bits = bits;
-    s.group_size = group;
-    s.rtn_variant = v;
+    s.group_size = group < 0 ? 0 : group;
+    s.variant = variant;
     return s;
 }
 
-std::vector<float> values(const torch::Tensor& t) {
-    auto c = t.to(torch::kFloat32).contiguous().reshape({-1});
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+IcqEntropyArithmetic entropy_arithmetic(const std::string& name) {
+    IcqEntropyArithmetic value{};
+    if (!config::find_value(icq_entropy_names(), name, value)) throw Error("fixture: entropy " + name);
+    return value;
 }
+
 
 } // namespace
 
@@ -64,19 +68,19 @@ class TestQuantIcq : public QObject {
         QVERIFY(f[0] == -f[200]);
         QVERIFY(std::is_sorted(f.begin(), f.end()));
         const auto& fx = test::quant_reference();
-        QCOMPARE(f, values(test::decode_tensor(fx["icq_candidates_n100"])));
+        QCOMPARE(f, test::float_values(test::decode_tensor(fx["icq_candidates_n100"])));
         QVERIFY(std::fabs(icq_sigma() - fx["sigma"].get<double>()) < 1e-15);
         QCOMPARE(icq_nf_candidates(0, 0.1), std::vector<float>{0.0f});
         const auto p = icq_int_candidates(50, 0.1);
         QCOMPARE(p.size(), size_t{101});
         QVERIFY(p[0] == 1.0f && std::fabs(p[50] - 1.1f) < 1e-6f && std::fabs(p[100] - 0.9f) < 1e-6f);
-        QCOMPARE(p, values(test::decode_tensor(fx["icq_int_candidates"])));
+        QCOMPARE(p, test::float_values(test::decode_tensor(fx["icq_int_candidates"])));
     }
 
     // The fp32 entropy terms are torch's own (-f * log2 f), as the official evaluate_entropy.
     void entropy_terms_match_torch() {
         const auto t = make_entropy_table(64);
-        QCOMPARE(t.f32, values(test::decode_tensor(test::quant_reference()["entropy_terms_64"])));
+        QCOMPARE(t.f32, test::float_values(test::decode_tensor(test::quant_reference()["entropy_terms_64"])));
         QCOMPARE(t.f32[0], 0.0f);
         QCOMPARE(t.f32[32], 0.5f);
         int32_t uniform[4] = {16, 16, 16, 16};
@@ -112,17 +116,17 @@ class TestQuantIcq : public QObject {
     void hand_block_median_start_wins() {
         auto r = quantize_weight(torch::tensor({0.0f, 1.0f, 2.0f, 3.0f}).reshape({1, 4}), icq(2, 4, 1, 0.9),
                                  "hand");
-        const auto& st = r.icq_nf;
+        const auto& st = icq_nf_record(r);
         QCOMPARE(st.choice.item<int64_t>(), int64_t{1});
         QCOMPARE(st.median.item<float>(), 1.0f);
         QCOMPARE(st.spread.item<float>(), 2.0f);
         QCOMPARE(st.start_entropy.item<float>(), 2.0f);
         QCOMPARE(st.best_entropy.item<float>(), 2.0f);
-        QCOMPARE(values(r.codes), (std::vector<float>{0, 1, 2, 3}));
+        QCOMPARE(test::float_values(r.codes), (std::vector<float>{0, 1, 2, 3}));
         QCOMPARE(st.offset_scales.item<float>(), 1.0f);
         QCOMPARE(static_cast<int>(st.offset_codes.item<uint8_t>()), 255);
         const auto t = nf_table(2, NfVariant::BnbAsymmetric);
-        QCOMPARE(values(r.dequantized), (std::vector<float>{-1.0f, 1.0f, t[2] * 2.0f + 1.0f, 3.0f}));
+        QCOMPARE(test::float_values(r.dequantized), (std::vector<float>{-1.0f, 1.0f, t[2] * 2.0f + 1.0f, 3.0f}));
     }
 
     // Block [-1, 0, 0.2, 0.45], NF2, n = 1, lambda = 0.5 (f = -0.27054, 0, +0.27054), tau0 = 0, m = 1:
@@ -135,11 +139,11 @@ class TestQuantIcq : public QObject {
             QuantSpec s = icq(2, 4, 1, 0.5);
             s.icq_entropy = arithmetic;
             auto r = quantize_weight(torch::tensor({-1.0f, 0.0f, 0.2f, 0.45f}).reshape({1, 4}), s, "tie");
-            QCOMPARE(r.icq_nf.choice.item<int64_t>(), int64_t{0});
-            QCOMPARE(values(r.codes), (std::vector<float>{0, 2, 2, 3}));
-            QCOMPARE(r.icq_nf.start_entropy.item<float>(), 1.5f);
-            QCOMPARE(r.icq_nf.best_entropy.item<float>(), 1.5f);
-            QCOMPARE(static_cast<int>(r.icq_nf.offset_codes.item<uint8_t>()),
+            QCOMPARE(icq_nf_record(r).choice.item<int64_t>(), int64_t{0});
+            QCOMPARE(test::float_values(r.codes), (std::vector<float>{0, 2, 2, 3}));
+            QCOMPARE(icq_nf_record(r).start_entropy.item<float>(), 1.5f);
+            QCOMPARE(icq_nf_record(r).best_entropy.item<float>(), 1.5f);
+            QCOMPARE(static_cast<int>(icq_nf_record(r).offset_codes.item<uint8_t>()),
                      0); // tau*/tau2 = -1 -> -0.99297
         }
     }
@@ -159,7 +163,7 @@ class TestQuantIcq : public QObject {
         const int64_t NB = r.layout.num_groups();
         for (int64_t b = 0; b < NB; ++b) {
             const int64_t i0 = b * 16, len = std::min<int64_t>(16, flat.numel() - i0);
-            std::vector<float> x(values(flat.slice(0, i0, i0 + len)));
+            std::vector<float> x(test::float_values(flat.slice(0, i0, i0 + len)));
             std::vector<float> sorted = x;
             std::sort(sorted.begin(), sorted.end());
             const float tau0 = sorted[static_cast<size_t>((len - 1) / 2)];
@@ -189,8 +193,8 @@ class TestQuantIcq : public QObject {
                     best_c = static_cast<int64_t>(c);
                 }
             }
-            QCOMPARE(r.icq_nf.choice[b].item<int64_t>(), best_c);
-            QVERIFY(std::fabs(r.icq_nf.best_entropy[b].item<float>() - best) < 1e-6);
+            QCOMPARE(icq_nf_record(r).choice[b].item<int64_t>(), best_c);
+            QVERIFY(std::fabs(icq_nf_record(r).best_entropy[b].item<float>() - best) < 1e-6);
         }
     }
 
@@ -198,11 +202,11 @@ class TestQuantIcq : public QObject {
         torch::manual_seed(4);
         auto w = torch::randn({40, 200}) * 0.02; // 8000 = 125 blocks, 1 super-block of 125
         for (int bits : {2, 3, 4}) {
-            for (auto v : {NfVariant::BnbAsymmetric, NfVariant::QloraSymmetric}) {
+            for (const auto& v : icq_nf_method().variant_names()) {
                 QuantSpec s = icq(bits);
-                s.nf_variant = v;
+                s.variant = v;
                 auto r = quantize_weight(w, s, "w");
-                const auto& st = r.icq_nf;
+                const auto& st = icq_nf_record(r);
                 QVERIFY(r.codes.max().item<int>() <= (1 << bits) - 1);
                 QVERIFY((st.best_entropy >= st.start_entropy).all().item<bool>());
                 QVERIFY((st.best_entropy <= static_cast<float>(bits) + 1e-6f).all().item<bool>());
@@ -220,31 +224,32 @@ class TestQuantIcq : public QObject {
         QuantSpec s = icq(4);
         s.icq_quantize_offset = false;
         auto r = quantize_weight(w, s, "w");
-        QCOMPARE(test::count_differences(r.icq_nf.offset_dequant, r.icq_nf.offset), int64_t{0});
+        QCOMPARE(test::count_differences(icq_nf_record(r).offset_dequant, icq_nf_record(r).offset),
+                 int64_t{0});
     }
 
     void icq_int_invariants() {
         torch::manual_seed(8);
         auto w = torch::randn({24, 150}) * 0.02;
-        for (auto v : {RtnVariant::Gptq, RtnVariant::GptqSymmetric}) {
+        for (const auto& v : icq_int_method().variant_names()) {
             for (int bits : {2, 3, 4}) {
                 auto r = quantize_weight(w, icq_int(bits, 64, v), "w");
-                const auto& st = r.icq_int;
+                const auto& st = icq_int_record(r);
                 QVERIFY((st.best_entropy >= st.start_entropy).all().item<bool>());
                 QVERIFY(r.codes.max().item<int>() <= (1 << bits) - 1);
                 // Groups that kept ratio 1 are plain GPTQ-style RTN.
                 QuantSpec plain;
-                plain.method = QuantMethod::Rtn;
+                plain.method = "rtn";
                 plain.bits = bits;
                 plain.group_size = 64;
-                plain.rtn_variant = v;
+                plain.variant = v;
                 auto p = quantize_weight(w, plain, "w");
                 auto kept = (st.choice == 0);
                 QCOMPARE(test::count_differences(r.scales.masked_select(kept), p.scales.masked_select(kept)),
                          int64_t{0});
             }
         }
-        QVERIFY_EXCEPTION_THROWN(quantize_weight(w, icq_int(2, 64, RtnVariant::OmniQuant), "w"), Error);
+        QVERIFY_EXCEPTION_THROWN(quantize_weight(w, icq_int(2, 64, "omniquant"), "w"), Error);
     }
 
     void non_finite_weights_name_the_tensor() {
@@ -265,14 +270,14 @@ class TestQuantIcq : public QObject {
         int cases = 0;
         for (const auto& c : fx["icq_nf"]) {
             QuantSpec s = icq(c["bits"], c["block"], c["n"], c["lambda"]);
-            set_variant(s, c["variant"], "fixture");
+            s.variant = c["variant"];
             s.icq_superblock = c["superblock"];
             s.double_quant = c["double_quant"];
             s.double_quant_block = c["dq_block"];
             s.icq_quantize_offset = c["quantize_offset"];
-            s.icq_entropy = parse_icq_entropy(c["entropy"], "fixture");
+            s.icq_entropy = entropy_arithmetic(c["entropy"]);
             auto r = quantize_weight(w, s, "fixture");
-            const auto& st = r.icq_nf;
+            const auto& st = icq_nf_record(r);
             const std::string what = s.describe();
             auto same = [&](const torch::Tensor& t, const char* key) {
                 const auto diff = test::count_differences(t, test::decode_tensor(c[key]));
@@ -287,14 +292,14 @@ class TestQuantIcq : public QObject {
             QVERIFY(same(st.offset, "offset"));
             QVERIFY(same(st.offset_codes, "offset_codes"));
             QVERIFY(same(st.offset_scales, "offset_scales"));
-            QVERIFY(same(r.absmax_fp, "absmax_fp"));
+            QVERIFY(same(st.absmax_fp, "absmax_fp"));
             QVERIFY(same(r.codes, "codes"));
             QVERIFY(same(r.dequantized, "dequantized"));
             if (c.contains("start_entropy")) {
                 QVERIFY(same(st.start_entropy, "start_entropy"));
                 QVERIFY(same(st.best_entropy, "best_entropy"));
             }
-            if (s.double_quant) QVERIFY(same(r.double_quant.codes, "dq_codes"));
+            if (s.double_quant) QVERIFY(same(st.double_quant.codes, "dq_codes"));
             ++cases;
         }
         QCOMPARE(cases, 7);
@@ -308,28 +313,27 @@ class TestQuantIcq : public QObject {
         for (const auto& c : fx["icq_nf_stories"]) {
             auto w = test::read_llama2c_tensor(path, c["tensor"]);
             auto r = quantize_weight(w, icq(c["bits"]), "stories");
-            const auto& st = r.icq_nf;
+            const auto& st = icq_nf_record(r);
             QCOMPARE(test::count_differences(r.codes, test::decode_tensor(c["codes"])), int64_t{0});
             QCOMPARE(test::count_differences(st.choice, test::decode_tensor(c["choice"])), int64_t{0});
             QCOMPARE(test::count_differences(st.offset_codes, test::decode_tensor(c["offset_codes"])),
                      int64_t{0});
             QCOMPARE(test::count_differences(st.offset_scales, test::decode_tensor(c["offset_scales"])),
                      int64_t{0});
-            QCOMPARE(test::count_differences(r.absmax_fp, test::decode_tensor(c["absmax_fp"])), int64_t{0});
+            QCOMPARE(test::count_differences(st.absmax_fp, test::decode_tensor(c["absmax_fp"])), int64_t{0});
             QCOMPARE(c["blocks_below_start"].get<int>(), 0);
             QVERIFY((st.best_entropy >= st.start_entropy).all().item<bool>());
             // ICQ is centred on the median, so some blocks lose entropy against plain zero-offset NF.
             MetricsOptions mo;
             mo.spectrum = false;
             const auto stats = compute_linear_stats("stories", w, r, mo);
-            QVERIFY(std::fabs(stats.icq_blocks_losing_vs_plain - c["blocks_losing_vs_plain"].get<double>()) <
-                    1e-12);
+            const double losing = stats.method.metric("icq_blocks_losing_vs_plain");
+            QVERIFY(std::fabs(losing - c["blocks_losing_vs_plain"].get<double>()) < 1e-12);
             qInfo("stories260K %s nf%d: %.1f%% of blocks lose entropy vs plain NF, mean gain vs plain %+.4f "
                   "bits, "
                   "vs median start %+.4f bits",
-                  c["tensor"].get<std::string>().c_str(), c["bits"].get<int>(),
-                  100 * stats.icq_blocks_losing_vs_plain, stats.icq_gain_vs_plain_bits,
-                  stats.icq_gain_vs_start_bits);
+                  c["tensor"].get<std::string>().c_str(), c["bits"].get<int>(), 100 * losing,
+                  stats.method.metric("icq_gain_vs_plain_bits"), stats.method.metric("icq_gain_bits"));
             ++cases;
         }
         QCOMPARE(cases, 4);
@@ -340,12 +344,11 @@ class TestQuantIcq : public QObject {
         auto w = test::decode_tensor(fx["rtn_input"]);
         int cases = 0;
         for (const auto& c : fx["icq_int"]) {
-            QuantSpec s = icq_int(c["bits"], c["group"]);
-            set_variant(s, c["variant"], "fixture");
-            s.icq_entropy = parse_icq_entropy(c["entropy"], "fixture");
+            QuantSpec s = icq_int(c["bits"], c["group"], c["variant"]);
+            s.icq_entropy = entropy_arithmetic(c["entropy"]);
             auto r = quantize_weight(w, s, "fixture");
             const std::string what = s.describe();
-            QVERIFY2(test::count_differences(r.icq_int.choice, test::decode_tensor(c["choice"])) == 0,
+            QVERIFY2(test::count_differences(icq_int_record(r).choice, test::decode_tensor(c["choice"])) == 0,
                      what.c_str());
             QVERIFY2(test::count_differences(r.scales, test::decode_tensor(c["scales"])) == 0, what.c_str());
             QVERIFY2(test::count_differences(r.zeros, test::decode_tensor(c["zeros"])) == 0, what.c_str());

@@ -39,7 +39,7 @@ torch::Tensor hand_weight() {
 
 QuantSpec spec_of(const std::string& method, int bits, int64_t group) {
     QuantSpec s;
-    s.method = parse_quant_method(method, "test");
+    s.method = method;
     s.bits = bits;
     s.group_size = group;
     return s;
@@ -178,14 +178,15 @@ class TestQuantMetrics : public QObject {
                 QVERIFY2(close(energy, e["energy_at_rank"][std::to_string(rank)], 1e-10), what);
             QVERIFY2(close(s.output_rel_error, e["output_rel_error"], 1e-5), what); // fp32 GEMM vs fp64
             if (c.name == "icq_nf2") {
-                QVERIFY(s.has_icq);
-                QVERIFY(close(s.icq_gain_vs_plain_bits, e["icq_gain_vs_plain"], 1e-7));
-                QVERIFY(close(s.icq_blocks_losing_vs_plain, e["icq_blocks_losing_vs_plain"], 1e-12));
+                QCOMPARE(s.method.key, std::string("icq"));
+                QVERIFY(close(s.method.metric("icq_gain_vs_plain_bits"), e["icq_gain_vs_plain"], 1e-7));
+                QVERIFY(close(s.method.metric("icq_blocks_losing_vs_plain"), e["icq_blocks_losing_vs_plain"],
+                              1e-12));
                 int64_t total = 0;
-                for (auto n : s.icq_choice_histogram)
-                    total += n;
+                for (const auto& n : s.method.detail["choice_histogram"])
+                    total += n.get<int64_t>();
                 QCOMPARE(total, r.layout.num_groups());
-                QCOMPARE(s.icq_candidates.size(), size_t{201});
+                QCOMPARE(s.method.detail["candidates"].size(), size_t{201});
             }
         }
     }

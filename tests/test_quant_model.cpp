@@ -36,7 +36,7 @@ LlamaConfig tiny_config() {
     return c;
 }
 
-QuantSpec spec(QuantMethod m, int bits) {
+QuantSpec spec(const std::string& m, int bits) {
     QuantSpec s;
     s.method = m;
     s.bits = bits;
@@ -52,7 +52,7 @@ class TestQuantModel : public QObject {
     void replaces_exactly_the_target_linears() {
         auto model = LlamaModel::random(tiny_config(), 1);
         const auto fp = model.clone();
-        const auto s = spec(QuantMethod::Rtn, 2);
+        const auto s = spec("rtn", 2);
         auto result = quantize_model(model, s);
         QCOMPARE(result.linears.size(), size_t{14});
         QCOMPARE(result.linears.front().name, std::string("layers.0.self_attn.q_proj"));
@@ -78,7 +78,7 @@ class TestQuantModel : public QObject {
     void target_subset_and_no_match() {
         auto model = LlamaModel::random(tiny_config(), 2);
         const auto fp = model.clone();
-        auto s = spec(QuantMethod::Nf, 4);
+        auto s = spec("nf", 4);
         s.targets = {"mlp.down_proj", "layers.0.self_attn.v_proj"};
         auto result = quantize_model(model, s);
         QCOMPARE(result.linears.size(), size_t{3});
@@ -98,7 +98,7 @@ class TestQuantModel : public QObject {
         auto model = LlamaModel::random(tiny_config(), 3);
         const auto fp = model.clone();
         auto plain = model.clone();
-        const auto s = spec(QuantMethod::Rtn, 2);
+        const auto s = spec("rtn", 2);
         auto ids = torch::randint(0, 96, {2, 16}, torch::kInt64);
         QuantizeModelOptions o;
         o.calib_ids = ids;
@@ -134,7 +134,7 @@ class TestQuantModel : public QObject {
         std::vector<ProgressInfo> seen;
         ProgressSink sink;
         sink.on_progress = [&](const ProgressInfo& p) { seen.push_back(p); };
-        quantize_model(model, spec(QuantMethod::Rtn, 3), {}, sink);
+        quantize_model(model, spec("rtn", 3), {}, sink);
         QCOMPARE(seen.back().done, int64_t{14});
         QCOMPARE(seen.back().total, int64_t{14});
         QCOMPARE(seen.back().unit, std::string("linears"));
@@ -148,14 +148,14 @@ class TestQuantModel : public QObject {
         cancel.on_progress = [&](const ProgressInfo& p) {
             if (p.done >= 3) token.cancel();
         };
-        QVERIFY_EXCEPTION_THROWN(quantize_model(model2, spec(QuantMethod::IcqNf, 2), {}, cancel), Cancelled);
+        QVERIFY_EXCEPTION_THROWN(quantize_model(model2, spec("icq-nf", 2), {}, cancel), Cancelled);
     }
 
     void nan_weight_names_the_linear() {
         auto model = LlamaModel::random(tiny_config(), 5);
         model.linear("layers.1.mlp.up_proj").weight[7][3] = std::nanf("");
         try {
-            quantize_model(model, spec(QuantMethod::Nf, 4));
+            quantize_model(model, spec("nf", 4));
             QFAIL("expected an error");
         } catch (const Error& e) {
             QVERIFY2(std::string(e.what()).find(
@@ -167,7 +167,7 @@ class TestQuantModel : public QObject {
 
     void stats_json_document() {
         auto model = LlamaModel::random(tiny_config(), 6);
-        auto s = spec(QuantMethod::IcqNf, 2);
+        auto s = spec("icq-nf", 2);
         QuantizeModelOptions o;
         o.calib_ids = torch::randint(0, 96, {1, 8}, torch::kInt64);
         auto result = quantize_model(model, s, o);
@@ -177,7 +177,7 @@ class TestQuantModel : public QObject {
         QCOMPARE(j["linears"].size(), size_t{14});
         QCOMPARE(j["summary"]["overall"]["linears"].get<int>(), 14);
         QVERIFY(j["summary"]["overall"]["output_rel_error_mean"].is_number());
-        QVERIFY(j["summary"]["overall"]["icq_gain_vs_start_bits"].get<double>() >= 0.0);
+        QVERIFY(j["summary"]["overall"]["icq_gain_bits"].get<double>() >= 0.0);
         QCOMPARE(j["summary"]["by_layer"].size(), size_t{2});
         QVERIFY(j["summary"]["by_projection"].contains("mlp.down_proj"));
         const auto& l0 = j["linears"][0];
@@ -204,20 +204,22 @@ class TestQuantModel : public QObject {
             }
         };
         expect_error({{"method", "rtn"}, {"bits", 5}},
-                     "$.quant.bits: expected 2, 3, 4 or 8 for rtn, found 5");
+                     "$.quant.bits: expected 2, 3, 4 or 8 for method \"rtn\", found 5");
         expect_error({{"method", "nf"}, {"bits", 8}}, "$.quant.bits");
         expect_error({{"method", "gptq"}}, "$.quant.method");
         expect_error({{"method", "icq-int"}, {"variant", "omniquant"}}, "$.quant.variant");
         expect_error({{"grp", 64}}, "$.quant.grp: ");
-        expect_error({{"icq", {{"n", "many"}}}}, "$.quant.icq.n: expected an integer");
-        const auto s = quant_spec_from_json({{"method", "icq-int"}, {"bits", 3}, {"group_size", -1}});
-        QCOMPARE(s.rtn_variant, RtnVariant::Gptq);
-        QCOMPARE(s.group_size, int64_t{-1});
+        expect_error({{"icq_tau_n", "many"}}, "$.quant.icq_tau_n: expected a positive integer");
+        expect_error({{"method", "nf"}, {"group_size", 0}},
+                     "$.quant.group_size: expected a positive absmax block");
+        const auto s = quant_spec_from_json({{"method", "icq-int"}, {"bits", 3}, {"group_size", 0}});
+        QCOMPARE(s.variant, std::string("gptq")); // the method's default, filled in
+        QCOMPARE(s.group_size, int64_t{0});       // one group per row
     }
 
     void codes_tensors_and_manifest() {
         auto model = LlamaModel::random(tiny_config(), 7);
-        auto s = spec(QuantMethod::IcqNf, 4);
+        auto s = spec("icq-nf", 4);
         s.double_quant = true;
         QuantizeModelOptions o;
         o.keep_states = true;
@@ -250,7 +252,7 @@ class TestQuantModel : public QObject {
         QCOMPARE(m["linears"].size(), size_t{14});
         QVERIFY(m["dequantize"].get<std::string>().find("offset_scales") != std::string::npos);
         QuantizeModelOptions none;
-        auto r2 = quantize_model(model, spec(QuantMethod::Rtn, 2), none);
+        auto r2 = quantize_model(model, spec("rtn", 2), none);
         QVERIFY_EXCEPTION_THROWN(quant_code_tensors(r2), Error);
     }
 };

@@ -20,20 +20,16 @@ using namespace rilq;
 
 namespace {
 
-QuantSpec nf(int bits, int64_t block = 64, NfVariant v = NfVariant::BnbAsymmetric, bool dq = false) {
+QuantSpec nf(int bits, int64_t block = 64, const std::string& variant = "bnb", bool dq = false) {
     QuantSpec s;
-    s.method = QuantMethod::Nf;
+    s.method = "nf";
     s.bits = bits;
     s.group_size = block;
-    s.nf_variant = v;
+    s.variant = variant;
     s.double_quant = dq;
     return s;
 }
 
-std::vector<float> values(const torch::Tensor& t) {
-    auto c = t.to(torch::kFloat32).contiguous().reshape({-1});
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
 
 bool near(const std::vector<float>& a, const std::vector<double>& b, double tol) {
     if (a.size() != b.size()) return false;
@@ -105,10 +101,10 @@ class TestQuantNf : public QObject {
     void hand_nf4_blocks() {
         auto w = torch::tensor({0.5f, -1.0f, 0.1f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}).reshape({2, 4});
         auto r = quantize_weight(w, nf(4, 4), "hand");
-        QCOMPARE(values(r.codes), (std::vector<float>{12, 0, 8, 7, 0, 0, 0, 0}));
-        QCOMPARE(values(r.absmax), (std::vector<float>{1.0f, 0.0f}));
+        QCOMPARE(test::float_values(r.codes), (std::vector<float>{12, 0, 8, 7, 0, 0, 0, 0}));
+        QCOMPARE(test::float_values(r.absmax), (std::vector<float>{1.0f, 0.0f}));
         const auto& t = nf4_bnb_table();
-        QCOMPARE(values(r.dequantized),
+        QCOMPARE(test::float_values(r.dequantized),
                  (std::vector<float>{t[12], -1.0f, t[8], 0.0f, -0.0f, -0.0f, -0.0f, -0.0f}));
     }
 
@@ -118,11 +114,11 @@ class TestQuantNf : public QObject {
         auto r = quantize_weight(w, nf(2, 4), "flat");
         QCOMPARE(r.layout.num_groups(), int64_t{4});
         QCOMPARE(r.layout.last_group_size(), int64_t{3});
-        QCOMPARE(values(r.absmax), (std::vector<float>{4.0f, 8.0f, 12.0f, 15.0f}));
+        QCOMPARE(test::float_values(r.absmax), (std::vector<float>{4.0f, 8.0f, 12.0f, 15.0f}));
         // NF2 bnb = [-1, 0, 0.337915, 1], thresholds -0.5, 0.16896, 0.66896. Block 3 = [13, 14, 15]/15
         // = 0.867, 0.933, 1 -> all code 3.
-        QCOMPARE(values(r.codes).back(), 3.0f);
-        QCOMPARE(values(r.dequantized).back(), 15.0f);
+        QCOMPARE(test::float_values(r.codes).back(), 3.0f);
+        QCOMPARE(test::float_values(r.dequantized).back(), 15.0f);
     }
 
     // Double quantization by hand: one value per block (B = 1), absmax [1, 2, 3, 4], one 8-bit
@@ -130,21 +126,22 @@ class TestQuantNf : public QObject {
     // -0.99296875, -0.33203125, 0.33203125, 1 (0.33203125 = mean of linspace(0.1, 1, 65) items 16, 17);
     // a_hat = dyn * 1.5 + 2.5 = [1.010546875, 2.001953125, 2.998046875, 4].
     void hand_double_quant() {
-        QuantSpec s = nf(4, 1, NfVariant::BnbAsymmetric, true);
+        QuantSpec s = nf(4, 1, "bnb", true);
         s.double_quant_block = 4;
         auto r = quantize_weight(torch::tensor({1.0f, -2.0f, 3.0f, 4.0f}).reshape({1, 4}), s, "dq");
-        QVERIFY(r.double_quantized);
-        QCOMPARE(r.double_quant.mean, 2.5f);
-        QCOMPARE(values(r.double_quant.scales), (std::vector<float>{1.5f}));
-        QVERIFY(near(values(r.absmax), {1.010546875, 2.001953125, 2.998046875, 4.0}, 1e-6));
-        QVERIFY(near(values(r.dequantized), {1.010546875, -2.001953125, 2.998046875, 4.0}, 1e-6));
-        QCOMPARE(values(r.absmax_fp), (std::vector<float>{1, 2, 3, 4}));
+        const NfRecord& record = nf_record(r);
+        QVERIFY(record.double_quantized);
+        QCOMPARE(record.double_quant.mean, 2.5f);
+        QCOMPARE(test::float_values(record.double_quant.scales), (std::vector<float>{1.5f}));
+        QVERIFY(near(test::float_values(r.absmax), {1.010546875, 2.001953125, 2.998046875, 4.0}, 1e-6));
+        QVERIFY(near(test::float_values(r.dequantized), {1.010546875, -2.001953125, 2.998046875, 4.0}, 1e-6));
+        QCOMPARE(test::float_values(record.absmax_fp), (std::vector<float>{1, 2, 3, 4}));
     }
 
     void invariants_codes_in_range_and_error_falls_with_bits() {
         torch::manual_seed(11);
         auto w = torch::randn({48, 200}) * 0.02;
-        for (auto v : {NfVariant::BnbAsymmetric, NfVariant::QloraSymmetric}) {
+        for (const auto& v : nf_method().variant_names()) {
             for (bool dq : {false, true}) {
                 double prev = 1e9;
                 for (int bits : {2, 3, 4}) {
@@ -183,38 +180,36 @@ class TestQuantNf : public QObject {
         const auto& fx = test::quant_reference();
         for (const std::string v : {"bnb", "sym"})
             for (int b : {2, 3, 4}) {
-                QuantSpec s = nf(b);
-                set_variant(s, v, "fixture");
-                QCOMPARE(nf_table(b, s.nf_variant),
-                         values(test::decode_tensor(fx["nf_tables"][v + std::to_string(b)])));
-                QCOMPARE(nf_thresholds(nf_table(b, s.nf_variant)),
-                         values(test::decode_tensor(fx["nf_thresholds"][v + std::to_string(b)])));
+                QCOMPARE(nf_table(b, variant_value(nf_variants(), v, "nf")),
+                         test::float_values(test::decode_tensor(fx["nf_tables"][v + std::to_string(b)])));
+                QCOMPARE(nf_thresholds(nf_table(b, variant_value(nf_variants(), v, "nf"))),
+                         test::float_values(test::decode_tensor(fx["nf_thresholds"][v + std::to_string(b)])));
             }
-        QCOMPARE(nf_asymmetric_table(4), values(test::decode_tensor(fx["nf4_construction"])));
-        QCOMPARE(dynamic_map(), values(test::decode_tensor(fx["dynamic_map"])));
+        QCOMPARE(nf_asymmetric_table(4), test::float_values(test::decode_tensor(fx["nf4_construction"])));
+        QCOMPARE(dynamic_map(), test::float_values(test::decode_tensor(fx["dynamic_map"])));
 
         auto w = test::decode_tensor(fx["nf_input"]);
         int cases = 0;
         for (const auto& c : fx["nf"]) {
-            QuantSpec s = nf(c["bits"], c["block"], NfVariant::BnbAsymmetric, c["double_quant"]);
-            set_variant(s, c["variant"], "fixture");
+            QuantSpec s = nf(c["bits"], c["block"], c["variant"], c["double_quant"]);
             s.double_quant_block = c["dq_block"];
             auto r = quantize_weight(w, s, "fixture");
             const std::string what = s.describe();
             QVERIFY2(test::count_differences(r.codes, test::decode_tensor(c["codes"])) == 0, what.c_str());
-            QVERIFY2(test::count_differences(r.absmax_fp, test::decode_tensor(c["absmax_fp"])) == 0,
+            const NfRecord& record = nf_record(r);
+            QVERIFY2(test::count_differences(record.absmax_fp, test::decode_tensor(c["absmax_fp"])) == 0,
                      what.c_str());
             QVERIFY2(test::count_differences(r.absmax, test::decode_tensor(c["absmax"])) == 0, what.c_str());
             QVERIFY2(test::count_differences(r.dequantized, test::decode_tensor(c["dequantized"])) == 0,
                      what.c_str());
             if (s.double_quant) {
-                QVERIFY2(r.double_quant.mean == c["dq_mean"].get<float>(), what.c_str());
-                QVERIFY2(test::count_differences(r.double_quant.codes, test::decode_tensor(c["dq_codes"])) ==
-                             0,
+                QVERIFY2(record.double_quant.mean == c["dq_mean"].get<float>(), what.c_str());
+                QVERIFY2(test::count_differences(record.double_quant.codes,
+                                                 test::decode_tensor(c["dq_codes"])) == 0,
                          what.c_str());
-                QVERIFY2(
-                    test::count_differences(r.double_quant.scales, test::decode_tensor(c["dq_scales"])) == 0,
-                    what.c_str());
+                QVERIFY2(test::count_differences(record.double_quant.scales,
+                                                 test::decode_tensor(c["dq_scales"])) == 0,
+                         what.c_str());
             }
             ++cases;
         }

@@ -19,19 +19,16 @@ using namespace rilq;
 
 namespace {
 
-QuantSpec rtn(int bits, int64_t group, RtnVariant v = RtnVariant::OmniQuant) {
+// `group` 0 = one group per row (the Python fixture writes -1 for that).
+QuantSpec rtn(int bits, int64_t group, const std::string& variant = "omniquant") {
     QuantSpec s;
-    s.method = QuantMethod::Rtn;
+    s.method = "rtn";
     s.bits = bits;
-    s.group_size = group;
-    s.rtn_variant = v;
+    s.group_size = group < 0 ? 0 : group;
+    s.variant = variant;
     return s;
 }
 
-std::vector<float> values(const torch::Tensor& t) {
-    auto c = t.to(torch::kFloat32).contiguous().reshape({-1});
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
 
 torch::Tensor row(std::vector<float> v) {
     return torch::tensor(v, torch::kFloat32).reshape({1, -1});
@@ -50,7 +47,7 @@ class TestQuantRtn : public QObject {
         for (float v : cases)
             QCOMPARE(round_half_even(v), std::nearbyint(v));
         auto r = torch::randn({10000}) * 1000;
-        for (float v : values(r))
+        for (float v : test::float_values(r))
             QCOMPARE(round_half_even(v), std::nearbyint(v));
     }
 
@@ -63,17 +60,17 @@ class TestQuantRtn : public QObject {
         QCOMPARE(omni.layout.groups_per_row(), int64_t{2});
         QCOMPARE(omni.layout.last_group_size(), int64_t{2});
         QVERIFY(omni.layout.has_partial_group());
-        QCOMPARE(values(omni.dequantized), (std::vector<float>{-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 0.25f}));
-        QCOMPARE(values(omni.codes), (std::vector<float>{0, 1, 2, 3, 3, 0}));
-        QCOMPARE(values(omni.scales), (std::vector<float>{0.5f, 0.25f}));
-        QCOMPARE(values(omni.zeros), (std::vector<float>{2.0f, -1.0f}));
+        QCOMPARE(test::float_values(omni.dequantized), (std::vector<float>{-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 0.25f}));
+        QCOMPARE(test::float_values(omni.codes), (std::vector<float>{0, 1, 2, 3, 3, 0}));
+        QCOMPARE(test::float_values(omni.scales), (std::vector<float>{0.5f, 0.25f}));
+        QCOMPARE(test::float_values(omni.zeros), (std::vector<float>{2.0f, -1.0f}));
 
-        auto gptq = quantize_weight(w, rtn(2, 4, RtnVariant::Gptq), "hand");
-        const auto d = values(gptq.dequantized);
+        auto gptq = quantize_weight(w, rtn(2, 4, "gptq"), "hand");
+        const auto d = test::float_values(gptq.dequantized);
         for (int i = 0; i < 5; ++i)
-            QCOMPARE(d[static_cast<size_t>(i)], values(omni.dequantized)[static_cast<size_t>(i)]);
+            QCOMPARE(d[static_cast<size_t>(i)], test::float_values(omni.dequantized)[static_cast<size_t>(i)]);
         QVERIFY(d[5] == 1.0f / 3.0f);
-        QVERIFY(values(gptq.zeros)[1] == 0.0f);
+        QVERIFY(test::float_values(gptq.zeros)[1] == 0.0f);
     }
 
     // All-equal group of 0.5 at 2 bits. OmniQuant: range 0 -> scale clamps to 1e-5, -min/scale =
@@ -82,16 +79,16 @@ class TestQuantRtn : public QObject {
     void hand_all_equal_group() {
         auto w = row({0.5f, 0.5f, 0.5f, 0.5f});
         auto omni = quantize_weight(w, rtn(2, 4), "equal");
-        QCOMPARE(values(omni.zeros)[0], -10000.0f);
-        for (float v : values(omni.dequantized))
+        QCOMPARE(test::float_values(omni.zeros)[0], -10000.0f);
+        for (float v : test::float_values(omni.dequantized))
             QVERIFY(v == 10003.0f * 1e-5f);
-        auto gptq = quantize_weight(w, rtn(2, 4, RtnVariant::Gptq), "equal");
-        for (float v : values(gptq.dequantized))
+        auto gptq = quantize_weight(w, rtn(2, 4, "gptq"), "equal");
+        for (float v : test::float_values(gptq.dequantized))
             QVERIFY(std::fabs(v - 0.5f) < 1e-7f);
-        auto zero = quantize_weight(torch::zeros({1, 4}), rtn(2, 4, RtnVariant::Gptq), "zero");
-        QVERIFY(values(zero.scales)[0] == 2.0f / 3.0f);
-        QVERIFY(values(zero.zeros)[0] == 2.0f); // round(1 / (2/3)) = round(1.5) = 2 (half to even)
-        for (float v : values(zero.dequantized))
+        auto zero = quantize_weight(torch::zeros({1, 4}), rtn(2, 4, "gptq"), "zero");
+        QVERIFY(test::float_values(zero.scales)[0] == 2.0f / 3.0f);
+        QVERIFY(test::float_values(zero.zeros)[0] == 2.0f); // round(1 / (2/3)) = round(1.5) = 2 (half to even)
+        for (float v : test::float_values(zero.dequantized))
             QCOMPARE(v, 0.0f);
     }
 
@@ -99,8 +96,8 @@ class TestQuantRtn : public QObject {
     // small values round to code 0 (w_hat 0) and the outlier to code 3 (w_hat 1.02).
     void hand_one_outlier() {
         auto r = quantize_weight(row({0.01f, -0.02f, 0.015f, 1.0f}), rtn(2, 4), "outlier");
-        QCOMPARE(values(r.codes), (std::vector<float>{0, 0, 0, 3}));
-        const auto d = values(r.dequantized);
+        QCOMPARE(test::float_values(r.codes), (std::vector<float>{0, 0, 0, 3}));
+        const auto d = test::float_values(r.dequantized);
         QCOMPARE(d[0], 0.0f);
         QCOMPARE(d[1], 0.0f);
         QCOMPARE(d[2], 0.0f);
@@ -114,13 +111,13 @@ class TestQuantRtn : public QObject {
     // 1, 2.
     void hand_symmetric() {
         auto w = row({-0.8f, 0.5f, 0.25f, 1.0f});
-        auto g = quantize_weight(w, rtn(2, 4, RtnVariant::GptqSymmetric), "sym");
-        QCOMPARE(values(g.codes), (std::vector<float>{1, 3, 2, 3}));
-        QVERIFY(values(g.zeros)[0] == 2.0f);
-        QVERIFY(values(g.scales)[0] == 2.0f / 3.0f);
-        auto o = quantize_weight(w, rtn(2, 4, RtnVariant::OmniQuantSymmetric), "sym");
-        QCOMPARE(values(o.codes), (std::vector<float>{0, 1, 1, 2}));
-        QCOMPARE(values(o.dequantized), (std::vector<float>{-1.0f, 0.0f, 0.0f, 1.0f}));
+        auto g = quantize_weight(w, rtn(2, 4, "gptq-sym"), "sym");
+        QCOMPARE(test::float_values(g.codes), (std::vector<float>{1, 3, 2, 3}));
+        QVERIFY(test::float_values(g.zeros)[0] == 2.0f);
+        QVERIFY(test::float_values(g.scales)[0] == 2.0f / 3.0f);
+        auto o = quantize_weight(w, rtn(2, 4, "omniquant-sym"), "sym");
+        QCOMPARE(test::float_values(o.codes), (std::vector<float>{0, 1, 1, 2}));
+        QCOMPARE(test::float_values(o.dequantized), (std::vector<float>{-1.0f, 0.0f, 0.0f, 1.0f}));
     }
 
     void non_finite_weights_name_the_tensor() {
@@ -138,28 +135,30 @@ class TestQuantRtn : public QObject {
         }
         auto inf = torch::zeros({2, 4});
         inf[0][3] = -INFINITY;
-        QVERIFY_EXCEPTION_THROWN(quantize_weight(inf, rtn(4, -1), "w"), Error);
+        QVERIFY_EXCEPTION_THROWN(quantize_weight(inf, rtn(4, 0), "w"), Error);
     }
 
     void invalid_specs_are_errors() {
         QVERIFY_EXCEPTION_THROWN(quantize_weight(torch::randn({2, 8}), rtn(5, 64), "w"), Error);
-        QVERIFY_EXCEPTION_THROWN(quantize_weight(torch::randn({2, 8}), rtn(2, 0), "w"), Error);
+        QuantSpec negative_group = rtn(2, 4);
+        negative_group.group_size = -1;
+        QVERIFY_EXCEPTION_THROWN(quantize_weight(torch::randn({2, 8}), negative_group, "w"), Error);
+        QVERIFY_EXCEPTION_THROWN(quantize_weight(torch::randn({2, 8}), rtn(2, 4, "sym"), "w"), Error);
         QVERIFY_EXCEPTION_THROWN(quantize_weight(torch::randn({8}), rtn(2, 4), "w"), Error);
     }
 
     void invariants_codes_in_range_and_error_falls_with_bits() {
         torch::manual_seed(3);
         auto w = torch::randn({64, 300}) * 0.02;
-        for (auto v : {RtnVariant::OmniQuant, RtnVariant::Gptq, RtnVariant::GptqSymmetric,
-                       RtnVariant::OmniQuantSymmetric}) {
-            for (int64_t g : {int64_t{32}, int64_t{64}, int64_t{128}, int64_t{-1}}) {
+        for (const auto& variant : rtn_method().variant_names()) {
+            for (int64_t g : {int64_t{32}, int64_t{64}, int64_t{128}, int64_t{0}}) {
                 double prev = 1e9;
                 for (int bits : {2, 3, 4, 8}) {
-                    auto r = quantize_weight(w, rtn(bits, g, v), "w");
+                    auto r = quantize_weight(w, rtn(bits, g, variant), "w");
                     QVERIFY(r.codes.max().item<int>() <= (1 << bits) - 1);
                     const double err = ((w - r.dequantized).norm() / w.norm()).item<double>();
                     QVERIFY2(err < prev,
-                             (to_string(v) + " g" + std::to_string(g) + " b" + std::to_string(bits)).c_str());
+                             (variant + " g" + std::to_string(g) + " b" + std::to_string(bits)).c_str());
                     prev = err;
                 }
             }
@@ -179,8 +178,8 @@ class TestQuantRtn : public QObject {
         g.select(2, 0).fill_(-0.05);
         g.select(2, 1).fill_(0.05);
         for (int bits : {2, 3, 4, 8}) {
-            auto a = quantize_weight(w, rtn(bits, 64, RtnVariant::OmniQuant), "w");
-            auto b = quantize_weight(w, rtn(bits, 64, RtnVariant::Gptq), "w");
+            auto a = quantize_weight(w, rtn(bits, 64, "omniquant"), "w");
+            auto b = quantize_weight(w, rtn(bits, 64, "gptq"), "w");
             QCOMPARE(test::count_differences(a.dequantized, b.dequantized), int64_t{0});
         }
     }
@@ -190,8 +189,7 @@ class TestQuantRtn : public QObject {
         auto w = test::decode_tensor(fx["rtn_input"]);
         int cases = 0;
         for (const auto& c : fx["rtn"]) {
-            QuantSpec s = rtn(c["bits"], c["group"]);
-            set_variant(s, c["variant"], "fixture");
+            QuantSpec s = rtn(c["bits"], c["group"], c["variant"]);
             auto r = quantize_weight(w, s, "fixture");
             const std::string what = s.describe();
             QVERIFY2(test::count_differences(r.dequantized, test::decode_tensor(c["dequantized"])) == 0,

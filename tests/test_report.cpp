@@ -5,6 +5,7 @@
 #include "tests/support/test_support.h"
 
 #include "core/report/number_format.h"
+#include "core/report/rank_sweep.h"
 #include "core/report/store_pivot.h"
 #include "core/report/table_writers.h"
 #include "core/run/experiment_config.h"
@@ -17,7 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <map>
 #include <sstream>
+#include <tuple>
 
 using namespace rilq::report;
 using rilq::store::RunStatus;
@@ -26,11 +29,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string golden(const std::string& name) {
+std::string report_golden(const std::string& name) {
     return rilq::test::read_file(rilq::test::test_data("report/" + name));
 }
 
-std::string experiment_file(const std::string& name) {
+std::string shipped_experiment_file(const std::string& name) {
     return fs::path(rilq::test::test_data("../../experiments/" + name)).lexically_normal().string();
 }
 
@@ -75,15 +78,16 @@ rilq::store::EvalResult ppl(const std::string& dataset, const std::string& stage
 // The README's rank sweep recorded the way the trainer will record it: rank 0 has only the
 // quantized model's PPL; the others also have FP and compensated results.
 void fill_readme_store(RunStore& store) {
-    const auto sweep = rilq::run::parse_experiment_file(experiment_file("rilq-llama2-7b-rank-sweep.json"));
+    const auto sweep =
+        rilq::run::parse_experiment_file(shipped_experiment_file("rilq-llama2-7b-rank-sweep.json"));
     const std::map<int, std::pair<double, double>> readme = {{0, {433.65, 474.32}},
                                                              {16, {10.23, 12.00}},
                                                              {32, {10.01, 11.84}},
                                                              {64, {10.05, 11.79}},
                                                              {128, {10.12, 11.87}}};
     for (const auto& config : sweep.runs) {
-        const auto [wiki, c4] = readme.at(config.rilq.lora_r);
-        if (config.rilq.lora_r == 64) {
+        const auto [wiki, c4] = readme.at(config.train.lora.r);
+        if (config.train.lora.r == 64) {
             // An earlier attempt at the same point that also finished: the later run replaces it.
             const std::string old = store.create_run(rilq::run::to_new_run(config, sweep.document_json));
             store.start_run(old);
@@ -97,7 +101,7 @@ void fill_readme_store(RunStore& store) {
         store.log_eval_result(id, ppl("c4_val", "fp", 6.97));
         store.log_eval_result(id, ppl("wikitext2", "quantized", 433.65));
         store.log_eval_result(id, ppl("c4_val", "quantized", 474.32));
-        if (config.rilq.lora_r > 0) {
+        if (config.train.lora.r > 0) {
             store.log_eval_result(id, ppl("wikitext2", "compensated", wiki));
             store.log_eval_result(id, ppl("c4_val", "compensated", c4));
         }
@@ -177,10 +181,10 @@ class TestReport : public QObject {
     void seeds_and_best_marking_match_the_reference_goldens() {
         const PivotTable t = seeds_table();
         QVERIFY(t.row_keys == (std::vector<std::string>{"0", "2", "4", "8", "16"}));
-        compare_text(write_markdown(t), golden("seeds_best.md"), "Markdown");
-        compare_text(write_csv(t), golden("seeds_best.csv"), "CSV");
-        compare_text(write_latex(t), golden("seeds_best.tex"), "LaTeX");
-        compare_text(write_json(t), golden("seeds_best.json"), "JSON");
+        compare_text(write_markdown(t), report_golden("seeds_best.md"), "Markdown");
+        compare_text(write_csv(t), report_golden("seeds_best.csv"), "CSV");
+        compare_text(write_latex(t), report_golden("seeds_best.tex"), "LaTeX");
+        compare_text(write_json(t), report_golden("seeds_best.json"), "JSON");
     }
 
     void readme_table_from_the_store() {
@@ -189,18 +193,18 @@ class TestReport : public QObject {
         ExportRequest request;
         request.experiment = "rilq-llama2-7b-rank-sweep";
         const PivotTable t = pivot_from_store(store, request);
-        compare_text(write_markdown(t), golden("rilq_rank_sweep.md"), "Markdown");
-        compare_text(write_csv(t), golden("rilq_rank_sweep.csv"), "CSV");
-        compare_text(write_latex(t), golden("rilq_rank_sweep.tex"), "LaTeX");
-        compare_text(write_json(t), golden("rilq_rank_sweep.json"), "JSON");
+        compare_text(write_markdown(t), report_golden("rilq_rank_sweep.md"), "Markdown");
+        compare_text(write_csv(t), report_golden("rilq_rank_sweep.csv"), "CSV");
+        compare_text(write_latex(t), report_golden("rilq_rank_sweep.tex"), "LaTeX");
+        compare_text(write_json(t), report_golden("rilq_rank_sweep.json"), "JSON");
         for (auto format : {TableFormat::Markdown, TableFormat::Csv, TableFormat::Latex, TableFormat::Json}) {
             QCOMPARE(write_table(t, format),
-                     golden(std::string("rilq_rank_sweep.") + file_extension(format)));
+                     report_golden(std::string("rilq_rank_sweep.") + file_extension(format)));
         }
 
         // The README itself, cell by cell.
         const auto ours = markdown_cells(write_markdown(t));
-        const auto readme = markdown_cells(golden("rilq_readme_table.md"));
+        const auto readme = markdown_cells(report_golden("rilq_readme_table.md"));
         QCOMPARE(readme.size(), size_t(6));
         QCOMPARE(ours.size(), readme.size());
         for (size_t r = 0; r < readme.size(); ++r) {
@@ -265,9 +269,10 @@ class TestReport : public QObject {
             const std::string id = store.create_run(rilq::run::to_new_run(config));
             store.start_run(id);
             // ppl = 10 * bits-penalty + rank bonus + seed noise, all exact in binary.
-            const double value =
-                (config.quant.bits == 2 ? 40.0 : 20.0) - config.rilq.lora_r / 8.0 + config.seed * 0.25;
-            store.log_eval_result(id, ppl("wiki", config.rilq.lora_r ? "compensated" : "quantized", value));
+            const double value = (config.quant.bits == 2 ? 40.0 : 20.0) -
+                                 static_cast<double>(config.train.lora.r) / 8.0 +
+                                 static_cast<double>(config.train.lora.seed) * 0.25;
+            store.log_eval_result(id, ppl("wiki", config.train.lora.r ? "compensated" : "quantized", value));
             store.end_run(id, RunStatus::Finished);
         }
         ExportRequest request;
@@ -312,6 +317,74 @@ class TestReport : public QObject {
             QVERIFY2(std::string(e.what()).find("did you mean \"bits-sweep\"") != std::string::npos,
                      e.what());
         }
+    }
+
+    // The Compare tab's figure: the same runs, stage rule and seed averaging as the export tables.
+    void rank_sweep_is_the_export_tables() {
+        nlohmann::json doc = nlohmann::json::parse(R"({
+            "name": "scope-sweep",
+            "seed": [1, 2],
+            "datasets": {"c4": {"type": "c4", "path": "c4.jsonl"},
+                         "wiki": {"type": "wikitext2", "path": "w.raw", "label": "Wiki2"}},
+            "rilq": {"base_model": "m", "lora_r": [0, 16], "scope": ["model", "linear"]},
+            "quant": {"method": "rtn"},
+            "eval": {"datasets": ["wiki", "c4"]}
+        })");
+        const auto experiment = rilq::run::parse_experiment(doc);
+        RunStore store(rilq::test::make_temp_dir("report-rank-sweep") + "/runs.sqlite");
+        // PPL = base - rank / 8 (+ 1 for scope linear) + seed / 4, exact in binary; c4 is wiki + 2.
+        const auto value = [](const rilq::run::RunConfig& c, double base) {
+            return base - static_cast<double>(c.train.lora.r) / 8.0 +
+                   (c.train.scope == rilq::Scope::Linear ? 1.0 : 0.0) +
+                   static_cast<double>(c.train.lora.seed) / 4.0;
+        };
+        bool first = true;
+        for (const auto& config : experiment.runs) {
+            if (first) { // an earlier record of the same point: replaced by the later one
+                const std::string old = store.create_run(rilq::run::to_new_run(config));
+                store.start_run(old);
+                store.log_eval_result(old, ppl("wiki", "quantized", 999.0));
+                store.end_run(old, RunStatus::Finished);
+                first = false;
+            }
+            const std::string id = store.create_run(rilq::run::to_new_run(config));
+            store.start_run(id);
+            store.log_eval_result(id, ppl("wiki", "fp", 5.5));
+            store.log_eval_result(id, ppl("c4", "fp", 7.5));
+            const std::string stage = config.train.lora.r ? "compensated" : "quantized";
+            store.log_eval_result(
+                id, ppl("wiki", "quantized", 40.0 + static_cast<double>(config.train.lora.seed) / 4.0));
+            store.log_eval_result(
+                id, ppl("c4", "quantized", 42.0 + static_cast<double>(config.train.lora.seed) / 4.0));
+            if (config.train.lora.r) {
+                store.log_eval_result(id, ppl("wiki", stage, value(config, 20.0)));
+                store.log_eval_result(id, ppl("c4", stage, value(config, 22.0)));
+            }
+            store.end_run(id, RunStatus::Finished);
+        }
+        const RankSweep sweep = rank_sweep_from_store(store, "scope-sweep");
+        QCOMPARE(sweep.points.size(), size_t{8}); // 2 datasets x 2 scopes x ranks 0, 16
+        std::map<std::tuple<std::string, std::string, int64_t>, RankSweepPoint> by_cell;
+        for (const auto& p : sweep.points)
+            QVERIFY(by_cell.emplace(std::make_tuple(p.dataset, p.scope, p.rank), p).second); // one per cell
+        QCOMPARE(by_cell.at({"Wiki2", "model", 0}).value, 40.375); // the quantized model, seeds 1 and 2
+        QCOMPARE(by_cell.at({"Wiki2", "model", 0}).runs, 2);
+        QCOMPARE(by_cell.at({"Wiki2", "model", 16}).value, 18.375); // 20 - 2 + 0.375
+        QCOMPARE(by_cell.at({"Wiki2", "linear", 16}).value, 19.375);
+        QCOMPARE(by_cell.at({"c4", "linear", 16}).value, 21.375);
+        QCOMPARE(sweep.fp_value.at("Wiki2"), 5.5);
+        QCOMPARE(sweep.fp_value.at("c4"), 7.5);
+        // Every point is the export table's cell for that dataset, rank and scope.
+        ExportRequest request;
+        request.experiment = "scope-sweep";
+        request.cols = "scope";
+        request.dataset = "wiki";
+        const PivotTable wiki = pivot_from_store(store, request);
+        QCOMPARE(sweep.protocol, wiki.footer);
+        for (size_t r = 0; r < wiki.row_keys.size(); ++r)
+            for (size_t c = 0; c < wiki.column_keys.size(); ++c)
+                QCOMPARE(by_cell.at({"Wiki2", wiki.column_keys[c], std::stoll(wiki.row_keys[r])}).value,
+                         wiki.cells[r][c].mean);
     }
 
     void duplicate_values_and_formats() {

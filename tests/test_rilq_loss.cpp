@@ -31,13 +31,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-torch::Tensor json_tensor(const nlohmann::json& values, std::vector<int64_t> shape, torch::Dtype dtype = torch::kFloat32) {
+torch::Tensor loss_fixture_tensor(const nlohmann::json& values, std::vector<int64_t> shape,
+                                  torch::Dtype dtype = torch::kFloat32) {
     return torch::tensor(values.get<std::vector<double>>(), torch::kFloat64).reshape(shape).to(dtype);
 }
 
-bool close(double a, double b, double rel = 1e-5) { return std::abs(a - b) <= rel * std::max(1.0, std::abs(b)); }
+bool close(double a, double b, double rel = 1e-5) {
+    return std::abs(a - b) <= rel * std::max(1.0, std::abs(b));
+}
 
-LoraConfig lora(int64_t r) {
+LoraConfig lora_of_rank(int64_t r) {
     LoraConfig c;
     c.r = r;
     c.alpha = 16.0;
@@ -49,14 +52,14 @@ LoraConfig lora(int64_t r) {
 class TestRilqLoss : public QObject {
     Q_OBJECT
 
-private Q_SLOTS:
+  private Q_SLOTS:
     void lossesMatchPytorchReference() {
         const auto j = nlohmann::json::parse(test::read_file(test::test_data("rilq_loss_reference.json")));
         const int64_t B = j["shape"]["B"], T = j["shape"]["T"], C = j["shape"]["C"], V = j["shape"]["V"];
-        const auto sh = json_tensor(j["student_hidden"], {B, T, C});
-        const auto th = json_tensor(j["teacher_hidden"], {B, T, C});
-        const auto sl = json_tensor(j["student_logits"], {B, T, V});
-        const auto tl = json_tensor(j["teacher_logits"], {B, T, V});
+        const auto sh = loss_fixture_tensor(j["student_hidden"], {B, T, C});
+        const auto th = loss_fixture_tensor(j["teacher_hidden"], {B, T, C});
+        const auto sl = loss_fixture_tensor(j["student_logits"], {B, T, V});
+        const auto tl = loss_fixture_tensor(j["teacher_logits"], {B, T, V});
         const auto ids = torch::tensor(j["ids"].get<std::vector<int64_t>>(), torch::kLong).reshape({B, T});
         const auto& e = j["expected"];
         QVERIFY(close(model_discrepancy_mse(sh, th).item<double>(), e["hid_model_loss"]));
@@ -72,7 +75,8 @@ private Q_SLOTS:
                       e["hid_model_loss"], 2e-2));
         // Weights: 0.2 / 0.8.
         const auto other = combine_rilq_loss(sh, th, sl, ids, {0.2, 0.8});
-        QVERIFY(close(other.total.item<double>(), 0.2 * e["hid_model_loss"].get<double>() + 0.8 * e["gt_loss"].get<double>()));
+        QVERIFY(close(other.total.item<double>(),
+                      0.2 * e["hid_model_loss"].get<double>() + 0.8 * e["gt_loss"].get<double>()));
     }
 
     void groundTruthByHand() {
@@ -89,7 +93,8 @@ private Q_SLOTS:
         // The last position's logits are never used.
         logits[0][1][0] = 1000.0;
         QVERIFY(close(next_token_cross_entropy(logits, one).item<double>(), expected));
-        QVERIFY_THROWS_EXCEPTION(Error, next_token_cross_entropy(torch::zeros({1, 2, 3}), torch::zeros({1, 3}, torch::kLong)));
+        QVERIFY_THROWS_EXCEPTION(
+            Error, next_token_cross_entropy(torch::zeros({1, 2, 3}), torch::zeros({1, 3}, torch::kLong)));
         QVERIFY_THROWS_EXCEPTION(Error, model_discrepancy_mse(torch::zeros({2, 3}), torch::zeros({3, 2})));
     }
 
@@ -108,7 +113,8 @@ private Q_SLOTS:
             const auto logp = out.logits - out.logits.exp().sum(-1, true).log();
             double nll = 0.0;
             for (int64_t b = 0; b < 2; ++b)
-                for (int64_t t = 0; t + 1 < 10; ++t) nll -= logp[b][t][ids[b][t + 1].item<int64_t>()].item<double>();
+                for (int64_t t = 0; t + 1 < 10; ++t)
+                    nll -= logp[b][t][ids[b][t + 1].item<int64_t>()].item<double>();
             QVERIFY(close(l.gt_loss.item<double>(), nll / 18.0));
             QVERIFY(close(l.total.item<double>(), 0.5 * nll / 18.0));
         }
@@ -118,12 +124,14 @@ private Q_SLOTS:
         const auto teacher = LlamaModel::random(test::tiny_llama_config(), 22);
         const auto ids = test::random_windows(5, 12, 64, 9);
         const auto dir = test::make_temp_dir("targets");
-        const auto mem = TeacherTargets::compute(teacher, ids, TargetType::Hidden, 2, {int64_t{1} << 30, dir});
+        const auto mem =
+            TeacherTargets::compute(teacher, ids, TargetType::Hidden, 2, {int64_t{1} << 30, dir});
         QVERIFY(mem.storage() == TargetStorage::Memory);
         QCOMPARE(mem.bytes(), int64_t{5 * 12 * 32 * 4});
-        const auto mapped = TeacherTargets::compute(teacher, ids, TargetType::Hidden, 2, {mem.bytes() - 1, dir});
+        const auto mapped =
+            TeacherTargets::compute(teacher, ids, TargetType::Hidden, 2, {mem.bytes() - 1, dir});
         QVERIFY(mapped.storage() == TargetStorage::MappedFile);
-        QVERIFY(fs::is_empty(dir));   // the file is unlinked as soon as it is mapped
+        QVERIFY(fs::is_empty(dir)); // the file is unlinked as soon as it is mapped
         ForwardOptions opts;
         opts.want_hidden = true;
         opts.want_logits = false;
@@ -144,7 +152,8 @@ private Q_SLOTS:
         cancel.cancel();
         ProgressSink sink;
         sink.cancel = &cancel;
-        QVERIFY_THROWS_EXCEPTION(Cancelled, TeacherTargets::compute(teacher, ids, TargetType::Hidden, 2, {}, sink));
+        QVERIFY_THROWS_EXCEPTION(Cancelled,
+                                 TeacherTargets::compute(teacher, ids, TargetType::Hidden, 2, {}, sink));
         fs::remove_all(dir);
     }
 
@@ -152,16 +161,18 @@ private Q_SLOTS:
         const auto teacher = LlamaModel::random(test::tiny_llama_config(), 23);
         auto student = test::fake_quantized_copy(teacher);
         for (const int64_t r : {int64_t{4}, int64_t{32}}) {
-            auto set = attach_lora(student, lora(r));
+            auto set = attach_lora(student, lora_of_rank(r));
             init_adapters_from_weight_svd(teacher, student, set);
             for (const auto& a : set.adapters()) {
-                const auto E = teacher.linear(a->linear_name()).weight - student.linear(a->linear_name()).weight;
+                const auto E =
+                    teacher.linear(a->linear_name()).weight - student.linear(a->linear_name()).weight;
                 const auto residual = (E - a->delta_weight()).norm().item<double>();
                 const auto S = torch::linalg_svdvals(E);
                 const int64_t k = std::min<int64_t>(r, S.size(0));
-                const double tail = S.slice(0, k).pow(2).sum().sqrt().item<double>();   // Eckart-Young
+                const double tail = S.slice(0, k).pow(2).sum().sqrt().item<double>(); // Eckart-Young
                 QVERIFY2(std::abs(residual - tail) < 1e-4 * std::max(1.0, E.norm().item<double>()),
-                         (a->linear_name() + " " + std::to_string(residual) + " vs " + std::to_string(tail)).c_str());
+                         (a->linear_name() + " " + std::to_string(residual) + " vs " + std::to_string(tail))
+                             .c_str());
                 // Singular values split evenly: both factors have the same Frobenius norm.
                 QVERIFY(close(a->A().norm().item<double>(), a->B().norm().item<double>(), 1e-4));
             }
@@ -175,7 +186,7 @@ private Q_SLOTS:
         auto teacher = std::make_shared<LlamaModel>(LlamaModel::random(test::tiny_llama_config(), 24));
         auto student = test::fake_quantized_copy(*teacher);
         const auto ids = test::random_windows(2, 12, 64, 10);
-        auto set = attach_lora(student, lora(32));
+        auto set = attach_lora(student, lora_of_rank(32));
         LinearObjective linear(teacher, student, set);
         LayerObjective layer(teacher, student);
         torch::NoGradGuard no_grad;
@@ -197,8 +208,9 @@ private Q_SLOTS:
 
         init_adapters_from_weight_svd(*teacher, student, set);
         const auto lin = linear.loss(DataSplit::Validation, ids, 0);
-        QVERIFY2(lin.a_loss.item<double>() < 1e-6 * linear_before, std::to_string(lin.a_loss.item<double>()).c_str());
-        QVERIFY(lin.gt_loss.defined());   // validation also reports the student's CE
+        QVERIFY2(lin.a_loss.item<double>() < 1e-6 * linear_before,
+                 std::to_string(lin.a_loss.item<double>()).c_str());
+        QVERIFY(lin.gt_loss.defined()); // validation also reports the student's CE
         QVERIFY(!linear.loss(DataSplit::Train, ids, 0).gt_loss.defined());
         QVERIFY(layer.loss(DataSplit::Train, ids, 0).a_loss.item<double>() < 1e-6 * layer_before);
         QCOMPARE(linear.validation_loss(0.25, 7.0), 0.25);

@@ -97,7 +97,7 @@ class TestRunStore : public QObject {
         // The stored document is enough to rebuild the run (resume).
         const auto back = rilq::run::run_config_from_document(d.config_json, d.summary.name, 4);
         QCOMPARE(back.config_hash, config.config_hash);
-        QCOMPARE(back.resolve(back.rilq.base_model), config.resolve(config.rilq.base_model));
+        QCOMPARE(back.resolve(back.model.base_model), config.resolve(config.model.base_model));
         // The experiment document is kept once.
         QCOMPARE(store.database().query_text("SELECT config_json FROM experiments"),
                  experiment.document_json);

@@ -15,21 +15,15 @@
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
 #include "tests/support/test_support.h"
+#include "tests/support/test_errors.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
+using rilq::test::error_of;
 
 // Runs `f`, which must throw rilq::Error; returns the message (empty if nothing was thrown).
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const rilq::Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 // Asserts the message contains every fragment (file name, tensor, what went wrong).
 #define EXPECT_ERROR(expr, ...)                                                                              \

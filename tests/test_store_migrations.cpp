@@ -1,4 +1,4 @@
-// Schema migrations from every earlier version: a database is built at version 0, 1 and 2 and
+// Schema migrations from every earlier version: a database is built at version 0, 1, 2 and 3 and
 // filled the way a program of that version wrote it (raw SQL), then opened by the current
 // RunStore. The data must survive, the new tables must be backfilled (best_metrics, computed
 // here by hand), and the result must be schema-identical to a fresh store.
@@ -163,6 +163,65 @@ class TestStoreMigrations : public QObject {
         QCOMPARE(store.database().query_int("SELECT count(*) FROM metrics"), int64_t(4));
     }
 
+    void task_scores_after_upgrade() {
+        // v4 added task_results / task_group_scores: a v3 store upgrades, then keeps task accuracy
+        // with its protocol, NaN metrics as NULL, group scores in their order; a rewrite replaces
+        // the groups; deleting the run removes both.
+        const std::string path = rilq::test::make_temp_dir("tasks") + "/runs.sqlite";
+        {
+            Database db(path);
+            migrate(db, 3);
+            fill_v1(db);
+            fill_v2(db);
+        }
+        RunStore store(path);
+        QCOMPARE(store.schema_version(), 4);
+        TaskScore mmlu;
+        mmlu.task = "mmlu";
+        mmlu.stage = "compensated";
+        mmlu.n = 14042;
+        mmlu.acc = 0.25;
+        mmlu.acc_stderr = 0.0037;
+        mmlu.acc_norm = mmlu.acc_norm_stderr = std::nan("");
+        mmlu.shots = 5;
+        mmlu.data_sha256 = "abc";
+        mmlu.tokenizer = "sentencepiece:tok512.model";
+        mmlu.bos = "bos";
+        mmlu.max_length = 512;
+        mmlu.protocol_json = "{\"task\":\"mmlu\"}";
+        mmlu.timestamp_ms = 5000;
+        mmlu.groups = {{"category", "STEM", 3018, 0.24},
+                       {"category", "humanities", 4705, 0.26},
+                       {"subcategory", "math", 1064, 0.23},
+                       {"subject", "abstract_algebra", 100, 0.22}};
+        store.log_task_score(kFinished, mmlu);
+        TaskScore arc = mmlu;
+        arc.task = "arc_easy";
+        arc.acc_norm = 0.19;
+        arc.acc_norm_stderr = 0.039;
+        arc.groups.clear();
+        store.log_task_score(kFinished, arc);
+        auto scores = store.task_scores(kFinished);
+        QCOMPARE(scores.size(), size_t(2));
+        QCOMPARE(scores[1].task, std::string("mmlu")); // same timestamp: by task name
+        QVERIFY(std::isnan(scores[1].acc_norm) && std::isnan(scores[1].acc_norm_stderr));
+        QCOMPARE(scores[1].acc_stderr, 0.0037);
+        QCOMPARE(scores[1].groups.size(), size_t(4));
+        QCOMPARE(scores[1].groups[1].name, std::string("humanities"));
+        QCOMPARE(scores[1].groups[3].kind, std::string("subject"));
+        QCOMPARE(scores[1].protocol_json, mmlu.protocol_json);
+        QCOMPARE(scores[0].acc_norm, 0.19);
+        QCOMPARE(store.get_run(kFinished).task_scores.size(), size_t(2));
+        mmlu.groups.resize(1);
+        store.log_task_score(kFinished, mmlu);
+        QCOMPARE(store.task_scores(kFinished)[1].groups.size(), size_t(1));
+        mmlu.stage = "teacher";
+        QVERIFY_THROWS_EXCEPTION(rilq::Error, store.log_task_score(kFinished, mmlu));
+        store.delete_run(kFinished);
+        QCOMPARE(store.database().query_int("SELECT count(*) FROM task_results"), int64_t(0));
+        QCOMPARE(store.database().query_int("SELECT count(*) FROM task_group_scores"), int64_t(0));
+    }
+
     void reopening_is_a_no_op() {
         const std::string path = rilq::test::make_temp_dir("reopen") + "/runs.sqlite";
         std::string uuid;
@@ -183,6 +242,7 @@ class TestStoreMigrations : public QObject {
             QCOMPARE(schema_version(db), v);
         }
         QCOMPARE(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'best_metrics'"), int64_t(1));
+        QCOMPARE(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'task_results'"), int64_t(1));
         QVERIFY_THROWS_EXCEPTION(rilq::Error, migrate(db, kSchemaVersion + 1));
     }
 

@@ -14,6 +14,7 @@
 #include "core/rilq/early_stopping.h"
 #include "core/rilq/model_objective.h"
 #include "core/rilq/trainer.h"
+#include "core/util/config_fields.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -39,14 +40,23 @@ struct Fixture {
 
 TrainConfig small_config() {
     TrainConfig c;
-    c.lora_r = 4;
-    c.lora_alpha = 8.0;
+    c.lora.r = 4;
+    c.lora.alpha = 8.0;
     c.approx_lr = 1e-3;
     c.approx_batch_size = 4;
     c.gradient_accumulation_steps = 2;
     c.approx_total_steps = 64;
     c.approx_eval_steps = 8;
     c.approx_early_stop = false;
+    return c;
+}
+
+// One update per micro-step and a validation after each: for scripted validation sequences.
+TrainConfig scripted_config(int64_t updates) {
+    TrainConfig c = small_config();
+    c.gradient_accumulation_steps = 1;
+    c.approx_eval_steps = 1;
+    c.approx_total_steps = updates;
     return c;
 }
 
@@ -148,10 +158,7 @@ private Q_SLOTS:
     }
 
     void earlyStopOnScriptedSequence() {
-        TrainConfig config = small_config();
-        config.gradient_accumulation_steps = 1;
-        config.approx_eval_steps = 1;
-        config.approx_total_steps = 100;
+        TrainConfig config = scripted_config(100);
         config.approx_early_stop = true;
         config.approx_es_patience = 3;
         Fixture f(config);
@@ -166,7 +173,7 @@ private Q_SLOTS:
             seen[update] = adapters->snapshot();
             return ValidationLosses{script.at(static_cast<size_t>(update)), 0.0, script.at(static_cast<size_t>(update))};
         };
-        auto set = attach_lora(f.student, config.lora_config());
+        auto set = attach_lora(f.student, config.lora);
         adapters = &set;
         ModelObjective objective(f.student, f.targets.train, f.targets.val, {0.5, 0.5});
         Trainer trainer(config, set, objective, f.train_ids, f.val_ids, opts);
@@ -195,6 +202,64 @@ private Q_SLOTS:
         for (const auto& p : set.parameters()) QVERIFY(!p.grad().defined());
     }
 
+    // restore_best off (IR-QLoRA's HF Trainer): the same scripted sequence ends with the last
+    // adapters, not the best validation's.
+    void restoreBestOffKeepsTheLastAdapters() {
+        TrainConfig config = scripted_config(6);
+        config.restore_best = false;
+        Fixture f(config);
+        const std::vector<double> script = {9.0, 3.0, 1.0, 2.0, 2.5, 2.2, 2.4};
+        std::map<int64_t, AdapterState> seen;
+        LoraSet* adapters = nullptr;
+        TrainerOptions opts;
+        opts.validate_override = [&](int64_t update) {
+            seen[update] = adapters->snapshot();
+            return ValidationLosses{script.at(static_cast<size_t>(update)), 0.0,
+                                    script.at(static_cast<size_t>(update))};
+        };
+        auto set = attach_lora(f.student, config.lora_config());
+        adapters = &set;
+        ModelObjective objective(f.student, f.targets.train, f.targets.val, {0.5, 0.5});
+        const auto r = Trainer(config, set, objective, f.train_ids, f.val_ids, opts).run();
+        QCOMPARE(QString::fromStdString(to_string(r.status)), QStringLiteral("finished"));
+        QCOMPARE(r.best_update_step, int64_t{2});
+        QVERIFY(!r.best_restored);
+        QVERIFY2(r.message.find("kept the last adapters") != std::string::npos, r.message.c_str());
+        QCOMPARE(max_state_diff(set.snapshot(), seen.at(6)), 0.0);
+        QVERIFY(max_state_diff(seen.at(6), seen.at(2)) > 1e-4);
+    }
+
+    // max_grad_norm clips before every update and reports the norm it found; clipping changes
+    // Adam's trajectory from the second update on (per-update factors differ).
+    void gradientClippingReportsTheNorm() {
+        TrainConfig config = small_config();
+        config.approx_total_steps = 16;
+        config.approx_eval_steps = 100;
+        Fixture f(config);
+        auto run = [&](double max_norm, std::vector<double>& norms) {
+            TrainConfig c = config;
+            c.max_grad_norm = max_norm;
+            auto student = test::fake_quantized_copy(f.teacher);
+            TrainerOptions opts;
+            opts.on_event = [&](const TrainEvent& e) {
+                if (e.kind == TrainEventKind::Update) norms.push_back(e.grad_norm);
+            };
+            return train_on_targets(student, f.targets, f.train_ids, f.val_ids, c, opts).adapters.snapshot();
+        };
+        std::vector<double> off, on;
+        const auto plain = run(0.0, off);
+        const auto clipped = run(1e-3, on);
+        QCOMPARE(on.size(), size_t(8));
+        for (const double n : off)
+            QVERIFY(std::isnan(n));
+        for (const double n : on)
+            QVERIFY(std::isfinite(n) && n > 1e-3);
+        QVERIFY(max_state_diff(plain, clipped) > 1e-5);
+        TrainConfig bad = small_config();
+        bad.max_grad_norm = -1.0;
+        QVERIFY_THROWS_EXCEPTION(Error, bad.validate());
+    }
+
     void cancelEndsKilledWithBestRestored() {
         TrainConfig config = small_config();
         config.approx_eval_steps = 2;
@@ -211,7 +276,7 @@ private Q_SLOTS:
         opts.on_event = [&](const TrainEvent& e) {
             if (e.kind == TrainEventKind::Update && e.update_step == 3) cancel.cancel();
         };
-        auto set = attach_lora(f.student, config.lora_config());
+        auto set = attach_lora(f.student, config.lora);
         adapters = &set;
         ModelObjective objective(f.student, f.targets.train, f.targets.val, {0.5, 0.5});
         const auto r = Trainer(config, set, objective, f.train_ids, f.val_ids, opts).run();
@@ -231,7 +296,7 @@ private Q_SLOTS:
     void resumeContinuesIdentically() {
         QFETCH(double, dropout);
         TrainConfig config = small_config();
-        config.lora_dropout = dropout;
+        config.lora.dropout = dropout;
         config.approx_total_steps = 48;
         config.approx_eval_steps = 4;
         Fixture f(config);
@@ -323,7 +388,7 @@ private Q_SLOTS:
 
     void rankZeroValidatesOnly() {
         TrainConfig config = small_config();
-        config.lora_r = 0;
+        config.lora.r = 0;
         Fixture f(config);
         Recorder rec;
         TrainerOptions opts;
@@ -387,13 +452,24 @@ private Q_SLOTS:
         } catch (const Error& e) {
             QVERIFY(std::string(e.what()).find("gradient_accumulation_steps") != std::string::npos);
         }
-        const auto j = small_config().to_json();
-        const auto back = TrainConfig::from_json(j);
-        QVERIFY(back.to_json() == j);
+        // The checkpoint's record: every field under its experiment key, read back identically.
+        const auto j = train_config_json(small_config());
+        TrainConfig back;
+        QVERIFY(config::read_fields(train_config_fields(), j, back, "$").empty());
+        QVERIFY(train_config_json(back) == j);
         QCOMPARE(j["a_type"].get<std::string>(), std::string("hid"));
-        QVERIFY_THROWS_EXCEPTION(Error, parse_scope("global"));
+        QCOMPARE(j["lora_r"].get<int64_t>(), int64_t{4});
+        QCOMPARE(j["lora_init"].get<std::string>(), std::string("gaussian"));
+        const auto problems =
+            config::read_fields(train_config_fields(), nlohmann::json{{"scope", "global"}}, back, "$");
+        QCOMPARE(problems.size(), size_t{1});
+        QCOMPARE(problems[0].text(),
+                 std::string(
+                     R"($.scope: expected one of "model", "weight-svd", "linear", "layer", found "global")"));
+        QVERIFY(!must_match_on_resume("approx_total_steps"));
+        QVERIFY(must_match_on_resume("approx_lr"));
         TrainConfig cosine = small_config();
-        cosine.schedule = LrSchedule::Cosine;
+        cosine.lr_schedule = LrSchedule::Cosine;
         QCOMPARE(learning_rate_at(cosine, 0), 1e-3);
         QVERIFY(std::abs(learning_rate_at(cosine, 16) - 0.5e-3) < 1e-12);   // halfway through 32 updates
         QVERIFY(learning_rate_at(cosine, 32) < 1e-12);

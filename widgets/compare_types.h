@@ -32,7 +32,7 @@ struct RankPoint {
 };
 
 struct RankSweep {
-    QVector<RankPoint> points;      // several points at one (dataset, scope, rank) - seeds - are averaged
+    QVector<RankPoint> points;      // one per (dataset, scope, rank): core/report/rank_sweep.h averaged seeds
     QMap<QString, double> fp_value; // optional: full-precision reference per dataset (dotted line)
     QString value_label = QStringLiteral("perplexity"); // y-axis title ("avg. accuracy (%)", ...)
     QString protocol; // shown under the chart: "RTN W2A16G64 · seqlen 2048 · C4 320x512"

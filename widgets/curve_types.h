@@ -7,6 +7,8 @@
 #include <QString>
 #include <QVector>
 
+#include <utility>
+
 namespace rilq::widgets {
 
 // The four curves RILQ logs per run (METHODS.md 5.6: t_a_loss, t_gt_loss, total, v_loss).
@@ -32,9 +34,24 @@ inline QString curve_kind_label(CurveKind kind) {
     return {};
 }
 
+// The run store metric keys that are these curves (the trainer's keys, core/rilq/train_event.h
+// train_event_metrics). The one mapping: live events and reopened runs both go through it.
+inline bool curve_kind_of_metric(const QString& key, CurveKind* kind) {
+    static const std::pair<const char*, CurveKind> curves[] = {{"t_a_loss", CurveKind::TrainModel},
+                                                               {"t_gt_loss", CurveKind::TrainGt},
+                                                               {"t_loss", CurveKind::TrainTotal},
+                                                               {"v_loss", CurveKind::Validation}};
+    for (const auto& [name, k] : curves) {
+        if (key != QLatin1String(name)) continue;
+        *kind = k;
+        return true;
+    }
+    return false;
+}
+
 struct CurvePoint {
     double step = 0.0;        // optimizer update index
-    double wall_time_s = 0.0; // seconds since the run started
+    double wall_time_s = 0.0; // seconds since the run's first training metric
     double value = 0.0;       // loss (NaN allowed: drawn as a gap)
 };
 

@@ -1,103 +1,32 @@
+// The form's document: loading and saving it, writing edits into it, revalidating it with core
+// and marking the fields its issues point at. Its rows are built in experiment_form_build.cpp.
 #include "widgets/experiment_form.h"
 
-#include "core/demo/demo_model.h"
-
+#include "core/demo/demo_cache.h"
+#include "core/run/config_schema.h"     // FieldInfo: the rows' docs
 #include "core/run/experiment_config.h" // validate_experiment: the same checks `rilq run` makes
-#include "core/run/run_config.h"        // RunConfig defaults shown for absent keys
 #include "core/util/json_read.h"
+#include "widgets/field_editor.h"
 
 #include <nlohmann/json.hpp>
 
-#include <QCheckBox>
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDir>
-#include <QDoubleSpinBox>
 #include <QFile>
-#include <QFileDialog>
 #include <QFileInfo>
-#include <QFormLayout>
-#include <QGroupBox>
-#include <QHBoxLayout>
 #include <QLabel>
-#include <QLineEdit>
 #include <QListWidget>
 #include <QLocale>
-#include <QPushButton>
 #include <QSaveFile>
 #include <QScrollArea>
-#include <QSpinBox>
 #include <QStyle>
-#include <QVBoxLayout>
 
 #include <algorithm>
-#include <climits>
 
 namespace rilq::widgets {
 
 using json = nlohmann::json;
-
-struct ExperimentForm::Binding {
-    QString key;
-    QWidget* widget = nullptr;
-    QLabel* label = nullptr;
-    std::function<void(const json*)> load;
-    bool scalar = true;
-};
-
-namespace {
-
-const run::RunConfig& defaults() {
-    static const run::RunConfig config;
-    return config;
-}
-
-std::string std_text(const QString& s) {
-    return s.toStdString();
-}
-QString qt_text(const std::string& s) {
-    return QString::fromStdString(s);
-}
-
-const json* find_value(const json& doc, const QString& key) {
-    const json* node = &doc;
-    for (const QString& part : key.split('.')) {
-        if (!node->is_object()) return nullptr;
-        const auto it = node->find(std_text(part));
-        if (it == node->end()) return nullptr;
-        node = &*it;
-    }
-    return node;
-}
-
-QString json_string(const json* v, const std::string& fallback) {
-    if (!v) return qt_text(fallback);
-    return v->is_string() ? qt_text(v->get<std::string>()) : qt_text(v->dump());
-}
-
-// Variants each quantizer accepts (core/run/config_schema.cpp quant_variants); "" = its default.
-QStringList variants_for(const QString& method) {
-    if (method == "rtn") return {"", "omniquant", "gptq", "gptq_sym"};
-    if (method == "nf" || method == "icq_nf") return {"", "asymmetric", "symmetric"};
-    if (method == "icq_int") return {"", "gptq"};
-    return {""};
-}
-
-QSpinBox* int_box(int lo, int hi) {
-    auto* box = new QSpinBox;
-    box->setRange(lo, hi);
-    box->setAccelerated(true);
-    return box;
-}
-
-QDoubleSpinBox* double_box(double lo, double hi, int decimals, double step) {
-    auto* box = new QDoubleSpinBox;
-    box->setRange(lo, hi);
-    box->setDecimals(decimals);
-    box->setSingleStep(step);
-    return box;
-}
-
-} // namespace
 
 const QVector<int>& ExperimentForm::rankChoices() {
     static const QVector<int> ranks = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256};
@@ -118,265 +47,14 @@ ExperimentForm::ExperimentForm(QWidget* parent)
 
 ExperimentForm::~ExperimentForm() = default;
 
-void ExperimentForm::add_field(QFormLayout* form, const QString& key, const QString& label, QWidget* widget,
-                               std::function<void(const json*)> load, bool scalar) {
-    auto binding = std::make_unique<Binding>();
-    binding->key = key;
-    binding->widget = widget;
-    binding->label = new QLabel(label);
-    binding->load = std::move(load);
-    binding->scalar = scalar;
-    widget->setObjectName(key);
-    form->addRow(binding->label, widget);
-    bindings_.push_back(std::move(binding));
-}
-
-void ExperimentForm::build() {
-    auto* outer = new QVBoxLayout(this);
-    auto* top = new QHBoxLayout;
-    file_label_ = new QLabel(tr("(unsaved experiment)"));
-    auto* run_button = new QPushButton(tr("Start runs"));
-    run_button->setObjectName(QStringLiteral("startRuns"));
-    connect(run_button, &QPushButton::clicked, this, &ExperimentForm::runRequested);
-    connect(this, &ExperimentForm::validityChanged, run_button, &QPushButton::setEnabled);
-    top->addWidget(file_label_, 1);
-    top->addWidget(run_button);
-    outer->addLayout(top);
-
-    auto* scroll = new QScrollArea;
-    scroll->setWidgetResizable(true);
-    auto* body = new QWidget;
-    auto* columns = new QHBoxLayout(body);
-    auto* left = new QVBoxLayout;
-    auto* right = new QVBoxLayout;
-    columns->addLayout(left, 1);
-    columns->addLayout(right, 1);
-    scroll->setWidget(body);
-    outer->addWidget(scroll, 1);
-    issues_label_ = new QLabel;
-    issues_label_->setWordWrap(true);
-    issues_label_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    outer->addWidget(issues_label_);
-
-    const auto group = [](QVBoxLayout* column, const QString& title) {
-        auto* box = new QGroupBox(title);
-        auto* form = new QFormLayout(box);
-        column->addWidget(box);
-        return form;
-    };
-    const auto& d = defaults();
-
-    // Helpers binding one widget type to one key.
-    const auto text = [&](QFormLayout* f, const QString& key, const QString& label,
-                          const std::string& fallback) {
-        auto* edit = new QLineEdit;
-        connect(edit, &QLineEdit::textEdited, this,
-                [this, key](const QString& t) { write(key, std_text(t)); });
-        add_field(f, key, label, edit,
-                  [edit, fallback](const json* v) { edit->setText(json_string(v, fallback)); });
-        return edit;
-    };
-    const auto integer = [&](QFormLayout* f, const QString& key, const QString& label, int lo, int hi,
-                             int fallback) {
-        auto* box = int_box(lo, hi);
-        connect(box, &QSpinBox::valueChanged, this, [this, key](int v) { write(key, v); });
-        add_field(f, key, label, box, [box, fallback](const json* v) {
-            box->setValue(v && v->is_number_integer() ? int(v->get<int64_t>()) : fallback);
-        });
-        return box;
-    };
-    const auto real = [&](QFormLayout* f, const QString& key, const QString& label, double lo, double hi,
-                          int decimals, double step, double fallback) {
-        auto* box = double_box(lo, hi, decimals, step);
-        connect(box, &QDoubleSpinBox::valueChanged, this, [this, key](double v) { write(key, v); });
-        add_field(f, key, label, box, [box, fallback](const json* v) {
-            box->setValue(v && v->is_number() ? v->get<double>() : fallback);
-        });
-        return box;
-    };
-    const auto flag = [&](QFormLayout* f, const QString& key, const QString& label, bool fallback) {
-        auto* box = new QCheckBox;
-        connect(box, &QCheckBox::toggled, this, [this, key](bool v) { write(key, v); });
-        add_field(f, key, label, box, [box, fallback](const json* v) {
-            box->setChecked(v && v->is_boolean() ? v->get<bool>() : fallback);
-        });
-        return box;
-    };
-    const auto choice = [&](QFormLayout* f, const QString& key, const QString& label,
-                            const QStringList& items, const std::string& fallback, bool editable = false) {
-        auto* box = new QComboBox;
-        box->addItems(items);
-        box->setEditable(editable);
-        connect(box, &QComboBox::currentTextChanged, this,
-                [this, key](const QString& t) { write(key, std_text(t)); });
-        add_field(f, key, label, box, [box, fallback](const json* v) {
-            const QString value = json_string(v, fallback);
-            if (box->findText(value) < 0) box->addItem(value);
-            box->setCurrentText(value);
-        });
-        return box;
-    };
-    // A path with pickers; `folder` adds a "Folder…" button (HF models are folders).
-    const auto path = [&](QFormLayout* f, const QString& key, const QString& label, bool folder) {
-        auto* row = new QWidget;
-        auto* layout = new QHBoxLayout(row);
-        layout->setContentsMargins(0, 0, 0, 0);
-        auto* edit = new QLineEdit;
-        edit->setObjectName(key + QStringLiteral(".edit"));
-        layout->addWidget(edit, 1);
-        const auto picked = [this, key, edit](const QString& chosen) {
-            if (chosen.isEmpty()) return;
-            edit->setText(chosen);
-            write(key, std_text(chosen));
-            if (key == QLatin1String("rilq.base_model")) refresh_model_info();
-        };
-        auto* file_button = new QPushButton(tr("File…"));
-        layout->addWidget(file_button);
-        connect(file_button, &QPushButton::clicked, this, [this, edit, picked] {
-            picked(QFileDialog::getOpenFileName(this, tr("Choose a file"), resolvePath(edit->text())));
-        });
-        if (folder) {
-            auto* dir_button = new QPushButton(tr("Folder…"));
-            layout->addWidget(dir_button);
-            connect(dir_button, &QPushButton::clicked, this, [this, edit, picked] {
-                picked(QFileDialog::getExistingDirectory(this, tr("Choose a model folder"),
-                                                         resolvePath(edit->text())));
-            });
-        }
-        connect(edit, &QLineEdit::textEdited, this,
-                [this, key](const QString& t) { write(key, std_text(t)); });
-        add_field(f, key, label, row, [edit](const json* v) { edit->setText(json_string(v, "")); });
-        return edit;
-    };
-
-    // ---- left column: what is quantized and how -------------------------------------------
-    auto* general = group(left, tr("Experiment"));
-    text(general, QStringLiteral("name"), tr("Name"), "");
-    path(general, QStringLiteral("data_root"), tr("Data folder"), true);
-    choice(general, QStringLiteral("device"), tr("Device"), {"cpu", "cuda", "cuda:0", "cuda:1"}, d.device,
-           true);
-    integer(general, QStringLiteral("seed"), tr("Seed"), 0, INT_MAX, int(d.seed));
-
-    auto* model = group(left, tr("Model"));
-    auto* base = path(model, QStringLiteral("rilq.base_model"), tr("FP model"), true);
-    connect(base, &QLineEdit::editingFinished, this, &ExperimentForm::refresh_model_info);
-    model_info_ = new QLabel;
-    model_info_->setObjectName(QStringLiteral("modelInfo"));
-    model_info_->setWordWrap(true);
-    model_info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    model->addRow(QString(), model_info_);
-    path(model, QStringLiteral("rilq.q_model"), tr("Ready q_model"), true);
-    path(model, QStringLiteral("rilq.tokenizer"), tr("Tokenizer"), false);
-    choice(model, QStringLiteral("rilq.dtype"), tr("Dtype"), {"bf16", "fp16", "fp32"}, d.rilq.dtype);
-
-    auto* quant = group(left, tr("Quantizer"));
-    auto* method = choice(quant, QStringLiteral("quant.method"), tr("Method"),
-                          {"none", "rtn", "nf", "icq_nf", "icq_int"}, run::to_string(d.quant.method));
-    method->setToolTip(tr("none: load the ready q_model instead of quantizing"));
-    variant_ = choice(quant, QStringLiteral("quant.variant"), tr("Variant"), {""}, d.quant.variant);
-    integer(quant, QStringLiteral("quant.bits"), tr("Bits"), 1, 8, d.quant.bits);
-    integer(quant, QStringLiteral("quant.group_size"), tr("Group size"), 0, 1 << 20, d.quant.group_size);
-
-    auto* lora = group(left, tr("LoRA compensation"));
-    ranks_ = new QListWidget;
-    ranks_->setFlow(QListView::LeftToRight);
-    ranks_->setWrapping(true);
-    ranks_->setMaximumHeight(56);
-    ranks_->setToolTip(tr("Several checked ranks make a sweep; 0 is the uncompensated baseline"));
-    for (int r : rankChoices()) {
-        auto* item = new QListWidgetItem(QString::number(r), ranks_);
-        item->setFlags(Qt::ItemIsUserCheckable | Qt::ItemIsEnabled);
-        item->setCheckState(Qt::Unchecked);
+// An unfocused combo or spin box passes the wheel to the form's scroll area (build()).
+bool ExperimentForm::eventFilter(QObject* watched, QEvent* event) {
+    const auto* widget = qobject_cast<QWidget*>(watched);
+    if (event->type() == QEvent::Wheel && widget && !widget->hasFocus()) {
+        QCoreApplication::sendEvent(scroll_->viewport(), event);
+        return true;
     }
-    connect(ranks_, &QListWidget::itemChanged, this, [this] {
-        const QVector<int> ranks = loraRanks();
-        write(QStringLiteral("rilq.lora_r"),
-              ranks.size() == 1 ? json(ranks.front()) : json(std::vector<int>(ranks.begin(), ranks.end())));
-    });
-    add_field(
-        lora, QStringLiteral("rilq.lora_r"), tr("Ranks (sweep)"), ranks_,
-        [this](const json* v) {
-            QVector<int> ranks;
-            if (!v)
-                ranks = {defaults().rilq.lora_r};
-            else if (v->is_number_integer())
-                ranks = {int(v->get<int64_t>())};
-            else if (v->is_array())
-                for (const auto& r : *v)
-                    if (r.is_number_integer()) ranks.push_back(int(r.get<int64_t>()));
-            setLoraRanks(ranks);
-        },
-        false);
-    real(lora, QStringLiteral("rilq.lora_alpha"), tr("Alpha"), 0.0, 1e6, 2, 1.0, d.rilq.lora_alpha);
-    real(lora, QStringLiteral("rilq.lora_dropout"), tr("Dropout"), 0.0, 1.0, 3, 0.05, d.rilq.lora_dropout);
-    flag(lora, QStringLiteral("rilq.iec"), tr("IEC (IR-QLoRA)"), d.rilq.iec);
-    choice(lora, QStringLiteral("rilq.scope"), tr("Scope"), {"model", "weight-svd", "linear", "layer"},
-           run::to_string(d.rilq.scope));
-    choice(lora, QStringLiteral("rilq.a_type"), tr("Model loss at"), {"hid", "logit"},
-           run::to_string(d.rilq.a_type));
-    real(lora, QStringLiteral("rilq.a_dis_weight"), tr("Model-loss weight"), 0.0, 1e3, 3, 0.1,
-         d.rilq.a_dis_weight);
-    real(lora, QStringLiteral("rilq.gt_weight"), tr("GT-loss weight"), 0.0, 1e3, 3, 0.1, d.rilq.gt_weight);
-    left->addStretch(1);
-
-    // ---- right column: data and optimisation -----------------------------------------------
-    auto* train = group(right, tr("Training"));
-    // The learning rate decides most of what a small model does (issue 5): a large, free-form
-    // field (1e-3, 0.0005) instead of a spin box that rounds.
-    auto* lr = new QLineEdit;
-    QFont big = lr->font();
-    big.setPointSizeF(big.pointSizeF() * 1.4);
-    big.setBold(true);
-    lr->setFont(big);
-    connect(lr, &QLineEdit::textEdited, this, [this](const QString& t) {
-        bool ok = false;
-        const double v = t.trimmed().toDouble(&ok);
-        write(QStringLiteral("rilq.approx_lr"), ok ? json(v) : json(std_text(t)));
-    });
-    add_field(train, QStringLiteral("rilq.approx_lr"), tr("Learning rate"), lr, [lr](const json* v) {
-        lr->setText(v && v->is_number()
-                        ? QString::number(v->get<double>(), 'g', 8)
-                        : json_string(v, QString::number(defaults().rilq.approx_lr, 'g', 8).toStdString()));
-    });
-    integer(train, QStringLiteral("rilq.approx_batch_size"), tr("Batch size"), 1, 1 << 16,
-            d.rilq.approx_batch_size);
-    integer(train, QStringLiteral("rilq.gradient_accumulation_steps"), tr("Accumulation"), 1, 1 << 16,
-            d.rilq.gradient_accumulation_steps);
-    integer(train, QStringLiteral("rilq.approx_total_steps"), tr("Total micro-steps"), 0, INT_MAX,
-            d.rilq.approx_total_steps);
-    integer(train, QStringLiteral("rilq.approx_eval_steps"), tr("Validate every (updates)"), 1, INT_MAX,
-            d.rilq.approx_eval_steps);
-    flag(train, QStringLiteral("rilq.approx_early_stop"), tr("Early stop"), d.rilq.approx_early_stop);
-    integer(train, QStringLiteral("rilq.approx_es_patience"), tr("Patience"), 1, 1 << 16,
-            d.rilq.approx_es_patience);
-
-    auto* calib = group(right, tr("Calibration"));
-    calib_dataset_ =
-        choice(calib, QStringLiteral("rilq.calib_dataset"), tr("Dataset"), {}, d.rilq.calib_dataset, true);
-    integer(calib, QStringLiteral("rilq.calib_num_samples"), tr("Samples"), 1, INT_MAX,
-            d.rilq.calib_num_samples);
-    integer(calib, QStringLiteral("rilq.calib_max_length"), tr("Length (tokens)"), 2, INT_MAX,
-            d.rilq.calib_max_length);
-    real(calib, QStringLiteral("rilq.calib_val_ratio"), tr("Validation ratio"), 0.0, 0.99, 3, 0.05,
-         d.rilq.calib_val_ratio);
-
-    auto* eval = group(right, tr("Evaluation"));
-    eval_datasets_ = new QListWidget;
-    eval_datasets_->setMaximumHeight(90);
-    connect(eval_datasets_, &QListWidget::itemChanged, this, [this] {
-        json names = json::array();
-        for (int i = 0; i < eval_datasets_->count(); ++i)
-            if (eval_datasets_->item(i)->checkState() == Qt::Checked)
-                names.push_back(std_text(eval_datasets_->item(i)->text()));
-        write(QStringLiteral("eval.datasets"), names);
-    });
-    add_field(
-        eval, QStringLiteral("eval.datasets"), tr("Datasets"), eval_datasets_,
-        [this](const json*) { refresh_dataset_choices(); }, false);
-    integer(eval, QStringLiteral("eval.seqlen"), tr("Seqlen"), 2, INT_MAX, d.eval.seqlen);
-    right->addStretch(1);
-
-    connect(method, &QComboBox::currentTextChanged, this, [this] { refresh_variants(); });
+    return QWidget::eventFilter(watched, event);
 }
 
 // ---- document <-> fields ------------------------------------------------------------------
@@ -399,14 +77,20 @@ void ExperimentForm::load_fields() {
     loading_ = true; // the widgets' change signals must not write back what is being shown
     refresh_dataset_choices();
     for (const auto& b : bindings_) {
-        const json* v = find_value(*document_, b->key);
-        const bool swept = b->scalar && v && v->is_array();
+        const json* v = find_json(*document_, b->key);
+        // A list where the field takes a value (a list of lists for a list-valued one) is a sweep:
+        // only the JSON can edit it.
+        const bool swept =
+            b->scalar && v && v->is_array() &&
+            (!b->field->list_valued ||
+             (!v->empty() && std::all_of(v->begin(), v->end(), [](const json& x) { return x.is_array(); })));
         b->widget->setEnabled(!swept);
         b->widget->setToolTip(
-            swept ? tr("Swept over %1: edit the list in the JSON file").arg(qt_text(v->dump())) : QString());
+            swept ? tr("Swept over %1: edit the list in the JSON file").arg(qt_text(v->dump()))
+                  : qt_text(b->field->doc));
         if (!swept) b->load(v);
     }
-    refresh_variants();
+    refresh_quant_choices();
     loading_ = false;
     file_label_->setText(file_path_.isEmpty() ? tr("(unsaved experiment)")
                                               : QDir::toNativeSeparators(file_path_));
@@ -425,17 +109,10 @@ void ExperimentForm::write(const QString& key, const json& value) {
     revalidate();
 }
 
-void ExperimentForm::refresh_variants() {
-    const QString method = json_string(find_value(*document_, QStringLiteral("quant.method")),
-                                       run::to_string(defaults().quant.method));
-    const QString current = json_string(find_value(*document_, QStringLiteral("quant.variant")), "");
-    const bool was_loading = loading_;
-    loading_ = true;
-    variant_->clear();
-    variant_->addItems(variants_for(method));
-    if (variant_->findText(current) < 0) variant_->addItem(current); // shown, and marked if invalid
-    variant_->setCurrentText(current);
-    loading_ = was_loading;
+void ExperimentForm::erase(const QString& key) {
+    const int dot = key.lastIndexOf(QLatin1Char('.'));
+    json* parent = dot < 0 ? document_.get() : const_cast<json*>(find_json(*document_, key.left(dot)));
+    if (parent && parent->is_object()) parent->erase(std_text(key.mid(dot + 1)));
 }
 
 // Dataset names come from the document's "datasets" section: the calibration combo offers them
@@ -443,11 +120,11 @@ void ExperimentForm::refresh_variants() {
 // so validation can point at them).
 void ExperimentForm::refresh_dataset_choices() {
     QStringList names;
-    if (const json* sets = find_value(*document_, QStringLiteral("datasets")); sets && sets->is_object())
+    if (const json* sets = find_json(*document_, QStringLiteral("datasets")); sets && sets->is_object())
         for (auto it = sets->begin(); it != sets->end(); ++it)
             names << qt_text(it.key());
     QStringList checked;
-    if (const json* v = find_value(*document_, QStringLiteral("eval.datasets")); v && v->is_array())
+    if (const json* v = find_json(*document_, QStringLiteral("eval.datasets")); v && v->is_array())
         for (const auto& n : *v)
             if (n.is_string()) checked << qt_text(n.get<std::string>());
     for (const QString& n : checked)
@@ -455,11 +132,8 @@ void ExperimentForm::refresh_dataset_choices() {
     const bool was_loading = loading_;
     loading_ = true;
     eval_datasets_->clear();
-    for (const QString& n : names) {
-        auto* item = new QListWidgetItem(n, eval_datasets_);
-        item->setFlags(Qt::ItemIsUserCheckable | Qt::ItemIsEnabled);
-        item->setCheckState(checked.contains(n) ? Qt::Checked : Qt::Unchecked);
-    }
+    add_check_items(eval_datasets_, names);
+    set_checked_items(eval_datasets_, checked);
     const QString calib = calib_dataset_->currentText();
     calib_dataset_->clear();
     calib_dataset_->addItems(names);
@@ -478,15 +152,10 @@ QVector<int> ExperimentForm::loraRanks() const {
 void ExperimentForm::setLoraRanks(const QVector<int>& ranks) {
     const bool was_loading = loading_;
     loading_ = true;
-    for (int r : ranks) { // ranks the list does not offer (12, 48) get an item of their own
-        if (ranks_->findItems(QString::number(r), Qt::MatchExactly).isEmpty()) {
-            auto* item = new QListWidgetItem(QString::number(r), ranks_);
-            item->setFlags(Qt::ItemIsUserCheckable | Qt::ItemIsEnabled);
-        }
-    }
-    for (int i = 0; i < ranks_->count(); ++i)
-        ranks_->item(i)->setCheckState(ranks.contains(ranks_->item(i)->text().toInt()) ? Qt::Checked
-                                                                                       : Qt::Unchecked);
+    QStringList checked; // ranks the list does not offer (12, 48) get an item of their own
+    for (int r : ranks)
+        checked << QString::number(r);
+    set_checked_items(ranks_, checked);
     loading_ = was_loading;
     if (!loading_)
         write(QStringLiteral("rilq.lora_r"),
@@ -537,7 +206,7 @@ QString ExperimentForm::baseDir() const {
 
 QString ExperimentForm::resolvePath(const QString& path) const {
     if (path.isEmpty() || QDir::isAbsolutePath(path)) return path;
-    QString root = json_string(find_value(*document_, QStringLiteral("data_root")), "");
+    QString root = json_text(find_json(*document_, QStringLiteral("data_root")), "");
     if (root == QLatin1String(run::kDemoDataRoot)) root = QString::fromStdString(default_demo_cache_dir());
     if (!QDir::isAbsolutePath(root)) root = QDir(baseDir()).filePath(root);
     return QDir::cleanPath(QDir(root).filePath(path));
@@ -555,7 +224,7 @@ QString ExperimentForm::modelSummaryText() const {
 }
 
 void ExperimentForm::refresh_model_info() {
-    const QString path = json_string(find_value(*document_, QStringLiteral("rilq.base_model")), "");
+    const QString path = json_text(find_json(*document_, QStringLiteral("rilq.base_model")), "");
     if (!inspector_ || path.isEmpty()) {
         model_info_->clear();
         return;
@@ -639,8 +308,9 @@ void ExperimentForm::mark_issues() {
             b->widget->setToolTip(field_errors_.value(b->key));
             b->label->setToolTip(field_errors_.value(b->key));
         } else {
-            b->label->setToolTip(QString());
-            if (b->widget->isEnabled()) b->widget->setToolTip(QString()); // disabled: keeps "swept over"
+            b->label->setToolTip(qt_text(b->field->doc));
+            if (b->widget->isEnabled())
+                b->widget->setToolTip(qt_text(b->field->doc)); // disabled: "swept over"
         }
         for (QWidget* w : {b->widget, static_cast<QWidget*>(b->label)}) {
             style()->unpolish(w);

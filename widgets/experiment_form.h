@@ -1,9 +1,16 @@
-// ExperimentForm: the experiment JSON as a form. The form does not hold a config of its own: it
-// edits an nlohmann::json document in place, so keys it has no widget for (datasets, extra
-// workbench settings) survive a load / save round trip untouched, and what is saved is exactly
-// what `rilq run` would read. Every edit revalidates the document with core's
-// validate_experiment(); a field whose JSON path has an issue turns red, with the message as
-// its tooltip, and the list of all issues sits under the form.
+// ExperimentForm: the experiment JSON as a form built from core's schema (core/run/config_schema.h):
+// one row per field, in the schema's groups, with the field's label, default, range, choices and
+// doc; generic editors by kind (field_editor.h), custom ones where a generic editor would be poor
+// (the learning rate, the rank list, paths, dataset names, the quantizer's variant and bits, which
+// come from the quantizer registry). A new schema field appears here without a change to the form.
+//
+// The form does not hold a config of its own: it edits an nlohmann::json document in place, so
+// keys it has no widget for (datasets) survive a load / save round trip untouched, and what is
+// saved is exactly what `rilq run` would read. Every edit revalidates the document with core's
+// validate_experiment(); a field whose JSON path has an issue turns red, with the message as its
+// tooltip, and the list of all issues sits under the form. Changing the quantization method resets
+// the variant to the method's default (and bits it does not accept to its first) and shows only the
+// knobs that method reads.
 #pragma once
 #include <nlohmann/json_fwd.hpp>
 
@@ -20,6 +27,12 @@ class QLabel;
 class QFormLayout;
 class QListWidget;
 class QComboBox;
+class QLineEdit;
+class QScrollArea;
+
+namespace rilq::config {
+struct FieldInfo;
+}
 
 namespace rilq::widgets {
 
@@ -85,16 +98,30 @@ class ExperimentForm : public QWidget {
     void runRequested();
     void errorOccurred(const QString& message);
 
+  protected:
+    // Keeps the mouse wheel for scrolling the form (see build()).
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
   private:
-    struct Binding;
+    // One row: the field's widget (what turns red), its label, and how to show a document value.
+    struct Binding {
+        QString key; // "rilq.lora_r"
+        const config::FieldInfo* field = nullptr;
+        QWidget* widget = nullptr;
+        QLabel* label = nullptr;
+        std::function<void(const nlohmann::json*)> load; // nullptr = absent: the field's default
+        bool scalar = true;                              // disabled while the document sweeps it
+    };
     void build();
-    // One row of a group: `widget` is what turns red; `load` shows a value (nullptr = absent).
-    // `scalar` fields are disabled while the document sweeps them (a list only the JSON can edit).
-    void add_field(QFormLayout* form, const QString& key, const QString& label, QWidget* widget,
-                   std::function<void(const nlohmann::json*)> load, bool scalar = true);
+    // The editor of one field: a custom one for the keys that need it, else the generic one.
+    QWidget* editor_for(const QString& key, const config::FieldInfo& field,
+                        std::function<void(const nlohmann::json*)>& load, bool& scalar);
+    QWidget* path_editor(const QString& key, bool folder, std::function<void(const nlohmann::json*)>& load);
     void write(const QString& key, const nlohmann::json& value);
+    void erase(const QString& key);
     void load_fields();
-    void refresh_variants();
+    void on_method_changed(const QString& method);
+    void refresh_quant_choices();
     void refresh_dataset_choices();
     void refresh_model_info();
     void mark_issues();
@@ -106,15 +133,14 @@ class ExperimentForm : public QWidget {
     QVector<FieldIssue> issues_;
     QString file_path_;
     ModelInspector inspector_;
-    bool loading_ = false;
+    bool loading_ = false; // showing values: the editors' change signals must not write them back
     bool was_valid_ = true;
-    QLabel* model_info_ = nullptr;
-    QListWidget* ranks_ = nullptr;
-    QListWidget* eval_datasets_ = nullptr;
-    QComboBox* calib_dataset_ = nullptr;
-    QComboBox* variant_ = nullptr;
-    QLabel* issues_label_ = nullptr;
-    QLabel* file_label_ = nullptr;
+    // The editors the form refreshes itself: dataset names and the method's choices follow the
+    // document; the labels show the model, the issues and the file.
+    QListWidget *ranks_ = nullptr, *eval_datasets_ = nullptr;
+    QComboBox *calib_dataset_ = nullptr, *variant_ = nullptr, *bits_ = nullptr;
+    QLabel *model_info_ = nullptr, *issues_label_ = nullptr, *file_label_ = nullptr;
+    QScrollArea* scroll_ = nullptr; // the rows
 };
 
 } // namespace rilq::widgets

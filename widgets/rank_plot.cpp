@@ -89,15 +89,13 @@ void RankPlot::rebuild() {
     datasets_.clear();
     scopes_.clear();
 
-    // (dataset, scope) -> rank -> (sum, count): several seeds of one point are averaged.
-    std::map<std::pair<QString, QString>, std::map<int, std::pair<double, int>>> cells;
-    std::map<QString, std::map<QString, std::pair<double, int>>> rank0; // dataset -> scope -> (sum, n)
+    // (dataset, scope) -> rank -> value; one point per cell (core averaged the seeds).
+    std::map<std::pair<QString, QString>, std::map<int, double>> cells;
+    std::map<QString, std::map<QString, double>> rank0; // dataset -> scope -> value
     for (const RankPoint& p : sweep_.points) {
         if (!std::isfinite(p.value)) continue;
         if (!datasets_.contains(p.dataset)) datasets_.push_back(p.dataset);
-        auto& acc = p.rank <= 0 ? rank0[p.dataset][p.scope] : cells[{p.dataset, p.scope}][p.rank];
-        acc.first += p.value;
-        acc.second += 1;
+        (p.rank <= 0 ? rank0[p.dataset][p.scope] : cells[{p.dataset, p.scope}][p.rank]) = p.value;
         if (p.rank > 0 && !scopes_.contains(p.scope)) scopes_.push_back(p.scope);
     }
     std::sort(scopes_.begin(), scopes_.end(), [](const QString& a, const QString& b) {
@@ -113,9 +111,9 @@ void RankPlot::rebuild() {
             auto it = cells.find({dataset, scope});
             if (it == cells.end()) continue;
             QVector<double> ranks, values;
-            for (const auto& [rank, acc] : it->second) {
+            for (const auto& [rank, value] : it->second) {
                 ranks.push_back(rank);
-                values.push_back(acc.first / acc.second);
+                values.push_back(value);
                 rank_ticks.insert(rank, QString::number(rank));
             }
             QCPGraph* g = plot_->addGraph();
@@ -144,9 +142,8 @@ void RankPlot::rebuild() {
         };
         if (rank0.count(dataset)) { // the model scope's own baseline when present
             const auto& by_scope = rank0[dataset];
-            const auto& acc =
+            const double y =
                 by_scope.count(kScopeModel) ? by_scope.at(kScopeModel) : by_scope.begin()->second;
-            const double y = acc.first / acc.second;
             baselines_.insert(dataset, add_reference(y, Qt::DashLine,
                                                      tr("%1 · rank 0: %2").arg(dataset).arg(y, 0, 'f', 2)));
         }

@@ -1,5 +1,7 @@
 #include "widgets/run_browser.h"
 
+#include "core/store/run_types.h" // diff_params: the one param diff
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -358,21 +360,22 @@ void RunBrowser::refresh_diff() {
     }
     diff_title_->setText(tr("A = %1   B = %2").arg(a->name, b->name));
     diff_->setHorizontalHeaderLabels({tr("param"), a->name, b->name});
-    QStringList keys = a->params.keys();
-    for (const QString& k : b->params.keys())
-        if (!a->params.contains(k)) keys << k;
-    keys.sort();
-    const QString absent = QStringLiteral("(absent)");
-    for (const QString& key : keys) {
-        const QString va = a->params.value(key, absent);
-        const QString vb = b->params.value(key, absent);
-        if (diffOnly() && va == vb) continue;
+    const auto to_std = [](const QMap<QString, QString>& params) {
+        std::map<std::string, std::string> out;
+        for (auto it = params.begin(); it != params.end(); ++it)
+            out.emplace(it.key().toStdString(), it.value().toStdString());
+        return out;
+    };
+    const auto shown = [](const std::optional<std::string>& v) {
+        return v ? QString::fromStdString(*v) : QStringLiteral("(absent)");
+    };
+    for (const store::ParamDiff& d : store::diff_params(to_std(a->params), to_std(b->params), !diffOnly())) {
         const int r = diff_->rowCount();
         diff_->insertRow(r);
-        diff_->setItem(r, 0, new QTableWidgetItem(key));
-        diff_->setItem(r, 1, new QTableWidgetItem(va));
-        diff_->setItem(r, 2, new QTableWidgetItem(vb));
-        if (va != vb)
+        diff_->setItem(r, 0, new QTableWidgetItem(QString::fromStdString(d.key)));
+        diff_->setItem(r, 1, new QTableWidgetItem(shown(d.a)));
+        diff_->setItem(r, 2, new QTableWidgetItem(shown(d.b)));
+        if (d.differs())
             for (int c = 0; c < 3; ++c)
                 diff_->item(r, c)->setBackground(QColor(255, 243, 205)); // differing rows stand out
     }

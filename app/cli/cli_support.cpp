@@ -5,12 +5,41 @@
 #include "core/util/stop_signals.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
 namespace rilq::cli {
 
 std::string to_std(const QString& s) { return s.toStdString(); }
+
+bool read_integer_option(const QCommandLineParser& parser, const char* name, int64_t& target, int64_t min) {
+    const QString key = QString::fromLatin1(name);
+    if (!parser.isSet(key)) return true;
+    bool ok = false;
+    const qlonglong v = parser.value(key).toLongLong(&ok);
+    if (!ok || v < min) {
+        std::cerr << "rilq: --" << name << " takes an integer >= " << min << ", found \""
+                  << to_std(parser.value(key)) << "\"\n";
+        return false;
+    }
+    target = v;
+    return true;
+}
+
+bool read_number_option(const QCommandLineParser& parser, const char* name, double& target, double min) {
+    const QString key = QString::fromLatin1(name);
+    if (!parser.isSet(key)) return true;
+    bool ok = false;
+    const double v = parser.value(key).toDouble(&ok);
+    if (!ok || !std::isfinite(v) || v < min) {
+        std::cerr << "rilq: --" << name << " takes a number >= " << min << ", found \""
+                  << to_std(parser.value(key)) << "\"\n";
+        return false;
+    }
+    target = v;
+    return true;
+}
 
 bool parse_args(QCommandLineParser& parser, const QStringList& args, const QString& description,
                 int min_positional, int max_positional, int& exit_code) {

@@ -4,6 +4,7 @@
 #include <QCommandLineParser>
 #include <QString>
 #include <QStringList>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -36,6 +37,11 @@ int exit_code_after_stop(int code);
 int run_guarded(const std::function<int()>& body);
 
 std::string to_std(const QString& s);
+
+// Reads --NAME into `target` when it is given. False, with a line on stderr naming the option and
+// the value, when it is not an integer >= min / a finite number >= min.
+bool read_integer_option(const QCommandLineParser& parser, const char* name, int64_t& target, int64_t min);
+bool read_number_option(const QCommandLineParser& parser, const char* name, double& target, double min);
 
 // A one-line, carriage-return progress bar on stderr, throttled to ~10 updates a second.
 class ProgressLine {

@@ -81,6 +81,8 @@ const Bench kBenches[] = {
     {"store", "run store: insert 100,000 metric points, read one run's curve", run_bench_store},
     {"step", "RILQ training step tokens/s (LoRA r16, dim 512, 8 layers, seqlen 512)", run_bench_step},
     {"quantize", "RTN / NF / ICQ on one 4096 x 11008 matrix (2 threads)", run_bench_quantize},
+    {"tasks", "MMLU questions/s with and without prefix reuse (random dim-512, stories260K)",
+     run_bench_tasks},
 };
 
 } // namespace

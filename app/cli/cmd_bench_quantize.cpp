@@ -1,24 +1,28 @@
-// rilq bench quantize [--rows R --cols C --threads T --repeats N --icq-n N --cases list]
+// rilq bench quantize [--rows R --cols C --threads T --repeats N --set KEY=VALUE --cases list]
 // (called by `rilq bench` for its "quantize" case).
 #include "app/cli/cli_support.h"
 #include "app/cli/commands.h"
 
 #include "core/bench/quant_bench.h"
+#include "core/quant/quant_registry.h"
 
 #include <iostream>
 
 namespace rilq::cli {
 
 int run_bench_quantize(const QStringList& args) {
+    QString cases_help = QStringLiteral("Comma-separated, from:");
+    for (const auto& name : quant_method_names())
+        cases_help += QStringLiteral(" ") + QString::fromStdString(name);
+    cases_help += QStringLiteral(" metrics (default all).");
     QCommandLineParser p;
     p.addOptions({
         {"rows", "Matrix rows (default 4096).", "R", "4096"},
         {"cols", "Matrix columns (default 11008, a Llama-2-7B MLP).", "C", "11008"},
         {"threads", "Threads (default 2, the goal's setting).", "T", "2"},
         {"repeats", "Best of N runs (default 1).", "N", "1"},
-        {"icq-n", "ICQ-NF candidates 2n+1 (default n = 100).", "n", "100"},
-        {"cases", "Comma-separated: rtn, nf, icq-nf, icq-int, metrics (default all).", "list",
-         "rtn,nf,icq-nf,icq-int,metrics"},
+        {"set", "A quant.* setting for every case that reads it: icq_tau_n=50 (repeatable).", "KEY=VALUE"},
+        {"cases", cases_help, "list"},
     });
     int exit_code = kExitOk;
     if (!parse_args(p, args,
@@ -28,21 +32,25 @@ int run_bench_quantize(const QStringList& args) {
                     0, 0, exit_code))
         return exit_code;
     QuantBenchOptions o;
-    bool ok_rows = false, ok_cols = false, ok_threads = false, ok_rep = false, ok_n = false;
+    bool ok_rows = false, ok_cols = false, ok_threads = false, ok_rep = false;
     o.rows = p.value("rows").toLongLong(&ok_rows);
     o.cols = p.value("cols").toLongLong(&ok_cols);
     o.threads = p.value("threads").toInt(&ok_threads);
     o.repeats = p.value("repeats").toInt(&ok_rep);
-    o.icq_n = p.value("icq-n").toInt(&ok_n);
-    if (!(ok_rows && ok_cols && ok_threads && ok_rep && ok_n) || o.rows <= 0 || o.cols <= 0 ||
-        o.threads <= 0) {
-        std::cerr << "rilq bench quantize: --rows, --cols, --threads, --repeats and --icq-n take positive "
-                     "integers\n";
+    if (!(ok_rows && ok_cols && ok_threads && ok_rep) || o.rows <= 0 || o.cols <= 0 || o.threads <= 0) {
+        std::cerr << "rilq bench quantize: --rows, --cols, --threads and --repeats take positive integers\n";
         return kExitUsage;
     }
-    o.methods.clear();
+    for (const auto& s : p.values("set")) {
+        const int eq = s.indexOf(QLatin1Char('='));
+        if (eq <= 0) {
+            std::cerr << "rilq bench quantize: --set takes KEY=VALUE, found \"" << to_std(s) << "\"\n";
+            return kExitUsage;
+        }
+        o.settings.emplace_back(to_std(s.left(eq)), to_std(s.mid(eq + 1)));
+    }
     for (const auto& c : p.value("cases").split(QLatin1Char(','), Qt::SkipEmptyParts))
-        o.methods.push_back(to_std(c.trimmed()));
+        o.cases.push_back(to_std(c.trimmed()));
     return run_guarded([&] {
         init_runtime(o.threads);
         run_quant_bench(o, std::cout);

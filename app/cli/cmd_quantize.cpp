@@ -14,36 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
 #include <iostream>
 
 namespace rilq::cli {
-
-namespace {
-
-// The written folder should be usable on its own: copy the model's tokenizer (and, from an HF
-// folder, its tokenizer/generation side files) next to the weights. None found is not an error.
-void copy_tokenizer_files(const QCommandLineParser& p, const std::string& model_path,
-                          const std::string& out_dir) {
-    namespace fs = std::filesystem;
-    std::vector<fs::path> files;
-    try {
-        files.emplace_back(tokenizer_for(p, model_path)->path());
-    } catch (const Error&) {
-        return;
-    }
-    if (fs::is_directory(model_path))
-        for (const char* side :
-             {"tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
-            if (fs::exists(fs::path(model_path) / side)) files.push_back(fs::path(model_path) / side);
-    for (const auto& f : files) {
-        const fs::path target = fs::path(out_dir) / f.filename();
-        if (fs::exists(target) && fs::equivalent(f, target)) continue;
-        fs::copy_file(f, target, fs::copy_options::overwrite_existing);
-    }
-}
-
-} // namespace
 
 int cmd_quantize(const QStringList& args) {
     QCommandLineParser p;

@@ -1,5 +1,6 @@
-// rilq run EXPERIMENT.json [--set key=value ...] [--db FILE] [--resume RUN]: every point of the
-// sweep in order through core's Runner, a progress line per run, then the pivot table.
+// rilq run EXPERIMENT.json [--set key=value ...] [--db FILE] [--resume RUN] [--dry-run]: every
+// point of the sweep in order through core's Runner, a progress line per run, then the pivot
+// table; --dry-run validates and prints what each point would compute, and runs nothing.
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "core/run/experiment_config.h"
 #include "core/run/runner.h"
 #include "core/run/sample_comparison.h"
+#include "core/run/sweep_plan.h"
 #include "core/store/run_store.h"
 #include "core/util/error.h"
 
@@ -46,8 +48,8 @@ class RunPrinter {
             if (t.kind == TrainEventKind::Validation) {
                 line_.finish();
                 std::cerr << prefix << ": update " << t.update_step << " v_loss " << fmt("%.5f", t.v_loss)
-                          << (t.is_best ? " (best)" : "") << (t.es_counter > 0 ? " es " + std::to_string(t.es_counter) : "")
-                          << "\n";
+                          << (t.is_best ? " (best)" : "")
+                          << (t.es_counter > 0 ? " es " + std::to_string(t.es_counter) : "") << "\n";
             } else if (t.kind == TrainEventKind::Update) {
                 line_.update(prefix + " train loss " + fmt("%.4f", t.t_loss) + " lr " + fmt("%.1e", t.lr),
                              t.micro_step, t.total_micro_steps, "steps", t.eta_s);
@@ -60,13 +62,13 @@ class RunPrinter {
         }
         case run::RunnerEvent::Kind::Eval:
             line_.finish();
-            std::cerr << prefix << ": PPL " << e.eval.stage << " " << e.eval.dataset << " " << fmt("%.3f", e.eval.ppl)
-                      << "\n";
+            std::cerr << prefix << ": PPL " << e.eval.stage << " " << e.eval.dataset << " "
+                      << fmt("%.3f", e.eval.ppl) << "\n";
             break;
         case run::RunnerEvent::Kind::RunFinished:
             line_.finish();
-            std::cerr << prefix << ": " << store::to_string(e.status) << (e.message.empty() ? "" : " - " + e.message)
-                      << "\n";
+            std::cerr << prefix << ": " << store::to_string(e.status)
+                      << (e.message.empty() ? "" : " - " + e.message) << "\n";
             break;
         case run::RunnerEvent::Kind::Stage:
         case run::RunnerEvent::Kind::Log:
@@ -91,21 +93,44 @@ int cmd_run(const QStringList& args) {
     parser.addOption({QStringLiteral("resume"),
                       QStringLiteral("Continue a KILLED, FAILED or INTERRUPTED run from its checkpoint."),
                       QStringLiteral("RUN")});
-    parser.addOption({QStringLiteral("no-outputs"), QStringLiteral("Record in the store only; write no output_dir.")});
+    parser.addOption(
+        {QStringLiteral("no-outputs"), QStringLiteral("Record in the store only; write no output_dir.")});
     parser.addOption({QStringLiteral("save-merged"), QStringLiteral("Also save base + adapters merged.")});
-    parser.addOption({QStringLiteral("samples"),
-                      QStringLiteral("After the table, greedy continuations of PROMPT by the FP, quantized and "
-                                     "best compensated models."),
-                      QStringLiteral("PROMPT")});
+    parser.addOption(
+        {QStringLiteral("samples"),
+         QStringLiteral("After the table, greedy continuations of PROMPT by the FP, quantized and "
+                        "best compensated models."),
+         QStringLiteral("PROMPT")});
+    parser.addOption({QStringLiteral("dry-run"),
+                      QStringLiteral("Validate, print every point and what it will compute (data, stages, "
+                                     "output folder), run nothing. Exit 0 when valid, 1 otherwise.")});
     parser.addOption({QStringLiteral("quiet"), QStringLiteral("No progress line.")});
     parser.addOption({QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."),
                       QStringLiteral("N")});
     add_db_option(parser);
     int code = kExitOk;
     const bool resuming = args.contains(QStringLiteral("--resume"));
-    if (!parse_args(parser, args, QStringLiteral("Run an experiment: every sweep point, recorded in the run store."),
+    if (!parse_args(parser, args,
+                    QStringLiteral("Run an experiment: every sweep point, recorded in the run store."),
                     resuming ? 0 : 1, 1, code))
         return code;
+    const auto parse_experiment = [&] {
+        run::ParseOptions parse;
+        parse.data_root_override = to_std(parser.value(QStringLiteral("data-root")));
+        for (const auto& s : parser.values(QStringLiteral("set")))
+            parse.overrides.push_back(to_std(s));
+        return run::parse_experiment_file(to_std(parser.positionalArguments()[0]), parse);
+    };
+    if (parser.isSet(QStringLiteral("dry-run"))) {
+        if (resuming) {
+            std::cerr << "rilq run: --dry-run takes an experiment file, not --resume\n";
+            return kExitUsage;
+        }
+        return run_guarded([&] {
+            std::cout << run::describe_plan(parse_experiment());
+            return kExitOk;
+        });
+    }
     return run_guarded([&] {
         init_runtime(parser.value(QStringLiteral("threads")).toInt());
         RunPrinter printer(!parser.isSet(QStringLiteral("quiet")));
@@ -121,10 +146,7 @@ int cmd_run(const QStringList& args) {
             const run::RunOutcome outcome = runner.resume(to_std(parser.value(QStringLiteral("resume"))));
             return outcome.status == store::RunStatus::Finished ? kExitOk : exit_code_after_stop(kExitError);
         }
-        run::ParseOptions parse;
-        parse.data_root_override = to_std(parser.value(QStringLiteral("data-root")));
-        for (const auto& s : parser.values(QStringLiteral("set"))) parse.overrides.push_back(to_std(s));
-        const run::ExperimentConfig experiment = run::parse_experiment_file(to_std(parser.positionalArguments()[0]), parse);
+        const run::ExperimentConfig experiment = parse_experiment();
         std::cerr << "experiment " << experiment.name << ": " << experiment.runs.size() << " run(s), store "
                   << options.store_path << "\n";
         const std::vector<run::RunOutcome> outcomes = runner.run_experiment(experiment);
@@ -137,12 +159,14 @@ int cmd_run(const QStringList& args) {
         if (parser.isSet(QStringLiteral("samples")) && !experiment.runs.empty() &&
             !options.cancel->cancelled()) {
             const run::RunConfig& first = experiment.runs.front();
-            std::cout << "\n" << run::format_samples(run::compare_samples(
-                                       first.resolve(first.rilq.base_model), outcomes,
-                                       to_std(parser.value(QStringLiteral("samples")))));
+            std::cout << "\n"
+                      << run::format_samples(
+                             run::compare_samples(first.resolve(first.model.base_model), outcomes,
+                                                  to_std(parser.value(QStringLiteral("samples")))));
         }
         int failed = 0;
-        for (const auto& o : outcomes) failed += o.status == store::RunStatus::Finished ? 0 : 1;
+        for (const auto& o : outcomes)
+            failed += o.status == store::RunStatus::Finished ? 0 : 1;
         if (failed > 0) std::cerr << failed << " of " << outcomes.size() << " run(s) did not finish\n";
         return failed == 0 ? kExitOk : exit_code_after_stop(kExitError);
     });

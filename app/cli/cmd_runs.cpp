@@ -143,6 +143,27 @@ nlohmann::json detail_json(const store::RunDetail& d) {
                          {"tokenizer", e.tokenizer},
                          {"file_sha256", e.file_sha256}});
     }
+    json tasks = json::array();
+    const auto nullable = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
+    for (const auto& t : d.task_scores) {
+        json groups = json::array();
+        for (const auto& g : t.groups)
+            groups.push_back({{"kind", g.kind}, {"name", g.name}, {"n", g.n}, {"acc", g.acc}});
+        tasks.push_back({{"task", t.task},
+                         {"stage", t.stage},
+                         {"n", t.n},
+                         {"acc", t.acc},
+                         {"acc_stderr", nullable(t.acc_stderr)},
+                         {"acc_norm", nullable(t.acc_norm)},
+                         {"acc_norm_stderr", nullable(t.acc_norm_stderr)},
+                         {"shots", t.shots},
+                         {"data_sha256", t.data_sha256},
+                         {"tokenizer", t.tokenizer},
+                         {"bos", t.bos},
+                         {"max_length", t.max_length},
+                         {"protocol", json::parse(t.protocol_json, nullptr, false)},
+                         {"groups", groups}});
+    }
     json artifacts = json::array();
     for (const auto& a : d.artifacts) {
         artifacts.push_back(
@@ -165,6 +186,7 @@ nlohmann::json detail_json(const store::RunDetail& d) {
             {"tags", d.tags},
             {"metrics", metrics},
             {"eval_results", evals},
+            {"task_results", tasks},
             {"artifacts", artifacts}};
 }
 
@@ -220,6 +242,21 @@ int runs_show(const QStringList& args) {
                 rows.push_back({"  " + e.dataset, e.stage, report::format_fixed(e.ppl, 2),
                                 std::to_string(e.seqlen), std::to_string(e.n_windows),
                                 std::to_string(e.n_tokens), e.tokenizer, e.file_sha256.substr(0, 16)});
+            }
+            print_columns(rows);
+        }
+        if (!d.task_scores.empty()) {
+            std::cout << "\ntasks\n";
+            rows = {{"  TASK", "STAGE", "ACC", "ACC_NORM", "N", "SHOTS", "BOS", "MAX LEN", "DATA SHA256"}};
+            for (const auto& t : d.task_scores) {
+                rows.push_back({"  " + t.task, t.stage, report::format_fixed(t.acc, 4),
+                                std::isnan(t.acc_norm) ? "-" : report::format_fixed(t.acc_norm, 4),
+                                std::to_string(t.n), std::to_string(t.shots), t.bos,
+                                std::to_string(t.max_length), t.data_sha256.substr(0, 16)});
+                for (const auto& g : t.groups)
+                    if (g.kind == "category")
+                        rows.push_back({"    " + g.name, "", report::format_fixed(g.acc, 4), "",
+                                        std::to_string(g.n), "", "", "", ""});
             }
             print_columns(rows);
         }

@@ -28,8 +28,12 @@ int run_bench_store(const QStringList& args);
 int run_bench_step(const QStringList& args);
 int cmd_quantize(const QStringList& args);
 int cmd_run(const QStringList& args);
+int cmd_schema(const QStringList& args); // rilq schema --markdown
+int cmd_finetune(const QStringList& args); // IR-QLoRA's instruction fine-tuning on Alpaca data
 int cmd_qstats(const QStringList& args);
 // `rilq bench quantize`, called by cmd_bench's dispatcher (args[0] is "rilq bench quantize").
 int run_bench_quantize(const QStringList& args);
+// `rilq bench tasks` (app/cli/cmd_bench_tasks.cpp): MMLU questions/s with and without prefix reuse.
+int run_bench_tasks(const QStringList& args);
 
 } // namespace rilq::cli

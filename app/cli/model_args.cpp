@@ -6,6 +6,9 @@
 #include "app/cli/cli_support.h"
 #include "core/util/error.h"
 
+#include <filesystem>
+#include <vector>
+
 namespace rilq::cli {
 
 void add_model_options(QCommandLineParser& parser) {
@@ -22,9 +25,9 @@ void add_model_options(QCommandLineParser& parser) {
 ModelOptions model_options_from(const QCommandLineParser& parser) {
     ModelOptions o;
     const std::string dtype = to_std(parser.value(QStringLiteral("dtype")));
-    if (dtype == "float32" || dtype == "fp32") o.compute_dtype = torch::kFloat32;
-    else if (dtype == "bfloat16" || dtype == "bf16") o.compute_dtype = torch::kBFloat16;
-    else if (dtype == "float16" || dtype == "fp16") o.compute_dtype = torch::kFloat16;
+    if (dtype == "float32" || dtype == "fp32") o.compute_dtype = at::kFloat;
+    else if (dtype == "bfloat16" || dtype == "bf16") o.compute_dtype = at::kBFloat16;
+    else if (dtype == "float16" || dtype == "fp16") o.compute_dtype = at::kHalf;
     else throw Error("--dtype: expected float32, bfloat16 or float16, found \"" + dtype + "\"");
     o.device = to_std(parser.value(QStringLiteral("device")));
     return o;
@@ -55,6 +58,26 @@ LlamaModel load_model_for(const QCommandLineParser& parser, const std::string& m
     if (parser.isSet(QStringLiteral("adapter")))
         load_peft_adapter(parser.value(QStringLiteral("adapter")).toStdString(), model);
     return model;
+}
+
+void copy_tokenizer_files(const QCommandLineParser& parser, const std::string& model_path,
+                          const std::string& out_dir) {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> files;
+    try {
+        files.emplace_back(tokenizer_for(parser, model_path)->path());
+    } catch (const Error&) {
+        return;
+    }
+    if (fs::is_directory(model_path))
+        for (const char* side :
+             {"tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
+            if (fs::exists(fs::path(model_path) / side)) files.push_back(fs::path(model_path) / side);
+    for (const auto& f : files) {
+        const fs::path target = fs::path(out_dir) / f.filename();
+        if (fs::exists(target) && fs::equivalent(f, target)) continue;
+        fs::copy_file(f, target, fs::copy_options::overwrite_existing);
+    }
 }
 
 } // namespace rilq::cli

@@ -21,4 +21,9 @@ void add_adapter_option(QCommandLineParser& parser);
 // The model with the model options, plus the adapter when --adapter is given.
 LlamaModel load_model_for(const QCommandLineParser& parser, const std::string& model_path);
 
+// A written model folder should be usable on its own: copies the model's tokenizer (and, from an
+// HF folder, its tokenizer/generation side files) into out_dir. None found is not an error.
+void copy_tokenizer_files(const QCommandLineParser& parser, const std::string& model_path,
+                          const std::string& out_dir);
+
 } // namespace rilq::cli

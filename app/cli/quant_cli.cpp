@@ -4,7 +4,9 @@
 #include "app/cli/model_args.h"
 #include "core/data/calibration.h"
 #include "core/data/text_sources.h"
+#include "core/quant/quant_registry.h"
 #include "core/quant/quant_stats_json.h"
+#include "core/util/config_fields.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/util/error.h"
 #include "core/util/json_read.h"
@@ -28,41 +30,41 @@ int to_int(const QCommandLineParser& p, const char* name) {
     return v;
 }
 
-double to_double(const QCommandLineParser& p, const char* name) {
-    bool ok = false;
-    const double v = p.value(QString::fromLatin1(name)).toDouble(&ok);
-    if (!ok)
-        throw Error(std::string("--") + name + ": expected a number, found \"" +
-                    to_std(p.value(QString::fromLatin1(name))) + "\"");
-    return v;
-}
-
 } // namespace
 
-void add_quant_options(QCommandLineParser& p) {
+void add_quant_spec_options(QCommandLineParser& p) {
+    QString methods, variants, knobs;
+    for (const auto& m : quant_methods()) {
+        methods += (methods.isEmpty() ? "" : ", ") + QString::fromStdString(m.name);
+        QString names;
+        for (const auto& v : m.variants)
+            names += (names.isEmpty() ? "" : ", ") + QString::fromStdString(v.name);
+        variants += QString::fromStdString(m.name) + ": " + names + "; ";
+    }
+    for (const auto& f : quant_spec_fields())
+        if (is_method_knob(f.key)) knobs += (knobs.isEmpty() ? "" : ", ") + QString::fromStdString(f.key);
     p.addOptions({
-        {"method", "rtn (default), nf, icq-nf or icq-int.", "method", "rtn"},
-        {"bits", "Bits per weight: 2 (default), 3, 4 (8 for rtn / icq-int).", "B", "2"},
+        {"method", "Quantization method: " + methods + " (default rtn).", "method"},
+        {"bits", "Bits per weight (default 2; the methods' widths: rilq schema --markdown).", "B"},
         {"group",
-         "Group length along in_features (rtn, icq-int; -1 = per channel) or absmax block (nf, icq-nf). "
-         "Default 64.",
-         "G", "64"},
-        {"variant",
-         "rtn: omniquant (default), gptq, gptq-sym, omniquant-sym; nf/icq-nf: bnb (default), sym; "
-         "icq-int: gptq (default), gptq-sym.",
-         "name"},
-        {"double-quant", "nf / icq-nf: double-quantize the absmax values (bitsandbytes, blocks of 256)."},
-        {"icq-n", "icq-nf: 2n+1 candidate offsets (default 100, the official training value).", "n"},
-        {"icq-lambda", "icq-nf: candidate range +-lambda*sigma (default 0.1).", "lambda"},
-        {"icq-superblock", "icq-nf: blocks per tau2 scale (default 256).", "S"},
-        {"icq-entropy", "icq searches: float32 (the official arithmetic, default) or exact (true ties).",
-         "mode"},
-        {"icq-fp32-offset", "icq-nf: add tau back in fp32 instead of its uint8 dynamic-map storage."},
-        {"icq-int-n", "icq-int: clip ratios 1 +- k*range/n (default 50).", "n"},
-        {"icq-int-range", "icq-int: clip-ratio range (default 0.1).", "r"},
+         "Group length along in_features (row-group methods; 0 = per channel) or absmax block (block "
+         "methods). Default 64.",
+         "G"},
+        {"variant", "The method's variant, its first by default: " + variants, "name"},
+        {"set", "Any other quant setting as in an experiment's quant section (repeatable): " + knobs + ".",
+         "KEY=VALUE"},
         {"targets", "Comma-separated projections or linear names (default: q,k,v,o,gate,up,down_proj).",
          "list"},
-        {"spec", "Read the quantization spec from a JSON file (flags given override it).", "file.json"},
+        {"spec",
+         "Read the settings from a JSON file holding an experiment's quant section (options given "
+         "override it).",
+         "file.json"},
+    });
+}
+
+void add_quant_options(QCommandLineParser& p) {
+    add_quant_spec_options(p);
+    p.addOptions({
         {"no-spectrum", "Skip the singular values of W - Q(W) (the slowest metric on large models)."},
         {"calib",
          "Calibration data for the output error ||XW^T - XQ(W)^T|| / ||XW^T||: wikitext2=PATH, c4=PATH or "
@@ -75,34 +77,37 @@ void add_quant_options(QCommandLineParser& p) {
 }
 
 QuantSpec quant_spec_from_options(const QCommandLineParser& p) {
-    QuantSpec s;
+    nlohmann::json j = nlohmann::json::object();
+    std::string source = "quantization options";
     if (p.isSet("spec")) {
-        const std::string path = to_std(p.value("spec"));
-        s = quant_spec_from_json(read_json_file(path), path + ": $");
+        source = to_std(p.value("spec"));
+        j = read_json_file(source); // bounded nesting; "<path>: invalid JSON: ..." or "cannot open"
+        if (!j.is_object())
+            throw Error(source + ": expected a JSON object like an experiment's quant section");
     }
-    if (p.isSet("method") || !p.isSet("spec")) {
-        s.method = parse_quant_method(to_std(p.value("method")), "--method");
-        if (s.method == QuantMethod::IcqInt) s.rtn_variant = RtnVariant::Gptq;
+    // A value is JSON when it parses as JSON (3, true, [..]), else a bare string (rtn), as --set does.
+    const auto value_of = [](const QString& text) {
+        const auto v = nlohmann::json::parse(to_std(text), nullptr, /*allow_exceptions=*/false);
+        return v.is_discarded() ? nlohmann::json(to_std(text)) : v;
+    };
+    if (p.isSet("method")) j["method"] = to_std(p.value("method"));
+    if (p.isSet("bits")) j["bits"] = value_of(p.value("bits"));
+    if (p.isSet("group")) j["group_size"] = value_of(p.value("group"));
+    if (p.isSet("variant")) j["variant"] = to_std(p.value("variant"));
+    for (const auto& assignment : p.values("set")) {
+        const int eq = assignment.indexOf(QLatin1Char('='));
+        if (eq <= 0)
+            throw Error("--set: expected KEY=VALUE (e.g. icq_tau_n=50), found \"" + to_std(assignment) +
+                        "\"");
+        j[to_std(assignment.left(eq))] = value_of(assignment.mid(eq + 1));
     }
-    if (p.isSet("bits") || !p.isSet("spec")) s.bits = to_int(p, "bits");
-    if (p.isSet("group") || !p.isSet("spec")) s.group_size = to_int(p, "group");
-    if (p.isSet("variant")) set_variant(s, to_std(p.value("variant")), "--variant");
-    if (p.isSet("double-quant")) s.double_quant = true;
-    if (p.isSet("icq-n")) s.icq_n = to_int(p, "icq-n");
-    if (p.isSet("icq-lambda")) s.icq_lambda = to_double(p, "icq-lambda");
-    if (p.isSet("icq-superblock")) s.icq_superblock = to_int(p, "icq-superblock");
-    if (p.isSet("icq-entropy"))
-        s.icq_entropy = parse_icq_entropy(to_std(p.value("icq-entropy")), "--icq-entropy");
-    if (p.isSet("icq-fp32-offset")) s.icq_quantize_offset = false;
-    if (p.isSet("icq-int-n")) s.icq_int_n = to_int(p, "icq-int-n");
-    if (p.isSet("icq-int-range")) s.icq_int_range = to_double(p, "icq-int-range");
     if (p.isSet("targets")) {
-        s.targets.clear();
+        nlohmann::json targets = nlohmann::json::array();
         for (const auto& t : p.value("targets").split(QLatin1Char(','), Qt::SkipEmptyParts))
-            s.targets.push_back(to_std(t.trimmed()));
+            targets.push_back(to_std(t.trimmed()));
+        j["targets"] = targets;
     }
-    s.validate("quantization options");
-    return s;
+    return quant_spec_from_json(j, source + ": $");
 }
 
 MetricsOptions metrics_from_options(const QCommandLineParser& p) {
@@ -150,14 +155,8 @@ void print_quant_summary(const ModelQuantResult& result, std::ostream& out) {
         o.rel_error_overall, o.sqnr_db_overall, o.max_abs_error, o.mean_group_entropy_bits, result.spec.bits,
         s.pooled_entropy_bits);
     out << line;
-    if (result.spec.method == QuantMethod::IcqNf) {
-        std::snprintf(line, sizeof line,
-                      "  ICQ entropy gain: %+.4f bits vs the median start, %+.4f vs plain NF\n",
-                      o.icq_gain_vs_start_bits, o.icq_gain_vs_plain_bits);
-        out << line;
-    } else if (result.spec.method == QuantMethod::IcqInt) {
-        std::snprintf(line, sizeof line, "  ICQ entropy gain: %+.4f bits vs clip ratio 1\n",
-                      o.icq_gain_vs_start_bits);
+    for (const auto& [metric, value] : o.method_means) {
+        std::snprintf(line, sizeof line, "  %s %+.4f (mean over weights)\n", metric.c_str(), value);
         out << line;
     }
     if (o.output_rel_error_mean >= 0) {

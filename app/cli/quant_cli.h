@@ -12,12 +12,15 @@
 
 namespace rilq::cli {
 
-// --method --bits --group --variant --double-quant --icq-* --targets --spec --no-spectrum
-// --calib NAME=PATH --calib-samples --calib-seqlen (model options come from add_model_options).
+// --method --bits --group --variant --set KEY=VALUE --targets --spec: what quant_spec_from_options
+// reads.
+void add_quant_spec_options(QCommandLineParser& parser);
+// The spec options plus --no-spectrum --calib NAME=PATH --calib-samples --calib-seqlen
+// (model options come from add_model_options).
 void add_quant_options(QCommandLineParser& parser);
 
-// Builds the spec from the options (--spec FILE.json first, flags override). Throws rilq::Error
-// naming the option and the bad value.
+// Builds the spec from the options (--spec FILE.json first, options override), read like an
+// experiment's quant section. Throws rilq::Error naming the JSON path and the bad value.
 QuantSpec quant_spec_from_options(const QCommandLineParser& parser);
 MetricsOptions metrics_from_options(const QCommandLineParser& parser);
 

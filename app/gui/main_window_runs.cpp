@@ -89,8 +89,8 @@ bool MainWindow::startRuns() {
     live_->clearRuns();
     for (const auto& config : experiment.runs)
         queue_->addRun(QString::number(config.index), QString::fromStdString(config.run_name),
-                       config.rilq.approx_total_steps);
-    run_total_steps_ = experiment.runs.empty() ? 0 : experiment.runs.front().rilq.approx_total_steps;
+                       config.train.approx_total_steps);
+    run_total_steps_ = experiment.runs.empty() ? 0 : experiment.runs.front().train.approx_total_steps;
     running_ = true;
     start_action_->setEnabled(false);
     cancel_action_->setEnabled(true);

@@ -100,19 +100,13 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
         break;
     case Kind::Train: {
         const TrainEvent& t = e.train;
-        const widgets::CurvePoint base{double(t.update_step), t.elapsed_s, 0.0};
-        if (t.kind == TrainEventKind::Update) {
-            auto p = base;
-            p.value = t.t_a_loss;
-            add_point(uuid, widgets::CurveKind::TrainModel, p);
-            p.value = t.t_gt_loss;
-            add_point(uuid, widgets::CurveKind::TrainGt, p);
-            p.value = t.t_loss;
-            add_point(uuid, widgets::CurveKind::TrainTotal, p);
-        } else if (t.kind == TrainEventKind::Validation) {
-            auto p = base;
-            p.value = t.v_loss;
-            add_point(uuid, widgets::CurveKind::Validation, p);
+        // The metrics the store records for this event, as curves (the mapping reopened runs use).
+        for (const auto& [key, value] : train_event_metrics(t)) {
+            widgets::CurveKind kind = widgets::CurveKind::TrainTotal;
+            if (widgets::curve_kind_of_metric(qt(key), &kind))
+                add_point(uuid, kind, {double(t.update_step), t.elapsed_s, value});
+        }
+        if (t.kind == TrainEventKind::Validation) {
             flush_points(true); // rare and decisive: show at once
         } else if (t.kind == TrainEventKind::EarlyStop) {
             flush_points(true);

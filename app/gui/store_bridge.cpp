@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/run/config_document.h" // is_setting_param: locations are not settings
+#include "core/report/rank_sweep.h"
 #include "core/run/layer_stats.h"
 #include "core/store/run_store.h"
 
@@ -13,7 +14,9 @@
 
 #include <QFileInfo>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace rilq::gui {
 
@@ -25,21 +28,6 @@ store::RunStore open_read_only(const QString& path) {
     return store::RunStore(path.toStdString(), options);
 }
 
-
-// The trainer's metric keys (core/rilq/train_event.h) -> the live view's four curves.
-bool curve_kind_for(const std::string& key, widgets::CurveKind* kind) {
-    if (key == "t_a_loss")
-        *kind = widgets::CurveKind::TrainModel;
-    else if (key == "t_gt_loss")
-        *kind = widgets::CurveKind::TrainGt;
-    else if (key == "t_loss")
-        *kind = widgets::CurveKind::TrainTotal;
-    else if (key == "v_loss")
-        *kind = widgets::CurveKind::Validation;
-    else
-        return false;
-    return true;
-}
 
 } // namespace
 
@@ -114,16 +102,20 @@ QVector<widgets::CurveBatch> StoreBridge::liveCurves(const QString& uuid) const 
     auto store = open_read_only(path_);
     const std::string id = uuid.toStdString();
     QVector<widgets::CurveBatch> batches;
+    std::vector<std::vector<store::MetricPoint>> histories;
+    int64_t t0 = std::numeric_limits<int64_t>::max(); // one origin for every curve: the first point
     for (const auto& key : store.metric_keys(id)) {
         widgets::CurveBatch batch;
-        if (!curve_kind_for(key, &batch.kind)) continue;
+        if (!widgets::curve_kind_of_metric(qt(key), &batch.kind)) continue;
         batch.run_id = uuid;
-        const auto history = store.metric_history(id, key);
-        const int64_t t0 = history.empty() ? 0 : history.front().timestamp_ms;
-        for (const auto& p : history)
-            batch.points.push_back({double(p.step), double(p.timestamp_ms - t0) / 1000.0, p.value});
+        histories.push_back(store.metric_history(id, key));
+        for (const auto& p : histories.back())
+            t0 = std::min(t0, p.timestamp_ms);
         batches.push_back(batch);
     }
+    for (int i = 0; i < batches.size(); ++i)
+        for (const auto& p : histories[size_t(i)])
+            batches[i].points.push_back({double(p.step), double(p.timestamp_ms - t0) / 1000.0, p.value});
     return batches;
 }
 
@@ -187,29 +179,12 @@ widgets::RankSweep StoreBridge::rankSweep(const QString& experiment) const {
     widgets::RankSweep sweep;
     if (!exists()) return sweep;
     auto store = open_read_only(path_);
-    store::RunFilter filter;
-    filter.experiment = experiment.toStdString();
-    filter.status = store::RunStatus::Finished;
-    filter.with_params = true;
-    for (const auto& run : store.list_runs(filter)) {
-        const auto param = [&](const std::string& key, const std::string& fallback) {
-            const auto it = run.params.find(key);
-            return it == run.params.end() ? fallback : it->second;
-        };
-        const int rank = QString::fromStdString(param("rilq.lora_r", "0")).toInt();
-        // Rank 0 trains nothing: its number is the quantized model's (core/report/store_pivot.h).
-        const std::string stage = rank == 0 ? "quantized" : "compensated";
-        for (const auto& e : store.eval_results(run.uuid)) {
-            const QString label = qt(param("datasets." + e.dataset + ".label", e.dataset));
-            if (e.stage == "fp") sweep.fp_value.insert(label, e.ppl);
-            if (e.stage != stage || !std::isfinite(e.ppl)) continue;
-            sweep.points.push_back({label, qt(param("rilq.scope", "model")), rank, e.ppl});
-        }
-        if (sweep.protocol.isEmpty())
-            sweep.protocol = QStringLiteral("%1 W%2 g%3 · seqlen %4")
-                                 .arg(qt(param("quant.method", "?")).toUpper(), qt(param("quant.bits", "?")),
-                                      qt(param("quant.group_size", "?")), qt(param("eval.seqlen", "?")));
-    }
+    const report::RankSweep core = report::rank_sweep_from_store(store, experiment.toStdString());
+    for (const auto& p : core.points)
+        sweep.points.push_back({qt(p.dataset), qt(p.scope), int(p.rank), p.value});
+    for (const auto& [dataset, ppl] : core.fp_value)
+        sweep.fp_value.insert(qt(dataset), ppl);
+    sweep.protocol = qt(core.protocol);
     return sweep;
 }
 

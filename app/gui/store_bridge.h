@@ -39,8 +39,8 @@ class StoreBridge {
     QVector<widgets::CurveBatch> liveCurves(const QString& uuid) const;
     QString runLabel(const QString& uuid) const;
     widgets::LayerStatsTable layerStats(const QString& uuid) const;
-    // Finished runs of an experiment: PPL by dataset, scope and rank (compensated; rank 0 the
-    // quantized model) plus the FP reference - the RILQ paper's rank figure.
+    // The RILQ paper's rank figure of an experiment: core's rank_sweep_from_store (the rules of
+    // `rilq export`: finished runs, one per point, rank 0 = the quantized model, seeds averaged).
     widgets::RankSweep rankSweep(const QString& experiment) const;
 
   private:

@@ -3,6 +3,7 @@
 
 #include "core/quant/metrics.h"
 #include "core/quant/quantizer.h"
+#include "core/util/config_fields.h"
 #include "core/util/error.h"
 
 #include <ATen/Parallel.h>
@@ -39,13 +40,27 @@ Timing time_best_of(int repeats, const std::function<void()>& f) {
     return best;
 }
 
-QuantSpec make_spec(QuantMethod m, int bits, int64_t group) {
-    QuantSpec s;
-    s.method = m;
-    s.bits = bits;
-    s.group_size = group;
-    if (m == QuantMethod::IcqInt) s.rtn_variant = RtnVariant::Gptq;
-    return s;
+// A method's spec as the bench times it; knobs in `settings` that the method does not read are
+// left out.
+QuantSpec bench_spec(const QuantMethod& method,
+                     const std::vector<std::pair<std::string, std::string>>& settings) {
+    nlohmann::json j = {{"method", method.name}, {"bits", method.grouping == GroupKind::FlatBlocks ? 4 : 2}};
+    for (const auto& [key, text] : settings) {
+        if (!config::find_field(quant_spec_fields(), key))
+            throw Error("bench quantize: --set " + key + ": unknown quant setting (expected " +
+                        config::one_of_text(config::keys_of(quant_spec_fields())) + ")");
+        if (is_method_knob(key) && !method.reads(key)) continue;
+        const auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+        j[key] = value.is_discarded() ? nlohmann::json(text) : value;
+    }
+    return quant_spec_from_json(j, "bench quantize");
+}
+
+// The goals, seconds on 2 cores for the 4096 x 11008 matrix at the defaults.
+double goal_seconds(const QuantSpec& spec) {
+    if (spec.method == "rtn") return 0.5;
+    if (spec.method == "icq-nf" && spec.icq_tau_n == 100) return 10.0;
+    return 0.0;
 }
 
 } // namespace
@@ -95,26 +110,24 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
         return r;
     };
 
+    std::vector<std::string> cases = o.cases;
+    if (cases.empty()) {
+        cases = quant_method_names();
+        cases.push_back("metrics");
+    }
+    const QuantSpec metrics_spec = bench_spec(quant_methods().front(), {});
     QuantResult for_metrics;
-    for (const auto& m : o.methods) {
-        if (m == "rtn") {
-            for_metrics = bench_method(make_spec(QuantMethod::Rtn, 2, 64), 0.5);
-        } else if (m == "nf") {
-            bench_method(make_spec(QuantMethod::Nf, 4, 64), 0.0);
-        } else if (m == "icq-nf") {
-            QuantSpec s = make_spec(QuantMethod::IcqNf, 4, 64);
-            s.icq_n = o.icq_n;
-            s.double_quant = true;
-            bench_method(s, o.icq_n == 100 ? 10.0 : 0.0);
-        } else if (m == "icq-int") {
-            bench_method(make_spec(QuantMethod::IcqInt, 2, 64), 0.0);
+    for (const auto& m : cases) {
+        if (const QuantMethod* method = find_quant_method(m)) {
+            const QuantSpec spec = bench_spec(*method, o.settings);
+            QuantResult r = bench_method(spec, goal_seconds(spec));
+            if (spec.method == metrics_spec.method && !for_metrics.dequantized.defined()) for_metrics = r;
         } else if (m == "metrics") {
-            if (!for_metrics.dequantized.defined())
-                for_metrics = quantize_weight(w, make_spec(QuantMethod::Rtn, 2, 64), "bench");
+            if (!for_metrics.dequantized.defined()) for_metrics = quantize_weight(w, metrics_spec, "bench");
             MetricsOptions mo;
             mo.spectrum = false;
             QuantBenchEntry e;
-            e.name = "metrics (no spectrum) of rtn w2";
+            e.name = "metrics (no spectrum) of " + metrics_spec.describe();
             const Timing t =
                 time_best_of(o.repeats, [&] { compute_linear_stats("bench", w, for_metrics, mo); });
             e.seconds = t.wall_s;
@@ -130,7 +143,10 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
             sp.rel_error = e.rel_error;
             report(sp);
         } else {
-            throw Error("bench quantize: unknown case \"" + m + "\" (rtn, nf, icq-nf, icq-int, metrics)");
+            std::vector<std::string> known = quant_method_names();
+            known.push_back("metrics");
+            throw Error("bench quantize: unknown case \"" + m + "\" (expected " + config::one_of_text(known) +
+                        ")");
         }
     }
     return result;

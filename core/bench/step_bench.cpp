@@ -77,9 +77,9 @@ StepBenchFigures run_step_bench(const StepBenchOptions& o) {
     const auto train_ids = windows.slice(0, 0, o.batch), val_ids = windows.slice(0, o.batch, 2 * o.batch);
 
     TrainConfig tc;
-    tc.lora_r = o.rank;
-    tc.lora_alpha = 16.0;
-    tc.iec = o.iec;
+    tc.lora.r = o.rank;
+    tc.lora.alpha = 16.0;
+    tc.lora.iec = o.iec;
     tc.approx_lr = 1e-4;
     tc.approx_batch_size = o.batch;
     tc.gradient_accumulation_steps = 1;   // every micro-step is a full step: forward, backward, update
@@ -89,7 +89,7 @@ StepBenchFigures run_step_bench(const StepBenchOptions& o) {
     auto targets = cache_teacher_targets(*teacher, train_ids, val_ids, tc);
     teacher.reset();
 
-    auto adapters = attach_lora(student, tc.lora_config());
+    auto adapters = attach_lora(student, tc.lora);
     f.trainable_parameters = adapters.parameter_count();
     ModelObjective objective(student, std::move(targets.train), std::move(targets.val), {0.5, 0.5});
     Clock::time_point timed_start;

@@ -21,23 +21,25 @@ namespace rilq {
 // Specs and data roots
 // ---------------------------------------------------------------------------------------
 
+const std::vector<std::pair<DatasetKind, std::string>>& dataset_kind_names() {
+    static const std::vector<std::pair<DatasetKind, std::string>> names = {
+        {DatasetKind::WikiText2, "wikitext2"}, {DatasetKind::C4, "c4"}, {DatasetKind::Text, "text"}};
+    return names;
+}
+
 std::string dataset_kind_name(DatasetKind kind) {
-    switch (kind) {
-    case DatasetKind::WikiText2:
-        return "wikitext2";
-    case DatasetKind::C4:
-        return "c4";
-    case DatasetKind::Text:
-        return "text";
-    }
+    for (const auto& [k, name] : dataset_kind_names())
+        if (k == kind) return name;
     return "unknown";
 }
 
 DatasetKind parse_dataset_kind(const std::string& name) {
-    if (name == "wikitext2") return DatasetKind::WikiText2;
-    if (name == "c4") return DatasetKind::C4;
-    if (name == "text") return DatasetKind::Text;
-    throw Error("unknown dataset name '" + name + "': expected one of wikitext2, c4, text");
+    std::string known;
+    for (const auto& [kind, text] : dataset_kind_names()) {
+        if (text == name) return kind;
+        known += (known.empty() ? "" : ", ") + text;
+    }
+    throw Error("unknown dataset name '" + name + "': expected one of " + known);
 }
 
 DatasetSpec parse_dataset_spec(const std::string& spec) {

@@ -47,6 +47,8 @@ struct DatasetSpec {
     bool whole() const { return range_begin <= 0.0 && range_end >= 1.0; }
 };
 
+// ("wikitext2", "c4", "text"): the one list the CLI's NAME=PATH and the experiment's type read.
+const std::vector<std::pair<DatasetKind, std::string>>& dataset_kind_names();
 std::string dataset_kind_name(DatasetKind kind); // "wikitext2", "c4", "text"
 // Error naming the value and the known names.
 DatasetKind parse_dataset_kind(const std::string& name);

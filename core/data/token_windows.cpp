@@ -1,7 +1,5 @@
 #include "core/data/token_windows.h"
 
-#include <torch/torch.h>
-
 #include <string>
 
 #include "core/util/error.h"
@@ -17,16 +15,6 @@ void TokenWindows::append(const std::vector<int64_t>& tokens, int64_t begin, con
                     std::to_string(tokens.size()) + " tokens");
     ids.insert(ids.end(), tokens.begin() + begin, tokens.begin() + begin + seqlen);
     origins.push_back(origin);
-}
-
-at::Tensor to_tensor(const TokenWindows& windows) {
-    const int64_t n = windows.count();
-    if (static_cast<int64_t>(windows.ids.size()) != n * windows.seqlen)
-        throw Error("TokenWindows: " + std::to_string(windows.ids.size()) + " ids do not fill " +
-                    std::to_string(n) + " windows of " + std::to_string(windows.seqlen));
-    at::Tensor out = torch::empty({n, windows.seqlen}, torch::kInt64); // (n, seqlen)
-    if (n > 0) std::copy(windows.ids.begin(), windows.ids.end(), out.data_ptr<int64_t>());
-    return out;
 }
 
 } // namespace rilq

@@ -5,7 +5,7 @@
 #pragma once
 #include <cstdint>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/model/llama_model.h"
 #include "core/util/progress.h"

@@ -50,7 +50,7 @@ std::vector<std::string> checkpoint_order(const std::map<std::string, torch::Ten
     std::vector<std::string> order = {"model.embed_tokens.weight"};
     for (int64_t i = 0; i < n_layers; ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
-        for (const auto& proj : projection_names())
+        for (const auto& proj : projection_paths())
             order.push_back(p + proj + ".weight");
         order.push_back(p + "input_layernorm.weight");
         order.push_back(p + "post_attention_layernorm.weight");

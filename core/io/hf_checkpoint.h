@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/model/llama_model.h"
 #include "core/util/progress.h"

@@ -87,7 +87,7 @@ ModelSummary summarize_model(const std::string& path) {
         summary.parameter_count += numel;
     }
     for (int64_t i = 0; i < summary.config.num_hidden_layers; ++i) {
-        for (const auto& proj : projection_names()) {
+        for (const auto& proj : projection_paths()) {
             const std::string linear = "layers." + std::to_string(i) + "." + proj;
             const std::string tensor = "model." + linear + ".weight";
             if (!checkpoint.contains(tensor)) throw Error(path + ": missing tensor \"" + tensor + "\"");

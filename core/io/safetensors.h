@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 namespace rilq {
 

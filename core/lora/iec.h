@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 namespace rilq {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include <ATen/core/Generator.h>
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/lora/lora_config.h"
 #include "core/model/llama_model.h"

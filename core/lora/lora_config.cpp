@@ -1,40 +1,74 @@
 #include "core/lora/lora_config.h"
 
+#include "core/util/config_fields.h"
 #include "core/util/error.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace rilq {
 
-std::vector<std::string> LoraConfig::default_targets() {
-    return {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+const std::vector<std::pair<LoraInit, std::string>>& lora_init_names() {
+    static const config::EnumNames<LoraInit> names = {{LoraInit::Gaussian, "gaussian"},
+                                                      {LoraInit::Kaiming, "kaiming"}};
+    return names;
+}
+
+std::string to_string(LoraInit init) {
+    return config::name_of(lora_init_names(), init);
+}
+
+const std::vector<config::Field<LoraConfig>>& lora_config_fields() {
+    using namespace config;
+    using L = LoraConfig;
+    static const std::vector<Field<L>> fields = {
+        integer<L>("lora_r", at(&L::r), 0, kIntMax)
+            .titled("Rank")
+            .official()
+            .help("LoRA rank; 0 = no compensation (the baseline row: no training, no compensated eval, no "
+                  "adapter)"),
+        number<L>("lora_alpha", at(&L::alpha), 0, kInfinity, true)
+            .titled("Alpha")
+            .official()
+            .help("LoRA scale s = alpha / r"),
+        number<L>("lora_dropout", at(&L::dropout), 0, 1, false, true)
+            .titled("Dropout")
+            .official()
+            .help("LoRA dropout on the adapter input"),
+        choice<L>("lora_init", at(&L::init), lora_init_names())
+            .titled("Init")
+            .workbench()
+            .help("LoRA A initialisation: A ~ N(0, 1/r^2) as the official code (PEFT `init_lora_weights="
+                  "\"gaussian\"`), or PEFT's default Kaiming-uniform"),
+        text_list<L>("lora_targets", at(&L::targets), projection_names(), false)
+            .titled("Targets")
+            .workbench()
+            .shows_default("all seven")
+            .help("projections that get adapters (the official code uses all seven)"),
+        boolean<L>("iec", at(&L::iec))
+            .titled("IEC (IR-QLoRA)")
+            .workbench()
+            .help("IR-QLoRA's elastic connection on every adapter (folded into A and B when saved)"),
+        integer<L>("seed", at(&L::seed), 0, kInt64Max)
+            .titled("Seed")
+            .help("training seed: LoRA initialisation, dropout masks"),
+    };
+    return fields;
+}
+
+std::vector<config::Problem> LoraConfig::problems(const std::string& path) const {
+    std::vector<config::Problem> out = config::field_problems(lora_config_fields(), *this, path);
+    for (size_t i = 0; i < targets.size(); ++i) {
+        const auto before = targets.begin() + static_cast<std::ptrdiff_t>(i);
+        if (std::find(targets.begin(), before, targets[i]) != before)
+            out.push_back({(path.empty() ? "" : path + ".") + "lora_targets[" + std::to_string(i) + "]",
+                           "expected each projection once, found \"" + targets[i] + "\" again"});
+    }
+    return out;
 }
 
 void LoraConfig::validate() const {
-    if (r < 0) throw Error("lora.r must be >= 0, found " + std::to_string(r));
-    if (!(alpha > 0.0) || !std::isfinite(alpha))
-        throw Error("lora.alpha must be a positive number, found " + std::to_string(alpha));
-    if (!(dropout >= 0.0 && dropout < 1.0))
-        throw Error("lora.dropout must be in [0, 1), found " + std::to_string(dropout));
-    const auto known = default_targets();
-    if (r > 0 && targets.empty()) throw Error("lora.targets is empty (expected some of q_proj ... down_proj)");
-    for (size_t i = 0; i < targets.size(); ++i) {
-        if (std::find(known.begin(), known.end(), targets[i]) == known.end())
-            throw Error("lora.targets[" + std::to_string(i) + "] = \"" + targets[i] +
-                        "\" is not a Llama projection (expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj "
-                        "or down_proj)");
-        if (std::count(targets.begin(), targets.end(), targets[i]) > 1)
-            throw Error("lora.targets lists \"" + targets[i] + "\" twice");
-    }
-}
-
-std::string to_string(LoraInit init) { return init == LoraInit::Gaussian ? "gaussian" : "kaiming"; }
-
-LoraInit parse_lora_init(const std::string& text) {
-    if (text == "gaussian") return LoraInit::Gaussian;
-    if (text == "kaiming") return LoraInit::Kaiming;
-    throw Error("unknown LoRA init \"" + text + "\" (expected gaussian or kaiming)");
+    const auto found = problems();
+    if (!found.empty()) throw Error(config::describe_problems("LoRA settings", found));
 }
 
 std::string projection_short_name(const std::string& linear_name) {

@@ -3,7 +3,11 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "core/model/projections.h"
+#include "core/util/config_fields_fwd.h"
 
 namespace rilq {
 
@@ -12,6 +16,9 @@ enum class LoraInit {
     Gaussian,  // RILQ (PEFT init_lora_weights="gaussian"): A ~ N(0, (1/r)^2)
     Kaiming,   // PEFT default: kaiming_uniform(a=sqrt(5)), i.e. A ~ U(-1/sqrt(in), 1/sqrt(in))
 };
+// ("gaussian", "kaiming"): the experiment's lora_init values.
+const std::vector<std::pair<LoraInit, std::string>>& lora_init_names();
+std::string to_string(LoraInit init);
 
 struct LoraConfig {
     int64_t r = 64;                 // rank; 0 = no adapters at all
@@ -20,19 +27,19 @@ struct LoraConfig {
     LoraInit init = LoraInit::Gaussian;
     bool iec = false;               // IR-QLoRA's elastic connection (core/lora/iec.h)
     // Projection short names ("q_proj" ... "down_proj"), as PEFT's target_modules.
-    std::vector<std::string> targets = default_targets();
+    std::vector<std::string> targets = projection_names();
     uint64_t seed = 42;             // A's initialisation and the dropout masks
 
     double scale() const { return r > 0 ? alpha / static_cast<double>(r) : 0.0; }
-    // Throws rilq::Error naming the field ("lora.r", "lora.targets[2]") when out of range.
+    // Every problem, each with its experiment key under `path` ("lora_r", "$.rilq.lora_targets[2]").
+    std::vector<config::Problem> problems(const std::string& path = "") const;
+    // Throws rilq::Error listing problems().
     void validate() const;
-
-    // All seven projections, in the order PEFT lists them for RILQ.
-    static std::vector<std::string> default_targets();
 };
 
-std::string to_string(LoraInit init);                       // "gaussian" | "kaiming"
-LoraInit parse_lora_init(const std::string& text);          // Error on anything else
+// The experiment's keys for these members, the official RILQ argument names (lora_r, lora_alpha,
+// lora_dropout) and the workbench's (lora_init, lora_targets, iec, seed).
+const std::vector<config::Field<LoraConfig>>& lora_config_fields();
 
 // "layers.3.self_attn.q_proj" -> "q_proj"
 std::string projection_short_name(const std::string& linear_name);

@@ -1,6 +1,7 @@
 #include "core/lora/lora_set.h"
 #include "core/util/shape_text.h"
 
+#include "core/lora/iec.h"
 #include "core/model/llama_model.h"
 #include "core/util/error.h"
 
@@ -116,6 +117,23 @@ void detach_lora(LlamaModel& model, LoraSet& set) {
         Linear& linear = model.linear(a->linear_name());
         if (linear.adapter == a) linear.adapter.reset();
     }
+}
+
+LoraSet add_iec_gates(LlamaModel& model, LoraSet set) {
+    if (set.empty() || set.config().iec) return set;
+    if (set.merged()) throw Error("add_iec_gates: the adapters are merged into the weights");
+    LoraConfig config = set.config();
+    config.iec = true;
+    for (const auto& a : set.adapters())
+        check_iec_shape(a->linear_name(), a->in_features(), a->out_features(), a->rank());
+    detach_lora(model, set);
+    LoraSet gated = attach_lora(model, config);
+    for (const auto& a : set.adapters()) {
+        LoraAdapter& target = gated.adapter(a->linear_name());
+        target.set_parameter("lora_A", a->merged_A());
+        target.set_parameter("lora_B", a->merged_B());
+    }
+    return gated;
 }
 
 void merge_lora(LlamaModel& model, LoraSet& set) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include <ATen/core/Generator.h>
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/lora/lora_adapter.h"
 #include "core/lora/lora_config.h"
@@ -71,6 +71,11 @@ private:
 LoraSet attach_lora(LlamaModel& model, const LoraConfig& config);
 // Removes the set's adapters from the model (unmerges first when merged); the set stays usable.
 void detach_lora(LlamaModel& model, LoraSet& set);
+// The same adapters with IEC gates added at 0 (core/lora/iec.h): `set` is detached and IEC
+// adapters with A, B = its (merged) A', B' take its place, so the model computes exactly what it
+// did and the gates train from there (IR-QLoRA fine-tuning on top of RILQ's compensation).
+// Error naming the linear when r does not divide its dimensions; a set with IEC is returned as is.
+LoraSet add_iec_gates(LlamaModel& model, LoraSet set);
 // W <- W + s B' A' (in the weight's dtype) and the adapters leave the forward pass. The weight
 // tensor is replaced, never written in place, so a model sharing weights with this one is safe.
 void merge_lora(LlamaModel& model, LoraSet& set);

@@ -13,7 +13,7 @@ namespace rilq {
 // ----------------------------------------------------------------------------
 // names
 
-const std::vector<std::string>& projection_names() {
+const std::vector<std::string>& projection_paths() {
     static const std::vector<std::string> names = {
         "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
         "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
@@ -128,7 +128,7 @@ LlamaModel LlamaModel::clone() const {
 std::vector<std::string> LlamaModel::linear_names() const {
     std::vector<std::string> names;
     for (size_t i = 0; i < layers_.size(); ++i)
-        for (const auto& p : projection_names()) names.push_back("layers." + std::to_string(i) + "." + p);
+        for (const auto& p : projection_paths()) names.push_back("layers." + std::to_string(i) + "." + p);
     return names;
 }
 
@@ -162,7 +162,7 @@ std::map<std::string, torch::Tensor> LlamaModel::hf_state() const {
         const DecoderLayer& l = layers_[i];
         s[p + "input_layernorm.weight"] = l.input_layernorm;
         s[p + "post_attention_layernorm.weight"] = l.post_attention_layernorm;
-        for (const auto& proj : projection_names()) s[p + proj + ".weight"] = (l.*projection_member(proj)).weight;
+        for (const auto& proj : projection_paths()) s[p + proj + ".weight"] = (l.*projection_member(proj)).weight;
     }
     s["model.norm.weight"] = norm_;
     if (!config_.tie_word_embeddings) s["lm_head.weight"] = lm_head_;
@@ -174,7 +174,7 @@ std::vector<torch::Tensor> LlamaModel::parameters() const {
     for (const DecoderLayer& l : layers_) {
         params.push_back(l.input_layernorm);
         params.push_back(l.post_attention_layernorm);
-        for (const auto& proj : projection_names()) params.push_back((l.*projection_member(proj)).weight);
+        for (const auto& proj : projection_paths()) params.push_back((l.*projection_member(proj)).weight);
     }
     params.push_back(norm_);
     if (!config_.tie_word_embeddings) params.push_back(lm_head_);
@@ -201,8 +201,10 @@ torch::Tensor LlamaModel::rms_norm(const torch::Tensor& x, const torch::Tensor& 
     return weight * xf.to(x.scalar_type());
 }
 
-torch::Tensor LlamaModel::attention(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
-                                    const RopeTables& rope, const LinearInputObserver& observer) const {
+torch::Tensor LlamaModel::attention(const DecoderLayer& layer, const std::string& prefix,
+                                    const torch::Tensor& x, const RopeTables& rope,
+                                    const LinearInputObserver& observer, const LayerKv* past,
+                                    LayerKv* present) const {
     const int64_t B = x.size(0), T = x.size(1);
     const int64_t NH = config_.num_attention_heads, NKV = config_.num_key_value_heads, HD = config_.head_dim;
     if (observer) {
@@ -215,29 +217,37 @@ torch::Tensor LlamaModel::attention(const DecoderLayer& layer, const std::string
     auto v = layer.v_proj.forward(x).view({B, T, NKV, HD}).transpose(1, 2);   // (B, NKV, T, HD)
     q = apply_rope(q, rope);
     k = apply_rope(k, rope);
+    // Cached positions 0..P-1 come first; the queries are positions P..P+T-1 (kv_cache.h).
+    const int64_t P = past ? past->keys.size(2) : 0, S = P + T;
+    if (past) {
+        k = torch::cat({past->keys.expand({B, NKV, P, HD}), k}, 2);   // (B, NKV, S, HD)
+        v = torch::cat({past->values.expand({B, NKV, P, HD}), v}, 2); // (B, NKV, S, HD)
+    }
+    if (present) *present = {k, v};
     if (NKV != NH) {
         // Grouped-query attention: query head h reads key/value head h / (NH/NKV) (HF repeat_kv).
         const int64_t rep = NH / NKV;
-        k = k.unsqueeze(2).expand({B, NKV, rep, T, HD}).reshape({B, NH, T, HD});
-        v = v.unsqueeze(2).expand({B, NKV, rep, T, HD}).reshape({B, NH, T, HD});
+        k = k.unsqueeze(2).expand({B, NKV, rep, S, HD}).reshape({B, NH, S, HD});
+        v = v.unsqueeze(2).expand({B, NKV, rep, S, HD}).reshape({B, NH, S, HD});
     }
-    // Causal attention by blocks of queries. Block [s, e) only needs keys [0, e), so the fully
+    // Causal attention by blocks of queries. Block [s, e) only needs keys [0, P + e), so the fully
     // masked blocks above the diagonal are never computed (at T = 512: 62% of the dense work,
     // forward and backward). Within a block one batched GEMM computes scale * q k^T + mask
     // (baddbmm), so no separate division or masked_fill pass over the scores runs either way.
     const int64_t BH = B * NH;
     const double scale = 1.0 / std::sqrt(static_cast<double>(HD));
-    const auto qf = q.reshape({BH, T, HD}), kf = k.reshape({BH, T, HD}), vf = v.reshape({BH, T, HD});
+    const auto qf = q.reshape({BH, T, HD}), kf = k.reshape({BH, S, HD}), vf = v.reshape({BH, S, HD});
     const auto mask_options = torch::TensorOptions().dtype(q.scalar_type()).device(x.device());
     std::vector<torch::Tensor> blocks;
     for (int64_t s = 0; s < T; s += kAttentionBlock) {
         const int64_t e = std::min(T, s + kAttentionBlock);
-        // Query s + i may see keys j <= s + i: -inf where j >= s + i + 1.
-        const auto mask = torch::full({e - s, e}, -std::numeric_limits<float>::infinity(), mask_options).triu(s + 1);
-        auto scores = torch::baddbmm(mask, qf.narrow(1, s, e - s), kf.narrow(1, 0, e).transpose(1, 2),
-                                     /*beta=*/1.0, /*alpha=*/scale);                           // (BH, e-s, e)
-        auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());          // (BH, e-s, e)
-        blocks.push_back(torch::bmm(probs, vf.narrow(1, 0, e)));                                 // (BH, e-s, HD)
+        // Query s + i (position P + s + i) may see keys j <= P + s + i: -inf where j >= P + s + i + 1.
+        const auto mask = torch::full({e - s, P + e}, -std::numeric_limits<float>::infinity(), mask_options)
+                              .triu(P + s + 1);
+        auto scores = torch::baddbmm(mask, qf.narrow(1, s, e - s), kf.narrow(1, 0, P + e).transpose(1, 2),
+                                     /*beta=*/1.0, /*alpha=*/scale);                  // (BH, e-s, P+e)
+        auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()); // (BH, e-s, P+e)
+        blocks.push_back(torch::bmm(probs, vf.narrow(1, 0, P + e)));                  // (BH, e-s, HD)
     }
     auto out = (blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 1)).view({B, NH, T, HD});  // (B, NH, T, HD)
     out = out.transpose(1, 2).reshape({B, T, NH * HD});                                          // (B, T, NH*HD)
@@ -260,9 +270,15 @@ torch::Tensor LlamaModel::mlp(const DecoderLayer& layer, const std::string& pref
 ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions& opts) const {
     if (ids.dim() != 2) throw Error("forward: token ids must be (B, T), found " + shape_text(ids.sizes()));
     const int64_t T = ids.size(1);
-    if (T > config_.max_position_embeddings)
-        throw Error("forward: sequence length " + std::to_string(T) + " exceeds max_position_embeddings " +
-                    std::to_string(config_.max_position_embeddings));
+    const int64_t P = opts.past ? opts.past->length() : 0; // positions already cached
+    if (P + T > config_.max_position_embeddings)
+        throw Error("forward: sequence length " + std::to_string(P + T) +
+                    " exceeds max_position_embeddings " + std::to_string(config_.max_position_embeddings));
+    if (opts.past && (opts.past->layers.size() != layers_.size() ||
+                      (opts.past->batch() != 1 && opts.past->batch() != ids.size(0))))
+        throw Error("forward: the KV cache has " + std::to_string(opts.past->layers.size()) +
+                    " layers of batch " + std::to_string(opts.past->batch()) + ", expected " +
+                    std::to_string(layers_.size()) + " layers of batch 1 or " + std::to_string(ids.size(0)));
     const auto device = embed_tokens_.device();
     auto tokens = ids.to(device, torch::kInt64);
     if (tokens.numel() > 0) {
@@ -271,14 +287,19 @@ ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions
             throw Error("forward: token id out of range [0, " + std::to_string(config_.vocab_size) + "): found " +
                         std::to_string(lo < 0 ? lo : hi));
     }
-    const RopeTables rope = rope_tables(rope_inv_freq(config_), T, options_.compute_dtype, device);
+    RopeTables rope = rope_tables(rope_inv_freq(config_), P + T, options_.compute_dtype, device);
+    if (P > 0) rope = {rope.cos.narrow(0, P, T), rope.sin.narrow(0, P, T)}; // positions P..P+T-1
+    if (opts.present) opts.present->layers.assign(layers_.size(), {});
 
     ForwardResult result;
     auto x = torch::embedding(embed_tokens_, tokens);                          // (B, T, C)
     for (size_t i = 0; i < layers_.size(); ++i) {
         const DecoderLayer& layer = layers_[i];
         const std::string prefix = "layers." + std::to_string(i) + ".";
-        x = x + attention(layer, prefix, rms_norm(x, layer.input_layernorm), rope, opts.observer);
+        const LayerKv* past = opts.past ? &opts.past->layers[i] : nullptr;
+        LayerKv* present = opts.present ? &opts.present->layers[i] : nullptr;
+        x = x +
+            attention(layer, prefix, rms_norm(x, layer.input_layernorm), rope, opts.observer, past, present);
         x = x + mlp(layer, prefix, rms_norm(x, layer.post_attention_layernorm), opts.observer);
         if (opts.want_layer_outputs) result.layer_outputs.push_back(x);
     }

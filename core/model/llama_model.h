@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
+#include "core/model/kv_cache.h"
 #include "core/model/llama_config.h"
 
 namespace rilq {
@@ -48,6 +49,11 @@ struct ForwardOptions {
     bool want_hidden = false;          // final hidden state after the last RMSNorm (B, T, C)
     bool want_layer_outputs = false;   // each decoder layer's output (B, T, C), L entries
     LinearInputObserver observer;      // optional
+    // Continuing a sequence (task evaluation): `past` holds positions 0..P-1 already run, so the
+    // ids are positions P..P+T-1; a past of batch 1 serves every row of a larger batch.
+    // `present`, when given, receives past + this call's keys and values.
+    const KvCache* past = nullptr;
+    KvCache* present = nullptr;
 };
 
 struct ForwardResult {
@@ -57,7 +63,7 @@ struct ForwardResult {
 };
 
 struct ModelOptions {
-    torch::Dtype compute_dtype = torch::kFloat32;
+    torch::Dtype compute_dtype = at::kFloat;
     std::string device = "cpu";        // "cpu" or "cuda[:N]" when LibTorch has CUDA
 };
 
@@ -75,7 +81,8 @@ public:
     const LlamaConfig& config() const { return config_; }
     const ModelOptions& options() const { return options_; }
 
-    // ids: (B, T) int64 token ids. No KV cache: RILQ training and PPL use full windows.
+    // ids: (B, T) int64 token ids. RILQ training and PPL run full windows; task evaluation
+    // passes a KV cache in the options to continue from a shared prefix.
     ForwardResult forward(const torch::Tensor& ids, const ForwardOptions& opts = {}) const;
     torch::Tensor logits(const torch::Tensor& ids) const { return forward(ids).logits; }
     // Applies the final norm's output projection: (B, T, C) -> (B, T, V).
@@ -107,7 +114,8 @@ public:
 private:
     torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
     torch::Tensor attention(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
-                            const RopeTables& rope, const LinearInputObserver& observer) const;
+                            const RopeTables& rope, const LinearInputObserver& observer, const LayerKv* past,
+                            LayerKv* present) const;
     torch::Tensor mlp(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
                       const LinearInputObserver& observer) const;
 
@@ -119,7 +127,8 @@ private:
     torch::Tensor lm_head_;        // (V, C); the same storage as embed_tokens_ when tied
 };
 
-// Names of the seven projections inside a layer, in the order linear_names() uses.
-const std::vector<std::string>& projection_names(); // "self_attn.q_proj", ..., "mlp.down_proj"
+// Module paths of the seven projections inside a decoder layer ("self_attn.q_proj", ...,
+// "mlp.down_proj"), in the order of projection_names() (core/model/projections.h) and linear_names().
+const std::vector<std::string>& projection_paths();
 
 } // namespace rilq

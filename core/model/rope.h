@@ -2,7 +2,7 @@
 // with Llama-3.1's "llama3" or "linear" scaling), cos/sin tables over positions, and the
 // rotate-half application (HF convention: the two halves of each head form the pairs).
 #pragma once
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/model/llama_config.h"
 

@@ -9,7 +9,10 @@
 //    multiset of counts compare equal and the first candidate wins real ties.
 // Metrics use fp64 (entropy_bits).
 #pragma once
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace rilq {
@@ -21,6 +24,19 @@ struct EntropyTable {
 };
 
 EntropyTable make_entropy_table(int64_t length);
+
+// The ICQ searches work on a group sorted ascending, where the codes of every candidate are
+// monotone in x and each code boundary is one split point. Copies x[0..len) sorted into
+// buffer[1..len], with -inf at buffer[0] and +inf at buffer[len + 1], so walks of the split points
+// need no bounds checks; returns buffer + 1 (the sorted values). buffer holds len + 2 floats.
+inline float* sorted_with_sentinels(const float* x, int64_t len, float* buffer) {
+    float* sorted = buffer + 1;
+    std::copy(x, x + len, sorted);
+    std::sort(sorted, sorted + len);
+    buffer[0] = -std::numeric_limits<float>::infinity();
+    sorted[len] = std::numeric_limits<float>::infinity();
+    return sorted;
+}
 
 // fp32 search entropy: terms summed in code order.
 inline float entropy_f32(const int32_t* counts, int levels, const EntropyTable& t) {

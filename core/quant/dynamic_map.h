@@ -8,11 +8,18 @@
 #include <cstdint>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/quant/quantizer.h"
 
 namespace rilq {
+
+// bitsandbytes double quantization of the absmax values (compress_statistics).
+struct DoubleQuantState {
+    float mean = 0.0f;    // c = mean(absmax), subtracted before quantizing
+    torch::Tensor codes;  // (NB) uint8 index into the dynamic map
+    torch::Tensor scales; // (ND) f32 absmax of (absmax - c) per block of 256
+};
 
 // create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8): 256 sorted fp32 values
 // in [-0.99297, 1], built with the same fp32 torch ops as bitsandbytes.

@@ -1,7 +1,8 @@
 #include "core/quant/icq_int.h"
 
 #include "core/quant/code_entropy.h"
-#include "core/quant/rtn.h"
+#include "core/quant/metrics.h"
+#include "core/util/error.h"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -21,6 +22,12 @@ std::vector<float> icq_int_candidates(int n, double range) {
 }
 
 namespace {
+
+class IcqIntQuantizer : public AffineQuantizer { // GPTQ's min/max, then the clip-ratio search per group
+  public:
+    using AffineQuantizer::AffineQuantizer;
+    QuantResult quantize(const torch::Tensor& weight, const QuantContext& context) const override;
+};
 
 struct GroupChoice {
     AffineParams params;
@@ -105,11 +112,7 @@ GroupChoice search_brute_force(const float* x, int64_t len, float xmin, float xm
 GroupChoice search_sorted(const float* x, int64_t len, float xmin, float xmax, const GroupSearch& s,
                           const EntropyTable& table, float* buffer, int64_t* pos, int32_t* hist) {
     GroupChoice out;
-    float* sorted = buffer + 1;
-    std::copy(x, x + len, sorted);
-    std::sort(sorted, sorted + len);
-    buffer[0] = -std::numeric_limits<float>::infinity();
-    sorted[len] = std::numeric_limits<float>::infinity();
+    const float* sorted = sorted_with_sentinels(x, len, buffer);
     const int nb = s.levels - 1; // boundaries between codes q and q+1
     const float maxq = static_cast<float>(nb);
     BestTracker best(s.exact, table, s.levels, len);
@@ -151,11 +154,44 @@ GroupChoice search_sorted(const float* x, int64_t len, float xmin, float xmax, c
 
 } // namespace
 
-QuantResult IcqIntQuantizer::quantize(const torch::Tensor& weight, const std::string& /*name*/) const {
+const IcqIntRecord& icq_int_record(const QuantResult& result) {
+    return record_as<IcqIntRecord>(result, "ICQ-int");
+}
+
+MethodStats IcqIntRecord::stats(const QuantResult&, const torch::Tensor&, const torch::Tensor&,
+                                const MetricsOptions&) const {
+    const double gain = (best_entropy - start_entropy).to(torch::kFloat64).mean().item<double>();
+    MethodStats s;
+    s.key = "icq";
+    s.metrics = {{"icq_gain_bits", gain}};
+    s.detail = candidate_search_json(candidates, choice, gain);
+    return s;
+}
+
+void IcqIntRecord::add_code_tensors(const QuantResult&, const QuantSpec&, const std::string& prefix,
+                                    std::vector<std::pair<std::string, torch::Tensor>>& out) const {
+    out.emplace_back(prefix + "icq_choice", choice.to(torch::kInt32));
+}
+
+const QuantMethod& icq_int_method() {
+    // The official integer ICQ sits in GPTQ's quantizer, so only GPTQ's range forms apply.
+    static const QuantMethod method{
+        "icq-int",
+        "ICQ-int",
+        "IR-QLoRA's ICQ on the integer grid: the entropy-maximising clip ratio per group around GPTQ's "
+        "min/max, without GPTQ's Hessian updates (METHODS.md 1.4)",
+        variants_of(rtn_variants(), {RtnVariant::Gptq, RtnVariant::GptqSymmetric}),
+        {2, 3, 4, 8},
+        GroupKind::RowGroups,
+        /*needs_calibration=*/false,
+        {"icq_int_n", "icq_int_range", "icq_entropy"},
+        &make_quantizer_of<IcqIntQuantizer>};
+    return method;
+}
+
+QuantResult IcqIntQuantizer::quantize(const torch::Tensor& weight, const QuantContext& /*context*/) const {
     const int64_t O = weight.size(0), I = weight.size(1);
-    QuantResult r;
-    r.bits = spec_.bits;
-    r.layout = GroupLayout::row_groups(O, I, spec_.group_size);
+    QuantResult r = empty_result(O, I);
     const int64_t G = r.layout.group_size, NG = r.layout.groups_per_row();
     const int levels = spec_.levels();
     const float maxq = static_cast<float>(levels - 1);
@@ -165,28 +201,21 @@ QuantResult IcqIntQuantizer::quantize(const torch::Tensor& weight, const std::st
     GroupSearch search;
     search.candidates = &candidates;
     search.levels = levels;
-    search.symmetric = spec_.rtn_variant == RtnVariant::GptqSymmetric;
+    search.symmetric = variant_ == RtnVariant::GptqSymmetric;
     search.exact = spec_.icq_entropy == IcqEntropyArithmetic::ExactTies;
 
-    r.dequantized = torch::empty({O, I}, torch::kFloat32); // (O, I)
-    r.codes = torch::empty({O, I}, torch::kUInt8);         // (O, I)
-    r.scales = torch::empty({O, NG}, torch::kFloat32);     // (O, G)
-    r.zeros = torch::empty({O, NG}, torch::kFloat32);      // (O, G)
-    r.has_icq_int = true;
-    IcqIntState& st = r.icq_int;
+    auto record = std::make_shared<IcqIntRecord>();
+    IcqIntRecord& st = *record;
     st.candidates = torch::tensor(candidates, torch::kFloat32);
-    st.choice = torch::empty({O, NG}, torch::kInt64);
-    st.start_entropy = torch::empty({O, NG}, torch::kFloat32);
-    st.best_entropy = torch::empty({O, NG}, torch::kFloat32);
-
+    st.choice = torch::empty({O, NG}, torch::kInt64);          // (O, G)
+    st.start_entropy = torch::empty({O, NG}, torch::kFloat32); // (O, G)
+    st.best_entropy = torch::empty({O, NG}, torch::kFloat32);  // (O, G)
     const float* w = weight.data_ptr<float>();
-    float* deq = r.dequantized.data_ptr<float>();
-    uint8_t* codes = r.codes.data_ptr<uint8_t>();
-    float* scales = r.scales.data_ptr<float>();
-    float* zeros = r.zeros.data_ptr<float>();
-    int64_t* choice = st.choice.data_ptr<int64_t>();
-    float* h0 = st.start_entropy.data_ptr<float>();
+    float *deq = r.dequantized.data_ptr<float>(), *scales = r.scales.data_ptr<float>();
+    float *zeros = r.zeros.data_ptr<float>(), *h0 = st.start_entropy.data_ptr<float>();
     float* h1 = st.best_entropy.data_ptr<float>();
+    uint8_t* codes = r.codes.data_ptr<uint8_t>();
+    int64_t* choice = st.choice.data_ptr<int64_t>();
 
     at::parallel_for(0, O, std::max<int64_t>(1, 2048 / std::max<int64_t>(I, 1)), [&](int64_t r0, int64_t r1) {
         std::vector<int32_t> hist(static_cast<size_t>(levels));
@@ -197,11 +226,8 @@ QuantResult IcqIntQuantizer::quantize(const torch::Tensor& weight, const std::st
                 const int64_t c0 = g * G, c1 = std::min(c0 + G, I), len = c1 - c0;
                 const float* x = w + row * I + c0;
                 const EntropyTable& et = len == G ? full_table : tail_table;
-                float xmin = x[0], xmax = x[0];
-                for (int64_t i = 1; i < len; ++i) {
-                    xmin = std::min(xmin, x[i]);
-                    xmax = std::max(xmax, x[i]);
-                }
+                float xmin = 0.0f, xmax = 0.0f;
+                group_range(x, len, xmin, xmax);
                 gptq_range(xmin, xmax, search.symmetric);
                 // Walking the split points pays off while there are fewer of them than elements.
                 const GroupChoice gc = 4 * (levels - 1) <= len
@@ -214,14 +240,11 @@ QuantResult IcqIntQuantizer::quantize(const torch::Tensor& weight, const std::st
                 choice[gi] = gc.choice;
                 h0[gi] = gc.start_entropy;
                 h1[gi] = gc.best_entropy;
-                for (int64_t i = 0; i < len; ++i) {
-                    const float q = affine_code(x[i], gc.params, maxq);
-                    deq[row * I + c0 + i] = gc.params.scale * (q - gc.params.zero);
-                    codes[row * I + c0 + i] = static_cast<uint8_t>(q);
-                }
+                write_affine_group(x, len, gc.params, maxq, deq + row * I + c0, codes + row * I + c0);
             }
         }
     });
+    r.record = std::move(record);
     return r;
 }
 

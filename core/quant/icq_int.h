@@ -5,22 +5,35 @@
 // codes have the strictly highest entropy over the group (per row when per channel).
 // Applied here on top of RTN, without GPTQ's Hessian error feedback.
 #pragma once
+#include <string>
 #include <vector>
 
-#include "core/quant/quantizer.h"
+#include "core/quant/rtn.h"
 
 namespace rilq {
 
 // The clip ratios in the official order (fp32 torch.linspace values).
 std::vector<float> icq_int_candidates(int n, double range);
 
-class IcqIntQuantizer : public Quantizer {
+// The search record per group (§1.4).
+class IcqIntRecord : public QuantRecord {
   public:
-    explicit IcqIntQuantizer(const QuantSpec& spec) : spec_(spec) {}
-    QuantResult quantize(const torch::Tensor& weight, const std::string& name) const override;
+    torch::Tensor candidates;    // (C) f32 clip ratios in the official order: 1, 1.002..1.1, 0.998..0.9
+    torch::Tensor choice;        // (O, G) int64 index of the winning ratio
+    torch::Tensor start_entropy; // (O, G) f32 entropy at ratio 1 (plain GPTQ-style RTN)
+    torch::Tensor best_entropy;  // (O, G) f32 entropy of the winner
 
-  private:
-    QuantSpec spec_;
+    // metric icq_gain_bits (vs ratio 1); quant_stats.json "icq": gain, candidates, choice histogram.
+    MethodStats stats(const QuantResult& result, const torch::Tensor& weight,
+                      const torch::Tensor& group_entropy, const MetricsOptions& options) const override;
+    void add_code_tensors(const QuantResult& result, const QuantSpec& spec, const std::string& prefix,
+                          std::vector<std::pair<std::string, torch::Tensor>>& out) const override;
 };
+
+// The result's ICQ-int record; Error when it has none.
+const IcqIntRecord& icq_int_record(const QuantResult& result);
+
+// The registry entry of "icq-int" (its quantizer, an AffineQuantizer, lives in icq_int.cpp).
+const QuantMethod& icq_int_method();
 
 } // namespace rilq

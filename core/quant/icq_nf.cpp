@@ -2,8 +2,9 @@
 
 #include "core/quant/code_entropy.h"
 #include "core/quant/dynamic_map.h"
-#include "core/quant/nf.h"
+#include "core/quant/metrics.h"
 #include "core/quant/nf_tables.h"
+#include "core/util/error.h"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -31,6 +32,16 @@ std::vector<float> icq_nf_candidates(int n, double lambda) {
 
 namespace {
 
+// ICQ's search on NF blocks; its NF table, thresholds and absmax storage are NfQuantizer's.
+class IcqNfQuantizer : public NfQuantizer {
+  public:
+    using NfQuantizer::NfQuantizer;
+    QuantResult quantize(const torch::Tensor& weight, const QuantContext& context) const override;
+    // NF's storage plus a uint8 tau1 per block and an fp16 tau2 per super-block.
+    double bits_per_weight(std::string* note) const override;
+    std::string dequant_formula() const override;
+};
+
 struct BlockChoice {
     float median = 0.0f; // tau0
     float spread = 0.0f; // m
@@ -57,13 +68,8 @@ template <bool kExactTies>
 BlockChoice search_block(const float* x, int64_t len, const SearchSetup& s, const EntropyTable& table,
                          float* buffer) {
     BlockChoice out;
-    // buffer = [-inf, sorted block..., +inf]: the sentinels make "v > t" false below and true above
-    // the block for any tau and inv > 0, so the partition walks need no bounds checks.
-    float* sorted = buffer + 1;
-    std::copy(x, x + len, sorted);
-    std::sort(sorted, sorted + len);
-    buffer[0] = -std::numeric_limits<float>::infinity();
-    sorted[len] = std::numeric_limits<float>::infinity();
+    // The sentinels make "v > t" false below and true above the block for any tau and inv > 0.
+    const float* sorted = sorted_with_sentinels(x, len, buffer);
     out.median = sorted[(len - 1) / 2]; // torch.median's lower middle value
     const float xmin = sorted[0], xmax = sorted[len - 1];
     // max|x - tau| is reached at an extreme because fl(x - tau) is monotone in x.
@@ -136,29 +142,103 @@ BlockChoice search_block(const float* x, int64_t len, const SearchSetup& s, cons
 
 } // namespace
 
-QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const std::string& /*name*/) const {
+const IcqNfRecord& icq_nf_record(const QuantResult& result) {
+    return record_as<IcqNfRecord>(result, "ICQ-NF");
+}
+
+MethodStats IcqNfRecord::stats(const QuantResult& result, const torch::Tensor& weight,
+                               const torch::Tensor& group_entropy, const MetricsOptions& options) const {
+    const GroupLayout& l = result.layout;
+    const double gain_vs_start = (best_entropy - start_entropy).to(torch::kFloat64).mean().item<double>();
+    const auto plain_entropy = group_code_entropy(l, plain_codes, result.bits); // (NB) f64
+    const auto gain = group_entropy - plain_entropy;
+    const double gain_vs_plain = gain.mean().item<double>();
+    const double losing = (gain < 0).to(torch::kFloat64).mean().item<double>();
+    // tau* relative to the block's absmax of w.
+    auto wabs = l.to_padded(weight.abs(), 0.0).amax(1); // (NB)
+    auto ratio = offset / wabs.clamp_min(std::numeric_limits<float>::min());
+    const Distribution offset_ratio = summarize_distribution(ratio, options.offset_ratio_bins, -1.0, 1.0);
+
+    MethodStats s;
+    s.key = "icq";
+    s.metrics = {{"icq_gain_bits", gain_vs_start},
+                 {"icq_gain_vs_plain_bits", gain_vs_plain},
+                 {"icq_blocks_losing_vs_plain", losing}};
+    s.detail = candidate_search_json(candidates, choice, gain_vs_start);
+    s.detail["gain_vs_plain_bits"] = finite_or_null(gain_vs_plain);
+    s.detail["plain_mean_group_bits"] = finite_or_null(plain_entropy.mean().item<double>());
+    s.detail["blocks_losing_vs_plain"] = finite_or_null(losing);
+    s.detail["offset_over_absmax"] = distribution_json(offset_ratio);
+    return s;
+}
+
+void IcqNfRecord::add_code_tensors(const QuantResult& result, const QuantSpec& spec,
+                                   const std::string& prefix,
+                                   std::vector<std::pair<std::string, torch::Tensor>>& out) const {
+    NfRecord::add_code_tensors(result, spec, prefix, out);
+    if (spec.icq_quantize_offset) {
+        out.emplace_back(prefix + "offset_codes", offset_codes);
+        out.emplace_back(prefix + "offset_scales", offset_scales);
+    } else {
+        out.emplace_back(prefix + "offset", offset_dequant);
+    }
+    out.emplace_back(prefix + "icq_choice", choice.to(torch::kInt32));
+}
+
+double IcqNfQuantizer::bits_per_weight(std::string* note) const {
+    const double G = static_cast<double>(spec_.group_size);
+    double bits = NfQuantizer::bits_per_weight(note);
+    bits += 8.0 / G + 16.0 / (G * static_cast<double>(spec_.icq_superblock));
+    if (note) *note += " + uint8 tau1 per block + fp16 tau2 per super-block";
+    return bits;
+}
+
+std::string IcqNfQuantizer::dequant_formula() const {
+    return absmax_formula() +
+           (spec_.icq_quantize_offset ? "tau[b] = dynamic_map[offset_codes[b]] * offset_scales[b // S]; "
+                                      : "tau[b] = offset[b]; ") +
+           "w.flat[j] = table[codes.flat[j]] * a[j // B] + tau[j // B]";
+}
+
+const QuantMethod& icq_nf_method() {
+    static const QuantMethod method{
+        "icq-nf",
+        "ICQ-NF",
+        "IR-QLoRA's Information Calibration Quantization: NF-k of W - tau with the entropy-maximising offset "
+        "tau per block (METHODS.md 1.3)",
+        variants_of(nf_variants()),
+        {2, 3, 4},
+        GroupKind::FlatBlocks,
+        /*needs_calibration=*/false,
+        {"double_quant", "double_quant_block", "icq_tau_lambda", "icq_tau_n", "icq_superblock",
+         "icq_quantize_offset", "icq_entropy"},
+        &make_quantizer_of<IcqNfQuantizer>};
+    return method;
+}
+
+QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const QuantContext& /*context*/) const {
     const int64_t O = weight.size(0), I = weight.size(1), B = spec_.group_size, N = O * I;
     const int64_t NB = (N + B - 1) / B, S = spec_.icq_superblock, NS = (NB + S - 1) / S;
     QuantResult r;
     r.bits = spec_.bits;
     r.layout = GroupLayout::flat_blocks(O, I, B);
-    const auto table = nf_table(spec_.bits, spec_.nf_variant);
-    const auto thresholds = nf_thresholds(table);
+    const auto& table = table_;
+    const auto& thresholds = thresholds_;
     r.table = torch::tensor(table, torch::kFloat32);
-    const auto candidates = icq_nf_candidates(spec_.icq_n, spec_.icq_lambda);
+    const auto candidates = icq_nf_candidates(spec_.icq_tau_n, spec_.icq_tau_lambda);
 
     SearchSetup setup;
     setup.thresholds = &thresholds;
     setup.candidates = &candidates;
-    setup.start_index = spec_.icq_n; // the middle of 2n+1 (0 when n = 0)
+    setup.start_index = spec_.icq_tau_n; // the middle of 2n+1 (0 when n = 0)
     setup.levels = spec_.levels();
     const int64_t tail = N - (NB - 1) * B;
     const EntropyTable full_table = make_entropy_table(B);
     const EntropyTable tail_table = make_entropy_table(tail);
     const bool exact = spec_.icq_entropy == IcqEntropyArithmetic::ExactTies;
 
-    IcqNfState& st = r.icq_nf;
-    r.has_icq_nf = true;
+    auto record = std::make_shared<IcqNfRecord>();
+    IcqNfRecord& st = *record;
     st.candidates = torch::tensor(candidates, torch::kFloat32); // (C)
     st.median = torch::empty({NB}, torch::kFloat32);            // (NB)
     st.spread = torch::empty({NB}, torch::kFloat32);            // (NB)
@@ -167,7 +247,7 @@ QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const std::str
     st.start_entropy = torch::empty({NB}, torch::kFloat32);     // (NB)
     st.best_entropy = torch::empty({NB}, torch::kFloat32);      // (NB)
     auto codes = torch::empty({N}, torch::kUInt8);              // (O*I)
-    r.absmax_fp = torch::empty({NB}, torch::kFloat32);          // (NB)
+    st.absmax_fp = torch::empty({NB}, torch::kFloat32);         // (NB)
 
     const float* x = weight.data_ptr<float>();
     uint8_t* code_ptr = codes.data_ptr<uint8_t>();
@@ -177,7 +257,7 @@ QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const std::str
     float* offset = st.offset.data_ptr<float>();
     float* h0 = st.start_entropy.data_ptr<float>();
     float* h1 = st.best_entropy.data_ptr<float>();
-    float* absmax = r.absmax_fp.data_ptr<float>();
+    float* absmax = st.absmax_fp.data_ptr<float>();
 
     at::parallel_for(0, NB, std::max<int64_t>(1, 8192 / B), [&](int64_t b0, int64_t b1) {
         std::vector<float> sorted(static_cast<size_t>(B + 2)), diff(static_cast<size_t>(B));
@@ -224,18 +304,14 @@ QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const std::str
         }
     }
 
-    if (spec_.double_quant) {
-        r.double_quantized = true;
-        r.double_quant = double_quantize(r.absmax_fp, spec_.double_quant_block, r.absmax);
-    } else {
-        r.absmax = r.absmax_fp;
-    }
+    store_absmax(st, r);
     r.dequantized = nf_dequantize(codes, r.absmax, B, table, st.offset_dequant).view({O, I});
 
     // Plain NF codes of the same weight (tau = 0): the metrics report the gain over them.
     torch::Tensor plain_codes, plain_absmax;
     nf_quantize_flat(weight.reshape({-1}), B, thresholds, plain_codes, plain_absmax);
     st.plain_codes = plain_codes.view({O, I});
+    r.record = std::move(record);
     return r;
 }
 

@@ -10,9 +10,10 @@
 // Per candidate the codes are never materialised: on the sorted block, the histogram follows
 // from where each threshold splits it (see search_block in icq_nf.cpp).
 #pragma once
+#include <string>
 #include <vector>
 
-#include "core/quant/quantizer.h"
+#include "core/quant/nf.h"
 
 namespace rilq {
 
@@ -20,13 +21,36 @@ namespace rilq {
 // in fp64 then cast to fp32 as torch does when multiplying; n = 0 gives the single offset 0.
 std::vector<float> icq_nf_candidates(int n, double lambda);
 
-class IcqNfQuantizer : public Quantizer {
+// The search record per block (§1.3): which candidate won and the entropies around it, and how
+// the offsets are stored; plus NF's absmax and double quantization.
+class IcqNfRecord : public NfRecord {
   public:
-    explicit IcqNfQuantizer(const QuantSpec& spec) : spec_(spec) {}
-    QuantResult quantize(const torch::Tensor& weight, const std::string& name) const override;
+    torch::Tensor median;         // (NB) f32 tau0, the lower median of the block
+    torch::Tensor spread;         // (NB) f32 m = max|w - tau0|
+    torch::Tensor candidates;     // (C) f32 the offsets f tried, C = 2n+1, ascending
+    torch::Tensor choice;         // (NB) int64 index of the winning candidate
+    torch::Tensor offset;         // (NB) f32 tau* = f*·m + tau0 before its 8-bit storage
+    torch::Tensor offset_codes;   // (NB) uint8 tau1, index into the dynamic map (when quantized)
+    torch::Tensor offset_scales;  // (NS) f32 tau2 = max|tau*| over the super-block
+    torch::Tensor offset_dequant; // (NB) f32 the tau actually added back (dyn[tau1]·tau2, or tau*)
+    torch::Tensor start_entropy;  // (NB) f32 entropy (bits) at the median start f = 0, in search arithmetic
+    torch::Tensor best_entropy;   // (NB) f32 entropy (bits) of the winner, in search arithmetic
+    torch::Tensor plain_codes;    // (O, I) uint8 plain NF codes of W (tau = 0), for the gain over plain NF
 
-  private:
-    QuantSpec spec_;
+    // metrics icq_gain_bits (vs the median start), icq_gain_vs_plain_bits, icq_blocks_losing_vs_plain;
+    // quant_stats.json "icq": gains, candidates, choice histogram, tau* / max|w| per block.
+    MethodStats stats(const QuantResult& result, const torch::Tensor& weight,
+                      const torch::Tensor& group_entropy, const MetricsOptions& options) const override;
+    void add_code_tensors(const QuantResult& result, const QuantSpec& spec, const std::string& prefix,
+                          std::vector<std::pair<std::string, torch::Tensor>>& out) const override;
+    bool uses_dynamic_map() const override { return true; }
+    void drop_working_copies() override { plain_codes = torch::Tensor(); }
 };
+
+// The result's ICQ-NF record; Error when it has none.
+const IcqNfRecord& icq_nf_record(const QuantResult& result);
+
+// The registry entry of "icq-nf" (its quantizer, an NfQuantizer, lives in icq_nf.cpp).
+const QuantMethod& icq_nf_method();
 
 } // namespace rilq

@@ -3,6 +3,7 @@
 #include "core/quant/code_entropy.h"
 
 #include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -64,6 +65,41 @@ double quantile_sorted(const std::vector<double>& v, double q) {
 }
 
 } // namespace
+
+torch::Tensor group_code_entropy(const GroupLayout& layout, const torch::Tensor& codes, int bits,
+                                 std::vector<int64_t>* pooled) {
+    std::vector<double> entropy;
+    std::vector<int64_t> histogram;
+    auto c = codes.contiguous();
+    group_entropies(layout, c.data_ptr<uint8_t>(), 1 << bits, entropy, histogram);
+    if (pooled) *pooled = std::move(histogram);
+    return torch::tensor(entropy, torch::kFloat64);
+}
+
+nlohmann::json finite_or_null(double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json distribution_json(const Distribution& d) {
+    nlohmann::json j{{"count", d.count}, {"non_finite", d.non_finite}};
+    const std::pair<const char*, double> summary[] = {{"mean", d.mean},     {"min", d.min}, {"p10", d.p10},
+                                                      {"median", d.median}, {"p90", d.p90}, {"p99", d.p99},
+                                                      {"max", d.max}};
+    for (const auto& [key, value] : summary)
+        j[key] = finite_or_null(value);
+    j["histogram"] = {{"lo", finite_or_null(d.lo)}, {"hi", finite_or_null(d.hi)}, {"counts", d.histogram}};
+    return j;
+}
+
+nlohmann::json candidate_search_json(const torch::Tensor& candidates, const torch::Tensor& choice,
+                                     double gain_vs_start_bits) {
+    auto cand = candidates.contiguous();
+    auto hist = torch::bincount(choice.reshape({-1}), {}, cand.numel()).contiguous();
+    return {{"gain_vs_start_bits", finite_or_null(gain_vs_start_bits)},
+            {"candidates", std::vector<float>(cand.data_ptr<float>(), cand.data_ptr<float>() + cand.numel())},
+            {"choice_histogram",
+             std::vector<int64_t>(hist.data_ptr<int64_t>(), hist.data_ptr<int64_t>() + hist.numel())}};
+}
 
 Distribution summarize_distribution(const torch::Tensor& values, int bins, double lo, double hi) {
     Distribution d;
@@ -196,47 +232,14 @@ LinearQuantStats compute_linear_stats(const std::string& name, const torch::Tens
     }
 
     // ---- code entropy ----
-    std::vector<double> entropy;
-    auto codes = result.codes.contiguous();
-    group_entropies(l, codes.data_ptr<uint8_t>(), levels, entropy, s.code_histogram);
-    auto entropy64 = torch::tensor(entropy, torch::kFloat64); // (num_groups)
+    const auto entropy64 =
+        group_code_entropy(l, result.codes, result.bits, &s.code_histogram); // (num_groups)
     s.group_entropy = entropy64.to(torch::kFloat32);
     s.mean_group_entropy_bits = entropy64.mean().item<double>();
     s.pooled_entropy_bits = entropy_bits(s.code_histogram.data(), levels, l.numel());
 
-    // ---- ICQ ----
-    if (result.has_icq_nf) {
-        const IcqNfState& st = result.icq_nf;
-        s.has_icq = true;
-        s.icq_gain_vs_start_bits =
-            (st.best_entropy - st.start_entropy).to(torch::kFloat64).mean().item<double>();
-        std::vector<double> plain;
-        std::vector<int64_t> plain_hist;
-        auto pc = st.plain_codes.contiguous();
-        group_entropies(l, pc.data_ptr<uint8_t>(), levels, plain, plain_hist);
-        auto plain_entropy = torch::tensor(plain, torch::kFloat64);
-        auto gain = entropy64 - plain_entropy;
-        s.icq_plain_entropy_bits = plain_entropy.mean().item<double>();
-        s.icq_gain_vs_plain_bits = gain.mean().item<double>();
-        s.icq_blocks_losing_vs_plain = (gain < 0).to(torch::kFloat64).mean().item<double>();
-        auto cand = st.candidates.contiguous();
-        s.icq_candidates.assign(cand.data_ptr<float>(), cand.data_ptr<float>() + cand.numel());
-        auto hist = torch::bincount(st.choice, {}, cand.numel());
-        s.icq_choice_histogram.assign(hist.data_ptr<int64_t>(), hist.data_ptr<int64_t>() + hist.numel());
-        // tau* relative to the block's absmax of w.
-        auto wabs = l.to_padded(w.abs(), 0.0).amax(1); // (NB)
-        auto ratio = st.offset / wabs.clamp_min(std::numeric_limits<float>::min());
-        s.icq_offset_ratio = summarize_distribution(ratio, options.offset_ratio_bins, -1.0, 1.0);
-    } else if (result.has_icq_int) {
-        const IcqIntState& st = result.icq_int;
-        s.has_icq = true;
-        s.icq_gain_vs_start_bits =
-            (st.best_entropy - st.start_entropy).to(torch::kFloat64).mean().item<double>();
-        auto cand = st.candidates.contiguous();
-        s.icq_candidates.assign(cand.data_ptr<float>(), cand.data_ptr<float>() + cand.numel());
-        auto hist = torch::bincount(st.choice.reshape({-1}), {}, cand.numel());
-        s.icq_choice_histogram.assign(hist.data_ptr<int64_t>(), hist.data_ptr<int64_t>() + hist.numel());
-    }
+    // ---- the method's own ----
+    if (result.record) s.method = result.record->stats(result, w, entropy64, options);
 
     // ---- spectrum of the error ----
     if (options.spectrum) {

@@ -1,14 +1,17 @@
 // Per-linear measurements of a quantization (METHODS §5): weight error, per-group error
-// distribution, code entropy, ICQ gains and offsets, output error on calibration inputs and the
-// singular-value spectrum of the error. Cheap enough to run on every linear of a model; the
-// spectrum is the only part that costs more than a pass over the weight and can be switched off.
+// distribution, code entropy, the method's own stats (ICQ gains and offsets, from its record),
+// output error on calibration inputs and the singular-value spectrum of the error. Cheap enough to run on
+// every linear of a model; the spectrum is the only part that costs more than a pass over the weight and can
+// be switched off.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "core/quant/quantizer.h"
 
@@ -32,6 +35,20 @@ struct Distribution {
 };
 
 Distribution summarize_distribution(const torch::Tensor& values, int bins, double lo, double hi);
+// Quantiles and histogram as quant_stats.json writes them; non-finite numbers become null.
+nlohmann::json distribution_json(const Distribution& d);
+nlohmann::json finite_or_null(double v);
+
+// A search over candidates (ICQ's offsets or clip ratios) as quant_stats.json records it: the
+// candidates, how many groups chose each (`choice` holds candidate indices) and the mean entropy
+// gain over the search's start.
+nlohmann::json candidate_search_json(const torch::Tensor& candidates, const torch::Tensor& choice,
+                                     double gain_vs_start_bits);
+
+// Per-group code entropy (num_groups) f64, in bits over each group's own length; `pooled` gets
+// the histogram of all codes when given.
+torch::Tensor group_code_entropy(const GroupLayout& layout, const torch::Tensor& codes, int bits,
+                                 std::vector<int64_t>* pooled = nullptr);
 
 struct LinearQuantStats {
     std::string name;           // "layers.3.mlp.up_proj"
@@ -51,15 +68,8 @@ struct LinearQuantStats {
     double mean_group_entropy_bits = 0.0, pooled_entropy_bits = 0.0;
     std::vector<int64_t> code_histogram;
 
-    // ICQ (NF path: vs the median start and vs plain zero-offset NF; int path: vs ratio 1).
-    bool has_icq = false;
-    double icq_gain_vs_start_bits = 0.0;       // mean over groups, search arithmetic (>= 0 by construction)
-    double icq_gain_vs_plain_bits = 0.0;       // NF path: mean over blocks, fp64 entropies
-    double icq_plain_entropy_bits = 0.0;       // NF path: mean block entropy of plain NF
-    double icq_blocks_losing_vs_plain = 0.0;   // NF path: fraction of blocks whose entropy falls
-    std::vector<float> icq_candidates;         // offsets f (NF) or clip ratios p (int)
-    std::vector<int64_t> icq_choice_histogram; // groups per candidate index
-    Distribution icq_offset_ratio;             // NF path: tau* / max|w| per block
+    // The method's own (its record's stats): metrics such as icq_gain_bits and a JSON object.
+    MethodStats method;
 
     // Output error on calibration inputs X (FP model's input to this linear):
     // ||X W^T - X Q(W)^T||_F / ||X W^T||_F.

@@ -2,6 +2,7 @@
 
 #include "core/quant/dynamic_map.h"
 #include "core/quant/nf_tables.h"
+#include "core/util/error.h"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -69,24 +70,82 @@ torch::Tensor nf_dequantize(const torch::Tensor& codes, const torch::Tensor& abs
     return out;
 }
 
-QuantResult NfQuantizer::quantize(const torch::Tensor& weight, const std::string& /*name*/) const {
+const NfRecord& nf_record(const QuantResult& result) {
+    return record_as<NfRecord>(result, "NormalFloat (nf, icq-nf)");
+}
+
+void NfRecord::add_code_tensors(const QuantResult& result, const QuantSpec&, const std::string& prefix,
+                                std::vector<std::pair<std::string, torch::Tensor>>& out) const {
+    if (!double_quantized) {
+        out.emplace_back(prefix + "absmax", result.absmax);
+        return;
+    }
+    out.emplace_back(prefix + "absmax_codes", double_quant.codes);
+    out.emplace_back(prefix + "absmax_scales", double_quant.scales);
+    out.emplace_back(prefix + "absmax_mean", torch::tensor({double_quant.mean}, torch::kFloat32));
+}
+
+void NfQuantizer::store_absmax(NfRecord& record, QuantResult& result) const {
+    if (spec_.double_quant) {
+        record.double_quantized = true;
+        record.double_quant = double_quantize(record.absmax_fp, spec_.double_quant_block, result.absmax);
+    } else {
+        result.absmax = record.absmax_fp;
+    }
+}
+
+double NfQuantizer::bits_per_weight(std::string* note) const {
+    const double G = static_cast<double>(spec_.group_size);
+    if (spec_.double_quant) {
+        if (note)
+            *note = "codes + uint8 absmax + fp32 per " + std::to_string(spec_.double_quant_block) +
+                    " absmax (double quant)";
+        return spec_.bits + 8.0 / G + 32.0 / (G * static_cast<double>(spec_.double_quant_block));
+    }
+    if (note) *note = "codes + fp32 absmax per block";
+    return spec_.bits + 32.0 / G;
+}
+
+std::string NfQuantizer::absmax_formula() const {
+    return spec_.double_quant ? "a[b] = dynamic_map[absmax_codes[b]] * absmax_scales[b // D] + absmax_mean; "
+                              : "a[b] = absmax[b]; ";
+}
+
+NfQuantizer::NfQuantizer(const QuantSpec& spec)
+    : Quantizer(spec), table_(nf_table(spec.bits, variant_value(nf_variants(), spec.variant, "nf"))),
+      thresholds_(nf_thresholds(table_)) {}
+
+std::string NfQuantizer::dequant_formula() const {
+    return absmax_formula() + "w.flat[j] = table[codes.flat[j]] * a[j // B]";
+}
+
+const QuantMethod& nf_method() {
+    static const QuantMethod method{
+        "nf",
+        "NF",
+        "NormalFloat-k with absmax blocks over the flattened weight, as bitsandbytes (METHODS.md 1.2)",
+        variants_of(nf_variants()),
+        {2, 3, 4},
+        GroupKind::FlatBlocks,
+        /*needs_calibration=*/false,
+        {"double_quant", "double_quant_block"},
+        &make_quantizer_of<NfQuantizer>};
+    return method;
+}
+
+QuantResult NfQuantizer::quantize(const torch::Tensor& weight, const QuantContext& /*context*/) const {
     const int64_t O = weight.size(0), I = weight.size(1), B = spec_.group_size;
     QuantResult r;
     r.bits = spec_.bits;
     r.layout = GroupLayout::flat_blocks(O, I, B);
-    const auto table = nf_table(spec_.bits, spec_.nf_variant);
-    const auto thresholds = nf_thresholds(table);
-    r.table = torch::tensor(table, torch::kFloat32);
+    r.table = torch::tensor(table_, torch::kFloat32);
+    auto record = std::make_shared<NfRecord>();
     torch::Tensor codes;
-    nf_quantize_flat(weight.reshape({-1}), B, thresholds, codes, r.absmax_fp); // (O*I), (NB)
+    nf_quantize_flat(weight.reshape({-1}), B, thresholds_, codes, record->absmax_fp); // (O*I), (NB)
     r.codes = codes.view({O, I});
-    if (spec_.double_quant) {
-        r.double_quantized = true;
-        r.double_quant = double_quantize(r.absmax_fp, spec_.double_quant_block, r.absmax);
-    } else {
-        r.absmax = r.absmax_fp;
-    }
-    r.dequantized = nf_dequantize(codes, r.absmax, B, table).view({O, I});
+    store_absmax(*record, r);
+    r.dequantized = nf_dequantize(codes, r.absmax, B, table_).view({O, I});
+    r.record = std::move(record);
     return r;
 }
 

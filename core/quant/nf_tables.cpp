@@ -138,4 +138,12 @@ double icq_sigma() {
     return 1.0 / normal_quantile(p);
 }
 
+const VariantTable<NfVariant>& nf_variants() {
+    static const VariantTable<NfVariant> variants = {
+        {NfVariant::BnbAsymmetric, {"bnb", "bitsandbytes' asymmetric table with an exact 0"}},
+        {NfVariant::QloraSymmetric, {"sym", "the QLoRA paper's symmetric table (NF4: always bnb's)"}},
+    };
+    return variants;
+}
+
 } // namespace rilq

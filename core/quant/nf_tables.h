@@ -13,11 +13,21 @@
 // midpoint of adjacent levels written as its shortest decimal and read back as fp32 - the way
 // bitsandbytes produced the constants of dQuantizeNF4, which this reproduces exactly.
 #pragma once
+#include <string>
+#include <utility>
 #include <vector>
 
-#include "core/quant/quant_spec.h"
+#include "core/quant/quant_registry.h"
 
 namespace rilq {
+
+// NF-2/NF-3 codebooks: METHODS §7.7 leaves open which one IR-QLoRA meant.
+enum class NfVariant {
+    BnbAsymmetric,  // bitsandbytes create_normal_map construction: 2^(b-1) positive levels, exact 0 (default)
+    QloraSymmetric, // QLoRA-paper construction: averages of adjacent quantiles, no 0 level
+};
+// Each construction with its name and doc, the default first (the variants of nf and icq-nf).
+const VariantTable<NfVariant>& nf_variants();
 
 // bitsandbytes' NF offset: the quantile level whose Phi^-1 maps to +-1.
 constexpr double kNfOffset = 0.9677083;

@@ -8,30 +8,6 @@
 
 namespace rilq {
 
-namespace {
-
-std::string dequant_formula(const QuantSpec& spec) {
-    switch (spec.method) {
-    case QuantMethod::Rtn:
-    case QuantMethod::IcqInt:
-        return "w[o, i] = (codes[o, i] - zeros[o, i // G]) * scales[o, i // G]";
-    case QuantMethod::Nf:
-        return spec.double_quant
-                   ? "a[b] = dynamic_map[absmax_codes[b]] * absmax_scales[b // D] + absmax_mean; "
-                     "w.flat[j] = table[codes.flat[j]] * a[j // B]"
-                   : "w.flat[j] = table[codes.flat[j]] * absmax[j // B]";
-    case QuantMethod::IcqNf:
-        return std::string(spec.double_quant
-                               ? "a[b] = dynamic_map[absmax_codes[b]] * absmax_scales[b // D] + absmax_mean; "
-                               : "a[b] = absmax[b]; ") +
-               "tau[b] = dynamic_map[offset_codes[b]] * offset_scales[b // S]; "
-               "w.flat[j] = table[codes.flat[j]] * a[j // B] + tau[j // B]";
-    }
-    return "";
-}
-
-} // namespace
-
 std::vector<std::pair<std::string, torch::Tensor>> quant_code_tensors(const ModelQuantResult& result) {
     if (result.states.empty())
         throw Error("quant codes: no per-linear state kept (run quantize_model with keep_states = true)");
@@ -42,34 +18,20 @@ std::vector<std::pair<std::string, torch::Tensor>> quant_code_tensors(const Mode
         if (r.scales.defined()) out.emplace_back(p + "scales", r.scales);
         if (r.zeros.defined()) out.emplace_back(p + "zeros", r.zeros);
         if (r.table.defined()) out.emplace_back(p + "table", r.table);
-        if (r.double_quantized) {
-            out.emplace_back(p + "absmax_codes", r.double_quant.codes);
-            out.emplace_back(p + "absmax_scales", r.double_quant.scales);
-            out.emplace_back(p + "absmax_mean", torch::tensor({r.double_quant.mean}, torch::kFloat32));
-        } else if (r.absmax.defined()) {
+        if (r.record)
+            r.record->add_code_tensors(r, result.spec, p, out);
+        else if (r.absmax.defined())
             out.emplace_back(p + "absmax", r.absmax);
-        }
-        if (r.has_icq_nf) {
-            if (result.spec.icq_quantize_offset) {
-                out.emplace_back(p + "offset_codes", r.icq_nf.offset_codes);
-                out.emplace_back(p + "offset_scales", r.icq_nf.offset_scales);
-            } else {
-                out.emplace_back(p + "offset", r.icq_nf.offset_dequant);
-            }
-            out.emplace_back(p + "icq_choice", r.icq_nf.choice.to(torch::kInt32));
-        }
-        if (r.has_icq_int) out.emplace_back(p + "icq_choice", r.icq_int.choice.to(torch::kInt32));
     }
     bool dyn = false;
     for (const auto& [name, r] : result.states)
-        dyn = dyn || r.double_quantized || r.has_icq_nf;
+        dyn = dyn || (r.record && r.record->uses_dynamic_map());
     if (dyn) out.emplace_back("dynamic_map", torch::tensor(dynamic_map(), torch::kFloat32));
     return out;
 }
 
 nlohmann::json quant_codes_manifest(const ModelQuantResult& result, const std::string& model_source) {
-    nlohmann::json spec;
-    to_json(spec, result.spec);
+    const nlohmann::json spec = quant_spec_json(result.spec);
     nlohmann::json linears = nlohmann::json::array();
     for (const auto& [name, r] : result.states) {
         linears.push_back(
@@ -86,12 +48,12 @@ nlohmann::json quant_codes_manifest(const ModelQuantResult& result, const std::s
             {"spec", spec},
             {"describe", result.spec.describe()},
             {"code_storage", "uint8, one code per byte, row-major (out, in)"},
-            {"dequantize", dequant_formula(result.spec)},
+            {"dequantize", make_quantizer(result.spec)->dequant_formula()},
             {"symbols",
              {{"G", "group_size along in_features (row groups; the last group of a row may be shorter)"},
               {"B", "group_size as flat block length over the row-major weight"},
               {"D", "double_quant_block"},
-              {"S", "icq.superblock"}}},
+              {"S", "icq_superblock"}}},
             {"linears", linears}};
 }
 

@@ -15,7 +15,7 @@ namespace {
 using nlohmann::json;
 
 json number(double v) {
-    return std::isfinite(v) ? json(v) : json(nullptr);
+    return finite_or_null(v);
 }
 
 json numbers(const torch::Tensor& t) {
@@ -25,19 +25,6 @@ json numbers(const torch::Tensor& t) {
     for (int64_t i = 0; i < c.numel(); ++i)
         a.push_back(number(p[i]));
     return a;
-}
-
-json distribution_json(const Distribution& d) {
-    return json{{"count", d.count},
-                {"non_finite", d.non_finite},
-                {"mean", number(d.mean)},
-                {"min", number(d.min)},
-                {"p10", number(d.p10)},
-                {"median", number(d.median)},
-                {"p90", number(d.p90)},
-                {"p99", number(d.p99)},
-                {"max", number(d.max)},
-                {"histogram", {{"lo", number(d.lo)}, {"hi", number(d.hi)}, {"counts", d.histogram}}}};
 }
 
 // Average-pools a (rows, cols) grid of per-group values to at most (max_rows, max_cols);
@@ -69,9 +56,10 @@ int64_t layer_of(const std::string& name) {
 
 QuantGroupSummary summarize_group(const std::vector<const LinearQuantStats*>& set) {
     QuantGroupSummary g;
-    double w2 = 0.0, e2 = 0.0, rel_sum = 0.0, ent = 0.0, out_sum = 0.0, gain_start = 0.0, gain_plain = 0.0;
+    double w2 = 0.0, e2 = 0.0, rel_sum = 0.0, ent = 0.0, out_sum = 0.0;
     int64_t out_n = 0, spectra = 0;
     std::map<int64_t, double> energy_sum;
+    std::map<std::string, std::pair<double, double>> method_sum; // metric -> (weighted sum, weights)
     for (const auto* s : set) {
         const auto n = s->rows * s->cols;
         ++g.linears;
@@ -81,8 +69,10 @@ QuantGroupSummary summarize_group(const std::vector<const LinearQuantStats*>& se
         rel_sum += s->rel_error;
         g.max_abs_error = std::max(g.max_abs_error, s->max_abs_error);
         ent += s->mean_group_entropy_bits * static_cast<double>(n);
-        gain_start += s->icq_gain_vs_start_bits * static_cast<double>(n);
-        gain_plain += s->icq_gain_vs_plain_bits * static_cast<double>(n);
+        for (const auto& [key, value] : s->method.metrics) {
+            method_sum[key].first += value * static_cast<double>(n);
+            method_sum[key].second += static_cast<double>(n);
+        }
         if (s->has_output_error) {
             out_sum += s->output_rel_error;
             ++out_n;
@@ -100,8 +90,8 @@ QuantGroupSummary summarize_group(const std::vector<const LinearQuantStats*>& se
                                                   : std::numeric_limits<double>::infinity();
     g.rel_error_mean = rel_sum / static_cast<double>(g.linears);
     g.mean_group_entropy_bits = ent / nw;
-    g.icq_gain_vs_start_bits = gain_start / nw;
-    g.icq_gain_vs_plain_bits = gain_plain / nw;
+    for (const auto& [key, sums] : method_sum)
+        g.method_means[key] = sums.first / sums.second;
     if (out_n > 0) g.output_rel_error_mean = out_sum / static_cast<double>(out_n);
     for (const auto& [r, e] : energy_sum)
         g.energy_at_rank_mean[r] = e / static_cast<double>(spectra);
@@ -112,18 +102,19 @@ json group_summary_json(const QuantGroupSummary& g) {
     json energy = json::object();
     for (const auto& [r, e] : g.energy_at_rank_mean)
         energy[std::to_string(r)] = number(e);
-    return json{{"linears", g.linears},
-                {"weights", g.weights},
-                {"rel_error_overall", number(g.rel_error_overall)},
-                {"rel_error_mean", number(g.rel_error_mean)},
-                {"sqnr_db_overall", number(g.sqnr_db_overall)},
-                {"max_abs_error", number(g.max_abs_error)},
-                {"mean_group_entropy_bits", number(g.mean_group_entropy_bits)},
-                {"output_rel_error_mean",
-                 g.output_rel_error_mean < 0 ? json(nullptr) : number(g.output_rel_error_mean)},
-                {"energy_at_rank_mean", energy},
-                {"icq_gain_vs_start_bits", number(g.icq_gain_vs_start_bits)},
-                {"icq_gain_vs_plain_bits", number(g.icq_gain_vs_plain_bits)}};
+    json out{{"linears", g.linears},
+             {"weights", g.weights},
+             {"rel_error_overall", number(g.rel_error_overall)},
+             {"rel_error_mean", number(g.rel_error_mean)},
+             {"sqnr_db_overall", number(g.sqnr_db_overall)},
+             {"max_abs_error", number(g.max_abs_error)},
+             {"mean_group_entropy_bits", number(g.mean_group_entropy_bits)},
+             {"output_rel_error_mean",
+              g.output_rel_error_mean < 0 ? json(nullptr) : number(g.output_rel_error_mean)},
+             {"energy_at_rank_mean", energy}};
+    for (const auto& [key, value] : g.method_means)
+        out[key] = number(value);
+    return out;
 }
 
 std::string kind_name(GroupKind k) {
@@ -131,40 +122,6 @@ std::string kind_name(GroupKind k) {
 }
 
 } // namespace
-
-double estimated_bits_per_weight(const QuantSpec& spec, std::string* note) {
-    const double b = spec.bits;
-    double G = static_cast<double>(spec.group_size);
-    std::string n;
-    double bits = b;
-    switch (spec.method) {
-    case QuantMethod::Rtn:
-    case QuantMethod::IcqInt:
-        if (spec.group_size < 0) {
-            n = "per channel: overhead of one fp16 scale + zero per row not counted";
-            break;
-        }
-        bits += 32.0 / G;
-        n = "codes + fp16 scale + fp16 zero per group";
-        break;
-    case QuantMethod::Nf:
-    case QuantMethod::IcqNf:
-        if (spec.double_quant) {
-            bits += 8.0 / G + 32.0 / (G * static_cast<double>(spec.double_quant_block));
-            n = "codes + uint8 absmax + fp32 per 256 absmax (double quant)";
-        } else {
-            bits += 32.0 / G;
-            n = "codes + fp32 absmax per block";
-        }
-        if (spec.method == QuantMethod::IcqNf) {
-            bits += 8.0 / G + 16.0 / (G * static_cast<double>(spec.icq_superblock));
-            n += " + uint8 tau1 per block + fp16 tau2 per super-block";
-        }
-        break;
-    }
-    if (note) *note = n;
-    return bits;
-}
 
 QuantSummary summarize_quantization(const ModelQuantResult& result) {
     QuantSummary s;
@@ -194,7 +151,7 @@ QuantSummary summarize_quantization(const ModelQuantResult& result) {
         s.by_projection[k] = summarize_group(v);
     for (const auto& [k, v] : by_layer)
         s.by_layer[k] = summarize_group(v);
-    s.bits_per_weight = estimated_bits_per_weight(result.spec, &s.storage_note);
+    s.bits_per_weight = make_quantizer(result.spec)->bits_per_weight(&s.storage_note);
     return s;
 }
 
@@ -230,18 +187,7 @@ json linear_stats_to_json(const LinearQuantStats& s, const StatsJsonOptions& o) 
         j["group_rel_error"] = numbers(s.group_rel_error);
         j["group_entropy_bits"] = numbers(s.group_entropy);
     }
-    if (s.has_icq) {
-        json icq{{"gain_vs_start_bits", number(s.icq_gain_vs_start_bits)},
-                 {"candidates", s.icq_candidates},
-                 {"choice_histogram", s.icq_choice_histogram}};
-        if (s.icq_offset_ratio.count > 0 || s.icq_offset_ratio.non_finite > 0) {
-            icq["gain_vs_plain_bits"] = number(s.icq_gain_vs_plain_bits);
-            icq["plain_mean_group_bits"] = number(s.icq_plain_entropy_bits);
-            icq["blocks_losing_vs_plain"] = number(s.icq_blocks_losing_vs_plain);
-            icq["offset_over_absmax"] = distribution_json(s.icq_offset_ratio);
-        }
-        j["icq"] = icq;
-    }
+    if (!s.method.key.empty()) j[s.method.key] = s.method.detail;
     if (s.has_output_error)
         j["output_error"] = {{"rel_error", number(s.output_rel_error)}, {"rows", s.calib_rows}};
     if (s.has_spectrum) {
@@ -259,8 +205,7 @@ json linear_stats_to_json(const LinearQuantStats& s, const StatsJsonOptions& o) 
 json quant_stats_to_json(const ModelQuantResult& result, const std::string& model_source,
                          const StatsJsonOptions& options) {
     const QuantSummary s = summarize_quantization(result);
-    json spec;
-    to_json(spec, result.spec);
+    const json spec = quant_spec_json(result.spec);
     json by_proj = json::object();
     for (const auto& [k, v] : s.by_projection)
         by_proj[k] = group_summary_json(v);

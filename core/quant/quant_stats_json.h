@@ -1,7 +1,7 @@
-// The quantization stats as one JSON document (format "rilq.quant_stats", version 1): the
-// spec, model-level summaries (overall, per projection type, per layer) and every linear's
-// metrics. Per-group arrays go in as heat maps average-pooled to a bounded grid so a 7B model
-// stays a few MB; non-finite numbers are written as null.
+// The quantization stats as one JSON document (format "rilq.quant_stats", version kQuantStatsFormatVersion):
+// the spec, model-level summaries (overall, per projection type, per layer) and every linear's metrics.
+// Per-group arrays go in as heat maps average-pooled to a bounded grid so a 7B model stays a few MB;
+// non-finite numbers are written as null.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -14,7 +14,8 @@
 
 namespace rilq {
 
-constexpr int kQuantStatsFormatVersion = 1;
+// 2: "spec" holds the experiment's quant.* keys; the method's summary means under their metric names.
+constexpr int kQuantStatsFormatVersion = 2;
 
 struct StatsJsonOptions {
     int64_t heatmap_max_rows = 64; // pooled heat-map grid bound (error and entropy)
@@ -33,8 +34,8 @@ struct QuantGroupSummary {
     double mean_group_entropy_bits = 0.0; // weighted by weights
     double output_rel_error_mean = -1.0;  // -1 when no calibration
     std::map<int64_t, double> energy_at_rank_mean;
-    double icq_gain_vs_start_bits = 0.0; // weighted by weights
-    double icq_gain_vs_plain_bits = 0.0;
+    // The method's metrics (icq_gain_bits, ...), weighted by weights over the linears that have them.
+    std::map<std::string, double> method_means;
 };
 
 struct QuantSummary {
@@ -49,12 +50,6 @@ struct QuantSummary {
 };
 
 QuantSummary summarize_quantization(const ModelQuantResult& result);
-
-// Estimated storage per weight (bits): codes plus per-group parameters under the formats the
-// sources use (RTN: fp16 scale + fp16 zero per group; NF: fp32 absmax per block, or uint8 +
-// fp32/256 + one fp32 mean with double quantization; ICQ-NF adds uint8 tau1 per block and fp16
-// tau2 per super-block).
-double estimated_bits_per_weight(const QuantSpec& spec, std::string* note = nullptr);
 
 nlohmann::json linear_stats_to_json(const LinearQuantStats& stats, const StatsJsonOptions& options = {});
 nlohmann::json quant_stats_to_json(const ModelQuantResult& result, const std::string& model_source,

@@ -35,7 +35,7 @@ int64_t forward_stage(const std::string& name) {
 
 ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options,
                                 const ProgressSink& progress) {
-    spec.validate("quant spec");
+    spec.validate();
     std::vector<std::string> targets;
     for (const auto& name : model.linear_names())
         if (spec.is_target(name)) targets.push_back(name);
@@ -49,7 +49,12 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
 
     ModelQuantResult result;
     result.spec = spec;
+    result.spec.variant = spec.resolved_variant();
     const auto quantizer = make_quantizer(spec);
+    const bool needs_inputs = quant_method(spec.method).needs_calibration;
+    if (needs_inputs && !options.calib_ids.defined())
+        throw Error("quantize: method \"" + spec.method +
+                    "\" needs calibration windows (its quantizer reads each linear's inputs)");
     const double t_start = now_s();
     const auto total = static_cast<int64_t>(targets.size());
 
@@ -74,7 +79,11 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         auto w = lin.weight.detach().to(torch::kCPU, torch::kFloat32).contiguous(); // (O, I)
         check_finite(w, name);
         const double tq = now_s();
-        QuantResult qr = quantizer->quantize(w, name);
+        QuantContext context;
+        context.name = name;
+        if (needs_inputs && x)
+            context.inputs = x->detach().reshape({-1, w.size(1)}).to(torch::kCPU, torch::kFloat32);
+        QuantResult qr = quantizer->quantize(w, context);
         const double quantize_s = now_s() - tq;
         LinearQuantStats stats = compute_linear_stats(name, w, qr, options.metrics);
         stats.quantize_seconds = quantize_s;
@@ -82,7 +91,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         auto deq = qr.dequantized.to(lin.weight.device(), lin.weight.scalar_type());
         if (options.keep_states) {
             qr.dequantized = torch::Tensor();
-            qr.icq_nf.plain_codes = torch::Tensor();
+            if (qr.record) qr.record->drop_working_copies();
             result.states.emplace_back(name, std::move(qr));
         }
         result.linears.push_back(std::move(stats));

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/model/llama_model.h"
 #include "core/quant/metrics.h"

@@ -1,9 +1,5 @@
 #include "core/quant/quantizer.h"
 
-#include "core/quant/icq_int.h"
-#include "core/quant/icq_nf.h"
-#include "core/quant/nf.h"
-#include "core/quant/rtn.h"
 #include "core/util/error.h"
 
 #include <ATen/Parallel.h>
@@ -23,7 +19,7 @@ GroupLayout GroupLayout::row_groups(int64_t rows, int64_t cols, int64_t group_si
     l.kind = GroupKind::RowGroups;
     l.rows = rows;
     l.cols = cols;
-    l.group_size = group_size < 0 ? cols : group_size;
+    l.group_size = group_size <= 0 ? cols : group_size;
     return l;
 }
 
@@ -93,18 +89,31 @@ torch::Tensor GroupLayout::lengths() const {
 // ----------------------------------------------------------------------------
 // entry points
 
+double MethodStats::metric(const std::string& name, double fallback) const {
+    for (const auto& [metric_name, value] : metrics)
+        if (metric_name == name) return value;
+    return fallback;
+}
+
+MethodStats QuantRecord::stats(const QuantResult&, const torch::Tensor&, const torch::Tensor&,
+                               const MetricsOptions&) const {
+    return {};
+}
+
+void QuantRecord::add_code_tensors(const QuantResult& result, const QuantSpec&, const std::string& prefix,
+                                   std::vector<std::pair<std::string, torch::Tensor>>& out) const {
+    if (result.absmax.defined()) out.emplace_back(prefix + "absmax", result.absmax);
+}
+
+void throw_missing_record(const std::string& what) {
+    throw Error("the quantization result has no " + what + " record (another method made it)");
+}
+
 std::unique_ptr<Quantizer> make_quantizer(const QuantSpec& spec) {
-    switch (spec.method) {
-    case QuantMethod::Rtn:
-        return std::make_unique<RtnQuantizer>(spec);
-    case QuantMethod::Nf:
-        return std::make_unique<NfQuantizer>(spec);
-    case QuantMethod::IcqNf:
-        return std::make_unique<IcqNfQuantizer>(spec);
-    case QuantMethod::IcqInt:
-        return std::make_unique<IcqIntQuantizer>(spec);
-    }
-    throw Error("make_quantizer: unknown method");
+    spec.validate();
+    QuantSpec resolved = spec;
+    resolved.variant = spec.resolved_variant();
+    return quant_method(spec.method).make(resolved);
 }
 
 void check_finite(const torch::Tensor& weight, const std::string& name) {
@@ -138,8 +147,9 @@ void check_finite(const torch::Tensor& weight, const std::string& name) {
     throw Error(msg.str());
 }
 
-QuantResult quantize_weight(const torch::Tensor& weight, const QuantSpec& spec, const std::string& name) {
-    spec.validate("quant spec for " + name);
+QuantResult quantize_weight(const torch::Tensor& weight, const QuantSpec& spec, const std::string& name,
+                            const torch::Tensor& inputs) {
+    const auto quantizer = make_quantizer(spec);
     if (!weight.defined() || weight.dim() != 2)
         throw Error(
             name + ": cannot quantize, expected a 2-D (out, in) weight, found " +
@@ -148,9 +158,14 @@ QuantResult quantize_weight(const torch::Tensor& weight, const QuantSpec& spec, 
         throw Error(name + ": cannot quantize, expected a floating-point weight, found " +
                     std::string(weight.dtype().name()));
     if (weight.numel() == 0) throw Error(name + ": cannot quantize an empty weight");
+    if (quant_method(spec.method).needs_calibration && !inputs.defined())
+        throw Error(name + ": method \"" + spec.method + "\" needs the linear's calibration inputs");
     auto w = weight.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     check_finite(w, name);
-    return make_quantizer(spec)->quantize(w, name);
+    QuantContext context;
+    context.name = name;
+    if (inputs.defined()) context.inputs = inputs.detach().to(torch::kCPU, torch::kFloat32);
+    return quantizer->quantize(w, context);
 }
 
 } // namespace rilq

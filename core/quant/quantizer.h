@@ -1,28 +1,27 @@
 // The one quantizer interface: an FP weight (out, in) in, its fake-quantized (dequantized)
-// values plus everything needed to explain them (integer codes, scales, zeros, offsets) out.
-// Each method lives in its own unit (rtn.cpp, nf.cpp, icq_nf.cpp, icq_int.cpp).
+// values plus everything needed to explain them (integer codes, scales, zeros, and the method's
+// own record: ICQ's searches, NF's double quantization) out. Each method lives in its own unit
+// (rtn.cpp, nf.cpp, icq_nf.cpp, icq_int.cpp) and is registered in quant_registry.h.
 //
 // Legend for shape comments: O out_features (rows), I in_features (cols), G groups per row,
 // NB absmax blocks over the flattened weight, NS ICQ super-blocks, ND double-quant blocks,
 // C candidates of a search.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
+#include <nlohmann/json.hpp>
+
+#include "core/quant/quant_registry.h"
 #include "core/quant/quant_spec.h"
 
 namespace rilq {
-
-// How the weights are cut into quantization groups (the unit of one scale / one entropy).
-enum class GroupKind {
-    RowGroups,  // RTN, ICQ-int: each row cut into runs of group_size along in_features; the last run of
-                // a row is shorter when in_features % group_size != 0
-    FlatBlocks, // NF, ICQ-NF: the row-major flattened weight cut into blocks of group_size (bitsandbytes);
-                // blocks cross row boundaries when in_features % group_size != 0, the very last is shorter
-};
 
 struct GroupLayout {
     GroupKind kind = GroupKind::RowGroups;
@@ -31,7 +30,7 @@ struct GroupLayout {
     int64_t group_size = 0; // nominal length (per channel: = cols)
 
     static GroupLayout row_groups(int64_t rows, int64_t cols,
-                                  int64_t group_size); // group_size -1 = per channel
+                                  int64_t group_size); // group_size 0 = per channel
     static GroupLayout flat_blocks(int64_t rows, int64_t cols, int64_t block_size);
 
     int64_t numel() const { return rows * cols; }
@@ -49,34 +48,34 @@ struct GroupLayout {
     torch::Tensor lengths() const;
 };
 
-// ICQ-NF search record per block (§1.3): which candidate won and the entropies around it.
-struct IcqNfState {
-    torch::Tensor median;         // (NB) f32 tau0, the lower median of the block
-    torch::Tensor spread;         // (NB) f32 m = max|w - tau0|
-    torch::Tensor candidates;     // (C) f32 the offsets f tried, C = 2n+1, ascending
-    torch::Tensor choice;         // (NB) int64 index of the winning candidate
-    torch::Tensor offset;         // (NB) f32 tau* = f*·m + tau0 before its 8-bit storage
-    torch::Tensor offset_codes;   // (NB) uint8 tau1, index into the dynamic map (when quantized)
-    torch::Tensor offset_scales;  // (NS) f32 tau2 = max|tau*| over the super-block
-    torch::Tensor offset_dequant; // (NB) f32 the tau actually added back (dyn[tau1]·tau2, or tau*)
-    torch::Tensor start_entropy;  // (NB) f32 entropy (bits) at the median start f = 0, in search arithmetic
-    torch::Tensor best_entropy;   // (NB) f32 entropy (bits) of the winner, in search arithmetic
-    torch::Tensor plain_codes;    // (O, I) uint8 plain NF codes of W (tau = 0), for the gain over plain NF
+struct QuantResult;
+struct MetricsOptions;
+
+// A method's own measurements of one linear, beside the common ones (metrics.h).
+struct MethodStats {
+    std::string key; // its object's key in quant_stats.json's linear entry ("icq"); "" = none
+    nlohmann::json detail = nlohmann::json::object(); // that object
+    // Scalars: one layer_stats row each (stage "quantized"), weight-averaged in the summaries.
+    std::vector<std::pair<std::string, double>> metrics;
+    double metric(const std::string& name, double fallback = std::numeric_limits<double>::quiet_NaN()) const;
 };
 
-// ICQ-int search record per group (§1.4).
-struct IcqIntState {
-    torch::Tensor candidates;    // (C) f32 clip ratios in the official order: 1, 1.002..1.1, 0.998..0.9
-    torch::Tensor choice;        // (O, G) int64 index of the winning ratio
-    torch::Tensor start_entropy; // (O, G) f32 entropy at ratio 1 (plain GPTQ-style RTN)
-    torch::Tensor best_entropy;  // (O, G) f32 entropy of the winner
-};
-
-// bitsandbytes double quantization of the absmax values (compress_statistics).
-struct DoubleQuantState {
-    float mean = 0.0f;    // c = mean(absmax), subtracted before quantizing
-    torch::Tensor codes;  // (NB) uint8 index into the dynamic map
-    torch::Tensor scales; // (ND) f32 absmax of (absmax - c) per block of 256
+// What a method records beyond codes and the common dequantization parameters: ICQ's search,
+// NF's double quantization, a Hessian-based method's statistics. Everything that reads results
+// (metrics, quant_codes, quant_stats.json, the run's layer stats) goes through this interface.
+class QuantRecord {
+  public:
+    virtual ~QuantRecord() = default;
+    // The method's own stats of one linear. `group_entropy`: (num_groups) f64 code entropy in bits.
+    virtual MethodStats stats(const QuantResult& result, const torch::Tensor& weight,
+                              const torch::Tensor& group_entropy, const MetricsOptions& options) const;
+    // Tensors for quant_codes.safetensors under the linear's `prefix`, after codes, scales, zeros
+    // and table (a method with a record writes its absmax itself).
+    virtual void add_code_tensors(const QuantResult& result, const QuantSpec& spec, const std::string& prefix,
+                                  std::vector<std::pair<std::string, torch::Tensor>>& out) const;
+    virtual bool uses_dynamic_map() const { return false; }
+    // Frees what only the stats needed before the result is kept (quantize_model keep_states).
+    virtual void drop_working_copies() {}
 };
 
 struct QuantResult {
@@ -84,34 +83,61 @@ struct QuantResult {
     int bits = 0;
     torch::Tensor dequantized; // (O, I) f32: the fake-quantized weight
     torch::Tensor codes;       // (O, I) uint8 in [0, 2^bits)
-    // Integer methods: per-group affine parameters, w_hat = (code - zero) * scale.
+    // Integer grids: per-group affine parameters, w_hat = (code - zero) * scale.
     torch::Tensor scales; // (O, G) f32
     torch::Tensor zeros;  // (O, G) f32 (integer valued)
-    // NF methods: w_hat = table[code] * absmax (+ tau for ICQ).
-    torch::Tensor table;     // (2^bits) f32 the NF code table
-    torch::Tensor absmax;    // (NB) f32 absmax as used to dequantize (after double quant, if any)
-    torch::Tensor absmax_fp; // (NB) f32 absmax before double quantization
-    bool double_quantized = false;
-    DoubleQuantState double_quant;
-    bool has_icq_nf = false;
-    IcqNfState icq_nf;
-    bool has_icq_int = false;
-    IcqIntState icq_int;
+    // NormalFloat grids: w_hat = table[code] * absmax (+ the method's offsets).
+    torch::Tensor table;                 // (2^bits) f32 the NF code table
+    torch::Tensor absmax;                // (NB) f32 absmax as used to dequantize (after double quant, if any)
+    std::shared_ptr<QuantRecord> record; // the method's own; null when it keeps nothing more
+};
+
+// What a quantizer may see of a linear besides its weight.
+struct QuantContext {
+    std::string name;     // "layers.3.mlp.up_proj", for errors
+    torch::Tensor inputs; // (rows, I) f32 calibration inputs X of this linear, as the FP model feeds
+                          // it; given to methods that need_calibration, undefined for the others
 };
 
 class Quantizer {
   public:
+    explicit Quantizer(QuantSpec spec) : spec_(std::move(spec)) {}
     virtual ~Quantizer() = default;
-    // weight: (O, I) f32 contiguous CPU, finite (quantize_weight checks). `name` is for errors.
-    virtual QuantResult quantize(const torch::Tensor& weight, const std::string& name) const = 0;
+    // weight: (O, I) f32 contiguous CPU, finite (quantize_weight checks).
+    virtual QuantResult quantize(const torch::Tensor& weight, const QuantContext& context) const = 0;
+    // Estimated storage per weight in bits (codes plus stored parameters in the formats the
+    // sources use), with a note saying what is counted.
+    virtual double bits_per_weight(std::string* note) const = 0;
+    // How quant_codes.json's tensors turn back into weights.
+    virtual std::string dequant_formula() const = 0;
+    const QuantSpec& spec() const { return spec_; }
+
+  protected:
+    QuantSpec spec_; // validated, variant resolved
 };
 
+// The result's record as method type R (NfRecord, IcqNfRecord, ...); Error naming `what` when the
+// result holds another method's record or none.
+[[noreturn]] void throw_missing_record(const std::string& what);
+template <class R> const R& record_as(const QuantResult& result, const std::string& what) {
+    if (const auto* record = dynamic_cast<const R*>(result.record.get())) return *record;
+    throw_missing_record(what);
+}
+
+// QuantMethod::make for quantizer class Q.
+template <class Q> std::unique_ptr<Quantizer> make_quantizer_of(const QuantSpec& spec) {
+    return std::make_unique<Q>(spec);
+}
+
+// The registered method's quantizer; Error listing the spec's problems.
 std::unique_ptr<Quantizer> make_quantizer(const QuantSpec& spec);
 
 // The checked entry point: validates the spec, requires a 2-D floating tensor with only finite
-// values (a NaN/Inf is an Error naming `name`, the count and the first position), converts to
-// f32 contiguous CPU and runs the method's quantizer.
-QuantResult quantize_weight(const torch::Tensor& weight, const QuantSpec& spec, const std::string& name);
+// values (a NaN/Inf is an Error naming the linear, the count and the first position), converts
+// to f32 contiguous CPU and runs the method's quantizer. `inputs` (rows, I): QuantContext::inputs,
+// required by methods that need calibration.
+QuantResult quantize_weight(const torch::Tensor& weight, const QuantSpec& spec, const std::string& name,
+                            const torch::Tensor& inputs = {});
 
 // Throws rilq::Error if `weight` holds NaN or Inf: "<name>: 3 non-finite values, first nan at [2, 17]".
 void check_finite(const torch::Tensor& weight, const std::string& name);

@@ -21,6 +21,54 @@ float clampf(float v, float lo, float hi) {
 
 } // namespace
 
+const VariantTable<RtnVariant>& rtn_variants() {
+    static const VariantTable<RtnVariant> variants = {
+        {RtnVariant::OmniQuant, {"omniquant", "asymmetric raw min/max (OmniQuant)"}},
+        {RtnVariant::Gptq, {"gptq", "asymmetric, range forced to include 0 (GPTQ)"}},
+        {RtnVariant::GptqSymmetric, {"gptq-sym", "GPTQ's symmetric form, zero at (2^b)/2"}},
+        {RtnVariant::OmniQuantSymmetric, {"omniquant-sym", "OmniQuant's symmetric form, absmax/(2^(b-1)-1)"}},
+    };
+    return variants;
+}
+
+double AffineQuantizer::bits_per_weight(std::string* note) const {
+    if (spec_.group_size <= 0) {
+        if (note) *note = "per channel: overhead of one fp16 scale + zero per row not counted";
+        return spec_.bits;
+    }
+    if (note) *note = "codes + fp16 scale + fp16 zero per group";
+    return spec_.bits + 32.0 / static_cast<double>(spec_.group_size);
+}
+
+std::string AffineQuantizer::dequant_formula() const {
+    return "w[o, i] = (codes[o, i] - zeros[o, i // G]) * scales[o, i // G]";
+}
+
+QuantResult AffineQuantizer::empty_result(int64_t O, int64_t I) const {
+    QuantResult r;
+    r.bits = spec_.bits;
+    r.layout = GroupLayout::row_groups(O, I, spec_.group_size);
+    const int64_t NG = r.layout.groups_per_row();
+    r.dequantized = torch::empty({O, I}, torch::kFloat32); // (O, I)
+    r.codes = torch::empty({O, I}, torch::kUInt8);         // (O, I)
+    r.scales = torch::empty({O, NG}, torch::kFloat32);     // (O, G)
+    r.zeros = torch::empty({O, NG}, torch::kFloat32);      // (O, G)
+    return r;
+}
+
+const QuantMethod& rtn_method() {
+    static const QuantMethod method{"rtn",
+                                    "RTN",
+                                    "round-to-nearest int-k, groups along in_features (METHODS.md 1.1)",
+                                    variants_of(rtn_variants()),
+                                    {2, 3, 4, 8},
+                                    GroupKind::RowGroups,
+                                    /*needs_calibration=*/false,
+                                    /*knobs=*/{},
+                                    &make_quantizer_of<RtnQuantizer>};
+    return method;
+}
+
 void gptq_range(float& xmin, float& xmax, bool symmetric) {
     xmin = std::min(xmin, 0.0f);
     xmax = std::max(xmax, 0.0f);
@@ -63,47 +111,28 @@ AffineParams rtn_params(float xmin, float xmax, int bits, RtnVariant variant) {
     return p;
 }
 
-QuantResult RtnQuantizer::quantize(const torch::Tensor& weight, const std::string& /*name*/) const {
+QuantResult RtnQuantizer::quantize(const torch::Tensor& weight, const QuantContext& /*context*/) const {
     const int64_t O = weight.size(0), I = weight.size(1);
-    QuantResult r;
-    r.bits = spec_.bits;
-    r.layout = GroupLayout::row_groups(O, I, spec_.group_size);
+    QuantResult r = empty_result(O, I);
     const int64_t G = r.layout.group_size, NG = r.layout.groups_per_row();
-    r.dequantized = torch::empty({O, I}, torch::kFloat32); // (O, I)
-    r.codes = torch::empty({O, I}, torch::kUInt8);         // (O, I)
-    r.scales = torch::empty({O, NG}, torch::kFloat32);     // (O, G)
-    r.zeros = torch::empty({O, NG}, torch::kFloat32);      // (O, G)
-
     const float* w = weight.data_ptr<float>();
     float* deq = r.dequantized.data_ptr<float>();
     uint8_t* codes = r.codes.data_ptr<uint8_t>();
     float* scales = r.scales.data_ptr<float>();
     float* zeros = r.zeros.data_ptr<float>();
     const float maxq = static_cast<float>((1 << spec_.bits) - 1);
-    const RtnVariant variant = spec_.rtn_variant;
-    const int bits = spec_.bits;
 
     at::parallel_for(0, O, std::max<int64_t>(1, 16384 / std::max<int64_t>(I, 1)),
                      [&](int64_t r0, int64_t r1) {
                          for (int64_t row = r0; row < r1; ++row) {
                              for (int64_t g = 0; g < NG; ++g) {
-                                 const int64_t c0 = g * G, c1 = std::min(c0 + G, I);
-                                 const float* x = w + row * I;
-                                 float xmin = x[c0], xmax = x[c0];
-                                 for (int64_t c = c0 + 1; c < c1; ++c) {
-                                     xmin = std::min(xmin, x[c]);
-                                     xmax = std::max(xmax, x[c]);
-                                 }
-                                 const AffineParams p = rtn_params(xmin, xmax, bits, variant);
+                                 const int64_t c0 = g * G, len = std::min(G, I - c0), at = row * I + c0;
+                                 float xmin = 0.0f, xmax = 0.0f;
+                                 group_range(w + at, len, xmin, xmax);
+                                 const AffineParams p = rtn_params(xmin, xmax, spec_.bits, variant_);
                                  scales[row * NG + g] = p.scale;
                                  zeros[row * NG + g] = p.zero;
-                                 float* d = deq + row * I;
-                                 uint8_t* q8 = codes + row * I;
-                                 for (int64_t c = c0; c < c1; ++c) {
-                                     const float q = affine_code(x[c], p, maxq);
-                                     d[c] = (q - p.zero) * p.scale;
-                                     q8[c] = static_cast<uint8_t>(q);
-                                 }
+                                 write_affine_group(w + at, len, p, maxq, deq + at, codes + at);
                              }
                          }
                      });

@@ -1,5 +1,6 @@
 #include "core/report/store_pivot.h"
 
+#include "core/quant/quant_registry.h"
 #include "core/report/number_format.h"
 #include "core/run/config_document.h"
 #include "core/store/run_store.h"
@@ -79,9 +80,7 @@ std::string quantizer_text(const RunSummary& r) {
     const std::string method = param_or(r, "quant.method");
     if (method.empty()) return {};
     if (method == "none") return "fake-quantized model " + param_or(r, "rilq.q_model");
-    static const std::map<std::string, std::string> names = {
-        {"rtn", "RTN"}, {"nf", "NF"}, {"icq_nf", "ICQ-NF"}, {"icq_int", "ICQ-int"}};
-    const auto name = names.count(method) ? names.at(method) : method;
+    const std::string name = quant_method_label(method);
     const std::string group = param_or(r, "quant.group_size");
     // The W<bits>A16G<group> notation of the RILQ README (weights only; activations stay 16-bit).
     return name + " W" + param_or(r, "quant.bits") + "A16" + (group == "0" ? "" : "G" + group) + " (" +

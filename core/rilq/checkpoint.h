@@ -13,7 +13,7 @@
 #include <limits>
 #include <string>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/lora/lora_set.h"
 

@@ -38,7 +38,7 @@ CompensationResult train_on_targets(LlamaModel& student, CachedTargets targets, 
                                     const TrainerOptions& options) {
     config.validate();
     CompensationResult r;
-    r.adapters = attach_lora(student, config.lora_config());
+    r.adapters = attach_lora(student, config.lora);
     ModelObjective objective(student, std::move(targets.train), std::move(targets.val), weights_of(config));
     Trainer trainer(config, r.adapters, objective, train_ids, val_ids, options);
     r.train = trainer.run();
@@ -73,7 +73,7 @@ CompensationResult run_compensation(std::shared_ptr<const LlamaModel> teacher, L
         }
         targets.train = targets.val;
         CompensationResult r;
-        r.adapters = attach_lora(student, config.lora_config());
+        r.adapters = attach_lora(student, config.lora);
         init_adapters_from_weight_svd(*teacher, student, r.adapters);
         teacher.reset();
         TrainConfig validation_only = config;
@@ -87,7 +87,7 @@ CompensationResult run_compensation(std::shared_ptr<const LlamaModel> teacher, L
     case Scope::Linear:
     case Scope::Layer: {
         CompensationResult r;
-        r.adapters = attach_lora(student, config.lora_config());
+        r.adapters = attach_lora(student, config.lora);
         std::unique_ptr<TrainObjective> objective;
         if (config.scope == Scope::Linear) objective = std::make_unique<LinearObjective>(teacher, student, r.adapters);
         else objective = std::make_unique<LayerObjective>(teacher, student);

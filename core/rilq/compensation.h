@@ -13,7 +13,7 @@
 #pragma once
 #include <memory>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/lora/lora_set.h"
 #include "core/rilq/teacher_targets.h"

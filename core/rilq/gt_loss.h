@@ -2,7 +2,7 @@
 // cross-entropy of the student on the calibration window itself, with no mask:
 //   CE(logits[:, :-1].float(), ids[:, 1:]), averaged over all B * (T - 1) predicted tokens.
 #pragma once
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 namespace rilq {
 

@@ -10,9 +10,7 @@
 namespace rilq {
 
 LayerObjective::LayerObjective(std::shared_ptr<const LlamaModel> teacher, const LlamaModel& student)
-    : teacher_(std::move(teacher)), student_(student) {
-    if (!teacher_) throw Error("layer scope needs the FP teacher model during training");
-}
+    : TeacherObjective(std::move(teacher), student, "layer") {}
 
 LossParts LayerObjective::loss(DataSplit split, const torch::Tensor& ids, int64_t first) {
     (void)first;
@@ -38,11 +36,6 @@ LossParts LayerObjective::loss(DataSplit split, const torch::Tensor& ids, int64_
     parts.total = parts.a_loss;
     if (split == DataSplit::Validation) parts.gt_loss = next_token_cross_entropy(out.logits, ids);
     return parts;
-}
-
-double LayerObjective::validation_loss(double a_loss, double gt_loss) const {
-    (void)gt_loss;
-    return a_loss;
 }
 
 } // namespace rilq

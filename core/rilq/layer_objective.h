@@ -14,19 +14,12 @@
 
 namespace rilq {
 
-class LlamaModel;
-
-class LayerObjective final : public TrainObjective {
-public:
+class LayerObjective final : public TeacherObjective {
+  public:
     LayerObjective(std::shared_ptr<const LlamaModel> teacher, const LlamaModel& student);
 
     LossParts loss(DataSplit split, const torch::Tensor& ids, int64_t first) override;
-    double validation_loss(double a_loss, double gt_loss) const override;
     std::string name() const override { return "layer"; }
-
-private:
-    std::shared_ptr<const LlamaModel> teacher_;
-    const LlamaModel& student_;
 };
 
 } // namespace rilq

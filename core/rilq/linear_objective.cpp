@@ -11,8 +11,7 @@ namespace rilq {
 
 LinearObjective::LinearObjective(std::shared_ptr<const LlamaModel> teacher, const LlamaModel& student,
                                  const LoraSet& adapters)
-    : teacher_(std::move(teacher)), student_(student), adapters_(adapters) {
-    if (!teacher_) throw Error("linear scope needs the FP teacher model during training");
+    : TeacherObjective(std::move(teacher), student, "linear"), adapters_(adapters) {
     torch::NoGradGuard no_grad;
     for (const auto& a : adapters_.adapters()) {
         const auto& w = teacher_->linear(a->linear_name()).weight;
@@ -51,11 +50,6 @@ LossParts LinearObjective::loss(DataSplit split, const torch::Tensor& ids, int64
     parts.total = parts.a_loss;
     if (split == DataSplit::Validation) parts.gt_loss = next_token_cross_entropy(student_.logits(ids), ids);
     return parts;
-}
-
-double LinearObjective::validation_loss(double a_loss, double gt_loss) const {
-    (void)gt_loss;
-    return a_loss;
 }
 
 } // namespace rilq

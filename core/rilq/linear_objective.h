@@ -17,22 +17,19 @@
 
 namespace rilq {
 
-class LlamaModel;
 class LoraSet;
 
-class LinearObjective final : public TrainObjective {
-public:
-    LinearObjective(std::shared_ptr<const LlamaModel> teacher, const LlamaModel& student, const LoraSet& adapters);
+class LinearObjective final : public TeacherObjective {
+  public:
+    LinearObjective(std::shared_ptr<const LlamaModel> teacher, const LlamaModel& student,
+                    const LoraSet& adapters);
 
     LossParts loss(DataSplit split, const torch::Tensor& ids, int64_t first) override;
-    double validation_loss(double a_loss, double gt_loss) const override;
     std::string name() const override { return "linear"; }
 
-private:
-    std::shared_ptr<const LlamaModel> teacher_;
-    const LlamaModel& student_;
+  private:
     const LoraSet& adapters_;
-    std::map<std::string, torch::Tensor> weight_error_;   // W - Q(W) per adapted linear (out, in)
+    std::map<std::string, torch::Tensor> weight_error_; // W - Q(W) per adapted linear (out, in)
 };
 
 } // namespace rilq

@@ -3,7 +3,7 @@
 // The output is the last hidden state after the final RMSNorm (a_type "hid", (B, T, C)) or
 // the logits (a_type "logit", (B, T, V)); the same function serves both.
 #pragma once
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 namespace rilq {
 

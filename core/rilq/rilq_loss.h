@@ -6,7 +6,7 @@
 //   L_GT    = next-token CE of the student's logits     (core/rilq/gt_loss.h)
 // The paper's figure writes L_RILQ = L_Model + L_GT: the same objective up to a factor 2.
 #pragma once
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/rilq/train_config.h"
 

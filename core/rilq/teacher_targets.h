@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <string>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/rilq/train_config.h"
 #include "core/util/progress.h"

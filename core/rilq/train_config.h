@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -30,14 +31,18 @@ enum class Scope {
 enum class OptimizerKind { Adam, AdamW };
 enum class LrSchedule { Constant, Cosine };
 
+// Each enum's names as the experiment spells them, in declaration order.
+const std::vector<std::pair<TargetType, std::string>>& target_type_names(); // hid, logit
+const std::vector<std::pair<Scope, std::string>>& scope_names(); // model, weight-svd, linear, layer
+const std::vector<std::pair<OptimizerKind, std::string>>& optimizer_names(); // adam, adamw
+const std::vector<std::pair<LrSchedule, std::string>>& lr_schedule_names();  // constant, cosine
+std::string to_string(TargetType t);
+std::string to_string(Scope s);
+std::string to_string(OptimizerKind o);
+std::string to_string(LrSchedule s);
+
 struct TrainConfig {
-    // LoRA (PEFT LoraConfig)
-    int64_t lora_r = 64;
-    double lora_alpha = 16.0;
-    double lora_dropout = 0.0;
-    LoraInit init = LoraInit::Gaussian;
-    bool iec = false;
-    std::vector<std::string> targets = LoraConfig::default_targets();
+    LoraConfig lora; // the adapters: rank, alpha, dropout, init, IEC, targets, seed
 
     // objective
     Scope scope = Scope::Model;
@@ -51,37 +56,45 @@ struct TrainConfig {
     int64_t approx_batch_size = 1;              // windows per micro-batch
     int64_t gradient_accumulation_steps = 8;    // micro-steps per optimizer update
     OptimizerKind optimizer = OptimizerKind::Adam;
-    double weight_decay = 0.0;                  // Adam: L2 term; AdamW: decoupled decay
-    LrSchedule schedule = LrSchedule::Constant; // cosine: lr * (1 + cos(pi * update / updates)) / 2
+    double weight_decay = 0.0;                     // Adam: L2 term; AdamW: decoupled decay
+    LrSchedule lr_schedule = LrSchedule::Constant; // cosine: lr * (1 + cos(pi * update / updates)) / 2
+    // Before each update the adapters' gradient is scaled to at most this L2 norm (torch's
+    // clip_grad_norm_, as HF Trainer's max_grad_norm); 0 = off. RILQ's loop does not clip;
+    // IR-QLoRA's fine-tuning uses 0.3.
+    double max_grad_norm = 0.0;
 
     // validation and early stopping
     int64_t approx_eval_steps = 25;             // validate every this many optimizer updates
+    int64_t eval_batch_size = 0;                // rows per validation batch; 0 = approx_batch_size
     bool approx_early_stop = true;
     int64_t approx_es_patience = 5;             // validations in a row without improvement
     double approx_es_delta = 0.0;               // official: a non-improvement counts when |v - best| >= delta
-
-    uint64_t seed = 42;                         // LoRA init and dropout masks
+    // End with the best validation's adapters (RILQ restores its best snapshot); false keeps the
+    // last ones (HF Trainer without load_best_model_at_end, as IR-QLoRA trains).
+    bool restore_best = true;
 
     // Teacher-target cache: targets above this many bytes go to a memory-mapped temp file.
     int64_t target_memory_budget_bytes = int64_t{4} << 30;
 
-    LoraConfig lora_config() const;
     int64_t total_updates() const { return approx_total_steps / gradient_accumulation_steps; }
-    // Throws rilq::Error naming the field, e.g. "gradient_accumulation_steps must be >= 1, found 0".
+    int64_t validation_batch_size() const {
+        return eval_batch_size > 0 ? eval_batch_size : approx_batch_size;
+    }
+    // Every problem, each with its key under `path` ("$.rilq" in experiments): field ranges, LoRA
+    // targets listed twice, a loss whose two weights are both 0.
+    std::vector<config::Problem> problems(const std::string& path = "") const;
+    // Throws rilq::Error listing problems(), e.g.
+    // "gradient_accumulation_steps: expected a positive integer, found 0".
     void validate() const;
-
-    nlohmann::json to_json() const;   // every field under its official name, enums as text
-    static TrainConfig from_json(const nlohmann::json& j);   // missing fields keep their defaults
 };
 
-std::string to_string(TargetType t);     // "hid" | "logit"
-std::string to_string(Scope s);          // "model" | "weight-svd" | "linear" | "layer"
-std::string to_string(OptimizerKind o);  // "adam" | "adamw"
-std::string to_string(LrSchedule s);     // "constant" | "cosine"
-TargetType parse_target_type(const std::string& text);
-Scope parse_scope(const std::string& text);
-OptimizerKind parse_optimizer(const std::string& text);
-LrSchedule parse_lr_schedule(const std::string& text);
+// The experiment's rilq.* keys for these members (plus the LoRA fields and the top-level seed),
+// with what each changes and whether it may change when a run is resumed.
+const std::vector<config::Field<TrainConfig>>& train_config_fields();
+// Every field under its key: what a checkpoint records and a resume compares.
+nlohmann::json train_config_json(const TrainConfig& config);
+// False for fields that may differ between a run and its resume (more steps, other patience).
+bool must_match_on_resume(const std::string& key);
 
 // The learning rate for optimizer update `update` (0-based) of `total_updates`.
 double learning_rate_at(const TrainConfig& config, int64_t update);

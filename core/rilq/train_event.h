@@ -6,6 +6,8 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace rilq {
 
@@ -44,6 +46,8 @@ struct TrainEvent {
     double v_gt_loss = kNotMeasured;
     double v_loss = kNotMeasured;
     bool is_best = false;          // this validation became the best so far
+    double grad_norm =
+        kNotMeasured;              // the adapters' gradient L2 norm before clipping (with max_grad_norm > 0)
     double lr = 0.0;               // learning rate of the last update
     double tokens_per_s = 0.0;     // training tokens / training time, this session (validation excluded)
     double elapsed_s = 0.0;        // wall time since this session started
@@ -56,6 +60,12 @@ struct TrainEvent {
 };
 
 using TrainEventCallback = std::function<void(const TrainEvent&)>;
+
+// The metrics an event records, under the run store's keys, with the event's update_step as
+// their step: an Update gives t_a_loss, t_gt_loss, t_loss, lr, tokens_per_s; a Validation gives
+// v_a_loss, v_gt_loss, v_loss, es_counter; other events none. The Runner stores exactly these and
+// the GUI draws its live curves from them, so a run drawn live and reopened from the store match.
+std::vector<std::pair<std::string, double>> train_event_metrics(const TrainEvent& event);
 
 struct TrainResult {
     TrainStatus status = TrainStatus::Running;

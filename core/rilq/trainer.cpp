@@ -30,10 +30,12 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, co
                                                  torch::optim::AdamWOptions(c.approx_lr).weight_decay(c.weight_decay));
 }
 
-// Fields that may change between a run and its resume; everything else must match.
-bool may_differ_on_resume(const std::string& key) {
-    return key == "approx_total_steps" || key == "approx_early_stop" || key == "approx_es_patience" ||
-           key == "target_memory_budget_bytes";
+// The config a checkpoint records: the TrainConfig, plus the objective's resume key when it has one.
+nlohmann::json checkpoint_config_json(const TrainConfig& config, const TrainObjective& objective) {
+    auto j = train_config_json(config);
+    const auto key = objective.resume_key();
+    if (!key.empty()) j["objective"] = nlohmann::json::parse(key);
+    return j;
 }
 
 } // namespace
@@ -85,25 +87,35 @@ void Trainer::set_learning_rate(double lr) {
 
 ValidationLosses Trainer::validate(int64_t update_step) {
     if (options_.validate_override) return options_.validate_override(update_step);
+    return evaluate();
+}
+
+ValidationLosses Trainer::evaluate() {
+    const bool was_training = adapters_.empty() ? false : adapters_.adapters().front()->training();
     adapters_.set_training(false);
     torch::NoGradGuard no_grad;
-    const int64_t n = val_ids_.size(0), bs = config_.approx_batch_size;
-    double sum_a = 0.0, sum_gt = 0.0;
-    int64_t batches = 0;
-    bool gt_measured = true;
+    const int64_t n = val_ids_.size(0), bs = config_.validation_batch_size();
+    double sum_a = 0.0, sum_gt = 0.0, weight = 0.0;
+    bool a_measured = true, gt_measured = true;
     for (int64_t b = 0; b < n; b += bs) {
         if (options_.cancel) options_.cancel->throw_if_cancelled();
         const auto parts = objective_.loss(DataSplit::Validation, val_ids_.slice(0, b, std::min(n, b + bs)), b);
-        sum_a += parts.a_loss.item<double>();
-        if (parts.gt_loss.defined()) sum_gt += parts.gt_loss.item<double>();
-        else gt_measured = false;
-        ++batches;
+        if (parts.a_loss.defined())
+            sum_a += parts.weight * parts.a_loss.item<double>();
+        else
+            a_measured = false;
+        if (parts.gt_loss.defined())
+            sum_gt += parts.weight * parts.gt_loss.item<double>();
+        else
+            gt_measured = false;
+        weight += parts.weight;
     }
-    adapters_.set_training(true);
+    adapters_.set_training(was_training);
     ValidationLosses v;
-    // The official code averages the per-batch means (equal to the window mean at batch size 1).
-    v.a_loss = sum_a / static_cast<double>(batches);
-    v.gt_loss = gt_measured ? sum_gt / static_cast<double>(batches) : kNotMeasured;
+    // The official RILQ code averages the per-batch means (weight 1 per batch; equal to the
+    // window mean at batch size 1); SFT weighs each batch by its rows, as HF's eval_loss does.
+    v.a_loss = a_measured ? sum_a / weight : kNotMeasured;
+    v.gt_loss = gt_measured ? sum_gt / weight : kNotMeasured;
     v.loss = objective_.validation_loss(v.a_loss, v.gt_loss);
     return v;
 }
@@ -119,7 +131,7 @@ void Trainer::save_checkpoint() {
     c.best_v_a_loss = best_losses_.a_loss;
     c.best_v_gt_loss = best_losses_.gt_loss;
     c.best_update_step = best_update_step_;
-    c.config_json = config_.to_json().dump();
+    c.config_json = checkpoint_config_json(config_, objective_).dump();
     c.adapters = adapters_.snapshot();
     c.best_adapters = best_snapshot_;
     c.dropout_rng_state = adapters_.dropout_rng_state();
@@ -129,9 +141,12 @@ void Trainer::save_checkpoint() {
 void Trainer::resume() {
     const auto c = read_checkpoint(options_.resume_from);
     const auto saved = nlohmann::json::parse(c.config_json);
-    const auto now = config_.to_json();
+    const auto now = checkpoint_config_json(config_, objective_);
+    const auto defaults = train_config_json(TrainConfig{});
     for (const auto& [key, value] : now.items()) {
-        if (may_differ_on_resume(key)) continue;
+        if (!must_match_on_resume(key)) continue;
+        // A field added after the checkpoint was written matches when it has its default value.
+        if (!saved.contains(key) && defaults.contains(key) && defaults.at(key) == value) continue;
         if (!saved.contains(key) || saved.at(key) != value)
             throw Error("cannot resume from " + options_.resume_from + ": config field \"" + key + "\" was " +
                         (saved.contains(key) ? saved.at(key).dump() : std::string("absent")) + ", now " + value.dump());
@@ -205,17 +220,29 @@ TrainResult Trainer::run() {
         const int64_t accum = config_.gradient_accumulation_steps;
         double win_a = 0.0, win_gt = 0.0, win_total = 0.0;
         int64_t win_steps = 0;
+        int64_t order_epoch = -1;
+        torch::Tensor order; // the rows of the current pass when the objective reorders them
         adapters_.set_training(true);
 
         for (int64_t step = micro_step_ + 1; status == TrainStatus::Running && step <= config_.approx_total_steps; ++step) {
             if (options_.cancel) options_.cancel->throw_if_cancelled();
             const auto t0 = std::chrono::steady_clock::now();
+            const int64_t epoch = (step - 1) / n_batches;
             const int64_t batch = (step - 1) % n_batches;
             const int64_t first = batch * bs;
-            const auto ids = train_ids_.slice(0, first, std::min(n_train, first + bs));   // (b, T)
+            const int64_t last = std::min(n_train, first + bs);
+            if (epoch != order_epoch) {
+                order = objective_.train_order(epoch, n_train);
+                order_epoch = epoch;
+                if (order.defined() && (order.dim() != 1 || order.size(0) != n_train))
+                    throw Error(objective_.name() + ": train_order must be a permutation of the " +
+                                std::to_string(n_train) + " training rows");
+            }
+            const auto ids = order.defined() ? train_ids_.index_select(0, order.slice(0, first, last))
+                                             : train_ids_.slice(0, first, last); // (b, T)
 
             const auto parts = objective_.loss(DataSplit::Train, ids, first);
-            const double a = parts.a_loss.item<double>();
+            const double a = parts.a_loss.defined() ? parts.a_loss.item<double>() : kNotMeasured;
             const double gt = parts.gt_loss.defined() ? parts.gt_loss.item<double>() : kNotMeasured;
             const double total = parts.total.item<double>();
             if (!std::isfinite(total)) {
@@ -231,18 +258,24 @@ TrainResult Trainer::run() {
             win_total += total;
             ++win_steps;
 
+            double grad_norm = kNotMeasured;
             if (step % accum == 0) {
+                // HF Trainer order: clip the accumulated gradient, then step (torch clip_grad_norm_:
+                // scale by max_norm / (norm + 1e-6) when that is below 1).
+                if (config_.max_grad_norm > 0.0)
+                    grad_norm = torch::nn::utils::clip_grad_norm_(params, config_.max_grad_norm);
                 set_learning_rate(learning_rate_at(config_, update_step_));
                 optimizer_->step();
                 optimizer_->zero_grad();
                 ++update_step_;
             }
             train_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            train_tokens_ += ids.numel();
+            train_tokens_ += parts.tokens > 0 ? parts.tokens : ids.numel();
             if (step % accum != 0) continue;
 
             TrainEvent u;
             u.kind = TrainEventKind::Update;
+            u.grad_norm = grad_norm;
             u.t_a_loss = win_a / static_cast<double>(win_steps);
             u.t_gt_loss = win_gt / static_cast<double>(win_steps);
             u.t_loss = win_total / static_cast<double>(win_steps);
@@ -260,7 +293,7 @@ TrainResult Trainer::run() {
             }
             const auto verdict = early_stop_.observe(v.loss);
             if (verdict.improved) {
-                best_snapshot_ = adapters_.snapshot();
+                if (config_.restore_best) best_snapshot_ = adapters_.snapshot();
                 best_update_step_ = update_step_;
                 best_losses_ = v;
             }
@@ -314,7 +347,9 @@ TrainResult Trainer::run() {
             message += "; restoring the best adapters failed: " + std::string(e.what());
         }
     } else if (!adapters_.empty() && micro_step_ > 0) {
-        message += "; no validation after training improved: the adapters are the last ones";
+        message += config_.restore_best
+                       ? "; no validation after training improved: the adapters are the last ones"
+                       : "; kept the last adapters (restore_best is off)";
     }
 
     result.status = status;

@@ -3,11 +3,14 @@
 //   - validation before training (update 0): logged, never the best;
 //   - micro-step k = 1..approx_total_steps takes training micro-batch (k - 1) mod #batches, the
 //     windows cycled in their given order, never reshuffled; loss / accumulation is back-propagated;
+//   - the objective may reorder the training rows for each pass over them (SFT's length
+//     grouping, core/rilq/objective.h train_order);
 //   - every gradient_accumulation_steps micro-steps one optimizer update (Adam by default, no
-//     weight decay; AdamW and a cosine schedule as options);
+//     weight decay; AdamW, a cosine schedule and gradient-norm clipping as options);
 //   - every approx_eval_steps updates a validation (means over validation micro-batches), early
 //     stopping (core/rilq/early_stopping.h), a snapshot of the best adapters and a checkpoint;
-//   - at the end the best snapshot is restored, whatever the status (when there is one).
+//   - at the end the best snapshot is restored, whatever the status (when there is one and
+//     restore_best is on; IR-QLoRA's recipe keeps the last adapters).
 // A non-finite loss stops the run as Failed; the CancelToken is checked before every micro-step
 // and every validation batch, and a cancelled run ends Killed. Errors thrown by the objective
 // also end the run as Failed with their message: run() itself does not throw for them.
@@ -17,7 +20,7 @@
 #include <memory>
 #include <string>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/lora/lora_set.h"
 #include "core/rilq/early_stopping.h"
@@ -56,8 +59,11 @@ public:
     ~Trainer();
 
     TrainResult run();
+    // The validation losses of the adapters as they are now (no event, no early stopping):
+    // e.g. the final evaluation after the last update, as irlora.py's trainer.evaluate().
+    ValidationLosses evaluate();
 
-private:
+  private:
     struct Clock;
     ValidationLosses validate(int64_t update_step);
     void set_learning_rate(double lr);

@@ -6,27 +6,29 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace rilq::run {
 
 using json = nlohmann::json;
-using namespace detail;
 
 namespace {
 
-// The document with every field, or (settings_only) only the fields that change results.
-json build_document(const RunConfig& c, bool settings_only) {
+// The document with every field, or (settings_only) only the fields that change results and
+// whose phase is at most `up_to`.
+json build_document(const RunConfig& c, bool settings_only, config::Phase up_to = config::Phase::Training) {
     json doc = json::object();
     for (const auto& section : run_sections()) {
         json& target = section.key.empty() ? doc : doc[section.key];
         if (!section.key.empty()) target = json::object();
         for (const auto& field : section.fields) {
-            if (settings_only && !field.in_hash) continue;
+            if (settings_only && (!field.setting || field.phase > up_to)) continue;
             target[field.key] = field.write(c);
         }
     }
     std::vector<std::string> used;
     if (settings_only) {
-        used = split_dataset_list(c.rilq.calib_dataset);
+        used = split_dataset_list(c.calib.datasets);
         used.insert(used.end(), c.eval.datasets.begin(), c.eval.datasets.end());
     }
     json datasets = json::object();
@@ -34,7 +36,7 @@ json build_document(const RunConfig& c, bool settings_only) {
         if (settings_only && std::find(used.begin(), used.end(), name) == used.end()) continue;
         json entry = json::object();
         for (const auto& field : dataset_fields()) {
-            if (settings_only && !field.in_hash) continue;
+            if (settings_only && !field.setting) continue;
             entry[field.key] = field.write(spec);
         }
         datasets[name] = entry;
@@ -68,6 +70,10 @@ std::string canonical_settings(const RunConfig& config) {
     return build_document(config, true).dump();
 }
 
+std::string phase_settings(const RunConfig& config, config::Phase phase) {
+    return build_document(config, true, phase).dump();
+}
+
 std::string compute_config_hash(const RunConfig& config) {
     return sha256_hex(canonical_settings(config));
 }
@@ -85,10 +91,12 @@ std::vector<std::pair<std::string, std::string>> run_params(const RunConfig& con
 }
 
 bool is_setting_param(const std::string& key) {
-    if (key == "data_root" || key == "rilq.output_dir") return false;
-    const std::string label = ".label";
-    return !(key.rfind("datasets.", 0) == 0 && key.size() > label.size() &&
-             key.compare(key.size() - label.size(), label.size(), label) == 0);
+    if (key.rfind("datasets.", 0) == 0) { // datasets.<name>.<field>
+        const auto* field = config::find_field(dataset_fields(), key.substr(key.rfind('.') + 1));
+        return !field || field->setting;
+    }
+    const auto* field = find_run_field(key);
+    return !field || field->setting;
 }
 
 RunConfig run_config_from_document(const std::string& document_json, const std::string& run_name, int index) {

@@ -3,6 +3,7 @@
 // text whose sha256 identifies identical settings, and the flat params recorded in the store.
 #pragma once
 #include "core/run/run_config.h"
+#include "core/util/config_fields.h"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -20,6 +21,9 @@ std::string run_document_text(const RunConfig& config); // compact dump of run_d
 // the datasets the run uses; keys sorted, compact. Two runs with equal text ran identically
 // (given the same data files, whose hashes the eval results record).
 std::string canonical_settings(const RunConfig& config);
+// The same restricted to the fields whose phase is at most `phase` (Preparation < Targets <
+// Training): points of a sweep with equal text share that much work (run_preparation.h).
+std::string phase_settings(const RunConfig& config, config::Phase phase);
 std::string compute_config_hash(const RunConfig& config); // sha256_hex(canonical_settings)
 
 // Flat parameters, one per field: ("rilq.lora_r", "16"), ("datasets.c4.path", "c4/x.jsonl"),

@@ -1,21 +1,13 @@
 #include "core/run/config_schema.h"
 
 #include <cctype>
-#include <limits>
 
-namespace rilq::run::detail {
+namespace rilq::run {
 
 namespace {
 
+using namespace config;
 using R = RunConfig;
-constexpr int64_t kIntMax = std::numeric_limits<int>::max();
-
-std::string any_string(const std::string&) {
-    return {};
-}
-std::string non_empty(const std::string& s) {
-    return s.empty() ? "a non-empty string" : "";
-}
 
 std::string device_name(const std::string& s) {
     if (s == "cpu" || s == "cuda") return {};
@@ -26,10 +18,6 @@ std::string device_name(const std::string& s) {
         if (digits) return {};
     }
     return "\"cpu\", \"cuda\" or \"cuda:N\"";
-}
-
-std::string dtype_name(const std::string& s) {
-    return s == "bf16" || s == "fp16" || s == "fp32" ? "" : "one of \"bf16\", \"fp16\", \"fp32\"";
 }
 
 // output_dir may use {experiment}, {run} and {index}; any other brace is a typo.
@@ -51,242 +39,232 @@ std::string output_pattern(const std::string& s) {
 Field<R> format_version_field() {
     Field<R> f;
     f.key = "format_version";
+    f.what = "`" + std::to_string(kExperimentFormatVersion) + "`";
     f.read = [](const json& v, R&) -> std::string {
         if (v.is_number_integer() && v.get<int64_t>() == kExperimentFormatVersion) return {};
         return expected(
             std::to_string(kExperimentFormatVersion) + " (the experiment format this program reads)", v);
     };
     f.write = [](const R&) { return json(kExperimentFormatVersion); };
-    return fixed(f);
+    return f.fixed().shows_default("(optional)").help("experiment format; another value is refused");
 }
 
-const std::vector<std::string> kProjections = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
-                                               "gate_proj", "up_proj", "down_proj"};
+std::vector<Field<R>> in_group(std::vector<Field<R>> fields, const std::string& group) {
+    for (auto& f : fields)
+        f.in_group(group);
+    return fields;
+}
 
-std::vector<Section> build_sections() {
-    std::vector<Section> sections;
-
-    sections.push_back({"",
-                        {
-                            format_version_field(),
-                            fixed(string<R>(
-                                "name", [](auto& c) -> auto& { return c.experiment; }, non_empty)),
-                            fixed(string<R>(
-                                "description", [](auto& c) -> auto& { return c.description; }, any_string)),
-                            fixed(string<R>(
-                                "data_root", [](auto& c) -> auto& { return c.data_root; }, any_string)),
-                            integer<R>(
-                                "seed", [](auto& c) -> auto& { return c.seed; }, 0,
-                                std::numeric_limits<int64_t>::max(), "a non-negative integer"),
-                            string<R>(
-                                "device", [](auto& c) -> auto& { return c.device; }, device_name),
-                        }});
-
-    Section rilq{
-        "rilq",
+std::vector<Field<R>> model_fields() {
+    using M = ModelSettings;
+    const auto model = [](auto member) { return at(&R::model, member); };
+    return in_group(
         {
-            string<R>(
-                "base_model", [](auto& c) -> auto& { return c.rilq.base_model; }, any_string),
-            string<R>(
-                "q_model", [](auto& c) -> auto& { return c.rilq.q_model; }, any_string),
-            string<R>(
-                "tokenizer", [](auto& c) -> auto& { return c.rilq.tokenizer; }, any_string),
-            integer<R>(
-                "lora_r", [](auto& c) -> auto& { return c.rilq.lora_r; }, 0, kIntMax,
-                "a non-negative integer"),
-            number<R>(
-                "lora_alpha", [](auto& c) -> auto& { return c.rilq.lora_alpha; },
-                [](double x) { return x > 0; }, "a positive number"),
-            number<R>(
-                "lora_dropout", [](auto& c) -> auto& { return c.rilq.lora_dropout; },
-                [](double x) { return x >= 0 && x < 1; }, "a number in [0, 1)"),
-            string<R>(
-                "dtype", [](auto& c) -> auto& { return c.rilq.dtype; }, dtype_name),
-            string<R>(
-                "output_dir", [](auto& c) -> auto& { return c.rilq.output_dir; }, output_pattern),
-            string<R>(
-                "calib_dataset", [](auto& c) -> auto& { return c.rilq.calib_dataset; }, non_empty),
-            integer<R>(
-                "calib_num_samples", [](auto& c) -> auto& { return c.rilq.calib_num_samples; }, 1, kIntMax,
-                "a positive integer"),
-            number<R>(
-                "calib_val_ratio", [](auto& c) -> auto& { return c.rilq.calib_val_ratio; },
-                [](double x) { return x >= 0 && x < 1; }, "a number in [0, 1)"),
-            integer<R>(
-                "calib_max_length", [](auto& c) -> auto& { return c.rilq.calib_max_length; }, 2, kIntMax,
-                "an integer >= 2 (tokens per window)"),
-            integer<R>(
-                "calib_seed", [](auto& c) -> auto& { return c.rilq.calib_seed; }, 0,
-                std::numeric_limits<int64_t>::max(), "a non-negative integer"),
-            choice<R, AType>("a_type", [](auto& c) -> auto& { return c.rilq.a_type; },
-                             {{"hid", AType::Hid}, {"logit", AType::Logit}}),
-            integer<R>(
-                "approx_total_steps", [](auto& c) -> auto& { return c.rilq.approx_total_steps; }, 0, kIntMax,
-                "a non-negative integer"),
-            number<R>(
-                "approx_lr", [](auto& c) -> auto& { return c.rilq.approx_lr; },
-                [](double x) { return x > 0; }, "a positive number"),
-            integer<R>(
-                "approx_batch_size", [](auto& c) -> auto& { return c.rilq.approx_batch_size; }, 1, kIntMax,
-                "a positive integer"),
-            integer<R>(
-                "gradient_accumulation_steps",
-                [](auto& c) -> auto& { return c.rilq.gradient_accumulation_steps; }, 1, kIntMax,
-                "a positive integer"),
-            integer<R>(
-                "approx_eval_steps", [](auto& c) -> auto& { return c.rilq.approx_eval_steps; }, 1, kIntMax,
-                "a positive integer"),
-            boolean<R>(
-                "approx_early_stop", [](auto& c) -> auto& { return c.rilq.approx_early_stop; }),
-            integer<R>(
-                "approx_es_patience", [](auto& c) -> auto& { return c.rilq.approx_es_patience; }, 1, kIntMax,
-                "a positive integer"),
-            number<R>(
-                "a_dis_weight", [](auto& c) -> auto& { return c.rilq.a_dis_weight; },
-                [](double x) { return x >= 0; }, "a non-negative number"),
-            number<R>(
-                "gt_weight", [](auto& c) -> auto& { return c.rilq.gt_weight; },
-                [](double x) { return x >= 0; }, "a non-negative number"),
-            choice<R, LossScope>("scope", [](auto& c) -> auto& { return c.rilq.scope; },
-                                 {{"model", LossScope::Model},
-                                  {"weight-svd", LossScope::WeightSvd},
-                                  {"linear", LossScope::Linear},
-                                  {"layer", LossScope::Layer}}),
-            choice<R, LoraInit>("lora_init", [](auto& c) -> auto& { return c.rilq.lora_init; },
-                                {{"gaussian", LoraInit::Gaussian}, {"kaiming", LoraInit::Kaiming}}),
-            string_list<R>(
-                "lora_targets", [](auto& c) -> auto& { return c.rilq.lora_targets; }, kProjections, false),
-            boolean<R>(
-                "iec", [](auto& c) -> auto& { return c.rilq.iec; }),
-            choice<R, OptimizerKind>("optimizer", [](auto& c) -> auto& { return c.rilq.optimizer; },
-                                     {{"adam", OptimizerKind::Adam}, {"adamw", OptimizerKind::AdamW}}),
-            number<R>(
-                "weight_decay", [](auto& c) -> auto& { return c.rilq.weight_decay; },
-                [](double x) { return x >= 0; }, "a non-negative number"),
-            choice<R, LrSchedule>("lr_schedule", [](auto& c) -> auto& { return c.rilq.lr_schedule; },
-                                  {{"constant", LrSchedule::Constant}, {"cosine", LrSchedule::Cosine}}),
-        }};
-    // Where the outputs go is not a setting, and a sweep over it would make no sense.
-    for (auto& f : rilq.fields) {
-        if (f.key == "output_dir") f = fixed(f);
-    }
-    sections.push_back(std::move(rilq));
+            path<R>("base_model", model(&M::base_model))
+                .titled("FP model")
+                .official()
+                .shows_default("required")
+                .help("the full-precision model: HF folder or llama2.c `.bin`"),
+            path<R>("q_model", model(&M::q_model))
+                .titled("Ready q_model")
+                .official()
+                .help("a ready fake-quantized model (HF folder); required when `quant.method` is `\"none\"`, "
+                      "an error otherwise"),
+            path<R>("tokenizer", model(&M::tokenizer))
+                .titled("Tokenizer")
+                .workbench()
+                .help("tokenizer file; empty = found beside `base_model`"),
+            choice_text<R>("dtype", model(&M::dtype), {"bf16", "fp16", "fp32"})
+                .titled("Dtype")
+                .official()
+                .help("compute dtype of the models"),
+            text<R>("output_dir", model(&M::output_dir), output_pattern,
+                    "path; placeholders `{experiment}`, `{run}`, `{index}`")
+                .titled("Output folder")
+                .official()
+                .fixed()
+                .help("where the run's files go (\"Output folder of a run\"); not sweepable, not hashed"),
+        },
+        "Model");
+}
 
+std::vector<Field<R>> calibration_fields() {
+    using C = CalibrationSettings;
+    using O = CalibrationOptions;
+    return in_group(
+        {
+            text<R>("calib_dataset", at(&R::calib, &C::datasets), non_empty_text,
+                    "dataset names, comma-separated")
+                .titled("Dataset")
+                .official()
+                .help("calibration data. Several names split `calib_num_samples` evenly, the first ones "
+                      "getting the remainder (`main.py` spells it `--calib_datasets` and takes one count "
+                      "per dataset; the script's `--calib_dataset` is argparse's abbreviation)"),
+            integer<R>("calib_num_samples", at(&R::calib, &C::num_samples), 1, kIntMax)
+                .titled("Samples")
+                .official()
+                .help("calibration windows in total, training + validation"),
+            number<R>("calib_val_ratio", at(&R::calib, &C::options, &O::val_ratio), 0, 1, false, true)
+                .titled("Validation ratio")
+                .official()
+                .help("the last floor(N x ratio) windows validate, the rest train; must leave at least one "
+                      "when `approx_early_stop` is on"),
+            integer<R>("calib_max_length", at(&R::calib, &C::options, &O::seqlen), 2, kIntMax,
+                       "an integer >= 2 (tokens per window)")
+                .titled("Length (tokens)")
+                .official()
+                .help("tokens per calibration window"),
+            integer<R>("calib_seed", at(&R::calib, &C::options, &O::seed), 0, kInt64Max)
+                .titled("Calibration seed")
+                .workbench()
+                .help("seed of the calibration sampling (Python `random`); the official code uses "
+                      "`--m_seed` (42) for this and for training, which the workbench splits into "
+                      "`calib_seed` and the top-level `seed`"),
+        },
+        "Calibration");
+}
+
+// The trainer's fields, the LoRA ones in their own box; the seed goes to the top level.
+std::vector<Field<R>> training_fields(Field<R>& seed) {
+    std::vector<Field<R>> fields = lift_all<R>(train_config_fields(), at(&R::train));
+    seed = take(fields, "seed");
+    for (auto& f : fields)
+        f.in_group(find_field(lora_config_fields(), f.key) ? "LoRA" : "Training");
+    return fields;
+}
+
+std::vector<Field<R>> eval_fields() {
+    using E = EvalSettings;
+    return in_group(
+        {
+            text_list<R>("datasets", at(&R::eval, &E::datasets), {}, true)
+                .titled("Datasets")
+                .unswept()
+                .help("perplexity datasets, in table column order; empty = no evaluation. Not sweepable"),
+            integer<R>("seqlen", at(&R::eval, &E::seqlen), 2, kIntMax, "an integer >= 2 (tokens per window)")
+                .titled("Seqlen")
+                .help("tokens per evaluation window (GPTQ/OmniQuant protocol)"),
+            choice_list<R>("stages", at(&R::eval, &E::stages), eval_stage_names())
+                .titled("Stages")
+                .unswept()
+                .help("which models are evaluated: FP, quantized, quantized + adapters. Not sweepable"),
+        },
+        "Evaluation");
+}
+
+std::vector<SchemaSection> build_sections() {
+    Field<R> seed;
+    std::vector<Field<R>> rilq = model_fields();
+    for (auto& f : calibration_fields())
+        rilq.push_back(f);
+    for (auto& f : training_fields(seed))
+        rilq.push_back(f);
+    seed.in_group("Experiment");
+
+    std::vector<SchemaSection> sections;
     sections.push_back(
-        {"quant",
-         {
-             choice<R, QuantMethod>("method", [](auto& c) -> auto& { return c.quant.method; },
-                                    {{"none", QuantMethod::None},
-                                     {"rtn", QuantMethod::Rtn},
-                                     {"nf", QuantMethod::Nf},
-                                     {"icq-nf", QuantMethod::IcqNf},
-                                     {"icq-int", QuantMethod::IcqInt}}),
-             integer<R>(
-                 "bits", [](auto& c) -> auto& { return c.quant.bits; }, 1, 8, "an integer in [1, 8]"),
-             integer<R>(
-                 "group_size", [](auto& c) -> auto& { return c.quant.group_size; }, 0, kIntMax,
-                 "a non-negative integer (0 = whole row)"),
-             string<R>(
-                 "variant", [](auto& c) -> auto& { return c.quant.variant; }, any_string),
-             number<R>(
-                 "icq_tau_lambda", [](auto& c) -> auto& { return c.quant.icq_tau_lambda; },
-                 [](double x) { return x > 0; }, "a positive number"),
-             integer<R>(
-                 "icq_tau_n", [](auto& c) -> auto& { return c.quant.icq_tau_n; }, 1, kIntMax,
-                 "a positive integer"),
-             boolean<R>(
-                 "double_quant", [](auto& c) -> auto& { return c.quant.double_quant; }),
-         }});
-
-    Field<R> stages;
-    stages.key = "stages";
-    stages.list_valued = true;
-    stages.sweepable = false;
-    stages.read = [](const json& v, R& c) -> std::string {
-        const std::string what = "a non-empty list of \"fp\", \"quantized\", \"compensated\"";
-        if (!v.is_array() || v.empty()) return expected(what, v);
-        std::vector<EvalStage> out;
-        for (size_t i = 0; i < v.size(); ++i) {
-            const std::string s = v[i].is_string() ? v[i].get<std::string>() : "";
-            if (s == "fp")
-                out.push_back(EvalStage::Fp);
-            else if (s == "quantized")
-                out.push_back(EvalStage::Quantized);
-            else if (s == "compensated")
-                out.push_back(EvalStage::Compensated);
-            else
-                return "[" + std::to_string(i) +
-                       "]: " + expected(R"(one of "fp", "quantized", "compensated")", v[i]);
-        }
-        c.eval.stages = out;
-        return {};
-    };
-    stages.write = [](const R& c) {
-        json out = json::array();
-        for (auto s : c.eval.stages)
-            out.push_back(to_string(s));
-        return out;
-    };
-    Field<R> eval_datasets = string_list<R>(
-        "datasets", [](auto& c) -> auto& { return c.eval.datasets; }, {}, true);
-    eval_datasets.sweepable = false;
-    sections.push_back({"eval",
-                        {
-                            eval_datasets,
-                            integer<R>(
-                                "seqlen", [](auto& c) -> auto& { return c.eval.seqlen; }, 2, kIntMax,
-                                "an integer >= 2 (tokens per window)"),
-                            stages,
-                        }});
+        {"", "Top level", "",
+         in_group(
+             {
+                 format_version_field(),
+                 text<R>("name", at(&R::experiment), non_empty_text, "non-empty string")
+                     .titled("Name")
+                     .fixed()
+                     .shows_default("required")
+                     .help("experiment name: runs are grouped under it in the store; `{experiment}` in "
+                           "`output_dir`"),
+                 text<R>("description", at(&R::description), any_text)
+                     .titled("Description")
+                     .fixed()
+                     .help("free text"),
+                 path<R>("data_root", at(&R::data_root), "path or `\"@demo\"`")
+                     .titled("Data folder")
+                     .fixed()
+                     .shows_default("the file's folder")
+                     .help(
+                         "folder that relative paths resolve against; itself relative to the file's folder. "
+                         "`\"@demo\"` is the demo cache (`$RILQ_DEMO_CACHE`, else "
+                         "`$XDG_CACHE_HOME/rilq-workbench/demo`, else `~/.cache/rilq-workbench/demo`) "
+                         "holding "
+                         "`model/` and `corpus/{train,valid,test}.txt`, built there on first use (minutes). "
+                         "`--data-root DIR` (and the GUI's data-root setting) replaces this field"),
+                 seed,
+                 text<R>("device", at(&R::device), device_name, "`cpu`, `cuda`, `cuda:N`")
+                     .titled("Device")
+                     .help("where models, training and evaluation run"),
+             },
+             "Experiment")});
+    sections.push_back({"rilq", "`rilq`", "", rilq});
+    sections.push_back({"quant", "`quant` (workbench)", "",
+                        in_group(lift_all<R>(quant_spec_fields(), at(&R::quant)), "Quantizer")});
+    sections.push_back({"eval", "`eval`", "", eval_fields()});
     return sections;
 }
 
-std::vector<Field<DatasetSpec>> build_dataset_fields() {
-    using D = DatasetSpec;
+std::vector<Field<DatasetEntry>> build_dataset_fields() {
+    using D = DatasetEntry;
     Field<D> range;
     range.key = "range";
     range.list_valued = true;
+    range.what = "`[begin, end]`, 0 <= begin < end <= 1";
     range.read = [](const json& v, D& d) -> std::string {
         const std::string what = "[begin, end] with 0 <= begin < end <= 1";
         if (!v.is_array() || v.size() != 2 || !v[0].is_number() || !v[1].is_number())
             return expected(what, v);
         const double b = v[0].get<double>(), e = v[1].get<double>();
         if (!(b >= 0 && b < e && e <= 1)) return expected(what, v);
-        d.range_begin = b;
-        d.range_end = e;
+        d.source.range_begin = b;
+        d.source.range_end = e;
         return {};
     };
-    range.write = [](const D& d) { return json::array({d.range_begin, d.range_end}); };
+    range.write = [](const D& d) { return json::array({d.source.range_begin, d.source.range_end}); };
+    range.help(
+        "the part of the file used: `text` by bytes (cut at line starts), `wikitext2` by rows, `c4` by "
+        "documents. Lets calibration and evaluation use disjoint parts of one file");
     std::vector<Field<D>> fields = {
-        choice<D, DatasetType>(
-            "type", [](auto& d) -> auto& { return d.type; },
-            {{"wikitext2", DatasetType::Wikitext2}, {"c4", DatasetType::C4}, {"text", DatasetType::Text}}),
-        string<D>(
-            "path", [](auto& d) -> auto& { return d.path; }, non_empty),
-        string<D>(
-            "label", [](auto& d) -> auto& { return d.label; }, non_empty),
+        choice<D>("type", at(&D::source, &DatasetSpec::kind), dataset_kind_names())
+            .help("reader: see \"Perplexity protocol\" (evaluation) and \"Using a real checkpoint\" "
+                  "(calibration)"),
+        text<D>("path", at(&D::source, &DatasetSpec::path), non_empty_text, "non-empty string")
+            .shows_default("required")
+            .help("the file, relative to `data_root` unless absolute. For `wikitext2` / `c4` a folder also "
+                  "works: it resolves to the first standard file name present in it (evaluation: test / "
+                  "validation split, calibration: train split; list below)"),
+        text<D>("label", at(&D::label), non_empty_text, "non-empty string")
+            .shows_default("`NAME`")
+            .help("column title in exported tables; not a setting (not hashed)"),
         range,
-        integer<D>(
-            "max_windows", [](auto& d) -> auto& { return d.max_windows; }, 0, kIntMax,
-            "a non-negative integer (0 = all)"),
+        integer<D>("max_windows", at(&D::max_windows), 0, kIntMax, "a non-negative integer (0 = all)")
+            .help("evaluation: keep only the first K windows; 0 = all. C4 evaluation always draws GPTQ's 256 "
+                  "windows; this only caps them"),
     };
     for (auto& f : fields) {
         f.sweepable = false;
-        if (f.key == "label") f.in_hash = false; // a column title, not a setting
+        if (f.key == "label") f.setting = false; // a column title, not a setting
     }
     return fields;
 }
 
 } // namespace
 
-const std::vector<Section>& run_sections() {
-    static const std::vector<Section> sections = build_sections();
+const std::vector<SchemaSection>& run_sections() {
+    static const std::vector<SchemaSection> sections = build_sections();
     return sections;
 }
 
-const std::vector<Field<DatasetSpec>>& dataset_fields() {
-    static const std::vector<Field<DatasetSpec>> fields = build_dataset_fields();
+const std::vector<Field<DatasetEntry>>& dataset_fields() {
+    static const std::vector<Field<DatasetEntry>> fields = build_dataset_fields();
     return fields;
+}
+
+const SchemaSection& datasets_section_doc() {
+    static const SchemaSection doc{"datasets",
+                                   "`datasets.NAME`",
+                                   "Named data files. `NAME` (no commas or spaces) is what "
+                                   "`rilq.calib_dataset` and `eval.datasets` refer "
+                                   "to and what eval results are stored under. Not sweepable.",
+                                   {}};
+    return doc;
 }
 
 std::vector<std::string> top_level_keys() {
@@ -303,24 +281,13 @@ std::vector<std::string> top_level_keys() {
     return keys;
 }
 
-std::vector<std::string> quant_variants(QuantMethod method) {
-    switch (method) {
-    case QuantMethod::None:
-        return {};
-    // The names core/quant/quant_spec.h parses (set_variant), as `rilq quantize --variant` takes them.
-    // OmniQuant-style asymmetric min/max, GPTQ-style range forced to include 0, and the two
-    // symmetric forms (METHODS.md 1.1).
-    case QuantMethod::Rtn:
-        return {"omniquant", "gptq", "gptq-sym", "omniquant-sym"};
-    // bitsandbytes' asymmetric NF construction, or the QLoRA-paper symmetric one (METHODS.md 1.2).
-    case QuantMethod::Nf:
-    case QuantMethod::IcqNf:
-        return {"bnb", "sym"};
-    // ICQ's integer path starts from GPTQ min/max (METHODS.md 1.4).
-    case QuantMethod::IcqInt:
-        return {"gptq", "gptq-sym"};
-    }
-    return {};
+const Field<RunConfig>* find_run_field(const std::string& dotted_key) {
+    const size_t dot = dotted_key.find('.');
+    const std::string section = dot == std::string::npos ? "" : dotted_key.substr(0, dot);
+    const std::string key = dot == std::string::npos ? dotted_key : dotted_key.substr(dot + 1);
+    for (const auto& s : run_sections())
+        if (s.key == section) return find_field(s.fields, key);
+    return nullptr;
 }
 
-} // namespace rilq::run::detail
+} // namespace rilq::run

@@ -4,6 +4,7 @@
 
 #include "core/run/config_document.h"
 #include "core/run/config_schema.h"
+#include "core/util/config_fields.h"
 #include "core/util/did_you_mean.h"
 #include "core/util/json_read.h"
 
@@ -21,36 +22,23 @@ namespace fs = std::filesystem;
 namespace rilq::run {
 
 using json = nlohmann::json;
-using namespace detail;
+using namespace config;
 
 namespace {
 
 // Sweeps larger than this are almost certainly a mistake (a list where a scalar was meant).
 constexpr size_t kMaxSweepRuns = 100000;
 
-std::string describe_issues(const std::string& source, const std::vector<ConfigIssue>& issues) {
-    if (issues.size() == 1) return source + ": " + issues[0].text();
-    std::string out = source + ": " + std::to_string(issues.size()) + " problems:";
-    for (const auto& issue : issues)
-        out += "\n  " + issue.text();
-    return out;
-}
-
 class IssueList {
   public:
-    // Messages of list fields start with "[i]: " naming the bad element: move it into the path.
-    void add(std::string path, std::string message) {
-        if (!message.empty() && message[0] == '[') {
-            const size_t close = message.find("]: ");
-            if (close != std::string::npos) {
-                path += message.substr(0, close + 1);
-                message = message.substr(close + 3);
-            }
-        }
+    // Messages of list fields start with "[i]: " naming the bad element: moved into the path.
+    void add(std::string path, std::string message) { add(problem_at(std::move(path), std::move(message))); }
+    void add(Problem problem) {
         for (const auto& existing : items_) {
-            if (existing.path == path && existing.message == message) return; // repeated by every sweep point
+            if (existing.path == problem.path && existing.message == problem.message)
+                return; // repeated by every sweep point
         }
-        items_.push_back({std::move(path), std::move(message)});
+        items_.push_back(std::move(problem));
     }
     bool empty() const { return items_.empty(); }
     const std::vector<ConfigIssue>& items() const { return items_; }
@@ -69,28 +57,12 @@ std::string section_path(const std::string& section) {
 
 void check_unknown_keys(const json& object, const std::string& path, const std::vector<std::string>& known,
                         IssueList& issues) {
-    for (auto it = object.begin(); it != object.end(); ++it) {
-        if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
-        const std::string hint = closest_match(it.key(), known);
-        std::string message = "unknown key";
-        if (!hint.empty()) {
-            message += ", did you mean \"" + hint + "\"?";
-        } else if (known.size() <= 10) {
-            message += " (expected " + one_of_text(known) + ")";
-        }
-        issues.add(child_path(path, it.key()), message);
-    }
+    for (auto& problem : unknown_key_problems(object, known, path))
+        issues.add(std::move(problem));
 }
 
-template <class T> std::vector<std::string> keys_of(const std::vector<Field<T>>& fields) {
-    std::vector<std::string> keys;
-    for (const auto& f : fields)
-        keys.push_back(f.key);
-    return keys;
-}
-
-std::map<std::string, DatasetSpec> parse_datasets(const json& document, IssueList& issues) {
-    std::map<std::string, DatasetSpec> registry;
+std::map<std::string, DatasetEntry> parse_datasets(const json& document, IssueList& issues) {
+    std::map<std::string, DatasetEntry> registry;
     if (!document.contains("datasets")) return registry;
     const json& all = document.at("datasets");
     if (!all.is_object()) {
@@ -109,7 +81,7 @@ std::map<std::string, DatasetSpec> parse_datasets(const json& document, IssueLis
             continue;
         }
         check_unknown_keys(it.value(), path, keys_of(fields), issues);
-        DatasetSpec spec;
+        DatasetEntry spec;
         spec.name = it.key();
         spec.label = it.key();
         for (const auto& f : fields) {
@@ -204,40 +176,42 @@ void check_cross_fields(RunConfig& c, const json& document, PathOf path_of, Issu
     const bool registry_ok = !document.contains("datasets") || document.at("datasets").is_object();
     const json& rilq =
         document.contains("rilq") && document.at("rilq").is_object() ? document.at("rilq") : json();
-    if (c.rilq.base_model.empty()) {
+    if (c.model.base_model.empty()) {
         issues.add(path_of("rilq.base_model"), rilq.contains("base_model")
                                                    ? "expected a path to the full-precision model, found \"\""
                                                    : "missing: expected a path to the full-precision model");
     }
-    const std::string method = to_string(c.quant.method);
-    if (c.quant.method == QuantMethod::None && c.rilq.q_model.empty()) {
+    const std::string& method = c.quant.method;
+    if (!c.quantizes() && c.model.q_model.empty()) {
         issues.add(path_of("rilq.q_model"),
                    "missing: expected a fake-quantized model when $.quant.method is \"none\" (or set "
                    "$.quant.method to quantize on the fly)");
     }
-    if (c.quant.method != QuantMethod::None && !c.rilq.q_model.empty()) {
+    if (c.quantizes() && !c.model.q_model.empty()) {
         issues.add(path_of("rilq.q_model"), "expected no q_model when $.quant.method is \"" + method +
                                                 "\" (the quantized model is made on the fly), found \"" +
-                                                c.rilq.q_model + "\"");
+                                                c.model.q_model + "\"");
     }
-    const auto variants = quant_variants(c.quant.method);
-    if (variants.empty() && !c.quant.variant.empty()) {
+    if (!c.quantizes() && !c.quant.variant.empty()) {
         issues.add(path_of("quant.variant"),
                    "expected no variant when $.quant.method is \"none\", found \"" + c.quant.variant + "\"");
-    } else if (!variants.empty() && c.quant.variant.empty()) {
-        c.quant.variant = variants.front();
-    } else if (!variants.empty() &&
-               std::find(variants.begin(), variants.end(), c.quant.variant) == variants.end()) {
-        issues.add(path_of("quant.variant"), "expected " + one_of_text(variants) + " for method \"" + method +
-                                                 "\", found \"" + c.quant.variant + "\"");
     }
-    // NormalFloat codebooks exist for 2 to 4 bits (METHODS.md 1.2).
-    if ((c.quant.method == QuantMethod::Nf || c.quant.method == QuantMethod::IcqNf) &&
-        (c.quant.bits < 2 || c.quant.bits > 4)) {
-        issues.add(path_of("quant.bits"), "expected an integer in [2, 4] for method \"" + method +
-                                              "\" (NormalFloat codebooks), found " +
-                                              std::to_string(c.quant.bits));
+    // What the method accepts (variants, bits, grouping) and what the trainer accepts, with the
+    // JSON path of the swept value where the field is swept.
+    const auto add_at_swept_path = [&](Problem problem) {
+        std::string key = problem.path.substr(2); // "$.quant.bits[2]" -> "quant.bits[2]"
+        const size_t bracket = key.find('[');
+        const std::string rest = bracket == std::string::npos ? "" : key.substr(bracket);
+        if (bracket != std::string::npos) key.resize(bracket);
+        issues.add(path_of(key) + rest, problem.message);
+    };
+    if (c.quantizes()) {
+        for (auto& problem : c.quant.problems("$.quant"))
+            add_at_swept_path(std::move(problem));
+        c.quant.variant = c.quant.resolved_variant();
     }
+    for (auto& problem : c.train.problems("$.rilq"))
+        add_at_swept_path(std::move(problem));
 
     std::vector<std::string> names;
     for (const auto& [name, spec] : c.datasets)
@@ -250,7 +224,7 @@ void check_cross_fields(RunConfig& c, const json& document, PathOf path_of, Issu
                                  : " (expected a name from $.datasets: " + one_of_text(names).substr(7) + ")";
         return message;
     };
-    for (const auto& name : split_dataset_list(c.rilq.calib_dataset)) {
+    for (const auto& name : split_dataset_list(c.calib.datasets)) {
         if (registry_ok && !c.datasets.count(name))
             issues.add(path_of("rilq.calib_dataset"), unknown_dataset(name));
     }
@@ -265,23 +239,20 @@ void check_cross_fields(RunConfig& c, const json& document, PathOf path_of, Issu
     }
 
     // The official split: the last floor(N * ratio) windows validate, the rest train.
-    const int n_val = static_cast<int>(std::floor(c.rilq.calib_num_samples * c.rilq.calib_val_ratio));
-    const int n_train = c.rilq.calib_num_samples - n_val;
-    if (c.rilq.approx_early_stop && n_val == 0) {
+    const auto n_val = static_cast<int64_t>(
+        std::floor(static_cast<double>(c.calib.num_samples) * c.calib.options.val_ratio));
+    const int64_t n_train = c.calib.num_samples - n_val;
+    if (c.train.approx_early_stop && n_val == 0) {
         std::ostringstream found;
-        found << c.rilq.calib_val_ratio;
+        found << c.calib.options.val_ratio;
         issues.add(path_of("rilq.calib_val_ratio"),
                    "expected a ratio that leaves validation windows for early stopping (floor(" +
-                       std::to_string(c.rilq.calib_num_samples) + " x ratio) = 0), found " + found.str());
+                       std::to_string(c.calib.num_samples) + " x ratio) = 0), found " + found.str());
     }
-    if (c.rilq.approx_batch_size > n_train) {
+    if (c.train.approx_batch_size > n_train) {
         issues.add(path_of("rilq.approx_batch_size"), "expected at most the " + std::to_string(n_train) +
                                                           " training windows, found " +
-                                                          std::to_string(c.rilq.approx_batch_size));
-    }
-    if (c.rilq.a_dis_weight + c.rilq.gt_weight <= 0) {
-        issues.add(path_of("rilq.gt_weight"),
-                   "expected a positive sum with $.rilq.a_dis_weight, found 0 and 0");
+                                                          std::to_string(c.train.approx_batch_size));
     }
 }
 
@@ -424,7 +395,7 @@ Expansion expand(const json& given, const ParseOptions& options) {
 } // namespace
 
 ConfigError::ConfigError(const std::string& source, std::vector<ConfigIssue> issues)
-    : Error(describe_issues(source, issues)), issues_(std::move(issues)) {}
+    : Error(describe_problems(source, issues)), issues_(std::move(issues)) {}
 
 std::vector<ConfigIssue> validate_experiment(const json& document, const ParseOptions& options) {
     return expand(document, options).issues.items();

@@ -14,6 +14,7 @@
 #pragma once
 #include "core/run/run_config.h"
 #include "core/util/error.h"
+#include "core/util/problem.h"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -26,11 +27,8 @@ namespace rilq::run {
 // model/ and corpus/{train,valid,test}.txt; the Runner builds the demo model there first.
 inline constexpr const char* kDemoDataRoot = "@demo";
 
-struct ConfigIssue {
-    std::string path;    // "$.rilq.lora_r[2]"
-    std::string message; // "expected a non-negative integer, found -4"
-    std::string text() const { return path + ": " + message; }
-};
+// path "$.rilq.lora_r[2]", message "expected a non-negative integer, found -4"
+using ConfigIssue = config::Problem;
 
 // Thrown by parse_*: what() lists every issue, one per line, after the source name.
 class ConfigError : public Error {

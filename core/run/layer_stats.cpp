@@ -9,6 +9,8 @@
 #include "core/quant/metrics.h"
 #include "core/util/error.h"
 
+#include <torch/torch.h>
+
 namespace rilq::run {
 
 std::pair<int, std::string> split_linear_name(const std::string& linear_name) {
@@ -52,7 +54,8 @@ std::vector<store::LayerStat> quantized_layer_stats(const ModelQuantResult& resu
         if (s.has_output_error) q("output_error", s.output_rel_error);
         if (s.has_spectrum)
             for (const auto& [rank, energy] : s.energy_at_rank) q("energy_r" + std::to_string(rank), energy);
-        if (s.has_icq) q("icq_gain_bits", s.icq_gain_vs_start_bits);
+        for (const auto& [metric, value] : s.method.metrics)
+            q(metric, value);
         for (size_t k = 0; k < s.code_histogram.size(); ++k)
             q("code_count_" + std::to_string(k), static_cast<double>(s.code_histogram[k]));
     }

@@ -8,16 +8,12 @@
 #include <utility>
 #include <vector>
 
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
-#include "core/quant/quantize_model.h"
+#include "core/lora/lora_set.h"
+#include "core/quant/quantize_model.h" // ModelQuantResult, LlamaModel
 #include "core/store/run_types.h"
 #include "core/util/progress.h"
-
-namespace rilq {
-class LlamaModel;
-class LoraSet;
-} // namespace rilq
 
 namespace rilq::run {
 

@@ -1,5 +1,6 @@
 #include "core/run/run_config.h"
 
+#include "core/util/config_fields.h"
 #include "core/util/error.h"
 #include "core/util/path_names.h"
 
@@ -7,72 +8,20 @@
 
 namespace rilq::run {
 
-const char* to_string(AType v) {
-    return v == AType::Hid ? "hid" : "logit";
+const std::vector<std::pair<EvalStage, std::string>>& eval_stage_names() {
+    static const config::EnumNames<EvalStage> names = {
+        {EvalStage::Fp, "fp"}, {EvalStage::Quantized, "quantized"}, {EvalStage::Compensated, "compensated"}};
+    return names;
 }
 
-const char* to_string(LossScope v) {
-    switch (v) {
-    case LossScope::Model:
-        return "model";
-    case LossScope::WeightSvd:
-        return "weight-svd";
-    case LossScope::Linear:
-        return "linear";
-    case LossScope::Layer:
-        return "layer";
-    }
-    return "?";
+std::string to_string(EvalStage stage) {
+    return config::name_of(eval_stage_names(), stage);
 }
 
-const char* to_string(LoraInit v) {
-    return v == LoraInit::Gaussian ? "gaussian" : "kaiming";
-}
-const char* to_string(OptimizerKind v) {
-    return v == OptimizerKind::Adam ? "adam" : "adamw";
-}
-const char* to_string(LrSchedule v) {
-    return v == LrSchedule::Constant ? "constant" : "cosine";
-}
-
-const char* to_string(QuantMethod v) {
-    switch (v) {
-    case QuantMethod::None:
-        return "none";
-    case QuantMethod::Rtn:
-        return "rtn";
-    case QuantMethod::Nf:
-        return "nf";
-    case QuantMethod::IcqNf:
-        return "icq-nf";
-    case QuantMethod::IcqInt:
-        return "icq-int";
-    }
-    return "?";
-}
-
-const char* to_string(DatasetType v) {
-    switch (v) {
-    case DatasetType::Wikitext2:
-        return "wikitext2";
-    case DatasetType::C4:
-        return "c4";
-    case DatasetType::Text:
-        return "text";
-    }
-    return "?";
-}
-
-const char* to_string(EvalStage v) {
-    switch (v) {
-    case EvalStage::Fp:
-        return "fp";
-    case EvalStage::Quantized:
-        return "quantized";
-    case EvalStage::Compensated:
-        return "compensated";
-    }
-    return "?";
+QuantSpec RunConfig::no_quantizer() {
+    QuantSpec spec;
+    spec.method = kNoQuantization;
+    return spec;
 }
 
 std::string RunConfig::resolve(const std::string& path) const {
@@ -84,7 +33,7 @@ std::string RunConfig::resolve(const std::string& path) const {
 
 std::string RunConfig::output_dir() const {
     std::string out;
-    const std::string& pattern = rilq.output_dir;
+    const std::string& pattern = model.output_dir;
     for (size_t i = 0; i < pattern.size(); ++i) {
         if (pattern[i] != '{') {
             out += pattern[i];
@@ -107,9 +56,9 @@ std::string RunConfig::output_dir() const {
 }
 
 namespace {
-std::vector<DatasetSpec> lookup(const std::map<std::string, DatasetSpec>& registry,
-                                const std::vector<std::string>& names, const char* what) {
-    std::vector<DatasetSpec> out;
+std::vector<DatasetEntry> lookup(const std::map<std::string, DatasetEntry>& registry,
+                                 const std::vector<std::string>& names, const char* what) {
+    std::vector<DatasetEntry> out;
     for (const auto& name : names) {
         const auto it = registry.find(name);
         if (it == registry.end())
@@ -120,11 +69,11 @@ std::vector<DatasetSpec> lookup(const std::map<std::string, DatasetSpec>& regist
 }
 } // namespace
 
-std::vector<DatasetSpec> RunConfig::calib_datasets() const {
-    return lookup(datasets, split_dataset_list(rilq.calib_dataset), "rilq.calib_dataset");
+std::vector<DatasetEntry> RunConfig::calib_datasets() const {
+    return lookup(datasets, split_dataset_list(calib.datasets), "rilq.calib_dataset");
 }
 
-std::vector<DatasetSpec> RunConfig::eval_datasets() const {
+std::vector<DatasetEntry> RunConfig::eval_datasets() const {
     return lookup(datasets, eval.datasets, "eval.datasets");
 }
 

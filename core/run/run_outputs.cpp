@@ -21,6 +21,8 @@
 #include "core/util/sha256.h"
 #include "core/util/temp_sibling.h"
 
+#include <torch/torch.h>
+
 namespace fs = std::filesystem;
 
 namespace rilq::run {

@@ -1,56 +1,44 @@
 #include "core/run/run_preparation.h"
 
 #include "core/data/calibration.h"
+#include "core/demo/demo_model.h"
 #include "core/eval/perplexity.h"
 #include "core/io/model_loader.h"
+#include "core/quant/quant_registry.h"
 #include "core/quant/quant_stats_json.h"
 #include "core/quant/quantize_model.h"
 #include "core/run/config_document.h"
+#include "core/run/experiment_config.h"
 #include "core/run/layer_stats.h"
 #include "core/run/run_settings.h"
 #include "core/run/runner.h"
 #include "core/util/error.h"
 
+#include <filesystem>
+
 namespace rilq::run {
 
 namespace {
 
-// rilq.* fields that only shape training, not what preparation computes.
-const char* const kTrainingOnly[] = {
-    "lora_r", "lora_alpha", "lora_dropout", "lora_init", "lora_targets", "iec", "scope", "a_type",
-    "a_dis_weight", "gt_weight", "approx_total_steps", "approx_lr", "approx_batch_size",
-    "gradient_accumulation_steps", "approx_eval_steps", "approx_early_stop", "approx_es_patience",
-    "optimizer", "weight_decay", "lr_schedule", "output_dir"};
-
-nlohmann::json preparation_settings(const RunConfig& config) {
-    nlohmann::json doc = nlohmann::json::parse(canonical_settings(config));
-    if (doc.contains("rilq"))
-        for (const char* key : kTrainingOnly) doc["rilq"].erase(key);
-    doc.erase("seed"); // adapter init and dropout only
-    return doc;
-}
-
 std::vector<EvalSet> build_eval_sets(const RunConfig& config, const Tokenizer& tokenizer,
                                      const ProgressSink& progress) {
     std::vector<EvalSet> sets;
-    for (const DatasetSpec& dataset : config.eval_datasets()) {
+    for (const DatasetEntry& dataset : config.eval_datasets()) {
         EvalWindowOptions options;
         options.seqlen = config.eval.seqlen;
         options.max_windows = dataset.max_windows;
-        sets.push_back({dataset.name, build_eval_windows(data_spec_of(config, dataset), tokenizer, options, progress)});
+        sets.push_back(
+            {dataset.name, build_eval_windows(data_spec_of(config, dataset), tokenizer, options, progress)});
     }
     return sets;
 }
 
 void build_calibration_windows(const RunConfig& config, Preparation& p, const ProgressSink& progress) {
-    std::vector<rilq::DatasetSpec> specs;
-    for (const DatasetSpec& dataset : config.calib_datasets()) specs.push_back(data_spec_of(config, dataset));
-    CalibrationOptions options;
-    options.seqlen = config.rilq.calib_max_length;
-    options.seed = static_cast<uint64_t>(config.rilq.calib_seed);
-    options.val_ratio = config.rilq.calib_val_ratio;
-    const CalibrationSet set =
-        build_calibration(calibration_sources(specs, {config.rilq.calib_num_samples}), *p.tokenizer, options, progress);
+    std::vector<DatasetSpec> specs;
+    for (const DatasetEntry& dataset : config.calib_datasets())
+        specs.push_back(data_spec_of(config, dataset));
+    const CalibrationSet set = build_calibration(calibration_sources(specs, {config.calib.num_samples}),
+                                                 *p.tokenizer, config.calib.options, progress);
     p.train_ids = to_tensor(set.train);
     p.val_ids = to_tensor(set.val);
     p.calibration_description = set.description;
@@ -59,20 +47,43 @@ void build_calibration_windows(const RunConfig& config, Preparation& p, const Pr
 void compute_targets(const RunConfig& config, const LlamaModel& teacher, Preparation& p,
                      const StageCallback& on_stage, const ProgressSink& progress) {
     on_stage(RunStage::Targets);
-    p.targets = cache_teacher_targets(teacher, p.train_ids, p.val_ids, train_config_of(config), progress);
+    p.targets = cache_teacher_targets(teacher, p.train_ids, p.val_ids, config.train, progress);
     p.targets_key = targets_key(config);
 }
 
 // FP model -> student, in place: the FP weights are replaced one linear at a time.
 void quantize_student(const RunConfig& config, Preparation& p, const ProgressSink& progress) {
     QuantizeModelOptions options;
-    options.calib_ids = output_error_windows(p);
-    const ModelQuantResult result = quantize_model(*p.student, quant_spec_of(config), options, progress);
+    // A method that reads each linear's inputs (quant_registry.h) sees every training window; the
+    // others see the few windows the output error is measured on.
+    options.calib_ids =
+        quant_method(config.quant.method).needs_calibration ? p.train_ids : output_error_windows(p);
+    const ModelQuantResult result = quantize_model(*p.student, config.quant, options, progress);
     p.quantized_stats = quantized_layer_stats(result);
     p.quant_stats_json = quant_stats_to_json(result, p.base_model);
 }
 
 } // namespace
+
+std::string prepare_data_root(const ExperimentConfig& experiment, store::RunStore* record_in,
+                              const ProgressSink& progress) {
+    namespace fs = std::filesystem;
+    if (fs::path(experiment.data_root).lexically_normal() !=
+        fs::path(default_demo_cache_dir()).lexically_normal())
+        return {};
+    DemoModelOptions options;
+    options.record_in = record_in;
+    const DemoModel demo = ensure_demo_model(
+        options,
+        [&progress](const PretrainEvent& p) {
+            progress.report({"demo: pretraining (loss " + std::to_string(p.train_loss) + ")", p.step,
+                             p.max_steps, "steps", 0.0, p.eta_s});
+        },
+        progress);
+    return demo.built_now
+               ? "demo model built in " + std::to_string(demo.build_seconds) + " s in " + demo.model_dir
+               : "demo model found in " + demo.model_dir;
+}
 
 bool wants_stage(const RunConfig& config, EvalStage stage) {
     for (const EvalStage s : config.eval.stages)
@@ -80,11 +91,12 @@ bool wants_stage(const RunConfig& config, EvalStage stage) {
     return false;
 }
 
-std::string preparation_key(const RunConfig& config) { return preparation_settings(config).dump(); }
+std::string preparation_key(const RunConfig& config) {
+    return phase_settings(config, config::Phase::Preparation);
+}
 
 std::string targets_key(const RunConfig& config) {
-    return preparation_key(config) + "|a_type=" + to_string(config.rilq.a_type) +
-           "|batch=" + std::to_string(config.rilq.approx_batch_size);
+    return phase_settings(config, config::Phase::Targets);
 }
 
 torch::Tensor output_error_windows(const Preparation& preparation) {
@@ -119,7 +131,7 @@ std::vector<store::EvalResult> evaluate_sets(const LlamaModel& model, const std:
 
 std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Preparation> previous,
                                      const StageCallback& on_stage, const ProgressSink& progress) {
-    const bool model_scope = config.rilq.scope == LossScope::Model;
+    const bool model_scope = config.train.scope == Scope::Model;
     const ModelOptions model_options = model_options_of(config);
     if (previous && previous->key == preparation_key(config)) {
         // Same student and data; only the targets may be missing or of another type.
@@ -135,7 +147,7 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
 
     auto p = std::make_unique<Preparation>();
     p->key = preparation_key(config);
-    p->base_model = config.resolve(config.rilq.base_model);
+    p->base_model = config.resolve(config.model.base_model);
     on_stage(RunStage::Load);
     p->tokenizer = tokenizer_of(config);
     p->tokenizer_file = p->tokenizer->path();
@@ -152,11 +164,12 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
     if (model_scope) compute_targets(config, *fp, *p, on_stage, progress);
 
     on_stage(RunStage::Quantize);
-    if (config.quant.method == QuantMethod::None) {
-        if (config.rilq.q_model.empty())
+    if (!config.quantizes()) {
+        if (config.model.q_model.empty())
             throw Error("quant.method is \"none\" and rilq.q_model is empty: nothing to compensate");
         fp.reset();
-        p->student = std::make_unique<LlamaModel>(load_model(config.resolve(config.rilq.q_model), model_options, progress));
+        p->student = std::make_unique<LlamaModel>(
+            load_model(config.resolve(config.model.q_model), model_options, progress));
     } else {
         p->student = std::move(fp);
         quantize_student(config, *p, progress);

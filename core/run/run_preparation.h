@@ -9,7 +9,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <torch/types.h>
+#include "core/util/tensor.h"
 
 #include "core/data/eval_windows.h"
 #include "core/model/llama_model.h"
@@ -19,9 +19,14 @@
 #include "core/tokenize/tokenizer.h"
 #include "core/util/progress.h"
 
+namespace rilq::store {
+class RunStore;
+}
+
 namespace rilq::run {
 
 enum class RunStage;
+struct ExperimentConfig;
 
 // Settings that change what preparation computes; points with equal keys share it. Training
 // knobs (rank, alpha, lr, steps, scope, seed, ...) are left out.
@@ -49,6 +54,13 @@ struct Preparation {
     std::string targets_key;
     std::optional<CachedTargets> targets; // scope "model" only
 };
+
+// What an experiment needs before its first point: when its data_root is the built-in demo's
+// cache (experiment_config.h "@demo"), the demo model, built there on first use (minutes, recorded
+// in `record_in` as experiment "demo-pretrain") and reused afterwards. Returns a line for the log,
+// "" when the experiment needs nothing.
+std::string prepare_data_root(const ExperimentConfig& experiment, store::RunStore* record_in,
+                              const ProgressSink& progress);
 
 // Reports a stage change to the runner.
 using StageCallback = std::function<void(RunStage)>;

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <torch/version.h>
 
-#include "core/demo/demo_model.h"
 #include "core/io/model_loader.h"
 #include "core/lora/lora_set.h"
 #include "core/rilq/checkpoint.h"
@@ -28,19 +27,10 @@ namespace fs = std::filesystem;
 namespace rilq::run {
 
 const char* to_string(RunStage stage) {
-    switch (stage) {
-    case RunStage::Load: return "load";
-    case RunStage::Calibrate: return "calibrate";
-    case RunStage::EvalFp: return "eval fp";
-    case RunStage::Targets: return "teacher targets";
-    case RunStage::Quantize: return "quantize";
-    case RunStage::EvalQuantized: return "eval quantized";
-    case RunStage::Train: return "train";
-    case RunStage::EvalCompensated: return "eval compensated";
-    case RunStage::Stats: return "layer stats";
-    case RunStage::Save: return "save";
-    }
-    return "?";
+    static const char* const names[] = {
+        "load",           "calibrate", "eval fp",          "teacher targets", "quantize",
+        "eval quantized", "train",     "eval compensated", "layer stats",     "save"};
+    return names[static_cast<int>(stage)]; // in RunStage's order
 }
 
 namespace {
@@ -54,16 +44,6 @@ store::RunStatus store_status(TrainStatus status) {
     case TrainStatus::Failed: return store::RunStatus::Failed;
     }
     return store::RunStatus::Failed;
-}
-
-std::vector<std::pair<std::string, double>> update_metrics(const TrainEvent& e) {
-    return {{"t_a_loss", e.t_a_loss}, {"t_gt_loss", e.t_gt_loss}, {"t_loss", e.t_loss},
-            {"lr", e.lr},             {"tokens_per_s", e.tokens_per_s}};
-}
-
-std::vector<std::pair<std::string, double>> validation_metrics(const TrainEvent& e) {
-    return {{"v_a_loss", e.v_a_loss}, {"v_gt_loss", e.v_gt_loss}, {"v_loss", e.v_loss},
-            {"es_counter", static_cast<double>(e.es_counter)}};
 }
 
 nlohmann::json eval_json(const std::vector<store::EvalResult>& evals) {
@@ -164,27 +144,6 @@ struct Runner::Impl {
         }
     }
 
-    // The demo experiment's model, built on first use (minutes) and reused afterwards.
-    void ensure_demo() {
-        name = "demo model";
-        stage = RunStage::Load;
-        log("checking the demo model in " + default_demo_cache_dir());
-        DemoModelOptions demo_options;
-        demo_options.record_in = &db();
-        const DemoModel demo = ensure_demo_model(
-            demo_options,
-            [this](const PretrainEvent& p) {
-                RunnerEvent e;
-                e.kind = RunnerEvent::Kind::Progress;
-                e.progress = {"demo: pretraining (loss " + std::to_string(p.train_loss) + ")", p.step, p.max_steps,
-                              "steps", 0.0, p.eta_s};
-                emit(e);
-            },
-            progress_sink(/*heartbeat=*/false));
-        log(demo.built_now ? "demo model built in " + std::to_string(demo.build_seconds) + " s"
-                           : "demo model found in the cache");
-    }
-
     RunOutcome execute(const RunConfig& config, bool resuming);
     void train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome);
 };
@@ -195,19 +154,22 @@ Runner::~Runner() = default;
 std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig& experiment) {
     std::vector<RunOutcome> outcomes;
     const int count = static_cast<int>(experiment.runs.size());
-    // Settings the schema accepts but a unit rejects (e.g. NF with group_size 0) fail here,
-    // before any point loads a model, not an hour into a sweep.
+    // Configs built in code skip the schema's checks: a unit's rejection fails here, before any
+    // point loads a model, not an hour into a sweep.
     for (const RunConfig& config : experiment.runs) {
         try {
-            train_config_of(config);
-            if (config.quant.method != QuantMethod::None) quant_spec_of(config);
+            config.train.validate();
+            if (config.quantizes()) config.quant.validate("$.quant");
             check_output_dir(impl_->output_dir_of(config)); // a user's folder is never replaced
         } catch (const std::exception& e) {
             throw Error("experiment " + experiment.name + ", run " + config.run_name + ": " + e.what());
         }
     }
-    if (fs::path(experiment.data_root).lexically_normal() == fs::path(default_demo_cache_dir()).lexically_normal())
-        impl_->ensure_demo();
+    impl_->name = experiment.name;
+    impl_->stage = RunStage::Load;
+    const std::string prepared =
+        prepare_data_root(experiment, &impl_->db(), impl_->progress_sink(/*heartbeat=*/false));
+    if (!prepared.empty()) impl_->log(prepared);
     for (const RunConfig& config : experiment.runs) {
         while (impl_->options.paused && impl_->options.paused() &&
                !(impl_->options.cancel && impl_->options.cancel->cancelled()))
@@ -328,25 +290,24 @@ RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
 
 void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome) {
     Preparation& p = *preparation;
-    const TrainConfig train_config = train_config_of(config);
+    const TrainConfig& train_config = config.train;
     const std::string checkpoint_dir = checkpoint_dir_of(output_dir);
 
     enter(RunStage::Train);
     TrainerOptions trainer;
     trainer.cancel = options.cancel;
-    trainer.checkpoint_dir = train_config.lora_r > 0 ? checkpoint_dir : "";
+    trainer.checkpoint_dir = train_config.lora.r > 0 ? checkpoint_dir : "";
     if (resuming) trainer.resume_from = checkpoint_dir;
     trainer.on_event = [this](const TrainEvent& event) {
-        if (event.kind == TrainEventKind::Update) db().log_metrics(uuid, event.update_step, update_metrics(event));
-        if (event.kind == TrainEventKind::Validation)
-            db().log_metrics(uuid, event.update_step, validation_metrics(event));
+        const auto metrics = train_event_metrics(event);
+        if (!metrics.empty()) db().log_metrics(uuid, event.update_step, metrics);
         RunnerEvent e;
         e.kind = RunnerEvent::Kind::Train;
         e.train = event;
         emit(e);
     };
     CompensationResult result;
-    if (config.rilq.scope == LossScope::Model) {
+    if (config.train.scope == Scope::Model) {
         result = train_on_targets(*p.student, *p.targets, p.train_ids, p.val_ids, train_config, trainer);
     } else {
         enter(RunStage::Load);

@@ -3,6 +3,7 @@
 #include "core/store/run_store.h"
 
 #include "core/store/process_identity.h"
+#include "core/store/run_stages.h"
 #include "core/store/schema.h"
 #include "core/util/error.h"
 
@@ -49,12 +50,6 @@ std::string iso_time(int64_t ms) {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &utc);
     return buf;
-}
-
-void check_stage(const std::string& stage, const char* what) {
-    if (stage != "fp" && stage != "quantized" && stage != "compensated") {
-        throw Error(std::string(what) + " stage \"" + stage + "\": expected fp, quantized or compensated");
-    }
 }
 
 // Commits still in a WAL file are read through a private index (SQLite >= 3.22 does that on
@@ -435,7 +430,7 @@ void RunStore::flush() {
 
 void RunStore::log_layer_stats(const std::string& uuid, const std::vector<LayerStat>& stats) {
     for (const auto& s : stats)
-        check_stage(s.stage, "layer stat");
+        check_run_stage(s.stage, "layer stat");
     Transaction transaction(*db_);
     require_run(uuid);
     Statement insert(*db_,
@@ -447,7 +442,7 @@ void RunStore::log_layer_stats(const std::string& uuid, const std::vector<LayerS
 }
 
 void RunStore::log_eval_result(const std::string& uuid, const EvalResult& r) {
-    check_stage(r.stage, "eval result");
+    check_run_stage(r.stage, "eval result");
     if (r.dataset.empty()) throw Error(path() + ": an eval result needs a dataset name");
     Transaction transaction(*db_);
     require_run(uuid);
@@ -459,6 +454,44 @@ void RunStore::log_eval_result(const std::string& uuid, const EvalResult& r) {
         .bind_all(uuid, r.dataset, r.stage, r.file_sha256, r.tokenizer, r.seqlen, r.n_windows, r.n_tokens,
                   r.ppl, r.timestamp_ms ? r.timestamp_ms : now_ms())
         .run();
+    transaction.commit();
+}
+
+void RunStore::log_task_score(const std::string& uuid, const TaskScore& t) {
+    check_run_stage(t.stage, "task score");
+    if (t.task.empty()) throw Error(path() + ": a task score needs a task name");
+    const int64_t timestamp = t.timestamp_ms ? t.timestamp_ms : now_ms();
+    Transaction transaction(*db_);
+    require_run(uuid);
+    Statement insert(*db_,
+                     "INSERT OR REPLACE INTO task_results (run_uuid, task, stage, n, acc, acc_stderr, "
+                     "acc_norm, acc_norm_stderr, shots, data_sha256, tokenizer, bos, max_length, "
+                     "protocol_json, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                     "?13, ?14, ?15)");
+    insert.bind_all(uuid, t.task, t.stage, t.n, t.acc);
+    // SQLite has no NaN: a metric the task does not define is NULL.
+    const double optional[] = {t.acc_stderr, t.acc_norm, t.acc_norm_stderr};
+    for (int i = 0; i < 3; ++i) {
+        if (std::isnan(optional[i]))
+            insert.bind_null(6 + i);
+        else
+            insert.bind(6 + i, optional[i]);
+    }
+    insert.bind(9, t.shots)
+        .bind(10, t.data_sha256)
+        .bind(11, t.tokenizer)
+        .bind(12, t.bos)
+        .bind(13, t.max_length);
+    insert.bind(14, t.protocol_json).bind(15, timestamp).run();
+    Statement clear(*db_, "DELETE FROM task_group_scores WHERE run_uuid = ?1 AND task = ?2 AND stage = ?3");
+    clear.bind_all(uuid, t.task, t.stage).run();
+    Statement group(*db_,
+                    "INSERT INTO task_group_scores (run_uuid, task, stage, kind, name, position, n, acc) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    for (size_t i = 0; i < t.groups.size(); ++i) {
+        const TaskGroupScore& g = t.groups[i];
+        group.bind_all(uuid, t.task, t.stage, g.kind, g.name, static_cast<int64_t>(i), g.n, g.acc).run();
+    }
     transaction.commit();
 }
 

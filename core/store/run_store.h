@@ -79,6 +79,8 @@ class RunStore {
 
     void log_layer_stats(const std::string& uuid, const std::vector<LayerStat>& stats);
     void log_eval_result(const std::string& uuid, const EvalResult& result);
+    // Replaces the run's score for (task, stage), its group scores included.
+    void log_task_score(const std::string& uuid, const TaskScore& score);
     void log_artifact(const std::string& uuid, const Artifact& artifact);
 
     // Error for a RUNNING run (its process is alive, or it would have been marked INTERRUPTED
@@ -100,6 +102,7 @@ class RunStore {
     std::map<std::string, std::string> params(const std::string& uuid);
     std::vector<ParamDiff> diff_params(const std::string& uuid_a, const std::string& uuid_b);
     std::vector<EvalResult> eval_results(const std::string& uuid);
+    std::vector<TaskScore> task_scores(const std::string& uuid);
     std::vector<LayerStat> layer_stats(const std::string& uuid, const std::string& stage = "");
     std::vector<Artifact> artifacts(const std::string& uuid);
 

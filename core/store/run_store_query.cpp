@@ -172,6 +172,7 @@ RunDetail RunStore::get_run(const std::string& uuid) {
     Statement tags(*db_, "SELECT key, value FROM tags WHERE run_uuid = ?1");
     detail.tags = read_params(tags, uuid);
     detail.eval_results = eval_results(uuid);
+    detail.task_scores = task_scores(uuid);
     detail.artifacts = artifacts(uuid);
     snapshot.commit();
     return detail;
@@ -214,23 +215,7 @@ std::map<std::string, std::string> RunStore::params(const std::string& uuid) {
 std::vector<ParamDiff> RunStore::diff_params(const std::string& uuid_a, const std::string& uuid_b) {
     require_run(uuid_a);
     require_run(uuid_b);
-    const auto a = params(uuid_a);
-    const auto b = params(uuid_b);
-    std::set<std::string> keys;
-    for (const auto& kv : a)
-        keys.insert(kv.first);
-    for (const auto& kv : b)
-        keys.insert(kv.first);
-    std::vector<ParamDiff> out;
-    for (const auto& key : keys) {
-        const auto ia = a.find(key);
-        const auto ib = b.find(key);
-        ParamDiff d{key, std::nullopt, std::nullopt};
-        if (ia != a.end()) d.a = ia->second;
-        if (ib != b.end()) d.b = ib->second;
-        if (d.a != d.b) out.push_back(d);
-    }
-    return out;
+    return store::diff_params(params(uuid_a), params(uuid_b));
 }
 
 std::vector<EvalResult> RunStore::eval_results(const std::string& uuid) {
@@ -251,6 +236,46 @@ std::vector<EvalResult> RunStore::eval_results(const std::string& uuid) {
         r.ppl = s.column_double(7);
         r.timestamp_ms = s.column_int64(8);
         out.push_back(r);
+    }
+    return out;
+}
+
+std::vector<TaskScore> RunStore::task_scores(const std::string& uuid) {
+    Statement s(*db_,
+                "SELECT task, stage, n, acc, acc_stderr, acc_norm, acc_norm_stderr, shots, data_sha256, "
+                "tokenizer, bos, max_length, protocol_json, timestamp FROM task_results WHERE run_uuid = ?1 "
+                "ORDER BY timestamp, task, stage");
+    s.bind(1, uuid);
+    Statement groups(*db_,
+                     "SELECT kind, name, n, acc FROM task_group_scores WHERE run_uuid = ?1 AND task = ?2 AND "
+                     "stage = ?3 ORDER BY position");
+    std::vector<TaskScore> out;
+    while (s.step()) {
+        TaskScore t;
+        t.task = s.column_text(0);
+        t.stage = s.column_text(1);
+        t.n = s.column_int64(2);
+        t.acc = s.column_double(3);
+        auto optional = [&](int column) {
+            return s.column_is_null(column) ? std::numeric_limits<double>::quiet_NaN()
+                                            : s.column_double(column);
+        };
+        t.acc_stderr = optional(4);
+        t.acc_norm = optional(5);
+        t.acc_norm_stderr = optional(6);
+        t.shots = s.column_int64(7);
+        t.data_sha256 = s.column_text(8);
+        t.tokenizer = s.column_text(9);
+        t.bos = s.column_text(10);
+        t.max_length = s.column_int64(11);
+        t.protocol_json = s.column_text(12);
+        t.timestamp_ms = s.column_int64(13);
+        groups.bind_all(uuid, t.task, t.stage);
+        while (groups.step())
+            t.groups.push_back({groups.column_text(0), groups.column_text(1), groups.column_int64(2),
+                                groups.column_double(3)});
+        groups.reset();
+        out.push_back(std::move(t));
     }
     return out;
 }

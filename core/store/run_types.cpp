@@ -64,4 +64,19 @@ int64_t now_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::vector<ParamDiff> diff_params(const std::map<std::string, std::string>& a,
+                                   const std::map<std::string, std::string>& b, bool include_equal) {
+    std::map<std::string, ParamDiff> rows; // sorted by key
+    for (const auto& [key, value] : a)
+        rows[key] = {key, value, std::nullopt};
+    for (const auto& [key, value] : b) {
+        rows.emplace(key, ParamDiff{key, std::nullopt, std::nullopt});
+        rows[key].b = value;
+    }
+    std::vector<ParamDiff> out;
+    for (auto& [key, row] : rows)
+        if (include_equal || row.differs()) out.push_back(std::move(row));
+    return out;
+}
+
 } // namespace rilq::store

@@ -69,6 +69,33 @@ struct EvalResult {
     int64_t timestamp_ms = 0; // 0 = now
 };
 
+// One downstream-task accuracy (core/eval/tasks) with the protocol it was measured under.
+// Metrics a task does not define (acc_norm of MMLU, WinoGrande, BoolQ) are NaN (NULL in SQL).
+struct TaskGroupScore {
+    std::string kind; // "category" | "subcategory" | "subject" (MMLU)
+    std::string name; // "STEM", "math", "abstract_algebra"
+    int64_t n = 0;
+    double acc = 0.0;
+};
+
+struct TaskScore {
+    std::string task;  // "mmlu", "arc_easy", ... (core/eval/tasks/task.h task_infos)
+    std::string stage; // fp | quantized | compensated
+    int64_t n = 0;
+    double acc = 0.0;
+    double acc_stderr = 0.0;
+    double acc_norm = 0.0;
+    double acc_norm_stderr = 0.0;
+    int64_t shots = 0;
+    std::string data_sha256;
+    std::string tokenizer;
+    std::string bos; // "bos" | "none"
+    int64_t max_length = 0;
+    std::string protocol_json; // the whole protocol record (files, limit, subjects, scoring, ...)
+    std::vector<TaskGroupScore> groups;
+    int64_t timestamp_ms = 0; // 0 = now
+};
+
 struct Artifact {
     std::string kind; // "adapter", "quantized_model", "run_summary", ...
     std::string path;
@@ -98,6 +125,7 @@ struct RunDetail {
     std::string config_json;
     std::map<std::string, std::string> tags;
     std::vector<EvalResult> eval_results;
+    std::vector<TaskScore> task_scores;
     std::vector<Artifact> artifacts;
 };
 
@@ -109,12 +137,18 @@ struct RunFilter {
     int limit = 0; // 0 = no limit
 };
 
-// A param that differs between two runs (absent on one side = nullopt).
+// A param of two runs side by side (absent on one side = nullopt).
 struct ParamDiff {
     std::string key;
     std::optional<std::string> a;
     std::optional<std::string> b;
+    bool differs() const { return a != b; }
 };
+
+// The params of two runs by key, sorted; only those that differ unless `include_equal`. The one
+// param diff: `rilq runs diff` (through RunStore::diff_params) and the GUI's run browser.
+std::vector<ParamDiff> diff_params(const std::map<std::string, std::string>& a,
+                                   const std::map<std::string, std::string>& b, bool include_equal = false);
 
 struct ExperimentInfo {
     int64_t id = 0;

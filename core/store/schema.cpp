@@ -129,6 +129,40 @@ const char* const kMigrations[] = {
     ALTER TABLE runs ADD COLUMN heartbeat_time INTEGER;
     CREATE INDEX runs_by_status ON runs(status);
     )sql",
+
+    // v3 -> v4: downstream-task accuracy (core/eval/tasks), each number with its protocol. A
+    // metric the task does not define (acc_norm of MMLU) is NULL.
+    R"sql(
+    CREATE TABLE task_results (
+        run_uuid        TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+        task            TEXT NOT NULL,
+        stage           TEXT NOT NULL,
+        n               INTEGER NOT NULL,
+        acc             REAL NOT NULL,
+        acc_stderr      REAL,
+        acc_norm        REAL,
+        acc_norm_stderr REAL,
+        shots           INTEGER NOT NULL,
+        data_sha256     TEXT NOT NULL,
+        tokenizer       TEXT NOT NULL,
+        bos             TEXT NOT NULL,
+        max_length      INTEGER NOT NULL,
+        protocol_json   TEXT NOT NULL,
+        timestamp       INTEGER NOT NULL,
+        PRIMARY KEY (run_uuid, task, stage)
+    ) WITHOUT ROWID;
+    CREATE TABLE task_group_scores (
+        run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+        task     TEXT NOT NULL,
+        stage    TEXT NOT NULL,
+        kind     TEXT NOT NULL CHECK (kind IN ('category', 'subcategory', 'subject')),
+        name     TEXT NOT NULL,
+        position INTEGER NOT NULL,  -- the order logged: categories, subcategories, subjects
+        n        INTEGER NOT NULL,
+        acc      REAL NOT NULL,
+        PRIMARY KEY (run_uuid, task, stage, kind, name)
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,

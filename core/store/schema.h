@@ -7,12 +7,14 @@
 //   v2  the workbench's tables: best_metrics (min and max per key, backfilled from metrics),
 //       layer_stats, eval_results, artifacts
 //   v3  crash detection: runs.pid and runs.heartbeat_time
+//   v4  downstream accuracy: task_results (per task and stage, with its protocol) and
+//       task_group_scores (MMLU categories, subcategories, subjects)
 #pragma once
 #include "core/store/sqlite.h"
 
 namespace rilq::store {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // The version stored in the file (0 for a new, empty database).
 int schema_version(Database& db);

@@ -13,8 +13,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <iostream>
-#include <sstream>
 #include <string>
 
 namespace rilq::fault {
@@ -102,24 +100,6 @@ inline ProcessResult run_process(const QString& program, const QStringList& args
     r.exit_code = p.exitCode();
     r.out = p.readAllStandardOutput().toStdString();
     r.err = p.readAllStandardError().toStdString();
-    return r;
-}
-
-// A CLI command (app/cli/commands.h) run in-process with stdout / stderr captured.
-struct CommandResult {
-    int code = 0;
-    std::string out, err;
-};
-inline CommandResult capture(int (*command)(const QStringList&), const QStringList& args) {
-    std::ostringstream out, err;
-    auto* old_out = std::cout.rdbuf(out.rdbuf());
-    auto* old_err = std::cerr.rdbuf(err.rdbuf());
-    CommandResult r;
-    r.code = command(args);
-    std::cout.rdbuf(old_out);
-    std::cerr.rdbuf(old_err);
-    r.out = out.str();
-    r.err = err.str();
     return r;
 }
 

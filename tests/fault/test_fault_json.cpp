@@ -7,7 +7,10 @@
 #include "tests/support/test_main.h"
 
 #include "tests/fault/fault_support.h"
+#include "tests/support/test_errors.h"
 
+#include "core/eval/tasks/task_files.h"
+#include "core/finetune/alpaca_data.h"
 #include "core/io/safetensors.h"
 #include "core/model/llama_config.h"
 #include "core/run/experiment_config.h"
@@ -36,15 +39,6 @@ void write_safetensors(const std::string& path, const std::string& header) {
     test::write_file(path, bytes + header);
 }
 
-template <class F> std::string json_error_of(F&& f) {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
 } // namespace
 
 class TestFaultJson : public QObject {
@@ -54,7 +48,7 @@ class TestFaultJson : public QObject {
     void deepSafetensorsHeader() {
         const std::string path = test::make_temp_dir("fault-json") + "/model.safetensors";
         write_safetensors(path, nested(100000));
-        const std::string e = json_error_of([&] { SafetensorsFile file(path); });
+        const std::string e = test::error_of([&] { SafetensorsFile file(path); });
         QVERIFY2(fault::contains(e, path) && fault::contains(e, "nested deeper than 64 levels"), e.c_str());
         QVERIFY2(e.size() < kShortLine, e.c_str());
     }
@@ -62,7 +56,7 @@ class TestFaultJson : public QObject {
     void deepConfigJson() {
         const std::string path = test::make_temp_dir("fault-json") + "/config.json";
         test::write_file(path, nested(100000));
-        const std::string e = json_error_of([&] { LlamaConfig::from_file(path); });
+        const std::string e = test::error_of([&] { LlamaConfig::from_file(path); });
         QVERIFY2(fault::contains(e, path) && fault::contains(e, "nested deeper"), e.c_str());
         QVERIFY2(e.size() < kShortLine, e.c_str());
     }
@@ -70,19 +64,47 @@ class TestFaultJson : public QObject {
     void deepExperimentFileAndSetValue() {
         const std::string path = test::make_temp_dir("fault-json") + "/deep.json";
         test::write_file(path, nested(100000));
-        const std::string e = json_error_of([&] { run::parse_experiment_file(path); });
+        const std::string e = test::error_of([&] { run::parse_experiment_file(path); });
         QVERIFY2(fault::contains(e, path) && fault::contains(e, "nested deeper"), e.c_str());
         QVERIFY2(e.size() < kShortLine, e.c_str());
         // --set values are JSON too.
         nlohmann::json doc = fault::tiny_experiment("set-test");
         const std::string deep_set = "rilq.lora_r=" + std::string(100000, '[') + std::string(100000, ']');
-        const std::string s = json_error_of([&] { run::apply_override(doc, deep_set); });
+        const std::string s = test::error_of([&] { run::apply_override(doc, deep_set); });
         QVERIFY2(fault::contains(s, "nested deeper"), s.c_str());
         QVERIFY2(s.size() < kShortLine, s.c_str());
         // Depth 64 is fine (the limit is not off by one), 65 is not.
         QVERIFY(parse_json(std::string(64, '[') + std::string(64, ']'), "ok").is_array());
         QVERIFY_THROWS_EXCEPTION(JsonParseError,
                                  parse_json(std::string(65, '[') + std::string(65, ']'), "deep"));
+    }
+
+    // The data readers that came with fine-tuning and tasks: Alpaca files (an array or JSON
+    // Lines) and task JSON Lines files are bounded the same way.
+    void deepAlpacaAndTaskFiles() {
+        const std::string dir = test::make_temp_dir("fault-json");
+        const std::string deep_array = "[" + nested(100000) + "]";
+        std::string e = test::error_of([&] { parse_alpaca_text(deep_array, dir + "/alpaca.json"); });
+        QVERIFY2(fault::contains(e, dir + "/alpaca.json") && fault::contains(e, "nested deeper"), e.c_str());
+        QVERIFY2(e.size() < kShortLine, e.c_str());
+        e = test::error_of([&] { parse_alpaca_text(nested(100000) + "\n", dir + "/alpaca.jsonl"); });
+        QVERIFY2(fault::contains(e, "line 1") && fault::contains(e, "nested deeper"), e.c_str());
+        QVERIFY2(e.size() < kShortLine, e.c_str());
+        // A string where text belongs is quoted clipped.
+        std::string sevens;
+        for (int i = 0; i < 50000; ++i)
+            sevens += "7,";
+        sevens += "7";
+        e = test::error_of([&] {
+            parse_alpaca_text("[{\"instruction\": [" + sevens + "], \"output\": \"o\"}]",
+                              dir + "/alpaca.json");
+        });
+        QVERIFY2(fault::contains(e, "expected a string, found [7,7,7") && e.size() < kShortLine, e.c_str());
+
+        test::write_file(dir + "/task.jsonl", "{\"question\": \"q\"}\n" + nested(100000) + "\n");
+        e = test::error_of([&] { read_jsonl(dir + "/task.jsonl"); });
+        QVERIFY2(fault::contains(e, dir + "/task.jsonl") && fault::contains(e, "nested deeper"), e.c_str());
+        QVERIFY2(e.size() < kShortLine, e.c_str());
     }
 
     // Values quoted back in errors are clipped (they were dumped whole).
@@ -93,19 +115,19 @@ class TestFaultJson : public QObject {
             numbers += std::to_string(i) + ",";
         numbers.back() = ']';
         write_safetensors(dir + "/meta.safetensors", "{\"__metadata__\": {\"format\": " + numbers + "}}");
-        std::string e = json_error_of([&] { SafetensorsFile file(dir + "/meta.safetensors"); });
+        std::string e = test::error_of([&] { SafetensorsFile file(dir + "/meta.safetensors"); });
         QVERIFY2(fault::contains(e, "must be a string, found [0,1,2"), e.c_str());
         QVERIFY2(fault::contains(e, "more bytes)"), e.c_str());
         QVERIFY2(e.size() < kShortLine, e.c_str());
 
         test::write_file(dir + "/config.json", "{\"model_type\": \"llama\", \"hidden_size\": \"" +
                                                    std::string(1000000, 'x') + "\"}");
-        e = json_error_of([&] { LlamaConfig::from_file(dir + "/config.json"); });
+        e = test::error_of([&] { LlamaConfig::from_file(dir + "/config.json"); });
         QVERIFY2(fault::contains(e, "hidden_size") && e.size() < kShortLine, e.c_str());
 
         test::write_file(dir + "/broken.json",
                          "{\"a\": \"" + std::string(1000000, 'y')); // unterminated string
-        e = json_error_of([&] { read_json_file(dir + "/broken.json"); });
+        e = test::error_of([&] { read_json_file(dir + "/broken.json"); });
         QVERIFY2(fault::contains(e, dir + "/broken.json") && e.size() < kShortLine, e.c_str());
     }
 

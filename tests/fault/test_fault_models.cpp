@@ -7,6 +7,7 @@
 #include "tests/support/test_main.h"
 
 #include "tests/fault/fault_support.h"
+#include "tests/support/cli_capture.h"
 
 #include "app/cli/commands.h"
 #include "core/io/hf_checkpoint.h"
@@ -43,15 +44,15 @@ std::string hf_folder(const std::string& dir,
     return dir;
 }
 
-fault::CommandResult eval(const std::string& model) {
-    return fault::capture(cli::cmd_eval, {"rilq eval", q(model), "--tokenizer",
-                                          q(test::shared_data("stories260K/tok512.bin")), "--dataset",
-                                          q("text=" + test::shared_data("tinystories/tinystories_val.txt")),
-                                          "--seqlen", "32", "--max-windows", "2"});
+test::CliRun eval(const std::string& model) {
+    return test::run_cli(cli::cmd_eval, "rilq eval",
+                         {q(model), "--tokenizer", q(test::shared_data("stories260K/tok512.bin")),
+                          "--dataset", q("text=" + test::shared_data("tinystories/tinystories_val.txt")),
+                          "--seqlen", "32", "--max-windows", "2"});
 }
 
-fault::CommandResult info(const std::string& model) {
-    return fault::capture(cli::cmd_info, {"rilq info", q(model)});
+test::CliRun info(const std::string& model) {
+    return test::run_cli(cli::cmd_info, "rilq info", {q(model)});
 }
 
 } // namespace

@@ -6,9 +6,11 @@
 #include "tests/support/test_main.h"
 
 #include "tests/fault/fault_support.h"
+#include "tests/support/test_errors.h"
 
 #include "core/run/run_outputs.h"
 #include "core/run/runner.h"
+#include "core/run/sweep_plan.h"
 #include "core/util/path_names.h"
 
 #include <torch/torch.h>
@@ -114,6 +116,29 @@ class TestFaultPaths : public QObject {
         QVERIFY_THROWS_EXCEPTION(Error, run::Runner(options).run_experiment(fault::parse(doc)));
         QVERIFY(!fs::exists(root + "/escape-test"));
         QVERIFY(!fs::exists(root + "/runs.db"));
+    }
+
+    // `rilq run --dry-run` shows the folder the Runner would use: the same escape is an error, a
+    // folder the run would refuse is marked, and nothing is claimed.
+    void theDryRunResolvesOutputFoldersAsTheRunnerDoes() {
+        const std::string root = test::make_temp_dir("fault-plan");
+        nlohmann::json doc = fault::tiny_experiment("plan-test");
+        doc["rilq"]["output_dir"] = "../{run}";
+        const std::string escape = test::error_of([&] { run::describe_plan(fault::parse(doc), root); });
+        QVERIFY2(fault::contains(escape, "not inside " + root), escape.c_str());
+
+        fs::create_directories(root + "/mine");
+        test::write_file(root + "/mine/notes.txt", "keep me");
+        doc["rilq"]["output_dir"] = "mine";
+        const std::string plan = run::describe_plan(fault::parse(doc), root);
+        QVERIFY2(fault::contains(plan, "output     " + root + "/mine (exists and is no run's output folder"),
+                 plan.c_str());
+        doc["rilq"]["output_dir"] = "runs/{run}";
+        QVERIFY2(fault::contains(run::describe_plan(fault::parse(doc), root),
+                                 "output     " + root + "/runs/plan-test\n"),
+                 "a new folder is shown as it will be written");
+        QVERIFY(!fs::exists(root + "/runs")); // a dry run creates nothing
+        QVERIFY(!fs::exists(root + "/mine/" + std::string(run::kRunMarkerFile)));
     }
 };
 

@@ -6,6 +6,7 @@
 #include "tests/support/test_main.h"
 
 #include "tests/fault/fault_support.h"
+#include "tests/support/cli_capture.h"
 
 #include "app/cli/commands.h"
 #include "core/store/run_store.h"
@@ -39,7 +40,7 @@ class TestFaultStore : public QObject {
     void readCommandsCreateNothing() {
         const std::string dir = test::make_temp_dir("fault-store-none");
         const std::string store = dir + "/no/such/dir/x.db";
-        const auto r = fault::capture(cli::cmd_runs, {"rilq runs", "list", "--db", q(store)});
+        const auto r = test::run_cli(cli::cmd_runs, "rilq runs", {"list", "--db", q(store)});
         QCOMPARE(r.code, 0);
         QVERIFY2(fault::contains(r.out, "no runs"), r.out.c_str());
         QVERIFY(!fs::exists(dir + "/no")); // used to create the folders and an empty store
@@ -76,13 +77,12 @@ class TestFaultStore : public QObject {
         const std::vector<std::pair<std::string, std::string>> stores = {{"closed.db", closed_uuid},
                                                                          {"wal.db", wal_uuid}};
         for (const auto& [file, uuid] : stores) {
-            const auto r =
-                fault::capture(cli::cmd_runs, {"rilq runs", "list", "--db", q(media + "/" + file)});
+            const auto r = test::run_cli(cli::cmd_runs, "rilq runs", {"list", "--db", q(media + "/" + file)});
             QVERIFY2(r.code == 0, (file + ": " + r.err).c_str());
             QVERIFY2(fault::contains(r.out, uuid.substr(0, 12)) && fault::contains(r.out, "FINISHED"),
                      r.out.c_str());
             const auto show =
-                fault::capture(cli::cmd_runs, {"rilq runs", "show", q(uuid), "--db", q(media + "/" + file)});
+                test::run_cli(cli::cmd_runs, "rilq runs", {"show", q(uuid), "--db", q(media + "/" + file)});
             QVERIFY2(show.code == 0, show.err.c_str());
         }
     }
@@ -95,7 +95,7 @@ class TestFaultStore : public QObject {
             store::RunStore db(store);
             uuid = record_run(db, "live"); // RUNNING, pid = this test: alive
         }
-        auto r = fault::capture(cli::cmd_runs, {"rilq runs", "delete", q(uuid), "--yes", "--db", q(store)});
+        auto r = test::run_cli(cli::cmd_runs, "rilq runs", {"delete", q(uuid), "--yes", "--db", q(store)});
         QCOMPARE(r.code, 1);
         QVERIFY2(fault::contains(r.err, "RUNNING") && fault::contains(r.err, "--force"), r.err.c_str());
         {
@@ -103,8 +103,8 @@ class TestFaultStore : public QObject {
             QVERIFY(db.get_run(uuid).summary.status == store::RunStatus::Running);
             QVERIFY_THROWS_EXCEPTION(Error, db.delete_run(uuid)); // the core refuses as well
         }
-        r = fault::capture(cli::cmd_runs,
-                           {"rilq runs", "delete", q(uuid), "--yes", "--force", "--db", q(store)});
+        r = test::run_cli(cli::cmd_runs, "rilq runs",
+                          {"delete", q(uuid), "--yes", "--force", "--db", q(store)});
         QCOMPARE(r.code, 0);
         store::RunStore db(store);
         QVERIFY(db.list_runs().empty());

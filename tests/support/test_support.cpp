@@ -41,4 +41,9 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
     return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<double>();
 }
 
+std::vector<float> float_values(const at::Tensor& t) {
+    const at::Tensor c = t.to(torch::kFloat32).contiguous().reshape({-1});
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
 } // namespace rilq::test

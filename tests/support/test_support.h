@@ -2,8 +2,11 @@
 // tensor comparison with a readable failure message.
 #pragma once
 #include <string>
+#include <vector>
 
-namespace at { class Tensor; }
+namespace at {
+class Tensor;
+}
 
 namespace rilq::test {
 
@@ -18,5 +21,7 @@ std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
 // max |a - b| as a double (both converted to fp32 on CPU).
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b);
+// The elements of `t` in row-major order, as fp32.
+std::vector<float> float_values(const at::Tensor& t);
 
 } // namespace rilq::test

@@ -77,7 +77,7 @@ inline torch::Tensor sample_windows(const LlamaModel& model, int64_t n, int64_t 
     auto gen = at::detail::createCPUGenerator(seed);
     auto ids = torch::randint(0, model.config().vocab_size, {n, 1}, gen, torch::kLong);
     for (int64_t i = 1; i < t; ++i) {
-        const auto probs = torch::softmax(model.logits(ids).select(1, i - 1), -1);   // (n, V)
+        const auto probs = torch::softmax(model.logits(ids).select(1, i - 1), -1); // (n, V)
         ids = torch::cat({ids, torch::multinomial(probs, 1, false, gen)}, 1);
     }
     return ids;

@@ -3,11 +3,17 @@
 #include "widgets/experiment_form.h"
 #include "widget_test_support.h"
 
+#include "core/quant/quant_registry.h"
+#include "core/run/config_schema.h"
+#include "core/run/experiment_config.h"
+
 #include <nlohmann/json.hpp>
 
+#include <QApplication>
+#include <QComboBox>
 #include <QLineEdit>
-#include <QSpinBox>
 #include <QTemporaryDir>
+#include <QWheelEvent>
 #include <QtTest/QtTest>
 
 #include "tests/support/test_main.h"
@@ -37,7 +43,7 @@ class TestExperimentForm : public QObject {
                  qPrintable(form.issues().isEmpty() ? QString() : form.issues().front().message));
         QCOMPARE(form.loraRanks(), (QVector<int>{0, 16}));
         form.setLoraRanks({0, 2, 4});
-        qobject_cast<QSpinBox*>(form.fieldWidget("quant.bits"))->setValue(3);
+        qobject_cast<QComboBox*>(form.fieldWidget("quant.bits"))->setCurrentText("3");
         auto* lr = qobject_cast<QLineEdit*>(form.fieldWidget("rilq.approx_lr"));
         QVERIFY(lr);
         lr->clear();
@@ -82,6 +88,136 @@ class TestExperimentForm : public QObject {
         form.setDocument(doc);
         QVERIFY(!form.fieldWidget("rilq.approx_lr")->isEnabled());
         QCOMPARE(form.document()["rilq"]["approx_lr"], json::parse("[0.001, 0.0001]"));
+    }
+
+    // Every field of the schema has a row (format_version is the program's, not an edit).
+    void everySchemaFieldHasAnEditor() {
+        ExperimentForm form;
+        QStringList expected;
+        for (const auto& section : rilq::run::run_sections())
+            for (const auto& f : section.fields)
+                if (f.key != "format_version")
+                    expected << QString::fromStdString(section.key.empty() ? f.key
+                                                                           : section.key + "." + f.key);
+        QCOMPARE(form.fieldKeys(), expected);
+        for (const QString& key : expected)
+            QVERIFY2(form.fieldWidget(key), qPrintable(key));
+    }
+
+    // Walks every method the form offers, every variant it then offers and every bit width, as a
+    // user would pick them, and checks core accepts each resulting experiment ("none" needs a ready
+    // q_model, which the other methods must not have).
+    void everyMethodVariantAndBitsValidates() {
+        ExperimentForm form;
+        form.setDocument(sample());
+        auto* method = qobject_cast<QComboBox*>(form.fieldWidget("quant.method"));
+        auto* variant = qobject_cast<QComboBox*>(form.fieldWidget("quant.variant"));
+        auto* bits = qobject_cast<QComboBox*>(form.fieldWidget("quant.bits"));
+        auto* q_model = form.fieldWidget("rilq.q_model")->findChild<QLineEdit*>();
+        QVERIFY(method && variant && bits && q_model);
+        QStringList methods;
+        for (int i = 0; i < method->count(); ++i)
+            methods << method->itemText(i);
+        QStringList registered = {"none"};
+        for (const auto& name : rilq::quant_method_names())
+            registered << QString::fromStdString(name);
+        QCOMPARE(methods, registered);
+        int combinations = 0;
+        for (int m = 0; m < method->count(); ++m) {
+            method->setCurrentIndex(m);
+            const bool none = method->currentText() == QLatin1String("none");
+            q_model->clear();
+            if (none) QTest::keyClicks(q_model, "ready-q");
+            if (none) {
+                QCOMPARE(variant->count(), 0);
+                QVERIFY2(form.isValid(),
+                         qPrintable(form.issues().isEmpty() ? QString() : form.issues().front().message));
+                ++combinations;
+                q_model->clear();
+                Q_EMIT q_model->textEdited(QString()); // as if the user emptied it
+                continue;
+            }
+            const auto& registered_method = rilq::quant_method(method->currentText().toStdString());
+            QCOMPARE(variant->currentText(), QString::fromStdString(registered_method.variants.front().name));
+            QCOMPARE(variant->count(), int(registered_method.variants.size()));
+            QCOMPARE(bits->count(), int(registered_method.bits.size()));
+            for (int v = 0; v < variant->count(); ++v) {
+                variant->setCurrentIndex(v);
+                for (int b = 0; b < bits->count(); ++b) {
+                    bits->setCurrentIndex(b);
+                    const json& d = form.document();
+                    QCOMPARE(QString::fromStdString(d["quant"]["method"].get<std::string>()),
+                             method->currentText());
+                    QCOMPARE(QString::fromStdString(d["quant"]["variant"].get<std::string>()),
+                             variant->currentText());
+                    QCOMPARE(QString::number(d["quant"]["bits"].get<int>()), bits->currentText());
+                    const QString what =
+                        method->currentText() + " " + variant->currentText() + " " + bits->currentText();
+                    QVERIFY2(
+                        form.isValid(),
+                        qPrintable(what + ": " +
+                                   (form.issues().isEmpty() ? QString() : form.issues().front().message)));
+                    QVERIFY2(rilq::run::validate_experiment(d, {"/tmp", "", {}}).empty(), qPrintable(what));
+                    ++combinations;
+                }
+            }
+        }
+        int expected = 1; // none
+        for (const auto& m : rilq::quant_methods())
+            expected += int(m.variants.size() * m.bits.size());
+        QCOMPARE(combinations, expected);
+    }
+
+    // A method change resets the variant to that method's default and the bits to one it accepts;
+    // only the knobs the method reads are shown.
+    void changingTheMethodResetsTheVariant() {
+        ExperimentForm form;
+        json doc = sample();
+        doc["quant"] = {{"method", "rtn"}, {"bits", 8}, {"group_size", 64}, {"variant", "gptq-sym"}};
+        form.setDocument(doc);
+        QVERIFY(form.isValid());
+        auto* method = qobject_cast<QComboBox*>(form.fieldWidget("quant.method"));
+        const auto& methods = rilq::quant_methods();
+        const auto narrow = std::find_if(methods.begin(), methods.end(),
+                                         [](const rilq::QuantMethod& m) { return !m.accepts_bits(8); });
+        QVERIFY(narrow != methods.end());
+        const rilq::QuantMethod& nf = *narrow;
+        method->setCurrentText(QString::fromStdString(nf.name));
+        QCOMPARE(form.document()["quant"]["variant"].get<std::string>(), nf.variants.front().name);
+        QVERIFY(nf.accepts_bits(form.document()["quant"]["bits"].get<int>()));
+        QVERIFY(form.isValid());
+        for (const auto& field : rilq::quant_spec_fields()) {
+            const QString key = QString::fromStdString("quant." + field.key);
+            QCOMPARE(form.fieldWidget(key)->isVisibleTo(&form),
+                     !rilq::is_method_knob(field.key) || nf.reads(field.key));
+        }
+        method->setCurrentText(QStringLiteral("none"));
+        QVERIFY(!form.document()["quant"].contains("variant"));
+    }
+
+    // Scrolling the form over an unfocused combo box leaves its value alone; the same wheel turn
+    // does change a plain combo box (so the event below is one that would edit).
+    void wheelOverAnUnfocusedFieldScrollsInsteadOfEditing() {
+        const auto wheel_down = [](QWidget* target) {
+            QWheelEvent event(QPointF(5, 5), target->mapToGlobal(QPointF(5, 5)), QPoint(), QPoint(0, -120),
+                              Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+            QApplication::sendEvent(target, &event);
+        };
+        QComboBox plain;
+        plain.addItems({"gaussian", "kaiming"});
+        wheel_down(&plain);
+        QCOMPARE(plain.currentIndex(), 1);
+
+        ExperimentForm form;
+        form.setDocument(sample());
+        const json before = form.document();
+        auto* init = qobject_cast<QComboBox*>(form.fieldWidget("rilq.lora_init"));
+        QVERIFY(init);
+        QVERIFY(!init->hasFocus());
+        const QString shown = init->currentText();
+        wheel_down(init);
+        QCOMPARE(init->currentText(), shown);
+        QCOMPARE(form.document(), before);
     }
 
     void saveLoadRoundTrip() {

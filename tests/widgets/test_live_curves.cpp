@@ -18,6 +18,8 @@
 using namespace rilq::widgets;
 
 namespace {
+using rilq::test::keys_of;
+using rilq::test::values_of;
 constexpr int kSteps = 500;
 constexpr int kEvalEvery = 25;
 // Validation falls to its minimum 1.2 at step 350 and rises after: with patience 5, early
@@ -65,18 +67,6 @@ void feed(LiveCurves& view, const QString& id, const SyntheticRun& r, int chunk)
     }
 }
 
-QVector<double> values_of(const QCPGraph* g) {
-    QVector<double> v;
-    for (const QCPGraphData& d : *g->data())
-        v.push_back(d.value);
-    return v;
-}
-QVector<double> keys_of(const QCPGraph* g) {
-    QVector<double> v;
-    for (const QCPGraphData& d : *g->data())
-        v.push_back(d.key);
-    return v;
-}
 } // namespace
 
 // Stands in for the app's worker: emits batches from its own thread.

@@ -8,6 +8,8 @@
 #include <QWidget>
 #include <QtTest/QtTest>
 
+#include "widgets/qcustomplot_include.h"
+
 namespace rilq::test {
 
 // Shows `widget` (top-level) at `size` and waits until it is laid out and exposed.
@@ -35,6 +37,20 @@ inline void send_mouse(QWidget* target, QEvent::Type type, const QPointF& pos,
         type == QEvent::MouseButtonPress ? Qt::MouseButtons(button) : Qt::MouseButtons();
     QMouseEvent event(type, pos, target->mapToGlobal(pos), button, buttons, Qt::NoModifier);
     QCoreApplication::sendEvent(target, &event);
+}
+
+// The x values (keys) and y values of a chart graph, in order.
+inline QVector<double> keys_of(const QCPGraph* g) {
+    QVector<double> v;
+    for (const QCPGraphData& d : *g->data())
+        v.push_back(d.key);
+    return v;
+}
+inline QVector<double> values_of(const QCPGraph* g) {
+    QVector<double> v;
+    for (const QCPGraphData& d : *g->data())
+        v.push_back(d.value);
+    return v;
 }
 
 } // namespace rilq::test

@@ -1,0 +1,98 @@
+#include "core/finetune/finetune_record.h"
+
+#include "core/store/run_store.h"
+#include "core/util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+namespace rilq {
+
+namespace {
+
+std::vector<std::pair<std::string, double>> finetune_update_metrics(const TrainEvent& e) {
+    std::vector<std::pair<std::string, double>> m = {
+        {"t_loss", e.t_loss}, {"lr", e.lr}, {"tokens_per_s", e.tokens_per_s}};
+    if (std::isfinite(e.grad_norm)) m.emplace_back("grad_norm", e.grad_norm);
+    return m;
+}
+
+store::RunStatus finetune_store_status(TrainStatus status) {
+    switch (status) {
+    case TrainStatus::Killed:
+        return store::RunStatus::Killed;
+    case TrainStatus::Failed:
+        return store::RunStatus::Failed;
+    default:
+        return store::RunStatus::Finished;
+    }
+}
+
+} // namespace
+
+std::vector<std::pair<std::string, std::string>> finetune_params(const FinetuneConfig& config) {
+    // json::flatten() keys are JSON pointers ("/data/source_max_len"): "data.source_max_len".
+    const auto flat =
+        nlohmann::json{{"data", config.data.to_json()}, {"train", train_config_json(config.train)}}.flatten();
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [pointer, value] : flat.items()) {
+        std::string key = pointer.substr(1);
+        for (auto& c : key)
+            if (c == '/') c = '.';
+        out.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+    }
+    return out;
+}
+
+FinetuneResult run_recorded_finetune(store::RunStore& store, const FinetuneRecording& recording,
+                                     LlamaModel& student, LoraSet& adapters, FinetuneData data,
+                                     const FinetuneConfig& config, const TrainerOptions& options) {
+    store::NewRun run;
+    run.experiment = recording.experiment;
+    run.name = recording.run_name;
+    run.params = recording.params;
+    for (auto& p : finetune_params(config))
+        run.params.push_back(std::move(p));
+    run.params.emplace_back("sft.data_sha256", data.source_sha256);
+    run.params.emplace_back("sft.records", std::to_string(data.records));
+    run.params.emplace_back("sft.train_examples", std::to_string(data.train.size()));
+    run.params.emplace_back("sft.eval_examples", std::to_string(data.eval.size()));
+    run.params.emplace_back("sft.source_truncated", std::to_string(data.source_truncated));
+    run.params.emplace_back("sft.target_truncated", std::to_string(data.target_truncated));
+    run.params.emplace_back("sft.tokenizer", data.tokenizer);
+    run.tags = recording.tags;
+    run.tags.emplace_back("kind", "finetune");
+    const std::string uuid = store.create_run(run);
+    store.start_run(uuid);
+
+    TrainerOptions recorded = options;
+    recorded.on_event = [&](const TrainEvent& e) {
+        if (e.kind == TrainEventKind::Update)
+            store.log_metrics(uuid, e.update_step, finetune_update_metrics(e));
+        else if (e.kind == TrainEventKind::Validation)
+            store.log_metrics(uuid, e.update_step, {{"v_loss", e.v_loss}});
+        if (options.on_event) options.on_event(e);
+    };
+    try {
+        FinetuneResult result = run_finetune(student, adapters, std::move(data), config, recorded);
+        const store::RunStatus status = finetune_store_status(result.train.status);
+        if (status == store::RunStatus::Finished) {
+            if (std::isfinite(result.final_eval.loss))
+                store.log_metrics(uuid, result.train.updates, {{"final_eval_loss", result.final_eval.loss}});
+            if (recording.save_outputs)
+                for (const auto& artifact : recording.save_outputs(result))
+                    store.log_artifact(uuid, artifact);
+        }
+        store.end_run(uuid, status, result.train.message);
+        return result;
+    } catch (const Cancelled&) {
+        store.end_run(uuid, store::RunStatus::Killed, "cancelled");
+        throw;
+    } catch (const std::exception& e) {
+        store.end_run(uuid, store::RunStatus::Failed, e.what());
+        throw;
+    }
+}
+
+} // namespace rilq
