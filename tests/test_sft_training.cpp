@@ -73,8 +73,8 @@ AdapterState fixture_state(const std::string& prefix) {
 TrainConfig step_config() {
     const auto& s = step_reference()["setting"];
     TrainConfig c = irqlora_train_config();
-    c.lora_r = s["lora_r"].get<int64_t>();
-    c.lora_alpha = s["lora_alpha"].get<double>();
+    c.lora.r = s["lora_r"].get<int64_t>();
+    c.lora.alpha = s["lora_alpha"].get<double>();
     c.approx_batch_size = s["micro_batch"].get<int64_t>();
     c.gradient_accumulation_steps = s["accumulation"].get<int64_t>();
     c.approx_total_steps = s["updates"].get<int64_t>() * c.gradient_accumulation_steps;
@@ -112,7 +112,7 @@ struct StepRun {
 // The reference's run through the real trainer and objective.
 StepRun run_steps(const TrainConfig& config) {
     auto model = stories();
-    auto adapters = attach_lora(model, config.lora_config());
+    auto adapters = attach_lora(model, config.lora);
     adapters.restore(fixture_state("initial."));
     SftObjectiveOptions o;
     o.pad_id = tok512().eos_id();

@@ -217,7 +217,7 @@ private Q_SLOTS:
             return ValidationLosses{script.at(static_cast<size_t>(update)), 0.0,
                                     script.at(static_cast<size_t>(update))};
         };
-        auto set = attach_lora(f.student, config.lora_config());
+        auto set = attach_lora(f.student, config.lora);
         adapters = &set;
         ModelObjective objective(f.student, f.targets.train, f.targets.val, {0.5, 0.5});
         const auto r = Trainer(config, set, objective, f.train_ids, f.val_ids, opts).run();

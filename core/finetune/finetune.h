@@ -40,7 +40,7 @@ FinetuneData prepare_finetune_data(const std::vector<AlpacaRecord>& records, con
 FinetuneData load_finetune_data(const std::string& path, const Tokenizer& tokenizer,
                                 const SftDataConfig& config);
 
-// The adapters an SFT run trains: fresh ones from config.lora_config(), or those of the PEFT
+// The adapters an SFT run trains: fresh ones from config.lora, or those of the PEFT
 // adapter folder `continue_from` (e.g. a RILQ run's adapter/: "compensation, then fine-tuning"),
 // with IEC gates added at 0 when config.iec (the same function to start from).
 LoraSet finetune_adapters(LlamaModel& student, const TrainConfig& config,

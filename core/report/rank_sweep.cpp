@@ -57,15 +57,16 @@ RankSweep rank_sweep_from_store(store::RunStore& store, const std::string& exper
             for (size_t r = 0; r < table.row_keys.size(); ++r) {
                 const PivotCell& cell = table.cells[r][c];
                 if (!cell.present) continue;
-                sweep.points.push_back({table.column_labels[c], scope_name, std::stoll(table.row_keys[r]),
-                                        cell.mean, cell.n});
+                sweep.points.push_back(
+                    {table.column_labels[c], scope_name, std::stoll(table.row_keys[r]), cell.mean, cell.n});
             }
         }
         try { // the FP model is the same in every cell: any present one
             const PivotTable fp = pivot_from_store(store, by_dataset(experiment, scope, "fp"));
             for (size_t c = 0; c < fp.column_keys.size(); ++c)
                 for (const auto& row : fp.cells)
-                    if (!fp.column_is_average[c] && row[c].present && !sweep.fp_value.count(fp.column_labels[c]))
+                    if (!fp.column_is_average[c] && row[c].present &&
+                        !sweep.fp_value.count(fp.column_labels[c]))
                         sweep.fp_value[fp.column_labels[c]] = row[c].mean;
         } catch (const Error&) {
             // eval.stages without "fp": no reference line
