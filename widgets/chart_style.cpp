@@ -2,9 +2,8 @@
 
 #include "widgets/qcustomplot_include.h"
 
+#include <QFontMetrics>
 #include <QFileInfo>
-#include <QPainter>
-#include <QPdfWriter>
 #include <QPixmap>
 
 #include <algorithm>
@@ -190,7 +189,9 @@ void apply_plot_style(QCustomPlot* plot) {
     plot->legend->setFont(tick_font);
     plot->legend->setBrush(QColor(255, 255, 255, 220));
     plot->legend->setBorderPen(QPen(QColor(200, 200, 200)));
-    plot->legend->setIconSize(22, 10);
+    // Rows as tall as a line of text plus room below the baseline: a legend item is clipped to its
+    // row, and a 10 px row cut the underscores of names like "lora_r=4".
+    plot->legend->setIconSize(22, QFontMetrics(tick_font).lineSpacing() + 2);
     plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     plot->setAntialiasedElements(QCP::aePlottables | QCP::aeItems);
 }
@@ -258,34 +259,6 @@ bool save_plot(QCustomPlot* plot, const QString& path, QString* error, int width
                                                                "RILQ Workbench", QFileInfo(path).baseName());
     if (!ok && error)
         *error = QString("%1: could not write the chart (folder missing or not writable?)").arg(path);
-    return ok;
-}
-
-bool save_widget(QWidget* widget, const QString& path, QString* error) {
-    ImageFormat format{};
-    if (!image_format_for_path(path, &format, error)) return false;
-    bool ok = false;
-    if (format == ImageFormat::Png) {
-        ok = widget->grab().save(path, "PNG");
-    } else {
-        QPdfWriter writer(path);
-        writer.setCreator("RILQ Workbench");
-        writer.setResolution(96);
-        const QSize size = widget->size();
-        writer.setPageSize(QPageSize(QSizeF(size), QPageSize::Point));
-        writer.setPageMargins(QMarginsF(0, 0, 0, 0));
-        QPainter painter;
-        if (painter.begin(&writer)) {
-            // Fit the widget (in device pixels) onto the page whatever the writer's resolution.
-            const double scale = std::min(double(writer.width()) / std::max(1, size.width()),
-                                          double(writer.height()) / std::max(1, size.height()));
-            painter.scale(scale, scale);
-            widget->render(&painter);
-            ok = painter.end();
-        }
-    }
-    if (!ok && error)
-        *error = QString("%1: could not write the image (folder missing or not writable?)").arg(path);
     return ok;
 }
 

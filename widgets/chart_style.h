@@ -104,7 +104,5 @@ bool image_format_for_path(const QString& path, ImageFormat* format, QString* er
 // Saves a chart at the given size in pixels (0 = current size) as PNG (2x scale for sharp text)
 // or vector PDF. Returns false with a message naming the file on failure.
 bool save_plot(QCustomPlot* plot, const QString& path, QString* error, int width_px = 0, int height_px = 0);
-// Saves any widget (a whole view with its controls) as PNG (grab) or PDF (rendered page).
-bool save_widget(QWidget* widget, const QString& path, QString* error);
 
 } // namespace rilq::widgets

@@ -5,6 +5,7 @@
 #include "core/demo/demo_cache.h"
 #include "core/run/config_schema.h"     // FieldInfo: the rows' docs
 #include "core/run/experiment_config.h" // validate_experiment: the same checks `rilq run` makes
+#include "core/util/json_key_order.h"   // saving in the file's key order
 #include "core/util/json_read.h"
 #include "widgets/field_editor.h"
 
@@ -34,7 +35,8 @@ const QVector<int>& ExperimentForm::rankChoices() {
 }
 
 ExperimentForm::ExperimentForm(QWidget* parent)
-    : QWidget(parent), document_(std::make_unique<json>(json::object())) {
+    : QWidget(parent), document_(std::make_unique<json>(json::object())),
+      file_order_(std::make_unique<nlohmann::ordered_json>()) {
     // Red frame on whatever field has an issue; set through a dynamic property so every widget
     // type (spin box, combo, list) is marked the same way.
     setStyleSheet(QStringLiteral("*[rilqInvalid=\"true\"] { border: 1px solid #d62728; background: #fdecea; }"
@@ -61,6 +63,7 @@ bool ExperimentForm::eventFilter(QObject* watched, QEvent* event) {
 
 void ExperimentForm::setDocument(const json& document) {
     *document_ = document.is_object() ? document : json::object();
+    *file_order_ = nlohmann::ordered_json(); // a document from code has no file layout to keep
     load_fields();
     revalidate();
 }
@@ -70,7 +73,7 @@ const json& ExperimentForm::document() const {
 }
 
 QString ExperimentForm::documentText() const {
-    return qt_text(document_->dump(2)) + QLatin1Char('\n');
+    return qt_text(in_original_key_order(*file_order_, *document_).dump(2)) + QLatin1Char('\n');
 }
 
 void ExperimentForm::load_fields() {
@@ -171,9 +174,12 @@ bool ExperimentForm::loadFile(const QString& path, QString* error) {
         return false;
     }
     json document;
+    nlohmann::ordered_json in_file_order;
     try {
-        document = rilq::parse_json(file.readAll().toStdString(), path.toStdString());
-    } catch (const std::exception& e) { // "<path>: invalid JSON: ...", nesting depth and length bounded
+        const std::string text = file.readAll().toStdString();
+        document = rilq::parse_json(text, path.toStdString()); // nesting depth bounded
+        in_file_order = nlohmann::ordered_json::parse(text);   // as deep as `document`: safe
+    } catch (const std::exception& e) { // "<path>: invalid JSON: ...", its length bounded
         if (error) *error = QString::fromUtf8(e.what());
         return false;
     }
@@ -183,16 +189,19 @@ bool ExperimentForm::loadFile(const QString& path, QString* error) {
     }
     file_path_ = QFileInfo(path).absoluteFilePath();
     setDocument(document);
+    *file_order_ = std::move(in_file_order);
     return true;
 }
 
 bool ExperimentForm::saveFile(const QString& path, QString* error) {
     QSaveFile file(path); // atomic: a failed save never leaves half a file behind
-    const QByteArray bytes = documentText().toUtf8();
+    nlohmann::ordered_json saved = in_original_key_order(*file_order_, *document_);
+    const QByteArray bytes = (qt_text(saved.dump(2)) + QLatin1Char('\n')).toUtf8();
     if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit()) {
         if (error) *error = tr("%1: cannot write (%2)").arg(path, file.errorString());
         return false;
     }
+    *file_order_ = std::move(saved);
     const QString previous_base = baseDir();
     file_path_ = QFileInfo(path).absoluteFilePath();
     file_label_->setText(QDir::toNativeSeparators(file_path_));
@@ -229,7 +238,19 @@ void ExperimentForm::refresh_model_info() {
         model_info_->clear();
         return;
     }
-    const ModelInfo info = inspector_(resolvePath(path));
+    const QString resolved = resolvePath(path);
+    const bool demo = json_text(find_json(*document_, QStringLiteral("data_root")), "") ==
+                      QLatin1String(run::kDemoDataRoot);
+    if (demo && !QFileInfo::exists(resolved)) { // experiment preparation trains it on first use
+        model_info_->setProperty("rilqInvalid", false);
+        model_info_->setText(tr("The built-in demo model is trained when the demo first runs (a few "
+                                "minutes on 2 cores) and cached in %1.")
+                                 .arg(QDir::toNativeSeparators(QFileInfo(resolved).absolutePath())));
+        style()->unpolish(model_info_);
+        style()->polish(model_info_);
+        return;
+    }
+    const ModelInfo info = inspector_(resolved);
     model_info_->setProperty("rilqInvalid", !info.ok);
     model_info_->setText(info.ok
                              ? tr("%1 · %2 parameters · %3")

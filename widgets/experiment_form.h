@@ -64,7 +64,7 @@ class ExperimentForm : public QWidget {
     // Replaces the document and refreshes every field (no documentChanged for this).
     void setDocument(const nlohmann::json& document);
     const nlohmann::json& document() const;
-    QString documentText() const; // pretty JSON, 2 spaces, as saveFile writes it
+    QString documentText() const; // pretty JSON, 2 spaces, in the file's key order, as saveFile writes it
 
     // False + message naming the file on a read, JSON syntax or write error.
     bool loadFile(const QString& path, QString* error = nullptr);
@@ -128,6 +128,8 @@ class ExperimentForm : public QWidget {
     QString binding_for_path(const QString& path) const;
 
     std::unique_ptr<nlohmann::json> document_;
+    // The loaded file's key order (json sorts keys): saving writes the document in it.
+    std::unique_ptr<nlohmann::ordered_json> file_order_;
     std::vector<std::unique_ptr<Binding>> bindings_;
     QMap<QString, QString> field_errors_; // key -> message
     QVector<FieldIssue> issues_;

@@ -165,14 +165,6 @@ QWidget* ExperimentForm::editor_for(const QString& key, const config::FieldInfo&
     if (key == QLatin1String("quant.method"))
         connect(static_cast<QComboBox*>(editor.widget), &QComboBox::currentTextChanged, this,
                 &ExperimentForm::on_method_changed);
-    if (key == QLatin1String("rilq.approx_lr")) {
-        // The learning rate decides most of what a small model does: large, and free-form text
-        // (1e-3, 0.0005) rather than a spin box that rounds.
-        QFont big = editor.widget->font();
-        big.setPointSizeF(big.pointSizeF() * 1.4);
-        big.setBold(true);
-        editor.widget->setFont(big);
-    }
     load = [show = editor.show, fallback](const json* v) { show(v ? *v : fallback); };
     return editor.widget;
 }

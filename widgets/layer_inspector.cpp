@@ -1,6 +1,7 @@
 #include "widgets/layer_inspector.h"
 
 #include "widgets/chart_style.h"
+#include "widgets/empty_state.h"
 #include "widgets/layer_heatmap.h"
 #include "widgets/qcustomplot_include.h"
 
@@ -128,19 +129,34 @@ LayerInspector::LayerInspector(QWidget* parent) : QWidget(parent) {
     split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 1);
     split->setSizes({520, 240});
+    content_ = new EmptyState(split,
+                              tr("No layer statistics to show. They appear here while a run quantizes, "
+                                 "and for a stored run opened from the Runs tab (double-click it)."),
+                              this);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(bar);
-    layout->addWidget(split, 1);
+    layout->addWidget(content_, 1);
+}
+
+bool LayerInspector::isEmpty() const {
+    return content_->isEmpty();
+}
+
+QString LayerInspector::emptyMessage() const {
+    return content_->message();
 }
 
 void LayerInspector::setStats(const LayerStatsTable& table) {
     table_ = table;
     const QStringList metrics = table_.metrics();
+    content_->setEmpty(table_.layerCount() == 0 || metrics.isEmpty());
     const QStringList stages = table_.stages();
     // Relative weight error first: the measurement every quantization paper starts from.
     if (!metrics.contains(metric_))
-        metric_ = metrics.contains(kMetricRelError) ? kMetricRelError : metrics.isEmpty() ? QString() : metrics.front();
+        metric_ = metrics.contains(kMetricRelError) ? kMetricRelError
+                  : metrics.isEmpty()               ? QString()
+                                                    : metrics.front();
     if (!stages.contains(stage_)) // the most informative stage by default: the quantized one
         stage_ = stages.contains(kStageQuantized) ? kStageQuantized
                  : stages.isEmpty()               ? QString()

@@ -15,6 +15,7 @@ class QTableWidget;
 
 namespace rilq::widgets {
 
+class EmptyState;
 class LayerHeatmap;
 
 class LayerInspector : public QWidget {
@@ -24,6 +25,9 @@ class LayerInspector : public QWidget {
 
     // Replaces everything shown. Keeps the current metric / stage / selection when still present.
     void setStats(const rilq::widgets::LayerStatsTable& table);
+    // True while there are no statistics: the view shows emptyMessage() instead of empty charts.
+    bool isEmpty() const;
+    QString emptyMessage() const;
     const LayerStatsTable& stats() const { return table_; }
 
     QString metric() const { return metric_; }
@@ -63,6 +67,7 @@ class LayerInspector : public QWidget {
     QComboBox* metric_box_ = nullptr;
     QComboBox* stage_box_ = nullptr;
     QCheckBox* shared_range_box_ = nullptr;
+    EmptyState* content_ = nullptr; // the charts, or what to do while there are none
     LayerHeatmap* heatmap_ = nullptr;
     QCustomPlot* bars_ = nullptr;
     QLabel* details_title_ = nullptr;

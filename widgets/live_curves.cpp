@@ -1,5 +1,6 @@
 #include "widgets/live_curves.h"
 
+#include "widgets/empty_state.h"
 #include "widgets/live_curves_toolbar.h"
 #include "widgets/plot_readout.h"
 #include "widgets/run_markers.h"
@@ -79,7 +80,16 @@ void LiveCurves::build_controls() {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addWidget(toolbar_);
-    layout->addWidget(plot_, 1);
+    content_ = new EmptyState(plot_,
+                              tr("No curves yet. Start runs on the Setup tab (or Run demo) to follow their "
+                                 "training loss and validation live, or open a stored run from the Runs "
+                                 "tab (double-click it)."),
+                              this);
+    layout->addWidget(content_, 1);
+}
+
+bool LiveCurves::isEmpty() const {
+    return content_->isEmpty();
 }
 
 // Grey sample lines that explain the line styles once, instead of four legend rows per run.
@@ -134,6 +144,7 @@ void LiveCurves::addRun(const QString& run_id, const QString& label, const QColo
     run.legend_entry->setName(run.label);
     run.legend_entry->setPen(QPen(run.color, 3.0));
     run.markers = std::make_unique<RunMarkers>(plot_, run.color);
+    content_->setEmpty(false);
     schedule_replot();
 }
 
@@ -149,6 +160,7 @@ void LiveCurves::removeRun(const QString& run_id) {
     readout_->hide(); // its tracer may point at a graph that is about to go
     runs_.erase(it);
     run_order_.removeAll(run_id);
+    content_->setEmpty(run_order_.isEmpty());
     schedule_replot();
 }
 

@@ -23,6 +23,8 @@ class QMouseEvent;
 
 namespace rilq::widgets {
 
+class EmptyState;
+
 class LiveCurvesToolbar;
 class PlotReadout;
 class RunMarkers;
@@ -42,6 +44,7 @@ class LiveCurves : public QWidget {
     void removeRun(const QString& run_id);
     void clearRuns();
     bool hasRun(const QString& run_id) const;
+    bool isEmpty() const;       // no runs: the view says how to get curves instead of empty axes
     QStringList runIds() const; // in the order they were added
     QColor runColor(const QString& run_id) const;
 
@@ -130,6 +133,7 @@ class LiveCurves : public QWidget {
 
     std::map<QString, Run> runs_;
     QStringList run_order_;
+    EmptyState* content_ = nullptr; // the plot, or what to do while there is nothing to draw
     int next_palette_index_ = 0;
     double smoothing_weight_ = 0.6;
     bool log_y_ = false;

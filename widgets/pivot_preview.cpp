@@ -62,6 +62,7 @@ PivotPreview::PivotPreview(QWidget* parent) : QWidget(parent) {
     footer_->setStyleSheet("color: #555;");
     footer_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     status_ = new QLabel(this);
+    status_->setWordWrap(true); // errors can be long (a param list); never widen the window
     copy_button_ = new QPushButton(tr("Copy Markdown"), this);
     copy_button_->setToolTip(tr("Copy the table as Markdown (the README's layout) to the clipboard"));
     save_button_ = new QPushButton(tr("Save As…"), this);

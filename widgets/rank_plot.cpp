@@ -58,6 +58,7 @@ RankPlot::RankPlot(QWidget* parent) : QWidget(parent) {
     protocol_ = new QLabel(this);
     protocol_->setStyleSheet("color: #555;");
     protocol_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    protocol_->setWordWrap(true); // a long protocol line must not widen the window past the screen
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(bar);

@@ -154,10 +154,10 @@ RunStatus RunQueueView::status(const QString& run_id) const {
     return runs_.value(run_id).status;
 }
 
-// Share of the queue's work that is behind us: a run in a final state has nothing left to do.
+// Share of the queue's work that was done.
 double RunQueueView::fraction(const Run& run) const {
-    if (run_status_is_final(run.status)) return 1.0;
-    return run.status == RunStatus::Running ? step_fraction(run) : 0.0;
+    // A run that ended early (killed, failed) did the part its steps reached, not all of it.
+    return run.status == RunStatus::Scheduled ? 0.0 : step_fraction(run);
 }
 
 // How far the run's own steps went (a killed run's bar stops where it was cancelled).
@@ -211,11 +211,21 @@ double RunQueueView::overallEtaSeconds() const {
 }
 
 QString RunQueueView::overallText() const {
-    int done = 0;
-    for (const Run& run : runs_)
-        done += run_status_is_final(run.status) ? 1 : 0;
-    QString text = tr("%1 of %2 runs done · %3%").arg(done).arg(order_.size()).arg(overallPercent());
-    if (done < order_.size()) {
+    int finished = 0, pending = 0;
+    QMap<RunStatus, int> ended; // final but not FINISHED
+    for (const Run& run : runs_) {
+        if (run.status == RunStatus::Finished)
+            ++finished;
+        else if (run_status_is_final(run.status))
+            ++ended[run.status];
+        else
+            ++pending;
+    }
+    QString text = tr("%1 of %2 runs finished").arg(finished).arg(order_.size());
+    for (auto it = ended.cbegin(); it != ended.cend(); ++it)
+        text += tr(" · %1 %2").arg(it.value()).arg(run_status_name(it.key()).toLower());
+    text += tr(" · %1%").arg(overallPercent());
+    if (pending > 0) {
         const double eta = overallEtaSeconds();
         if (eta >= 0) text += tr(" · about %1 left").arg(format_duration(eta));
     }
@@ -242,6 +252,13 @@ void RunQueueView::setProgress(const QString& run_id, int step, int total_steps,
     if (!detail.isEmpty()) run.item->setText(kDetail, detail);
     refresh_row(run);
     refresh_overall();
+}
+
+void RunQueueView::setDetail(const QString& run_id, const QString& detail) {
+    if (!runs_.contains(run_id)) addRun(run_id, run_id);
+    Run& run = runs_[run_id];
+    if (run.status == RunStatus::Scheduled) setStatus(run_id, RunStatus::Running);
+    run.item->setText(kDetail, detail);
 }
 
 void RunQueueView::setStatus(const QString& run_id, RunStatus status, const QString& message) {

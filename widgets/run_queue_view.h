@@ -38,12 +38,14 @@ class RunQueueView : public QWidget {
     QStringList runIds() const { return order_; }
     RunStatus status(const QString& run_id) const;
     int progressPercent(const QString& run_id) const; // 0..100 of its steps; FINISHED = 100
-    int overallPercent() const;                       // 0..100, final runs count as done
+    int overallPercent() const;                       // 0..100 of all runs' steps done
     // Remaining time of the whole queue: the running run's ETA plus, for each scheduled run, the
     // mean duration of finished runs (or, before any finished, the running run's projected total).
     // Negative when unknown.
     double overallEtaSeconds() const;
-    QString overallText() const;  // "2 of 5 runs done · 47% · about 3 min 05 s left"
+    // "2 of 5 runs finished · 1 killed · 47% · about 3 min 05 s left"; the percent is the work done
+    // (a killed or failed run counts the steps it reached).
+    QString overallText() const;
     QString currentRunId() const; // the RUNNING run, "" when none
     bool pauseBetweenRuns() const;
     // Clock in ms for run durations (tests inject one); default: a monotonic clock.
@@ -52,6 +54,8 @@ class RunQueueView : public QWidget {
   public Q_SLOTS:
     void setProgress(const QString& run_id, int step, int total_steps, double eta_s,
                      const QString& detail = QString());
+    // The run's current stage ("quantizing", "evaluating"): its step and bar stay as they are.
+    void setDetail(const QString& run_id, const QString& detail);
     void setStatus(const QString& run_id, rilq::widgets::RunStatus status,
                    const QString& message = QString());
     void setPauseBetweenRuns(bool paused);

@@ -18,8 +18,8 @@ int run_bench_tasks(const QStringList& args) {
          QStringLiteral("Folder laid out as shared/data: mmlu/, llama2-tokenizer/tokenizer.model, "
                         "stories260K/stories260K.bin (default: RILQ_DATA_ROOT)."),
          QStringLiteral("DIR")});
-    parser.addOption({QStringLiteral("limit"), QStringLiteral("Questions per subject (default 5)."),
-                      QStringLiteral("N"), QStringLiteral("5")});
+    parser.addOption({QStringLiteral("limit"), QStringLiteral("Questions per subject (default 25)."),
+                      QStringLiteral("N"), QStringLiteral("25")});
     parser.addOption(
         {QStringLiteral("subjects"),
          QStringLiteral("Subjects, comma-separated (default abstract_algebra, high_school_european_history, "

@@ -27,6 +27,12 @@ QString default_experiment_path() {
     return {};
 }
 
+QString startup_experiment_path(const QString& given, const QString& remembered) {
+    if (!given.isEmpty()) return given;
+    if (!remembered.isEmpty() && QFileInfo(remembered).isFile()) return remembered;
+    return default_experiment_path();
+}
+
 QString default_data_folder() {
     try {
         return QFileInfo(QString::fromStdString(store::default_store_path())).absolutePath();

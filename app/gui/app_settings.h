@@ -24,6 +24,7 @@ namespace prefs {
 inline const Preference<QByteArray> window_geometry("window/geometry", {});
 inline const Preference<QByteArray> window_state("window/state", {});
 inline const Preference<QString> last_experiment("paths/last_experiment", {});
+inline const Preference<QString> last_view("window/last_view", QStringLiteral("setup")); // viewNames()
 inline const Preference<QString> last_folder("paths/last_folder", {});
 inline const Preference<QString> data_folder("paths/data_folder", {}); // "" = default_data_folder()
 inline const Preference<QString> store_path("paths/store", {});        // "" = data folder's runs.sqlite

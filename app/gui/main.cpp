@@ -5,6 +5,7 @@
 #include "app/cli/commands.h"
 #include "app/gui/app_icon.h"
 #include "app/gui/app_paths.h"
+#include "app/gui/app_settings.h"
 #include "app/gui/main_window.h"
 #include "core/util/runtime.h"
 #include "core/util/stop_signals.h"
@@ -84,9 +85,10 @@ int main(int argc, char** argv) {
                                    QStringLiteral("DIR"));
     const QCommandLineOption run_demo(QStringLiteral("run-demo"),
                                       QStringLiteral("Open the built-in demo experiment and start it."));
-    const QCommandLineOption headless(QStringLiteral("headless"),
-                                      QStringLiteral("Run the experiment (default: the demo) in the terminal and "
-                                                     "print its table; no window."));
+    const QCommandLineOption headless(
+        QStringLiteral("headless"),
+        QStringLiteral("Run the experiment (default: the demo) in the terminal and "
+                       "print its table; no window."));
     parser.addOption(db);
     parser.addOption(shots);
     parser.addOption(run_demo);
@@ -96,15 +98,21 @@ int main(int argc, char** argv) {
     rilq::configure_threads(0); // before the first tensor op: RILQ_THREADS or all cores
 
     const bool screenshot = parser.isSet(shots);
-    rilq::gui::MainWindow window(parser.value(db), /*interactive=*/!screenshot);
-    const QString experiment = parser.positionalArguments().isEmpty() ? rilq::gui::default_experiment_path()
-                                                                      : parser.positionalArguments().front();
+    using Interaction = rilq::gui::MainWindow::Interaction;
+    rilq::gui::MainWindow window(parser.value(db),
+                                 screenshot ? Interaction::WithoutDialogs : Interaction::Dialogs);
+    // Screenshots show the given experiment or the demo, never whatever was open last.
+    const QString given = parser.positionalArguments().value(0);
+    const QString experiment =
+        screenshot ? (given.isEmpty() ? rilq::gui::default_experiment_path() : given)
+                   : rilq::gui::startup_experiment_path(given, rilq::gui::prefs::last_experiment.get());
     if (!experiment.isEmpty()) window.openExperiment(experiment);
     window.openLatestRun();
-    window.showView(QStringLiteral("setup"));
+    window.showView(screenshot ? QStringLiteral("setup") : rilq::gui::prefs::last_view.get());
     window.resize(1400, 900);
     window.show();
-    if (parser.isSet(run_demo) && !screenshot) QTimer::singleShot(0, &window, [&window] { window.runDemo(); });
+    if (parser.isSet(run_demo) && !screenshot)
+        QTimer::singleShot(0, &window, [&window] { window.runDemo(); });
     // SIGTERM, SIGINT, SIGHUP: quit; the window's destructor cancels a running experiment, which
     // ends KILLED with its best adapters saved (core/util/stop_signals.h).
     rilq::install_stop_signals();
@@ -122,7 +130,8 @@ int main(int argc, char** argv) {
             else
                 std::fprintf(stderr, "rilq-workbench: screenshots in %s\n",
                              qPrintable(QDir(dir).absolutePath()));
-            QApplication::exit(ok ? 0 : 1);
+            // An error met on the way (a corrupt store, say) was printed above: exit 1 for it too.
+            QApplication::exit(ok && window.errorCount() == 0 ? 0 : 1);
         });
     }
     return QApplication::exec();

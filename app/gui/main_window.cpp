@@ -11,6 +11,7 @@
 #include "widgets/layer_inspector.h"
 #include "widgets/live_curves.h"
 #include "widgets/log_panel.h"
+#include "widgets/qcustomplot_include.h"
 #include "widgets/run_browser.h"
 #include "widgets/run_queue_view.h"
 
@@ -32,11 +33,13 @@
 #include <QThread>
 #include <QToolBar>
 
+#include <cstdio>
+
 namespace rilq::gui {
 
-MainWindow::MainWindow(const QString& store_path, bool interactive, QWidget* parent)
-    : QMainWindow(parent), interactive_(interactive) {
-    setWindowTitle(tr("RILQ Workbench"));
+MainWindow::MainWindow(const QString& store_path, Interaction interaction, QWidget* parent)
+    : QMainWindow(parent), interaction_(interaction) {
+    update_title();
     data_folder_ = prefs::data_folder.get();
     if (data_folder_.isEmpty()) data_folder_ = default_data_folder();
     build_views();
@@ -81,12 +84,16 @@ void MainWindow::build_views() {
     setCentralWidget(tabs_);
 
     log_ = new widgets::LogPanel;
-    auto* dock = new QDockWidget(tr("Log"), this);
-    dock->setObjectName(QStringLiteral("logDock"));
-    dock->setWidget(log_);
-    addDockWidget(Qt::BottomDockWidgetArea, dock);
+    log_dock_ = new QDockWidget(tr("Log"), this);
+    log_dock_->setObjectName(QStringLiteral("logDock"));
+    log_dock_->setWidget(log_);
+    addDockWidget(Qt::BottomDockWidgetArea, log_dock_);
+    // A few lines tall by default: the views are what the window is for (the user's own size is
+    // restored with the window state).
+    resizeDocks({log_dock_}, {fontMetrics().lineSpacing() * 7}, Qt::Vertical);
 
     connect(form_, &widgets::ExperimentForm::runRequested, this, &MainWindow::startRuns);
+    connect(form_, &widgets::ExperimentForm::documentChanged, this, [this] { setWindowModified(true); });
     connect(form_, &widgets::ExperimentForm::errorOccurred, this, [this](const QString& m) {
         log_->append(widgets::LogLevel::Warning, m, QStringLiteral("model"));
     });
@@ -105,6 +112,7 @@ void MainWindow::build_views() {
 void MainWindow::build_menus() {
     auto* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open experiment…"), QKeySequence::Open, this, [this] {
+        if (!maybeSaveExperiment()) return;
         const QString path = QFileDialog::getOpenFileName(
             this, tr("Open experiment"), prefs::last_folder.get(), tr("Experiments (*.json)"));
         if (!path.isEmpty()) openExperiment(path);
@@ -166,6 +174,11 @@ void MainWindow::build_menus() {
         });
     }
     view->addAction(tr("&Refresh runs"), QKeySequence::Refresh, this, &MainWindow::refreshStoreViews);
+    view->addSeparator();
+    QAction* log_toggle = log_dock_->toggleViewAction(); // checked while the dock is shown
+    log_toggle->setText(tr("&Log"));
+    log_toggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+    view->addAction(log_toggle);
 
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About"), this, [this] {
@@ -184,14 +197,19 @@ void MainWindow::restore_settings() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-    if (running_ && interactive_ &&
+    if (running_ && interaction_ == Interaction::Dialogs &&
         QMessageBox::question(this, tr("Runs in progress"), tr("Cancel the running experiment and quit?")) !=
             QMessageBox::Yes) {
         event->ignore();
         return;
     }
+    if (!maybeSaveExperiment()) {
+        event->ignore();
+        return;
+    }
     prefs::window_geometry.set(saveGeometry());
     prefs::window_state.set(saveState());
+    prefs::last_view.set(viewNames().value(tabs_->currentIndex()));
     QMainWindow::closeEvent(event);
 }
 
@@ -216,7 +234,12 @@ void MainWindow::apply_theme(const QString& theme) {
 void MainWindow::report_error(const QString& message, const QString& source) {
     log_->append(widgets::LogLevel::Error, message, source);
     statusBar()->showMessage(message, 10000);
-    if (interactive_) QMessageBox::warning(this, tr("RILQ Workbench"), message);
+    if (interaction_ == Interaction::Dialogs) {
+        QMessageBox::warning(this, tr("RILQ Workbench"), message);
+        return;
+    }
+    ++error_count_;
+    std::fprintf(stderr, "rilq-workbench: %s\n", qPrintable(message));
 }
 
 bool MainWindow::openExperiment(const QString& path) {
@@ -228,7 +251,32 @@ bool MainWindow::openExperiment(const QString& path) {
     prefs::last_experiment.set(form_->filePath());
     prefs::last_folder.set(QFileInfo(path).absolutePath());
     log_->append(widgets::LogLevel::Info, tr("opened %1").arg(path), QStringLiteral("experiment"));
+    setWindowModified(false);
+    update_title();
     return true;
+}
+
+void MainWindow::update_title() {
+    const QString file = form_ ? form_->filePath() : QString();
+    // "[*]" is where Qt shows the modified marker.
+    setWindowTitle(file.isEmpty() ? tr("RILQ Workbench[*]")
+                                  : tr("%1[*] - RILQ Workbench").arg(QFileInfo(file).fileName()));
+}
+
+bool MainWindow::maybeSaveExperiment() {
+    if (!isWindowModified() || interaction_ != Interaction::Dialogs) return true;
+    const QString name =
+        form_->filePath().isEmpty() ? tr("The experiment") : QFileInfo(form_->filePath()).fileName();
+    const auto answer = QMessageBox::question(
+        this, tr("Unsaved changes"), tr("%1 has unsaved changes. Save them?").arg(name),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+    if (answer == QMessageBox::Discard) return true;
+    if (answer != QMessageBox::Save) return false;
+    QString path = form_->filePath();
+    if (path.isEmpty())
+        path = QFileDialog::getSaveFileName(this, tr("Save experiment"), prefs::last_folder.get(),
+                                            tr("Experiments (*.json)"));
+    return !path.isEmpty() && saveExperiment(path);
 }
 
 bool MainWindow::saveExperiment(const QString& path) {
@@ -239,6 +287,8 @@ bool MainWindow::saveExperiment(const QString& path) {
     }
     prefs::last_experiment.set(form_->filePath());
     statusBar()->showMessage(tr("saved %1").arg(path), 5000);
+    setWindowModified(false);
+    update_title();
     return true;
 }
 
@@ -260,14 +310,34 @@ void MainWindow::choose_data_folder() {
         setStorePath(QDir(dir).filePath(QStringLiteral("runs.sqlite")));
 }
 
+QCustomPlot* MainWindow::currentChart() const {
+    // The view's main chart: the largest one on screen (Live curves' plot, the Layers heat map,
+    // Compare's rank figure), saved by itself rather than the tab with its controls.
+    QCustomPlot* best = nullptr;
+    int best_area = 0;
+    for (QCustomPlot* plot : tabs_->currentWidget()->findChildren<QCustomPlot*>()) {
+        const int area = plot->width() * plot->height();
+        if (plot->isVisible() && area > best_area) {
+            best = plot;
+            best_area = area;
+        }
+    }
+    return best;
+}
+
 void MainWindow::save_chart() {
-    QWidget* view = tabs_->currentWidget();
+    QCustomPlot* chart = currentChart();
+    if (!chart) {
+        report_error(tr("The %1 tab shows no chart: save one from Live curves, Layers or Compare.")
+                         .arg(tabs_->tabText(tabs_->currentIndex())),
+                     QStringLiteral("export"));
+        return;
+    }
     const QString path = QFileDialog::getSaveFileName(this, tr("Save chart"), prefs::last_folder.get(),
-                                                      tr("PNG image (*.png);;PDF (*.pdf)"));
+                                                      tr("PNG image, 2x (*.png);;PDF, vector (*.pdf)"));
     if (path.isEmpty()) return;
     QString error;
-    const bool ok = view == live_ ? widgets::save_plot(live_->plot(), path, &error)
-                                  : widgets::save_widget(view, path, &error);
+    const bool ok = widgets::save_plot(chart, path, &error);
     if (!ok)
         report_error(error, QStringLiteral("export"));
     else
@@ -312,6 +382,7 @@ bool MainWindow::runDemo() {
         report_error(tr("the demo experiment (experiments/demo.json) was not found"), "demo");
         return false;
     }
+    if (!maybeSaveExperiment()) return false; // the demo replaces the open experiment
     openExperiment(path);
     return startRuns();
 }

@@ -8,6 +8,8 @@
 #include <QStringList>
 
 class QAction;
+class QCustomPlot;
+class QDockWidget;
 class QTabWidget;
 class QThread;
 
@@ -31,10 +33,11 @@ class RunWorker;
 class MainWindow : public QMainWindow {
     Q_OBJECT
   public:
-    // `store_path` "" = the settings' store, else the data folder's runs.sqlite. Not
-    // `interactive` (tests, --screenshot): errors go to the log, never to a modal dialog - from
-    // the first one on, which opening the store may raise.
-    explicit MainWindow(const QString& store_path = QString(), bool interactive = true,
+    // `store_path` "" = the settings' store, else the data folder's runs.sqlite.
+    // Whether errors may open a message box. WithoutDialogs (tests, --screenshot) sends them to the
+    // log and stderr instead and counts them, so nothing waits for a click that never comes.
+    enum class Interaction { Dialogs, WithoutDialogs };
+    explicit MainWindow(const QString& store_path = QString(), Interaction interaction = Interaction::Dialogs,
                         QWidget* parent = nullptr);
     ~MainWindow() override;
 
@@ -47,6 +50,7 @@ class MainWindow : public QMainWindow {
     widgets::CompareView* compare() const { return compare_; }
     ExportPanel* exportPanel() const { return export_; }
     widgets::LogPanel* log() const { return log_; }
+    QDockWidget* logDock() const { return log_dock_; }
     QTabWidget* tabs() const { return tabs_; }
     RunWorker* worker() const { return worker_; }
     const StoreBridge& store() const { return store_; }
@@ -56,13 +60,17 @@ class MainWindow : public QMainWindow {
     bool showView(const QString& name);
     // Grabs every view to dir/<name>.png (and the log as log.png); false + message on failure.
     bool saveScreenshots(const QString& dir, QString* error = nullptr);
+    // What File -> Save chart saves: the current view's largest visible chart; nullptr if none.
+    QCustomPlot* currentChart() const;
 
-    // Message boxes are skipped when false (tests, --screenshot): errors still reach the log.
-    void setInteractive(bool interactive) { interactive_ = interactive; }
+    int errorCount() const { return error_count_; }
 
   public Q_SLOTS:
     bool openExperiment(const QString& path);
     bool saveExperiment(const QString& path);
+    // With unsaved edits (the title's "*"), asks Save / Discard / Cancel; false = stay (cancelled,
+    // or the save failed). Always true without dialogs.
+    bool maybeSaveExperiment();
     void setStorePath(const QString& path);
     bool startRuns();                  // validates, fills the queue, hands the experiment to the worker
     bool runDemo();                    // opens experiments/demo.json and starts it
@@ -85,6 +93,7 @@ class MainWindow : public QMainWindow {
     void restore_settings();
     void apply_theme(const QString& theme);
     void report_error(const QString& message, const QString& source = QString());
+    void update_title(); // the experiment's file name and the modified marker
     void save_chart();
     void choose_data_folder();
     void on_run_started(int index, int count, const QString& uuid, const QString& name, int total_steps);
@@ -93,7 +102,8 @@ class MainWindow : public QMainWindow {
 
     StoreBridge store_;
     QString data_folder_;
-    bool interactive_ = true;
+    Interaction interaction_ = Interaction::Dialogs;
+    int error_count_ = 0;
     bool running_ = false;
     int run_total_steps_ = 0;
 
@@ -106,6 +116,7 @@ class MainWindow : public QMainWindow {
     widgets::CompareView* compare_ = nullptr;
     ExportPanel* export_ = nullptr;
     widgets::LogPanel* log_ = nullptr;
+    QDockWidget* log_dock_ = nullptr;
     QAction* start_action_ = nullptr;
     QAction* cancel_action_ = nullptr;
     QAction* pause_action_ = nullptr;

@@ -48,8 +48,7 @@ void MainWindow::connect_worker() {
                                     detail);
             });
     connect(worker_, &RunWorker::stageChanged, this, [this](int index, const QString&, const QString& stage) {
-        const QString id = QString::number(index);
-        queue_->setProgress(id, 0, run_total_steps_, -1.0, stage);
+        queue_->setDetail(QString::number(index), stage);
         log_->append(widgets::LogLevel::Debug, tr("run %1: %2").arg(index + 1).arg(stage),
                      QStringLiteral("runner"));
     });
@@ -142,7 +141,7 @@ void MainWindow::on_experiment_finished(int finished, int total, const QString& 
     if (!error.isEmpty())
         report_error(tr("The experiment stopped: %1").arg(error), QStringLiteral("runner"));
     else
-        statusBar()->showMessage(tr("%1 of %2 runs finished").arg(finished).arg(total), 10000);
+        statusBar()->showMessage(queue_->overallText(), 10000); // the queue's own count, so they agree
     refreshStoreViews();
     Q_EMIT runsFinished(finished, total, error);
 }

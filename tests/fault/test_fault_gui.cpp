@@ -1,6 +1,6 @@
 // The GUI under bad input (issue 13, items 5 and 8): `rilq-workbench --screenshot` with a corrupt
 // run store used to hang forever on a modal error dialog, and a deeply nested experiment file
-// crashed it. Both now end the screenshot run normally, the errors going to the log panel.
+// crashed it. Both now end the screenshot run (exit 1), the errors going to stderr and the log panel.
 #include <QtTest/QtTest>
 
 #include "tests/support/test_main.h"
@@ -45,7 +45,9 @@ class TestFaultGui : public QObject {
         const std::string experiment = fault::write_experiment(dir, fault::tiny_experiment("gui-test"));
         const auto r = screenshot(dir, experiment, dir + "/runs.sqlite");
         QVERIFY2(r.finished, "rilq-workbench --screenshot hung (a modal dialog?)");
-        QVERIFY2(!r.crashed && r.exit_code == 0, r.err.c_str());
+        // The error goes to stderr (and the log panel) and makes the exit code 1.
+        QVERIFY2(!r.crashed && r.exit_code == 1, r.err.c_str());
+        QVERIFY2(fault::contains(r.err, dir + "/runs.sqlite"), r.err.c_str());
         QVERIFY(fs::exists(dir + "/shots/runs.png"));
         QCOMPARE(test::read_file(dir + "/runs.sqlite"), std::string(8192, '\x5a')); // left as it was
     }
@@ -56,7 +58,8 @@ class TestFaultGui : public QObject {
                          "{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}");
         const auto r = screenshot(dir, dir + "/deep.json", dir + "/runs.sqlite");
         QVERIFY2(r.finished, "rilq-workbench --screenshot hung");
-        QVERIFY2(!r.crashed && r.exit_code == 0, r.err.c_str());
+        QVERIFY2(!r.crashed && r.exit_code == 1, r.err.c_str());
+        QVERIFY2(fault::contains(r.err, "nested deeper than 64 levels"), r.err.c_str());
         QVERIFY(fs::exists(dir + "/shots/setup.png"));
     }
 };

@@ -58,6 +58,35 @@ class TestExperimentForm : public QObject {
         QVERIFY(rilq::test::save_screenshot(&form, "experiment_form"));
     }
 
+    // The demo's model does not exist until the demo first runs: the form says so, without an
+    // error, and inspects the model once it is there.
+    void demoModelNotBuiltYetIsNoError() {
+        QTemporaryDir cache;
+        qputenv("RILQ_DEMO_CACHE", cache.path().toUtf8());
+        ExperimentForm form;
+        QStringList inspected, errors;
+        form.setModelInspector([&](const QString& path) {
+            inspected << path;
+            return rilq::widgets::ModelInfo{false, path + ": no such file or folder", {}, {}, 0};
+        });
+        connect(&form, &ExperimentForm::errorOccurred, [&](const QString& m) { errors << m; });
+        json doc = sample();
+        doc["data_root"] = rilq::run::kDemoDataRoot;
+        form.setDocument(doc);
+        QVERIFY2(form.modelSummaryText().contains("trained when the demo first runs"),
+                 qPrintable(form.modelSummaryText()));
+        QVERIFY(form.modelSummaryText().contains(QDir::toNativeSeparators(cache.path())));
+        QVERIFY(inspected.isEmpty());
+        QVERIFY(errors.isEmpty());
+        QFile model(cache.path() + "/m.bin"); // once built, it is inspected like any model
+        QVERIFY(model.open(QIODevice::WriteOnly));
+        model.close();
+        form.setDocument(doc);
+        QCOMPARE(inspected, QStringList{QDir::cleanPath(cache.path() + "/m.bin")});
+        QCOMPARE(errors.size(), 1);
+        qunsetenv("RILQ_DEMO_CACHE");
+    }
+
     void validationMarksTheField() {
         ExperimentForm form;
         form.setDocument(sample());
@@ -218,6 +247,30 @@ class TestExperimentForm : public QObject {
         wheel_down(init);
         QCOMPARE(init->currentText(), shown);
         QCOMPARE(form.document(), before);
+    }
+
+    // Saving keeps the file's layout: its key order (not json's sorted one), so editing one field of
+    // a hand-written experiment changes that line only.
+    void saveKeepsTheFilesKeyOrder() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("ordered.json");
+        const QByteArray original =
+            "{\n  \"name\": \"ordered\",\n  \"format_version\": 1,\n"
+            "  \"rilq\": {\n    \"lora_r\": 8,\n    \"approx_lr\": 0.001,\n"
+            "    \"base_model\": \"m.bin\"\n  },\n  \"description\": \"z before a\"\n}\n";
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(original);
+        file.close();
+        ExperimentForm form;
+        QString error;
+        QVERIFY2(form.loadFile(path, &error), qPrintable(error));
+        form.setLoraRanks({16});
+        QVERIFY2(form.saveFile(path, &error), qPrintable(error));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QByteArray expected = original;
+        expected.replace("\"lora_r\": 8", "\"lora_r\": 16");
+        QCOMPARE(file.readAll(), expected);
     }
 
     void saveLoadRoundTrip() {

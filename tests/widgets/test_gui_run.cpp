@@ -1,6 +1,7 @@
 // A tiny real run started from the window (stories260K from ../shared/data): points reach the
 // live chart, a cancel ends the run KILLED in the store, the browser reopens it; the GUI thread
 // never stalls while the worker trains.
+#include "app/gui/app_paths.h"
 #include "app/gui/main_window.h"
 #include "app/gui/run_worker.h"
 #include "core/store/run_store.h"
@@ -13,8 +14,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
+#include <QDockWidget>
+#include <QMenu>
+#include <QMenuBar>
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QStandardPaths>
@@ -59,10 +66,107 @@ class TestGuiRun : public QObject {
             QSKIP("no ../shared/data");
     }
 
+    // A corrupt store given to a window without dialogs (--screenshot) is reported and counted,
+    // never a modal box that waits forever.
+    void corruptStoreWithoutDialogsIsReportedNotModal() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("corrupt.sqlite");
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(QByteArray(4096, '\x5a')); // not a SQLite header
+        file.close();
+        gui::MainWindow window(path, gui::MainWindow::Interaction::WithoutDialogs);
+        QVERIFY(window.errorCount() >= 1); // each view that reads the store says so
+        const auto entries = window.log()->entries();
+        QVERIFY(std::any_of(entries.begin(), entries.end(), [&](const widgets::LogEntry& e) {
+            return e.level == widgets::LogLevel::Error && e.message.contains(path);
+        }));
+        QCOMPARE(file.size(), qint64{4096}); // the user's file is left as it was
+    }
+
+    // The log dock can be closed and reopened from View -> Log, and starts a few lines tall.
+    void logDockFromTheViewMenu() {
+        QTemporaryDir dir;
+        gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
+        window.resize(1400, 900);
+        rilq::test::show_offscreen(&window, QSize(1400, 900));
+        QVERIFY(window.logDock()->isVisible());
+        QVERIFY2(window.logDock()->height() < window.height() / 5,
+                 qPrintable(QString::number(window.logDock()->height())));
+        QAction* toggle = nullptr;
+        for (QAction* menu : window.menuBar()->actions())
+            if (menu->text().remove('&') == "View")
+                for (QAction* a : menu->menu()->actions())
+                    if (a->text().remove('&') == "Log") toggle = a;
+        QVERIFY(toggle);
+        toggle->trigger();
+        QVERIFY(!window.logDock()->isVisible());
+        toggle->trigger();
+        QVERIFY(window.logDock()->isVisible());
+    }
+
+    // Edits mark the title; closing asks Save / Discard / Cancel, and Cancel keeps the window.
+    void unsavedEditsAreMarkedAndAskedAbout() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("edited.json");
+        {
+            QFile file(path);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(QByteArray::fromStdString(tiny_experiment(4).dump(2)));
+        }
+        gui::MainWindow window(dir.filePath("runs.sqlite"));
+        QVERIFY(window.openExperiment(path));
+        rilq::test::show_offscreen(&window, QSize(1400, 900));
+        QCOMPARE(window.windowTitle(), QString("edited.json[*] - RILQ Workbench"));
+        QVERIFY(!window.isWindowModified());
+        auto* name = qobject_cast<QLineEdit*>(window.form()->fieldWidget("name"));
+        QVERIFY(name);
+        QTest::keyClicks(name, "-2");
+        QVERIFY(window.isWindowModified());
+        const auto answer_next_box = [](QMessageBox::StandardButton button) {
+            QTimer::singleShot(0, [button] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                if (box) box->button(button)->click();
+            });
+        };
+        answer_next_box(QMessageBox::Cancel);
+        QVERIFY(!window.close());
+        QVERIFY(window.isVisible());
+        QVERIFY(window.saveExperiment(path));
+        QVERIFY(!window.isWindowModified());
+        QVERIFY(window.close()); // nothing unsaved: no question
+    }
+
+    // At start the window reopens the experiment open at the last close, if it still exists.
+    void startupReopensTheLastExperiment() {
+        QTemporaryDir dir;
+        const QString last = dir.filePath("last.json");
+        QFile file(last);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.close();
+        QCOMPARE(gui::startup_experiment_path("given.json", last), QString("given.json"));
+        QCOMPARE(gui::startup_experiment_path("", last), last);
+        QCOMPARE(gui::startup_experiment_path("", dir.filePath("gone.json")), gui::default_experiment_path());
+        QCOMPARE(gui::startup_experiment_path("", ""), gui::default_experiment_path());
+    }
+
+    // File -> Save chart saves the view's chart alone; views without one have none to save.
+    void saveChartTakesTheViewsChart() {
+        QTemporaryDir dir;
+        gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
+        rilq::test::show_offscreen(&window, QSize(1400, 900));
+        QVERIFY(window.showView("setup"));
+        QVERIFY(!window.currentChart());
+        QVERIFY(window.showView("live"));
+        QVERIFY(!window.currentChart()); // no runs: the view shows what to do, not a chart
+        window.liveCurves()->addRun("a", "lora_r=4");
+        QCoreApplication::processEvents();
+        QCOMPARE(window.currentChart(), window.liveCurves()->plot());
+    }
+
     void runCancelReopen() {
         QTemporaryDir dir;
-        gui::MainWindow window(dir.filePath("runs.sqlite"));
-        window.setInteractive(false);
+        gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
         window.form()->setDocument(tiny_experiment(400));
         QVERIFY2(window.form()->isValid(), qPrintable(window.form()->issues().value(0).message));
         QSignalSpy finished(&window, &gui::MainWindow::runsFinished);
@@ -96,8 +200,7 @@ class TestGuiRun : public QObject {
     // blocked the GUI thread, no tick would run until the end and they would see one value only.
     void guiStaysResponsive() {
         QTemporaryDir dir;
-        gui::MainWindow window(dir.filePath("runs.sqlite"));
-        window.setInteractive(false);
+        gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
         rilq::test::show_offscreen(&window, QSize(1200, 800));
         window.form()->setDocument(tiny_experiment(16));
         QSignalSpy finished(&window, &gui::MainWindow::runsFinished);

@@ -47,6 +47,17 @@ LayerStatsTable make_table() {
 class TestLayerInspector : public QObject {
     Q_OBJECT
   private Q_SLOTS:
+    // Without statistics the view says where they come from instead of drawing a fake heat map.
+    void empty_view_says_what_to_do() {
+        LayerInspector inspector;
+        QVERIFY(inspector.isEmpty());
+        QVERIFY(inspector.emptyMessage().contains("Runs tab"));
+        inspector.setStats(make_table());
+        QVERIFY(!inspector.isEmpty());
+        inspector.setStats(LayerStatsTable{});
+        QVERIFY(inspector.isEmpty());
+    }
+
     void names_and_columns() {
         QCOMPARE(projection_column("q"), 0);
         QCOMPARE(projection_column("k_proj"), 1);

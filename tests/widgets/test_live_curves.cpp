@@ -85,6 +85,16 @@ class BatchSource : public QObject {
 class TestLiveCurves : public QObject {
     Q_OBJECT
   private Q_SLOTS:
+    // No runs: the view says how to get curves; the plot comes with the first run.
+    void empty_view_says_what_to_do() {
+        LiveCurves curves;
+        QVERIFY(curves.isEmpty());
+        curves.addRun("a", "lora_r=4");
+        QVERIFY(!curves.isEmpty());
+        curves.removeRun("a");
+        QVERIFY(curves.isEmpty());
+    }
+
     void batches_land_in_the_graphs() {
         LiveCurves view;
         view.addRun("r8", "rank 8");

@@ -49,9 +49,12 @@ class TestRunQueueView : public QObject {
         QCOMPARE(view.currentRunId(), QString("r2"));
         QCOMPARE(view.progressPercent("r2"), 25);
         QCOMPARE(view.overallPercent(), 6); // 0.25 / 4 runs = 6.25%
+        view.setDetail("r2", "evaluating"); // a new stage keeps the run's step and bar
+        QCOMPARE(view.progressPercent("r2"), 25);
         // By hand: 30 s left for r2; r2's projected length 30 / 0.75 = 40 s; 3 scheduled -> 150 s.
         QCOMPARE(view.overallEtaSeconds(), 150.0);
-        QVERIFY2(view.overallText().contains("0 of 4 runs done") && view.overallText().contains("2 min 30 s"),
+        QVERIFY2(view.overallText().contains("0 of 4 runs finished") &&
+                     view.overallText().contains("2 min 30 s"),
                  qPrintable(view.overallText()));
         QVERIFY(button(view, "Cancel run")->isEnabled());
 
@@ -79,7 +82,7 @@ class TestRunQueueView : public QObject {
         view.setStatus("r8", RunStatus::Failed, "loss is NaN at step 40");
         button(view, "Cancel all")->click();
         QCOMPARE(cancel_all.count(), 1);
-        QCOMPARE(view.overallPercent(), 75);
+        QCOMPARE(view.overallPercent(), 37); // (1 + 0.5 + 0 + 0) / 4: work done, not runs ended
         QVERIFY(!button(view, "Cancel run")->isEnabled());
 
         // Pause between runs: a toggle with its own signal.
@@ -97,8 +100,8 @@ class TestRunQueueView : public QObject {
         QVERIFY(rilq::test::show_offscreen(&view, QSize(820, 260)));
         QVERIFY(rilq::test::save_screenshot(&view, "run_queue"));
         view.setStatus("r16", RunStatus::Finished);
-        QCOMPARE(view.overallPercent(), 100);
-        QCOMPARE(view.overallText(), QString("4 of 4 runs done · 100%"));
+        QCOMPARE(view.overallPercent(), 62); // (1 + 0.5 + 0 + 1) / 4
+        QCOMPARE(view.overallText(), QString("2 of 4 runs finished · 1 failed · 1 killed · 62%"));
         QVERIFY(!button(view, "Cancel all")->isEnabled());
     }
 };
