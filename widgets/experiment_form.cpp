@@ -6,6 +6,7 @@
 #include "core/run/config_schema.h"     // FieldInfo: the rows' docs
 #include "core/run/experiment_config.h" // validate_experiment: the same checks `rilq run` makes
 #include "core/util/json_key_order.h"   // saving in the file's key order
+#include "core/util/json_read.h"
 #include "widgets/field_editor.h"
 
 #include <nlohmann/json.hpp>
@@ -176,10 +177,10 @@ bool ExperimentForm::loadFile(const QString& path, QString* error) {
     nlohmann::ordered_json in_file_order;
     try {
         const std::string text = file.readAll().toStdString();
-        document = json::parse(text);
-        in_file_order = nlohmann::ordered_json::parse(text);
-    } catch (const std::exception& e) {
-        if (error) *error = tr("%1: not valid JSON: %2").arg(path, QString::fromUtf8(e.what()));
+        document = rilq::parse_json(text, path.toStdString()); // nesting depth bounded
+        in_file_order = nlohmann::ordered_json::parse(text);   // as deep as `document`: safe
+    } catch (const std::exception& e) { // "<path>: invalid JSON: ...", its length bounded
+        if (error) *error = QString::fromUtf8(e.what());
         return false;
     }
     if (!document.is_object()) {

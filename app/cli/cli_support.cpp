@@ -2,10 +2,10 @@
 
 #include "core/util/error.h"
 #include "core/util/runtime.h"
+#include "core/util/stop_signals.h"
 
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -70,29 +70,20 @@ void init_runtime(int threads) {
     if (!warning.empty()) std::cerr << "rilq: " << warning << "\n";
 }
 
-namespace {
-CancelToken g_interrupt;
-extern "C" void on_sigint(int) {
-    g_interrupt.cancel();
-    std::signal(SIGINT, SIG_DFL);
-}
-} // namespace
-
 const CancelToken* interrupt_cancel_token() {
-    static const bool installed = [] {
-        std::signal(SIGINT, on_sigint);
-        return true;
-    }();
-    (void)installed;
-    return &g_interrupt;
+    return &install_stop_signals();
+}
+
+int exit_code_after_stop(int code) {
+    return stop_signal() != 0 ? 128 + stop_signal() : code;
 }
 
 int run_guarded(const std::function<int()>& body) {
     try {
         return body();
     } catch (const Cancelled&) {
-        std::cerr << "rilq: cancelled\n";
-        return kExitError;
+        std::cerr << "rilq: cancelled" << (stop_signal() ? " by " + signal_name(stop_signal()) : "") << "\n";
+        return exit_code_after_stop(kExitError);
     } catch (const std::exception& e) {
         std::cerr << "rilq: error: " << e.what() << "\n";
         return kExitError;

@@ -24,9 +24,14 @@ bool parse_args(QCommandLineParser& parser, const QStringList& args, const QStri
 // Sets threads (--threads or RILQ_THREADS) and prints the BLAS warning if any.
 void init_runtime(int threads = 0);
 
-// A cancel token that Ctrl-C (SIGINT) sets, so long work stops cleanly (runs end KILLED,
-// not half-written). A second Ctrl-C kills the process the usual way.
+// A cancel token that SIGINT (Ctrl-C), SIGTERM and SIGHUP set, so long work stops cleanly (runs
+// end KILLED with their best adapters saved, not half-written; core/util/stop_signals.h). A
+// second one kills the process the usual way.
 const CancelToken* interrupt_cancel_token();
+
+// 128 + the signal that stopped the work (130 for SIGINT, 143 for SIGTERM, the shell's
+// convention), else `code`.
+int exit_code_after_stop(int code);
 
 // Runs `body`; rilq::Error and std::exception become one line "rilq: error: ..." and exit 1.
 int run_guarded(const std::function<int()>& body);

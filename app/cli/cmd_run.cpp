@@ -151,7 +151,7 @@ int cmd_run(const QStringList& args) {
 
         if (parser.isSet(QStringLiteral("resume"))) {
             const run::RunOutcome outcome = runner.resume(to_std(parser.value(QStringLiteral("resume"))));
-            return outcome.status == store::RunStatus::Finished ? kExitOk : kExitError;
+            return outcome.status == store::RunStatus::Finished ? kExitOk : exit_code_after_stop(kExitError);
         }
         const run::ExperimentConfig experiment = parse_experiment();
         std::cerr << "experiment " << experiment.name << ": " << experiment.runs.size() << " run(s), store "
@@ -162,7 +162,9 @@ int cmd_run(const QStringList& args) {
         read_only.mode = store::Database::Mode::ReadOnly;
         store::RunStore store(options.store_path, read_only);
         std::cout << report::experiment_markdown(store, experiment);
-        if (parser.isSet(QStringLiteral("samples")) && !experiment.runs.empty()) {
+        // After a stop signal the process should end, not start generating.
+        if (parser.isSet(QStringLiteral("samples")) && !experiment.runs.empty() &&
+            !options.cancel->cancelled()) {
             const run::RunConfig& first = experiment.runs.front();
             std::cout << "\n"
                       << run::format_samples(
@@ -173,7 +175,7 @@ int cmd_run(const QStringList& args) {
         for (const auto& o : outcomes)
             failed += o.status == store::RunStatus::Finished ? 0 : 1;
         if (failed > 0) std::cerr << failed << " of " << outcomes.size() << " run(s) did not finish\n";
-        return failed == 0 ? kExitOk : kExitError;
+        return failed == 0 ? kExitOk : exit_code_after_stop(kExitError);
     });
 }
 

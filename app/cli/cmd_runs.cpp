@@ -4,10 +4,12 @@
 #include "app/cli/commands.h"
 #include "core/report/number_format.h"
 #include "core/store/run_store.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 
 namespace rilq::cli {
@@ -57,8 +59,15 @@ int runs_list(const QStringList& args) {
             filter.status = store::run_status_from_string(to_std(parser.value(QStringLiteral("status"))));
         filter.name_contains = to_std(parser.value(QStringLiteral("name")));
         filter.limit = parser.value(QStringLiteral("limit")).toInt();
+        // Reading writes nothing: no folder, no empty store where none was.
+        const std::string path = store_path(parser);
+        if (!std::filesystem::exists(path)) {
+            std::cout << "no runs (no run store at " << path << ")\n";
+            return kExitOk;
+        }
         store::StoreOptions options;
-        RunStore store(store_path(parser), options);
+        options.mode = store::Database::Mode::ReadOnly;
+        RunStore store(path, options);
         const auto runs = store.list_runs(filter);
         if (runs.empty()) {
             std::cout << "no runs" << (filter.experiment.empty() ? "" : " in experiment " + filter.experiment)
@@ -72,12 +81,15 @@ int runs_list(const QStringList& args) {
         std::vector<std::vector<std::string>> rows = {
             {"ID", "EXPERIMENT", "RUN", "STATUS", "STARTED", "DURATION"}};
         if (any_v_loss) rows[0].push_back("BEST v_loss");
+        bool any_orphaned = false;
         for (const auto& r : runs) {
+            const bool orphaned = store.is_orphaned(r);
+            any_orphaned = any_orphaned || orphaned;
             std::vector<std::string> row = {
                 r.uuid.substr(0, 12),
                 r.experiment,
                 r.name,
-                to_string(r.status),
+                orphaned ? "INTERRUPTED*" : to_string(r.status),
                 local_time(r.start_time_ms),
                 duration_text(r.start_time_ms, r.end_time_ms ? r.end_time_ms : r.heartbeat_ms)};
             if (any_v_loss) {
@@ -89,8 +101,21 @@ int runs_list(const QStringList& args) {
             rows.push_back(row);
         }
         print_columns(rows);
+        if (any_orphaned)
+            std::cout << "* recorded as RUNNING, but its process is gone; the next run or `rilq runs delete` "
+                         "records it INTERRUPTED\n";
         return kExitOk;
     });
+}
+
+// A run's stored document; a store edited by hand may hold anything: it is shown, never trusted.
+nlohmann::json stored_document(const std::string& text) {
+    if (text.empty()) return nullptr;
+    try {
+        return parse_json(text, "stored config");
+    } catch (const JsonParseError&) {
+        return clip_for_message(text);
+    }
 }
 
 nlohmann::json detail_json(const store::RunDetail& d) {
@@ -162,7 +187,7 @@ nlohmann::json detail_json(const store::RunDetail& d) {
             {"pid", s.pid},
             {"program_version", s.program_version},
             {"config_hash", s.config_hash},
-            {"config", json::parse(d.config_json.empty() ? "null" : d.config_json, nullptr, false)},
+            {"config", stored_document(d.config_json)},
             {"params", s.params},
             {"tags", d.tags},
             {"metrics", metrics},
@@ -302,6 +327,9 @@ int runs_delete(const QStringList& args) {
                       QStringLiteral("E")});
     parser.addOption(
         {{QStringLiteral("y"), QStringLiteral("yes")}, QStringLiteral("Do not ask for confirmation.")});
+    parser.addOption({QStringLiteral("force"),
+                      QStringLiteral("Also delete RUNNING runs whose process is still alive (it loses its "
+                                     "results).")});
     add_db_option(parser);
     int code = kExitOk;
     if (!parse_args(parser, args, QStringLiteral("Delete runs with everything they logged."), 0, -1, code))
@@ -322,6 +350,15 @@ int runs_delete(const QStringList& args) {
             std::cerr << "rilq: name the runs to delete (RUN... or --experiment E)\n";
             return kExitUsage;
         }
+        // Opening read-write recorded runs of dead processes as INTERRUPTED: RUNNING ones are live.
+        const bool force = parser.isSet(QStringLiteral("force"));
+        for (const auto& r : doomed) {
+            if (r.status == store::RunStatus::Running && !force)
+                throw Error("run " + r.uuid.substr(0, 12) + " (" + r.experiment + "/" + r.name +
+                            ") is RUNNING in process " + std::to_string(r.pid) + " on " + r.host +
+                            ": stop it first (Ctrl-C or SIGTERM ends it KILLED), or delete with --force; "
+                            "nothing was deleted");
+        }
         std::cout << "about to delete " << doomed.size() << " run(s) from " << store.path() << ":\n";
         for (const auto& r : doomed) {
             std::cout << "  " << r.uuid.substr(0, 12) << "  " << r.experiment << "/" << r.name << "  "
@@ -337,7 +374,7 @@ int runs_delete(const QStringList& args) {
         }
         size_t deleted = 0;
         for (const auto& r : doomed) {
-            store.delete_run(r.uuid);
+            store.delete_run(r.uuid, force);
             ++deleted;
         }
         std::cout << "deleted " << deleted << " run(s)\n";
@@ -353,7 +390,7 @@ int cmd_runs(const QStringList& args) {
         "  list    [--experiment E] [--status S] [--name TEXT] [--limit N]\n"
         "  show    RUN [--json]\n"
         "  diff    RUN RUN          only the params that differ\n"
-        "  delete  RUN... | --experiment E  [--yes]\n"
+        "  delete  RUN... | --experiment E  [--yes] [--force]\n"
         "RUN is an id, an id prefix, a run name or experiment/name; every command takes --db FILE.\n");
     if (args.size() < 2 || args.at(1) == QLatin1String("--help") || args.at(1) == QLatin1String("-h")) {
         (args.size() < 2 ? std::cerr : std::cout) << to_std(usage);

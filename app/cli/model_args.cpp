@@ -54,6 +54,7 @@ void add_adapter_option(QCommandLineParser& parser) {
 
 LlamaModel load_model_for(const QCommandLineParser& parser, const std::string& model_path) {
     LlamaModel model = load_model(model_path, model_options_from(parser));
+    check_finite_weights(model, model_path); // NaN weights would print "ppl nan" and exit 0
     if (parser.isSet(QStringLiteral("adapter")))
         load_peft_adapter(parser.value(QStringLiteral("adapter")).toStdString(), model);
     return model;

@@ -9,12 +9,12 @@
 #include "core/util/config_fields.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/util/error.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
 
 namespace rilq::cli {
@@ -81,13 +81,7 @@ QuantSpec quant_spec_from_options(const QCommandLineParser& p) {
     std::string source = "quantization options";
     if (p.isSet("spec")) {
         source = to_std(p.value("spec"));
-        std::ifstream in(source);
-        if (!in) throw Error(source + ": cannot open the spec file");
-        try {
-            in >> j;
-        } catch (const std::exception& e) {
-            throw Error(source + ": not valid JSON (" + e.what() + ")");
-        }
+        j = read_json_file(source); // bounded nesting; "<path>: invalid JSON: ..." or "cannot open"
         if (!j.is_object())
             throw Error(source + ": expected a JSON object like an experiment's quant section");
     }

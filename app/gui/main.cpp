@@ -8,6 +8,7 @@
 #include "app/gui/app_settings.h"
 #include "app/gui/main_window.h"
 #include "core/util/runtime.h"
+#include "core/util/stop_signals.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -112,6 +113,14 @@ int main(int argc, char** argv) {
     window.show();
     if (parser.isSet(run_demo) && !screenshot)
         QTimer::singleShot(0, &window, [&window] { window.runDemo(); });
+    // SIGTERM, SIGINT, SIGHUP: quit; the window's destructor cancels a running experiment, which
+    // ends KILLED with its best adapters saved (core/util/stop_signals.h).
+    rilq::install_stop_signals();
+    QTimer stop_poll;
+    QObject::connect(&stop_poll, &QTimer::timeout, &app, [] {
+        if (rilq::stop_signal() != 0) QApplication::quit();
+    });
+    stop_poll.start(200);
     if (screenshot) {
         QTimer::singleShot(300, &window, [&window, dir = parser.value(shots)] {
             QString error;

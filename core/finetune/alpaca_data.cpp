@@ -1,6 +1,7 @@
 #include "core/finetune/alpaca_data.h"
 
 #include "core/util/error.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,12 +27,9 @@ AlpacaRecord record_from_json(const nlohmann::json& j, const std::string& source
                 throw Error(source + ": " + where + " (" + path + "): missing field \"" + key + "\"");
             return {};
         }
-        if (!it->is_string()) {
-            std::string found = it->dump();
-            if (found.size() > 60) found = found.substr(0, 57) + "...";
+        if (!it->is_string())
             throw Error(source + ": " + where + " (" + path + "." + key + "): expected a string, found " +
-                        found);
-        }
+                        json_excerpt(*it, 60));
         return it->get<std::string>();
     };
     AlpacaRecord r;
@@ -44,9 +42,9 @@ AlpacaRecord record_from_json(const nlohmann::json& j, const std::string& source
 std::vector<AlpacaRecord> parse_array(const std::string& text, const std::string& source) {
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error(source + ": not valid JSON: " + e.what());
+        j = parse_json(text, source); // nesting depth bounded (core/util/json_read.h)
+    } catch (const JsonParseError& e) {
+        throw Error(source + ": not valid JSON: " + e.detail());
     }
     if (!j.is_array()) throw Error(source + ": expected a JSON array of Alpaca records");
     std::vector<AlpacaRecord> out;
@@ -66,9 +64,9 @@ std::vector<AlpacaRecord> parse_lines(const std::string& text, const std::string
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         nlohmann::json j;
         try {
-            j = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::parse_error& e) {
-            throw Error(source + ": line " + std::to_string(number) + ": not valid JSON: " + e.what());
+            j = parse_json(line, source);
+        } catch (const JsonParseError& e) {
+            throw Error(source + ": line " + std::to_string(number) + ": not valid JSON: " + e.detail());
         }
         out.push_back(record_from_json(j, source, "line " + std::to_string(number), "$"));
     }

@@ -3,15 +3,16 @@
 #include "core/io/hf_checkpoint.h"
 
 #include "core/io/safetensors.h"
+#include "core/util/atomic_dir.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -27,24 +28,12 @@ constexpr const char* kGenerationConfigFile = "generation_config.json";
 constexpr const char* kSingleFile = "model.safetensors";
 constexpr const char* kIndexFile = "model.safetensors.index.json";
 
-json read_json_file(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(path.string() + ": cannot open");
-    try {
-        json j;
-        in >> j;
-        return j;
-    } catch (const json::exception& e) {
-        throw Error(path.string() + ": invalid JSON: " + e.what());
-    }
-}
-
 // A shard name from an index must stay inside the model folder.
 void check_shard_name(const std::string& shard, const fs::path& index_path, const std::string& tensor) {
     const fs::path p(shard);
     if (shard.empty() || p.is_absolute() || p.has_parent_path() || shard == "." || shard == "..")
-        throw Error(index_path.string() + ": weight_map[\"" + tensor + "\"] = \"" + shard +
-                    "\" is not a file name inside the model folder");
+        throw Error(index_path.string() + ": weight_map[\"" + clip_for_message(tensor, 120) + "\"] = \"" +
+                    clip_for_message(shard, 120) + "\" is not a file name inside the model folder");
 }
 
 torch::Dtype storage_dtype_from_name(const std::string& name, const std::string& where) {
@@ -107,13 +96,13 @@ HfCheckpoint::HfCheckpoint(const std::string& dir) : dir_(dir) {
 
     const fs::path index_path = root / kIndexFile;
     if (fs::exists(index_path)) {
-        const json index = read_json_file(index_path);
+        const json index = read_json_file(index_path.string());
         if (!index.is_object() || !index.contains("weight_map") || !index.at("weight_map").is_object())
             throw Error(index_path.string() + ": missing object \"weight_map\" (tensor name -> shard file)");
         for (const auto& [tensor, shard] : index.at("weight_map").items()) {
             if (!shard.is_string())
                 throw Error(index_path.string() + ": weight_map[\"" + tensor +
-                            "\"] must be a file name, found " + shard.dump());
+                            "\"] must be a file name, found " + json_excerpt(shard));
             check_shard_name(shard.get<std::string>(), index_path, tensor);
             weight_map_[tensor] = shard.get<std::string>();
         }
@@ -244,7 +233,7 @@ void save_hf_model(const LlamaModel& model, const std::string& dir, const std::s
     const fs::path old_generation = fs::path(dir) / kGenerationConfigFile;
     if (fs::exists(old_generation)) {
         try {
-            generation = read_json_file(old_generation);
+            generation = read_json_file(old_generation.string());
         } catch (const Error&) {
             generation = json::object(); // unreadable: replaced by a fresh one
         }
@@ -254,7 +243,10 @@ void save_hf_model(const LlamaModel& model, const std::string& dir, const std::s
     generation["bos_token_id"] = config.bos_token_id;
     generation["eos_token_id"] = config.eos_token_id;
 
-    write_dir_atomic(dir, [&](const std::string& tmp_dir) {
+    // An existing folder is updated, not lost: everything in it but the files this save replaces
+    // is carried into the new folder (a tokenizer, a README), so any folder may be the target.
+    const ReplaceRule any_folder{"a folder", [](const std::string&) { return true; }};
+    write_dir_atomic(dir, any_folder, [&](const std::string& tmp_dir) {
         const fs::path tmp(tmp_dir);
         if (fs::is_directory(dir)) {
             for (const auto& entry : fs::directory_iterator(dir)) {

@@ -4,6 +4,9 @@
 #include "core/io/llama2c.h"
 #include "core/util/error.h"
 
+#include <torch/torch.h>
+
+#include <cmath>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -67,6 +70,13 @@ ModelSummary summarize_model(const std::string& path) {
     const HfCheckpoint checkpoint(path);
     summary.format = "hf";
     summary.config = checkpoint.config();
+    // What loading would reject is rejected here too, from the headers alone.
+    std::map<std::string, TensorHeader> headers;
+    for (const auto& name : checkpoint.tensor_names()) {
+        const std::string dtype = checkpoint.tensor_dtype(name);
+        headers[name] = {checkpoint.tensor_shape(name), dtype == "BF16" || dtype.rfind('F', 0) == 0, dtype};
+    }
+    summary.config.check_hf_tensors(headers, path);
     for (const auto& name : checkpoint.tensor_names()) {
         // Counted as the model counts: a tied head once, RoPE buffers not at all.
         if (name.find("rotary_emb.inv_freq") != std::string::npos) continue;
@@ -89,6 +99,25 @@ ModelSummary summarize_model(const std::string& path) {
         }
     }
     return summary;
+}
+
+void check_finite_weights(const LlamaModel& model, const std::string& source) {
+    for (const auto& [name, tensor] : model.hf_state()) {
+        const torch::Tensor bad = torch::logical_not(torch::isfinite(tensor.detach())).reshape({-1});
+        const int64_t count = bad.sum().item<int64_t>();
+        if (count == 0) continue;
+        const int64_t first = torch::nonzero(bad)[0][0].item<int64_t>();
+        const double value = tensor.reshape({-1})[first].item<double>();
+        std::string where = std::to_string(first);
+        if (tensor.dim() == 2)
+            where = std::to_string(first / tensor.size(1)) + ", " + std::to_string(first % tensor.size(1));
+        throw Error(source + ": tensor \"" + name + "\" holds " + std::to_string(count) +
+                    " non-finite value" + (count > 1 ? "s" : "") + ", first " +
+                    (std::isnan(value) ? "nan"
+                     : value > 0       ? "inf"
+                                       : "-inf") +
+                    " at [" + where + "]: the model cannot be evaluated");
+    }
 }
 
 } // namespace rilq

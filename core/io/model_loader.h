@@ -29,4 +29,8 @@ struct ModelSummary {
 
 ModelSummary summarize_model(const std::string& path);
 
+// Error naming `source`, the first tensor holding NaN or inf, how many and where the first is:
+// such a model gives a meaningless perplexity or text, so evaluation refuses it up front.
+void check_finite_weights(const LlamaModel& model, const std::string& source);
+
 } // namespace rilq

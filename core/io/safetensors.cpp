@@ -5,6 +5,7 @@
 
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp> // json (parse), ordered_json (write in the given order)
 #include <torch/torch.h>
@@ -74,31 +75,33 @@ std::string range_str(uint64_t begin, uint64_t end) {
 
 // Parses one header entry {dtype, shape, data_offsets}; `where` = "file: tensor \"name\"".
 SafetensorsEntry parse_entry(const std::string& name, const json& v, const std::string& where) {
-    if (!v.is_object()) throw Error(where + ": entry must be a JSON object, found " + v.dump());
+    if (!v.is_object()) throw Error(where + ": entry must be a JSON object, found " + json_excerpt(v));
     for (const char* field : {"dtype", "shape", "data_offsets"})
         if (!v.contains(field)) throw Error(where + ": missing field \"" + field + "\"");
     SafetensorsEntry e;
     e.name = name;
     const auto& dtype = v.at("dtype");
-    if (!dtype.is_string()) throw Error(where + ": \"dtype\" must be a string, found " + dtype.dump());
+    if (!dtype.is_string()) throw Error(where + ": \"dtype\" must be a string, found " + json_excerpt(dtype));
     e.dtype = dtype.get<std::string>();
     if (!find_dtype(e.dtype))
-        throw Error(where + ": unknown dtype \"" + e.dtype + "\" (known: " + known_dtypes() + ")");
+        throw Error(where + ": unknown dtype \"" + clip_for_message(e.dtype, 40) +
+                    "\" (known: " + known_dtypes() + ")");
     const auto& shape = v.at("shape");
-    if (!shape.is_array()) throw Error(where + ": \"shape\" must be an array, found " + shape.dump());
+    if (!shape.is_array()) throw Error(where + ": \"shape\" must be an array, found " + json_excerpt(shape));
     for (const auto& d : shape) {
         if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-            throw Error(where + ": \"shape\" must hold non-negative integers, found " + shape.dump());
+            throw Error(where + ": \"shape\" must hold non-negative integers, found " + json_excerpt(shape));
         e.shape.push_back(d.get<int64_t>());
     }
     const auto& offsets = v.at("data_offsets");
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
         !offsets[1].is_number_unsigned())
         throw Error(where + ": \"data_offsets\" must be [begin, end] with non-negative integers, found " +
-                    offsets.dump());
+                    json_excerpt(offsets));
     e.begin = offsets[0].get<uint64_t>();
     e.end = offsets[1].get<uint64_t>();
-    if (e.end < e.begin) throw Error(where + ": data_offsets " + offsets.dump() + " end before they begin");
+    if (e.end < e.begin)
+        throw Error(where + ": data_offsets " + json_excerpt(offsets) + " end before they begin");
 
     // numel * itemsize must equal the byte range: a lying shape would read someone else's bytes.
     uint64_t bytes = find_dtype(e.dtype)->itemsize;
@@ -167,27 +170,29 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
         };
         json root;
         try {
-            root = json::parse(header, header + header_len, track_keys);
-        } catch (const json::exception& e) {
-            throw Error(path + ": invalid JSON header: " + e.what());
+            root = parse_json(header, header + header_len, path, track_keys);
+        } catch (const JsonParseError& e) {
+            throw Error(path + ": invalid JSON header: " + e.detail());
         }
         if (!root.is_object()) throw Error(path + ": invalid header: expected a JSON object");
         if (!duplicate.empty())
-            throw Error(path + ": tensor \"" + duplicate + "\" appears twice in the header");
+            throw Error(path + ": tensor \"" + clip_for_message(duplicate, 120) +
+                        "\" appears twice in the header");
 
         for (const auto& [name, value] : root.items()) {
             if (name == "__metadata__") {
                 if (!value.is_object())
-                    throw Error(path + ": __metadata__ must be an object, found " + value.dump());
+                    throw Error(path + ": __metadata__ must be an object, found " + json_excerpt(value));
                 for (const auto& [k, v] : value.items()) {
                     if (!v.is_string())
-                        throw Error(path + ": __metadata__ \"" + k + "\" must be a string, found " +
-                                    v.dump());
+                        throw Error(path + ": __metadata__ \"" + clip_for_message(k, 80) +
+                                    "\" must be a string, found " + json_excerpt(v));
                     metadata_[k] = v.get<std::string>();
                 }
                 continue;
             }
-            entries_[name] = parse_entry(name, value, path + ": tensor \"" + name + "\"");
+            entries_[name] =
+                parse_entry(name, value, path + ": tensor \"" + clip_for_message(name, 120) + "\"");
         }
 
         // The data area must be tiled exactly: sorted by offsets, each tensor starts where the

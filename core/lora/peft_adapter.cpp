@@ -5,12 +5,12 @@
 #include "core/model/llama_model.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -115,14 +115,8 @@ void save_peft_adapter(const std::string& dir, const LoraSet& set, const std::st
 LoraSet load_peft_adapter(const std::string& dir, LlamaModel& model) {
     const std::string config_path = (fs::path(dir) / kAdapterConfigFile).string();
     const std::string weights_path = (fs::path(dir) / kWeightsFile).string();
-    std::ifstream in(config_path);
-    if (!in) throw Error("cannot open PEFT adapter config " + config_path);
-    nlohmann::json j;
-    try {
-        in >> j;
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(config_path + ": invalid JSON: " + e.what());
-    }
+    if (!fs::exists(config_path)) throw Error("cannot open PEFT adapter config " + config_path);
+    const nlohmann::json j = read_json_file(config_path);
     const LoraConfig config = parse_config(j, config_path);
     if (!fs::exists(weights_path)) throw Error("PEFT adapter weights missing: " + weights_path);
     SafetensorsFile file(weights_path);

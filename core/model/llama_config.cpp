@@ -1,8 +1,9 @@
 #include "core/model/llama_config.h"
 
 #include "core/util/error.h"
+#include "core/util/json_read.h"
+#include "core/util/shape_text.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace rilq {
@@ -14,7 +15,8 @@ using json = nlohmann::json;
 int64_t required_int(const json& j, const char* field, const std::string& source) {
     if (!j.contains(field)) throw Error(source + ": missing field \"" + field + "\"");
     const auto& v = j.at(field);
-    if (!v.is_number_integer()) throw Error(source + ": field \"" + field + "\" must be an integer, found " + v.dump());
+    if (!v.is_number_integer())
+        throw Error(source + ": field \"" + field + "\" must be an integer, found " + json_excerpt(v));
     return v.get<int64_t>();
 }
 
@@ -24,7 +26,7 @@ T optional_value(const json& j, const char* field, T fallback, const std::string
     try {
         return j.at(field).get<T>();
     } catch (const json::exception&) {
-        throw Error(source + ": field \"" + field + "\" has the wrong type: " + j.at(field).dump());
+        throw Error(source + ": field \"" + field + "\" has the wrong type: " + json_excerpt(j.at(field)));
     }
 }
 
@@ -34,7 +36,8 @@ int64_t token_id(const json& j, const char* field, int64_t fallback, const std::
     const auto& v = j.at(field);
     if (v.is_number_integer()) return v.get<int64_t>();
     if (v.is_array() && !v.empty() && v.front().is_number_integer()) return v.front().get<int64_t>();
-    throw Error(source + ": field \"" + field + "\" must be an integer or a list of integers, found " + v.dump());
+    throw Error(source + ": field \"" + field + "\" must be an integer or a list of integers, found " +
+                json_excerpt(v));
 }
 
 } // namespace
@@ -44,7 +47,8 @@ LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
     const std::string model_type = optional_value<std::string>(j, "model_type", "", source);
     if (model_type.empty()) throw Error(source + ": missing field \"model_type\" (expected \"llama\")");
     if (model_type != "llama")
-        throw Error(source + ": unsupported model_type \"" + model_type + "\" (expected \"llama\")");
+        throw Error(source + ": unsupported model_type \"" + clip_for_message(model_type, 60) +
+                    "\" (expected \"llama\")");
 
     LlamaConfig c;
     c.hidden_size = required_int(j, "hidden_size", source);
@@ -69,12 +73,13 @@ LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
     if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null()) {
         const auto& rs = j.at("rope_scaling");
         const std::string where = source + ": rope_scaling";
-        if (!rs.is_object()) throw Error(where + " must be an object, found " + rs.dump());
+        if (!rs.is_object()) throw Error(where + " must be an object, found " + json_excerpt(rs));
         // HF accepts both "rope_type" (new) and "type" (old) for the kind of scaling.
         std::string type = optional_value<std::string>(rs, "rope_type", "", where);
         if (type.empty()) type = optional_value<std::string>(rs, "type", "", where);
         if (type != "llama3" && type != "linear" && type != "default")
-            throw Error(where + ": unsupported rope_type \"" + type + "\" (supported: llama3, linear)");
+            throw Error(where + ": unsupported rope_type \"" + clip_for_message(type, 60) +
+                        "\" (supported: llama3, linear)");
         c.rope_scaling.rope_type = type == "default" ? "" : type;
         c.rope_scaling.factor = optional_value<double>(rs, "factor", 1.0, where);
         if (type == "llama3") {
@@ -91,15 +96,7 @@ LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
 }
 
 LlamaConfig LlamaConfig::from_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(path + ": cannot open");
-    json j;
-    try {
-        in >> j;
-    } catch (const json::exception& e) {
-        throw Error(path + ": invalid JSON: " + e.what());
-    }
-    return from_json(j, path);
+    return from_json(read_json_file(path), path);
 }
 
 json LlamaConfig::to_json() const {
@@ -157,7 +154,52 @@ void LlamaConfig::validate(const std::string& source) const {
     if (!(rms_norm_eps > 0)) throw Error(source + ": rms_norm_eps must be positive");
     if (!(rope_theta > 0)) throw Error(source + ": rope_theta must be positive");
     if (torch_dtype != "float32" && torch_dtype != "bfloat16" && torch_dtype != "float16")
-        throw Error(source + ": unsupported torch_dtype \"" + torch_dtype + "\" (float32, bfloat16, float16)");
+        throw Error(source + ": unsupported torch_dtype \"" + clip_for_message(torch_dtype, 60) +
+                    "\" (float32, bfloat16, float16)");
+}
+
+std::vector<std::pair<std::string, std::vector<int64_t>>> LlamaConfig::hf_tensor_shapes() const {
+    const int64_t C = hidden_size, F = intermediate_size, V = vocab_size;
+    const int64_t QD = q_dim(), KVD = kv_dim();
+    std::vector<std::pair<std::string, std::vector<int64_t>>> out = {{"model.embed_tokens.weight", {V, C}}};
+    for (int64_t i = 0; i < num_hidden_layers; ++i) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        out.push_back({p + "input_layernorm.weight", {C}});
+        out.push_back({p + "post_attention_layernorm.weight", {C}});
+        out.push_back({p + "self_attn.q_proj.weight", {QD, C}});
+        out.push_back({p + "self_attn.k_proj.weight", {KVD, C}});
+        out.push_back({p + "self_attn.v_proj.weight", {KVD, C}});
+        out.push_back({p + "self_attn.o_proj.weight", {C, QD}});
+        out.push_back({p + "mlp.gate_proj.weight", {F, C}});
+        out.push_back({p + "mlp.up_proj.weight", {F, C}});
+        out.push_back({p + "mlp.down_proj.weight", {C, F}});
+    }
+    out.push_back({"model.norm.weight", {C}});
+    if (!tie_word_embeddings) out.push_back({"lm_head.weight", {V, C}});
+    return out;
+}
+
+void LlamaConfig::check_hf_tensors(const std::map<std::string, TensorHeader>& tensors,
+                                   const std::string& source) const {
+    std::map<std::string, bool> used;
+    for (const auto& [name, shape] : hf_tensor_shapes()) {
+        const auto it = tensors.find(name);
+        if (it == tensors.end()) throw Error(source + ": missing tensor \"" + name + "\"");
+        if (it->second.shape != shape)
+            throw Error(source + ": tensor \"" + name + "\" has shape " + shape_text(it->second.shape) +
+                        ", expected " + shape_text(shape));
+        if (!it->second.is_float)
+            throw Error(source + ": tensor \"" + name + "\" has non-float dtype " + it->second.dtype);
+        used[name] = true;
+    }
+    for (const auto& [name, header] : tensors) {
+        (void)header;
+        // Old Llama-2 exports carry RoPE buffers (derived from the config, not weights); some
+        // exports of tied models keep the head's copy.
+        if (used.count(name) || name.find("rotary_emb.inv_freq") != std::string::npos) continue;
+        if (tie_word_embeddings && name == "lm_head.weight") continue;
+        throw Error(source + ": unexpected tensor \"" + clip_for_message(name, 120) + "\"");
+    }
 }
 
 } // namespace rilq

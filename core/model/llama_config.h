@@ -1,8 +1,11 @@
 // Hyper-parameters of a Llama-family model, read from / written to HF `config.json`.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -15,6 +18,13 @@ struct RopeScaling {
     double low_freq_factor = 1.0;
     double high_freq_factor = 4.0;
     int64_t original_max_position_embeddings = 8192;
+};
+
+// One tensor of a checkpoint as its header (or the loaded tensor) describes it.
+struct TensorHeader {
+    std::vector<int64_t> shape;
+    bool is_float = true;
+    std::string dtype; // as the source names it ("F32", "long"), for the error
 };
 
 struct LlamaConfig {
@@ -44,6 +54,16 @@ struct LlamaConfig {
 
     // Checks the shapes are consistent (heads divide, etc.); throws rilq::Error naming `source`.
     void validate(const std::string& source) const;
+
+    // The tensors an HF Llama checkpoint of this config consists of, in module order, with their
+    // shapes (lm_head.weight only when the head is not tied to the embedding).
+    std::vector<std::pair<std::string, std::vector<int64_t>>> hf_tensor_shapes() const;
+    // The one check a checkpoint's tensors get, from loaded tensors (LlamaModel) or from headers
+    // alone (`rilq info`): every tensor of hf_tensor_shapes() present with its shape and a float
+    // dtype, and nothing else (RoPE inv_freq buffers and a tied head's copy are tolerated).
+    // Error naming `source` and the first offending tensor.
+    void check_hf_tensors(const std::map<std::string, TensorHeader>& tensors,
+                          const std::string& source) const;
 };
 
 } // namespace rilq

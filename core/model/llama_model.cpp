@@ -7,7 +7,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <set>
 
 namespace rilq {
 
@@ -64,51 +63,33 @@ LlamaModel::LlamaModel(LlamaConfig config, const std::map<std::string, torch::Te
     : config_(std::move(config)), options_(options) {
     config_.validate(source);
     const auto device = parse_device(options_.device);
-    const int64_t C = config_.hidden_size, F = config_.intermediate_size, V = config_.vocab_size;
-    const int64_t QD = config_.q_dim(), KVD = config_.kv_dim();
-    std::set<std::string> used;
+    // Names, shapes and dtypes: the same check `rilq info` applies to headers alone.
+    std::map<std::string, TensorHeader> headers;
+    for (const auto& [name, t] : hf_state)
+        headers[name] = {t.sizes().vec(), t.is_floating_point(), std::string(t.dtype().name())};
+    config_.check_hf_tensors(headers, source);
 
-    auto take = [&](const std::string& name, std::vector<int64_t> shape) {
-        auto it = hf_state.find(name);
-        if (it == hf_state.end()) throw Error(source + ": missing tensor \"" + name + "\"");
-        const auto& t = it->second;
-        if (t.sizes().vec() != shape)
-            throw Error(source + ": tensor \"" + name + "\" has shape " + shape_text(t.sizes()) + ", expected " +
-                        shape_text(shape));
-        if (!t.is_floating_point())
-            throw Error(source + ": tensor \"" + name + "\" has non-float dtype " + std::string(t.dtype().name()));
-        used.insert(name);
-        return t.detach().to(device, options_.compute_dtype).contiguous();
+    auto take = [&](const std::string& name) {
+        return hf_state.at(name).detach().to(device, options_.compute_dtype).contiguous();
     };
 
-    embed_tokens_ = take("model.embed_tokens.weight", {V, C});
+    embed_tokens_ = take("model.embed_tokens.weight");
     layers_.resize(static_cast<size_t>(config_.num_hidden_layers));
     for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
         DecoderLayer& l = layers_[static_cast<size_t>(i)];
-        l.input_layernorm = take(p + "input_layernorm.weight", {C});
-        l.post_attention_layernorm = take(p + "post_attention_layernorm.weight", {C});
-        l.q_proj.weight = take(p + "self_attn.q_proj.weight", {QD, C});
-        l.k_proj.weight = take(p + "self_attn.k_proj.weight", {KVD, C});
-        l.v_proj.weight = take(p + "self_attn.v_proj.weight", {KVD, C});
-        l.o_proj.weight = take(p + "self_attn.o_proj.weight", {C, QD});
-        l.gate_proj.weight = take(p + "mlp.gate_proj.weight", {F, C});
-        l.up_proj.weight = take(p + "mlp.up_proj.weight", {F, C});
-        l.down_proj.weight = take(p + "mlp.down_proj.weight", {C, F});
+        l.input_layernorm = take(p + "input_layernorm.weight");
+        l.post_attention_layernorm = take(p + "post_attention_layernorm.weight");
+        l.q_proj.weight = take(p + "self_attn.q_proj.weight");
+        l.k_proj.weight = take(p + "self_attn.k_proj.weight");
+        l.v_proj.weight = take(p + "self_attn.v_proj.weight");
+        l.o_proj.weight = take(p + "self_attn.o_proj.weight");
+        l.gate_proj.weight = take(p + "mlp.gate_proj.weight");
+        l.up_proj.weight = take(p + "mlp.up_proj.weight");
+        l.down_proj.weight = take(p + "mlp.down_proj.weight");
     }
-    norm_ = take("model.norm.weight", {C});
-    if (config_.tie_word_embeddings) {
-        lm_head_ = embed_tokens_;
-        if (hf_state.count("lm_head.weight")) used.insert("lm_head.weight"); // some exports keep the copy
-    } else {
-        lm_head_ = take("lm_head.weight", {V, C});
-    }
-    for (const auto& [name, t] : hf_state) {
-        (void)t;
-        // Old Llama-2 exports carry RoPE buffers; they are derived from the config, not weights.
-        if (used.count(name) || name.find("rotary_emb.inv_freq") != std::string::npos) continue;
-        throw Error(source + ": unexpected tensor \"" + name + "\"");
-    }
+    norm_ = take("model.norm.weight");
+    lm_head_ = config_.tie_word_embeddings ? embed_tokens_ : take("lm_head.weight");
 }
 
 LlamaModel LlamaModel::random(const LlamaConfig& config, uint64_t seed, const ModelOptions& options) {

@@ -2,6 +2,7 @@
 
 #include "core/eval/perplexity.h"
 #include "core/io/safetensors.h"
+#include "core/io/torch_file.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
@@ -127,7 +128,7 @@ PretrainResult pretrain(LlamaModel& model, const std::vector<int64_t>& train_tok
         fs::create_directories(ckpt.dir);
         save_safetensors(ckpt.weights().string(), ordered_state(model));
         const std::string tmp = ckpt.optimizer().string() + ".tmp";
-        torch::save(optimizer, tmp);
+        save_torch_file(optimizer, tmp); // a full disk: an Error, not an abort from torch::save
         fs::rename(tmp, ckpt.optimizer());
         // state.json last: a checkpoint counts only once its step is written.
         write_file_atomic(ckpt.state().string(), nlohmann::json{{"step", step}, {"best_val_loss", result.best_val_loss}}.dump(2));

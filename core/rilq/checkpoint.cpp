@@ -1,13 +1,15 @@
 #include "core/rilq/checkpoint.h"
 
-#include "core/util/atomic_file.h"
+#include "core/io/torch_file.h"
+#include "core/util/atomic_dir.h"
+#include "core/util/checked_file.h"
 #include "core/util/error.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <filesystem>
-#include <fstream>
 
 namespace fs = std::filesystem;
 
@@ -22,7 +24,7 @@ void save_state(const AdapterState& state, const std::string& path, nlohmann::js
         names.push_back(name);
         tensors.push_back(t.detach().contiguous());
     }
-    torch::save(tensors, path);
+    save_torch_file(tensors, path);
 }
 
 AdapterState load_state(const std::string& path, const nlohmann::json& names) {
@@ -45,10 +47,39 @@ double number_or(const nlohmann::json& j, const char* key, double fallback) {
     return j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : fallback;
 }
 
+constexpr const char* kCheckpointFile = "checkpoint.json";
+
+// A folder the checkpoint writer may replace: an earlier checkpoint (the Runner makes sure the
+// folder is its run's own before training starts).
+const ReplaceRule& checkpoint_rule() {
+    static const ReplaceRule rule{"a training checkpoint (a folder with checkpoint.json)",
+                                  [](const std::string& dir) { return is_checkpoint_dir(dir); }};
+    return rule;
+}
+
 } // namespace
 
+bool is_checkpoint_dir(const std::string& dir) {
+    std::error_code ec;
+    return fs::is_regular_file(fs::path(dir) / kCheckpointFile, ec);
+}
+
+void remove_checkpoint(const std::string& dir) {
+    if (is_checkpoint_dir(dir)) fs::remove_all(dir);
+}
+
+int64_t checkpoint_update_step(const std::string& dir) {
+    const auto json_path = (fs::path(dir) / kCheckpointFile).string();
+    const nlohmann::json j = read_json_file(json_path);
+    try {
+        return j.at("update_step").get<int64_t>();
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(json_path + ": malformed checkpoint: " + clip_for_message(e.what()));
+    }
+}
+
 void write_checkpoint(const std::string& dir, const TrainingCheckpoint& c, const torch::optim::Optimizer& optimizer) {
-    write_dir_atomic(dir, [&](const std::string& tmp) {
+    write_dir_atomic(dir, checkpoint_rule(), [&](const std::string& tmp) {
         const fs::path d(tmp);
         nlohmann::json j;
         j["format_version"] = TrainingCheckpoint::kFormatVersion;
@@ -62,23 +93,22 @@ void write_checkpoint(const std::string& dir, const TrainingCheckpoint& c, const
         j["best_update_step"] = c.best_update_step;
         j["config"] = nlohmann::json::parse(c.config_json);
         save_state(c.adapters, (d / "adapters.pt").string(), j["adapter_names"]);
-        if (!c.best_adapters.empty()) save_state(c.best_adapters, (d / "best_adapters.pt").string(), j["best_adapter_names"]);
-        if (c.dropout_rng_state.defined()) torch::save(c.dropout_rng_state, (d / "dropout_rng.pt").string());
-        torch::save(optimizer, (d / "optimizer.pt").string());
-        std::ofstream out(d / "checkpoint.json");
-        out << j.dump(2) << "\n";
-        if (!out) throw Error("cannot write " + (d / "checkpoint.json").string());
+        if (!c.best_adapters.empty())
+            save_state(c.best_adapters, (d / "best_adapters.pt").string(), j["best_adapter_names"]);
+        if (c.dropout_rng_state.defined())
+            save_torch_file(c.dropout_rng_state, (d / "dropout_rng.pt").string());
+        save_torch_file(optimizer, (d / "optimizer.pt").string());
+        write_file_checked((d / kCheckpointFile).string(),
+                           j.dump(2) + "\n"); // last: it marks the folder complete
     });
 }
 
 TrainingCheckpoint read_checkpoint(const std::string& dir) {
     const fs::path d(dir);
-    const auto json_path = (d / "checkpoint.json").string();
-    std::ifstream in(json_path);
-    if (!in) throw Error("not a training checkpoint (no " + json_path + ")");
-    nlohmann::json j;
+    const auto json_path = (d / kCheckpointFile).string();
+    if (!fs::exists(json_path)) throw Error("not a training checkpoint (no " + json_path + ")");
+    const nlohmann::json j = read_json_file(json_path);
     try {
-        in >> j;
         const int version = j.at("format_version").get<int>();
         if (version != TrainingCheckpoint::kFormatVersion)
             throw Error(json_path + ": $.format_version is " + std::to_string(version) + ", this build reads " +
@@ -99,7 +129,7 @@ TrainingCheckpoint read_checkpoint(const std::string& dir) {
         if (fs::exists(d / "dropout_rng.pt")) torch::load(c.dropout_rng_state, (d / "dropout_rng.pt").string());
         return c;
     } catch (const nlohmann::json::exception& e) {
-        throw Error(json_path + ": malformed checkpoint: " + e.what());
+        throw Error(json_path + ": malformed checkpoint: " + clip_for_message(e.what()));
     }
 }
 

@@ -1,5 +1,7 @@
 // A resumable snapshot of a training run, written at every validation into one folder that is
-// replaced atomically (a crash mid-write leaves the previous checkpoint intact):
+// replaced atomically (core/util/atomic_dir.h: a crash or a full disk mid-write leaves the
+// previous checkpoint intact, and the failure is an Error, "disk full" naming the file). Only a
+// folder that already is a checkpoint (or an empty one) is ever replaced:
 //   checkpoint.json     format_version, counters, early-stopping state, the TrainConfig, tensor names
 //   adapters.pt         current adapter tensors (torch::save of a tensor list, names in the JSON)
 //   best_adapters.pt    the best validation's snapshot (absent while there is none)
@@ -36,6 +38,13 @@ struct TrainingCheckpoint {
     AdapterState best_adapters;    // empty while no validation has been best
     torch::Tensor dropout_rng_state;
 };
+
+// True when `dir` holds checkpoint.json (what write_checkpoint writes last).
+bool is_checkpoint_dir(const std::string& dir);
+// Removes `dir` when it is a checkpoint; anything else is left alone.
+void remove_checkpoint(const std::string& dir);
+// The optimizer update the checkpoint in `dir` was taken after (checkpoint.json only).
+int64_t checkpoint_update_step(const std::string& dir);
 
 void write_checkpoint(const std::string& dir, const TrainingCheckpoint& checkpoint,
                       const torch::optim::Optimizer& optimizer);

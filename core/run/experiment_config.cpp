@@ -7,6 +7,7 @@
 #include "core/util/config_fields.h"
 #include "core/util/did_you_mean.h"
 #include "core/eval/tasks/task.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 
@@ -454,12 +455,9 @@ ExperimentConfig parse_experiment_text(const std::string& json_text, const Parse
                                        const std::string& source_name) {
     json document;
     try {
-        document = json::parse(json_text);
-    } catch (const json::parse_error& e) {
-        std::string what = e.what();
-        const size_t bracket = what.find("] "); // drop nlohmann's "[json.exception.parse_error.101] "
-        if (bracket != std::string::npos) what = what.substr(bracket + 2);
-        throw ConfigError(source_name, {{"$", "invalid JSON: " + what}});
+        document = parse_json(json_text, source_name); // nesting depth bounded (core/util/json_read.h)
+    } catch (const JsonParseError& e) {
+        throw ConfigError(source_name, {{"$", "invalid JSON: " + e.detail()}});
     }
     Expansion e = expand(document, options);
     if (!e.issues.empty()) throw ConfigError(source_name, e.issues.items());
@@ -484,8 +482,13 @@ void apply_override(json& document, const std::string& assignment) {
     }
     const std::string key = assignment.substr(0, eq);
     const std::string text = assignment.substr(eq + 1);
-    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) value = text; // a bare word is a string: rilq.a_type=logit
+    json value;
+    try {
+        value = parse_json(text, "--set " + key);
+    } catch (const JsonParseError&) {
+        if (json::accept(text)) throw; // valid but nested too deeply
+        value = text;                  // a bare word is a string: rilq.a_type=logit
+    }
 
     if (!document.is_object()) document = json::object();
     json* node = &document;

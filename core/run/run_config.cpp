@@ -2,6 +2,7 @@
 
 #include "core/util/config_fields.h"
 #include "core/util/error.h"
+#include "core/util/path_names.h"
 
 #include <filesystem>
 
@@ -42,10 +43,11 @@ std::string RunConfig::output_dir() const {
         }
         const size_t close = pattern.find('}', i);
         const std::string key = pattern.substr(i + 1, close - i - 1);
+        // Names become single folder names: "../../x" in a name cannot leave the output root.
         if (key == "experiment")
-            out += experiment;
+            out += safe_path_component(experiment);
         else if (key == "run")
-            out += run_name;
+            out += safe_path_component(run_name);
         else if (key == "index")
             out += std::to_string(index);
         else

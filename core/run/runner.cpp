@@ -12,6 +12,7 @@
 #include "core/finetune/finetune_record.h"
 #include "core/lora/lora_set.h"
 #include "core/lora/peft_adapter.h"
+#include "core/rilq/checkpoint.h"
 #include "core/run/config_document.h"
 #include "core/run/experiment_config.h"
 #include "core/run/finetune_stage.h"
@@ -23,6 +24,7 @@
 #include "core/run/run_settings.h"
 #include "core/store/run_store.h"
 #include "core/util/error.h"
+#include "core/util/stop_signals.h"
 
 namespace fs = std::filesystem;
 
@@ -84,8 +86,6 @@ nlohmann::json task_json(const std::vector<store::TaskScore>& scores) {
     return j;
 }
 
-std::string checkpoint_dir_of(const std::string& output_dir) { return output_dir + ".checkpoint"; }
-
 } // namespace
 
 struct Runner::Impl {
@@ -96,12 +96,19 @@ struct Runner::Impl {
     // The point being run, for events.
     int run_index = 0, run_count = 1;
     std::string uuid, name;
+    std::string output_dir; // claimed for this run before any work (run_outputs.h)
     RunStage stage = RunStage::Load;
     std::chrono::steady_clock::time_point last_heartbeat{};
 
-    fs::path output_dir_of(const RunConfig& config) const {
-        const fs::path base = options.output_base.empty() ? fs::current_path() : fs::path(options.output_base);
-        return fs::absolute(base / config.output_dir());
+    std::string output_dir_of(const RunConfig& config) const {
+        return resolve_output_dir(config.output_dir(), options.output_base);
+    }
+
+    // Makes the run's output folder its own before anything runs (a folder of another run is
+    // left alone: this run then writes beside it).
+    void claim_output(const std::string& wanted, bool may_move, bool adopt_checkpoint) {
+        output_dir = claim_output_dir(wanted, uuid, may_move, adopt_checkpoint);
+        if (output_dir != wanted) log(wanted + " belongs to another run; this run writes to " + output_dir);
     }
 
     store::RunStore& db() {
@@ -206,6 +213,7 @@ std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig& experimen
                 if (!fs::is_regular_file(config.resolve(config.finetune.data)))
                     throw Error("finetune.data: no file " + config.resolve(config.finetune.data));
             }
+            check_output_dir(impl_->output_dir_of(config)); // a user's folder is never replaced
         } catch (const std::exception& e) {
             throw Error("experiment " + experiment.name + ", run " + config.run_name + ": " + e.what());
         }
@@ -242,7 +250,13 @@ RunOutcome Runner::run_point(const RunConfig& config, const std::string& experim
     m.run_index = config.index;
     m.run_count = run_count;
     m.name = config.run_name;
-    m.uuid = m.db().create_run(to_new_run(config, experiment_document));
+    m.uuid = store::new_run_uuid();
+    m.claim_output(m.output_dir_of(config), /*may_move=*/true, /*adopt_checkpoint=*/false);
+    store::NewRun record = to_new_run(config, experiment_document);
+    record.uuid = m.uuid;
+    for (auto& [key, value] : record.params) // where this run really writes (absolute, maybe moved)
+        if (key == "rilq.output_dir") value = m.output_dir;
+    m.db().create_run(record);
     return m.execute(config, false);
 }
 
@@ -258,14 +272,25 @@ RunOutcome Runner::resume(const std::string& run_reference) {
     int index = 0;
     if (const auto it = detail.tags.find("sweep.index"); it != detail.tags.end()) index = std::stoi(it->second);
     const RunConfig config = run_config_from_document(detail.config_json, detail.summary.name, index);
-    const std::string checkpoint = checkpoint_dir_of(m.output_dir_of(config).string());
-    if (!fs::exists(checkpoint + "/checkpoint.json") &&
-        !fs::exists(finetune_checkpoint_dir(checkpoint) + "/checkpoint.json"))
-        throw Error("run " + run_reference + " has no checkpoint at " + checkpoint + " to resume from");
     m.run_index = index;
     m.run_count = 1;
     m.name = detail.summary.name;
-    return m.execute(config, true);
+    // The folder recorded at the start (absolute); runs recorded before that: the template.
+    const auto stored = m.db().params(m.uuid);
+    const auto it = stored.find("rilq.output_dir");
+    const std::string wanted =
+        it != stored.end() && fs::path(it->second).is_absolute() ? it->second : m.output_dir_of(config);
+    const std::string owner = output_dir_owner(wanted);
+    const bool from_checkpoint =
+        is_checkpoint_dir(checkpoint_dir_of(wanted)) && (owner.empty() || owner == m.uuid);
+    m.claim_output(wanted, /*may_move=*/!from_checkpoint, /*adopt_checkpoint=*/from_checkpoint);
+    // Metrics past the checkpoint are logged again by the resumed training (all of them when it
+    // starts over: a run cancelled before start, or one that never reached a checkpoint).
+    const int64_t keep_through =
+        from_checkpoint ? checkpoint_update_step(checkpoint_dir_of(m.output_dir)) : -1;
+    m.db().delete_metrics_after(m.uuid, keep_through);
+    if (!from_checkpoint) m.log("no checkpoint to resume from: run " + m.uuid + " starts over");
+    return m.execute(config, from_checkpoint);
 }
 
 RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
@@ -301,6 +326,9 @@ RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
         // The student may hold adapters or half-quantized weights: never reuse it.
         preparation.reset();
     }
+    if (outcome.output_dir.empty()) release_output_dir(output_dir, uuid); // claimed, nothing written
+    if (outcome.status == store::RunStatus::Killed && stop_signal() != 0)
+        outcome.message += " (" + signal_name(stop_signal()) + ")"; // a scheduler's SIGTERM, Ctrl-C
     try {
         db().flush();
         db().end_run(uuid, outcome.status, outcome.message);
@@ -382,8 +410,8 @@ void Runner::Impl::finetune(const RunConfig& config, bool resuming, const std::s
 
 void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome) {
     Preparation& p = *preparation;
-    const fs::path output_dir = output_dir_of(config);
-    const std::string checkpoint_dir = checkpoint_dir_of(output_dir.string());
+    const fs::path run_dir(output_dir); // the folder claimed for this run (claim_output)
+    const std::string checkpoint_dir = checkpoint_dir_of(run_dir.string());
     // Resumed during the fine-tuning stage: the compensation ended, and was recorded, before it.
     const bool resume_finetune = resuming && config.finetunes() &&
                                  fs::exists(finetune_checkpoint_dir(checkpoint_dir) + "/checkpoint.json");
@@ -428,7 +456,7 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
         // RILQ's adapters as PEFT before fine-tuning changes them: the outputs' adapter/, and what a
         // resume during the stage starts from.
         if (trained && !resume_finetune)
-            save_peft_adapter(compensated_dir, result.adapters, (output_dir / "quantized").string());
+            save_peft_adapter(compensated_dir, result.adapters, (run_dir / "quantized").string());
         finetune(config, resume_finetune, checkpoint_dir, std::move(result.adapters), finetuned, outcome);
     }
     // A killed run keeps its best adapters: they are saved like a finished run's.
@@ -450,6 +478,7 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
             summary["finetune"]["final_eval_loss"] = outcome.finetune_eval_loss;
         }
         RunOutputContent content;
+        content.run_uuid = uuid;
         content.student = p.student.get();
         content.adapters = &result.adapters;
         if (finetunes && fs::exists(compensated_dir)) content.adapter_dir = compensated_dir;
@@ -458,11 +487,12 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
         content.quant_stats = p.quant_stats_json ? &*p.quant_stats_json : nullptr;
         content.run_summary = &summary;
         content.save_merged = options.save_merged;
-        for (const auto& artifact : write_run_outputs(output_dir.string(), content)) db().log_artifact(uuid, artifact);
-        outcome.output_dir = output_dir.string();
+        for (const auto& artifact : write_run_outputs(run_dir.string(), content))
+            db().log_artifact(uuid, artifact);
+        outcome.output_dir = run_dir.string();
         log("outputs written to " + outcome.output_dir);
     }
-    if (outcome.status == store::RunStatus::Finished) fs::remove_all(checkpoint_dir);
+    if (outcome.status == store::RunStatus::Finished) remove_checkpoint(checkpoint_dir);
 }
 
 } // namespace rilq::run

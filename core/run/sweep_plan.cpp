@@ -2,6 +2,7 @@
 
 #include "core/run/config_document.h"
 #include "core/run/experiment_config.h"
+#include "core/run/run_outputs.h"
 
 #include <filesystem>
 #include <map>
@@ -17,6 +18,18 @@ namespace {
 std::string existing(const std::string& path) {
     std::error_code ec;
     return path + (fs::exists(path, ec) ? "" : " (missing)");
+}
+
+// Where the point writes, resolved as the Runner resolves it (an output_dir leaving its root is
+// an Error here too), marked when the folder exists: the run then writes beside another run's
+// folder and refuses a folder of no run (core/run/run_outputs.h). Read only: nothing is claimed.
+std::string output_line(const RunConfig& c, const std::string& output_base) {
+    const std::string dir = resolve_output_dir(c.output_dir(), output_base);
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(dir, ec))) return dir;
+    if (!output_dir_owner(dir).empty()) return dir + " (another run's: this run writes beside it)";
+    if (fs::is_directory(fs::symlink_status(dir, ec)) && fs::is_empty(dir, ec)) return dir;
+    return dir + " (exists and is no run's output folder: the run will refuse it)";
 }
 
 std::string number(double v) {
@@ -101,8 +114,7 @@ void describe_point(std::ostream& out, const RunConfig& c, const std::string& ou
     else
         out << pad << "evaluate   " << stages << " at seqlen " << c.eval.seqlen << " on " << sets << "\n";
     if (!tasks.empty()) out << pad << "tasks      " << stages << " on " << tasks << "\n";
-    const fs::path base = output_base.empty() ? fs::current_path() : fs::path(output_base);
-    out << pad << "output     " << fs::absolute(base / c.output_dir()).lexically_normal().string() << "\n";
+    out << pad << "output     " << output_line(c, output_base) << "\n";
 }
 
 } // namespace

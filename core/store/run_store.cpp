@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -19,8 +20,7 @@ namespace rilq::store {
 
 namespace {
 
-// 128 random bits as 32 hex digits, like MLflow's run ids.
-std::string new_uuid() {
+std::string random_uuid() {
     static thread_local std::mt19937_64 rng{std::random_device{}() ^
                                             (static_cast<uint64_t>(current_pid()) << 32) ^
                                             static_cast<uint64_t>(now_ms())};
@@ -36,6 +36,13 @@ std::string new_uuid() {
 
 constexpr int64_t kHeartbeatEveryMs = 1000;
 
+// A store on a read-only file system (or in a folder this user cannot write): SQLite cannot
+// create the WAL index there, so such a store is read as immutable.
+bool folder_read_only(const std::string& path) {
+    const fs::path parent = fs::absolute(path).parent_path();
+    return ::access(parent.c_str(), W_OK) != 0 || ::access(path.c_str(), W_OK) != 0;
+}
+
 std::string iso_time(int64_t ms) {
     const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
     std::tm utc{};
@@ -45,16 +52,40 @@ std::string iso_time(int64_t ms) {
     return buf;
 }
 
+// Commits still in a WAL file are read through a private index (SQLite >= 3.22 does that on
+// read-only media when the -shm file exists); a store closed cleanly has no WAL left and is
+// read as immutable.
+std::unique_ptr<Database> open_on_read_only_media(const std::string& path) {
+    std::error_code ec;
+    const auto wal_size = fs::file_size(path + "-wal", ec);
+    if (!ec && wal_size > 0) {
+        try {
+            auto db = std::make_unique<Database>(path, Database::Mode::ReadOnly);
+            schema_version(*db); // the first read is where a missing WAL index shows
+            return db;
+        } catch (const Error&) {
+            // fall through: the main file alone, as it was at the last checkpoint
+        }
+    }
+    return std::make_unique<Database>(path, Database::Mode::Immutable);
+}
+
 } // namespace
+
+std::string new_run_uuid() {
+    return random_uuid();
+}
 
 RunStore::RunStore(const std::string& path, StoreOptions options) : options_(options), host_(current_host()) {
     const bool read_only = options.mode == Database::Mode::ReadOnly;
     if (read_only) {
         if (!fs::exists(path))
             throw Error("no run store at " + path + " (nothing has been recorded there yet)");
-        // Opened read-write at the file level, writes refused by query_only: WAL readers need
-        // the shared-memory index, which a SQLITE_OPEN_READONLY connection cannot create.
-        db_ = std::make_unique<Database>(path, Database::Mode::ReadWrite);
+        // Opened read-write at the file level (never created), writes refused by query_only: WAL
+        // readers need the shared-memory index, which a SQLITE_OPEN_READONLY connection cannot
+        // create. On read-only media there is no index to share and nobody writing: immutable.
+        db_ = folder_read_only(path) ? open_on_read_only_media(path)
+                                     : std::make_unique<Database>(path, Database::Mode::ReadWrite);
     } else {
         const fs::path parent = fs::path(path).parent_path();
         if (!parent.empty()) fs::create_directories(parent);
@@ -62,7 +93,7 @@ RunStore::RunStore(const std::string& path, StoreOptions options) : options_(opt
     }
     db_->set_busy_timeout(options.busy_timeout_ms);
     if (read_only) {
-        db_->exec("PRAGMA query_only = ON");
+        if (db_->mode() != Database::Mode::Immutable) db_->exec("PRAGMA query_only = ON");
         const int version = store::schema_version(*db_);
         if (version != kSchemaVersion) {
             throw Error(path + ": run store schema version " + std::to_string(version) +
@@ -97,6 +128,13 @@ int RunStore::schema_version() {
     return store::schema_version(*db_);
 }
 
+bool RunStore::is_orphaned(const RunSummary& run) const {
+    if (run.status != RunStatus::Running) return false;
+    if (run.host == host_) return !process_alive(run.pid);
+    const std::optional<int64_t> last_seen = run.heartbeat_ms ? run.heartbeat_ms : run.start_time_ms;
+    return !last_seen || now_ms() - *last_seen > options_.stale_after_ms;
+}
+
 std::vector<std::string> RunStore::mark_interrupted_runs() {
     struct Candidate {
         std::string uuid, host;
@@ -120,9 +158,12 @@ std::vector<std::string> RunStore::mark_interrupted_runs() {
                            "WHERE run_uuid = ?3 AND status = 'RUNNING'");
     for (const auto& c : running) {
         const bool same_host = c.host == host_;
-        const bool dead = same_host ? !process_alive(c.pid)
-                                    : (!c.last_seen || now - *c.last_seen > options_.stale_after_ms);
-        if (!dead) continue;
+        RunSummary run;
+        run.status = RunStatus::Running;
+        run.host = c.host;
+        run.pid = c.pid;
+        run.heartbeat_ms = c.last_seen;
+        if (!is_orphaned(run)) continue;
         const std::string last = c.last_seen ? iso_time(*c.last_seen) : std::string("never");
         const std::string why =
             same_host
@@ -168,7 +209,7 @@ std::string RunStore::create_run(const NewRun& run) {
     if (run.name.empty()) throw Error(path() + ": a run needs a name");
     Transaction transaction(*db_);
     const int64_t experiment_id = upsert_experiment(*db_, run.experiment, run.experiment_config);
-    const std::string uuid = new_uuid();
+    const std::string uuid = run.uuid.empty() ? random_uuid() : run.uuid;
     Statement insert(*db_,
                      "INSERT INTO runs (run_uuid, experiment_id, name, status, config_json, config_hash, "
                      "program_version, host) VALUES (?1, ?2, ?3, 'SCHEDULED', ?4, ?5, ?6, ?7)");
@@ -466,10 +507,43 @@ void RunStore::log_artifact(const std::string& uuid, const Artifact& a) {
     transaction.commit();
 }
 
-void RunStore::delete_run(const std::string& uuid) {
+void RunStore::delete_metrics_after(const std::string& uuid, int64_t step) {
     flush();
     Transaction transaction(*db_);
     require_run(uuid);
+    Statement(*db_, "DELETE FROM metrics WHERE run_uuid = ?1 AND step > ?2").bind_all(uuid, step).run();
+    // The summaries are rebuilt from the points that are left, by the rules flush() applies:
+    // latest = highest step (then newest timestamp); min / max at the first step reaching them.
+    Statement(*db_, "DELETE FROM latest_metrics WHERE run_uuid = ?1").bind(1, uuid).run();
+    Statement(*db_, "DELETE FROM best_metrics WHERE run_uuid = ?1").bind(1, uuid).run();
+    Statement(*db_, "INSERT INTO latest_metrics (run_uuid, key, value, step, timestamp, is_nan) "
+                    "SELECT run_uuid, key, value, step, timestamp, is_nan FROM ("
+                    "  SELECT m.*, ROW_NUMBER() OVER (PARTITION BY key ORDER BY step DESC, timestamp DESC, "
+                    "  rowid DESC) AS n FROM metrics m WHERE run_uuid = ?1) WHERE n = 1")
+        .bind(1, uuid)
+        .run();
+    Statement(*db_, "INSERT INTO best_metrics (run_uuid, key, min_value, min_step, max_value, max_step) "
+                    "SELECT m.run_uuid, m.key, MIN(m.value),"
+                    " (SELECT step FROM metrics a WHERE a.run_uuid = m.run_uuid AND a.key = m.key AND "
+                    "  a.is_nan = 0 ORDER BY a.value ASC, a.step ASC LIMIT 1), MAX(m.value),"
+                    " (SELECT step FROM metrics b WHERE b.run_uuid = m.run_uuid AND b.key = m.key AND "
+                    "  b.is_nan = 0 ORDER BY b.value DESC, b.step ASC LIMIT 1) "
+                    "FROM metrics m WHERE m.run_uuid = ?1 AND m.is_nan = 0 GROUP BY m.run_uuid, m.key")
+        .bind(1, uuid)
+        .run();
+    transaction.commit();
+}
+
+void RunStore::delete_run(const std::string& uuid, bool even_if_running) {
+    flush();
+    Transaction transaction(*db_);
+    if (current_status(uuid) == RunStatus::Running && !even_if_running) {
+        Statement s(*db_, "SELECT host, pid FROM runs WHERE run_uuid = ?1");
+        s.bind(1, uuid);
+        s.step();
+        throw Error(path() + ": run " + uuid + " is RUNNING (process " + std::to_string(s.column_int64(1)) +
+                    " on " + s.column_text(0) + "); stop it first, or force the delete");
+    }
     // Every table references runs ON DELETE CASCADE (foreign_keys is on for this connection).
     Statement s(*db_, "DELETE FROM runs WHERE run_uuid = ?1");
     s.bind(1, uuid).run();

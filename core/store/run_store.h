@@ -12,7 +12,8 @@
 //
 // Opening read-write upgrades the schema and marks runs left RUNNING by a dead process as
 // INTERRUPTED: same host and the pid is gone, or another host and no heartbeat for
-// `stale_after_ms`.
+// `stale_after_ms`. Opening read-only writes nothing, creates nothing (a missing store is an
+// Error) and also reads a store on read-only media (then without WAL locks: immutable).
 #pragma once
 #include "core/store/run_types.h"
 #include "core/store/sqlite.h"
@@ -23,6 +24,9 @@
 #include <vector>
 
 namespace rilq::store {
+
+// 128 random bits as 32 hex digits, like MLflow's run ids.
+std::string new_run_uuid();
 
 struct StoreOptions {
     Database::Mode mode = Database::Mode::ReadWrite;
@@ -46,10 +50,13 @@ class RunStore {
     const std::vector<std::string>& interrupted_on_open() const { return interrupted_on_open_; }
     // Runs the detection again (e.g. periodically from a long-lived GUI); returns changed uuids.
     std::vector<std::string> mark_interrupted_runs();
+    // The rule that detection applies: a RUNNING run whose process is gone (this host) or that
+    // has been silent for stale_after_ms (another host). Readers show it without writing.
+    bool is_orphaned(const RunSummary& run) const;
 
     // ---- writing --------------------------------------------------------------------------
     int64_t ensure_experiment(const std::string& name, const std::string& config_json = "");
-    std::string create_run(const NewRun& run); // SCHEDULED; returns the uuid
+    std::string create_run(const NewRun& run); // SCHEDULED; returns the uuid (run.uuid when given)
     void start_run(const std::string& uuid);   // -> RUNNING, records pid, host, heartbeat
     void end_run(const std::string& uuid, RunStatus status, const std::string& message = "");
     void set_status(const std::string& uuid, RunStatus status, const std::string& message = "");
@@ -64,6 +71,9 @@ class RunStore {
     // One step's values, committed together before returning.
     void log_metrics(const std::string& uuid, int64_t step,
                      const std::vector<std::pair<std::string, double>>& values, int64_t timestamp_ms = 0);
+    // Forgets every metric point logged after `step` (all of them for -1) and recomputes
+    // latest_metrics / best_metrics from what is left: a resumed run logs those steps again.
+    void delete_metrics_after(const std::string& uuid, int64_t step);
     void flush();
     size_t buffered_points() const { return buffer_.size(); }
 
@@ -73,7 +83,9 @@ class RunStore {
     void log_task_score(const std::string& uuid, const TaskScore& score);
     void log_artifact(const std::string& uuid, const Artifact& artifact);
 
-    void delete_run(const std::string& uuid);
+    // Error for a RUNNING run (its process is alive, or it would have been marked INTERRUPTED
+    // on opening) unless `even_if_running`: deleting it under a live writer loses its results.
+    void delete_run(const std::string& uuid, bool even_if_running = false);
 
     // ---- reading --------------------------------------------------------------------------
     std::vector<ExperimentInfo> experiments();

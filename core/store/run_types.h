@@ -28,6 +28,7 @@ struct NewRun {
     std::string config_hash;
     std::vector<std::pair<std::string, std::string>> params;
     std::vector<std::pair<std::string, std::string>> tags;
+    std::string uuid{}; // "" = a new one (new_run_uuid); set it when the id is needed before the record
 };
 
 struct MetricPoint {

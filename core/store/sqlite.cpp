@@ -4,15 +4,38 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <utility>
 
 namespace rilq::store {
 
+namespace {
+
+// "file:/a%20b.db?immutable=1": a URI names the file with its special characters escaped.
+std::string immutable_uri(const std::string& path) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string uri = "file:";
+    for (const unsigned char c : path) {
+        if (std::isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_' || c == '~') {
+            uri += static_cast<char>(c);
+        } else {
+            uri += '%';
+            uri += hex[c >> 4];
+            uri += hex[c & 0xf];
+        }
+    }
+    return uri + "?immutable=1";
+}
+
+} // namespace
+
 Database::Database(const std::string& path, Mode mode) : path_(path), mode_(mode) {
-    const int flags =
-        (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-        SQLITE_OPEN_NOMUTEX;
-    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    int flags = SQLITE_OPEN_NOMUTEX;
+    if (mode == Mode::ReadWrite) flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (mode == Mode::ReadOnly) flags |= SQLITE_OPEN_READONLY;
+    if (mode == Mode::Immutable) flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    const std::string name = mode == Mode::Immutable ? immutable_uri(path) : path;
+    const int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
         const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
         close();

@@ -15,7 +15,9 @@ class Statement;
 
 class Database {
   public:
-    enum class Mode { ReadWrite, ReadOnly };
+    // Immutable: read-only without any locking or WAL index (SQLite's immutable=1), for a
+    // store on read-only media; only valid while nobody writes to the file.
+    enum class Mode { ReadWrite, ReadOnly, Immutable };
 
     // Opens (creating it in ReadWrite mode) the file at `path`.
     explicit Database(const std::string& path, Mode mode = Mode::ReadWrite);

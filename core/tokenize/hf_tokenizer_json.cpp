@@ -4,6 +4,7 @@
 #include "core/tokenize/llama3_pretokenizer.h"
 #include "core/tokenize/utf8.h"
 #include "core/util/error.h"
+#include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
 
@@ -132,11 +133,7 @@ json read_config(const std::filesystem::path& config_path) {
     if (!in) return json();
     std::stringstream ss;
     ss << in.rdbuf();
-    try {
-        return json::parse(ss.str());
-    } catch (const json::exception& e) {
-        throw Error("tokenizer config '" + config_path.string() + "': invalid JSON: " + e.what());
-    }
+    return parse_json(ss.str(), "tokenizer config '" + config_path.string() + "'");
 }
 
 std::unique_ptr<Tokenizer> load_parsed(const std::string& path, const json& root) {
@@ -253,9 +250,10 @@ std::unique_ptr<Tokenizer> load_parsed(const std::string& path, const json& root
 
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::string& path, std::string_view content) {
     try {
-        return load_parsed(path, json::parse(content));
+        return load_parsed(path, parse_json(content.data(), content.data() + content.size(),
+                                            "tokenizer file '" + path + "'"));
     } catch (const json::exception& e) { // a value of the wrong type somewhere we read with value()/get()
-        throw Error("tokenizer file '" + path + "': invalid JSON: " + e.what());
+        throw Error("tokenizer file '" + path + "': invalid JSON: " + clip_for_message(e.what()));
     }
 }
 

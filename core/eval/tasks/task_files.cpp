@@ -1,6 +1,7 @@
 #include "core/eval/tasks/task_files.h"
 
 #include "core/util/error.h"
+#include "core/util/json_read.h"
 #include "core/util/sha256.h"
 
 #include <filesystem>
@@ -83,9 +84,9 @@ std::vector<JsonlRecord> read_jsonl(const std::string& file) {
         r.file = file;
         r.line = line;
         try {
-            r.value = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::parse_error& e) {
-            r.fail(std::string("not valid JSON: ") + e.what());
+            r.value = parse_json(text, file); // nesting depth bounded (core/util/json_read.h)
+        } catch (const JsonParseError& e) {
+            r.fail("not valid JSON: " + e.detail());
         }
         if (!r.value.is_object()) r.fail("expected a JSON object");
         records.push_back(std::move(r));
