@@ -52,6 +52,8 @@ store::Artifact artifact_record(const std::string& kind, const fs::path& final_p
     return a;
 }
 
+namespace {
+
 bool is_empty_dir(const fs::path& dir) {
     std::error_code ec;
     return fs::is_directory(dir, ec) && fs::is_empty(dir, ec);
