@@ -17,7 +17,8 @@ mkdir -p "$out"
 
 # The first line start at or after byte floor(size / 2) (core/data slice_text's rule).
 size=$(stat -c %s "$text")
-cut=$(grep -b -n '' "$text" | awk -F: -v half=$((size / 2)) '$2 >= half { print $2; exit }')
+# (awk alone: under pipefail a grep cut short by awk's exit would end the script silently)
+cut=$(LC_ALL=C awk -v half=$((size / 2)) '{ if (pos >= half) { print pos; exit } pos += length($0) + 1 }' "$text")
 head -c "$cut" "$text" > "$out/calib_half.txt"
 tail -c +"$((cut + 1))" "$text" > "$out/eval_half.txt"
 
