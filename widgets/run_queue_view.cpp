@@ -154,13 +154,8 @@ RunStatus RunQueueView::status(const QString& run_id) const {
     return runs_.value(run_id).status;
 }
 
-// Share of the queue's work that was done.
-double RunQueueView::fraction(const Run& run) const {
-    // A run that ended early (killed, failed) did the part its steps reached, not all of it.
-    return run.status == RunStatus::Scheduled ? 0.0 : step_fraction(run);
-}
-
-// How far the run's own steps went (a killed run's bar stops where it was cancelled).
+// How far the run's own steps went: 0 while scheduled, and a killed run's bar stops where it was
+// cancelled; the overall percent sums these, so it counts the work done.
 double RunQueueView::step_fraction(const Run& run) const {
     if (run.status == RunStatus::Finished) return 1.0; // early stopping ends before total_steps
     if (run.total_steps <= 0) return 0.0;
@@ -175,7 +170,7 @@ int RunQueueView::overallPercent() const {
     if (order_.isEmpty()) return 0;
     double sum = 0.0;
     for (const Run& run : runs_)
-        sum += fraction(run);
+        sum += step_fraction(run); // a killed or failed run did the part its steps reached
     return int(std::floor(100.0 * sum / order_.size()));
 }
 
@@ -202,7 +197,7 @@ double RunQueueView::overallEtaSeconds() const {
         if (run.eta_s < 0) return -1.0;
         current_eta = run.eta_s;
         // Projected length of the running run: elapsed part plus what is left.
-        const double left = 1.0 - fraction(run);
+        const double left = 1.0 - step_fraction(run);
         if (left > 0 && left < 1) per_run = run.eta_s / left;
     }
     if (finished > 0) per_run = finished_total_s / finished;

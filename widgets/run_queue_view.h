@@ -77,7 +77,6 @@ class RunQueueView : public QWidget {
         QTreeWidgetItem* item = nullptr;
         QProgressBar* bar = nullptr;
     };
-    double fraction(const Run& run) const;
     double step_fraction(const Run& run) const;
     void refresh_row(Run& run);
     void refresh_overall();
