@@ -11,6 +11,7 @@
 
 #include "tests/support/test_main.h"
 
+#include "tests/support/stories_experiment.h"
 #include "tests/support/test_support.h"
 
 #include "core/data/calibration.h"
@@ -37,48 +38,21 @@ using namespace rilq;
 
 namespace {
 
-// Rank 4 on 8 training windows of 64 tokens; weight-svd points are validation-only (no training).
+// The shared tiny experiment at rank 4, each closed form at 1 and 5 LoftQ rounds, scope weight-svd
+// (validation only, no training): loftq first, so the points after it reuse its student.
 nlohmann::json lora_init_experiment() {
-    return nlohmann::json::parse(R"({
-      "format_version": 1,
-      "name": "lora-init-test",
-      "seed": 42,
-      "datasets": {
-        "calib": {"type": "text", "path": "tinystories/tinystories_val.txt", "range": [0.0, 0.5]},
-        "heldout": {"type": "text", "path": "tinystories/tinystories_val.txt", "range": [0.5, 1.0],
-                    "max_windows": 8}
-      },
-      "rilq": {
-        "base_model": "stories260K/stories260K.bin",
-        "tokenizer": "stories260K/tok512.bin",
-        "scope": "weight-svd",
-        "lora_r": 4,
-        "lora_alpha": 16,
-        "lora_init": ["loftq", "gaussian", "qera-exact"],
-        "loftq_iter": [5, 1],
-        "dtype": "fp32",
-        "output_dir": "out/{run}",
-        "calib_dataset": "calib",
-        "calib_num_samples": 10,
-        "calib_val_ratio": 0.2,
-        "calib_max_length": 64,
-        "approx_total_steps": 8,
-        "approx_lr": 3e-3,
-        "approx_batch_size": 2,
-        "gradient_accumulation_steps": 2,
-        "approx_eval_steps": 2,
-        "approx_early_stop": false
-      },
-      "quant": {"method": "rtn", "bits": 2, "group_size": 64},
-      "eval": {"datasets": ["heldout"], "seqlen": 128}
-    })");
+    auto doc = test::stories260k_tiny_experiment();
+    doc["name"] = "lora-init-test";
+    doc["rilq"]["scope"] = "weight-svd";
+    doc["rilq"]["lora_r"] = 4;
+    doc["rilq"]["lora_init"] = {"loftq", "gaussian", "qera-exact"};
+    doc["rilq"]["loftq_iter"] = {5, 1};
+    doc["rilq"]["approx_total_steps"] = 8;
+    doc["rilq"]["approx_eval_steps"] = 2;
+    return doc;
 }
 
-run::ExperimentConfig lora_init_parse(const nlohmann::json& doc) {
-    run::ParseOptions options;
-    options.data_root_override = test::shared_data();
-    return run::parse_experiment(doc, options);
-}
+run::ExperimentConfig lora_init_parse(const nlohmann::json& doc) { return test::parse_with_shared_data(doc); }
 
 std::vector<run::RunOutcome> lora_init_run(const nlohmann::json& doc, const std::string& dir) {
     run::RunnerOptions options;
