@@ -52,7 +52,9 @@ nlohmann::json lora_init_experiment() {
     return doc;
 }
 
-run::ExperimentConfig lora_init_parse(const nlohmann::json& doc) { return test::parse_with_shared_data(doc); }
+run::ExperimentConfig lora_init_parse(const nlohmann::json& doc) {
+    return test::parse_with_shared_data(doc);
+}
 
 std::vector<run::RunOutcome> lora_init_run(const nlohmann::json& doc, const std::string& dir) {
     run::RunnerOptions options;
@@ -93,8 +95,8 @@ std::map<std::string, torch::Tensor> fp_input_grams(const run::RunConfig& config
     for (const auto& dataset : config.calib_datasets())
         specs.push_back(run::data_spec_of(config, dataset));
     const auto tokenizer = run::tokenizer_of(config);
-    const CalibrationSet set = build_calibration(calibration_sources(specs, {config.calib.num_samples}), *tokenizer,
-                                                 config.calib.options);
+    const CalibrationSet set = build_calibration(calibration_sources(specs, {config.calib.num_samples}),
+                                                 *tokenizer, config.calib.options);
     const auto ids = to_tensor(set.train);
     std::map<std::string, torch::Tensor> sums;
     int64_t rows = 0;
@@ -114,7 +116,8 @@ std::map<std::string, torch::Tensor> fp_input_grams(const run::RunConfig& config
 }
 
 const run::RunOutcome& lora_init_outcome(const std::vector<run::RunOutcome>& outcomes,
-                                         const run::ExperimentConfig& experiment, LoraInit init, int64_t iter) {
+                                         const run::ExperimentConfig& experiment, LoraInit init,
+                                         int64_t iter) {
     for (size_t i = 0; i < experiment.runs.size(); ++i)
         if (experiment.runs[i].train.lora.init == init && experiment.runs[i].train.lora.loftq_iter == iter)
             return outcomes.at(i);
@@ -141,8 +144,10 @@ class TestLoraInitPipeline : public QObject {
         const LlamaModel fp = load_model(test::shared_data("stories260K/stories260K.bin"));
 
         // LoftQ: the saved base is the last Q, the saved adapters the last factors.
-        const SavedInit loftq5 = load_saved_init(lora_init_outcome(outcomes, experiment, LoraInit::Loftq, 5).output_dir);
-        const SavedInit loftq1 = load_saved_init(lora_init_outcome(outcomes, experiment, LoraInit::Loftq, 1).output_dir);
+        const SavedInit loftq5 =
+            load_saved_init(lora_init_outcome(outcomes, experiment, LoraInit::Loftq, 5).output_dir);
+        const SavedInit loftq1 =
+            load_saved_init(lora_init_outcome(outcomes, experiment, LoraInit::Loftq, 1).output_dir);
         QCOMPARE(loftq5.adapters.adapters().size(), size_t{35});
         bool base_changed = false;
         for (const auto& a : loftq5.adapters.adapters()) {
@@ -152,7 +157,8 @@ class TestLoraInitPipeline : public QObject {
             };
             const LoftqResult want = loftq(fp.linear(name).weight, quantize, a->rank(), a->scale(), 5);
             QVERIFY2(test::max_abs_diff(loftq5.base.linear(name).weight, want.base) <= 1e-6, name.c_str());
-            QVERIFY2(test::max_abs_diff(a->delta_weight(), low_rank_product(want.factors, a->scale())) <= 1e-5,
+            QVERIFY2(test::max_abs_diff(a->delta_weight(), low_rank_product(want.factors, a->scale())) <=
+                         1e-5,
                      name.c_str());
             const auto plain = quantize(fp.linear(name).weight);
             base_changed = base_changed || !torch::equal(want.base, plain);
@@ -164,14 +170,17 @@ class TestLoraInitPipeline : public QObject {
         QVERIFY2(error5 < error1, (std::to_string(error5) + " vs " + std::to_string(error1)).c_str());
 
         // The points after LoftQ's share its preparation and get the plain RTN student back.
-        const SavedInit svd = load_saved_init(lora_init_outcome(outcomes, experiment, LoraInit::Gaussian, 5).output_dir);
-        const SavedInit qera = load_saved_init(lora_init_outcome(outcomes, experiment, LoraInit::QeraExact, 1).output_dir);
+        const SavedInit svd =
+            load_saved_init(lora_init_outcome(outcomes, experiment, LoraInit::Gaussian, 5).output_dir);
+        const SavedInit qera =
+            load_saved_init(lora_init_outcome(outcomes, experiment, LoraInit::QeraExact, 1).output_dir);
         const auto grams = fp_input_grams(config, fp);
         double qera_sum = 0.0, svd_sum = 0.0;
         for (size_t i = 0; i < qera.adapters.adapters().size(); ++i) {
             const auto& a = qera.adapters.adapters()[i];
             const auto& name = a->linear_name();
-            QVERIFY2(torch::equal(svd.base.linear(name).weight, loftq1.base.linear(name).weight), name.c_str());
+            QVERIFY2(torch::equal(svd.base.linear(name).weight, loftq1.base.linear(name).weight),
+                     name.c_str());
             QVERIFY2(torch::equal(qera.base.linear(name).weight, svd.base.linear(name).weight), name.c_str());
             const auto E = fp.linear(name).weight - qera.base.linear(name).weight;
             const LowRankFactors run_qera{a->A(), a->B()};
@@ -180,15 +189,17 @@ class TestLoraInitPipeline : public QObject {
             const double s = calibrated_objective(E, grams.at(name), run_svd, a->scale());
             // The optimum for this Gram: the run saw the same windows through the same inputs.
             const double best = calibrated_objective(
-                E, grams.at(name), calibrated_factors(E, grams.at(name), a->rank(), a->scale(), CalibratedScaling::Exact),
+                E, grams.at(name),
+                calibrated_factors(E, grams.at(name), a->rank(), a->scale(), CalibratedScaling::Exact),
                 a->scale());
-            QVERIFY2(std::fabs(q - best) <= 1e-4 * best + 1e-12, (name + ": " + std::to_string(q) + " vs " +
-                                                                  std::to_string(best)).c_str());
+            QVERIFY2(std::fabs(q - best) <= 1e-4 * best + 1e-12,
+                     (name + ": " + std::to_string(q) + " vs " + std::to_string(best)).c_str());
             QVERIFY2(q <= s * (1.0 + 1e-6), name.c_str());
             qera_sum += q;
             svd_sum += s;
         }
-        QVERIFY2(qera_sum < 0.95 * svd_sum, (std::to_string(qera_sum) + " vs " + std::to_string(svd_sum)).c_str());
+        QVERIFY2(qera_sum < 0.95 * svd_sum,
+                 (std::to_string(qera_sum) + " vs " + std::to_string(svd_sum)).c_str());
     }
 
     void loftqThenRilqTrainsFromTheInit() {
@@ -228,8 +239,10 @@ class TestLoraInitPipeline : public QObject {
             }
             return std::string("accepted");
         };
-        const std::string unknown = problem_with([](nlohmann::json& d) { d["rilq"]["lora_init"] = "loftqq"; });
-        QVERIFY2(unknown.find("$.rilq.lora_init") != std::string::npos && unknown.find("loftq") != std::string::npos,
+        const std::string unknown =
+            problem_with([](nlohmann::json& d) { d["rilq"]["lora_init"] = "loftqq"; });
+        QVERIFY2(unknown.find("$.rilq.lora_init") != std::string::npos &&
+                     unknown.find("loftq") != std::string::npos,
                  unknown.c_str());
         const std::string rounds = problem_with([](nlohmann::json& d) { d["rilq"]["loftq_iter"] = 0; });
         QVERIFY2(rounds.find("$.rilq.loftq_iter") != std::string::npos, rounds.c_str());

@@ -32,9 +32,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json tiny_experiment() { return test::stories260k_tiny_experiment(); }
+nlohmann::json tiny_experiment() {
+    return test::stories260k_tiny_experiment();
+}
 
-run::ExperimentConfig parse(const nlohmann::json& doc) { return test::parse_with_shared_data(doc); }
+run::ExperimentConfig parse(const nlohmann::json& doc) {
+    return test::parse_with_shared_data(doc);
+}
 
 double ppl_of(const std::vector<store::EvalResult>& evals, const std::string& stage) {
     for (const auto& e : evals)
@@ -74,7 +78,8 @@ class TestRunner : public QObject {
         const auto outcomes = run::Runner(options).run_experiment(parse(tiny_experiment()));
 
         QCOMPARE(outcomes.size(), size_t{2});
-        for (const auto& o : outcomes) QVERIFY2(o.status == store::RunStatus::Finished, o.message.c_str());
+        for (const auto& o : outcomes)
+            QVERIFY2(o.status == store::RunStatus::Finished, o.message.c_str());
         const auto& r0 = outcomes[0];
         const auto& r4 = outcomes[1];
 
@@ -112,11 +117,13 @@ class TestRunner : public QObject {
         QVERIFY(fs::exists(r4.output_dir + "/run.json"));
         QVERIFY(!fs::exists(r4.output_dir + ".checkpoint")); // removed once finished
         LlamaModel base = load_model(r4.output_dir + "/quantized");
-        QVERIFY(std::abs(heldout_ppl(base) - ppl_of(r4.evals, "quantized")) < 1e-6 * ppl_of(r4.evals, "quantized"));
+        QVERIFY(std::abs(heldout_ppl(base) - ppl_of(r4.evals, "quantized")) <
+                1e-6 * ppl_of(r4.evals, "quantized"));
         load_peft_adapter(r4.output_dir + "/adapter", base);
         const double reloaded = heldout_ppl(base);
-        QVERIFY2(std::abs(reloaded - ppl_of(r4.evals, "compensated")) < 1e-6 * reloaded,
-                 (std::to_string(reloaded) + " vs " + std::to_string(ppl_of(r4.evals, "compensated"))).c_str());
+        QVERIFY2(
+            std::abs(reloaded - ppl_of(r4.evals, "compensated")) < 1e-6 * reloaded,
+            (std::to_string(reloaded) + " vs " + std::to_string(ppl_of(r4.evals, "compensated"))).c_str());
         QVERIFY(!fs::exists(r0.output_dir + "/adapter"));
         QCOMPARE(db.artifacts(r4.uuid).size(), size_t{4}); // quantized, adapter, quant_stats, run.json
 
@@ -196,7 +203,8 @@ class TestRunner : public QObject {
         options.output_base = dir;
         const auto outcomes = run::Runner(options).run_experiment(parse(doc));
         QVERIFY(outcomes[0].status == store::RunStatus::Failed);
-        QVERIFY2(outcomes[0].message.find("no-such-model.bin") != std::string::npos, outcomes[0].message.c_str());
+        QVERIFY2(outcomes[0].message.find("no-such-model.bin") != std::string::npos,
+                 outcomes[0].message.c_str());
         store::RunStore db(options.store_path);
         const auto summary = db.get_run(outcomes[0].uuid).summary;
         QVERIFY(summary.status == store::RunStatus::Failed);
