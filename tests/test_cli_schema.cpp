@@ -96,6 +96,20 @@ class TestCliSchema : public QObject {
         QVERIFY(r.out.find("(missing)") == std::string::npos); // stories260K is in ../shared/data
     }
 
+    // The methods table: bases x scopes x inits x ranks; the plan says how each point starts.
+    void dry_run_plan_of_the_methods_experiment() {
+        const Run r =
+            run_cli(rilq::cli::cmd_run, "rilq run",
+                    {QString::fromStdString(repo_file("experiments/stories260k-methods.json")), "--dry-run"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.find("48 point(s), sweeping rilq.lora_r (4) x rilq.lora_init (3) x rilq.scope (2) x "
+                            "quant.method (2)") != std::string::npos,
+                 r.out.c_str());
+        QVERIFY(r.out.find("init       LoftQ, 5 round(s) with the quantizer above") != std::string::npos);
+        QVERIFY(r.out.find("init       qera-exact closed form") != std::string::npos);
+        QVERIFY(r.out.find("quantize   gptq w2 g64 gptq") != std::string::npos);
+    }
+
     void dry_run_of_a_bad_experiment_fails_with_the_path() {
         const std::string path = rilq::test::make_temp_dir("dry-run") + "/bad.json";
         std::ofstream(path)

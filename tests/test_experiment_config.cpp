@@ -234,7 +234,7 @@ class TestExperimentConfig : public QObject {
         row("scope", R"({"rilq": {"scope": "svd"}})",
             R"($.rilq.scope: expected one of "model", "weight-svd", "linear", "layer", found "svd")");
         row("lora_init", R"({"rilq": {"lora_init": "xavier"}})",
-            R"($.rilq.lora_init: expected one of "gaussian", "kaiming", found "xavier")");
+            R"($.rilq.lora_init: expected one of "gaussian", "kaiming", "loftq", "qera-exact", "qera-diag", found "xavier")");
         row("target name", R"({"rilq": {"lora_targets": ["q_proj", "qkv"]}})",
             R"($.rilq.lora_targets[1]: expected one of "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", found "qkv")");
         row("targets empty", R"({"rilq": {"lora_targets": []}})",

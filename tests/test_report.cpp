@@ -302,6 +302,18 @@ class TestReport : public QObject {
         QCOMPARE(grid.cells[1][1].mean, 18.375);
         QVERIFY(grid.footer.find("RTN W2A16G64 (omniquant)/RTN W3A16G64 (omniquant)") != std::string::npos);
 
+        // Columns from two params: one per combination (in run order), nothing averaged.
+        request.cols = "bits,seed";
+        const PivotTable pairs = pivot_from_store(store, request);
+        QVERIFY(pairs.column_labels == (std::vector<std::string>{"2 / 1", "3 / 1", "2 / 2", "3 / 2"}));
+        QCOMPARE(pairs.cells[1][2].mean, 38.5); // rank 16, bits 2, seed 2: 40 - 2 + 0.5
+        QCOMPARE(pairs.cells[1][2].n, 1);
+        QVERIFY(!pairs.has_spread());
+        QVERIFY(pairs.footer.find("; columns: bits / seed") != std::string::npos);
+        request.cols = "bits,";
+        QVERIFY_THROWS_EXCEPTION(rilq::Error, pivot_from_store(store, request));
+        request.cols = "bits";
+
         QVERIFY_THROWS_EXCEPTION(rilq::Error, parse_where("bits"));
         request.rows = "lora_rr";
         try {

@@ -6,6 +6,7 @@
 
 #include "tests/support/test_main.h"
 
+#include "tests/support/stories_experiment.h"
 #include "tests/support/test_support.h"
 
 #include "core/data/eval_windows.h"
@@ -31,44 +32,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Two ranks, 24 micro-steps: small enough for CI on one thread, long enough to move the loss.
 nlohmann::json tiny_experiment() {
-    return nlohmann::json::parse(R"({
-      "format_version": 1,
-      "name": "runner-test",
-      "seed": 42,
-      "datasets": {
-        "calib": {"type": "text", "path": "tinystories/tinystories_val.txt", "range": [0.0, 0.5]},
-        "heldout": {"type": "text", "path": "tinystories/tinystories_val.txt", "range": [0.5, 1.0],
-                    "max_windows": 12, "label": "TinyStories"}
-      },
-      "rilq": {
-        "base_model": "stories260K/stories260K.bin",
-        "tokenizer": "stories260K/tok512.bin",
-        "lora_r": [0, 4],
-        "lora_alpha": 16,
-        "dtype": "fp32",
-        "output_dir": "out/{run}",
-        "calib_dataset": "calib",
-        "calib_num_samples": 10,
-        "calib_val_ratio": 0.2,
-        "calib_max_length": 64,
-        "approx_total_steps": 24,
-        "approx_lr": 3e-3,
-        "approx_batch_size": 2,
-        "gradient_accumulation_steps": 2,
-        "approx_eval_steps": 3,
-        "approx_early_stop": false
-      },
-      "quant": {"method": "rtn", "bits": 2, "group_size": 64},
-      "eval": {"datasets": ["heldout"], "seqlen": 128}
-    })");
+    return test::stories260k_tiny_experiment();
 }
 
 run::ExperimentConfig parse(const nlohmann::json& doc) {
-    run::ParseOptions options;
-    options.data_root_override = test::shared_data();
-    return run::parse_experiment(doc, options);
+    return test::parse_with_shared_data(doc);
 }
 
 double ppl_of(const std::vector<store::EvalResult>& evals, const std::string& stage) {
@@ -109,7 +78,8 @@ class TestRunner : public QObject {
         const auto outcomes = run::Runner(options).run_experiment(parse(tiny_experiment()));
 
         QCOMPARE(outcomes.size(), size_t{2});
-        for (const auto& o : outcomes) QVERIFY2(o.status == store::RunStatus::Finished, o.message.c_str());
+        for (const auto& o : outcomes)
+            QVERIFY2(o.status == store::RunStatus::Finished, o.message.c_str());
         const auto& r0 = outcomes[0];
         const auto& r4 = outcomes[1];
 
@@ -147,11 +117,13 @@ class TestRunner : public QObject {
         QVERIFY(fs::exists(r4.output_dir + "/run.json"));
         QVERIFY(!fs::exists(r4.output_dir + ".checkpoint")); // removed once finished
         LlamaModel base = load_model(r4.output_dir + "/quantized");
-        QVERIFY(std::abs(heldout_ppl(base) - ppl_of(r4.evals, "quantized")) < 1e-6 * ppl_of(r4.evals, "quantized"));
+        QVERIFY(std::abs(heldout_ppl(base) - ppl_of(r4.evals, "quantized")) <
+                1e-6 * ppl_of(r4.evals, "quantized"));
         load_peft_adapter(r4.output_dir + "/adapter", base);
         const double reloaded = heldout_ppl(base);
-        QVERIFY2(std::abs(reloaded - ppl_of(r4.evals, "compensated")) < 1e-6 * reloaded,
-                 (std::to_string(reloaded) + " vs " + std::to_string(ppl_of(r4.evals, "compensated"))).c_str());
+        QVERIFY2(
+            std::abs(reloaded - ppl_of(r4.evals, "compensated")) < 1e-6 * reloaded,
+            (std::to_string(reloaded) + " vs " + std::to_string(ppl_of(r4.evals, "compensated"))).c_str());
         QVERIFY(!fs::exists(r0.output_dir + "/adapter"));
         QCOMPARE(db.artifacts(r4.uuid).size(), size_t{4}); // quantized, adapter, quant_stats, run.json
 
@@ -231,7 +203,8 @@ class TestRunner : public QObject {
         options.output_base = dir;
         const auto outcomes = run::Runner(options).run_experiment(parse(doc));
         QVERIFY(outcomes[0].status == store::RunStatus::Failed);
-        QVERIFY2(outcomes[0].message.find("no-such-model.bin") != std::string::npos, outcomes[0].message.c_str());
+        QVERIFY2(outcomes[0].message.find("no-such-model.bin") != std::string::npos,
+                 outcomes[0].message.c_str());
         store::RunStore db(options.store_path);
         const auto summary = db.get_run(outcomes[0].uuid).summary;
         QVERIFY(summary.status == store::RunStatus::Failed);

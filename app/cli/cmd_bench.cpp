@@ -24,8 +24,8 @@ int bench_gemm(const QStringList& args) {
     QCommandLineParser parser;
     parser.addOption({QStringLiteral("n"), QStringLiteral("Matrix size (default 2048)."), QStringLiteral("N"),
                       QStringLiteral("2048")});
-    parser.addOption({QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."), QStringLiteral("N"),
-                      QStringLiteral("0")});
+    parser.addOption({QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."),
+                      QStringLiteral("N"), QStringLiteral("0")});
     int code = 0;
     if (!parse_args(parser, args, QStringLiteral("fp32 and bf16 GEMM GFLOP/s of this machine."), 0, 0, code))
         return code;
@@ -38,19 +38,20 @@ int bench_gemm(const QStringList& args) {
 
 int bench_eval(const QStringList& args) {
     QCommandLineParser parser;
-    parser.addOption({QStringLiteral("seqlen"), QStringLiteral("Window length (default 512)."), QStringLiteral("N"),
-                      QStringLiteral("512")});
+    parser.addOption({QStringLiteral("seqlen"), QStringLiteral("Window length (default 512)."),
+                      QStringLiteral("N"), QStringLiteral("512")});
     parser.addOption({QStringLiteral("windows"), QStringLiteral("Windows to evaluate (default 8)."),
                       QStringLiteral("N"), QStringLiteral("8")});
-    parser.addOption({QStringLiteral("dtype"), QStringLiteral("float32 (default) or bfloat16."), QStringLiteral("D"),
-                      QStringLiteral("float32")});
-    parser.addOption({QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."), QStringLiteral("N"),
-                      QStringLiteral("0")});
+    parser.addOption({QStringLiteral("dtype"), QStringLiteral("float32 (default) or bfloat16."),
+                      QStringLiteral("D"), QStringLiteral("float32")});
+    parser.addOption({QStringLiteral("threads"), QStringLiteral("Threads (default: all cores)."),
+                      QStringLiteral("N"), QStringLiteral("0")});
     int code = 0;
-    if (!parse_args(parser, args,
-                    QStringLiteral("Eval (forward) tokens/s on a random Llama: dim 512, 8 layers, 8 heads, ffn 1376, "
-                                   "vocab 4096."),
-                    0, 0, code))
+    if (!parse_args(
+            parser, args,
+            QStringLiteral("Eval (forward) tokens/s on a random Llama: dim 512, 8 layers, 8 heads, ffn 1376, "
+                           "vocab 4096."),
+            0, 0, code))
         return code;
     return run_guarded([&] {
         init_runtime(parser.value(QStringLiteral("threads")).toInt());
@@ -61,7 +62,8 @@ int bench_eval(const QStringList& args) {
         o.dtype = to_std(parser.value(QStringLiteral("dtype")));
         const EvalBenchFigures f = run_eval_bench(o);
         const double peak = o.dtype == "bfloat16" ? g.bf16_gflops : g.fp32_gflops;
-        std::printf("eval     dim=%lld layers=%lld seqlen=%lld dtype=%s  %.0f tokens/s  %.1f GFLOP/s = %.0f%% of GEMM peak\n",
+        std::printf("eval     dim=%lld layers=%lld seqlen=%lld dtype=%s  %.0f tokens/s  %.1f GFLOP/s = "
+                    "%.0f%% of GEMM peak\n",
                     static_cast<long long>(o.hidden), static_cast<long long>(o.layers),
                     static_cast<long long>(o.seqlen), o.dtype.c_str(), f.tokens_per_s, f.gflops,
                     100.0 * f.gflops / peak);
@@ -80,7 +82,9 @@ const Bench kBenches[] = {
     {"eval", "forward tokens/s on a random dim-512 Llama", bench_eval},
     {"store", "run store: insert 100,000 metric points, read one run's curve", run_bench_store},
     {"step", "RILQ training step tokens/s (LoRA r16, dim 512, 8 layers, seqlen 512)", run_bench_step},
-    {"quantize", "RTN / NF / ICQ on one 4096 x 11008 matrix (2 threads)", run_bench_quantize},
+    {"quantize",
+     "RTN / NF / ICQ / GPTQ (128 x 2048 calibration tokens) on one 4096 x 11008 matrix (2 threads)",
+     run_bench_quantize},
     {"tasks", "MMLU questions/s with and without prefix reuse (random dim-512, stories260K)",
      run_bench_tasks},
 };
@@ -90,7 +94,8 @@ const Bench kBenches[] = {
 int cmd_bench(const QStringList& args) {
     auto usage = [](std::ostream& out) {
         out << "usage: rilq bench <name> [options]\n\nbenchmarks:\n";
-        for (const auto& b : kBenches) out << "  " << b.name << std::string(10 - std::strlen(b.name), ' ') << b.summary << "\n";
+        for (const auto& b : kBenches)
+            out << "  " << b.name << std::string(10 - std::strlen(b.name), ' ') << b.summary << "\n";
     };
     if (args.size() < 2) {
         usage(std::cerr);

@@ -46,8 +46,10 @@ int cmd_export(const QStringList& args) {
     };
     option("experiment", "The experiment to tabulate.", "E");
     option("rows", "Param whose values are the rows (default lora_r).", "PARAM", "lora_r");
-    option("cols", "\"dataset\" (default) or a param whose values are the columns.", "dataset|PARAM",
-           "dataset");
+    option("cols",
+           "\"dataset\" (default), a param whose values are the columns, or several params separated by "
+           "commas (one column per combination, e.g. quant.method,scope,lora_init).",
+           "dataset|PARAM[,PARAM...]", "dataset");
     const std::string metric_text = metric_help(), stage_text = stage_help();
     option("metric", metric_text.c_str(), "NAME", "ppl");
     option("stage", stage_text.c_str(), "STAGE", "compensated");

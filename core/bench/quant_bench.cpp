@@ -1,6 +1,7 @@
 #include "core/bench/quant_bench.h"
 #include "core/bench/cpu_clock.h"
 
+#include "core/quant/gptq.h"
 #include "core/quant/metrics.h"
 #include "core/quant/quantizer.h"
 #include "core/util/config_fields.h"
@@ -56,11 +57,6 @@ QuantSpec bench_spec(const QuantMethod& method,
     return quant_spec_from_json(j, "bench quantize");
 }
 
-// Calibration inputs for the methods that read them (GPTQ): two 2048-token windows of N(0, 1)
-// features. A method's own work (GPTQ: Cholesky and the column sweep) does not depend on the
-// token count; building the Hessian grows linearly with it (2 x tokens x I^2 flops).
-constexpr int64_t kBenchCalibTokens = 2 * 2048;
-
 // The goals, seconds on 2 cores for the 4096 x 11008 matrix at the defaults.
 double goal_seconds(const QuantSpec& spec) {
     if (spec.method == "rtn") return 0.5;
@@ -102,21 +98,40 @@ QuantBenchResult run_quant_bench(const QuantBenchOptions& o, std::ostream& out) 
         result.entries.push_back(e);
     };
     auto rel = [&](const torch::Tensor& q) { return ((w - q).norm() / w.norm()).item<double>(); };
-    torch::Tensor calib_inputs; // (tokens, I), made for the first method that needs them
-    auto inputs_for = [&](const QuantSpec& spec) {
-        if (!quant_method(spec.method).needs_calibration) return torch::Tensor();
-        if (!calib_inputs.defined())
-            calib_inputs = torch::randn({kBenchCalibTokens, o.cols}, gen, torch::kFloat32).unsqueeze(0);
-        return calib_inputs;
+    // GPTQ's Hessian of calib_windows N(0, 1) windows, each made and added on its own (GPTQ reads
+    // its inputs only through it); built once, for the first case that needs it, and timed.
+    if (o.calib_windows <= 0 || o.calib_seqlen <= 0)
+        throw Error("bench quantize: the calibration windows and their length must be positive");
+    GptqHessian hessian;
+    const std::string calib_text =
+        std::to_string(o.calib_windows) + " x " + std::to_string(o.calib_seqlen) + " calibration tokens";
+    auto hessian_for = [&](const QuantSpec& spec) {
+        if (hessian.samples() > 0) return;
+        QuantBenchEntry e;
+        e.name = spec.method + " Hessian of " + calib_text;
+        const Timing t = time_best_of(1, [&] {
+            hessian = GptqHessian(o.cols);
+            for (int64_t k = 0; k < o.calib_windows; ++k)
+                hessian.add_batch(torch::randn({1, o.calib_seqlen, o.cols}, gen, torch::kFloat32));
+        });
+        e.seconds = t.wall_s;
+        e.cpu_seconds = t.cpu_s;
+        report(e);
     };
     auto bench_method = [&](const QuantSpec& spec, double goal) {
         QuantResult r;
         QuantBenchEntry e;
         e.name = spec.describe();
         e.goal_seconds = goal;
-        const torch::Tensor x = inputs_for(spec);
-        if (x.defined()) e.name += " (" + std::to_string(x.size(1)) + " calibration tokens)";
-        const Timing t = time_best_of(o.repeats, [&] { r = quantize_weight(w, spec, "bench", x); });
+        std::function<QuantResult()> quantize = [&] { return quantize_weight(w, spec, "bench"); };
+        if (quant_method(spec.method).needs_calibration) {
+            if (spec.method != gptq_method().name)
+                throw Error("bench quantize: no calibration inputs for method " + spec.method);
+            hessian_for(spec);
+            e.name += " (Hessian given)";
+            quantize = [&] { return gptq_quantize(w, hessian.matrix(), spec, "bench"); };
+        }
+        const Timing t = time_best_of(o.repeats, [&] { r = quantize(); });
         e.seconds = t.wall_s;
         e.cpu_seconds = t.cpu_s;
         e.rel_error = rel(r.dequantized);

@@ -2,7 +2,10 @@
 // 11008 fp32, N(0, 0.02)), timed with a fixed thread count; each at its defaults, int-grid methods
 // at 2 bits (RILQ's W2) and NormalFloat-block methods at 4 (NF4, as QLoRA and IR-QLoRA ship it).
 // Goals from the quantization issue: RTN under 0.5 s and ICQ-NF with the official 201
-// candidates under 10 s on 2 cores.
+// candidates under 10 s on 2 cores. GPTQ gets GPTQ's default calibration, 128 windows of 2048
+// tokens of N(0, 1) features, streamed into its Hessian one window at a time (the inputs at once
+// would take 128 x 2048 x 11008 x 4 bytes = 11.5 GB); the Hessian and the quantization are timed
+// apart, the first growing linearly with the tokens.
 #pragma once
 #include <cstdint>
 #include <ostream>
@@ -21,6 +24,8 @@ struct QuantBenchOptions {
     std::vector<std::string> cases;
     // quant.* settings applied to every case that reads them, as JSON text: ("icq_tau_n", "50").
     std::vector<std::pair<std::string, std::string>> settings;
+    int64_t calib_windows = 128; // calibration of the methods that read inputs (GPTQ)
+    int64_t calib_seqlen = 2048; // tokens per calibration window
     uint64_t seed = 0;
 };
 

@@ -9,8 +9,19 @@ namespace rilq {
 
 const std::vector<std::pair<LoraInit, std::string>>& lora_init_names() {
     static const config::EnumNames<LoraInit> names = {{LoraInit::Gaussian, "gaussian"},
-                                                      {LoraInit::Kaiming, "kaiming"}};
+                                                      {LoraInit::Kaiming, "kaiming"},
+                                                      {LoraInit::Loftq, "loftq"},
+                                                      {LoraInit::QeraExact, "qera-exact"},
+                                                      {LoraInit::QeraDiag, "qera-diag"}};
     return names;
+}
+
+bool is_closed_form(LoraInit init) {
+    return init == LoraInit::Loftq || needs_input_gram(init);
+}
+
+bool needs_input_gram(LoraInit init) {
+    return init == LoraInit::QeraExact || init == LoraInit::QeraDiag;
 }
 
 std::string to_string(LoraInit init) {
@@ -37,8 +48,18 @@ const std::vector<config::Field<LoraConfig>>& lora_config_fields() {
         choice<L>("lora_init", at(&L::init), lora_init_names())
             .titled("Init")
             .workbench()
-            .help("LoRA A initialisation: A ~ N(0, 1/r^2) as the official code (PEFT `init_lora_weights="
-                  "\"gaussian\"`), or PEFT's default Kaiming-uniform"),
+            .help("how the adapters start: `gaussian` A ~ N(0, 1/r^2), B = 0 as the official code (PEFT "
+                  "`init_lora_weights=\"gaussian\"`); `kaiming` PEFT's default Kaiming-uniform A, B = 0; "
+                  "`loftq` LoftQ (loftq_iter rounds of quantizing W - s B A with quant.method, the base "
+                  "becomes "
+                  "the last Q); `qera-exact` the closed form minimising the output error on the calibration "
+                  "inputs (Gram E[x x^T]); `qera-diag` the same with the Gram's diagonal. Any scope trains "
+                  "from it; scope weight-svd keeps it untrained"),
+        integer<L>("loftq_iter", at(&L::loftq_iter), 1, 100)
+            .titled("LoftQ rounds")
+            .workbench()
+            .help("LoftQ's alternating rounds T (PEFT `loftq_iter`); 1 = the SVD of the quantization error. "
+                  "Read only with lora_init loftq"),
         text_list<L>("lora_targets", at(&L::targets), projection_names(), false)
             .titled("Targets")
             .workbench()

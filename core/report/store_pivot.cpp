@@ -129,8 +129,35 @@ std::string protocol_line(const std::vector<RunSummary>& runs,
 }
 
 // Params that may differ between runs averaged into one cell.
-bool may_differ(const std::string& key, const std::string& row_key, const std::string& col_key) {
-    return key == row_key || key == col_key || key == "seed" || !run::is_setting_param(key);
+bool may_differ(const std::string& key, const std::string& row_key,
+                const std::vector<std::string>& col_keys) {
+    return key == row_key || std::find(col_keys.begin(), col_keys.end(), key) != col_keys.end() ||
+           key == "seed" || !run::is_setting_param(key);
+}
+
+// "quant.method,rilq.lora_init" -> each name resolved; Error naming an empty one.
+std::vector<std::string> resolve_column_params(const std::string& cols, const std::vector<RunSummary>& runs) {
+    std::vector<std::string> keys;
+    size_t start = 0;
+    while (true) {
+        const size_t comma = cols.find(',', start);
+        const std::string name =
+            cols.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (name.empty())
+            throw Error("columns \"" + cols + "\": expected params separated by commas, found an empty one");
+        keys.push_back(resolve_param(name, runs));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return keys;
+}
+
+// A run's column of param columns: its values of the column params joined by " / ".
+std::string column_of(const RunSummary& run, const std::vector<std::string>& col_keys) {
+    std::string out;
+    for (const auto& key : col_keys)
+        out += (out.empty() ? "" : " / ") + param_or(run, key, "?");
+    return out;
 }
 
 bool all_numeric(const std::vector<std::string>& values) {
@@ -201,7 +228,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
 
     const std::string row_key = resolve_param(request.rows, runs);
     const bool by_dataset = request.cols == "dataset";
-    const std::string col_key = by_dataset ? "" : resolve_param(request.cols, runs);
+    const std::vector<std::string> col_keys =
+        by_dataset ? std::vector<std::string>{} : resolve_column_params(request.cols, runs);
     const bool ppl = request.metric == "ppl";
     std::optional<TaskMetricReader> tasks;
     if (const auto task_metric = parse_task_metric(request.metric))
@@ -300,7 +328,7 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
             have = logged_value(run, value);
         }
         if (!have) continue;
-        const std::string column = by_dataset ? request.metric : param_or(run, col_key, "?");
+        const std::string column = by_dataset ? request.metric : column_of(run, col_keys);
         if (std::find(column_values.begin(), column_values.end(), column) == column_values.end())
             column_values.push_back(column);
         observations.push_back({row, column, run.uuid, value});
@@ -317,7 +345,8 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     // Runs averaged into one cell must share every setting but the seed.
     std::map<std::string, std::vector<const RunSummary*>> groups;
     for (const auto& run : runs) {
-        groups[param_or(run, row_key) + "\x1f" + (by_dataset ? "" : param_or(run, col_key))].push_back(&run);
+        groups[param_or(run, row_key) + "\x1f" + (by_dataset ? "" : column_of(run, col_keys))].push_back(
+            &run);
     }
     int runs_per_cell = 1;
     for (const auto& [cell, members] : groups) {
@@ -329,7 +358,7 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
             for (const auto& kv : members[i]->params)
                 keys.insert(kv.first);
             for (const auto& key : keys) {
-                if (may_differ(key, row_key, col_key)) continue;
+                if (may_differ(key, row_key, col_keys)) continue;
                 const std::string a = param_or(*members[0], key, "(unset)"),
                                   b = param_or(*members[i], key, "(unset)");
                 if (a == b) continue;
@@ -371,9 +400,9 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
                       [](const std::string& a, const std::string& b) { return std::stod(a) < std::stod(b); });
         }
         options.columns = column_values;
-        if (!by_dataset) {
+        if (col_keys.size() == 1) {
             for (const auto& v : column_values)
-                options.column_labels[v] = leaf(col_key) + "=" + v;
+                options.column_labels[v] = leaf(col_keys.front()) + "=" + v;
         }
     }
 
@@ -383,6 +412,12 @@ PivotTable pivot_from_store(store::RunStore& store, const ExportRequest& request
     PivotTable table = build_pivot(observations, options);
     table.footer = protocol_line(runs, seqlens, tokenizer_list, request, tasks ? tasks->protocol() : "",
                                  used_stand_in, table.has_spread(), runs_per_cell);
+    if (col_keys.size() > 1) {
+        std::string names;
+        for (const auto& key : col_keys)
+            names += (names.empty() ? "" : " / ") + leaf(key);
+        table.footer += "; columns: " + names;
+    }
     return table;
 }
 

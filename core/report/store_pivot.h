@@ -2,7 +2,8 @@
 // export view print.
 //
 // Rows are the values of one param (e.g. rilq.lora_r; "lora_r" is enough when unambiguous),
-// columns the eval datasets (labels from the runs' configs) or the values of another param.
+// columns the eval datasets (labels from the runs' configs), the values of another param, or the
+// combinations of several ("quant.method,scope,lora_init": "rtn / model / loftq").
 // Cells are PPL from eval_results at the chosen stage ("compensated"; runs without one, like
 // rank 0 which trains nothing, fall back to "quantized"), task accuracy in percent from
 // task_results at that stage, by the same rule (task_metric.h: acc, acc_norm, one task, mmlu's
@@ -27,7 +28,7 @@ namespace rilq::report {
 struct ExportRequest {
     std::string experiment;
     std::string rows = "lora_r";
-    std::string cols = "dataset";      // "dataset" or a param
+    std::string cols = "dataset";      // "dataset", a param, or params separated by commas
     std::string metric = "ppl";        // "ppl", a task metric (task_metric.h) or a logged metric ("v_loss")
     std::string stage = "compensated"; // ppl and tasks: a run_stages() name
     std::string metric_stat = "min";   // logged metrics: min | max | last

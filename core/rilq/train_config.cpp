@@ -118,9 +118,11 @@ const std::vector<config::Field<TrainConfig>>& own_fields() {
         choice<T>("scope", at(&T::scope), scope_names())
             .titled("Scope")
             .workbench()
-            .help("what the adapters are fitted to: RILQ's model output, or the layer-wise baselines the "
-                  "paper compares with (top-r SVD of W - Q(W) without training; each linear's output "
-                  "error; each decoder layer's output error)"),
+            .help(
+                "what the adapters are fitted to: RILQ's model output, or the layer-wise baselines the "
+                "paper compares with (weight-svd: no training, the top-r SVD of W - Q(W) = one-round LoftQ, "
+                "or the closed form lora_init sets; each linear's output error; each decoder layer's output "
+                "error)"),
         choice<T>("optimizer", at(&T::optimizer), optimizer_names())
             .titled("Optimizer")
             .workbench()

@@ -16,16 +16,16 @@ namespace rilq {
 
 // Where the model-level discrepancy is measured (a_type).
 enum class TargetType {
-    Hidden,  // "hid": last hidden state after the final RMSNorm (B, T, C)
-    Logit,   // "logit": the logits (B, T, V)
+    Hidden, // "hid": last hidden state after the final RMSNorm (B, T, C)
+    Logit,  // "logit": the logits (B, T, V)
 };
 
 // What the adapters are fitted to (the comparison the RILQ paper plots against rank).
 enum class Scope {
-    Model,      // "model": RILQ, discrepancy at the model output + ground-truth CE
-    WeightSvd,  // "weight-svd": adapters = top-r SVD of W - Q(W), no training
-    Linear,     // "linear": each linear's output error on the FP model's calibration inputs
-    Layer,      // "layer": each decoder layer's output error against the FP model's
+    Model,     // "model": RILQ, discrepancy at the model output + ground-truth CE
+    WeightSvd, // "weight-svd": no training; top-r SVD of W - Q(W), or a closed-form lora_init's adapters
+    Linear,    // "linear": each linear's output error on the FP model's calibration inputs
+    Layer,     // "layer": each decoder layer's output error against the FP model's
 };
 
 enum class OptimizerKind { Adam, AdamW };
@@ -47,14 +47,14 @@ struct TrainConfig {
     // objective
     Scope scope = Scope::Model;
     TargetType a_type = TargetType::Hidden;
-    double a_dis_weight = 0.5;      // weight of the model-level MSE
-    double gt_weight = 0.5;         // weight of the next-token cross-entropy
+    double a_dis_weight = 0.5; // weight of the model-level MSE
+    double gt_weight = 0.5;    // weight of the next-token cross-entropy
 
     // optimisation
-    int64_t approx_total_steps = 10000;         // micro-steps (forward + backward on one micro-batch)
+    int64_t approx_total_steps = 10000; // micro-steps (forward + backward on one micro-batch)
     double approx_lr = 1e-4;
-    int64_t approx_batch_size = 1;              // windows per micro-batch
-    int64_t gradient_accumulation_steps = 8;    // micro-steps per optimizer update
+    int64_t approx_batch_size = 1;           // windows per micro-batch
+    int64_t gradient_accumulation_steps = 8; // micro-steps per optimizer update
     OptimizerKind optimizer = OptimizerKind::Adam;
     double weight_decay = 0.0;                     // Adam: L2 term; AdamW: decoupled decay
     LrSchedule lr_schedule = LrSchedule::Constant; // cosine: lr * (1 + cos(pi * update / updates)) / 2
@@ -64,11 +64,11 @@ struct TrainConfig {
     double max_grad_norm = 0.0;
 
     // validation and early stopping
-    int64_t approx_eval_steps = 25;             // validate every this many optimizer updates
-    int64_t eval_batch_size = 0;                // rows per validation batch; 0 = approx_batch_size
+    int64_t approx_eval_steps = 25; // validate every this many optimizer updates
+    int64_t eval_batch_size = 0;    // rows per validation batch; 0 = approx_batch_size
     bool approx_early_stop = true;
-    int64_t approx_es_patience = 5;             // validations in a row without improvement
-    double approx_es_delta = 0.0;               // official: a non-improvement counts when |v - best| >= delta
+    int64_t approx_es_patience = 5; // validations in a row without improvement
+    double approx_es_delta = 0.0;   // official: a non-improvement counts when |v - best| >= delta
     // End with the best validation's adapters (RILQ restores its best snapshot); false keeps the
     // last ones (HF Trainer without load_best_model_at_end, as IR-QLoRA trains).
     bool restore_best = true;

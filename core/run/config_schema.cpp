@@ -221,8 +221,8 @@ std::vector<Field<R>> finetune_fields() {
                 "`data_root` unless absolute; empty = no fine-tuning stage")};
     for (auto& f : lift_all<R>(sft_data_config_fields(), at(&R::finetune, &F::sft)))
         fields.push_back(f.in_group("Fine-tuning data"));
-    static const std::vector<std::string> rilq_only = {"scope", "a_type", "a_dis_weight", "gt_weight",
-                                                       "target_memory_budget_bytes"};
+    static const std::vector<std::string> rilq_only = {
+        "scope", "a_type", "a_dis_weight", "gt_weight", "target_memory_budget_bytes", "loftq_iter"};
     for (auto& f : lift_all<R>(train_config_fields(), at(&R::finetune, &F::train))) {
         if (std::find(rilq_only.begin(), rilq_only.end(), f.key) != rilq_only.end()) continue;
         fields.push_back(

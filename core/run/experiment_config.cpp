@@ -203,6 +203,11 @@ void check_finetune(const RunConfig& c, PathOf path_of, AddAtSweptPath add_at_sw
         add_at_swept_path(std::move(problem));
     for (auto& problem : c.finetune.train.problems("$.finetune"))
         add_at_swept_path(std::move(problem));
+    if (is_closed_form(c.finetune.train.lora.init))
+        issues.add(path_of("finetune.lora_init"),
+                   "expected a random init for fine-tuning's fresh adapters (the closed forms initialise "
+                   "the compensation: rilq.lora_init), found \"" +
+                       to_string(c.finetune.train.lora.init) + "\"");
     if (c.train.lora.r == 0 && c.finetune.train.lora.r == 0)
         issues.add(
             path_of("finetune.lora_r"),
@@ -233,6 +238,11 @@ void check_cross_fields(RunConfig& c, const json& document, PathOf path_of, Issu
         issues.add(path_of("rilq.q_model"), "expected no q_model when $.quant.method is \"" + method +
                                                 "\" (the quantized model is made on the fly), found \"" +
                                                 c.model.q_model + "\"");
+    }
+    if (!c.quantizes() && c.train.lora.init == LoraInit::Loftq && c.train.lora.r > 0) {
+        issues.add(path_of("rilq.lora_init"),
+                   "expected a quantizer for \"loftq\" (it re-quantizes W - s B A every round with "
+                   "$.quant.method), found $.quant.method \"none\" with a fixed q_model");
     }
     if (!c.quantizes() && !c.quant.variant.empty()) {
         issues.add(path_of("quant.variant"),

@@ -12,6 +12,7 @@
 #include "core/finetune/finetune_record.h"
 #include "core/lora/lora_set.h"
 #include "core/lora/peft_adapter.h"
+#include "core/rilq/adapter_init.h"
 #include "core/rilq/checkpoint.h"
 #include "core/run/config_document.h"
 #include "core/run/experiment_config.h"
@@ -42,10 +43,13 @@ namespace {
 store::RunStatus store_status(TrainStatus status) {
     switch (status) {
     case TrainStatus::Finished:
-    case TrainStatus::EarlyStopped: return store::RunStatus::Finished;
-    case TrainStatus::Killed: return store::RunStatus::Killed;
+    case TrainStatus::EarlyStopped:
+        return store::RunStatus::Finished;
+    case TrainStatus::Killed:
+        return store::RunStatus::Killed;
     case TrainStatus::Running:
-    case TrainStatus::Failed: return store::RunStatus::Failed;
+    case TrainStatus::Failed:
+        return store::RunStatus::Failed;
     }
     return store::RunStatus::Failed;
 }
@@ -53,8 +57,13 @@ store::RunStatus store_status(TrainStatus status) {
 nlohmann::json eval_json(const std::vector<store::EvalResult>& evals) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& e : evals)
-        j.push_back({{"dataset", e.dataset}, {"stage", e.stage}, {"ppl", e.ppl}, {"seqlen", e.seqlen},
-                     {"windows", e.n_windows}, {"tokens", e.n_tokens}, {"file_sha256", e.file_sha256},
+        j.push_back({{"dataset", e.dataset},
+                     {"stage", e.stage},
+                     {"ppl", e.ppl},
+                     {"seqlen", e.seqlen},
+                     {"windows", e.n_windows},
+                     {"tokens", e.n_tokens},
+                     {"file_sha256", e.file_sha256},
                      {"tokenizer", e.tokenizer}});
     return j;
 }
@@ -99,6 +108,8 @@ struct Runner::Impl {
     std::string output_dir; // claimed for this run before any work (run_outputs.h)
     RunStage stage = RunStage::Load;
     std::chrono::steady_clock::time_point last_heartbeat{};
+    // Student weights a closed-form init replaced (LoftQ's base), put back after the point.
+    ReplacedWeights replaced_base;
 
     std::string output_dir_of(const RunConfig& config) const {
         return resolve_output_dir(config.output_dir(), options.output_base);
@@ -189,12 +200,15 @@ struct Runner::Impl {
 
     RunOutcome execute(const RunConfig& config, bool resuming);
     CompensationResult compensate(const RunConfig& config, bool resuming, const std::string& checkpoint_dir);
+    AdapterInitializer closed_form_init(const RunConfig& config, std::shared_ptr<const LlamaModel> fp);
     void finetune(const RunConfig& config, bool resuming, const std::string& checkpoint_dir,
                   LoraSet compensated, LoraSet& finetuned, RunOutcome& outcome);
     void train_and_finish(const RunConfig& config, bool resuming, RunOutcome& outcome);
 };
 
-Runner::Runner(RunnerOptions options) : impl_(std::make_unique<Impl>()) { impl_->options = std::move(options); }
+Runner::Runner(RunnerOptions options) : impl_(std::make_unique<Impl>()) {
+    impl_->options = std::move(options);
+}
 Runner::~Runner() = default;
 
 std::vector<RunOutcome> Runner::run_experiment(const ExperimentConfig& experiment) {
@@ -270,7 +284,8 @@ RunOutcome Runner::resume(const std::string& run_reference) {
         throw Error("run " + run_reference + " is " + store::to_string(status) +
                     ": only KILLED, FAILED or INTERRUPTED runs can be resumed");
     int index = 0;
-    if (const auto it = detail.tags.find("sweep.index"); it != detail.tags.end()) index = std::stoi(it->second);
+    if (const auto it = detail.tags.find("sweep.index"); it != detail.tags.end())
+        index = std::stoi(it->second);
     const RunConfig config = run_config_from_document(detail.config_json, detail.summary.name, index);
     m.run_index = index;
     m.run_count = 1;
@@ -297,6 +312,7 @@ RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
     RunOutcome outcome;
     outcome.uuid = uuid;
     outcome.name = name;
+    replaced_base.clear(); // a failed point's list belongs to a student that is gone
     db().start_run(uuid);
     last_heartbeat = std::chrono::steady_clock::now();
     {
@@ -306,13 +322,15 @@ RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
         emit(e);
     }
     try {
-        preparation = prepare(config, std::move(preparation), [this](RunStage s) { enter(s); }, progress_sink());
+        preparation = prepare(
+            config, std::move(preparation), [this](RunStage s) { enter(s); }, progress_sink());
         if (!resuming || db().eval_results(uuid).empty()) {
             record_evals(preparation->fp_evals, outcome);
             record_evals(preparation->quantized_evals, outcome);
             record_tasks(preparation->fp_tasks, outcome);
             record_tasks(preparation->quantized_tasks, outcome);
-            if (!preparation->quantized_stats.empty()) db().log_layer_stats(uuid, preparation->quantized_stats);
+            if (!preparation->quantized_stats.empty())
+                db().log_layer_stats(uuid, preparation->quantized_stats);
         }
         train_and_finish(config, resuming, outcome);
     } catch (const Cancelled&) {
@@ -343,10 +361,38 @@ RunOutcome Runner::Impl::execute(const RunConfig& config, bool resuming) {
     return outcome;
 }
 
+// lora_init loftq / qera-*: sets the adapters from `fp` (released once used) and keeps what LoftQ
+// replaced in the shared student. Empty for the random inits.
+AdapterInitializer Runner::Impl::closed_form_init(const RunConfig& config,
+                                                  std::shared_ptr<const LlamaModel> fp) {
+    if (!is_closed_form(config.train.lora.init)) return {};
+    return [this, &config, fp](LoraSet& adapters) mutable {
+        ClosedFormInputs inputs;
+        inputs.fp = fp.get();
+        inputs.quant = config.quantizes() ? &config.quant : nullptr;
+        inputs.calib_ids = preparation->train_ids; // the windows every scope trains on
+        inputs.batch_windows = config.train.approx_batch_size;
+        std::string line;
+        replaced_base = init_adapters_closed_form(*preparation->student, adapters, config.train.lora, inputs,
+                                                  &line, progress_sink());
+        fp.reset();
+        log(line);
+    };
+}
+
 CompensationResult Runner::Impl::compensate(const RunConfig& config, bool resuming,
                                             const std::string& checkpoint_dir) {
     Preparation& p = *preparation;
     const TrainConfig& train_config = config.train;
+    const bool model_scope = config.train.scope == Scope::Model;
+    const bool closed_form = is_closed_form(train_config.lora.init) && train_config.lora.r > 0;
+    std::shared_ptr<const LlamaModel> teacher;
+    if (!model_scope || closed_form) {
+        enter(RunStage::Load);
+        teacher =
+            std::make_shared<LlamaModel>(load_model(p.base_model, model_options_of(config), progress_sink()));
+    }
+    const AdapterInitializer init = closed_form ? closed_form_init(config, teacher) : AdapterInitializer{};
     enter(RunStage::Train);
     TrainerOptions trainer;
     trainer.cancel = options.cancel;
@@ -360,14 +406,12 @@ CompensationResult Runner::Impl::compensate(const RunConfig& config, bool resumi
         e.train = event;
         emit(e);
     };
-    if (config.train.scope == Scope::Model)
-        return train_on_targets(*p.student, *p.targets, p.train_ids, p.val_ids, train_config, trainer);
-    enter(RunStage::Load);
-    auto teacher =
-        std::make_shared<LlamaModel>(load_model(p.base_model, model_options_of(config), progress_sink()));
-    enter(RunStage::Train);
+    if (model_scope) {
+        teacher.reset(); // the init holds its own reference until it has run
+        return train_on_targets(*p.student, *p.targets, p.train_ids, p.val_ids, train_config, trainer, init);
+    }
     return run_compensation(std::move(teacher), *p.student, p.train_ids, p.val_ids, train_config, trainer,
-                            progress_sink());
+                            progress_sink(), init);
 }
 
 // The SFT stage: `finetuned` receives the adapters it trains (attached to the student), so the
@@ -419,6 +463,14 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
 
     CompensationResult result;
     if (resume_finetune) {
+        if (config.train.lora.init == LoraInit::Loftq && config.train.lora.r > 0) {
+            // The compensated adapter belongs to LoftQ's base: rebuild that base first.
+            const auto fp = std::make_shared<LlamaModel>(
+                load_model(p.base_model, model_options_of(config), progress_sink()));
+            LoraSet scratch = attach_lora(*p.student, config.train.lora);
+            closed_form_init(config, fp)(scratch);
+            detach_lora(*p.student, scratch);
+        }
         if (fs::exists(compensated_dir)) result.adapters = load_peft_adapter(compensated_dir, *p.student);
         result.train.status = TrainStatus::Finished;
         result.train.message = "compensated before the resume";
@@ -434,11 +486,13 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
         LlamaModel& model;
         LoraSet& set;
         LoraSet& finetuned;
+        ReplacedWeights& replaced;
         ~Detach() {
             detach_lora(model, set);
             detach_lora(model, finetuned);
+            restore_weights(model, replaced);
         }
-    } detach{*p.student, result.adapters, finetuned};
+    } detach{*p.student, result.adapters, finetuned, replaced_base};
 
     const bool trained = !result.adapters.empty();
     if (outcome.status == store::RunStatus::Finished && trained && !resume_finetune &&
@@ -448,8 +502,8 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
         record_tasks(score_tasks(*p.student, p, "compensated", progress_sink()), outcome);
         enter(RunStage::Stats);
         const LlamaModel fp = load_model(p.base_model, model_options_of(config), progress_sink());
-        db().log_layer_stats(uuid, compensated_layer_stats(fp, *p.student, result.adapters, output_error_windows(p),
-                                                           progress_sink()));
+        db().log_layer_stats(uuid, compensated_layer_stats(fp, *p.student, result.adapters,
+                                                           output_error_windows(p), progress_sink()));
     }
     const bool finetunes = outcome.status == store::RunStatus::Finished && config.finetunes();
     if (finetunes) {

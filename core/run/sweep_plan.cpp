@@ -75,6 +75,12 @@ void describe_point(std::ostream& out, const RunConfig& c, const std::string& ou
             << " updates"
             << (t.approx_early_stop ? ", early stop after " + std::to_string(t.approx_es_patience) : "")
             << "\n";
+        if (t.lora.init == LoraInit::Loftq)
+            out << pad << "init       LoftQ, " << t.lora.loftq_iter
+                << " round(s) with the quantizer above; the base becomes the last Q\n";
+        else if (is_closed_form(t.lora.init))
+            out << pad << "init       " << to_string(t.lora.init)
+                << " closed form on the Gram of each linear's FP inputs over the training windows\n";
     }
     if (c.finetunes()) {
         const TrainConfig& f = c.finetune.train;

@@ -41,6 +41,15 @@ void sqrt_and_pinv(const torch::Tensor& R, torch::Tensor& S, torch::Tensor& S_pi
 
 } // namespace
 
+torch::Tensor gram_root(const torch::Tensor& gram) {
+    if (gram.dim() != 2 || gram.size(0) != gram.size(1))
+        throw Error("gram_root: expected a square (I, I) Gram");
+    torch::NoGradGuard no_grad;
+    torch::Tensor S, S_pinv;
+    sqrt_and_pinv(gram.detach().to(torch::kCPU, torch::kFloat64), S, S_pinv);
+    return S;
+}
+
 LowRankFactors calibrated_factors(const torch::Tensor& error, const torch::Tensor& gram, int64_t rank,
                                   double scale, CalibratedScaling scaling) {
     if (error.dim() != 2 || gram.dim() != 2 || gram.size(0) != error.size(1) || gram.size(1) != error.size(1))

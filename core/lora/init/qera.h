@@ -45,6 +45,10 @@ enum class CalibratedScaling {
     Diagonal, // S = diag(sqrt(E[x_i^2])) (QERA-approx, LQER-style)
 };
 
+// S = R^(1/2) (I, I) f64, the symmetric PSD root (eigenvalues below 0 clamped): S^T S = R, so S
+// stands in for the calibration inputs wherever only their Gram matters (GPTQ's Hessian in LoftQ).
+torch::Tensor gram_root(const torch::Tensor& gram);
+
 // error: W - Q (O, I); gram: R (I, I) from InputGram::mean(). Factors in fp32.
 LowRankFactors calibrated_factors(const torch::Tensor& error, const torch::Tensor& gram, int64_t rank,
                                   double scale, CalibratedScaling scaling);
