@@ -40,14 +40,15 @@ using namespace rilq;
 namespace {
 
 // The shared tiny experiment at rank 4, each closed form at 1 and 5 LoftQ rounds, scope weight-svd
-// (validation only, no training): loftq first, so the points after it reuse its student.
+// (validation only, no training): loftq first and 5 rounds last, so the gaussian point after it
+// must get the plain student back from the changed base.
 nlohmann::json lora_init_experiment() {
     auto doc = test::stories260k_tiny_experiment();
     doc["name"] = "lora-init-test";
     doc["rilq"]["scope"] = "weight-svd";
     doc["rilq"]["lora_r"] = 4;
     doc["rilq"]["lora_init"] = {"loftq", "gaussian", "qera-exact"};
-    doc["rilq"]["loftq_iter"] = {5, 1};
+    doc["rilq"]["loftq_iter"] = {1, 5};
     doc["rilq"]["approx_total_steps"] = 8;
     doc["rilq"]["approx_eval_steps"] = 2;
     return doc;
