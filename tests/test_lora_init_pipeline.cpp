@@ -19,6 +19,7 @@
 #include "core/io/model_loader.h"
 #include "core/lora/init/loftq.h"
 #include "core/lora/init/qera.h"
+#include "core/lora/lora_adapter.h"
 #include "core/lora/lora_set.h"
 #include "core/lora/peft_adapter.h"
 #include "core/model/llama_model.h"
@@ -39,14 +40,15 @@ using namespace rilq;
 namespace {
 
 // The shared tiny experiment at rank 4, each closed form at 1 and 5 LoftQ rounds, scope weight-svd
-// (validation only, no training): loftq first, so the points after it reuse its student.
+// (validation only, no training): loftq first and 5 rounds last, so the gaussian point after it
+// must get the plain student back from the changed base.
 nlohmann::json lora_init_experiment() {
     auto doc = test::stories260k_tiny_experiment();
     doc["name"] = "lora-init-test";
     doc["rilq"]["scope"] = "weight-svd";
     doc["rilq"]["lora_r"] = 4;
     doc["rilq"]["lora_init"] = {"loftq", "gaussian", "qera-exact"};
-    doc["rilq"]["loftq_iter"] = {5, 1};
+    doc["rilq"]["loftq_iter"] = {1, 5};
     doc["rilq"]["approx_total_steps"] = 8;
     doc["rilq"]["approx_eval_steps"] = 2;
     return doc;
@@ -115,6 +117,17 @@ std::map<std::string, torch::Tensor> fp_input_grams(const run::RunConfig& config
     return sums;
 }
 
+// The run's quantizer on one linear, and LoftQ with it on the FP weight.
+WeightQuantizer run_quantizer(const run::RunConfig& config, const std::string& name) {
+    return [&config, name](const torch::Tensor& w) {
+        return quantize_weight(w, config.quant, name).dequantized;
+    };
+}
+LoftqResult loftq_here(const LlamaModel& fp, const run::RunConfig& config, const LoraAdapter& a, int rounds) {
+    return loftq(fp.linear(a.linear_name()).weight, run_quantizer(config, a.linear_name()), a.rank(),
+                 a.scale(), rounds);
+}
+
 const run::RunOutcome& lora_init_outcome(const std::vector<run::RunOutcome>& outcomes,
                                          const run::ExperimentConfig& experiment, LoraInit init,
                                          int64_t iter) {
@@ -152,15 +165,12 @@ class TestLoraInitPipeline : public QObject {
         bool base_changed = false;
         for (const auto& a : loftq5.adapters.adapters()) {
             const auto& name = a->linear_name();
-            const WeightQuantizer quantize = [&](const torch::Tensor& w) {
-                return quantize_weight(w, config.quant, name).dequantized;
-            };
-            const LoftqResult want = loftq(fp.linear(name).weight, quantize, a->rank(), a->scale(), 5);
+            const LoftqResult want = loftq_here(fp, config, *a, 5);
             QVERIFY2(test::max_abs_diff(loftq5.base.linear(name).weight, want.base) <= 1e-6, name.c_str());
             QVERIFY2(test::max_abs_diff(a->delta_weight(), low_rank_product(want.factors, a->scale())) <=
                          1e-5,
                      name.c_str());
-            const auto plain = quantize(fp.linear(name).weight);
+            const auto plain = run_quantizer(config, name)(fp.linear(name).weight);
             base_changed = base_changed || !torch::equal(want.base, plain);
             // One round re-quantizes W itself: the base is the plain RTN student.
             QVERIFY2(torch::equal(loftq1.base.linear(name).weight, plain), name.c_str());
@@ -219,12 +229,9 @@ class TestLoraInitPipeline : public QObject {
         const LlamaModel fp = load_model(test::shared_data("stories260K/stories260K.bin"));
         const SavedInit saved = load_saved_init(o.output_dir);
         for (const auto& a : saved.adapters.adapters()) {
-            const auto& name = a->linear_name();
-            const WeightQuantizer quantize = [&](const torch::Tensor& w) {
-                return quantize_weight(w, config.quant, name).dequantized;
-            };
-            const LoftqResult want = loftq(fp.linear(name).weight, quantize, a->rank(), a->scale(), 2);
-            QVERIFY2(test::max_abs_diff(saved.base.linear(name).weight, want.base) <= 1e-6, name.c_str());
+            const LoftqResult want = loftq_here(fp, config, *a, 2);
+            QVERIFY2(test::max_abs_diff(saved.base.linear(a->linear_name()).weight, want.base) <= 1e-6,
+                     a->linear_name().c_str());
         }
     }
 
