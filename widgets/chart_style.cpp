@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace rilq::widgets {
 
@@ -162,6 +163,23 @@ QVector<double> ema_smooth(const QVector<double>& values, double weight) {
     for (double v : values)
         out.push_back(smoother.push(v));
     return out;
+}
+
+double series_scale_ratio(const QVector<QVector<double>>& series) {
+    double smallest = 0.0, largest = 0.0;
+    bool any = false;
+    for (const QVector<double>& values : series) {
+        std::vector<double> magnitudes;
+        for (double v : values)
+            if (std::isfinite(v) && v != 0.0) magnitudes.push_back(std::abs(v));
+        if (magnitudes.empty()) continue;
+        const auto middle = magnitudes.begin() + std::ptrdiff_t(magnitudes.size() / 2);
+        std::nth_element(magnitudes.begin(), middle, magnitudes.end());
+        smallest = any ? std::min(smallest, *middle) : *middle;
+        largest = any ? std::max(largest, *middle) : *middle;
+        any = true;
+    }
+    return any ? largest / smallest : 1.0;
 }
 
 // ---- look --------------------------------------------------------------------------------------

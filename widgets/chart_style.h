@@ -86,6 +86,13 @@ class EmaSmoother {
 // Whole-series convenience: same length as `values`, NaN where the input was not finite.
 QVector<double> ema_smooth(const QVector<double>& values, double weight);
 
+// How many times larger the largest series' typical value (the median of its finite, non-zero
+// magnitudes) is than the smallest's; 1 with fewer than two such series. Past
+// kScaleRatioForLog one linear axis flattens the small series into a line (model-scope losses ~5
+// beside linear-scope ones ~0.25), so charts that draw several runs switch to a log axis.
+double series_scale_ratio(const QVector<QVector<double>>& series);
+constexpr double kScaleRatioForLog = 10.0;
+
 // ---- look --------------------------------------------------------------------------------------
 
 // Fonts, grid, margins, legend frame and interactions shared by every chart.

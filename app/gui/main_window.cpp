@@ -102,6 +102,14 @@ void MainWindow::build_views() {
     connect(queue_, &widgets::RunQueueView::cancelAllRequested, this, &MainWindow::cancelRuns);
     connect(browser_, &widgets::RunBrowser::openRequested, this, &MainWindow::openRun);
     connect(browser_, &widgets::RunBrowser::compareRequested, this, &MainWindow::compareRuns);
+    connect(browser_, &widgets::RunBrowser::runSelectionChanged, this, &MainWindow::on_browser_selection);
+    connect(browser_, &widgets::RunBrowser::columnChoicesChanged, this,
+            [](const QMap<QString, bool>& choices) {
+                QVariantMap stored;
+                for (auto it = choices.begin(); it != choices.end(); ++it)
+                    stored.insert(it.key(), it.value());
+                prefs::runs_columns.set(stored);
+            });
     connect(browser_, &widgets::RunBrowser::errorOccurred, this,
             [this](const QString& m) { report_error(m, "store"); });
     connect(browser_, &widgets::RunBrowser::runsDeleted, this, [this] { export_->update(); });
@@ -194,6 +202,11 @@ void MainWindow::build_menus() {
 }
 
 void MainWindow::restore_settings() {
+    QMap<QString, bool> columns;
+    const QVariantMap stored = prefs::runs_columns.get();
+    for (auto it = stored.begin(); it != stored.end(); ++it)
+        columns.insert(it.key(), it.value().toBool());
+    browser_->setColumnChoices(columns);
     restoreGeometry(prefs::window_geometry.get());
     restoreState(prefs::window_state.get());
     apply_theme(prefs::theme.get());
