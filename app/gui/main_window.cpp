@@ -396,12 +396,20 @@ bool MainWindow::saveScreenshots(const QString& dir, QString* error) {
         QCoreApplication::processEvents();
         live_->replotNow();
         QCoreApplication::processEvents();
-        const QString path = QDir(dir).filePath(name + QStringLiteral(".png"));
-        if (!grab().save(path, "PNG")) {
-            if (error) *error = tr("%1: cannot write").arg(path);
-            return false;
+        QStringList shots = {name};
+        if (name == QLatin1String("compare")) shots << QStringLiteral("compare-scatter");
+        for (const QString& shot : shots) {
+            // Compare's second figure tab (params vs metric) is a picture of its own.
+            compare_->figureTabs()->setCurrentIndex(shot == QLatin1String("compare-scatter") ? 1 : 0);
+            QCoreApplication::processEvents();
+            const QString path = QDir(dir).filePath(shot + QStringLiteral(".png"));
+            if (!grab().save(path, "PNG")) {
+                if (error) *error = tr("%1: cannot write").arg(path);
+                return false;
+            }
         }
     }
+    compare_->figureTabs()->setCurrentIndex(0);
     return true;
 }
 

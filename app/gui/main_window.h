@@ -59,7 +59,8 @@ class MainWindow : public QMainWindow {
     // Views by screenshot name: setup, queue, live, layers, runs, compare, export.
     QStringList viewNames() const;
     bool showView(const QString& name);
-    // Grabs every view to dir/<name>.png (and the log as log.png); false + message on failure.
+    // Grabs every view to dir/<name>.png, and Compare's params-vs-metric tab to
+    // compare-scatter.png; false + message on failure.
     bool saveScreenshots(const QString& dir, QString* error = nullptr);
     // What File -> Save chart saves: the current view's largest visible chart; nullptr if none.
     QCustomPlot* currentChart() const;

@@ -193,6 +193,10 @@ void MainWindow::followRuns(const QStringList& uuids) {
         for (const QString& uuid : uuids)
             curves.push_back(store_.runCurve(uuid));
         compare_->setRuns(curves);
+        QVector<widgets::BrowserRun> results;
+        for (const auto& run : browser_->runs())
+            if (uuids.contains(run.uuid)) results.push_back(run);
+        compare_->setResults(results);
         if (!experiment.isEmpty()) {
             compare_->setSweep(store_.rankSweep(experiment));
             compare_->setAccuracySweep(store_.accuracySweep(experiment));

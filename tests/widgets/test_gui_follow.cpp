@@ -8,6 +8,7 @@
 #include "core/store/run_store.h"
 #include "core/util/runtime.h"
 #include "tests/support/test_support.h"
+#include "tiny_gui_experiment.h"
 #include "widget_test_support.h"
 #include "widgets/compare_view.h"
 #include "widgets/layer_inspector.h"
@@ -93,22 +94,11 @@ QString follow_uuid_of(const gui::StoreBridge& bridge, const QString& name) {
     return {};
 }
 
+// Two points of one scope: ranks 0 and 2.
 nlohmann::json follow_tiny_experiment() {
-    QFile file(
-        QString::fromStdString(rilq::test::test_data("../../experiments/stories260k-rank-sweep.json")));
-    if (!file.open(QIODevice::ReadOnly)) return {};
-    nlohmann::json doc = nlohmann::json::parse(file.readAll().toStdString());
+    nlohmann::json doc = rilq::test::tiny_gui_experiment(16);
     doc["name"] = "gui-follow";
-    doc["data_root"] = rilq::test::shared_data();
-    doc["rilq"]["lora_r"] = nlohmann::json::parse("[0, 2]");
     doc["rilq"]["scope"] = "model";
-    doc["rilq"]["approx_total_steps"] = 16;
-    doc["rilq"]["calib_num_samples"] = 20;
-    doc["rilq"]["calib_max_length"] = 64;
-    doc["rilq"]["approx_eval_steps"] = 1;
-    doc["rilq"]["gradient_accumulation_steps"] = 1;
-    doc["eval"]["seqlen"] = 64;
-    doc["datasets"]["tinystories_eval"]["max_windows"] = 4;
     return doc;
 }
 
