@@ -235,6 +235,13 @@ void place_legend_outside(QCustomPlot* plot) {
     plot->legend->setVisible(true);
 }
 
+void include_decade_below(QCPAxis* axis) {
+    const QCPRange range = axis->range();
+    if (axis->scaleType() != QCPAxis::stLogarithmic || !(range.lower > 0.0)) return;
+    const double decade = std::pow(10.0, std::floor(std::log10(range.lower)));
+    if (range.lower < 2.0 * decade) axis->setRangeLower(decade);
+}
+
 void set_log_axis(QCPAxis* axis, bool log_scale) {
     if (log_scale) {
         axis->setScaleType(QCPAxis::stLogarithmic);

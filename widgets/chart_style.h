@@ -102,6 +102,10 @@ void apply_plot_style(QCustomPlot* plot);
 void place_legend_outside(QCustomPlot* plot);
 // Switches an axis between linear and log10 scale with the matching ticker.
 void set_log_axis(QCPAxis* axis, bool log_scale);
+// After a rescale: a log axis whose lower end lies less than a factor 2 above a power of ten
+// (0.15, 12) starts at that power (0.1, 10), so the lowest curves sit above a labelled decade
+// line instead of below the last label.
+void include_decade_below(QCPAxis* axis);
 
 // ---- saving ------------------------------------------------------------------------------------
 

@@ -187,6 +187,7 @@ void ParamScatter::rebuild() {
     plot_->rescaleAxes();
     plot_->xAxis->scaleRange(1.1);
     plot_->yAxis->scaleRange(1.1);
+    include_decade_below(plot_->yAxis);
     empty_->setEmpty(groups_.isEmpty());
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }

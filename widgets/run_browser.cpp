@@ -218,9 +218,9 @@ void RunBrowser::rebuild_model() {
     columns_ = run_columns(runs_);
 
     model_->clear();
-    QStringList headers;
+    QStringList headers; // "PPL TinyStories · compensated" on two lines: narrow result columns
     for (const RunColumn& column : columns_)
-        headers << column.title;
+        headers << QString(column.title).replace(QStringLiteral(" · "), QStringLiteral("\n"));
     model_->setHorizontalHeaderLabels(headers);
     for (const BrowserRun& run : runs_) {
         QList<QStandardItem*> row;
@@ -228,6 +228,8 @@ void RunBrowser::rebuild_model() {
             auto* item = new QStandardItem(run_column_text(run, column));
             const std::optional<double> number = run_column_number(run, column);
             item->setData(number ? QVariant(*number) : QVariant(item->text()), kSortRole);
+            if (number && column.kind != RunColumnKind::Started)
+                item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter); // digits line up
             if (reference && number && run_column_has_delta(column.kind)) {
                 if (const auto base = run_column_number(*reference, column); base && &run != reference)
                     item->setText(QStringLiteral("%1 (%2)").arg(

@@ -297,6 +297,7 @@ void RunOverlay::rebuild() {
     plot_->yAxis->setLabel(log_y_ ? tr("%1 (log scale)").arg(metric_) : metric_);
     plot_->rescaleAxes(/*onlyVisiblePlottables=*/true);
     plot_->yAxis->scaleRange(1.06);
+    include_decade_below(plot_->yAxis);
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 

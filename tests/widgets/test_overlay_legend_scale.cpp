@@ -44,6 +44,27 @@ class TestOverlayLegendScale : public QObject {
         QCOMPARE(series_scale_ratio({{1.0, 3.0}, {2.0}}), 1.5); // upper median of an even count
     }
 
+    // A log axis starting just above a power of ten starts at it, so the lowest data has a label
+    // below it; further above, the space would cost more than the label is worth.
+    void logAxisShowsADecade() {
+        QCustomPlot plot;
+        set_log_axis(plot.yAxis, true);
+        plot.yAxis->setRange(0.15, 5.5);
+        include_decade_below(plot.yAxis);
+        QCOMPARE(plot.yAxis->range().lower, 0.1);
+        QCOMPARE(plot.yAxis->range().upper, 5.5);
+        plot.yAxis->setRange(12.0, 450.0);
+        include_decade_below(plot.yAxis);
+        QCOMPARE(plot.yAxis->range().lower, 10.0);
+        plot.yAxis->setRange(0.5, 20.0);
+        include_decade_below(plot.yAxis);
+        QCOMPARE(plot.yAxis->range().lower, 0.5); // 0.1 would waste a factor 5
+        set_log_axis(plot.yAxis, false);
+        plot.yAxis->setRange(0.15, 5.5);
+        include_decade_below(plot.yAxis);
+        QCOMPARE(plot.yAxis->range().lower, 0.15); // linear axes are left alone
+    }
+
     void logAxisWhenScalesDifferTenfold() {
         RunOverlay overlay;
         overlay.setRuns(overlay_scope_runs(5.0, 0.25));
