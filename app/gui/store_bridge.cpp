@@ -113,8 +113,8 @@ widgets::RunCurve StoreBridge::runCurve(const QString& uuid) const {
     widgets::RunCurve curve;
     curve.run_id = uuid;
     curve.label = qt(store.get_run(id).summary.name);
-    for (const auto& [key, value] : store.params(id))
-        curve.params.insert(qt(key), qt(value));
+    for (const auto& [key, value] : store.params(id)) // settings only: an output folder colours nothing
+        if (run::is_setting_param(key)) curve.params.insert(qt(key), qt(value));
     for (const auto& key : store.metric_keys(id)) {
         QVector<QPointF> points;
         for (const auto& p : store.metric_history(id, key))

@@ -48,6 +48,7 @@ QString make_follow_store(const QTemporaryDir& dir) {
         run.config_hash = "h" + std::to_string(rank) + "-" + std::to_string(steps);
         run.params = {{"rilq.lora_r", std::to_string(rank)},
                       {"rilq.approx_total_steps", std::to_string(steps)},
+                      {"rilq.output_dir", "runs/sweep/lora_r=" + std::to_string(rank)},
                       {"datasets.ts.label", "TinyStories"}};
         const std::string uuid = s.create_run(run);
         s.start_run(uuid);
@@ -154,6 +155,8 @@ class TestGuiFollow : public QObject {
         QVERIFY(window.compare()->overlay()->graph(r4));
         QVERIFY(window.compare()->overlay()->graph(r16));
         QVERIFY(!window.compare()->overlay()->graph(follow_uuid_of(bridge, "lora_r=0")));
+        // Colour and dash choose among settings: a per-run output folder is a place, not a setting.
+        QCOMPARE(window.compare()->overlay()->parameterKeys(), QStringList{"rilq.lora_r"});
         const QCPGraph* line = window.compare()->rankPlot()->series("TinyStories", widgets::kScopeModel);
         QVERIFY(line);
         QCOMPARE(rilq::test::values_of(line), (QVector<double>{18.0, 12.0})); // ranks 4, 16
