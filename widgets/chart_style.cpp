@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace rilq::widgets {
 
@@ -164,6 +165,23 @@ QVector<double> ema_smooth(const QVector<double>& values, double weight) {
     return out;
 }
 
+double series_scale_ratio(const QVector<QVector<double>>& series) {
+    double smallest = 0.0, largest = 0.0;
+    bool any = false;
+    for (const QVector<double>& values : series) {
+        std::vector<double> magnitudes;
+        for (double v : values)
+            if (std::isfinite(v) && v != 0.0) magnitudes.push_back(std::abs(v));
+        if (magnitudes.empty()) continue;
+        const auto middle = magnitudes.begin() + std::ptrdiff_t(magnitudes.size() / 2);
+        std::nth_element(magnitudes.begin(), middle, magnitudes.end());
+        smallest = any ? std::min(smallest, *middle) : *middle;
+        largest = any ? std::max(largest, *middle) : *middle;
+        any = true;
+    }
+    return any ? largest / smallest : 1.0;
+}
+
 // ---- look --------------------------------------------------------------------------------------
 
 void apply_plot_style(QCustomPlot* plot) {
@@ -215,6 +233,13 @@ void place_legend_outside(QCustomPlot* plot) {
     side->setMargins(QMargins(0, 12, 8, 0));
     layout->setColumnStretchFactor(column + 1, 0.001); // as narrow as the legend allows
     plot->legend->setVisible(true);
+}
+
+void include_decade_below(QCPAxis* axis) {
+    const QCPRange range = axis->range();
+    if (axis->scaleType() != QCPAxis::stLogarithmic || !(range.lower > 0.0)) return;
+    const double decade = std::pow(10.0, std::floor(std::log10(range.lower)));
+    if (range.lower < 2.0 * decade) axis->setRangeLower(decade);
 }
 
 void set_log_axis(QCPAxis* axis, bool log_scale) {

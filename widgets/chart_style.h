@@ -86,6 +86,13 @@ class EmaSmoother {
 // Whole-series convenience: same length as `values`, NaN where the input was not finite.
 QVector<double> ema_smooth(const QVector<double>& values, double weight);
 
+// How many times larger the largest series' typical value (the median of its finite, non-zero
+// magnitudes) is than the smallest's; 1 with fewer than two such series. Past
+// kScaleRatioForLog one linear axis flattens the small series into a line (model-scope losses ~5
+// beside linear-scope ones ~0.25), so charts that draw several runs switch to a log axis.
+double series_scale_ratio(const QVector<QVector<double>>& series);
+constexpr double kScaleRatioForLog = 10.0;
+
 // ---- look --------------------------------------------------------------------------------------
 
 // Fonts, grid, margins, legend frame and interactions shared by every chart.
@@ -95,6 +102,10 @@ void apply_plot_style(QCustomPlot* plot);
 void place_legend_outside(QCustomPlot* plot);
 // Switches an axis between linear and log10 scale with the matching ticker.
 void set_log_axis(QCPAxis* axis, bool log_scale);
+// After a rescale: a log axis whose lower end lies less than a factor 2 above a power of ten
+// (0.15, 12) starts at that power (0.1, 10), so the lowest curves sit above a labelled decade
+// line instead of below the last label.
+void include_decade_below(QCPAxis* axis);
 
 // ---- saving ------------------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 #include "widgets/compare_view.h"
 
+#include "widgets/param_scatter.h"
 #include "widgets/rank_plot.h"
 #include "widgets/run_overlay.h"
 
 #include <QSplitter>
+#include <QTabWidget>
 #include <QVBoxLayout>
 
 namespace rilq::widgets {
@@ -17,9 +19,14 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
     auto* plots = new QSplitter(Qt::Vertical, this);
     plots->addWidget(rank_plot_);
     plots->addWidget(accuracy_plot_);
+    scatter_ = new ParamScatter(this);
+    figures_ = new QTabWidget(this);
+    figures_->setDocumentMode(true);
+    figures_->addTab(plots, tr("Rank figure"));
+    figures_->addTab(scatter_, tr("Params vs metric"));
     auto* split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(overlay_);
-    split->addWidget(plots);
+    split->addWidget(figures_);
     split->setStretchFactor(0, 1);
     split->setStretchFactor(1, 1);
     split->setSizes({1000, 1000}); // equal halves: the overlay toolbar would otherwise take most of it
@@ -33,6 +40,9 @@ void CompareView::setRuns(const QVector<RunCurve>& runs) {
 }
 void CompareView::setSweep(const RankSweep& sweep) {
     rank_plot_->setSweep(sweep);
+}
+void CompareView::setResults(const QVector<BrowserRun>& runs) {
+    scatter_->setRuns(runs);
 }
 void CompareView::setAccuracySweep(const RankSweep& sweep) {
     accuracy_plot_->setSweep(sweep);

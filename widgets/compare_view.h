@@ -1,14 +1,18 @@
 // CompareView: the sweep side by side - the selected runs' curves overlaid and coloured by a
-// parameter (left), the PPL-versus-rank picture with its baseline (right) and, when the runs
-// scored downstream tasks, accuracy versus rank below it (linear y, one line per task average
-// and scope).
+// parameter (left); on the right, as tabs, the PPL-versus-rank picture with its baseline and,
+// when the runs scored downstream tasks, accuracy versus rank below it (linear y, one line per
+// task average and scope), and the params-versus-metric scatter (one dot per run).
 #pragma once
 #include "widgets/compare_types.h"
+#include "widgets/run_browser_types.h"
 
 #include <QWidget>
 
+class QTabWidget;
+
 namespace rilq::widgets {
 
+class ParamScatter;
 class RankPlot;
 class RunOverlay;
 
@@ -19,16 +23,21 @@ class CompareView : public QWidget {
     RunOverlay* overlay() const { return overlay_; }
     RankPlot* rankPlot() const { return rank_plot_; }
     RankPlot* accuracyPlot() const { return accuracy_plot_; }
+    ParamScatter* scatter() const { return scatter_; }
+    QTabWidget* figureTabs() const { return figures_; } // rank figure | params vs metric
 
   public Q_SLOTS:
     void setRuns(const QVector<rilq::widgets::RunCurve>& runs);
     void setSweep(const rilq::widgets::RankSweep& sweep);
-    void setAccuracySweep(const rilq::widgets::RankSweep& sweep); // hidden while it has no point
+    void setAccuracySweep(const rilq::widgets::RankSweep& sweep);    // hidden while it has no point
+    void setResults(const QVector<rilq::widgets::BrowserRun>& runs); // the scatter's dots
 
   private:
     RunOverlay* overlay_ = nullptr;
     RankPlot* rank_plot_ = nullptr;
     RankPlot* accuracy_plot_ = nullptr;
+    ParamScatter* scatter_ = nullptr;
+    QTabWidget* figures_ = nullptr;
 };
 
 } // namespace rilq::widgets

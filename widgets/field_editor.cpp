@@ -68,6 +68,8 @@ FieldEditor line_editor(const config::FieldInfo& field, std::function<void(const
                 } else {
                     edit->setText(line_text(v));
                 }
+                // A long text (the description) shows its beginning, not its tail.
+                if (!edit->hasFocus()) edit->setCursorPosition(0);
             }};
 }
 

@@ -11,14 +11,15 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
-#include <QSet>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStandardItemModel>
 #include <QTableView>
 #include <QTableWidget>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include <exception>
@@ -28,12 +29,13 @@ namespace rilq::widgets {
 namespace {
 
 constexpr int kUuidRole = Qt::UserRole + 1;
-constexpr int kSearchRole = Qt::UserRole + 2; // lower-case text the text filter looks in
-constexpr int kSortRole = Qt::UserRole + 3;   // numbers for numeric columns, else text
-constexpr int kMaxParamColumns = 12;          // beyond this the table stops being readable
+constexpr int kSearchRole = Qt::UserRole + 2;     // lower-case text the text filter looks in
+constexpr int kSortRole = Qt::UserRole + 3;       // numbers for numeric columns, else text
+constexpr int kExperimentRole = Qt::UserRole + 4; // on the name item: what the experiment filter tests
+constexpr int kStatusRole = Qt::UserRole + 5;     // on the name item: the status name
 
-// Experiment, status and free-text filters over the fixed columns; sorting uses the items'
-// kSortRole, which holds numbers for numeric columns so "16" sorts after "4".
+// Experiment, status and free-text filters, read from the name item (column 0 is always the run);
+// sorting uses the items' kSortRole, which holds numbers for numeric columns so "16" sorts after "4".
 class RunFilterProxy : public QSortFilterProxyModel {
   public:
     using QSortFilterProxyModel::QSortFilterProxyModel;
@@ -42,28 +44,17 @@ class RunFilterProxy : public QSortFilterProxyModel {
 
   protected:
     bool filterAcceptsRow(int row, const QModelIndex& parent) const override {
-        const auto cell = [&](int column, int role) {
-            return sourceModel()->index(row, column, parent).data(role).toString();
-        };
-        if (!experiment.isEmpty() && cell(RunBrowser::ExperimentColumn, Qt::DisplayRole) != experiment)
-            return false;
-        if (!status.isEmpty() && cell(RunBrowser::StatusColumn, Qt::DisplayRole) != status) return false;
-        return text.isEmpty() || cell(RunBrowser::NameColumn, kSearchRole).contains(text.toLower());
+        const QModelIndex name = sourceModel()->index(row, 0, parent);
+        if (!experiment.isEmpty() && name.data(kExperimentRole).toString() != experiment) return false;
+        if (!status.isEmpty() && name.data(kStatusRole).toString() != status) return false;
+        return text.isEmpty() || name.data(kSearchRole).toString().contains(text.toLower());
     }
 };
 
-QStandardItem* number_item(double value, const QString& shown) {
-    auto* item = new QStandardItem(shown);
-    item->setData(value, kSortRole);
-    return item;
-}
-
-QStandardItem* value_item(const QString& value) {
-    bool numeric = false;
-    const double x = value.toDouble(&numeric);
-    auto* item = new QStandardItem(value);
-    item->setData(numeric ? QVariant(x) : QVariant(value), kSortRole); // "16" sorts after "4"
-    return item;
+int column_index(const QVector<RunColumn>& columns, const QString& title) {
+    for (int c = 0; c < columns.size(); ++c)
+        if (columns[c].title == title) return c;
+    return -1;
 }
 
 } // namespace
@@ -81,10 +72,17 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
     text_edit_->setPlaceholderText(tr("Filter: name, uuid, param value…"));
     text_edit_->setClearButtonEnabled(true);
     auto* refresh_button = new QPushButton(tr("Refresh"));
+    column_menu_ = new QMenu(this);
+    columns_button_ = new QToolButton;
+    columns_button_->setText(tr("Columns"));
+    columns_button_->setToolTip(tr("Choose the shown columns (also: right-click the table's header)"));
+    columns_button_->setMenu(column_menu_);
+    columns_button_->setPopupMode(QToolButton::InstantPopup);
     filters->addWidget(new QLabel(tr("Experiment")));
     filters->addWidget(experiment_box_);
     filters->addWidget(status_box_);
     filters->addWidget(text_edit_, 1);
+    filters->addWidget(columns_button_);
     filters->addWidget(refresh_button);
 
     model_ = new QStandardItemModel(this);
@@ -102,14 +100,18 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
     table_->verticalHeader()->setVisible(false);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     table_->horizontalHeader()->setStretchLastSection(true);
-    table_->sortByColumn(StartedColumn, Qt::DescendingOrder);
+    table_->horizontalHeader()->setContextMenuPolicy(Qt::CustomContextMenu);
 
     auto* actions = new QHBoxLayout;
     open_button_ = new QPushButton(tr("Open"));
     compare_button_ = new QPushButton(tr("Compare"));
     delete_button_ = new QPushButton(tr("Delete…"));
+    reference_button_ = new QPushButton(tr("Set as reference"));
+    reference_button_->setToolTip(
+        tr("Result cells of every run then show their difference to this run (select no run to clear)"));
     actions->addWidget(open_button_);
     actions->addWidget(compare_button_);
+    actions->addWidget(reference_button_);
     actions->addStretch(1);
     actions->addWidget(delete_button_);
 
@@ -117,7 +119,7 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
     auto* diff_layout = new QVBoxLayout(diff_box);
     diff_layout->setContentsMargins(0, 0, 0, 0);
     auto* diff_head = new QHBoxLayout;
-    diff_title_ = new QLabel(tr("Select two runs to compare their params."));
+    diff_title_ = new QLabel(tr("Select two runs to compare their params and results."));
     diff_only_box_ = new QCheckBox(tr("Diff only"));
     diff_only_box_->setChecked(true);
     diff_head->addWidget(diff_title_, 1);
@@ -153,10 +155,15 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
     connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
         refresh_diff();
         update_buttons();
+        if (!quiet_selection_) Q_EMIT runSelectionChanged(selectedRunIds());
     });
     connect(table_, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
-        Q_EMIT openRequested(index.siblingAtColumn(NameColumn).data(kUuidRole).toString());
+        Q_EMIT openRequested(index.siblingAtColumn(0).data(kUuidRole).toString());
     });
+    connect(table_->horizontalHeader(), &QWidget::customContextMenuRequested, this,
+            [this](const QPoint& pos) { column_menu_->popup(table_->horizontalHeader()->mapToGlobal(pos)); });
+    connect(reference_button_, &QPushButton::clicked, this,
+            [this] { setReferenceRun(selectedRunIds().value(0)); });
     connect(open_button_, &QPushButton::clicked, this, [this] {
         const QStringList ids = selectedRunIds();
         if (!ids.isEmpty()) Q_EMIT openRequested(ids.front());
@@ -191,78 +198,69 @@ void RunBrowser::refresh() {
             Q_EMIT errorOccurred(tr("Listing runs failed: %1").arg(QString::fromUtf8(e.what())));
         }
     }
+    rebuild_keeping_selection(selected);
+}
+
+// A rebuilt model loses the selection: put it back without telling the views that follow it
+// (nothing the user chose changed).
+void RunBrowser::rebuild_keeping_selection(const QStringList& selected) {
+    quiet_selection_ = true;
     rebuild_model();
     selectRuns(selected);
+    quiet_selection_ = false;
 }
 
 void RunBrowser::rebuild_model() {
-    // Params worth a column: those whose value differs between the listed runs (what a sweep
-    // varied); identical params would only repeat themselves down the table.
-    QMap<QString, QSet<QString>> values;
-    QSet<QString> metric_set;
-    QStringList accuracy_keys;
-    for (const BrowserRun& run : runs_) {
-        for (auto it = run.params.begin(); it != run.params.end(); ++it)
-            values[it.key()].insert(it.value());
-        for (auto it = run.best.begin(); it != run.best.end(); ++it)
-            metric_set.insert(it.key());
-        for (const auto& [column, value] : run.accuracy)
-            if (!accuracy_keys.contains(column)) accuracy_keys << column; // the source's task order
-    }
-    QStringList param_keys;
-    for (auto it = values.begin(); it != values.end(); ++it) {
-        bool everywhere = true;
-        for (const BrowserRun& run : runs_)
-            everywhere = everywhere && run.params.contains(it.key());
-        if (it.value().size() > 1 || !everywhere) param_keys << it.key();
-    }
-    if (param_keys.size() > kMaxParamColumns) param_keys = param_keys.mid(0, kMaxParamColumns);
-    QStringList metric_keys = metric_set.values();
-    metric_keys.sort();
+    if (!find(reference_)) reference_.clear(); // a deleted reference run
+    const BrowserRun* reference = find(reference_);
+    const QString sorted_by = columns_.value(table_->horizontalHeader()->sortIndicatorSection()).title;
+    const Qt::SortOrder order = table_->horizontalHeader()->sortIndicatorOrder();
+    columns_ = run_columns(runs_);
 
     model_->clear();
-    QStringList headers = {tr("Run"), tr("Experiment"), tr("Status"), tr("Started"), tr("Duration")};
-    headers << param_keys;
-    for (const QString& key : metric_keys)
-        headers << tr("best %1").arg(key);
-    for (const QString& key : accuracy_keys)
-        headers << tr("%1 (%)").arg(key);
+    QStringList headers; // "PPL TinyStories · compensated" on two lines: narrow result columns
+    for (const RunColumn& column : columns_)
+        headers << QString(column.title).replace(QStringLiteral(" · "), QStringLiteral("\n"));
     model_->setHorizontalHeaderLabels(headers);
-
     for (const BrowserRun& run : runs_) {
         QList<QStandardItem*> row;
-        auto* name = new QStandardItem(run.name.isEmpty() ? run.uuid.left(8) : run.name);
+        for (const RunColumn& column : columns_) {
+            auto* item = new QStandardItem(run_column_text(run, column));
+            const std::optional<double> number = run_column_number(run, column);
+            item->setData(number ? QVariant(*number) : QVariant(item->text()), kSortRole);
+            if (number && column.kind != RunColumnKind::Started)
+                item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter); // digits line up
+            if (reference && number && run_column_has_delta(column.kind)) {
+                if (const auto base = run_column_number(*reference, column); base && &run != reference)
+                    item->setText(QStringLiteral("%1 (%2)").arg(
+                        item->text(), run_column_delta_text(column, *number, *base)));
+            }
+            row << item;
+        }
+        QStandardItem* name = row.front();
         name->setData(run.uuid, kUuidRole);
+        name->setData(run.experiment, kExperimentRole);
+        name->setData(run_status_name(run.status), kStatusRole);
         QString search = run.name + QLatin1Char(' ') + run.uuid + QLatin1Char(' ') + run.message;
         for (const QString& v : run.params)
             search += QLatin1Char(' ') + v;
         name->setData(search.toLower(), kSearchRole);
-        name->setToolTip(run.uuid);
-        row << name << new QStandardItem(run.experiment);
-        auto* status = new QStandardItem(run_status_name(run.status));
-        status->setToolTip(run.message);
-        row << status;
-        row << number_item(run.started.isValid() ? double(run.started.toMSecsSinceEpoch()) : 0.0,
-                           run.started.isValid() ? run.started.toString(QStringLiteral("yyyy-MM-dd hh:mm"))
-                                                 : "-");
-        row << number_item(run.duration_s, format_duration(run.duration_s));
-        for (const QString& key : param_keys)
-            row << value_item(run.params.value(key));
-        for (const QString& key : metric_keys)
-            row << (run.best.contains(key)
-                        ? number_item(run.best.value(key), QString::number(run.best.value(key), 'g', 5))
-                        : new QStandardItem);
-        for (const QString& key : accuracy_keys) {
-            const auto found = std::find_if(run.accuracy.begin(), run.accuracy.end(),
-                                            [&](const QPair<QString, double>& c) { return c.first == key; });
-            row << (found == run.accuracy.end()
-                        ? new QStandardItem
-                        : number_item(found->second, QString::number(100.0 * found->second, 'f', 2)));
+        name->setToolTip(&run == reference ? tr("%1 (the reference run)").arg(run.uuid) : run.uuid);
+        if (&run == reference) {
+            QFont bold = name->font();
+            bold.setBold(true);
+            name->setFont(bold);
+            name->setText(tr("%1 (reference)").arg(name->text()));
         }
-        for (QStandardItem* item : row)
-            if (!item->data(kSortRole).isValid()) item->setData(item->text(), kSortRole);
+        row[column_index(columns_, QStringLiteral("Status"))]->setToolTip(run.message);
         model_->appendRow(row);
     }
+    apply_column_visibility();
+    fill_column_menu();
+    const int sort_column =
+        column_index(columns_, sorted_by.isEmpty() ? QStringLiteral("Started") : sorted_by);
+    table_->sortByColumn(std::max(0, sort_column),
+                         sorted_by.isEmpty() || sort_column < 0 ? Qt::DescendingOrder : order);
     table_->resizeColumnsToContents();
 
     // The experiment filter offers what is listed (keeping the current choice).
@@ -308,28 +306,80 @@ void RunBrowser::setTextFilter(const QString& text) {
 QStringList RunBrowser::visibleRunIds() const {
     QStringList ids;
     for (int r = 0; r < proxy_->rowCount(); ++r)
-        ids << proxy_->index(r, NameColumn).data(kUuidRole).toString();
+        ids << proxy_->index(r, 0).data(kUuidRole).toString();
     return ids;
 }
 
 QStringList RunBrowser::selectedRunIds() const {
     QStringList ids;
-    for (const QModelIndex& index : table_->selectionModel()->selectedRows(NameColumn))
+    for (const QModelIndex& index : table_->selectionModel()->selectedRows(0))
         ids << index.data(kUuidRole).toString();
     return ids;
 }
 
 QStringList RunBrowser::columnTitles() const {
     QStringList titles;
-    for (int c = 0; c < model_->columnCount(); ++c)
-        titles << model_->headerData(c, Qt::Horizontal).toString();
+    for (const RunColumn& column : columns_)
+        titles << column.title;
     return titles;
+}
+
+QStringList RunBrowser::shownColumnTitles() const {
+    QStringList titles;
+    for (int c = 0; c < columns_.size(); ++c)
+        if (!table_->isColumnHidden(c)) titles << columns_[c].title;
+    return titles;
+}
+
+QString RunBrowser::cellText(const QString& uuid, const QString& column_title) const {
+    const int column = column_index(columns_, column_title);
+    for (int r = 0; r < model_->rowCount() && column >= 0; ++r)
+        if (model_->item(r, 0)->data(kUuidRole).toString() == uuid) return model_->item(r, column)->text();
+    return {};
+}
+
+void RunBrowser::setColumnShown(const QString& title, bool shown) {
+    if (title == columns_.value(0).title) shown = true; // the run's name identifies the row
+    column_choices_.insert(title, shown);
+    apply_column_visibility();
+    fill_column_menu();
+    Q_EMIT columnChoicesChanged(column_choices_);
+}
+
+void RunBrowser::setColumnChoices(const QMap<QString, bool>& choices) {
+    column_choices_ = choices;
+    apply_column_visibility();
+    fill_column_menu();
+}
+
+void RunBrowser::apply_column_visibility() {
+    for (int c = 0; c < columns_.size(); ++c)
+        table_->setColumnHidden(
+            c, c > 0 && !column_choices_.value(columns_[c].title, columns_[c].shown_by_default));
+}
+
+// One checkable entry per column, in table order; the name column cannot be hidden.
+void RunBrowser::fill_column_menu() {
+    column_menu_->clear();
+    for (int c = 0; c < columns_.size(); ++c) {
+        const QString title = columns_[c].title;
+        QAction* action = column_menu_->addAction(title);
+        action->setCheckable(true);
+        action->setChecked(!table_->isColumnHidden(c));
+        action->setEnabled(c > 0);
+        connect(action, &QAction::toggled, this, [this, title](bool on) { setColumnShown(title, on); });
+    }
+}
+
+void RunBrowser::setReferenceRun(const QString& uuid) {
+    reference_ = find(uuid) ? uuid : QString();
+    rebuild_keeping_selection(selectedRunIds());
 }
 
 void RunBrowser::selectRuns(const QStringList& uuids) {
     QItemSelection selection;
     for (int r = 0; r < proxy_->rowCount(); ++r) {
-        const QModelIndex index = proxy_->index(r, NameColumn);
+        const QModelIndex index = proxy_->index(r, 0);
         if (uuids.contains(index.data(kUuidRole).toString())) selection.select(index, index);
     }
     table_->selectionModel()->select(selection,
@@ -368,7 +418,7 @@ void RunBrowser::refresh_diff() {
     const BrowserRun* a = ids.size() == 2 ? find(ids[0]) : nullptr;
     const BrowserRun* b = ids.size() == 2 ? find(ids[1]) : nullptr;
     if (!a || !b) {
-        diff_title_->setText(tr("Select two runs to compare their params."));
+        diff_title_->setText(tr("Select two runs to compare their params and results."));
         diff_->setHorizontalHeaderLabels({tr("param"), QStringLiteral("A"), QStringLiteral("B")});
         return;
     }
@@ -393,6 +443,21 @@ void RunBrowser::refresh_diff() {
             for (int c = 0; c < 3; ++c)
                 diff_->item(r, c)->setBackground(QColor(255, 243, 205)); // differing rows stand out
     }
+    // Results below the params, B with its difference to A: what the param change bought.
+    for (const RunColumn& column : columns_) {
+        if (!run_column_has_delta(column.kind)) continue;
+        const auto va = run_column_number(*a, column), vb = run_column_number(*b, column);
+        if (!va && !vb) continue;
+        QString b_text = vb ? run_column_text(*b, column) : tr("(absent)");
+        if (va && vb) b_text += QStringLiteral(" (%1)").arg(run_column_delta_text(column, *vb, *va));
+        const int r = diff_->rowCount();
+        diff_->insertRow(r);
+        diff_->setItem(r, 0, new QTableWidgetItem(column.title));
+        diff_->setItem(r, 1, new QTableWidgetItem(va ? run_column_text(*a, column) : tr("(absent)")));
+        diff_->setItem(r, 2, new QTableWidgetItem(b_text));
+        for (int c = 0; c < 3; ++c)
+            diff_->item(r, c)->setBackground(QColor(221, 235, 247)); // results, apart from the params
+    }
 }
 
 void RunBrowser::update_buttons() {
@@ -400,6 +465,10 @@ void RunBrowser::update_buttons() {
     open_button_->setEnabled(n >= 1);
     compare_button_->setEnabled(n >= 1);
     delete_button_->setEnabled(n >= 1 && bool(source_.remove));
+    // One run selected: make it the reference; none selected while one is set: clear it.
+    reference_button_->setEnabled(n == 1 || (n == 0 && !reference_.isEmpty()));
+    reference_button_->setText(n == 0 && !reference_.isEmpty() ? tr("Clear reference")
+                                                               : tr("Set as reference"));
 }
 
 bool RunBrowser::deleteSelected() {

@@ -59,6 +59,13 @@ RunOverlay::RunOverlay(QWidget* parent) : QWidget(parent) {
         if (i >= 0) setDashParameter(dash_box_->itemData(i).toString());
     });
     connect(log_y_box_, &QCheckBox::toggled, this, &RunOverlay::setLogY);
+    connect(plot_, &QCustomPlot::legendClick, this,
+            [this](QCPLegend*, QCPAbstractLegendItem* item, QMouseEvent*) {
+                auto* entry = qobject_cast<QCPPlottableLegendItem*>(item);
+                const QString run_id =
+                    entry ? graphs_.key(qobject_cast<QCPGraph*>(entry->plottable())) : QString();
+                if (!run_id.isEmpty()) setRunHidden(run_id, !isRunHidden(run_id));
+            });
     connect(smoothing_slider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
 
     auto* layout = new QVBoxLayout(this);
@@ -105,7 +112,33 @@ void RunOverlay::setRuns(const QVector<RunCurve>& runs) {
     if (!params.contains(color_param_)) color_param_ = params.isEmpty() ? QString() : params.front();
     if (!params.contains(dash_param_)) dash_param_.clear();
     keep_channels_apart();
+    choose_log_y();
     sync_controls();
+    rebuild();
+}
+
+void RunOverlay::choose_log_y() {
+    if (log_y_chosen_) return;
+    QVector<QVector<double>> series;
+    for (const RunCurve& run : runs_) {
+        QVector<double> values;
+        for (const QPointF& p : run.curves.value(metric_))
+            values.push_back(p.y());
+        series.push_back(values);
+    }
+    apply_log_y(series_scale_ratio(series) > kScaleRatioForLog);
+}
+
+void RunOverlay::apply_log_y(bool enabled) {
+    log_y_ = enabled;
+    set_log_axis(plot_->yAxis, enabled);
+}
+
+void RunOverlay::setRunHidden(const QString& run_id, bool hidden) {
+    if (hidden)
+        hidden_runs_.insert(run_id);
+    else
+        hidden_runs_.remove(run_id);
     rebuild();
 }
 
@@ -131,6 +164,7 @@ void RunOverlay::sync_controls() {
 
 void RunOverlay::setMetric(const QString& metric) {
     metric_ = metric;
+    choose_log_y();
     sync_controls();
     rebuild();
 }
@@ -172,8 +206,8 @@ Qt::PenStyle RunOverlay::dashOf(const QString& run_id) const {
 }
 
 void RunOverlay::setLogY(bool enabled) {
-    log_y_ = enabled;
-    set_log_axis(plot_->yAxis, enabled);
+    log_y_chosen_ = true;
+    apply_log_y(enabled);
     sync_controls();
     rebuild();
 }
@@ -255,10 +289,15 @@ void RunOverlay::rebuild() {
         g->setAdaptiveSampling(true);
         g->setData(keys, values);
         graphs_.insert(run.run_id, g);
+        if (isRunHidden(run.run_id)) { // still listed: a second click brings it back
+            g->setVisible(false);
+            if (auto* entry = plot_->legend->itemWithPlottable(g)) entry->setTextColor(QColor(170, 170, 170));
+        }
     }
     plot_->yAxis->setLabel(log_y_ ? tr("%1 (log scale)").arg(metric_) : metric_);
-    plot_->rescaleAxes();
+    plot_->rescaleAxes(/*onlyVisiblePlottables=*/true);
     plot_->yAxis->scaleRange(1.06);
+    include_decade_below(plot_->yAxis);
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -1,8 +1,11 @@
 // RunOverlay: several finished runs' curves of one metric on one chart, coloured by a chosen
-// swept parameter (lora_r along viridis, a_type by palette) so a sweep reads at a glance.
+// swept parameter (lora_r along viridis, a_type by palette) so a sweep reads at a glance. A click
+// on a legend entry hides that run's curve (and shows it again); the y axis turns log by itself
+// when the runs' values differ by more than kScaleRatioForLog, until the user sets it.
 #pragma once
 #include "widgets/compare_types.h"
 
+#include <QSet>
 #include <QStringList>
 #include <QWidget>
 
@@ -37,6 +40,8 @@ class RunOverlay : public QWidget {
     QString dashParameter() const { return dash_param_; }
     Qt::PenStyle dashOf(const QString& run_id) const;
     bool logY() const { return log_y_; }
+    bool logYChosenByUser() const { return log_y_chosen_; }
+    bool isRunHidden(const QString& run_id) const { return hidden_runs_.contains(run_id); }
     double smoothing() const { return smoothing_; }
 
     QCPGraph* graph(const QString& run_id) const; // nullptr when the run lacks the metric
@@ -49,13 +54,16 @@ class RunOverlay : public QWidget {
     void setMetric(const QString& metric);
     void setColorParameter(const QString& key);
     void setDashParameter(const QString& key);
-    void setLogY(bool enabled);
+    void setLogY(bool enabled); // the user's choice: no automatic switch after it
+    void setRunHidden(const QString& run_id, bool hidden);
     void setSmoothing(double weight); // EMA as in LiveCurves; 0 = raw
 
   private:
     void rebuild();
     void sync_controls();
     void keep_channels_apart(); // the dash param defaults to a varied one the colour does not show
+    void choose_log_y();        // log when the runs' scales differ by > kScaleRatioForLog
+    void apply_log_y(bool enabled);
     void on_mouse_move(QMouseEvent* event);
 
     QVector<RunCurve> runs_;
@@ -64,6 +72,8 @@ class RunOverlay : public QWidget {
     QString dash_param_;
     QMap<QString, Qt::PenStyle> dashes_; // by run id
     bool log_y_ = false;
+    bool log_y_chosen_ = false; // the user toggled log y: keep it
+    QSet<QString> hidden_runs_; // run ids whose curve a legend click hid
     double smoothing_ = 0.0;
     QMap<QString, QCPGraph*> graphs_; // by run id
     QMap<QString, QColor> colors_;    // by run id

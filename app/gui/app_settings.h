@@ -30,6 +30,8 @@ inline const Preference<QStringList> recent_experiments("paths/recent_experiment
 inline const Preference<QString> last_folder("paths/last_folder", {});
 inline const Preference<QString> data_folder("paths/data_folder", {}); // "" = default_data_folder()
 inline const Preference<QString> store_path("paths/store", {});        // "" = data folder's runs.sqlite
+// The Runs table's column chooser: column title -> shown, for the columns the user chose.
+inline const Preference<QVariantMap> runs_columns("runs/columns", {});
 inline const Preference<QString> theme("view/theme", QStringLiteral("system")); // system | light | dark
 } // namespace prefs
 

@@ -26,6 +26,10 @@ report::PivotTable build(const QString& store_path, const ExportChoice& choice) 
     request.stage = choice.stage.toStdString();
     request.mark_best = choice.mark_best;
     request.decimals = choice.decimals;
+    request.include_unfinished = choice.include_unfinished;
+    for (const QString& part : choice.where.split(QLatin1Char(','), Qt::SkipEmptyParts))
+        if (!part.trimmed().isEmpty())
+            request.where.push_back(report::parse_where(part.trimmed().toStdString()));
     store::StoreOptions options;
     options.mode = store::Database::Mode::ReadOnly;
     store::RunStore store(store_path.toStdString(), options);
@@ -101,9 +105,11 @@ QString export_text(const QString& store_path, const ExportChoice& choice, widge
     return qt(report::write_table(build(store_path, choice), to_core(format)));
 }
 
-ExportChoice default_export_choice(const QString& store_path, const QString& experiment) {
+ExportChoice default_export_choice(const QString& store_path, const QString& experiment,
+                                   bool include_unfinished) {
     ExportChoice choice;
     choice.experiment = experiment;
+    choice.include_unfinished = include_unfinished;
     store::StoreOptions options;
     options.mode = store::Database::Mode::ReadOnly;
     store::RunStore store(store_path.toStdString(), options);
@@ -111,9 +117,11 @@ ExportChoice default_export_choice(const QString& store_path, const QString& exp
     filter.experiment = experiment.toStdString();
     filter.with_params = true;
     std::map<std::string, std::set<std::string>> values;
-    for (const auto& run : store.list_runs(filter))
+    for (const auto& run : store.list_runs(filter)) {
+        if (!include_unfinished && run.status != store::RunStatus::Finished) continue;
         for (const auto& [key, value] : run.params)
             if (run::is_setting_param(key)) values[key].insert(value);
+    }
     std::vector<std::string> swept;
     for (const auto& [key, set] : values)
         if (set.size() > 1 && key != "seed") swept.push_back(key);

@@ -49,9 +49,31 @@ ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
     controls->addWidget(metric_box_);
     controls->addWidget(best_box_);
     controls->addWidget(update_button);
+    status_box_ = new QComboBox;
+    status_box_->addItem(tr("FINISHED runs"), false);
+    status_box_->addItem(tr("all runs (also KILLED, FAILED, …)"), true);
+    status_box_->setToolTip(tr("Which runs the table counts (rilq export --include-unfinished)"));
+    where_edit_ = new QLineEdit;
+    where_edit_->setPlaceholderText(tr("key=value, key=value"));
+    where_edit_->setToolTip(tr("Keep only runs whose param has this value, e.g. rilq.scope=model "
+                               "(rilq export --where)"));
+    auto* default_button = new QPushButton(tr("Default layout"));
+    default_button->setToolTip(tr("Rows and columns from the params this experiment sweeps"));
+    auto* filters = new QHBoxLayout;
+    filters->addWidget(new QLabel(tr("Runs")));
+    filters->addWidget(status_box_);
+    filters->addWidget(new QLabel(tr("Where")));
+    filters->addWidget(where_edit_, 1);
+    filters->addWidget(default_button);
+    message_ = new QLabel;
+    message_->setWordWrap(true);
+    message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    message_->hide();
     preview_ = new widgets::PivotPreview;
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
+    layout->addLayout(filters);
+    layout->addWidget(message_);
     layout->addWidget(preview_, 1);
 
     connect(update_button, &QPushButton::clicked, this, &ExportPanel::update);
@@ -60,6 +82,12 @@ ExportPanel::ExportPanel(QWidget* parent) : QWidget(parent) {
     connect(best_box_, &QCheckBox::toggled, this, &ExportPanel::update);
     connect(rows_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
     connect(cols_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
+    // Typed rows / columns are the user's: no later experiment replaces them.
+    connect(rows_edit_, &QLineEdit::textEdited, this, [this] { user_layout_ = true; });
+    connect(cols_edit_, &QLineEdit::textEdited, this, [this] { user_layout_ = true; });
+    connect(where_edit_, &QLineEdit::editingFinished, this, &ExportPanel::update);
+    connect(status_box_, &QComboBox::currentIndexChanged, this, &ExportPanel::use_default_layout);
+    connect(default_button, &QPushButton::clicked, this, &ExportPanel::useDefaultLayout);
     // A picked item updates at once; typed text when it is finished (not at every keystroke).
     connect(metric_box_, &QComboBox::activated, this, &ExportPanel::update);
     connect(metric_box_->lineEdit(), &QLineEdit::editingFinished, this, &ExportPanel::update);
@@ -78,7 +106,41 @@ ExportChoice ExportPanel::choice() const {
     c.stage = stage_box_->currentText();
     c.metric = metric_box_->currentText().trimmed();
     c.mark_best = best_box_->isChecked();
+    c.include_unfinished = status_box_->currentData().toBool();
+    c.where = where_edit_->text().trimmed();
     return c;
+}
+
+QString ExportPanel::messageText() const {
+    return message_->isHidden() ? QString() : message_->text();
+}
+
+void ExportPanel::show_message(const QString& text, bool is_error) {
+    message_is_error_ = is_error && !text.isEmpty();
+    message_->setText(text);
+    message_->setStyleSheet(message_is_error_ ? QStringLiteral("color: #b00020;") : QString());
+    message_->setVisible(!text.isEmpty());
+}
+
+void ExportPanel::setRowsAndColumns(const QString& rows, const QString& cols) {
+    user_layout_ = true;
+    rows_edit_->setText(rows);
+    cols_edit_->setText(cols);
+    update();
+}
+
+void ExportPanel::setIncludeUnfinished(bool include) {
+    status_box_->setCurrentIndex(include ? 1 : 0); // re-lays out and updates
+}
+
+void ExportPanel::setWhere(const QString& where) {
+    where_edit_->setText(where);
+    update();
+}
+
+void ExportPanel::useDefaultLayout() {
+    user_layout_ = false;
+    use_default_layout();
 }
 
 void ExportPanel::setExperiments(const QStringList& names, const QString& current) {
@@ -98,13 +160,19 @@ void ExportPanel::setExperiment(const QString& name) {
 
 void ExportPanel::use_default_layout() {
     const QString experiment = experiment_box_->currentText();
-    if (!experiment.isEmpty() && !store_path_.isEmpty()) {
+    layout_note_.clear();
+    if (!experiment.isEmpty() && !store_path_.isEmpty() && !user_layout_) {
         try {
-            const ExportChoice c = default_export_choice(store_path_, experiment);
+            const ExportChoice c =
+                default_export_choice(store_path_, experiment, status_box_->currentData().toBool());
+            if (c.rows != rows_edit_->text() || c.cols != cols_edit_->text())
+                layout_note_ = tr("Rows %1, columns %2: what %3 sweeps (type your own, or Default layout "
+                                  "to come back).")
+                                   .arg(c.rows, c.cols, experiment);
             rows_edit_->setText(c.rows);
             cols_edit_->setText(c.cols);
         } catch (const std::exception& e) {
-            Q_EMIT errorOccurred(tr("Export of %1: %2").arg(experiment, QString::fromUtf8(e.what())));
+            layout_note_ = tr("Export of %1: %2").arg(experiment, QString::fromUtf8(e.what()));
         }
     }
     update();
@@ -115,6 +183,9 @@ void ExportPanel::update() {
     if (c.experiment.isEmpty() || store_path_.isEmpty()) {
         preview_->setTable({});
         preview_->setExporter({});
+        show_message(store_path_.isEmpty() ? QString()
+                                           : tr("No experiment in the run store yet: run one from Setup."),
+                     false);
         return;
     }
     try {
@@ -123,10 +194,13 @@ void ExportPanel::update() {
         preview_->setExporter(
             [path, c](widgets::PivotFormat format) { return export_text(path, c, format); });
         preview_->setSuggestedFileName(c.experiment + QStringLiteral("-") + c.rows);
+        show_message(layout_note_, false);
     } catch (const std::exception& e) {
         preview_->setTable({});
         preview_->setExporter({});
-        Q_EMIT errorOccurred(tr("Export of %1: %2").arg(c.experiment, QString::fromUtf8(e.what())));
+        const QString message = tr("Export of %1: %2").arg(c.experiment, QString::fromUtf8(e.what()));
+        show_message(message, true);
+        Q_EMIT errorOccurred(message);
     }
 }
 

@@ -1,4 +1,4 @@
-// rilq-workbench [EXPERIMENT.json] [--db FILE] [--screenshot DIR] [--run-demo]
+// rilq-workbench [EXPERIMENT.json] [--db FILE] [--screenshot DIR] [--run-demo] [--run]
 // rilq-workbench --headless [EXPERIMENT.json] [--db FILE]: the same experiment in the terminal
 // (exactly `rilq run EXPERIMENT --samples PROMPT`), printing the table and generated samples.
 // Wiring only: options, runtime set-up, the window.
@@ -89,8 +89,13 @@ int main(int argc, char** argv) {
         QStringLiteral("headless"),
         QStringLiteral("Run the experiment (default: the demo) in the terminal and "
                        "print its table; no window."));
+    const QCommandLineOption run_now(
+        QStringLiteral("run"),
+        QStringLiteral(
+            "Start the experiment at once; with --screenshot, the pictures are taken when it ends."));
     parser.addOption(db);
     parser.addOption(shots);
+    parser.addOption(run_now);
     parser.addOption(run_demo);
     parser.addOption(headless);
     parser.process(app);
@@ -113,6 +118,10 @@ int main(int argc, char** argv) {
     window.show();
     if (parser.isSet(run_demo) && !screenshot)
         QTimer::singleShot(0, &window, [&window] { window.runDemo(); });
+    if (parser.isSet(run_now))
+        QTimer::singleShot(0, &window, [&window] {
+            if (!window.startRuns()) QApplication::exit(1);
+        });
     // SIGTERM, SIGINT, SIGHUP: quit; the window's destructor cancels a running experiment, which
     // ends KILLED with its best adapters saved (core/util/stop_signals.h).
     rilq::install_stop_signals();
@@ -122,7 +131,7 @@ int main(int argc, char** argv) {
     });
     stop_poll.start(200);
     if (screenshot) {
-        QTimer::singleShot(300, &window, [&window, dir = parser.value(shots)] {
+        const auto take = [&window, dir = parser.value(shots)] {
             QString error;
             const bool ok = window.saveScreenshots(dir, &error);
             if (!ok)
@@ -132,7 +141,12 @@ int main(int argc, char** argv) {
                              qPrintable(QDir(dir).absolutePath()));
             // An error met on the way (a corrupt store, say) was printed above: exit 1 for it too.
             QApplication::exit(ok && window.errorCount() == 0 ? 0 : 1);
-        });
+        };
+        // After a --run, the pictures show the finished sweep (every view follows it).
+        if (parser.isSet(run_now))
+            QObject::connect(&window, &rilq::gui::MainWindow::runsFinished, &window, take);
+        else
+            QTimer::singleShot(300, &window, take);
     }
     return QApplication::exec();
 }

@@ -102,6 +102,14 @@ void MainWindow::build_views() {
     connect(queue_, &widgets::RunQueueView::cancelAllRequested, this, &MainWindow::cancelRuns);
     connect(browser_, &widgets::RunBrowser::openRequested, this, &MainWindow::openRun);
     connect(browser_, &widgets::RunBrowser::compareRequested, this, &MainWindow::compareRuns);
+    connect(browser_, &widgets::RunBrowser::runSelectionChanged, this, &MainWindow::on_browser_selection);
+    connect(browser_, &widgets::RunBrowser::columnChoicesChanged, this,
+            [](const QMap<QString, bool>& choices) {
+                QVariantMap stored;
+                for (auto it = choices.begin(); it != choices.end(); ++it)
+                    stored.insert(it.key(), it.value());
+                prefs::runs_columns.set(stored);
+            });
     connect(browser_, &widgets::RunBrowser::errorOccurred, this,
             [this](const QString& m) { report_error(m, "store"); });
     connect(browser_, &widgets::RunBrowser::runsDeleted, this, [this] { export_->update(); });
@@ -194,6 +202,11 @@ void MainWindow::build_menus() {
 }
 
 void MainWindow::restore_settings() {
+    QMap<QString, bool> columns;
+    const QVariantMap stored = prefs::runs_columns.get();
+    for (auto it = stored.begin(); it != stored.end(); ++it)
+        columns.insert(it.key(), it.value().toBool());
+    browser_->setColumnChoices(columns);
     restoreGeometry(prefs::window_geometry.get());
     restoreState(prefs::window_state.get());
     apply_theme(prefs::theme.get());
@@ -383,12 +396,20 @@ bool MainWindow::saveScreenshots(const QString& dir, QString* error) {
         QCoreApplication::processEvents();
         live_->replotNow();
         QCoreApplication::processEvents();
-        const QString path = QDir(dir).filePath(name + QStringLiteral(".png"));
-        if (!grab().save(path, "PNG")) {
-            if (error) *error = tr("%1: cannot write").arg(path);
-            return false;
+        QStringList shots = {name};
+        if (name == QLatin1String("compare")) shots << QStringLiteral("compare-scatter");
+        for (const QString& shot : shots) {
+            // Compare's second figure tab (params vs metric) is a picture of its own.
+            compare_->figureTabs()->setCurrentIndex(shot == QLatin1String("compare-scatter") ? 1 : 0);
+            QCoreApplication::processEvents();
+            const QString path = QDir(dir).filePath(shot + QStringLiteral(".png"));
+            if (!grab().save(path, "PNG")) {
+                if (error) *error = tr("%1: cannot write").arg(path);
+                return false;
+            }
         }
     }
+    compare_->figureTabs()->setCurrentIndex(0);
     return true;
 }
 

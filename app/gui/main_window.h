@@ -59,7 +59,8 @@ class MainWindow : public QMainWindow {
     // Views by screenshot name: setup, queue, live, layers, runs, compare, export.
     QStringList viewNames() const;
     bool showView(const QString& name);
-    // Grabs every view to dir/<name>.png (and the log as log.png); false + message on failure.
+    // Grabs every view to dir/<name>.png, and Compare's params-vs-metric tab to
+    // compare-scatter.png; false + message on failure.
     bool saveScreenshots(const QString& dir, QString* error = nullptr);
     // What File -> Save chart saves: the current view's largest visible chart; nullptr if none.
     QCustomPlot* currentChart() const;
@@ -77,7 +78,11 @@ class MainWindow : public QMainWindow {
     bool runDemo();                    // opens experiments/demo.json and starts it
     void cancelRuns();                 // the running point ends KILLED (and the points after it)
     void openRun(const QString& uuid); // curves + layer views of a stored run
-    void compareRuns(const QStringList& uuids);
+    void compareRuns(const QStringList& uuids); // followRuns, then shows the Compare tab
+    // Compare (curves, rank figures), Layers (the last run with layer stats) and Export (the
+    // experiment) show these runs, without changing the tab: what a sweep in progress, a sweep
+    // that just ended and a selection in Runs all do, so no view needs re-picking.
+    void followRuns(const QStringList& uuids);
     void openLatestRun(); // the newest run of the store, if any
     void refreshStoreViews();
 
@@ -101,6 +106,7 @@ class MainWindow : public QMainWindow {
     void on_run_started(int index, int count, const QString& uuid, const QString& name, int total_steps);
     void on_run_finished(int index, const QString& uuid, widgets::RunStatus status, const QString& message);
     void on_experiment_finished(int finished, int total, const QString& error);
+    void on_browser_selection(const QStringList& uuids);
 
     StoreBridge store_;
     QString data_folder_;
@@ -108,6 +114,7 @@ class MainWindow : public QMainWindow {
     int error_count_ = 0;
     bool running_ = false;
     int run_total_steps_ = 0;
+    QStringList sweep_run_ids_; // runs the current (or last) sweep started, in order
 
     QTabWidget* tabs_ = nullptr;
     widgets::ExperimentForm* form_ = nullptr;

@@ -86,6 +86,7 @@ bool MainWindow::startRuns() {
     }
     queue_->clear();
     live_->clearRuns();
+    sweep_run_ids_.clear();
     for (const auto& config : experiment.runs)
         queue_->addRun(QString::number(config.index), QString::fromStdString(config.run_name),
                        config.train.approx_total_steps);
@@ -119,6 +120,7 @@ void MainWindow::cancelRuns() {
 void MainWindow::on_run_started(int index, int, const QString& uuid, const QString& name, int) {
     queue_->setStatus(QString::number(index), widgets::RunStatus::Running);
     live_->addRun(uuid, name);
+    sweep_run_ids_ << uuid;
 }
 
 void MainWindow::on_run_finished(int index, const QString&, widgets::RunStatus status,
@@ -127,6 +129,7 @@ void MainWindow::on_run_finished(int index, const QString&, widgets::RunStatus s
     if (status == widgets::RunStatus::Failed)
         statusBar()->showMessage(tr("run failed: %1").arg(message), 10000);
     browser_->refresh();
+    followRuns(sweep_run_ids_); // the sweep's results so far, the finished run's layers
 }
 
 void MainWindow::on_experiment_finished(int finished, int total, const QString& error) {
@@ -143,6 +146,7 @@ void MainWindow::on_experiment_finished(int finished, int total, const QString& 
     else
         statusBar()->showMessage(queue_->overallText(), 10000); // the queue's own count, so they agree
     refreshStoreViews();
+    followRuns(sweep_run_ids_);
     Q_EMIT runsFinished(finished, total, error);
 }
 
@@ -175,22 +179,56 @@ void MainWindow::openRun(const QString& uuid) {
 }
 
 void MainWindow::compareRuns(const QStringList& uuids) {
+    followRuns(uuids);
+    tabs_->setCurrentWidget(compare_);
+}
+
+void MainWindow::followRuns(const QStringList& uuids) {
+    if (uuids.isEmpty()) return;
+    QString experiment;
+    for (const auto& run : browser_->runs())
+        if (run.uuid == uuids.front()) experiment = run.experiment;
     try {
         QVector<widgets::RunCurve> curves;
         for (const QString& uuid : uuids)
             curves.push_back(store_.runCurve(uuid));
         compare_->setRuns(curves);
-        QString experiment;
+        QVector<widgets::BrowserRun> results;
         for (const auto& run : browser_->runs())
-            if (!uuids.isEmpty() && run.uuid == uuids.front()) experiment = run.experiment;
+            if (uuids.contains(run.uuid)) results.push_back(run);
+        compare_->setResults(results);
         if (!experiment.isEmpty()) {
             compare_->setSweep(store_.rankSweep(experiment));
             compare_->setAccuracySweep(store_.accuracySweep(experiment));
             export_->setExperiment(experiment);
         }
-        tabs_->setCurrentWidget(compare_);
+        // The newest of the runs that has layer statistics (rank 0 has its quantized ones too).
+        for (auto it = uuids.rbegin(); it != uuids.rend(); ++it) {
+            const widgets::LayerStatsTable stats = store_.layerStats(*it);
+            if (stats.isEmpty()) continue;
+            layers_->setStats(stats);
+            break;
+        }
     } catch (const std::exception& e) {
-        report_error(tr("Comparing runs: %1").arg(QString::fromUtf8(e.what())), QStringLiteral("store"));
+        report_error(tr("Showing runs: %1").arg(QString::fromUtf8(e.what())), QStringLiteral("store"));
+    }
+}
+
+// A selection in Runs: Compare, Layers and Export follow it; Live curves too while no sweep
+// streams into it.
+void MainWindow::on_browser_selection(const QStringList& uuids) {
+    if (uuids.isEmpty()) return;
+    followRuns(uuids);
+    if (running_) return;
+    try {
+        live_->clearRuns();
+        for (const QString& uuid : uuids) {
+            live_->addRun(uuid, store_.runLabel(uuid));
+            live_->appendBatch(store_.liveCurves(uuid));
+        }
+        live_->fitToData();
+    } catch (const std::exception& e) {
+        report_error(tr("Showing runs: %1").arg(QString::fromUtf8(e.what())), QStringLiteral("store"));
     }
 }
 

@@ -9,6 +9,7 @@
 #include "core/report/task_metric.h"
 #include "core/run/config_document.h" // is_setting_param: locations are not settings
 #include "core/run/layer_stats.h"
+#include "core/store/run_stages.h"
 #include "core/store/run_store.h"
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,26 @@ store::RunStore open_read_only(const QString& path) {
     store::StoreOptions options;
     options.mode = store::Database::Mode::ReadOnly;
     return store::RunStore(path.toStdString(), options);
+}
+
+// The Runs table's PPL columns of one run: "PPL <dataset label> · <stage>", datasets in the
+// order the run evaluated them, stages in core's order (fp, quantized, compensated, finetuned).
+// The label is the run's datasets.<name>.label param (what export tables head columns with).
+void append_perplexities(const std::map<std::string, std::string>& params,
+                         const std::vector<store::EvalResult>& results,
+                         QVector<QPair<QString, double>>& out) {
+    std::vector<std::string> datasets;
+    for (const auto& r : results)
+        if (std::find(datasets.begin(), datasets.end(), r.dataset) == datasets.end())
+            datasets.push_back(r.dataset);
+    for (const std::string& dataset : datasets) {
+        const auto label = params.find("datasets." + dataset + ".label");
+        const QString shown = qt(label != params.end() && !label->second.empty() ? label->second : dataset);
+        for (const std::string& stage : store::run_stages())
+            for (const auto& r : results)
+                if (r.dataset == dataset && r.stage == stage)
+                    out.push_back({QStringLiteral("PPL %1 · %2").arg(shown, qt(stage)), r.ppl});
+    }
 }
 
 } // namespace
@@ -57,6 +78,7 @@ QVector<widgets::BrowserRun> StoreBridge::listRuns() const {
             if (run::is_setting_param(key)) row.params.insert(qt(key), qt(value));
         for (const auto& [key, m] : s.metrics)
             if (m.has_best) row.best.insert(qt(key), m.min);
+        append_perplexities(s.params, store.eval_results(s.uuid), row.perplexity);
         for (const auto& [column, value] : task_score_columns(store.task_scores(s.uuid)))
             row.accuracy.push_back({qt(task_score_column_label(column)), value});
         rows.push_back(row);
@@ -91,8 +113,8 @@ widgets::RunCurve StoreBridge::runCurve(const QString& uuid) const {
     widgets::RunCurve curve;
     curve.run_id = uuid;
     curve.label = qt(store.get_run(id).summary.name);
-    for (const auto& [key, value] : store.params(id))
-        curve.params.insert(qt(key), qt(value));
+    for (const auto& [key, value] : store.params(id)) // settings only: an output folder colours nothing
+        if (run::is_setting_param(key)) curve.params.insert(qt(key), qt(value));
     for (const auto& key : store.metric_keys(id)) {
         QVector<QPointF> points;
         for (const auto& p : store.metric_history(id, key))

@@ -7,6 +7,7 @@
 #include "core/store/run_store.h"
 #include "core/util/runtime.h"
 #include "tests/support/test_support.h"
+#include "tiny_gui_experiment.h"
 #include "widget_test_support.h"
 #include "widgets/experiment_form.h"
 #include "widgets/live_curves.h"
@@ -35,24 +36,6 @@ using namespace rilq;
 using nlohmann::json;
 
 namespace {
-
-json tiny_experiment(int steps) {
-    QFile file(
-        QString::fromStdString(rilq::test::test_data("../../experiments/stories260k-rank-sweep.json")));
-    if (!file.open(QIODevice::ReadOnly)) return {};
-    json doc = json::parse(file.readAll().toStdString());
-    doc["name"] = "gui-tiny";
-    doc["data_root"] = rilq::test::shared_data();
-    doc["rilq"]["lora_r"] = json::parse("[0, 2]");
-    doc["rilq"]["approx_total_steps"] = steps;
-    doc["rilq"]["calib_num_samples"] = 20;
-    doc["rilq"]["calib_max_length"] = 64;
-    doc["rilq"]["approx_eval_steps"] = 1;
-    doc["rilq"]["gradient_accumulation_steps"] = 1;
-    doc["eval"]["seqlen"] = 64;
-    doc["datasets"]["tinystories_eval"]["max_windows"] = 4;
-    return doc;
-}
 
 // The shipped chain (RILQ, then IR-QLoRA's fine-tuning) cut to seconds: rank 2, 4 RILQ updates,
 // 6 fine-tuning updates with an eval every 2, no task scoring.
@@ -139,7 +122,7 @@ class TestGuiRun : public QObject {
         {
             QFile file(path);
             QVERIFY(file.open(QIODevice::WriteOnly));
-            file.write(QByteArray::fromStdString(tiny_experiment(4).dump(2)));
+            file.write(QByteArray::fromStdString(rilq::test::tiny_gui_experiment(4).dump(2)));
         }
         gui::MainWindow window(dir.filePath("runs.sqlite"));
         QVERIFY(window.openExperiment(path));
@@ -209,7 +192,7 @@ class TestGuiRun : public QObject {
     void runCancelReopen() {
         QTemporaryDir dir;
         gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
-        window.form()->setDocument(tiny_experiment(400));
+        window.form()->setDocument(rilq::test::tiny_gui_experiment(400));
         QVERIFY2(window.form()->isValid(), qPrintable(window.form()->issues().value(0).message));
         QSignalSpy finished(&window, &gui::MainWindow::runsFinished);
         QSignalSpy points(window.worker(), &gui::RunWorker::curvePoints);
@@ -280,7 +263,7 @@ class TestGuiRun : public QObject {
         QTemporaryDir dir;
         gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
         rilq::test::show_offscreen(&window, QSize(1200, 800));
-        window.form()->setDocument(tiny_experiment(16));
+        window.form()->setDocument(rilq::test::tiny_gui_experiment(16));
         QSignalSpy finished(&window, &gui::MainWindow::runsFinished);
         QElapsedTimer clock;
         qint64 last = 0, worst = 0;

@@ -323,11 +323,15 @@ class TestGuiStore : public QObject {
         ro.mode = store::Database::Mode::ReadOnly;
         store::RunStore s(path.toStdString(), ro);
         const auto expected = s.diff_params(sel[0].toStdString(), sel[1].toStdString());
+        // The params that differ (the store's diff), then the results: PPL at each stage, best losses.
         const auto rows = browser.diffRows();
-        QCOMPARE(rows.size(), int(expected.size()));
+        QCOMPARE(rows.size(), int(expected.size()) + 5);
+        for (size_t i = 0; i < expected.size(); ++i)
+            QCOMPARE(rows[int(i)][0], QString::fromStdString(expected[i].key));
         QCOMPARE(rows.front()[0], QString("rilq.lora_r"));
+        QCOMPARE(rows[int(expected.size())][0], QString("PPL TinyStories · fp"));
         browser.setDiffOnly(false);
-        QCOMPARE(browser.diffRows().size(), 3); // every setting of the two runs (labels are not settings)
+        QCOMPARE(browser.diffRows().size(), 3 + 5); // every setting of the two runs (labels are not settings)
     }
 
     void deleteAsksThenRemoves() {
