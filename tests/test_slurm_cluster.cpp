@@ -20,6 +20,7 @@
 
 #include "tests/support/test_main.h"
 
+#include <QElapsedTimer>
 #include <QProcess>
 #include <QTemporaryDir>
 
@@ -338,8 +339,11 @@ class TestSlurmCluster : public QObject {
         auto local = start_rilq({"run", QString::fromStdString(root + "/sweep.json"), "--db",
                                  QString::fromStdString(root + "/local.sqlite")},
                                 root, QProcessEnvironment::systemEnvironment());
+        QElapsedTimer clock;
+        clock.start();
         if (!local->waitForFinished(300000) || local->exitCode() != 0)
             qWarning("the local sweep failed: %s", local->readAll().constData());
+        qInfo("local sweep: %.1f s", static_cast<double>(clock.elapsed()) / 1000.0);
         return root + "/local.sqlite";
     }
 
@@ -357,12 +361,20 @@ class TestSlurmCluster : public QObject {
                                              QString::fromStdString(root + "/job")} +
                                      options,
                                  root, cluster_->environment());
+        QElapsedTimer clock;
+        clock.start();
         QVERIFY(remote->waitForFinished(300000));
         const QByteArray said = remote->readAll();
         QVERIFY2(remote->exitCode() == 0, said.constData());
+        // Submission to the last import, for the README's shared-preparation comparison.
+        qInfo("%s sweep through Slurm: %.1f s", tag.c_str(), static_cast<double>(clock.elapsed()) / 1000.0);
 
         store::RunStore mine(reference, read_only());
         store::RunStore main(root + "/main.sqlite", read_only());
+        int64_t task_seconds = 0; // what the array's tasks ran, as Slurm counts it
+        for (const auto& r : main.list_runs())
+            task_seconds += std::stoll(main.get_run(r.uuid).tags.at("slurm.elapsed_s"));
+        qInfo("%s: the array's tasks ran %lld s in all", tag.c_str(), static_cast<long long>(task_seconds));
         for (const std::string name : {"lora_r=1", "lora_r=2"}) {
             const store::RunSummary a = run_named(mine, name);
             const store::RunSummary b = run_named(main, name);

@@ -6,6 +6,7 @@
 //  - progress lines are there, and at most one per ProgressLine::kLogIntervalS seconds of the
 //    run (plus the first, printed at once);
 //  - the run's own news (PPL, validations, the final status) is still printed, one line each.
+// (Its runtime is mostly the point's fixed cost; a few seconds of training show the throttle.)
 #include "tests/fault/fault_binaries.h"
 #include "tests/support/test_support.h"
 
@@ -40,8 +41,8 @@ nlohmann::json job_log_experiment() {
         "base_model": "stories260K/stories260K.bin", "tokenizer": "stories260K/tok512.bin",
         "lora_r": 2, "lora_alpha": 16, "dtype": "fp32", "output_dir": "out/{run}",
         "calib_dataset": "calib", "calib_num_samples": 8, "calib_val_ratio": 0.25, "calib_max_length": 32,
-        "approx_total_steps": 600, "approx_lr": 3e-3, "approx_batch_size": 1,
-        "gradient_accumulation_steps": 2, "approx_eval_steps": 200, "approx_early_stop": false
+        "approx_total_steps": 160, "approx_lr": 3e-3, "approx_batch_size": 1,
+        "gradient_accumulation_steps": 2, "approx_eval_steps": 40, "approx_early_stop": false
       },
       "quant": {"method": "rtn", "bits": 2, "group_size": 64},
       "eval": {"datasets": ["heldout"], "seqlen": 64}
@@ -85,9 +86,10 @@ class TestSlurmJobLogs : public QObject {
               static_cast<long long>(out.size()));
         QVERIFY2(progress >= 1, out.constData());
         QVERIFY2(progress <= static_cast<int>(elapsed_s / interval_s) + 1, out.constData());
-        // started, PPL fp / quantized / compensated, 4 validations, finished, FINISHED.
-        QVERIFY2(news >= 8, out.constData());
-        QVERIFY2(out.contains("[1/1] job-log: FINISHED"), out.constData());
+        for (const char* line : {"[1/1] job-log: PPL quantized heldout ", "[1/1] job-log: PPL compensated heldout ",
+                                 "[1/1] job-log: update 40 v_loss ", "[1/1] job-log: FINISHED"})
+            QVERIFY2(out.contains(line), (std::string(line) + " not in:\n" + out.toStdString()).c_str());
+        QVERIFY(news >= 4);
     }
 };
 

@@ -30,7 +30,7 @@ class TestGuiBackend : public QObject {
     void choiceIsRememberedAcrossWindows() {
         QTemporaryDir dir;
         {
-            gui::MainWindow window(dir.filePath("runs.sqlite"));
+            gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
             auto* box = window.findChild<QComboBox*>(QStringLiteral("runBackend"));
             QVERIFY(box);
             QCOMPARE(box->count(), int(cluster::run_backend_names().size()));
@@ -56,7 +56,7 @@ class TestGuiBackend : public QObject {
         }
         gui::save_backend_choice(choice);
 
-        gui::MainWindow again(dir.filePath("runs.sqlite"));
+        gui::MainWindow again(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
         QCOMPARE(again.findChild<QComboBox*>(QStringLiteral("runBackend"))->currentText(),
                  QStringLiteral("slurm"));
         const gui::RunBackendChoice saved = gui::load_backend_choice();
