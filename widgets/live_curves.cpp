@@ -31,6 +31,10 @@ QPen kind_pen(CurveKind kind, const QColor& color) {
         return QPen(color, 1.0, Qt::SolidLine);
     case CurveKind::Validation:
         return QPen(color, 2.2, Qt::SolidLine);
+    case CurveKind::SftTrain:
+        return QPen(color, 1.0, Qt::DashDotLine);
+    case CurveKind::SftValidation:
+        return QPen(color, 2.2, Qt::DashLine);
     }
     return QPen(color);
 }
@@ -92,7 +96,8 @@ bool LiveCurves::isEmpty() const {
     return content_->isEmpty();
 }
 
-// Grey sample lines that explain the line styles once, instead of four legend rows per run.
+// Grey sample lines that explain the line styles once, instead of four legend rows per run. The
+// fine-tuning keys join the legend with the first fine-tuning point (show_finetune_kinds).
 void LiveCurves::build_style_legend() {
     for (int k = 0; k < kCurveKindCount; ++k) {
         QCPGraph* g = plot_->addGraph();
@@ -100,10 +105,28 @@ void LiveCurves::build_style_legend() {
         QPen key = kind_pen(CurveKind(k), QColor(110, 110, 110));
         key.setWidthF(std::max(1.6, key.widthF())); // an empty legend key costs nothing to draw bold
         g->setPen(key);
-        if (CurveKind(k) == CurveKind::Validation)
+        if (is_evaluation_curve(CurveKind(k)))
             g->setScatterStyle(
                 QCPScatterStyle(QCPScatterStyle::ssCircle, QColor(110, 110, 110), Qt::white, 6));
+        style_keys_[k] = g;
+        if (is_finetune_curve(CurveKind(k))) g->removeFromLegend();
     }
+}
+
+void LiveCurves::show_finetune_kinds() {
+    if (finetune_shown_) return;
+    finetune_shown_ = true;
+    for (int k = 0; k < kCurveKindCount; ++k)
+        if (is_finetune_curve(CurveKind(k))) style_keys_[k]->addToLegend();
+    for (const QString& id : run_order_) { // the style keys stay together above the runs
+        runs_.at(id).legend_entry->removeFromLegend();
+        runs_.at(id).legend_entry->addToLegend();
+    }
+    toolbar_->setFinetuneKindsAvailable(true);
+}
+
+bool LiveCurves::finetuneKindsShown() const {
+    return finetune_shown_;
 }
 
 void LiveCurves::update_axis_labels() {
@@ -133,7 +156,7 @@ void LiveCurves::addRun(const QString& run_id, const QString& label, const QColo
         s.raw = plot_->addGraph();
         s.raw->setAdaptiveSampling(true);
         s.raw->removeFromLegend();
-        if (CurveKind(k) != CurveKind::Validation) {
+        if (!is_evaluation_curve(CurveKind(k))) {
             s.smoothed = plot_->addGraph();
             s.smoothed->setAdaptiveSampling(true);
             s.smoothed->removeFromLegend();
@@ -227,6 +250,7 @@ double LiveCurves::x_of(const CurvePoint& p) const {
 void LiveCurves::appendPoints(const QString& run_id, CurveKind kind, const QVector<CurvePoint>& points) {
     if (points.isEmpty()) return;
     Run& run = ensure_run(run_id);
+    if (is_finetune_curve(kind)) show_finetune_kinds();
     Series& s = run.series[kind_index(kind)];
     const int first_new = int(s.points.size());
     QVector<double> keys, raw_values, smooth_values;
@@ -314,7 +338,7 @@ void LiveCurves::apply_series_style(Run& run, CurveKind kind) {
     Series& s = run.series[kind_index(kind)];
     const bool visible = kind_visible_[kind_index(kind)];
     const QPen pen = kind_pen(kind, run.color);
-    if (!s.smoothed) { // validation: measured values, line with dots
+    if (!s.smoothed) { // evaluations: measured values, line with dots
         s.raw->setPen(pen);
         s.raw->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, run.color, Qt::white, 6));
         s.raw->setVisible(visible);
@@ -436,7 +460,9 @@ bool LiveCurves::showReadoutAt(const QPointF& pixel) {
             const double shown = (hit.graph->data()->constBegin() + hit.index)->value;
             QString text = QString("%1 · %2\n").arg(run.label, curve_kind_label(CurveKind(k)));
             if (point)
-                text += tr("step %1 · %2\n").arg(point->step).arg(format_wall_time(point->wall_time_s));
+                text += (is_finetune_curve(CurveKind(k)) ? tr("SFT step %1 · %2\n") : tr("step %1 · %2\n"))
+                            .arg(point->step)
+                            .arg(format_wall_time(point->wall_time_s));
             text += tr("loss %1").arg(shown, 0, 'g', 5);
             if (point && hit.graph == s.smoothed) text += tr("  (raw %1)").arg(point->value, 0, 'g', 5);
             readout_->show(hit, text, run.color.darker(140));

@@ -53,13 +53,15 @@ class LiveCurves : public QWidget {
     bool logY() const { return log_y_; }
     XAxisMode xAxisMode() const { return x_mode_; }
     bool kindVisible(CurveKind kind) const { return kind_visible_[kind_index(kind)]; }
+    // Some run has fine-tuning points: their legend keys and toggles are shown.
+    bool finetuneKindsShown() const;
 
     // ---- what is drawn (for tests, export and the hover read-out) ----
     QCustomPlot* plot() const { return plot_; }
-    // Training kinds: the faint raw curve; Validation: the only curve (never smoothed: it decides
-    // early stopping, so it is shown as measured).
+    // Training kinds: the faint raw curve; evaluation kinds: the only curve (never smoothed:
+    // validation decides early stopping, so it is shown as measured).
     QCPGraph* rawGraph(const QString& run_id, CurveKind kind) const;
-    // Training kinds: the EMA-smoothed curve; Validation: nullptr.
+    // Training kinds: the EMA-smoothed curve; evaluation kinds: nullptr.
     QCPGraph* smoothedGraph(const QString& run_id, CurveKind kind) const;
     QCPGraph* bestMarker(const QString& run_id) const;               // one point once validation exists
     QCPItemStraightLine* earlyStopLine(const QString& run_id) const; // nullptr until setEarlyStop
@@ -124,6 +126,7 @@ class LiveCurves : public QWidget {
     void on_mouse_move(QMouseEvent* event);
     void build_controls();
     void build_style_legend();
+    void show_finetune_kinds();
     void update_axis_labels();
 
     QCustomPlot* plot_ = nullptr;
@@ -138,7 +141,9 @@ class LiveCurves : public QWidget {
     double smoothing_weight_ = 0.6;
     bool log_y_ = false;
     XAxisMode x_mode_ = XAxisMode::Step;
-    std::array<bool, kCurveKindCount> kind_visible_{{true, true, true, true}};
+    std::array<bool, kCurveKindCount> kind_visible_{{true, true, true, true, true, true}};
+    std::array<QCPGraph*, kCurveKindCount> style_keys_{}; // grey legend samples, one per kind
+    bool finetune_shown_ = false;                         // a fine-tuning point has arrived
     bool auto_range_ = true;
     int replot_count_ = 0;
 };

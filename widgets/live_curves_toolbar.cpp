@@ -45,10 +45,11 @@ LiveCurvesToolbar::LiveCurvesToolbar(QWidget* parent) : QWidget(parent) {
     bar->addWidget(x_mode_box_);
     bar->addSpacing(12);
 
-    const char* short_names[kCurveKindCount] = {"model", "GT", "total", "validation"};
+    const char* short_names[kCurveKindCount] = {"model", "GT", "total", "validation", "SFT", "SFT eval"};
     for (int k = 0; k < kCurveKindCount; ++k) {
         kind_boxes_[k] = new QCheckBox(tr(short_names[k]), this);
         kind_boxes_[k]->setChecked(true);
+        kind_boxes_[k]->setVisible(!is_finetune_curve(CurveKind(k)));
         kind_boxes_[k]->setToolTip(curve_kind_label(CurveKind(k)));
         connect(kind_boxes_[k], &QCheckBox::toggled, this,
                 [this, k](bool on) { Q_EMIT kindToggled(CurveKind(k), on); });
@@ -61,6 +62,11 @@ LiveCurvesToolbar::LiveCurvesToolbar(QWidget* parent) : QWidget(parent) {
     fit->setToolTip(tr("Fit all data and follow new points (double-click on the chart does the same)"));
     connect(fit, &QToolButton::clicked, this, &LiveCurvesToolbar::fitRequested);
     bar->addWidget(fit);
+}
+
+void LiveCurvesToolbar::setFinetuneKindsAvailable(bool available) {
+    for (int k = 0; k < kCurveKindCount; ++k)
+        if (is_finetune_curve(CurveKind(k))) kind_boxes_[k]->setVisible(available);
 }
 
 void LiveCurvesToolbar::setLogY(bool enabled) {

@@ -23,6 +23,9 @@ class LiveCurvesToolbar : public QWidget {
     void setSmoothing(double weight); // slider steps of 0.01, 0 .. 0.99
     void setXAxisMode(rilq::widgets::XAxisMode mode);
     void setKindVisible(rilq::widgets::CurveKind kind, bool visible);
+    // The fine-tuning toggles stay hidden until some run has a fine-tuning stage.
+    void setFinetuneKindsAvailable(bool available);
+    QCheckBox* kindBox(rilq::widgets::CurveKind kind) const { return kind_boxes_[int(kind)]; }
 
   Q_SIGNALS:
     void logYToggled(bool enabled);

@@ -3,7 +3,9 @@
 
 #include "app/gui/store_bridge.h"
 
+#include "core/finetune/finetune_record.h"
 #include "core/run/experiment_config.h"
+#include "core/run/finetune_stage.h"
 #include "core/run/runner.h"
 
 #include <QMetaType>
@@ -112,10 +114,10 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
         break;
     case Kind::Train: {
         const TrainEvent& t = e.train;
-        // The metrics the store records for this event, as curves (the mapping reopened runs use).
-        // The fine-tuning stage's events are stored as sft.* metrics: not RILQ's curves.
+        // The metrics the store records for this event, as curves (the mapping reopened runs use):
+        // the fine-tuning stage's under their sft.* keys, so they become its own curves.
         for (const auto& [key, value] : e.stage == run::RunStage::Finetune
-                                            ? std::vector<std::pair<std::string, double>>{}
+                                            ? finetune_event_metrics(t, run::kFinetuneMetricPrefix)
                                             : train_event_metrics(t)) {
             widgets::CurveKind kind = widgets::CurveKind::TrainTotal;
             if (widgets::curve_kind_of_metric(qt(key), &kind))
@@ -131,10 +133,12 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
         last_step_ = int(t.micro_step);
         if (since_progress_.elapsed() >= kProgressIntervalMs || t.kind != TrainEventKind::Update) {
             since_progress_.restart();
+            const QString stage =
+                e.stage == run::RunStage::Finetune ? QStringLiteral("fine-tune") : QStringLiteral("train");
             const QString detail =
                 std::isfinite(t.best_v_loss)
-                    ? QStringLiteral("train · best v_loss %1").arg(t.best_v_loss, 0, 'g', 5)
-                    : QStringLiteral("train");
+                    ? QStringLiteral("%1 · best v_loss %2").arg(stage).arg(t.best_v_loss, 0, 'g', 5)
+                    : stage;
             Q_EMIT progress(e.run_index, last_step_, current_total_steps_, t.eta_s, detail);
         }
         flush_points(false);

@@ -54,6 +54,33 @@ json tiny_experiment(int steps) {
     return doc;
 }
 
+// The shipped chain (RILQ, then IR-QLoRA's fine-tuning) cut to seconds: rank 2, 4 RILQ updates,
+// 6 fine-tuning updates with an eval every 2, no task scoring.
+json tiny_chain_experiment() {
+    QFile file(
+        QString::fromStdString(rilq::test::test_data("../../experiments/stories260k-rilq-sft-chain.json")));
+    if (!file.open(QIODevice::ReadOnly)) return {};
+    json doc = json::parse(file.readAll().toStdString());
+    doc["name"] = "gui-chain";
+    doc["data_root"] = rilq::test::shared_data();
+    doc["rilq"]["lora_r"] = 2;
+    doc["rilq"]["approx_total_steps"] = 4;
+    doc["rilq"]["calib_num_samples"] = 10;
+    doc["rilq"]["calib_max_length"] = 64;
+    doc["rilq"]["gradient_accumulation_steps"] = 1;
+    doc["rilq"]["approx_eval_steps"] = 2;
+    doc["eval"]["seqlen"] = 64;
+    doc["eval"].erase("tasks");
+    doc["datasets"]["tinystories_eval"]["max_windows"] = 2;
+    doc["finetune"]["approx_total_steps"] = 6;
+    doc["finetune"]["approx_batch_size"] = 2;
+    doc["finetune"]["approx_eval_steps"] = 2;
+    doc["finetune"]["eval_dataset_size"] = 8;
+    doc["finetune"]["max_eval_samples"] = 4;
+    doc["finetune"]["eval_batch_size"] = 4;
+    return doc;
+}
+
 } // namespace
 
 class TestGuiRun : public QObject {
@@ -208,6 +235,42 @@ class TestGuiRun : public QObject {
         window.liveCurves()->clearRuns();
         window.openRun(uuid);
         QVERIFY(window.liveCurves()->hasRun(uuid));
+    }
+
+    // A chained fine-tuning stage draws its own curves while it trains (its toggles and legend keys
+    // appear with them), and a reopened run shows the same points from the store.
+    void finetuneStageCurvesAreLive() {
+        QTemporaryDir dir;
+        gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
+        widgets::LiveCurves* curves = window.liveCurves();
+        QVERIFY(!curves->finetuneKindsShown()); // a RILQ-only chart has no fine-tuning clutter
+        window.form()->setDocument(tiny_chain_experiment());
+        QVERIFY2(window.form()->isValid(), qPrintable(window.form()->issues().value(0).message));
+        QSignalSpy finished(&window, &gui::MainWindow::runsFinished);
+        int sft_points_while_running = 0;
+        connect(window.worker(), &gui::RunWorker::curvePoints, this,
+                [&](const QVector<widgets::CurveBatch>& batches) {
+                    for (const auto& b : batches)
+                        if (b.kind == widgets::CurveKind::SftTrain)
+                            sft_points_while_running += b.points.size();
+                });
+        QVERIFY(window.startRuns());
+        QVERIFY(finished.wait(600000) || !finished.isEmpty());
+        QCOMPARE(sft_points_while_running, 6); // one per fine-tuning update, live
+        QCOMPARE(curves->runIds().size(), 1);
+        const QString uuid = curves->runIds().front();
+        QCOMPARE(curves->pointCount(uuid, widgets::CurveKind::SftTrain), 6);
+        // Evaluated before the first update and after updates 2, 4 and 6.
+        QCOMPARE(curves->pointCount(uuid, widgets::CurveKind::SftValidation), 4);
+        QVERIFY(curves->pointCount(uuid, widgets::CurveKind::TrainTotal) > 0); // RILQ's stay RILQ's
+        QVERIFY(curves->finetuneKindsShown());
+        QVERIFY(!curves->smoothedGraph(uuid, widgets::CurveKind::SftValidation)); // measured, not smoothed
+        // What the store recorded is what was drawn: reopening gives the same curves.
+        const auto live = rilq::test::values_of(curves->rawGraph(uuid, widgets::CurveKind::SftTrain));
+        curves->clearRuns();
+        window.openRun(uuid);
+        QCOMPARE(rilq::test::values_of(curves->rawGraph(uuid, widgets::CurveKind::SftTrain)), live);
+        QCOMPARE(curves->pointCount(uuid, widgets::CurveKind::SftValidation), 4);
     }
 
     // Responsiveness is asserted structurally, not by a time limit (timings belong in benchmarks):

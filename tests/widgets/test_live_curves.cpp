@@ -3,6 +3,7 @@
 #include "tests/support/test_support.h"
 #include "tests/widgets/widget_test_support.h"
 #include "widgets/live_curves.h"
+#include "widgets/live_curves_toolbar.h"
 #include "widgets/qcustomplot_include.h"
 
 #include <QElapsedTimer>
@@ -300,9 +301,42 @@ class TestLiveCurves : public QObject {
         const int graphs = view.plot()->graphCount();
         view.removeRun("a");
         QVERIFY(!view.hasRun("a"));
-        QCOMPARE(view.plot()->graphCount(), graphs - 9); // 4 raw + 3 smoothed + legend + marker
+        QCOMPARE(view.plot()->graphCount(), graphs - 12); // 6 raw + 4 smoothed + legend + marker
         view.clearRuns();
-        QCOMPARE(view.plot()->graphCount(), 4); // only the style legend keys remain
+        QCOMPARE(view.plot()->graphCount(), kCurveKindCount); // only the style legend keys remain
+    }
+
+    // A chained fine-tuning stage's curves: hidden from the legend and the toolbar until a run has
+    // them, then drawn like RILQ's (training smoothed, evaluations as measured dots).
+    void finetune_kinds_appear_with_their_points() {
+        LiveCurves view;
+        QVERIFY(rilq::test::show_offscreen(&view, QSize(1000, 560)));
+        feed(view, "a", make_run(1.0, 7), 100);
+        auto* sft_box = view.findChild<LiveCurvesToolbar*>()->kindBox(CurveKind::SftTrain);
+        const int legend_rows = view.plot()->legend->itemCount();
+        QVERIFY(!view.finetuneKindsShown());
+        QVERIFY(!sft_box->isVisible());
+        view.appendPoints("a", CurveKind::SftTrain, {{1, 200, 2.5}, {2, 201, 2.25}, {3, 202, 2.0}});
+        view.appendPoints("a", CurveKind::SftValidation, {{0, 199, 2.6}, {2, 201, 2.3}});
+        QVERIFY(view.finetuneKindsShown());
+        QVERIFY(sft_box->isVisible());
+        QCOMPARE(view.plot()->legend->itemCount(), legend_rows + 2);
+        // The style keys stay together, the run's own entry after them.
+        const auto legend_name = [&](int row) {
+            auto* item = qobject_cast<QCPPlottableLegendItem*>(view.plot()->legend->item(row));
+            return item ? item->plottable()->name() : QString();
+        };
+        QCOMPARE(legend_name(legend_rows - 1), curve_kind_label(CurveKind::SftTrain));
+        QCOMPARE(legend_name(legend_rows), curve_kind_label(CurveKind::SftValidation));
+        QCOMPARE(legend_name(legend_rows + 1), QString("a"));
+        QCOMPARE(values_of(view.rawGraph("a", CurveKind::SftTrain)), QVector<double>({2.5, 2.25, 2.0}));
+        QVERIFY(view.smoothedGraph("a", CurveKind::SftTrain) != nullptr);
+        QVERIFY(view.smoothedGraph("a", CurveKind::SftValidation) == nullptr);
+        // Early stopping and the best marker stay RILQ's: fine-tuning evals do not move them.
+        QCOMPARE(view.bestValidation("a")->step, kBestStep);
+        sft_box->setChecked(false);
+        QVERIFY(!view.kindVisible(CurveKind::SftTrain));
+        QVERIFY(!view.rawGraph("a", CurveKind::SftTrain)->visible());
     }
 
     // 3 runs x 3 training curves x 20,000 steps: appends and a full redraw stay cheap thanks to
