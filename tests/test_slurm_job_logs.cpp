@@ -86,8 +86,9 @@ class TestSlurmJobLogs : public QObject {
               static_cast<long long>(out.size()));
         QVERIFY2(progress >= 1, out.constData());
         QVERIFY2(progress <= static_cast<int>(elapsed_s / interval_s) + 1, out.constData());
-        for (const char* line : {"[1/1] job-log: PPL quantized heldout ", "[1/1] job-log: PPL compensated heldout ",
-                                 "[1/1] job-log: update 40 v_loss ", "[1/1] job-log: FINISHED"})
+        for (const char* line :
+             {"[1/1] job-log: PPL quantized heldout ", "[1/1] job-log: PPL compensated heldout ",
+              "[1/1] job-log: update 40 v_loss ", "[1/1] job-log: FINISHED"})
             QVERIFY2(out.contains(line), (std::string(line) + " not in:\n" + out.toStdString()).c_str());
         QVERIFY(news >= 4);
     }
