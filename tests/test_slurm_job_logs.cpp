@@ -28,25 +28,14 @@ using namespace rilq;
 
 namespace {
 
+// One point of the Slurm tests' tiny sweep, trained long enough for a few log intervals.
 nlohmann::json job_log_experiment() {
-    nlohmann::json doc = nlohmann::json::parse(R"({
-      "format_version": 1,
-      "name": "job-log",
-      "seed": 42,
-      "datasets": {
-        "calib": {"type": "text", "path": "tinystories/tinystories_val.txt", "range": [0.0, 0.5]},
-        "heldout": {"type": "text", "path": "tinystories/tinystories_val.txt", "range": [0.5, 1.0], "max_windows": 4}
-      },
-      "rilq": {
-        "base_model": "stories260K/stories260K.bin", "tokenizer": "stories260K/tok512.bin",
-        "lora_r": 2, "lora_alpha": 16, "dtype": "fp32", "output_dir": "out/{run}",
-        "calib_dataset": "calib", "calib_num_samples": 8, "calib_val_ratio": 0.25, "calib_max_length": 32,
-        "approx_total_steps": 160, "approx_lr": 3e-3, "approx_batch_size": 1,
-        "gradient_accumulation_steps": 2, "approx_eval_steps": 40, "approx_early_stop": false
-      },
-      "quant": {"method": "rtn", "bits": 2, "group_size": 64},
-      "eval": {"datasets": ["heldout"], "seqlen": 64}
-    })");
+    nlohmann::json doc =
+        nlohmann::json::parse(test::read_file(test::test_data("slurm/stories260k-tiny-sweep.json")));
+    doc["name"] = "job-log";
+    doc["rilq"]["lora_r"] = 2;
+    doc["rilq"]["approx_total_steps"] = 160;
+    doc["rilq"]["approx_eval_steps"] = 40;
     doc["data_root"] = test::shared_data();
     return doc;
 }
