@@ -12,6 +12,8 @@ packages=(
   libopenblas0-openmp
   # Headless GUI checks and the demo corpus.
   xvfb xauth fortunes
+  # Sweeps on a Slurm cluster (rilq run --backend slurm); the CI test starts a one-node cluster.
+  slurmctld slurmd slurm-client munge
 )
 
 missing=()

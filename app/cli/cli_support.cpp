@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <unistd.h>
 
 namespace rilq::cli {
 
@@ -105,12 +106,24 @@ std::string format_eta(double s) {
 }
 } // namespace
 
+ProgressLine::ProgressLine(bool enabled) : enabled_(enabled), redraw_(isatty(fileno(stderr)) != 0) {}
+
 ProgressLine::~ProgressLine() { finish(); }
 
 void ProgressLine::update(const std::string& stage, long long done, long long total, const std::string& unit,
                           double eta_s) {
     if (!enabled_) return;
     const double t = now_s();
+    if (!redraw_) {
+        // A log file: one plain line every few seconds (the first one at once).
+        if (last_s_ >= 0 && t - last_s_ < kLogIntervalS) return;
+        last_s_ = t;
+        std::string line = stage + " " + std::to_string(done) + "/" + std::to_string(total) + " " + unit;
+        if (eta_s >= 0) line += "  ETA " + format_eta(eta_s);
+        std::fprintf(stderr, "%s\n", line.c_str());
+        std::fflush(stderr);
+        return;
+    }
     if (done < total && last_s_ >= 0 && t - last_s_ < 0.1) return;
     last_s_ = t;
     const int width = 30;

@@ -43,16 +43,20 @@ std::string to_std(const QString& s);
 bool read_integer_option(const QCommandLineParser& parser, const char* name, int64_t& target, int64_t min);
 bool read_number_option(const QCommandLineParser& parser, const char* name, double& target, double min);
 
-// A one-line, carriage-return progress bar on stderr, throttled to ~10 updates a second.
+// Progress on stderr. On a terminal: one carriage-return line redrawn ~10 times a second. Else
+// (a Slurm job log, CI, `2> file`): a plain line every kLogIntervalS seconds, never a redraw, so
+// logs stay readable and small.
 class ProgressLine {
 public:
-    explicit ProgressLine(bool enabled = true) : enabled_(enabled) {}
+    static constexpr double kLogIntervalS = 5.0;
+    explicit ProgressLine(bool enabled = true);
     ~ProgressLine();
     void update(const std::string& stage, long long done, long long total, const std::string& unit, double eta_s);
     void finish();
 
 private:
     bool enabled_;
+    bool redraw_; // stderr is a terminal
     bool dirty_ = false;
     double last_s_ = -1.0;
 };

@@ -1,12 +1,14 @@
 // rilq run EXPERIMENT.json [--set key=value ...] [--db FILE] [--resume RUN] [--dry-run]: every
 // point of the sweep in order through core's Runner, a progress line per run, then the pivot
 // table; --dry-run validates and prints what each point would compute, and runs nothing.
+// --backend slurm and the task modes (--point, --job, --prepare): cmd_run_cluster.h.
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 
 #include "app/cli/cli_store.h"
 #include "app/cli/cli_support.h"
+#include "app/cli/cmd_run_cluster.h"
 #include "app/cli/commands.h"
 #include "core/report/experiment_table.h"
 #include "core/run/experiment_config.h"
@@ -115,18 +117,17 @@ int cmd_run(const QStringList& args) {
     parser.addOption({QStringLiteral("threads"), QStringLiteral("Compute threads (default: all cores)."),
                       QStringLiteral("N")});
     add_db_option(parser);
+    add_cluster_options(parser);
     int code = kExitOk;
-    const bool resuming = args.contains(QStringLiteral("--resume"));
+    // A resume, or a Slurm task that resumes (its job manifest names the run), has no EXPERIMENT.
+    const bool resuming = args.contains(QStringLiteral("--resume")) || args.contains(QStringLiteral("--job"));
     if (!parse_args(parser, args,
                     QStringLiteral("Run an experiment: every sweep point, recorded in the run store."),
                     resuming ? 0 : 1, 1, code))
         return code;
     const auto parse_experiment = [&] {
-        run::ParseOptions parse;
-        parse.data_root_override = to_std(parser.value(QStringLiteral("data-root")));
-        for (const auto& s : parser.values(QStringLiteral("set")))
-            parse.overrides.push_back(to_std(s));
-        return run::parse_experiment_file(to_std(parser.positionalArguments()[0]), parse);
+        return run::parse_experiment_file(to_std(parser.positionalArguments()[0]),
+                                          experiment_parse_options(parser));
     };
     if (parser.isSet(QStringLiteral("dry-run"))) {
         if (resuming) {
@@ -147,16 +148,25 @@ int cmd_run(const QStringList& args) {
         options.write_outputs = !parser.isSet(QStringLiteral("no-outputs"));
         options.save_merged = parser.isSet(QStringLiteral("save-merged"));
         options.on_event = [&](const run::RunnerEvent& e) { printer(e); };
+        if (is_point_task(parser)) return run_point_task(parser, options);
+        const bool on_slurm = slurm_requested(parser);
         run::Runner runner(options);
 
         if (parser.isSet(QStringLiteral("resume"))) {
+            if (on_slurm) {
+                int failed = 0;
+                for (const auto& o : run_on_slurm(parser, nullptr, options))
+                    failed += o.status == store::RunStatus::Finished ? 0 : 1;
+                return failed == 0 ? kExitOk : exit_code_after_stop(kExitError);
+            }
             const run::RunOutcome outcome = runner.resume(to_std(parser.value(QStringLiteral("resume"))));
             return outcome.status == store::RunStatus::Finished ? kExitOk : exit_code_after_stop(kExitError);
         }
         const run::ExperimentConfig experiment = parse_experiment();
         std::cerr << "experiment " << experiment.name << ": " << experiment.runs.size() << " run(s), store "
                   << options.store_path << "\n";
-        const std::vector<run::RunOutcome> outcomes = runner.run_experiment(experiment);
+        const std::vector<run::RunOutcome> outcomes =
+            on_slurm ? run_on_slurm(parser, &experiment, options) : runner.run_experiment(experiment);
 
         store::StoreOptions read_only;
         read_only.mode = store::Database::Mode::ReadOnly;

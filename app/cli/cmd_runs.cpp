@@ -4,6 +4,7 @@
 #include "app/cli/commands.h"
 #include "core/report/number_format.h"
 #include "core/store/run_store.h"
+#include "core/store/shard_import.h"
 #include "core/util/json_read.h"
 
 #include <nlohmann/json.hpp>
@@ -382,15 +383,44 @@ int runs_delete(const QStringList& args) {
     });
 }
 
+// Shards come home: runs recorded elsewhere (a Slurm task's store, another machine) merged by
+// uuid, all shards in one transaction (core/store/shard_import.h).
+int runs_import(const QStringList& args) {
+    QCommandLineParser parser;
+    parser.addPositionalArgument(QStringLiteral("SHARD"), QStringLiteral("Run store files to merge."),
+                                 QStringLiteral("SHARD..."));
+    add_db_option(parser);
+    int code = kExitOk;
+    if (!parse_args(
+            parser, args,
+            QStringLiteral("Merge the runs of other run store files (shards) into the store, by run id. "
+                           "Importing again updates what grew and changes nothing else."),
+            1, -1, code))
+        return code;
+    return run_guarded([&] {
+        std::vector<std::string> shards;
+        for (const auto& p : parser.positionalArguments())
+            shards.push_back(to_std(p));
+        RunStore store(store_path(parser));
+        const store::ImportReport r = store::import_shards(store, shards);
+        std::cout << "imported " << shards.size() << " shard(s) into " << store.path() << ": " << r.added
+                  << " run(s) added, " << r.updated << " updated, " << r.unchanged << " unchanged"
+                  << (r.older ? ", " + std::to_string(r.older) + " older than the store's record (kept)" : "")
+                  << "\n";
+        return kExitOk;
+    });
+}
+
 } // namespace
 
 int cmd_runs(const QStringList& args) {
     const QString usage = QStringLiteral(
-        "usage: rilq runs <list|show|diff|delete> [options]\n"
+        "usage: rilq runs <list|show|diff|delete|import> [options]\n"
         "  list    [--experiment E] [--status S] [--name TEXT] [--limit N]\n"
         "  show    RUN [--json]\n"
         "  diff    RUN RUN          only the params that differ\n"
         "  delete  RUN... | --experiment E  [--yes] [--force]\n"
+        "  import  SHARD...         merge runs recorded in other store files (Slurm shards)\n"
         "RUN is an id, an id prefix, a run name or experiment/name; every command takes --db FILE.\n");
     if (args.size() < 2 || args.at(1) == QLatin1String("--help") || args.at(1) == QLatin1String("-h")) {
         (args.size() < 2 ? std::cerr : std::cout) << to_std(usage);
@@ -403,6 +433,7 @@ int cmd_runs(const QStringList& args) {
     if (sub == QLatin1String("show")) return runs_show(rest);
     if (sub == QLatin1String("diff")) return runs_diff(rest);
     if (sub == QLatin1String("delete")) return runs_delete(rest);
+    if (sub == QLatin1String("import")) return runs_import(rest);
     std::cerr << "rilq: unknown runs command '" << to_std(sub) << "'\n" << to_std(usage);
     return kExitUsage;
 }

@@ -16,7 +16,7 @@ const Command* commands() {
         {"eval", "perplexity (GPTQ/OmniQuant protocol) and task accuracy (MMLU, ARC, PIQA, ...)", cmd_eval},
         {"pretrain", "train a small Llama (and its tokenizer) from scratch on text files", cmd_pretrain},
         {"bench", "measure speed: gemm, eval, ...", cmd_bench},
-        {"runs", "list, show, diff or delete recorded runs", cmd_runs},
+        {"runs", "list, show, diff, delete or import recorded runs", cmd_runs},
         {"export", "an experiment's table as Markdown, CSV, LaTeX or JSON", cmd_export},
         {"quantize", "fake-quantize a model with a registered method and save it", cmd_quantize},
         {"run", "run an experiment JSON: quantize, train LoRA with RILQ, evaluate, record", cmd_run},

@@ -2,6 +2,7 @@
 
 #include "app/gui/app_paths.h"
 #include "app/gui/app_settings.h"
+#include "app/gui/backend_controls.h"
 #include "app/gui/export_panel.h"
 #include "app/gui/model_inspector.h"
 #include "app/gui/run_worker.h"
@@ -170,6 +171,7 @@ void MainWindow::build_menus() {
     toolbar->addAction(start_action_);
     toolbar->addAction(cancel_action_);
     toolbar->addAction(pause_action_);
+    add_backend_controls(toolbar, run);
     connect(pause_action_, &QAction::toggled, queue_, &widgets::RunQueueView::setPauseBetweenRuns);
 
     auto* view = menuBar()->addMenu(tr("&View"));

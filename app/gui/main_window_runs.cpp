@@ -95,6 +95,8 @@ bool MainWindow::startRuns() {
     start_action_->setEnabled(false);
     cancel_action_->setEnabled(true);
     worker_->setPaused(queue_->pauseBetweenRuns());
+    const RunBackendChoice backend = load_backend_choice();
+    worker_->setBackend(backend);
     const QString text = QString::fromStdString(form_->document().dump());
     const QString base = form_->baseDir();
     const QString store = store_.path();
@@ -104,8 +106,8 @@ bool MainWindow::startRuns() {
         worker_, [worker, text, base, store, outputs] { worker->run(text, base, store, outputs); },
         Qt::QueuedConnection);
     log_->append(widgets::LogLevel::Info,
-                 tr("started %1: %n run(s) into %2", nullptr, int(experiment.runs.size()))
-                     .arg(QString::fromStdString(experiment.name), store_.path()),
+                 tr("started %1: %n run(s) into %2 (%3)", nullptr, int(experiment.runs.size()))
+                     .arg(QString::fromStdString(experiment.name), store_.path(), describe(backend)),
                  QStringLiteral("runner"));
     tabs_->setCurrentWidget(live_);
     return true;

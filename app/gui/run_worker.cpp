@@ -29,6 +29,11 @@ void RunWorker::requestCancel() {
     if (cancel_) cancel_->cancel();
 }
 
+void RunWorker::setBackend(const RunBackendChoice& choice) {
+    const std::lock_guard<std::mutex> lock(backend_mutex_);
+    backend_ = choice;
+}
+
 void RunWorker::setPaused(bool paused) {
     paused_.store(paused);
 }
@@ -57,8 +62,15 @@ void RunWorker::run(const QString& experiment_json, const QString& base_dir, con
         // While paused the runner waits between points; a cancel must still get through.
         options.paused = [this, token] { return paused_.load() && !token->cancelled(); };
         options.output_base = output_base.toStdString();
+        const RunBackendChoice choice = [this] {
+            const std::lock_guard<std::mutex> lock(backend_mutex_);
+            return backend_;
+        }();
         run::Runner runner(options);
-        for (const auto& outcome : runner.run_experiment(experiment))
+        const auto outcomes = choice.backend == cluster::RunBackend::Slurm
+                                  ? run_on_slurm(experiment, choice, store_path, output_base, *token)
+                                  : runner.run_experiment(experiment);
+        for (const auto& outcome : outcomes)
             if (outcome.status == store::RunStatus::Finished) ++finished;
     } catch (const std::exception& e) {
         error = QString::fromUtf8(e.what());

@@ -6,6 +6,7 @@
 // requestCancel() and setPaused() are called from the GUI thread while run() is busy: they only
 // touch atomics / the cancel token, never the event loop the worker is blocking.
 #pragma once
+#include "app/gui/run_backend_choice.h"
 #include "widgets/curve_types.h"
 #include "widgets/log_panel.h"
 #include "widgets/run_queue_view.h"
@@ -18,12 +19,15 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace rilq {
 class CancelToken;
 namespace run {
 class Runner;
 struct RunnerEvent;
+struct ExperimentConfig;
+struct RunOutcome;
 } // namespace run
 } // namespace rilq
 
@@ -43,6 +47,8 @@ class RunWorker : public QObject {
     void setPaused(bool paused);
     bool isPaused() const { return paused_.load(); }
     bool isBusy() const { return busy_.load(); }
+    // Where the next run() runs its points (local, or a Slurm job array followed from here).
+    void setBackend(const RunBackendChoice& choice);
 
   public Q_SLOTS:
     // Parses `experiment_json` (relative data_root against `base_dir`), then runs every point
@@ -64,10 +70,17 @@ class RunWorker : public QObject {
 
   private:
     void on_event(const run::RunnerEvent& event);
+    // The Slurm backend (run_worker_slurm.cpp): submit, then follow the job until it ends; its
+    // events arrive through on_event like a local run's, a cancel scancels the job.
+    std::vector<run::RunOutcome> run_on_slurm(const run::ExperimentConfig& experiment,
+                                              const RunBackendChoice& choice, const QString& store_path,
+                                              const QString& output_base, const CancelToken& cancel);
     void add_point(const QString& uuid, widgets::CurveKind kind, const widgets::CurvePoint& point);
     void flush_points(bool force);
 
     std::atomic<bool> paused_{false};
+    std::mutex backend_mutex_;
+    RunBackendChoice backend_;
     std::atomic<bool> busy_{false};
     std::mutex cancel_mutex_; // guards cancel_ against a cancel while a new run installs its token
     std::shared_ptr<CancelToken> cancel_;

@@ -2,6 +2,7 @@
 
 #include "core/model/llama_model.h"
 #include "core/util/error.h"
+#include "core/util/shape_text.h"
 
 #include <torch/torch.h>
 
@@ -69,6 +70,17 @@ private:
 };
 
 } // namespace
+
+TeacherTargets TeacherTargets::from_tensor(torch::Tensor data, TargetType type) {
+    if (data.dim() != 3)
+        throw Error("teacher targets: expected (N, T, D), found " + shape_text(data.sizes()));
+    TeacherTargets t;
+    t.data_ = data.contiguous();
+    t.bytes_ = t.data_.numel() * static_cast<int64_t>(t.data_.element_size());
+    t.storage_ = TargetStorage::Memory;
+    t.type_ = type;
+    return t;
+}
 
 TargetStorage TeacherTargets::storage_for(int64_t bytes, const TargetCachePolicy& policy) {
     return bytes <= policy.memory_budget_bytes ? TargetStorage::Memory : TargetStorage::MappedFile;

@@ -46,6 +46,10 @@ public:
 
     static TargetStorage storage_for(int64_t bytes, const TargetCachePolicy& policy);
 
+    // Targets computed earlier and read back (a shared preparation, core/run/prepared_artifact.h):
+    // `data` (N, T, D) in the teacher's compute dtype, held in memory.
+    static TeacherTargets from_tensor(torch::Tensor data, TargetType type);
+
     // Rows [begin, end) as a view (B, T, D) in the teacher's compute dtype; no copy.
     torch::Tensor rows(int64_t begin, int64_t end) const;
     const torch::Tensor& all() const { return data_; }   // (N, T, D)

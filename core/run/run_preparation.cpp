@@ -137,6 +137,19 @@ std::vector<store::TaskScore> score_tasks(const LlamaModel& model, const Prepara
     return scores;
 }
 
+std::unique_ptr<Preparation> prepare_inputs(const RunConfig& config, const ProgressSink& progress) {
+    auto p = std::make_unique<Preparation>();
+    p->key = preparation_key(config);
+    p->base_model = config.resolve(config.model.base_model);
+    p->tokenizer = tokenizer_of(config);
+    p->tokenizer_file = p->tokenizer->path();
+    for (const TaskSpec& spec : config.task_specs())
+        p->tasks.push_back(load_task(spec));
+    build_calibration_windows(config, *p, progress);
+    p->eval_sets = build_eval_sets(config, *p->tokenizer, progress);
+    return p;
+}
+
 std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Preparation> previous,
                                      const StageCallback& on_stage, const ProgressSink& progress) {
     const bool model_scope = config.train.scope == Scope::Model;
@@ -153,19 +166,11 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
     }
     previous.reset(); // free the old student and targets before loading anything new
 
-    auto p = std::make_unique<Preparation>();
-    p->key = preparation_key(config);
-    p->base_model = config.resolve(config.model.base_model);
     on_stage(RunStage::Load);
-    p->tokenizer = tokenizer_of(config);
-    p->tokenizer_file = p->tokenizer->path();
-    for (const TaskSpec& spec : config.task_specs())
-        p->tasks.push_back(load_task(spec));
-    auto fp = std::make_unique<LlamaModel>(load_model(p->base_model, model_options, progress));
-
+    auto fp = std::make_unique<LlamaModel>(
+        load_model(config.resolve(config.model.base_model), model_options, progress));
     on_stage(RunStage::Calibrate);
-    build_calibration_windows(config, *p, progress);
-    p->eval_sets = build_eval_sets(config, *p->tokenizer, progress);
+    std::unique_ptr<Preparation> p = prepare_inputs(config, progress);
 
     if (wants_stage(config, EvalStage::Fp)) {
         on_stage(RunStage::EvalFp);

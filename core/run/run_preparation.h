@@ -73,6 +73,10 @@ using StageCallback = std::function<void(RunStage)>;
 std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Preparation> previous,
                                      const StageCallback& on_stage, const ProgressSink& progress);
 
+// The cheap part of a preparation: key, tokenizer, tasks, calibration and eval windows (what a
+// prepared folder, prepared_artifact.h, is completed with where it is loaded).
+std::unique_ptr<Preparation> prepare_inputs(const RunConfig& config, const ProgressSink& progress);
+
 // The stage's PPL on every eval set (protocol fields filled in for the store).
 std::vector<store::EvalResult> evaluate_sets(const LlamaModel& model, const std::vector<EvalSet>& sets,
                                              const std::string& stage, const ProgressSink& progress);

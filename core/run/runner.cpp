@@ -264,7 +264,7 @@ RunOutcome Runner::run_point(const RunConfig& config, const std::string& experim
     m.run_index = config.index;
     m.run_count = run_count;
     m.name = config.run_name;
-    m.uuid = store::new_run_uuid();
+    m.uuid = m.options.run_uuid.empty() ? store::new_run_uuid() : m.options.run_uuid;
     m.claim_output(m.output_dir_of(config), /*may_move=*/true, /*adopt_checkpoint=*/false);
     store::NewRun record = to_new_run(config, experiment_document);
     record.uuid = m.uuid;
@@ -272,6 +272,10 @@ RunOutcome Runner::run_point(const RunConfig& config, const std::string& experim
         if (key == "rilq.output_dir") value = m.output_dir;
     m.db().create_run(record);
     return m.execute(config, false);
+}
+
+void Runner::adopt_preparation(std::unique_ptr<Preparation> prepared) {
+    impl_->preparation = std::move(prepared);
 }
 
 RunOutcome Runner::resume(const std::string& run_reference) {

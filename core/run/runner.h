@@ -47,6 +47,7 @@ namespace rilq::run {
 
 struct RunConfig;
 struct ExperimentConfig;
+struct Preparation;
 
 enum class RunStage {
     Load,
@@ -99,6 +100,9 @@ struct RunnerOptions {
     bool write_outputs = true;       // adapter, quantized base, run.json into output_dir
     bool save_merged = false;        // also the merged model (base + adapters) as an HF folder
     std::string output_base;         // relative output_dir resolves against it; "" = cwd
+    // run_point() records the point under this uuid (a Slurm task's run, created beforehand in
+    // the main store, core/cluster/); "" = a new one.
+    std::string run_uuid;
 };
 
 struct RunOutcome {
@@ -133,6 +137,10 @@ class Runner {
     // Continues a KILLED, FAILED or INTERRUPTED run from its last checkpoint (same uuid, same
     // settings, read back from the store). Error when the run has no checkpoint to resume.
     RunOutcome resume(const std::string& run_reference);
+
+    // A preparation made elsewhere (a shared-preparation job, prepared_artifact.h): the next
+    // points whose preparation settings match use it instead of preparing again.
+    void adopt_preparation(std::unique_ptr<Preparation> prepared);
 
   private:
     struct Impl;

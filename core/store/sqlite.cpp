@@ -196,6 +196,20 @@ bool Statement::column_is_null(int column) const {
     return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
+int Statement::column_type(int column) const {
+    return sqlite3_column_type(stmt_, column);
+}
+
+int Statement::column_count() const {
+    return sqlite3_column_count(stmt_);
+}
+
+Statement& Statement::bind_column(int index, const Statement& row, int column) {
+    const int rc = sqlite3_bind_value(stmt_, index, sqlite3_column_value(row.stmt_, column));
+    if (rc != SQLITE_OK) db_->fail("bind parameter " + std::to_string(index) + " of \"" + sql_ + "\"", rc);
+    return *this;
+}
+
 Transaction::Transaction(Database& db, Kind kind) : db_(db) {
     db_.exec(kind == Kind::Immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
 }

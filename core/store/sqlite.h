@@ -87,6 +87,12 @@ class Statement {
     double column_double(int column) const;
     std::string column_text(int column) const;
     bool column_is_null(int column) const;
+    // For copying rows of any table between connections (shard_import.h): the value's storage
+    // class as SQLite numbers it (1 integer, 2 float, 3 text, 4 blob, 5 null), the row's width,
+    // and binding a column of another statement's current row as is.
+    int column_type(int column) const;
+    int column_count() const;
+    Statement& bind_column(int index, const Statement& row, int column);
 
   private:
     Database* db_ = nullptr;

@@ -1,0 +1,376 @@
+#include "core/cluster/slurm_follow.h"
+
+#include "core/cluster/slurm_state.h"
+#include "core/store/run_store.h"
+#include "core/store/shard_import.h"
+#include "core/util/error.h"
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace rilq::cluster {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The metrics a trainer event of `kind` is logged as (train_event.h, the one list of them).
+std::vector<std::string> train_metric_keys(TrainEventKind kind) {
+    TrainEvent e;
+    e.kind = kind;
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : train_event_metrics(e))
+        keys.push_back(key);
+    return keys;
+}
+
+// Stages evaluated after training: reported after the training curves, as a local run does.
+bool after_training(const std::string& stage) {
+    return stage == "compensated" || stage == "finetuned";
+}
+
+// What the follower knows about one task.
+struct Tracked {
+    int position = 0;
+    const SlurmTask* task = nullptr;
+    SlurmTaskState slurm;
+    bool seen = false, started = false, finished = false;
+    fs::file_time_type shard_time{};
+    uintmax_t shard_size = 0;
+    int64_t last_update = -1, last_validation = -1;
+    double best_v_loss = std::numeric_limits<double>::infinity();
+    std::set<std::pair<std::string, std::string>> evals; // (dataset, stage) already reported
+    std::set<std::pair<std::string, std::string>> tasks; // (task, stage) already reported
+    run::RunOutcome outcome;
+};
+
+class Follower {
+  public:
+    Follower(SlurmClient& slurm, store::RunStore& main, const SlurmJob& job,
+             const SlurmFollowOptions& options)
+        : slurm_(slurm), main_(main), job_(job), options_(options) {
+        for (size_t i = 0; i < job.tasks.size(); ++i) {
+            Tracked t;
+            t.position = static_cast<int>(i);
+            t.task = &job.tasks[i];
+            t.outcome.uuid = t.task->run_uuid;
+            t.outcome.name = t.task->run_name;
+            tracked_.push_back(t);
+        }
+    }
+
+    std::vector<run::RunOutcome> run();
+
+  private:
+    void emit(const Tracked& t, run::RunnerEvent e) {
+        if (!options_.on_event) return;
+        e.run_index = t.position;
+        e.run_count = static_cast<int>(tracked_.size());
+        e.run_uuid = t.task->run_uuid;
+        e.run_name = t.task->run_name;
+        options_.on_event(e);
+    }
+    void log(const Tracked& t, const std::string& message) {
+        run::RunnerEvent e;
+        e.kind = run::RunnerEvent::Kind::Log;
+        e.message = message;
+        emit(t, e);
+    }
+    bool cancelled() const { return options_.cancel && options_.cancel->cancelled(); }
+
+    void poll_slurm();
+    void update(Tracked& t, const SlurmTaskState& state);
+    void import_shard(Tracked& t, bool force);
+    void report_new_results(Tracked& t);
+    void finish(Tracked& t, const SlurmTaskState& state);
+    std::string preparation_failure(const Tracked& t) const;
+    void force_status(const std::string& uuid, store::RunStatus status, const std::string& message);
+    void sleep_a_poll();
+
+    SlurmClient& slurm_;
+    store::RunStore& main_;
+    const SlurmJob& job_;
+    SlurmFollowOptions options_;
+    std::vector<Tracked> tracked_;
+    std::map<int, SlurmTaskState> preparation_states_;
+    Clock::time_point started_ = Clock::now();
+    Clock::time_point last_contact_ = Clock::now();
+    bool cancel_sent_ = false;
+};
+
+void Follower::force_status(const std::string& uuid, store::RunStatus status, const std::string& message) {
+    // The verdict may overrule what the task wrote (KILLED by the SIGTERM of a time limit becomes
+    // INTERRUPTED), which the store's transitions for a live run do not allow: set it directly.
+    main_.flush();
+    const int64_t now = store::now_ms();
+    store::Statement s(main_.database(), "UPDATE runs SET status = ?1, end_time = ?2, heartbeat_time = "
+                                         "MAX(COALESCE(heartbeat_time, 0), ?2), status_message = ?3 "
+                                         "WHERE run_uuid = ?4");
+    s.bind_all(std::string(store::to_string(status)), now, message, uuid).run();
+}
+
+void Follower::import_shard(Tracked& t, bool force) {
+    std::error_code ec;
+    const auto time = fs::last_write_time(t.task->shard, ec);
+    if (ec) return; // nothing published yet
+    const uintmax_t size = fs::file_size(t.task->shard, ec);
+    if (!force && time == t.shard_time && size == t.shard_size) return;
+    try {
+        store::import_shards(main_, {t.task->shard});
+        t.shard_time = time;
+        t.shard_size = size;
+    } catch (const std::exception& e) {
+        // A snapshot caught mid-replacement on a network file system reads as garbage once in a
+        // while; the next poll tries again. The final import reports what it found.
+        log(t, std::string("shard not imported yet: ") + e.what());
+        return;
+    }
+    report_new_results(t);
+}
+
+void Follower::report_new_results(Tracked& t) {
+    const std::string& uuid = t.task->run_uuid;
+    if (!t.started) {
+        const store::RunStatus status = main_.get_run(uuid).summary.status;
+        if (status == store::RunStatus::Scheduled) return;
+    }
+    // In the order a local run reports them: FP and quantized PPL, then updates and validations
+    // by step (a step's update before its validation), then the compensated PPL.
+    const std::vector<store::EvalResult> evals = main_.eval_results(uuid);
+    const std::vector<store::TaskScore> scores = main_.task_scores(uuid);
+    const auto report_evals = [&](bool trained) {
+        for (const store::EvalResult& r : evals) {
+            if (after_training(r.stage) != trained || !t.evals.insert({r.dataset, r.stage}).second) continue;
+            run::RunnerEvent e;
+            e.kind = run::RunnerEvent::Kind::Eval;
+            e.eval = r;
+            emit(t, e);
+        }
+        for (const store::TaskScore& r : scores) {
+            if (after_training(r.stage) != trained || !t.tasks.insert({r.task, r.stage}).second) continue;
+            run::RunnerEvent e;
+            e.kind = run::RunnerEvent::Kind::Task;
+            e.task = r;
+            emit(t, e);
+        }
+    };
+    report_evals(false);
+    const auto collect = [&](const std::vector<std::string>& keys, int64_t after) {
+        std::map<int64_t, std::map<std::string, double>> by_step;
+        for (const std::string& key : keys)
+            for (const auto& p : main_.metric_history(uuid, key, after))
+                by_step[p.step][key] = p.value;
+        return by_step;
+    };
+    const auto value = [](const std::map<std::string, double>& v, const char* key, double missing) {
+        const auto it = v.find(key);
+        return it == v.end() || std::isnan(it->second) ? missing : it->second;
+    };
+    static const std::vector<std::string> update_keys = train_metric_keys(TrainEventKind::Update);
+    static const std::vector<std::string> validation_keys = train_metric_keys(TrainEventKind::Validation);
+    const auto updates = collect(update_keys, t.last_update);
+    const auto validations = collect(validation_keys, t.last_validation);
+    std::set<int64_t> steps;
+    for (const auto& [step, v] : updates)
+        steps.insert(step);
+    for (const auto& [step, v] : validations)
+        steps.insert(step);
+    const auto train_event = [](int64_t step, TrainEventKind kind) {
+        run::RunnerEvent e;
+        e.kind = run::RunnerEvent::Kind::Train;
+        e.stage = run::RunStage::Train;
+        e.train.kind = kind;
+        e.train.update_step = e.train.micro_step = step;
+        return e;
+    };
+    for (const int64_t step : steps) {
+        if (const auto u = updates.find(step); u != updates.end()) {
+            run::RunnerEvent e = train_event(step, TrainEventKind::Update);
+            e.train.t_a_loss = value(u->second, "t_a_loss", kNotMeasured);
+            e.train.t_gt_loss = value(u->second, "t_gt_loss", kNotMeasured);
+            e.train.t_loss = value(u->second, "t_loss", kNotMeasured);
+            e.train.lr = value(u->second, "lr", 0.0);
+            e.train.tokens_per_s = value(u->second, "tokens_per_s", 0.0);
+            e.train.best_v_loss = t.best_v_loss;
+            emit(t, e);
+            t.last_update = step;
+        }
+        if (const auto v = validations.find(step); v != validations.end()) {
+            run::RunnerEvent e = train_event(step, TrainEventKind::Validation);
+            e.train.v_a_loss = value(v->second, "v_a_loss", kNotMeasured);
+            e.train.v_gt_loss = value(v->second, "v_gt_loss", kNotMeasured);
+            e.train.v_loss = value(v->second, "v_loss", kNotMeasured);
+            e.train.es_counter = static_cast<int64_t>(value(v->second, "es_counter", 0.0));
+            // As the trainer says it: validation 0 (before training) is never "best".
+            e.train.is_best = step > 0 && e.train.v_loss < t.best_v_loss;
+            if (e.train.is_best) t.best_v_loss = e.train.v_loss;
+            e.train.best_v_loss = t.best_v_loss;
+            emit(t, e);
+            t.last_validation = step;
+        }
+    }
+    report_evals(true);
+}
+
+std::string Follower::preparation_failure(const Tracked& t) const {
+    if (t.task->preparation < 0) return {};
+    const auto it = preparation_states_.find(t.task->preparation);
+    if (it == preparation_states_.end() || slurm_phase(it->second.state) != SlurmPhase::Ended ||
+        it->second.state == "COMPLETED")
+        return {};
+    return "its shared preparation (Slurm job " + job_.preparation_job_id + "_" +
+           std::to_string(t.task->preparation) + ") ended " + describe(it->second) + "; see " +
+           job_.log_path(job_.preparation_job_id, t.task->preparation);
+}
+
+void Follower::finish(Tracked& t, const SlurmTaskState& state) {
+    import_shard(t, true);
+    const store::RunDetail detail = main_.get_run(t.task->run_uuid);
+    RunVerdict verdict = verdict_for_ended_task(state, detail.summary.status, detail.summary.status_message);
+    const std::string preparation = preparation_failure(t);
+    if (!preparation.empty() && detail.summary.status == store::RunStatus::Scheduled)
+        verdict = {true, store::RunStatus::Failed, "never started: " + preparation};
+    if (verdict.change) force_status(t.task->run_uuid, verdict.status, verdict.message);
+    report_new_results(t);
+    const store::RunDetail final_detail = main_.get_run(t.task->run_uuid);
+    t.outcome.status = final_detail.summary.status;
+    t.outcome.message = final_detail.summary.status_message;
+    t.outcome.evals = final_detail.eval_results;
+    t.finished = true;
+    run::RunnerEvent e;
+    e.kind = run::RunnerEvent::Kind::RunFinished;
+    e.status = t.outcome.status;
+    e.message = t.outcome.message;
+    emit(t, e);
+}
+
+void Follower::update(Tracked& t, const SlurmTaskState& state) {
+    const bool changed = !t.seen || state.state != t.slurm.state || state.node != t.slurm.node ||
+                         state.reason != t.slurm.reason;
+    if (changed || state.elapsed_s != t.slurm.elapsed_s) {
+        const std::string& uuid = t.task->run_uuid;
+        main_.set_tag(uuid, "slurm.state", state.state);
+        main_.set_tag(uuid, "slurm.elapsed_s", std::to_string(state.elapsed_s));
+        if (changed) {
+            main_.set_tag(uuid, "slurm.node", state.node);
+            main_.set_tag(uuid, "slurm.reason", state.reason);
+        }
+    }
+    t.seen = true;
+    t.slurm = state;
+    const SlurmPhase phase = slurm_phase(state.state);
+    const bool ran = phase == SlurmPhase::Running || phase == SlurmPhase::Ending || !state.node.empty();
+    if (phase != SlurmPhase::Waiting && ran && !t.started) {
+        t.started = true;
+        run::RunnerEvent e;
+        e.kind = run::RunnerEvent::Kind::RunStarted;
+        e.message = "running on " + (state.node.empty() ? std::string("a node") : state.node) +
+                    " (Slurm job " + job_.job_id + "_" + std::to_string(t.position) + ")";
+        emit(t, e);
+    }
+    if (phase == SlurmPhase::Waiting && changed) {
+        run::RunnerEvent e;
+        e.kind = run::RunnerEvent::Kind::Progress;
+        e.progress.stage = "Slurm " + describe(state);
+        emit(t, e);
+    }
+    if (phase == SlurmPhase::Running || phase == SlurmPhase::Ending) import_shard(t, false);
+    if (phase == SlurmPhase::Ended) finish(t, state);
+}
+
+void Follower::poll_slurm() {
+    std::vector<int> expected;
+    for (const Tracked& t : tracked_)
+        if (!t.finished) expected.push_back(t.position);
+    std::map<int, SlurmTaskState> states;
+    try {
+        states = slurm_.tasks(job_.job_id, expected);
+        if (!job_.preparation_job_id.empty()) {
+            std::vector<int> preparations;
+            for (size_t i = 0; i < job_.preparations.size(); ++i)
+                preparations.push_back(static_cast<int>(i));
+            for (const auto& [index, state] : slurm_.tasks(job_.preparation_job_id, preparations))
+                preparation_states_[index] = state;
+        }
+        last_contact_ = Clock::now();
+    } catch (const std::exception& e) {
+        if (Clock::now() - last_contact_ > options_.give_up_after)
+            throw Error(std::string(e.what()) + "; stopped following Slurm job " + job_.job_id +
+                        " (it goes on: import its shards later with rilq runs import)");
+        log(tracked_.front(), std::string("Slurm did not answer (trying again): ") + e.what());
+        return;
+    }
+    for (Tracked& t : tracked_) {
+        if (t.finished) continue;
+        const auto it = states.find(t.position);
+        if (it != states.end()) {
+            update(t, it->second);
+            continue;
+        }
+        // Not listed: right after submission the controller may lag; later the task has left
+        // the controller's memory and no accounting remembers it.
+        if (!t.seen && Clock::now() - started_ < std::chrono::seconds(60)) continue;
+        SlurmTaskState unknown = t.slurm;
+        unknown.task = t.position;
+        unknown.state = "UNKNOWN";
+        update(t, unknown);
+    }
+}
+
+void Follower::sleep_a_poll() {
+    const auto until = Clock::now() + options_.poll_interval;
+    while (Clock::now() < until) {
+        if (cancelled() && !cancel_sent_) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+std::vector<run::RunOutcome> Follower::run() {
+    Clock::time_point cancel_time{};
+    while (true) {
+        if (cancelled() && !cancel_sent_) {
+            cancel_sent_ = true;
+            cancel_time = Clock::now();
+            log(tracked_.front(), "cancelling: scancel " + job_.job_id);
+            if (!job_.preparation_job_id.empty()) slurm_.cancel(job_.preparation_job_id);
+            slurm_.cancel(job_.job_id);
+        }
+        poll_slurm();
+        bool all = true;
+        for (const Tracked& t : tracked_)
+            all = all && t.finished;
+        if (all) break;
+        if (cancel_sent_ && Clock::now() - cancel_time > options_.cancel_grace) {
+            for (Tracked& t : tracked_) {
+                if (t.finished) continue;
+                SlurmTaskState gone = t.slurm;
+                gone.state = "CANCELLED";
+                gone.reason = "still " + t.slurm.state + " " + std::to_string(options_.cancel_grace.count()) +
+                              " s after scancel";
+                finish(t, gone);
+            }
+            break;
+        }
+        sleep_a_poll();
+    }
+    std::vector<run::RunOutcome> outcomes;
+    for (const Tracked& t : tracked_)
+        outcomes.push_back(t.outcome);
+    return outcomes;
+}
+
+} // namespace
+
+std::vector<run::RunOutcome> follow_job(SlurmClient& slurm, store::RunStore& main, const SlurmJob& job,
+                                        const SlurmFollowOptions& options) {
+    if (job.tasks.empty()) return {};
+    return Follower(slurm, main, job, options).run();
+}
+
+} // namespace rilq::cluster
