@@ -74,7 +74,7 @@ class TestCliSchema : public QObject {
             QVERIFY2(r.out.find("      output     /") != std::string::npos, r.out.c_str());
             ++experiments;
         }
-        QCOMPARE(experiments, 6);
+        QCOMPARE(experiments, 7);
     }
 
     // The stories260K sweep: 6 ranks x 2 scopes. Points that differ only in training settings share

@@ -209,6 +209,33 @@ class TestPipelineConfig : public QObject {
         QCOMPARE(c.eval.tasks.at("mmlu").shots, int64_t{0});
     }
 
+    // eval.max_windows caps every perplexity dataset (a quick trial at scale); a dataset's own
+    // smaller cap stays. The runner's preparation and the dry-run both read eval_datasets().
+    void eval_max_windows_caps_every_dataset() {
+        json doc = pipeline_document();
+        doc["datasets"]["a"] = json::parse(R"({"type": "text", "path": "tinystories/tinystories_val.txt"})");
+        doc["datasets"]["b"] =
+            json::parse(R"({"type": "text", "path": "tinystories/tinystories_val.txt", "max_windows": 2})");
+        doc["datasets"]["c"] =
+            json::parse(R"({"type": "text", "path": "tinystories/tinystories_val.txt", "max_windows": 9})");
+        doc["eval"]["datasets"] = {"a", "b", "c"};
+        QCOMPARE(parse_experiment(doc).runs[0].eval_datasets()[0].max_windows, int64_t{0}); // no cap: all
+        doc["eval"]["max_windows"] = 5;
+        const RunConfig c = parse_experiment(doc).runs[0];
+        const auto sets = c.eval_datasets();
+        QCOMPARE(sets.size(), size_t{3});
+        QCOMPARE(sets[0].max_windows, int64_t{5});
+        QCOMPARE(sets[1].max_windows, int64_t{2});
+        QCOMPARE(sets[2].max_windows, int64_t{5});
+        const std::string plan = describe_plan(parse_experiment(doc), "/out");
+        QVERIFY2(plan.find("a (text ") != std::string::npos &&
+                     plan.find(", first 5 windows)") != std::string::npos,
+                 plan.c_str());
+        doc["eval"]["max_windows"] = -1;
+        QCOMPARE(QString::fromStdString(pipeline_issues(doc)),
+                 QString("$.eval.max_windows: expected a non-negative integer (0 = all), found -1"));
+    }
+
     // `rilq run --dry-run` names the fine-tuning stage and the tasks of every eval stage.
     void dry_run_prints_the_new_stages() {
         ParseOptions options;

@@ -118,6 +118,10 @@ void LiveCurves::show_finetune_kinds() {
     finetune_shown_ = true;
     for (int k = 0; k < kCurveKindCount; ++k)
         if (is_finetune_curve(CurveKind(k))) style_keys_[k]->addToLegend();
+    for (const QString& id : run_order_) { // the style keys stay together above the runs
+        runs_.at(id).legend_entry->removeFromLegend();
+        runs_.at(id).legend_entry->addToLegend();
+    }
     toolbar_->setFinetuneKindsAvailable(true);
 }
 

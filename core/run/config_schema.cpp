@@ -189,6 +189,11 @@ std::vector<Field<R>> eval_fields() {
             integer<R>("seqlen", at(&R::eval, &E::seqlen), 2, kIntMax, "an integer >= 2 (tokens per window)")
                 .titled("Seqlen")
                 .help("tokens per evaluation window (GPTQ/OmniQuant protocol)"),
+            integer<R>("max_windows", at(&R::eval, &E::max_windows), 0, kIntMax,
+                       "a non-negative integer (0 = all)")
+                .titled("Max windows")
+                .help("caps every perplexity dataset at its first K windows (quick trials at scale; a "
+                      "dataset's own smaller `max_windows` stays); 0 = no cap, as `rilq eval --max-windows`"),
             choice_list<R>("stages", at(&R::eval, &E::stages), eval_stage_names())
                 .titled("Stages")
                 .unswept()

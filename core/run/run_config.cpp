@@ -1,5 +1,7 @@
 #include "core/run/run_config.h"
 
+#include <algorithm>
+
 #include "core/util/config_fields.h"
 #include "core/util/error.h"
 #include "core/util/path_names.h"
@@ -76,7 +78,12 @@ std::vector<DatasetEntry> RunConfig::calib_datasets() const {
 }
 
 std::vector<DatasetEntry> RunConfig::eval_datasets() const {
-    return lookup(datasets, eval.datasets, "eval.datasets");
+    std::vector<DatasetEntry> entries = lookup(datasets, eval.datasets, "eval.datasets");
+    if (eval.max_windows > 0) // the experiment-wide cap; a dataset's own smaller cap stays
+        for (DatasetEntry& entry : entries)
+            entry.max_windows =
+                entry.max_windows > 0 ? std::min(entry.max_windows, eval.max_windows) : eval.max_windows;
+    return entries;
 }
 
 std::vector<TaskSpec> RunConfig::task_specs() const {

@@ -61,6 +61,7 @@ struct CalibrationSettings {
 struct EvalSettings {
     std::vector<std::string> datasets; // dataset names, in table column order
     int64_t seqlen = 2048;
+    int64_t max_windows = 0; // caps every dataset's evaluation windows (quick trials); 0 = no cap
     std::vector<EvalStage> stages = {EvalStage::Fp, EvalStage::Quantized, EvalStage::Compensated,
                                      EvalStage::Finetuned};
     // Downstream tasks by task name (task_infos()): data path as written, shots, limit, subjects,
@@ -109,6 +110,7 @@ struct RunConfig {
     std::string output_dir() const;
     // The datasets named by the calibration / eval.datasets, in order (validated to exist).
     std::vector<DatasetEntry> calib_datasets() const;
+    // The eval.datasets entries, their max_windows capped by eval.max_windows.
     std::vector<DatasetEntry> eval_datasets() const;
     // eval.tasks as load_task() takes them: names filled in, paths resolved, in task_infos() order.
     std::vector<TaskSpec> task_specs() const;

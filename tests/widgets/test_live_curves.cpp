@@ -321,6 +321,14 @@ class TestLiveCurves : public QObject {
         QVERIFY(view.finetuneKindsShown());
         QVERIFY(sft_box->isVisible());
         QCOMPARE(view.plot()->legend->itemCount(), legend_rows + 2);
+        // The style keys stay together, the run's own entry after them.
+        const auto legend_name = [&](int row) {
+            auto* item = qobject_cast<QCPPlottableLegendItem*>(view.plot()->legend->item(row));
+            return item ? item->plottable()->name() : QString();
+        };
+        QCOMPARE(legend_name(legend_rows - 1), curve_kind_label(CurveKind::SftTrain));
+        QCOMPARE(legend_name(legend_rows), curve_kind_label(CurveKind::SftValidation));
+        QCOMPARE(legend_name(legend_rows + 1), QString("a"));
         QCOMPARE(values_of(view.rawGraph("a", CurveKind::SftTrain)), QVector<double>({2.5, 2.25, 2.0}));
         QVERIFY(view.smoothedGraph("a", CurveKind::SftTrain) != nullptr);
         QVERIFY(view.smoothedGraph("a", CurveKind::SftValidation) == nullptr);
