@@ -1,5 +1,6 @@
 #include "core/bench/packed_bench.h"
 
+#include "core/bench/bench_shape.h"
 #include "core/io/model_loader.h"
 #include "core/lora/lora_set.h"
 #include "core/model/llama_model.h"
@@ -31,15 +32,7 @@ LlamaModel packed_bench_model(const PackedBenchOptions& o, std::string& shape) {
         shape = o.model;
         return load_model(o.model);
     }
-    LlamaConfig c;
-    c.hidden_size = o.hidden;
-    c.intermediate_size = o.intermediate;
-    c.num_hidden_layers = o.layers;
-    c.num_attention_heads = o.heads;
-    c.num_key_value_heads = o.kv_heads;
-    c.head_dim = o.hidden / o.heads;
-    c.vocab_size = o.vocab;
-    c.max_position_embeddings = std::max<int64_t>(o.seqlen, 2048);
+    const LlamaConfig c = bench_llama_config(o, std::max<int64_t>(o.seqlen, 2048));
     shape = "random dim " + std::to_string(o.hidden) + ", " + std::to_string(o.layers) + " layers, ffn " +
             std::to_string(o.intermediate) + ", vocab " + std::to_string(o.vocab);
     return LlamaModel::random(c, 42);

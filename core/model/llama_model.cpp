@@ -59,11 +59,17 @@ torch::Tensor Linear::forward(const torch::Tensor& x) const {
     return y;
 }
 
-int64_t Linear::in_features() const { return packed ? packed->cols() : weight.size(1); }
+int64_t Linear::in_features() const {
+    return packed ? packed->cols() : weight.size(1);
+}
 
-int64_t Linear::out_features() const { return packed ? packed->rows() : weight.size(0); }
+int64_t Linear::out_features() const {
+    return packed ? packed->rows() : weight.size(0);
+}
 
-torch::Tensor Linear::dense_weight() const { return packed ? dequantize_packed(*packed) : weight; }
+torch::Tensor Linear::dense_weight() const {
+    return packed ? dequantize_packed(*packed) : weight;
+}
 
 int64_t Linear::weight_bytes() const {
     return packed ? packed->stored_bytes() : weight.numel() * static_cast<int64_t>(weight.element_size());
@@ -209,7 +215,8 @@ std::vector<torch::Tensor> LlamaModel::parameters() const {
         for (const auto& proj : projection_paths()) {
             const Linear& lin = l.*projection_member(proj);
             if (lin.packed)
-                throw Error("parameters: " + proj + " is packed (quant.storage \"packed\"), it has no trainable weight");
+                throw Error("parameters: " + proj +
+                            " is packed (quant.storage \"packed\"), it has no trainable weight");
             params.push_back(lin.weight);
         }
     }
