@@ -87,6 +87,8 @@ const Bench kBenches[] = {
      run_bench_quantize},
     {"tasks", "MMLU questions/s with and without prefix reuse (random dim-512, stories260K)",
      run_bench_tasks},
+    {"packed", "dense vs packed quantized student: memory, forward/backward time (random dim 2048)",
+     run_bench_packed},
 };
 
 } // namespace

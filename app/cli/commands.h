@@ -35,5 +35,7 @@ int cmd_qstats(const QStringList& args);
 int run_bench_quantize(const QStringList& args);
 // `rilq bench tasks` (app/cli/cmd_bench_tasks.cpp): MMLU questions/s with and without prefix reuse.
 int run_bench_tasks(const QStringList& args);
+// `rilq bench packed` (app/cli/cmd_bench_packed.cpp): dense vs packed quantized student.
+int run_bench_packed(const QStringList& args);
 
 } // namespace rilq::cli

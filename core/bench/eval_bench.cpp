@@ -1,5 +1,6 @@
 #include "core/bench/eval_bench.h"
 
+#include "core/bench/bench_shape.h"
 #include "core/bench/gemm_bench.h"
 #include "core/eval/perplexity.h"
 #include "core/model/llama_model.h"
@@ -9,15 +10,7 @@
 namespace rilq {
 
 EvalBenchFigures run_eval_bench(const EvalBenchOptions& o) {
-    LlamaConfig c;
-    c.hidden_size = o.hidden;
-    c.intermediate_size = o.intermediate;
-    c.num_hidden_layers = o.layers;
-    c.num_attention_heads = o.heads;
-    c.num_key_value_heads = o.kv_heads;
-    c.head_dim = o.hidden / o.heads;
-    c.vocab_size = o.vocab;
-    c.max_position_embeddings = o.seqlen;
+    const LlamaConfig c = bench_llama_config(o, o.seqlen);
     ModelOptions mo;
     mo.compute_dtype = o.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
     const LlamaModel model = LlamaModel::random(c, 1234, mo);

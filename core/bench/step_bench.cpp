@@ -1,4 +1,5 @@
 #include "core/bench/step_bench.h"
+#include "core/bench/bench_shape.h"
 #include "core/bench/cpu_clock.h"
 
 #include "core/lora/lora_set.h"
@@ -55,15 +56,7 @@ double lora_flops_per_token(const LlamaConfig& c, int64_t r) {
 } // namespace
 
 StepBenchFigures run_step_bench(const StepBenchOptions& o) {
-    LlamaConfig config;
-    config.hidden_size = o.hidden;
-    config.intermediate_size = o.intermediate;
-    config.num_hidden_layers = o.layers;
-    config.num_attention_heads = o.heads;
-    config.num_key_value_heads = o.kv_heads;
-    config.head_dim = o.hidden / o.heads;
-    config.vocab_size = o.vocab;
-    config.max_position_embeddings = std::max<int64_t>(2048, o.seqlen);
+    const LlamaConfig config = bench_llama_config(o, std::max<int64_t>(2048, o.seqlen));
 
     StepBenchFigures f;
     f.gemm_gflops = gemm_gflops(1024);

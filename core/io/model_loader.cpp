@@ -62,8 +62,8 @@ ModelSummary summarize_model(const std::string& path) {
         summary.config = model.config();
         summary.parameter_count = model.parameter_count();
         for (const auto& name : model.linear_names()) {
-            const auto& w = model.linear(name).weight; // (out, in)
-            summary.linears.push_back({name, w.size(0), w.size(1)});
+            const Linear& w = model.linear(name);
+            summary.linears.push_back({name, w.out_features(), w.in_features()});
         }
         return summary;
     }

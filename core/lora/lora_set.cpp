@@ -102,8 +102,8 @@ LoraSet attach_lora(LlamaModel& model, const LoraConfig& config) {
         if (std::find(config.targets.begin(), config.targets.end(), proj) == config.targets.end()) continue;
         Linear& linear = model.linear(name);
         if (linear.adapter) throw Error("linear " + name + " already has an adapter (detach it first)");
-        auto adapter = std::make_shared<LoraAdapter>(name, linear.weight.size(1), linear.weight.size(0), config,
-                                                     init_gen, set.dropout_gen_);
+        auto adapter = std::make_shared<LoraAdapter>(name, linear.in_features(), linear.out_features(),
+                                                     config, init_gen, set.dropout_gen_);
         linear.adapter = adapter;
         set.index_[name] = set.adapters_.size();
         set.adapters_.push_back(std::move(adapter));
@@ -142,7 +142,10 @@ void merge_lora(LlamaModel& model, LoraSet& set) {
     for (const auto& a : set.adapters_) {
         Linear& linear = model.linear(a->linear_name());
         if (linear.adapter != a) throw Error("LoRA adapter on " + a->linear_name() + " is not attached to this model");
-        linear.weight = (linear.weight.to(torch::kFloat32) + a->delta_weight()).to(linear.weight.scalar_type());
+        // A packed linear becomes dense: the merged weight is no longer on its quantization grid.
+        linear.weight =
+            (linear.dense_weight().to(torch::kFloat32) + a->delta_weight()).to(model.options().compute_dtype);
+        linear.packed.reset();
         linear.adapter.reset();
     }
     set.merged_ = true;

@@ -1,6 +1,7 @@
 #include "core/model/llama_model.h"
 #include "core/util/shape_text.h"
 
+#include "core/model/packed_linear.h"
 #include "core/model/rope.h"
 #include "core/util/error.h"
 
@@ -53,9 +54,25 @@ torch::Device parse_device(const std::string& device) {
 // construction
 
 torch::Tensor Linear::forward(const torch::Tensor& x) const {
-    auto y = torch::linear(x, weight);            // (B, T, in) -> (B, T, out)
+    auto y = packed ? packed_linear(x, packed) : torch::linear(x, weight); // (B, T, in) -> (B, T, out)
     if (adapter) y = y + adapter->delta(x);
     return y;
+}
+
+int64_t Linear::in_features() const {
+    return packed ? packed->cols() : weight.size(1);
+}
+
+int64_t Linear::out_features() const {
+    return packed ? packed->rows() : weight.size(0);
+}
+
+torch::Tensor Linear::dense_weight() const {
+    return packed ? dequantize_packed(*packed) : weight;
+}
+
+int64_t Linear::weight_bytes() const {
+    return packed ? packed->stored_bytes() : weight.numel() * static_cast<int64_t>(weight.element_size());
 }
 
 LlamaModel::LlamaModel(LlamaConfig config, const std::map<std::string, torch::Tensor>& hf_state,
@@ -119,7 +136,25 @@ LlamaModel LlamaModel::random(const LlamaConfig& config, uint64_t seed, const Mo
 }
 
 LlamaModel LlamaModel::clone() const {
-    return LlamaModel(config_, hf_state(), options_, "clone");
+    // As the former rebuild from hf_state() did: the weights' storage is shared (to() and
+    // contiguous() of a ready tensor return it), packed weights too; only the adapters go.
+    LlamaModel copy = *this;
+    auto share = [](torch::Tensor& t) {
+        if (t.defined()) t = t.detach();
+    };
+    share(copy.embed_tokens_);
+    share(copy.norm_);
+    copy.lm_head_ = config_.tie_word_embeddings ? copy.embed_tokens_ : lm_head_.detach();
+    for (DecoderLayer& l : copy.layers_) {
+        share(l.input_layernorm);
+        share(l.post_attention_layernorm);
+        for (const auto& proj : projection_paths()) {
+            Linear& lin = l.*projection_member(proj);
+            share(lin.weight);
+            lin.adapter.reset();
+        }
+    }
+    return copy;
 }
 
 // ----------------------------------------------------------------------------
@@ -162,7 +197,10 @@ std::map<std::string, torch::Tensor> LlamaModel::hf_state() const {
         const DecoderLayer& l = layers_[i];
         s[p + "input_layernorm.weight"] = l.input_layernorm;
         s[p + "post_attention_layernorm.weight"] = l.post_attention_layernorm;
-        for (const auto& proj : projection_paths()) s[p + proj + ".weight"] = (l.*projection_member(proj)).weight;
+        for (const auto& proj : projection_paths()) {
+            const Linear& lin = l.*projection_member(proj);
+            s[p + proj + ".weight"] = lin.packed ? lin.dense_weight().to(options_.compute_dtype) : lin.weight;
+        }
     }
     s["model.norm.weight"] = norm_;
     if (!config_.tie_word_embeddings) s["lm_head.weight"] = lm_head_;
@@ -174,7 +212,13 @@ std::vector<torch::Tensor> LlamaModel::parameters() const {
     for (const DecoderLayer& l : layers_) {
         params.push_back(l.input_layernorm);
         params.push_back(l.post_attention_layernorm);
-        for (const auto& proj : projection_paths()) params.push_back((l.*projection_member(proj)).weight);
+        for (const auto& proj : projection_paths()) {
+            const Linear& lin = l.*projection_member(proj);
+            if (lin.packed)
+                throw Error("parameters: " + proj +
+                            " is packed (quant.storage \"packed\"), it has no trainable weight");
+            params.push_back(lin.weight);
+        }
     }
     params.push_back(norm_);
     if (!config_.tie_word_embeddings) params.push_back(lm_head_);
@@ -182,10 +226,14 @@ std::vector<torch::Tensor> LlamaModel::parameters() const {
 }
 
 int64_t LlamaModel::parameter_count() const {
-    int64_t n = 0;
-    for (const auto& [name, t] : hf_state()) {
-        (void)name;
-        n += t.numel();
+    int64_t n = embed_tokens_.numel() + norm_.numel();
+    if (!config_.tie_word_embeddings) n += lm_head_.numel();
+    for (const DecoderLayer& l : layers_) {
+        n += l.input_layernorm.numel() + l.post_attention_layernorm.numel();
+        for (const auto& proj : projection_paths()) {
+            const Linear& lin = l.*projection_member(proj);
+            n += lin.in_features() * lin.out_features();
+        }
     }
     return n;
 }

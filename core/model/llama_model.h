@@ -26,12 +26,23 @@ public:
     virtual torch::Tensor delta(const torch::Tensor& x) = 0;
 };
 
+class PackedLinearWeight; // core/model/packed_linear.h
+
 // One projection of a decoder layer: y = x W^T (+ adapter delta). Llama has no biases.
+// The weight is either dense (`weight`) or packed (`packed`, dequantized on the fly; quantized
+// students with quant.storage "packed"), never both.
 struct Linear {
-    torch::Tensor weight;                     // (out, in), compute dtype, no grad
-    std::shared_ptr<LinearAdapter> adapter;   // optional
+    torch::Tensor weight;                       // (out, in), compute dtype, no grad; undefined when packed
+    std::shared_ptr<const PackedLinearWeight> packed; // optional compact form of the weight
+    std::shared_ptr<LinearAdapter> adapter;     // optional
 
     torch::Tensor forward(const torch::Tensor& x) const;
+    int64_t in_features() const;
+    int64_t out_features() const;
+    // The weight as a dense tensor: `weight` itself, or the packed form dequantized (a new f32 tensor).
+    torch::Tensor dense_weight() const;
+    // Bytes the weight holds in memory (dense tensor or packed form).
+    int64_t weight_bytes() const;
 };
 
 struct DecoderLayer {
@@ -108,7 +119,8 @@ public:
     // (`rilq pretrain`): the handles share storage with the model, so optimizers update it.
     std::vector<torch::Tensor> parameters() const;
 
-    // A deep copy (weights cloned; adapters are not copied).
+    // A copy without the adapters. Its weight tensors share storage with this model's (as the
+    // former rebuild from hf_state() did): replace a copy's weights, never modify them in place.
     LlamaModel clone() const;
 
 private:

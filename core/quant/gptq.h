@@ -79,6 +79,7 @@ class GptqRecord : public QuantRecord {
                       const torch::Tensor& group_entropy, const MetricsOptions& options) const override;
     void add_code_tensors(const QuantResult& result, const QuantSpec& spec, const std::string& prefix,
                           std::vector<std::pair<std::string, torch::Tensor>>& out) const override;
+    torch::Tensor column_groups() const override { return group_index; }
 };
 
 // The result's GPTQ record; Error when it has none.

@@ -44,6 +44,7 @@ class IcqNfRecord : public NfRecord {
     void add_code_tensors(const QuantResult& result, const QuantSpec& spec, const std::string& prefix,
                           std::vector<std::pair<std::string, torch::Tensor>>& out) const override;
     bool uses_dynamic_map() const override { return true; }
+    torch::Tensor block_offsets() const override { return offset_dequant; }
     void drop_working_copies() override { plain_codes = torch::Tensor(); }
 };
 

@@ -1,5 +1,6 @@
 #include "core/quant/nf.h"
 
+#include "core/quant/dequant_formula.h"
 #include "core/quant/dynamic_map.h"
 #include "core/quant/nf_tables.h"
 #include "core/util/error.h"
@@ -60,11 +61,12 @@ torch::Tensor nf_dequantize(const torch::Tensor& codes, const torch::Tensor& abs
     at::parallel_for(0, NB, std::max<int64_t>(1, 16384 / block), [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
             const int64_t i0 = b * block, i1 = std::min(i0 + block, N);
-            for (int64_t i = i0; i < i1; ++i) {
-                // IR-QLoRA: (dequantize_fp4(...) + tau) - the NF product first, then the offset.
-                const float v = table[c[i]] * a[b];
-                o[i] = off ? v + off[b] : v;
-            }
+            if (off)
+                for (int64_t i = i0; i < i1; ++i)
+                    o[i] = nf_dequantize_value(table[c[i]], a[b], off[b]);
+            else
+                for (int64_t i = i0; i < i1; ++i)
+                    o[i] = nf_dequantize_value(table[c[i]], a[b]);
         }
     });
     return out;

@@ -15,6 +15,12 @@ const std::vector<std::pair<IcqEntropyArithmetic, std::string>>& icq_entropy_nam
     return names;
 }
 
+const std::vector<std::pair<QuantStorage, std::string>>& quant_storage_names() {
+    static const config::EnumNames<QuantStorage> names = {{QuantStorage::Dense, "dense"},
+                                                          {QuantStorage::Packed, "packed"}};
+    return names;
+}
+
 namespace {
 
 std::vector<std::string> method_choices() {
@@ -106,6 +112,13 @@ std::vector<config::Field<QuantSpec>> build_fields() {
         number<Q>("gptq_mse_max_shrink", at(&Q::gptq_mse_max_shrink), 0, 1, true, false)
             .titled("GPTQ MSE max shrink")
             .help("the clip search stops at k < max_shrink x grid (quant.py 0.8)"),
+        choice<Q>("storage", at(&Q::storage), quant_storage_names())
+            .titled("Student storage")
+            .resumable_field()
+            .help("how the student holds a quantized linear: `dense` = its dequantized weight in the compute "
+                  "dtype; `packed` = bit-packed codes plus per-group scales/zeros or absmax/offsets, "
+                  "dequantized on the fly (bit-identical results, about bits/32 of the fp32 memory); "
+                  "`none` always loads the q_model dense"),
         text_list<Q>("targets", at(&Q::targets), {}, false)
             .titled("Quantized linears")
             .shows_default("all seven")

@@ -31,6 +31,13 @@ enum class IcqEntropyArithmetic {
 };
 const std::vector<std::pair<IcqEntropyArithmetic, std::string>>& icq_entropy_names(); // float32, exact
 
+// How the quantized student holds a quantized linear in memory (core/quant/packed_quant_weight.h).
+enum class QuantStorage {
+    Dense,  // the dequantized weight as a dense tensor in the compute dtype (fake quantization)
+    Packed, // bit-packed codes plus per-group grids, dequantized on the fly (same results bit for bit)
+};
+const std::vector<std::pair<QuantStorage, std::string>>& quant_storage_names(); // dense, packed
+
 // quant.method of an experiment that loads the ready rilq.q_model instead of quantizing.
 inline constexpr const char* kNoQuantization = "none";
 
@@ -68,6 +75,9 @@ struct QuantSpec {
     double gptq_mse_norm = 2.4;          // error |Q(x) - x|^norm of the clip search
     int gptq_mse_grid = 100;             // shrink steps p = 1 - k / grid ...
     double gptq_mse_max_shrink = 0.8;    // ... for k < max_shrink * grid
+
+    // Dense or packed student linears; results are equal, memory is not.
+    QuantStorage storage = QuantStorage::Dense;
 
     // Which linears to quantize: projection names ("q_proj", "mlp.down_proj") or full linear names
     // ("layers.0.self_attn.q_proj"). Default: the seven projections of every decoder layer.

@@ -1,5 +1,6 @@
 #include "core/quant/quantize_model.h"
 
+#include "core/quant/packed_quant_weight.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -30,6 +31,17 @@ int64_t forward_stage(const std::string& name) {
         stage = 3;
     return layer * 4 + stage;
 }
+
+// A linear's quantized weight as the student holds it (quant.storage): dense or packed.
+struct StudentWeight {
+    torch::Tensor dense;
+    std::shared_ptr<const PackedLinearWeight> packed;
+
+    void install(Linear& linear) const {
+        linear.weight = dense;
+        linear.packed = packed;
+    }
+};
 
 } // namespace
 
@@ -76,7 +88,8 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
     auto process = [&](const std::string& name, const torch::Tensor* x) {
         progress.check_cancel();
         const Linear& lin = model.linear(name);
-        auto w = lin.weight.detach().to(torch::kCPU, torch::kFloat32).contiguous(); // (O, I)
+        const auto fp = lin.dense_weight();
+        auto w = fp.detach().to(torch::kCPU, torch::kFloat32).contiguous(); // (O, I)
         check_finite(w, name);
         const double tq = now_s();
         QuantContext context;
@@ -87,7 +100,12 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         LinearQuantStats stats = compute_linear_stats(name, w, qr, options.metrics);
         stats.quantize_seconds = quantize_s;
         if (x) add_output_error(stats, x->detach().to(torch::kCPU), w, qr.dequantized);
-        auto deq = qr.dequantized.to(lin.weight.device(), lin.weight.scalar_type());
+        StudentWeight deq;
+        if (spec.storage == QuantStorage::Packed)
+            deq.packed = PackedQuantWeight::pack(qr);
+        else
+            deq.dense =
+                qr.dequantized.to(fp.device(), lin.packed ? model.options().compute_dtype : fp.scalar_type());
         if (options.keep_states) {
             qr.dequantized = torch::Tensor();
             if (qr.record) qr.record->drop_working_copies();
@@ -102,8 +120,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
     report(targets.front());
     if (!options.calib_ids.defined()) {
         for (const auto& name : targets) {
-            auto deq = process(name, nullptr);
-            model.linear(name).weight = deq;
+            process(name, nullptr).install(model.linear(name));
         }
     } else {
         const auto& ids = options.calib_ids;
@@ -114,7 +131,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         result.calib_tokens = ids.numel();
         struct Pending {
             std::string name;
-            torch::Tensor weight;
+            StudentWeight weight;
             int64_t stage;
         };
         std::vector<Pending> pending;
@@ -123,7 +140,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
             std::vector<Pending> keep;
             for (auto& p : pending) {
                 if (p.stage < before_stage)
-                    model.linear(p.name).weight = p.weight;
+                    p.weight.install(model.linear(p.name));
                 else
                     keep.push_back(std::move(p));
             }
@@ -138,7 +155,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
             seen.insert(name);
             auto deq = process(name, &x);
             if (needs_inputs)
-                model.linear(name).weight = deq; // used at once: later linears see quantized inputs
+                deq.install(model.linear(name)); // used at once: later linears see quantized inputs
             else
                 pending.push_back({name, std::move(deq), stage});
         };
@@ -146,8 +163,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         flush(std::numeric_limits<int64_t>::max());
         for (const auto& name : targets) { // a target the forward never reached (none in Llama)
             if (seen.count(name)) continue;
-            auto deq = process(name, nullptr);
-            model.linear(name).weight = deq;
+            process(name, nullptr).install(model.linear(name));
         }
     }
     result.seconds = now_s() - t_start;

@@ -1,6 +1,8 @@
 // Fake-quantizes a Llama model in place: each target linear's weight is replaced by its
 // dequantized values (same architecture, what RILQ loads as q_model), one tensor at a time, and
-// per-linear stats are collected. Embeddings, norms and lm_head stay full precision.
+// per-linear stats are collected. With spec.storage "packed" the linear holds its packed codes
+// instead (Linear::packed, core/quant/packed_quant_weight.h): the same weights, bit for bit. Embeddings,
+// norms and lm_head stay full precision.
 //
 // With calibration windows the model runs once over them and each linear is quantized inside
 // the forward, at the moment its input X is observed. For a weight-only method its weight is

@@ -74,6 +74,11 @@ class QuantRecord {
     virtual void add_code_tensors(const QuantResult& result, const QuantSpec& spec, const std::string& prefix,
                                   std::vector<std::pair<std::string, torch::Tensor>>& out) const;
     virtual bool uses_dynamic_map() const { return false; }
+    // What a packed weight (packed_quant_weight.h) needs beyond codes, grids and absmax:
+    // (NB) f32 offsets added after the NF product (ICQ-NF's tau as dequantized), undefined = none;
+    virtual torch::Tensor block_offsets() const { return {}; }
+    // (I) int64 scale group of each column (GPTQ's g_idx), undefined = column / group_size.
+    virtual torch::Tensor column_groups() const { return {}; }
     // Frees what only the stats needed before the result is kept (quantize_model keep_states).
     virtual void drop_working_copies() {}
 };

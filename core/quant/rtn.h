@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/quant/dequant_formula.h"
 #include "core/quant/quantizer.h"
 #include "core/quant/rounding.h"
 
@@ -57,7 +58,7 @@ inline void write_affine_group(const float* x, int64_t len, const AffineParams& 
                                float* dequantized, uint8_t* codes) {
     for (int64_t i = 0; i < len; ++i) {
         const float q = affine_code(x[i], p, maxq);
-        dequantized[i] = (q - p.zero) * p.scale;
+        dequantized[i] = affine_dequantize(q, p.zero, p.scale);
         codes[i] = static_cast<uint8_t>(q);
     }
 }

@@ -14,8 +14,8 @@ LinearObjective::LinearObjective(std::shared_ptr<const LlamaModel> teacher, cons
     : TeacherObjective(std::move(teacher), student, "linear"), adapters_(adapters) {
     torch::NoGradGuard no_grad;
     for (const auto& a : adapters_.adapters()) {
-        const auto& w = teacher_->linear(a->linear_name()).weight;
-        const auto& q = student_.linear(a->linear_name()).weight;
+        const auto w = teacher_->linear(a->linear_name()).dense_weight();
+        const auto q = student_.linear(a->linear_name()).dense_weight();
         weight_error_[a->linear_name()] = (w - q.to(w.scalar_type())).contiguous();
     }
 }

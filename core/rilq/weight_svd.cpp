@@ -12,8 +12,8 @@ void init_adapters_from_weight_svd(const LlamaModel& teacher, const LlamaModel& 
     torch::NoGradGuard no_grad;
     for (const auto& a : adapters.adapters()) {
         const auto& name = a->linear_name();
-        const auto error = teacher.linear(name).weight.to(torch::kFloat32) -
-                           student.linear(name).weight.to(torch::kFloat32); // (out, in)
+        const auto error = teacher.linear(name).dense_weight().to(torch::kFloat32) -
+                           student.linear(name).dense_weight().to(torch::kFloat32); // (out, in)
         const LowRankFactors f = svd_factors(error, a->rank(), a->scale());
         a->set_parameter("lora_A", f.A);
         a->set_parameter("lora_B", f.B);

@@ -70,7 +70,7 @@ std::vector<store::LayerStat> compensated_layer_stats(const LlamaModel& fp, cons
     // The effective weight of each linear: merged adapters are already in the student's weight.
     std::map<std::string, torch::Tensor> effective;
     for (const std::string& name : names) {
-        torch::Tensor w = student.linear(name).weight.to(torch::kFloat32);
+        torch::Tensor w = student.linear(name).dense_weight().to(torch::kFloat32);
         if (!adapters.merged() && adapters.contains(name)) w = w + adapters.adapter(name).delta_weight();
         effective[name] = w;
     }
@@ -80,7 +80,7 @@ std::vector<store::LayerStat> compensated_layer_stats(const LlamaModel& fp, cons
         options.want_logits = false;
         options.observer = [&](const std::string& name, const torch::Tensor& x) {
             progress.check_cancel();
-            output_error[name] = output_rel_error(x, fp.linear(name).weight, effective.at(name));
+            output_error[name] = output_rel_error(x, fp.linear(name).dense_weight(), effective.at(name));
         };
         fp.forward(calib_ids, options);
     }
@@ -88,7 +88,7 @@ std::vector<store::LayerStat> compensated_layer_stats(const LlamaModel& fp, cons
     int64_t done = 0;
     for (const std::string& name : names) {
         const auto [layer, module] = split_linear_name(name);
-        const torch::Tensor w = fp.linear(name).weight.to(torch::kFloat64);
+        const torch::Tensor w = fp.linear(name).dense_weight().to(torch::kFloat64);
         const torch::Tensor diff = w - effective.at(name).to(torch::kFloat64);
         const double rel = diff.norm().item<double>() / w.norm().item<double>();
         RowWriter c{rows, "compensated", layer, module};

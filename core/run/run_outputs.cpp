@@ -279,8 +279,9 @@ std::vector<store::Artifact> write_run_outputs(const std::string& output_dir,
             LlamaModel merged = content.student->clone(); // clone() leaves the adapters out
             for (const auto& adapter : merge->adapters()) {
                 Linear& linear = merged.linear(adapter->linear_name());
-                linear.weight = (linear.weight.to(torch::kFloat32) + adapter->delta_weight())
-                                    .to(linear.weight.scalar_type());
+                linear.weight = (linear.dense_weight().to(torch::kFloat32) + adapter->delta_weight())
+                                    .to(merged.options().compute_dtype);
+                linear.packed.reset();
             }
             save_hf_model(merged, (dir / "merged").string());
             copy_tokenizer(content.tokenizer_file, dir / "merged");
