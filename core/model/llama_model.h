@@ -32,9 +32,9 @@ class PackedLinearWeight; // core/model/packed_linear.h
 // The weight is either dense (`weight`) or packed (`packed`, dequantized on the fly; quantized
 // students with quant.storage "packed"), never both.
 struct Linear {
-    torch::Tensor weight;                       // (out, in), compute dtype, no grad; undefined when packed
+    torch::Tensor weight; // (out, in), compute dtype, no grad; undefined when packed
     std::shared_ptr<const PackedLinearWeight> packed; // optional compact form of the weight
-    std::shared_ptr<LinearAdapter> adapter;     // optional
+    std::shared_ptr<LinearAdapter> adapter;           // optional
 
     torch::Tensor forward(const torch::Tensor& x) const;
     int64_t in_features() const;
