@@ -33,39 +33,6 @@
 #include "tests/support/test_main.h"
 
 using namespace rilq;
-using nlohmann::json;
-
-namespace {
-
-// The shipped chain (RILQ, then IR-QLoRA's fine-tuning) cut to seconds: rank 2, 4 RILQ updates,
-// 6 fine-tuning updates with an eval every 2, no task scoring.
-json tiny_chain_experiment() {
-    QFile file(
-        QString::fromStdString(rilq::test::test_data("../../experiments/stories260k-rilq-sft-chain.json")));
-    if (!file.open(QIODevice::ReadOnly)) return {};
-    json doc = json::parse(file.readAll().toStdString());
-    doc["name"] = "gui-chain";
-    doc["data_root"] = rilq::test::shared_data();
-    doc["rilq"]["lora_r"] = 2;
-    doc["rilq"]["approx_total_steps"] = 4;
-    doc["rilq"]["calib_num_samples"] = 10;
-    doc["rilq"]["calib_max_length"] = 64;
-    doc["rilq"]["gradient_accumulation_steps"] = 1;
-    doc["rilq"]["approx_eval_steps"] = 2;
-    doc["eval"]["seqlen"] = 64;
-    doc["eval"].erase("tasks");
-    doc["datasets"]["tinystories_eval"]["max_windows"] = 2;
-    doc["finetune"]["approx_total_steps"] = 6;
-    doc["finetune"]["approx_batch_size"] = 2;
-    doc["finetune"]["approx_eval_steps"] = 2;
-    doc["finetune"]["eval_dataset_size"] = 8;
-    doc["finetune"]["max_eval_samples"] = 4;
-    doc["finetune"]["eval_batch_size"] = 4;
-    return doc;
-}
-
-} // namespace
-
 class TestGuiRun : public QObject {
     Q_OBJECT
   private Q_SLOTS:
@@ -227,7 +194,7 @@ class TestGuiRun : public QObject {
         gui::MainWindow window(dir.filePath("runs.sqlite"), gui::MainWindow::Interaction::WithoutDialogs);
         widgets::LiveCurves* curves = window.liveCurves();
         QVERIFY(!curves->finetuneKindsShown()); // a RILQ-only chart has no fine-tuning clutter
-        window.form()->setDocument(tiny_chain_experiment());
+        window.form()->setDocument(rilq::test::tiny_chain_experiment());
         QVERIFY2(window.form()->isValid(), qPrintable(window.form()->issues().value(0).message));
         QSignalSpy finished(&window, &gui::MainWindow::runsFinished);
         int sft_points_while_running = 0;
