@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache git
-  qt6-base-dev libqt6sql6-sqlite libqcustomplot-dev libqcustomplot2.1-qt6
+  qt6-base-dev qt6-svg-dev libqt6sql6-sqlite libqcustomplot-dev libqcustomplot2.1-qt6
   libtorch-dev nlohmann-json3-dev libsqlite3-dev libsentencepiece-dev zlib1g-dev
   # OpenBLAS (OpenMP build): LibTorch's fp32 GEMM goes through libblas.so.3,
   # and the reference BLAS is ~17x slower (see README, "Speed").

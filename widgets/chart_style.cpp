@@ -5,6 +5,7 @@
 #include <QFontMetrics>
 #include <QFileInfo>
 #include <QPixmap>
+#include <QSvgGenerator>
 
 #include <algorithm>
 #include <cmath>
@@ -165,33 +166,66 @@ QVector<double> ema_smooth(const QVector<double>& values, double weight) {
     return out;
 }
 
+namespace {
+// The median of a series' finite, non-zero magnitudes; false when it has none.
+bool typical_magnitude(const QVector<double>& values, double* median) {
+    std::vector<double> magnitudes;
+    for (double v : values)
+        if (std::isfinite(v) && v != 0.0) magnitudes.push_back(std::abs(v));
+    if (magnitudes.empty()) return false;
+    const auto middle = magnitudes.begin() + std::ptrdiff_t(magnitudes.size() / 2);
+    std::nth_element(magnitudes.begin(), middle, magnitudes.end());
+    *median = *middle;
+    return true;
+}
+} // namespace
+
 double series_scale_ratio(const QVector<QVector<double>>& series) {
     double smallest = 0.0, largest = 0.0;
     bool any = false;
     for (const QVector<double>& values : series) {
-        std::vector<double> magnitudes;
-        for (double v : values)
-            if (std::isfinite(v) && v != 0.0) magnitudes.push_back(std::abs(v));
-        if (magnitudes.empty()) continue;
-        const auto middle = magnitudes.begin() + std::ptrdiff_t(magnitudes.size() / 2);
-        std::nth_element(magnitudes.begin(), middle, magnitudes.end());
-        smallest = any ? std::min(smallest, *middle) : *middle;
-        largest = any ? std::max(largest, *middle) : *middle;
+        double median = 0.0;
+        if (!typical_magnitude(values, &median)) continue;
+        smallest = any ? std::min(smallest, median) : median;
+        largest = any ? std::max(largest, median) : median;
         any = true;
     }
     return any ? largest / smallest : 1.0;
 }
 
+QVector<int> scale_groups(const QVector<QVector<double>>& series, double max_ratio) {
+    QVector<int> chart(series.size(), 0);
+    std::vector<std::pair<double, int>> scales; // (typical value, series), smallest first
+    for (int i = 0; i < series.size(); ++i) {
+        double median = 0.0;
+        if (typical_magnitude(series[i], &median)) scales.emplace_back(median, i);
+    }
+    std::sort(scales.begin(), scales.end());
+    QVector<int> group_of(int(scales.size()), 0); // counted from the smallest scale
+    int group = 0;
+    double group_start = scales.empty() ? 0.0 : scales.front().first;
+    for (size_t k = 0; k < scales.size(); ++k) {
+        if (scales[k].first > group_start * max_ratio) {
+            ++group;
+            group_start = scales[k].first;
+        }
+        group_of[int(k)] = group;
+    }
+    for (size_t k = 0; k < scales.size(); ++k)
+        chart[scales[k].second] = group - group_of[int(k)]; // largest scale first
+    return chart;
+}
+
 // ---- look --------------------------------------------------------------------------------------
 
-void apply_plot_style(QCustomPlot* plot) {
-    QFont tick_font = plot->font();
+void style_axis_rect(QCPAxisRect* rect) {
+    QFont tick_font = rect->parentPlot()->font();
     tick_font.setPointSizeF(9.0);
-    QFont label_font = plot->font();
+    QFont label_font = rect->parentPlot()->font();
     label_font.setPointSizeF(10.0);
     const QPen grid_pen(QColor(222, 222, 222), 0, Qt::SolidLine);
     const QPen sub_grid_pen(QColor(240, 240, 240), 0, Qt::DotLine);
-    for (QCPAxis* axis : plot->axisRect()->axes()) {
+    for (QCPAxis* axis : rect->axes()) {
         axis->setTickLabelFont(tick_font);
         axis->setLabelFont(label_font);
         axis->setBasePen(QPen(QColor(90, 90, 90)));
@@ -203,6 +237,12 @@ void apply_plot_style(QCustomPlot* plot) {
         axis->grid()->setSubGridPen(sub_grid_pen);
         axis->grid()->setZeroLinePen(Qt::NoPen);
     }
+}
+
+void apply_plot_style(QCustomPlot* plot) {
+    style_axis_rect(plot->axisRect());
+    QFont tick_font = plot->font();
+    tick_font.setPointSizeF(9.0);
     plot->setBackground(Qt::white);
     plot->legend->setFont(tick_font);
     plot->legend->setBrush(QColor(255, 255, 255, 220));
@@ -263,25 +303,55 @@ void set_log_axis(QCPAxis* axis, bool log_scale) {
 
 bool image_format_for_path(const QString& path, ImageFormat* format, QString* error) {
     const QString suffix = QFileInfo(path).suffix().toLower();
-    if (suffix == "png") {
-        *format = ImageFormat::Png;
-        return true;
-    }
-    if (suffix == "pdf") {
-        *format = ImageFormat::Pdf;
-        return true;
-    }
-    if (error) *error = QString("%1: expected a .png or .pdf file name, found suffix '%2'").arg(path, suffix);
+    const std::pair<const char*, ImageFormat> known[] = {
+        {"png", ImageFormat::Png}, {"pdf", ImageFormat::Pdf}, {"svg", ImageFormat::Svg}};
+    for (const auto& [name, value] : known)
+        if (suffix == QLatin1String(name)) {
+            *format = value;
+            return true;
+        }
+    if (error)
+        *error = QString("%1: expected a .png, .pdf or .svg file name, found suffix '%2'").arg(path, suffix);
     return false;
 }
+
+namespace {
+// QCustomPlot writes PNG and PDF itself; SVG goes through Qt's SVG paint device.
+bool save_plot_svg(QCustomPlot* plot, const QString& path, int width_px, int height_px) {
+    const int width = width_px > 0 ? width_px : plot->width();
+    const int height = height_px > 0 ? height_px : plot->height();
+    QSvgGenerator svg;
+    svg.setFileName(path);
+    svg.setSize(QSize(width, height));
+    svg.setViewBox(QRect(0, 0, width, height));
+    svg.setTitle(QFileInfo(path).baseName());
+    svg.setDescription(QStringLiteral("RILQ Workbench"));
+    QCPPainter painter;
+    if (!painter.begin(&svg)) return false;
+    painter.setMode(QCPPainter::pmVectorized);
+    painter.setMode(QCPPainter::pmNoCaching);
+    plot->toPainter(&painter, width, height);
+    return painter.end();
+}
+} // namespace
 
 bool save_plot(QCustomPlot* plot, const QString& path, QString* error, int width_px, int height_px) {
     ImageFormat format{};
     if (!image_format_for_path(path, &format, error)) return false;
-    // PNG at 2x so text stays crisp in papers and slides; PDF keeps vectors.
-    const bool ok = format == ImageFormat::Png ? plot->savePng(path, width_px, height_px, 2.0)
-                                               : plot->savePdf(path, width_px, height_px, QCP::epNoCosmetic,
-                                                               "RILQ Workbench", QFileInfo(path).baseName());
+    // PNG at 2x so text stays crisp in papers and slides; PDF and SVG keep vectors.
+    bool ok = false;
+    switch (format) {
+    case ImageFormat::Png:
+        ok = plot->savePng(path, width_px, height_px, 2.0);
+        break;
+    case ImageFormat::Pdf:
+        ok = plot->savePdf(path, width_px, height_px, QCP::epNoCosmetic, "RILQ Workbench",
+                           QFileInfo(path).baseName());
+        break;
+    case ImageFormat::Svg:
+        ok = save_plot_svg(plot, path, width_px, height_px);
+        break;
+    }
     if (!ok && error)
         *error = QString("%1: could not write the chart (folder missing or not writable?)").arg(path);
     return ok;

@@ -1,6 +1,6 @@
 // One place for what every chart shares: colours (categorical palette, colour by a numeric
-// parameter), EMA smoothing of noisy curves, the common plot look, and saving a chart or a
-// whole view as PNG or PDF. Views never pick colours or fonts on their own.
+// parameter), EMA smoothing of noisy curves, the common plot look, and saving a chart as PNG,
+// PDF or SVG. Views never pick colours or fonts on their own.
 #pragma once
 #include <QColor>
 #include <QPen>
@@ -9,6 +9,7 @@
 
 class QCustomPlot;
 class QCPAxis;
+class QCPAxisRect;
 class QCPColorGradient;
 class QWidget;
 
@@ -92,11 +93,17 @@ QVector<double> ema_smooth(const QVector<double>& values, double weight);
 // beside linear-scope ones ~0.25), so charts that draw several runs switch to a log axis.
 double series_scale_ratio(const QVector<QVector<double>>& series);
 constexpr double kScaleRatioForLog = 10.0;
+// Split charts: series whose typical values (as above) lie within `max_ratio` of the group's
+// smallest share a chart. Returns each series' chart, 0 = the largest scale (drawn on top);
+// series without a finite non-zero value join chart 0.
+QVector<int> scale_groups(const QVector<QVector<double>>& series, double max_ratio);
 
 // ---- look --------------------------------------------------------------------------------------
 
 // Fonts, grid, margins, legend frame and interactions shared by every chart.
 void apply_plot_style(QCustomPlot* plot);
+// The axes' part of it, for a chart's further axis rects (split charts).
+void style_axis_rect(QCPAxisRect* rect);
 // Moves the legend out of the data area into a column right of the axis rect (top aligned), so
 // it never hides curves whose shape nobody can predict (live loss curves).
 void place_legend_outside(QCustomPlot* plot);
@@ -109,11 +116,12 @@ void include_decade_below(QCPAxis* axis);
 
 // ---- saving ------------------------------------------------------------------------------------
 
-enum class ImageFormat { Png, Pdf };
-// From the file suffix (case-insensitive): .png or .pdf; anything else is an error.
+enum class ImageFormat { Png, Pdf, Svg };
+// From the file suffix (case-insensitive): .png, .pdf or .svg; anything else is an error.
 bool image_format_for_path(const QString& path, ImageFormat* format, QString* error);
-// Saves a chart at the given size in pixels (0 = current size) as PNG (2x scale for sharp text)
-// or vector PDF. Returns false with a message naming the file on failure.
+// Saves a chart - the plot alone, never the view's controls - at the given size in pixels (0 =
+// current size) as PNG (2x scale for sharp text), vector PDF, or vector SVG (QSvgGenerator:
+// every curve a <path>, editable in Inkscape). Returns false with a message naming the file.
 bool save_plot(QCustomPlot* plot, const QString& path, QString* error, int width_px = 0, int height_px = 0);
 
 } // namespace rilq::widgets

@@ -16,6 +16,19 @@ struct RunCurve {
     QString label;                          // e.g. "r=16 · rtn w2 g64"; run_id when empty
     QMap<QString, QString> params;          // run params as stored: "lora_r" -> "16", "a_type" -> "hid"
     QMap<QString, QVector<QPointF>> curves; // metric key ("v_loss", "t_loss", ...) -> (step, value)
+    // Per metric, parallel to `curves`: seconds since the run's first logged point (empty when
+    // the store has no timestamps).
+    QMap<QString, QVector<double>> seconds;
+    // Training tokens per optimizer step (sequences per step x sequence length, from the run's
+    // params: core's train_tokens_per_step); 0 when unknown.
+    double tokens_per_step = 0.0;
+};
+
+// What the Compare overlay puts on x. Live curves have step and wall time only (CurvePoint).
+enum class CompareXAxis {
+    Step,    // optimizer step
+    Tokens,  // step x RunCurve::tokens_per_step: runs with other batch sizes line up by data seen
+    WallTime // seconds since the run's first logged point
 };
 
 // Scopes of the RILQ rank argument (issue 5): where the compensation loss is measured.

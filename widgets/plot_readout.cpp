@@ -86,6 +86,9 @@ void PlotReadout::show(const GraphHit& hit, const QString& text, const QColor& t
         return;
     }
     const QCPGraphData& point = *(hit.graph->data()->constBegin() + hit.index);
+    QCPAxisRect* rect = hit.graph->keyAxis()->axisRect(); // a chart of several (split scales)
+    tracer_->setClipAxisRect(rect);
+    label_->setClipAxisRect(rect);
     tracer_->setGraph(hit.graph);
     tracer_->setGraphKey(point.key);
     tracer_->updatePosition();
@@ -93,8 +96,8 @@ void PlotReadout::show(const GraphHit& hit, const QString& text, const QColor& t
     label_->setText(text);
     label_->setColor(text_color);
     const QPointF at = tracer_->position->pixelPosition();
-    const bool right_half = at.x() > plot_->axisRect()->center().x();
-    const bool lower_half = at.y() > plot_->axisRect()->center().y();
+    const bool right_half = at.x() > rect->center().x();
+    const bool lower_half = at.y() > rect->center().y();
     label_->setPositionAlignment((right_half ? Qt::AlignRight : Qt::AlignLeft) |
                                  (lower_half ? Qt::AlignBottom : Qt::AlignTop));
     label_->position->setCoords(right_half ? -10 : 10, lower_half ? -10 : 10);

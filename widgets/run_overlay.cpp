@@ -9,69 +9,108 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QSlider>
+#include <QStandardItemModel>
 #include <QVBoxLayout>
 
 #include <algorithm>
-#include <numeric>
 #include <cmath>
 
 namespace rilq::widgets {
+
+namespace {
+QComboBox* overlay_combo(QWidget* parent) {
+    auto* box = new QComboBox(parent);
+    box->setMinimumContentsLength(10);
+    return box;
+}
+} // namespace
 
 RunOverlay::RunOverlay(QWidget* parent) : QWidget(parent) {
     plot_ = new QCustomPlot(this);
     apply_plot_style(plot_);
     plot_->setMouseTracking(true);
     place_legend_outside(plot_);
-    plot_->xAxis->setLabel(tr("optimizer step"));
+    margins_ = new QCPMarginGroup(plot_);
+    charts_ = {plot_->axisRect()};
     readout_ = std::make_unique<PlotReadout>(plot_);
     connect(plot_, &QCustomPlot::mouseMove, this, &RunOverlay::on_mouse_move);
 
-    auto* bar = new QHBoxLayout;
-    bar->addWidget(new QLabel(tr("curve"), this));
-    metric_box_ = new QComboBox(this);
-    metric_box_->setMinimumContentsLength(10);
-    bar->addWidget(metric_box_);
-    bar->addSpacing(12);
-    bar->addWidget(new QLabel(tr("colour by"), this));
-    color_box_ = new QComboBox(this);
-    color_box_->setMinimumContentsLength(10);
-    bar->addWidget(color_box_);
-    bar->addSpacing(12);
-    bar->addWidget(new QLabel(tr("dash by"), this));
-    dash_box_ = new QComboBox(this);
-    dash_box_->setMinimumContentsLength(10);
-    bar->addWidget(dash_box_);
-    bar->addSpacing(12);
-    log_y_box_ = new QCheckBox(tr("log y"), this);
-    bar->addWidget(log_y_box_);
-    bar->addSpacing(12);
-    bar->addWidget(new QLabel(tr("smoothing"), this));
+    // Two rows: what is drawn (curve, x, colour, dash), then how (smoothing, bands, scales).
+    auto* what = new QHBoxLayout;
+    what->addWidget(new QLabel(tr("curve"), this));
+    metric_box_ = overlay_combo(this);
+    what->addWidget(metric_box_);
+    what->addSpacing(12);
+    what->addWidget(new QLabel(tr("x"), this));
+    x_box_ = new QComboBox(this);
+    x_box_->addItem(tr("step"), int(CompareXAxis::Step));
+    x_box_->addItem(tr("tokens"), int(CompareXAxis::Tokens));
+    x_box_->addItem(tr("wall time"), int(CompareXAxis::WallTime));
+    what->addWidget(x_box_);
+    what->addSpacing(12);
+    what->addWidget(new QLabel(tr("colour by"), this));
+    color_box_ = overlay_combo(this);
+    what->addWidget(color_box_);
+    what->addSpacing(12);
+    what->addWidget(new QLabel(tr("dash by"), this));
+    dash_box_ = overlay_combo(this);
+    what->addWidget(dash_box_);
+    what->addStretch(1);
+
+    auto* how = new QHBoxLayout;
+    how->addWidget(new QLabel(tr("smoothing"), this));
     smoothing_slider_ = new QSlider(Qt::Horizontal, this);
     smoothing_slider_->setRange(0, 99);
     smoothing_slider_->setFixedWidth(110);
-    bar->addWidget(smoothing_slider_);
-    bar->addStretch(1);
+    how->addWidget(smoothing_slider_);
+    how->addSpacing(12);
+    bands_box_ = new QCheckBox(tr("seeds as mean \u00b1 std"), this);
+    bands_box_->setToolTip(tr("Runs that differ only in their seed: one mean curve in a band of one "
+                              "standard deviation"));
+    how->addWidget(bands_box_);
+    how->addSpacing(12);
+    split_box_ = new QCheckBox(tr("split scales"), this);
+    split_box_->setToolTip(
+        tr("One chart per group of curves within %1x of each other").arg(kScaleRatioForLog));
+    how->addWidget(split_box_);
+    how->addSpacing(12);
+    log_boxes_ = new QHBoxLayout;
+    how->addLayout(log_boxes_);
+    how->addStretch(1);
+
     connect(metric_box_, &QComboBox::currentTextChanged, this, &RunOverlay::setMetric);
+    connect(x_box_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
+        if (i >= 0) setXAxis(CompareXAxis(x_box_->itemData(i).toInt()));
+    });
     connect(color_box_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
         if (i >= 0) setColorParameter(color_box_->itemData(i).toString());
     });
     connect(dash_box_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
         if (i >= 0) setDashParameter(dash_box_->itemData(i).toString());
     });
-    connect(log_y_box_, &QCheckBox::toggled, this, &RunOverlay::setLogY);
+    connect(bands_box_, &QCheckBox::toggled, this, &RunOverlay::setSeedBands);
+    connect(split_box_, &QCheckBox::toggled, this, &RunOverlay::setSplitCharts);
     connect(plot_, &QCustomPlot::legendClick, this,
             [this](QCPLegend*, QCPAbstractLegendItem* item, QMouseEvent*) {
                 auto* entry = qobject_cast<QCPPlottableLegendItem*>(item);
                 const QString run_id =
-                    entry ? graphs_.key(qobject_cast<QCPGraph*>(entry->plottable())) : QString();
+                    entry ? keys_.value(qobject_cast<QCPGraph*>(entry->plottable())) : QString();
                 if (!run_id.isEmpty()) setRunHidden(run_id, !isRunHidden(run_id));
+            });
+    // A double click on a chart's y axis toggles that chart's log scale.
+    connect(plot_, &QCustomPlot::axisDoubleClick, this,
+            [this](QCPAxis* axis, QCPAxis::SelectablePart, QMouseEvent*) {
+                const int index = int(charts_.indexOf(axis->axisRect()));
+                if (axis->axisType() == QCPAxis::atLeft && index >= 0) setChartLogY(index, !chartLogY(index));
             });
     connect(smoothing_slider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
-    layout->addLayout(bar);
+    layout->addLayout(what);
+    layout->addLayout(how);
     layout->addWidget(plot_, 1);
+    sync_controls();
 }
 
 RunOverlay::~RunOverlay() = default;
@@ -100,6 +139,16 @@ QStringList RunOverlay::parameterKeys() const {
     return keys;
 }
 
+QStringList RunOverlay::channelKeys() const {
+    QStringList keys = parameterKeys();
+    if (drawsSeedBands()) keys.removeAll(kSeedParam); // a band has no single seed to colour by
+    return keys;
+}
+
+bool RunOverlay::drawsSeedBands() const {
+    return seed_bands_ && has_seed_groups(group_runs_by_seed(runs_, kSeedParam));
+}
+
 void RunOverlay::setRuns(const QVector<RunCurve>& runs) {
     runs_ = runs;
     const QStringList metrics = metricKeys();
@@ -108,13 +157,28 @@ void RunOverlay::setRuns(const QVector<RunCurve>& runs) {
         const QString preferred = QStringLiteral("v_loss");
         metric_ = metrics.contains(preferred) ? preferred : metrics.isEmpty() ? QString() : metrics.front();
     }
-    const QStringList params = parameterKeys();
+    const QStringList params = channelKeys();
     if (!params.contains(color_param_)) color_param_ = params.isEmpty() ? QString() : params.front();
     if (!params.contains(dash_param_)) dash_param_.clear();
+    if (!xAxisAvailable(x_axis_)) x_axis_ = CompareXAxis::Step;
     keep_channels_apart();
     choose_log_y();
+    chart_log_.clear(); // other runs, other scale groups
     sync_controls();
     rebuild();
+}
+
+bool RunOverlay::xAxisAvailable(CompareXAxis axis) const {
+    bool any = false;
+    for (const RunCurve& run : runs_) {
+        if (!run.curves.contains(metric_)) continue;
+        any = true;
+        if (axis == CompareXAxis::Tokens && !(run.tokens_per_step > 0.0)) return false;
+        if (axis == CompareXAxis::WallTime &&
+            run.seconds.value(metric_).size() != run.curves.value(metric_).size())
+            return false;
+    }
+    return any || axis == CompareXAxis::Step;
 }
 
 void RunOverlay::choose_log_y() {
@@ -126,12 +190,7 @@ void RunOverlay::choose_log_y() {
             values.push_back(p.y());
         series.push_back(values);
     }
-    apply_log_y(series_scale_ratio(series) > kScaleRatioForLog);
-}
-
-void RunOverlay::apply_log_y(bool enabled) {
-    log_y_ = enabled;
-    set_log_axis(plot_->yAxis, enabled);
+    log_y_ = series_scale_ratio(series) > kScaleRatioForLog;
 }
 
 void RunOverlay::setRunHidden(const QString& run_id, bool hidden) {
@@ -143,28 +202,57 @@ void RunOverlay::setRunHidden(const QString& run_id, bool hidden) {
 }
 
 void RunOverlay::sync_controls() {
-    const QSignalBlocker b1(metric_box_), b2(color_box_), b3(log_y_box_), b4(smoothing_slider_),
-        b5(dash_box_);
+    const QSignalBlocker b1(metric_box_), b2(color_box_), b3(x_box_), b4(smoothing_slider_), b5(dash_box_),
+        b6(bands_box_), b7(split_box_);
     metric_box_->clear();
     metric_box_->addItems(metricKeys());
     metric_box_->setCurrentText(metric_);
+    for (int i = 0; i < x_box_->count(); ++i) { // greyed out where a run lacks tokens or times
+        auto* model = qobject_cast<QStandardItemModel*>(x_box_->model());
+        if (model) model->item(i)->setEnabled(xAxisAvailable(CompareXAxis(x_box_->itemData(i).toInt())));
+    }
+    x_box_->setCurrentIndex(std::max(0, x_box_->findData(int(x_axis_))));
     color_box_->clear();
     color_box_->addItem(tr("run"), QString());
-    for (const QString& key : parameterKeys())
+    for (const QString& key : channelKeys())
         color_box_->addItem(key, key);
     color_box_->setCurrentIndex(std::max(0, color_box_->findData(color_param_)));
     dash_box_->clear();
     dash_box_->addItem(tr("none"), QString());
-    for (const QString& key : parameterKeys())
+    for (const QString& key : channelKeys())
         dash_box_->addItem(key, key);
     dash_box_->setCurrentIndex(std::max(0, dash_box_->findData(dash_param_)));
-    log_y_box_->setChecked(log_y_);
     smoothing_slider_->setValue(int(std::lround(smoothing_ * 100)));
+    bands_box_->setChecked(seed_bands_);
+    bands_box_->setEnabled(has_seed_groups(group_runs_by_seed(runs_, kSeedParam)));
+    split_box_->setChecked(split_);
+}
+
+// One "log y" box per chart (numbered top to bottom when split), rebuilt when the count changes.
+void RunOverlay::sync_log_boxes() {
+    const int count = chartCount();
+    if (log_box_list_.size() != count) {
+        for (QCheckBox* box : log_box_list_)
+            delete box;
+        log_box_list_.clear();
+        for (int i = 0; i < count; ++i) {
+            auto* box = new QCheckBox(count == 1 ? tr("log y") : tr("log y %1").arg(i + 1), this);
+            connect(box, &QCheckBox::toggled, this, [this, i](bool on) { setChartLogY(i, on); });
+            log_boxes_->addWidget(box);
+            log_box_list_.push_back(box);
+        }
+    }
+    for (int i = 0; i < count; ++i) {
+        const QSignalBlocker block(log_box_list_[i]);
+        log_box_list_[i]->setChecked(chartLogY(i));
+    }
 }
 
 void RunOverlay::setMetric(const QString& metric) {
     metric_ = metric;
+    if (!xAxisAvailable(x_axis_)) x_axis_ = CompareXAxis::Step;
     choose_log_y();
+    chart_log_.clear();
     sync_controls();
     rebuild();
 }
@@ -176,7 +264,7 @@ void RunOverlay::keep_channels_apart() {
     if (!dash_param_.isEmpty() && dash_param_ != color_param_) return;
     dash_param_.clear();
     qsizetype fewest = 0;
-    for (const QString& key : parameterKeys()) {
+    for (const QString& key : channelKeys()) {
         if (key == color_param_) continue;
         QStringList values;
         for (const RunCurve& run : runs_)
@@ -207,8 +295,10 @@ Qt::PenStyle RunOverlay::dashOf(const QString& run_id) const {
 
 void RunOverlay::setLogY(bool enabled) {
     log_y_chosen_ = true;
-    apply_log_y(enabled);
-    sync_controls();
+    log_y_ = enabled;
+    if (split_)
+        for (int i = 0; i < chart_log_.size(); ++i)
+            chart_log_[i] = enabled;
     rebuild();
 }
 
@@ -218,107 +308,78 @@ void RunOverlay::setSmoothing(double weight) {
     rebuild();
 }
 
-void RunOverlay::rebuild() {
-    readout_->hide();
-    plot_->clearGraphs();
-    graphs_.clear();
-    colors_.clear();
-    dashes_.clear();
-
-    // Dashes: one style per value of the second parameter, in sorted order.
-    if (!dash_param_.isEmpty()) {
-        QStringList values;
-        for (const RunCurve& run : runs_)
-            if (!values.contains(run.params.value(dash_param_)))
-                values.push_back(run.params.value(dash_param_));
-        values.sort();
-        const Qt::PenStyle styles[] = {Qt::SolidLine, Qt::DashLine, Qt::DotLine, Qt::DashDotLine,
-                                       Qt::DashDotDotLine};
-        for (const RunCurve& run : runs_)
-            dashes_.insert(run.run_id, styles[values.indexOf(run.params.value(dash_param_)) % 5]);
-    }
-
-    // Colours: numeric parameter -> viridis by rank among its values; text -> palette by value.
-    QVector<int> order(runs_.size());
-    std::iota(order.begin(), order.end(), 0);
-    bool numeric = !color_param_.isEmpty();
-    QVector<double> numbers;
-    for (const RunCurve& run : runs_) {
-        bool ok = false;
-        numbers.push_back(run.params.value(color_param_).toDouble(&ok));
-        numeric = numeric && ok;
-    }
-    QStringList categories;
-    if (!color_param_.isEmpty() && !numeric) {
-        for (const RunCurve& run : runs_)
-            if (!categories.contains(run.params.value(color_param_)))
-                categories.push_back(run.params.value(color_param_));
-        categories.sort();
-    }
-    const ParameterColorMap colormap(numbers, ColorScale::Ordinal);
-    if (!color_param_.isEmpty()) // legend in parameter order
-        std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-            return numeric ? numbers[a] < numbers[b]
-                           : runs_[a].params.value(color_param_) < runs_[b].params.value(color_param_);
-        });
-    for (int i = 0; i < runs_.size(); ++i) {
-        const RunCurve& run = runs_[i];
-        const QColor color = color_param_.isEmpty() ? categorical_color(i)
-                             : numeric
-                                 ? colormap.color_for(numbers[i])
-                                 : categorical_color(int(categories.indexOf(run.params.value(color_param_))));
-        colors_.insert(run.run_id, color);
-    }
-    for (int i : order) {
-        const RunCurve& run = runs_[i];
-        if (!run.curves.contains(metric_)) continue;
-        QVector<double> keys, values;
-        for (const QPointF& p : run.curves.value(metric_)) {
-            keys.push_back(p.x());
-            values.push_back(p.y());
-        }
-        if (smoothing_ > 0.0) values = ema_smooth(values, smoothing_);
-        QCPGraph* g = plot_->addGraph();
-        QString name = run.label.isEmpty() ? run.run_id : run.label;
-        for (const QString& key : {color_param_, dash_param_}) {
-            const QString value = run.params.value(key);
-            if (!key.isEmpty() && !name.contains(value)) name += QString(" · %1=%2").arg(key, value);
-        }
-        g->setName(name);
-        g->setPen(curve_pen(colors_.value(run.run_id), 1.8, dashOf(run.run_id), int(keys.size())));
-        g->setAdaptiveSampling(true);
-        g->setData(keys, values);
-        graphs_.insert(run.run_id, g);
-        if (isRunHidden(run.run_id)) { // still listed: a second click brings it back
-            g->setVisible(false);
-            if (auto* entry = plot_->legend->itemWithPlottable(g)) entry->setTextColor(QColor(170, 170, 170));
-        }
-    }
-    plot_->yAxis->setLabel(log_y_ ? tr("%1 (log scale)").arg(metric_) : metric_);
-    plot_->rescaleAxes(/*onlyVisiblePlottables=*/true);
-    plot_->yAxis->scaleRange(1.06);
-    include_decade_below(plot_->yAxis);
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+void RunOverlay::setSeedBands(bool enabled) {
+    seed_bands_ = enabled;
+    const QStringList keys = channelKeys();
+    if (!keys.contains(color_param_)) color_param_ = keys.isEmpty() ? QString() : keys.front();
+    if (!keys.contains(dash_param_)) dash_param_.clear();
+    keep_channels_apart();
+    sync_controls();
+    rebuild();
 }
 
+void RunOverlay::setXAxis(CompareXAxis axis) {
+    if (xAxisAvailable(axis)) x_axis_ = axis;
+    sync_controls();
+    rebuild();
+}
+
+void RunOverlay::setSplitCharts(bool enabled) {
+    split_ = enabled;
+    chart_log_.clear();
+    sync_controls();
+    rebuild();
+}
+
+bool RunOverlay::chartLogY(int index) const {
+    if (!split_) return log_y_;
+    return index >= 0 && index < chart_log_.size() && chart_log_[index];
+}
+
+void RunOverlay::setChartLogY(int index, bool enabled) {
+    if (!split_) {
+        setLogY(enabled);
+        return;
+    }
+    if (index < 0 || index >= chart_log_.size()) return;
+    chart_log_[index] = enabled;
+    rebuild();
+}
+
+int RunOverlay::chartCount() const {
+    return int(charts_.size());
+}
+QCPAxisRect* RunOverlay::chart(int index) const {
+    return index >= 0 && index < charts_.size() ? charts_[index] : nullptr;
+}
+int RunOverlay::chartOf(const QString& run_id) const {
+    return chart_of_.value(run_id, -1);
+}
 QCPGraph* RunOverlay::graph(const QString& run_id) const {
     return graphs_.value(run_id, nullptr);
+}
+QCPGraph* RunOverlay::bandLower(const QString& run_id) const {
+    return lower_.value(run_id, nullptr);
+}
+QCPGraph* RunOverlay::bandUpper(const QString& run_id) const {
+    return upper_.value(run_id, nullptr);
 }
 QColor RunOverlay::runColor(const QString& run_id) const {
     return colors_.value(run_id);
 }
 
 bool RunOverlay::showReadoutAt(const QPointF& pixel) {
-    const GraphHit hit = nearest_point(graphs_.values().toVector(), pixel, 40.0);
+    const GraphHit hit = nearest_point(keys_.keys().toVector(), pixel, 40.0);
     if (!hit.graph) {
         readout_->hide();
         return false;
     }
     const QCPGraphData& p = *(hit.graph->data()->constBegin() + hit.index);
-    const QString run_id = graphs_.key(hit.graph);
-    readout_->show(
-        hit, tr("%1\nstep %2 · %3 %4").arg(hit.graph->name()).arg(p.key).arg(metric_).arg(p.value, 0, 'g', 5),
-        colors_.value(run_id).darker(140));
+    const QString x_text = x_axis_ == CompareXAxis::Tokens     ? tr("%L1 tokens").arg(p.key, 0, 'f', 0)
+                           : x_axis_ == CompareXAxis::WallTime ? tr("%1 s").arg(p.key, 0, 'f', 1)
+                                                               : tr("step %1").arg(p.key);
+    readout_->show(hit, tr("%1\n%2 · %3 %4").arg(hit.graph->name(), x_text, metric_).arg(p.value, 0, 'g', 5),
+                   colors_.value(keys_.value(hit.graph)).darker(140));
     return true;
 }
 

@@ -365,7 +365,7 @@ void MainWindow::save_chart() {
         return;
     }
     const QString path = QFileDialog::getSaveFileName(this, tr("Save chart"), prefs::last_folder.get(),
-                                                      tr("PNG image, 2x (*.png);;PDF, vector (*.pdf)"));
+                                                      tr("PNG image, 2x (*.png);;PDF, vector (*.pdf);;SVG, vector (*.svg)"));
     if (path.isEmpty()) return;
     QString error;
     const bool ok = widgets::save_plot(chart, path, &error);

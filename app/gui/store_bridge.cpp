@@ -7,6 +7,7 @@
 #include "core/report/rank_sweep.h"
 #include "core/report/store_pivot.h"
 #include "core/report/task_metric.h"
+#include "core/report/train_tokens.h"
 #include "core/run/config_document.h" // is_setting_param: locations are not settings
 #include "core/run/layer_stats.h"
 #include "core/store/run_stages.h"
@@ -113,13 +114,26 @@ widgets::RunCurve StoreBridge::runCurve(const QString& uuid) const {
     widgets::RunCurve curve;
     curve.run_id = uuid;
     curve.label = qt(store.get_run(id).summary.name);
-    for (const auto& [key, value] : store.params(id)) // settings only: an output folder colours nothing
+    const auto params = store.params(id);
+    for (const auto& [key, value] : params) // settings only: an output folder colours nothing
         if (run::is_setting_param(key)) curve.params.insert(qt(key), qt(value));
+    curve.tokens_per_step = report::train_tokens_per_update(params);
+    std::map<std::string, std::vector<store::MetricPoint>> histories;
+    int64_t t0 = std::numeric_limits<int64_t>::max(); // the run's first logged point: time 0
     for (const auto& key : store.metric_keys(id)) {
+        histories[key] = store.metric_history(id, key);
+        for (const auto& p : histories[key])
+            t0 = std::min(t0, p.timestamp_ms);
+    }
+    for (const auto& [key, history] : histories) {
         QVector<QPointF> points;
-        for (const auto& p : store.metric_history(id, key))
+        QVector<double> seconds;
+        for (const auto& p : history) {
             points.push_back(QPointF(double(p.step), p.value));
+            seconds.push_back(double(p.timestamp_ms - t0) / 1000.0);
+        }
         curve.curves.insert(qt(key), points);
+        curve.seconds.insert(qt(key), seconds);
     }
     return curve;
 }

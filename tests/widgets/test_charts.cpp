@@ -213,8 +213,8 @@ class TestCharts : public QObject {
         QVERIFY(pdf.trimmed().endsWith("%%EOF"));
         QVERIFY(pdf.size() > 2000);
 
-        QVERIFY(!save_plot(plot, dir + "/loss.svg", &error));
-        QVERIFY2(error.contains("loss.svg") && error.contains("svg"), qPrintable(error));
+        QVERIFY(!save_plot(plot, dir + "/loss.gif", &error));
+        QVERIFY2(error.contains("loss.gif") && error.contains("gif"), qPrintable(error));
         QVERIFY(!save_plot(plot, "/nonexistent-folder/x.png", &error));
         QVERIFY2(error.contains("/nonexistent-folder/x.png"), qPrintable(error));
     }
