@@ -1,5 +1,6 @@
 #include "widgets/compare_view.h"
 
+#include "widgets/parallel_coords.h"
 #include "widgets/param_scatter.h"
 #include "widgets/rank_plot.h"
 #include "widgets/run_overlay.h"
@@ -24,6 +25,9 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
     figures_->setDocumentMode(true);
     figures_->addTab(plots, tr("Rank figure"));
     figures_->addTab(scatter_, tr("Params vs metric"));
+    parallel_ = new ParallelCoords(this);
+    figures_->addTab(parallel_, tr("Parallel coordinates"));
+    connect(parallel_, &ParallelCoords::brushChanged, this, &CompareView::runsBrushed);
     auto* split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(overlay_);
     split->addWidget(figures_);
@@ -43,6 +47,7 @@ void CompareView::setSweep(const RankSweep& sweep) {
 }
 void CompareView::setResults(const QVector<BrowserRun>& runs) {
     scatter_->setRuns(runs);
+    parallel_->setRuns(runs);
 }
 void CompareView::setAccuracySweep(const RankSweep& sweep) {
     accuracy_plot_->setSweep(sweep);

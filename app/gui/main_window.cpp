@@ -35,6 +35,7 @@
 #include <QThread>
 #include <QToolBar>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace rilq::gui {
@@ -104,6 +105,13 @@ void MainWindow::build_views() {
     connect(browser_, &widgets::RunBrowser::openRequested, this, &MainWindow::openRun);
     connect(browser_, &widgets::RunBrowser::compareRequested, this, &MainWindow::compareRuns);
     connect(browser_, &widgets::RunBrowser::runSelectionChanged, this, &MainWindow::on_browser_selection);
+    // Brushing parallel coordinates selects those runs in Runs; quietly, so Compare keeps drawing
+    // every run (the brush would otherwise narrow the runs it brushes).
+    connect(compare_, &widgets::CompareView::runsBrushed, this,
+            [this](const QStringList& uuids, bool any_brush) {
+                const QSignalBlocker quiet(browser_);
+                browser_->selectRuns(any_brush ? uuids : QStringList());
+            });
     connect(browser_, &widgets::RunBrowser::columnChoicesChanged, this,
             [](const QMap<QString, bool>& choices) {
                 QVariantMap stored;
@@ -364,8 +372,9 @@ void MainWindow::save_chart() {
                      QStringLiteral("export"));
         return;
     }
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save chart"), prefs::last_folder.get(),
-                                                      tr("PNG image, 2x (*.png);;PDF, vector (*.pdf);;SVG, vector (*.svg)"));
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Save chart"), prefs::last_folder.get(),
+                                     tr("PNG image, 2x (*.png);;PDF, vector (*.pdf);;SVG, vector (*.svg)"));
     if (path.isEmpty()) return;
     QString error;
     const bool ok = widgets::save_plot(chart, path, &error);
@@ -399,10 +408,12 @@ bool MainWindow::saveScreenshots(const QString& dir, QString* error) {
         live_->replotNow();
         QCoreApplication::processEvents();
         QStringList shots = {name};
-        if (name == QLatin1String("compare")) shots << QStringLiteral("compare-scatter");
+        const QStringList figure_shots = {QStringLiteral("compare"), QStringLiteral("compare-scatter"),
+                                          QStringLiteral("compare-parallel")}; // Compare's figure tabs
+        if (name == QLatin1String("compare")) shots = figure_shots;
         for (const QString& shot : shots) {
-            // Compare's second figure tab (params vs metric) is a picture of its own.
-            compare_->figureTabs()->setCurrentIndex(shot == QLatin1String("compare-scatter") ? 1 : 0);
+            // Each of Compare's figure tabs (rank figure, params vs metric, parallel) is a picture.
+            compare_->figureTabs()->setCurrentIndex(std::max(0, int(figure_shots.indexOf(shot))));
             QCoreApplication::processEvents();
             const QString path = QDir(dir).filePath(shot + QStringLiteral(".png"));
             if (!grab().save(path, "PNG")) {
