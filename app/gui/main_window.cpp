@@ -14,6 +14,7 @@
 #include "widgets/log_panel.h"
 #include "widgets/qcustomplot_include.h"
 #include "widgets/run_browser.h"
+#include "widgets/run_overlay.h"
 #include "widgets/run_queue_view.h"
 
 #include <QAction>
@@ -422,7 +423,19 @@ bool MainWindow::saveScreenshots(const QString& dir, QString* error) {
             }
         }
     }
+    // The overlay with its scale groups on split charts (model- beside linear-scope losses).
+    showView(QStringLiteral("compare"));
     compare_->figureTabs()->setCurrentIndex(0);
+    const bool was_split = compare_->overlay()->splitCharts();
+    compare_->overlay()->setSplitCharts(true);
+    QCoreApplication::processEvents();
+    const QString split_path = QDir(dir).filePath(QStringLiteral("compare-split.png"));
+    const bool split_saved = grab().save(split_path, "PNG");
+    compare_->overlay()->setSplitCharts(was_split);
+    if (!split_saved) {
+        if (error) *error = tr("%1: cannot write").arg(split_path);
+        return false;
+    }
     return true;
 }
 

@@ -59,8 +59,9 @@ class MainWindow : public QMainWindow {
     // Views by screenshot name: setup, queue, live, layers, runs, compare, export.
     QStringList viewNames() const;
     bool showView(const QString& name);
-    // Grabs every view to dir/<name>.png, and Compare's params-vs-metric tab to
-    // compare-scatter.png; false + message on failure.
+    // Grabs every view to dir/<name>.png, Compare's other figure tabs to compare-scatter.png and
+    // compare-parallel.png, and its overlay on split charts to compare-split.png; false + message
+    // on failure.
     bool saveScreenshots(const QString& dir, QString* error = nullptr);
     // What File -> Save chart saves: the current view's largest visible chart; nullptr if none.
     QCustomPlot* currentChart() const;

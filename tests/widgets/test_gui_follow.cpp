@@ -11,6 +11,7 @@
 #include "tiny_gui_experiment.h"
 #include "widget_test_support.h"
 #include "widgets/compare_view.h"
+#include "widgets/parallel_coords.h"
 #include "widgets/layer_inspector.h"
 #include "widgets/live_curves.h"
 #include "widgets/pivot_preview.h"
@@ -28,6 +29,8 @@
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
+
+#include <algorithm>
 
 #include "tests/support/test_main.h"
 
@@ -166,6 +169,34 @@ class TestGuiFollow : public QObject {
         QVERIFY(std::abs(rel - 0.26) < 1e-12 || std::abs(rel - 0.14) < 1e-12);
         QVERIFY(window.liveCurves()->hasRun(r4));
         QVERIFY(window.liveCurves()->hasRun(r16));
+    }
+
+    // Brushing Compare's parallel coordinates selects the brushed runs in Runs, without narrowing
+    // what Compare draws; the overlay's curves carry each point's seconds since the run's start.
+    void brushingSelectsInRuns() {
+        QTemporaryDir dir;
+        const QString path = make_follow_store(dir);
+        gui::MainWindow window(path, gui::MainWindow::Interaction::WithoutDialogs);
+        gui::StoreBridge bridge(path);
+        const QString r0 = follow_uuid_of(bridge, "lora_r=0"), r4 = follow_uuid_of(bridge, "lora_r=4"),
+                      r16 = follow_uuid_of(bridge, "lora_r=16");
+        window.browser()->selectRuns({r0, r4, r16});
+        widgets::ParallelCanvas* canvas = window.compare()->parallel()->canvas();
+        const int ppl = canvas->axisIndex(QStringLiteral("PPL TinyStories · compensated"));
+        QVERIFY(ppl >= 0);
+        canvas->setBrush(ppl, 11.0, 13.0); // rank 16: 12; rank 4: 18; rank 0: none
+        QCOMPARE(window.browser()->selectedRunIds(), QStringList{r16});
+        QVERIFY(window.compare()->overlay()->graph(r4)); // Compare still draws every run
+        QCOMPARE(canvas->brushedRuns(), QStringList{r16});
+        canvas->clearBrushes();
+        QVERIFY(window.browser()->selectedRunIds().isEmpty());
+
+        const widgets::RunCurve curve = bridge.runCurve(r4);
+        const QVector<double> seconds = curve.seconds.value("v_loss");
+        QCOMPARE(seconds.size(), curve.curves.value("v_loss").size());
+        QVERIFY(!seconds.isEmpty() && seconds.front() >= 0.0 &&
+                std::is_sorted(seconds.begin(), seconds.end()));
+        QCOMPARE(curve.tokens_per_step, 0.0); // the store's runs have no batch params
     }
 
     void runsColumnChoiceIsRemembered() {

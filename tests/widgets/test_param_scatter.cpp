@@ -82,7 +82,7 @@ class TestParamScatter : public QObject {
     void compareViewCarriesTheScatter() {
         CompareView view;
         view.setResults(scatter_fixture_runs());
-        QCOMPARE(view.figureTabs()->count(), 2);
+        QCOMPARE(view.figureTabs()->count(), 3); // rank figure, params vs metric, parallel coordinates
         QCOMPARE(view.scatter()->groups().size(), 2);
     }
 };
