@@ -194,7 +194,7 @@ double series_scale_ratio(const QVector<QVector<double>>& series) {
 }
 
 QVector<int> scale_groups(const QVector<QVector<double>>& series, double max_ratio) {
-    QVector<int> chart(series.size(), 0);
+    QVector<int> chart(series.size(), -1);
     std::vector<std::pair<double, int>> scales; // (typical value, series), smallest first
     for (int i = 0; i < series.size(); ++i) {
         double median = 0.0;
@@ -213,6 +213,8 @@ QVector<int> scale_groups(const QVector<QVector<double>>& series, double max_rat
     }
     for (size_t k = 0; k < scales.size(); ++k)
         chart[scales[k].second] = group - group_of[int(k)]; // largest scale first
+    for (int& c : chart)
+        if (c < 0) c = group; // zeros: with the smallest values
     return chart;
 }
 

@@ -95,7 +95,8 @@ double series_scale_ratio(const QVector<QVector<double>>& series);
 constexpr double kScaleRatioForLog = 10.0;
 // Split charts: series whose typical values (as above) lie within `max_ratio` of the group's
 // smallest share a chart. Returns each series' chart, 0 = the largest scale (drawn on top);
-// series without a finite non-zero value join chart 0.
+// series without a finite non-zero value (a rank-0 linear-scope loss of exactly 0) join the
+// smallest scale's chart, the bottom one.
 QVector<int> scale_groups(const QVector<QVector<double>>& series, double max_ratio);
 
 // ---- look --------------------------------------------------------------------------------------

@@ -53,6 +53,11 @@ QVector<ParallelAxis> parallel_axes(const QVector<BrowserRun>& runs, const QStri
                     !axis.categories.contains(run.params.value(column.key)))
                     axis.categories << run.params.value(column.key);
             axis.categories.sort();
+        } else if (column.kind == RunColumnKind::Param && any && axis.hi > axis.lo) {
+            for (const BrowserRun& run : runs)
+                if (const auto v = run_column_number(run, column); v && !axis.steps.contains(*v))
+                    axis.steps << *v;
+            std::sort(axis.steps.begin(), axis.steps.end());
         } else if (!any || !(axis.hi > axis.lo)) { // one value: centred in a unit range
             const double middle = any ? axis.lo : 0.0;
             axis.lo = middle - 0.5;
@@ -81,6 +86,14 @@ double parallel_position(const ParallelAxis& axis, double value) {
         const qsizetype n = axis.categories.size();
         return n > 1 ? value / double(n - 1) : 0.5;
     }
+    if (axis.steps.size() > 1) { // evenly spaced distinct values, linear between neighbours
+        const QVector<double>& v = axis.steps;
+        const double last = double(v.size() - 1);
+        if (value <= v.front()) return 0.0;
+        if (value >= v.back()) return 1.0;
+        const qsizetype i = std::upper_bound(v.begin(), v.end(), value) - v.begin() - 1;
+        return (double(i) + (value - v[i]) / (v[i + 1] - v[i])) / last;
+    }
     return (value - axis.lo) / (axis.hi - axis.lo);
 }
 
@@ -88,6 +101,12 @@ double parallel_value_at(const ParallelAxis& axis, double position) {
     if (axis.categorical) {
         const qsizetype n = axis.categories.size();
         return n > 1 ? position * double(n - 1) : 0.0;
+    }
+    if (axis.steps.size() > 1) {
+        const QVector<double>& v = axis.steps;
+        const double at = std::clamp(position, 0.0, 1.0) * double(v.size() - 1);
+        const qsizetype i = std::min<qsizetype>(qsizetype(at), v.size() - 2);
+        return v[i] + (at - double(i)) * (v[i + 1] - v[i]);
     }
     return axis.lo + position * (axis.hi - axis.lo);
 }

@@ -18,6 +18,10 @@ struct ParallelAxis {
     bool categorical = false;  // a param with a non-numeric value (scope, a_type): evenly spaced
     QStringList categories;    // sorted, when categorical
     double lo = 0.0, hi = 1.0; // numeric: the runs' range (hi > lo)
+    // A numeric param's distinct values, sorted: they sit evenly spaced (ranks 0, 1, 2, 4, 8, 16
+    // would crowd the bottom of a linear axis), values between them proportionally. Empty for
+    // results, which are placed linearly.
+    QVector<double> steps;
     // The brushed range in axis units - values, or category indices when categorical; both ends
     // included. None = not brushed.
     std::optional<std::pair<double, double>> brush;

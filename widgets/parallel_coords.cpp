@@ -328,7 +328,7 @@ void ParallelCoords::setRuns(const QVector<BrowserRun>& runs) {
     for (const QString& title : results_)
         if (varied.contains(title)) kept << title;
     results_ = kept.isEmpty() ? varied.mid(0, kDefaultResultAxes) : kept;
-    if (!varied.contains(color_) && !results_.isEmpty()) color_ = results_.back();
+    if (!varied.contains(color_) && !results_.isEmpty()) color_ = results_.front(); // the lead result (PPL)
     rebuild();
 }
 

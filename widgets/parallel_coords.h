@@ -72,7 +72,7 @@ class ParallelCoords : public QWidget {
   public:
     explicit ParallelCoords(QWidget* parent = nullptr);
     // Keeps the chosen results and colour when the new runs still have them; otherwise the
-    // results that differ between runs (at most kDefaultResultAxes) and the colour = the last.
+    // results that differ between runs (at most kDefaultResultAxes), coloured by the first.
     void setRuns(const QVector<rilq::widgets::BrowserRun>& runs);
     ParallelCanvas* canvas() const { return canvas_; }
     QStringList resultAxes() const { return results_; }

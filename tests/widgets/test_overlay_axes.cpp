@@ -53,7 +53,9 @@ class TestOverlayAxes : public QObject {
         QCOMPARE(scale_groups({{5.0, 6.0}, {0.25, 0.3}, {4.0}}, 10.0), (QVector<int>{0, 1, 0}));
         // 1 and 9 share a chart (9 <= 10 x 1); 11 starts the next; 120 > 10 x 11 a third.
         QCOMPARE(scale_groups({{1.0}, {9.0}, {11.0}, {120.0}}, 10.0), (QVector<int>{2, 2, 1, 0}));
-        QCOMPARE(scale_groups({{0.0}, {3.0}}, 10.0), (QVector<int>{0, 0})); // no scale: the top chart
+        QCOMPARE(scale_groups({{0.0}, {3.0}}, 10.0), (QVector<int>{0, 0}));
+        // Zeros (a rank-0 linear-scope loss) go with the smallest scale, the bottom chart.
+        QCOMPARE(scale_groups({{0.0}, {5.0}, {0.25}, {}}, 10.0), (QVector<int>{1, 0, 1, 1}));
     }
 
     void splitChartsPutScopesApart() {

@@ -72,7 +72,18 @@ class TestParallelCoords : public QObject {
         QVERIFY(!rank.categorical);
         QCOMPARE(rank.lo, 0.0);
         QCOMPARE(rank.hi, 16.0);
-        QCOMPARE(view.colorColumn(), QStringLiteral("ARC-e (%)"));
+        // A param's values sit evenly spaced (ranks 0, 2, 4, 16), values between them in proportion.
+        QCOMPARE(rank.steps, (QVector<double>{0.0, 2.0, 4.0, 16.0}));
+        QCOMPARE(parallel_position(rank, 2.0), 1.0 / 3.0);
+        QCOMPARE(parallel_position(rank, 3.0), 0.5);
+        QCOMPARE(parallel_position(rank, 10.0), 2.5 / 3.0);
+        QCOMPARE(parallel_value_at(rank, 2.5 / 3.0), 10.0);
+        const ParallelAxis& ppl = view.canvas()->axes()[2];
+        QVERIFY(ppl.steps.isEmpty()); // a result is linear between its extremes: 16 (model r16), 24.5
+        QCOMPARE(ppl.lo, 16.0);
+        QCOMPARE(ppl.hi, 24.5);
+        QCOMPARE(parallel_position(ppl, 20.25), 0.5);
+        QCOMPARE(view.colorColumn(), kCompensated);
         QVERIFY(!view.canvas()->hasBrush());
         QCOMPARE(view.canvas()->brushedRuns().size(), 8); // nothing brushed: every run
     }
