@@ -244,8 +244,9 @@ void ParallelCanvas::paint_color_bar(QPainter& painter) const {
     tick_font.setPointSizeF(8.5);
     painter.setFont(tick_font);
     painter.setPen(QColor(50, 50, 50));
-    painter.drawText(QRectF(bar.left() - 60, bar.top() - 34, 100, 28), Qt::AlignHCenter | Qt::AlignBottom,
-                     parallel_title(color_title_));
+    // The title under the bar: above it sits the last axis' title.
+    painter.drawText(QRectF(width() - 106.0, bar.bottom() + 6, 102, 60),
+                     Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap, parallel_title(color_title_));
     const double unit = color_percent_ ? 100.0 : 1.0; // accuracies read in percent, as on their axis
     painter.drawText(QRectF(bar.left() - 44, bar.top() - 8, 40, 16), Qt::AlignRight | Qt::AlignVCenter,
                      QString::number(unit * color_hi_, 'g', 4));

@@ -79,12 +79,13 @@ void RunOverlay::assign_colors() {
 }
 
 QString RunOverlay::series_name(const RunCurve& run, int seeds) const {
-    if (seeds > 1) { // the group's settings, without any one seed
+    if (seeds > 1) { // the group's settings without any one seed, named as runs are ("lora_r=4,scope=model")
         QStringList parts;
         for (const QString& key : channelKeys())
-            parts.push_back(QStringLiteral("%1=%2").arg(key, run.params.value(key)));
-        return tr("%1 · mean \u00b1 std, n=%2")
-            .arg(parts.isEmpty() ? tr("all runs") : parts.join(QStringLiteral(" · ")))
+            parts.push_back(
+                QStringLiteral("%1=%2").arg(key.section(QLatin1Char('.'), -1), run.params.value(key)));
+        return tr("%1 · n=%2")
+            .arg(parts.isEmpty() ? tr("all runs") : parts.join(QLatin1Char(',')))
             .arg(seeds);
     }
     QString name = run.label.isEmpty() ? run.run_id : run.label;
