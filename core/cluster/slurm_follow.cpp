@@ -83,6 +83,9 @@ class Follower {
         emit(t, e);
     }
     bool cancelled() const { return options_.cancel && options_.cancel->cancelled(); }
+    void tell_state(const Tracked& t, const SlurmTaskState& state) {
+        if (options_.on_task_state) options_.on_task_state(t.position, state);
+    }
 
     void poll_slurm();
     void update(Tracked& t, const SlurmTaskState& state);
@@ -264,6 +267,7 @@ void Follower::update(Tracked& t, const SlurmTaskState& state) {
     }
     t.seen = true;
     t.slurm = state;
+    if (changed) tell_state(t, state);
     const SlurmPhase phase = slurm_phase(state.state);
     const bool ran = phase == SlurmPhase::Running || phase == SlurmPhase::Ending || !state.node.empty();
     if (phase != SlurmPhase::Waiting && ran && !t.started) {
@@ -353,6 +357,7 @@ std::vector<run::RunOutcome> Follower::run() {
                 gone.state = "CANCELLED";
                 gone.reason = "still " + t.slurm.state + " " + std::to_string(options_.cancel_grace.count()) +
                               " s after scancel";
+                tell_state(t, gone);
                 finish(t, gone);
             }
             break;
