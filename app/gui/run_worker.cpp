@@ -3,9 +3,8 @@
 
 #include "app/gui/store_bridge.h"
 
-#include "core/finetune/finetune_record.h"
+#include "core/finetune/finetune_metrics.h"
 #include "core/run/experiment_config.h"
-#include "core/run/finetune_stage.h"
 #include "core/run/runner.h"
 
 #include <QMetaType>

@@ -8,7 +8,9 @@
 //  - a sweep that trains until cancelled: live curves receive points for both remote runs while
 //    Slurm runs them (the job never ends by itself, so nothing arrives "at the end"); Cancel ->
 //    scancel -> both runs end KILLED in the store, the queue says KILLED with Slurm's CANCELLED,
-//    and Slurm's queue says CANCELLED.
+//    and Slurm's queue says CANCELLED;
+//  - the chain (quantize -> RILQ -> SFT) through Slurm: the fine-tuning stage's sft.* curves reach
+//    the live chart as its own curves, every point the store holds.
 // Needs root and the Slurm and munge packages (skipped otherwise, with the reason), and
 // ../shared/data.
 #include "app/gui/app_settings.h"
@@ -16,6 +18,8 @@
 #include "app/gui/run_worker.h"
 #include "core/store/run_store.h"
 #include "tests/support/one_node_slurm.h"
+#include "tiny_gui_experiment.h"
+#include "widget_test_support.h"
 #include "widgets/experiment_form.h"
 #include "widgets/live_curves.h"
 #include "widgets/run_browser.h"
@@ -241,6 +245,31 @@ class TestGuiSlurm : public QObject {
                          watch.last(i).contains(QStringLiteral("Slurm CANCELLED")),
                      qPrintable(watch.row(i).join('\n')));
         QVERIFY(test::OneNodeCluster::wait_for([&] { return cluster_->queue().contains("CANCELLED"); }, 30));
+    }
+
+    void chainOnSlurmDrawsTheFinetuneCurves() {
+        auto window = slurm_window("chain", test::tiny_chain_experiment());
+        QVERIFY(window);
+        QSignalSpy finished(window.get(), &gui::MainWindow::runsFinished);
+        run_toolbar_action(*window, QStringLiteral("Start runs"))->trigger();
+        QVERIFY(finished.wait(300000) || !finished.isEmpty());
+        QVERIFY2(finished.front().at(0).toInt() == 1, qPrintable(finished.front().at(2).toString()));
+        store::RunStore mine(root_ + "/chain/runs.sqlite", gui_slurm_read_only());
+        const auto runs = mine.list_runs();
+        QCOMPARE(runs.size(), size_t{1});
+        const QString uuid = QString::fromStdString(runs.front().uuid);
+        widgets::LiveCurves* curves = window->liveCurves();
+        QVERIFY(curves->finetuneKindsShown());
+        for (const auto& [key, kind] : {std::pair{"sft.t_loss", widgets::CurveKind::SftTrain},
+                                        std::pair{"sft.v_loss", widgets::CurveKind::SftValidation}}) {
+            QVector<double> stored;
+            for (const auto& p : mine.metric_history(runs.front().uuid, key))
+                stored.push_back(p.value);
+            QVERIFY2(stored.size() >= 4, key); // 6 updates, validations at 0, 2, 4, 6
+            QVERIFY2(curves->rawGraph(uuid, kind), key);
+            QCOMPARE(test::values_of(curves->rawGraph(uuid, kind)), stored);
+        }
+        QVERIFY(curves->pointCount(uuid, widgets::CurveKind::TrainTotal) > 0); // RILQ's stay RILQ's
     }
 
   private:
