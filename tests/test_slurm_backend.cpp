@@ -17,6 +17,7 @@
 #include "core/cluster/slurm_state.h"
 #include "core/cluster/slurm_submit.h"
 #include "core/finetune/finetune_metrics.h"
+#include "core/run/config_document.h"
 #include "core/run/experiment_config.h"
 #include "core/run/run_preparation.h"
 #include "core/store/run_store.h"
@@ -474,6 +475,16 @@ class TestSlurmBackend : public QObject {
         const SlurmJob job = recorded_job(main, root);
         FakeTask task0(root, job.tasks[0]);
         const std::string& uuid = task0.uuid;
+        // The run's document, as submission records it: RILQ at 2 micro-steps per update, the
+        // fine-tuning stage at its recipe's settings.
+        run::RunConfig config = two_ranks(root).runs[0];
+        config.train.gradient_accumulation_steps = 2;
+        config.train.approx_total_steps = 8;
+        const std::string document = run::run_document_text(config);
+        for (store::RunStore* s : {&main, task0.store.get()})
+            store::Statement(s->database(), "UPDATE runs SET config_json = ?1 WHERE run_uuid = ?2")
+                .bind_all(document, uuid)
+                .run();
         const auto ppl = [](const char* stage, double value) {
             return store::EvalResult{"heldout", stage, "f", "t", 64, 2, 128, value, 0};
         };
@@ -574,6 +585,16 @@ class TestSlurmBackend : public QObject {
                 QCOMPARE(streamed[key][i].value, stored[i].value);
             }
         }
+        // Micro-steps and totals as the stage's trainer counts them (what the progress bars show).
+        for (const auto& e : events) {
+            if (e.run_index != 0 || e.kind != Kind::Train) continue;
+            const TrainConfig& settings =
+                e.stage == run::RunStage::Finetune ? config.finetune.train : config.train;
+            QCOMPARE(e.train.micro_step, e.train.update_step * settings.gradient_accumulation_steps);
+            QCOMPARE(e.train.total_micro_steps, settings.approx_total_steps);
+        }
+        QCOMPARE(config.finetune.train.gradient_accumulation_steps, int64_t{1}); // the recipe's, not RILQ's 2
+
         // "Best" per stage, as each trainer says it: SFT's validation 4 (2.5) is its best although
         // RILQ's best validation (2.0) was lower.
         for (const auto& e : events)

@@ -2,10 +2,12 @@
 
 #include "core/cluster/slurm_state.h"
 #include "core/finetune/finetune_metrics.h"
+#include "core/run/config_document.h"
 #include "core/store/run_store.h"
 #include "core/store/shard_import.h"
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -28,6 +30,7 @@ struct StageCurves {
     run::RunStage stage;
     std::string prefix; // stripped before a key names its TrainEvent field
     std::vector<std::string> update_keys, validation_keys;
+    const TrainConfig& (*settings)(const run::RunConfig&); // the stage's trainer settings
 };
 
 const std::vector<StageCurves>& trained_stages() {
@@ -42,11 +45,13 @@ const std::vector<StageCurves>& trained_stages() {
                 keys.push_back(key);
             return keys;
         };
-        return std::vector<StageCurves>{{run::RunStage::Train, "", keys_of(TrainEventKind::Update, false),
-                                         keys_of(TrainEventKind::Validation, false)},
-                                        {run::RunStage::Finetune, run::kFinetuneMetricPrefix,
-                                         keys_of(TrainEventKind::Update, true),
-                                         keys_of(TrainEventKind::Validation, true)}};
+        return std::vector<StageCurves>{
+            {run::RunStage::Train, "", keys_of(TrainEventKind::Update, false),
+             keys_of(TrainEventKind::Validation, false),
+             [](const run::RunConfig& c) -> const TrainConfig& { return c.train; }},
+            {run::RunStage::Finetune, run::kFinetuneMetricPrefix, keys_of(TrainEventKind::Update, true),
+             keys_of(TrainEventKind::Validation, true),
+             [](const run::RunConfig& c) -> const TrainConfig& { return c.finetune.train; }}};
     }();
     return stages;
 }
@@ -82,7 +87,10 @@ int result_phase(const std::string& stage) {
 
 // How far the follower has reported one trained stage of a task.
 struct CurvesReported {
-    bool announced = false; // its Stage event sent
+    bool announced = false; // its Stage event sent, the scale below read
+    // The store logs curves by optimizer update; a local run's events also carry micro-steps
+    // (what progress bars count): update x gradient_accumulation_steps, of approx_total_steps.
+    int64_t micro_steps_per_update = 1, total_micro_steps = 0;
     int64_t last_update = -1, last_validation = -1;
     double best_v_loss = std::numeric_limits<double>::infinity();
 };
@@ -241,6 +249,15 @@ void Follower::report_curves(Tracked& t, const StageCurves& stage, CurvesReporte
     if (updates.empty() && validations.empty()) return;
     if (!reported.announced) {
         reported.announced = true;
+        try {
+            const store::RunDetail detail = main_.get_run(uuid);
+            const TrainConfig& settings = stage.settings(
+                run::run_config_from_document(detail.config_json, detail.summary.name, t.position));
+            reported.micro_steps_per_update = std::max<int64_t>(1, settings.gradient_accumulation_steps);
+            reported.total_micro_steps = settings.approx_total_steps;
+        } catch (const std::exception& e) {
+            log(t, std::string("progress counted in updates: ") + e.what()); // a record without its document
+        }
         run::RunnerEvent e;
         e.kind = run::RunnerEvent::Kind::Stage;
         e.stage = stage.stage;
@@ -257,7 +274,9 @@ void Follower::report_curves(Tracked& t, const StageCurves& stage, CurvesReporte
         e.kind = run::RunnerEvent::Kind::Train;
         e.stage = stage.stage;
         e.train.kind = kind;
-        e.train.update_step = e.train.micro_step = step;
+        e.train.update_step = step;
+        e.train.micro_step = step * reported.micro_steps_per_update;
+        e.train.total_micro_steps = reported.total_micro_steps;
         for (const auto& [name, value] : values)
             set_train_event_field(e.train, name, value);
         return e;
