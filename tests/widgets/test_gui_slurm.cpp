@@ -85,11 +85,6 @@ class QueueWatch {
         }
     }
     QStringList row(int index) const { return rows_.value(index); }
-    bool showed(int index, const QString& status, const QString& detail_part) const {
-        for (const QString& s : rows_.value(index))
-            if (s.startsWith(status + " | ") && s.contains(detail_part)) return true;
-        return false;
-    }
     QString last(int index) const { return rows_.value(index).value(rows_.value(index).size() - 1); }
 
   private:
@@ -152,9 +147,9 @@ class TestGuiSlurm : public QObject {
 
         const QString node = QString::fromStdString(test::host_name());
         for (int i = 0; i < 2; ++i) {
-            // While it ran, the row said where; at the end FINISHED with Slurm's verdict.
-            QVERIFY2(watch.showed(i, QStringLiteral("RUNNING"), QStringLiteral("Slurm RUNNING on ") + node),
-                     qPrintable(watch.row(i).join('\n')));
+            // At the end FINISHED with Slurm's verdict and node. (A 6-micro-step task can start and
+            // end between two polls on a loaded machine, so "RUNNING on <node>" while it runs is
+            // asserted by the cancel test, whose tasks train until cancelled.)
             QVERIFY2(watch.last(i).startsWith(QStringLiteral("FINISHED | ")) &&
                          watch.last(i).contains(QStringLiteral("Slurm COMPLETED on ") + node),
                      qPrintable(watch.row(i).join('\n')));
