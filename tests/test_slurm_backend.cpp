@@ -7,12 +7,17 @@
 //  - following: shards imported as they grow, events as the local Runner emits them, a time limit
 //    -> INTERRUPTED with node, time and reason, the run resubmitted with --resume from a seeded
 //    shard; a cancel -> scancel and KILLED runs; a failed preparation job -> FAILED runs naming its
-//    log; a task Slurm forgot -> INTERRUPTED.
+//    log; a task Slurm forgot -> INTERRUPTED;
+//  - a chained experiment (quantize -> RILQ -> SFT): the fine-tuning stage's sft.* curves are
+//    streamed as Finetune-stage events while the task runs, in the local run's order, and give
+//    back exactly the metrics the shard holds.
 #include "tests/support/test_support.h"
 
 #include "core/cluster/slurm_follow.h"
 #include "core/cluster/slurm_state.h"
 #include "core/cluster/slurm_submit.h"
+#include "core/finetune/finetune_metrics.h"
+#include "core/run/config_document.h"
 #include "core/run/experiment_config.h"
 #include "core/run/run_preparation.h"
 #include "core/store/run_store.h"
@@ -461,6 +466,140 @@ class TestSlurmBackend : public QObject {
         QCOMPARE(outcomes[1].status, store::RunStatus::Killed);
         QVERIFY(outcomes[1].message.find("cancelled before start") == 0);
         QCOMPARE(count_events(events, run::RunnerEvent::Kind::RunStarted, 1), 0); // it never ran
+    }
+
+    void chainedFinetuneCurvesStreamWhileTheTaskRuns() {
+        QTemporaryDir dir;
+        const std::string root = dir.path().toStdString();
+        store::RunStore main(root + "/main.sqlite");
+        const SlurmJob job = recorded_job(main, root);
+        FakeTask task0(root, job.tasks[0]);
+        const std::string& uuid = task0.uuid;
+        // The run's document, as submission records it: RILQ at 2 micro-steps per update, the
+        // fine-tuning stage at its recipe's settings.
+        run::RunConfig config = two_ranks(root).runs[0];
+        config.train.gradient_accumulation_steps = 2;
+        config.train.approx_total_steps = 8;
+        const std::string document = run::run_document_text(config);
+        for (store::RunStore* s : {&main, task0.store.get()})
+            store::Statement(s->database(), "UPDATE runs SET config_json = ?1 WHERE run_uuid = ?2")
+                .bind_all(document, uuid)
+                .run();
+        const auto ppl = [](const char* stage, double value) {
+            return store::EvalResult{"heldout", stage, "f", "t", 64, 2, 128, value, 0};
+        };
+        const auto sft_update = [&](int64_t step) {
+            task0.store->log_metrics(uuid, step,
+                                     {{"sft.t_loss", 2.0 - 0.1 * step},
+                                      {"sft.lr", 2e-4},
+                                      {"sft.tokens_per_s", 100.0 + step},
+                                      {"sft.grad_norm", 0.5 * step}});
+        };
+        std::vector<run::RunnerEvent> events;
+        // Events already emitted when each poll came: what the front ends had drawn by then.
+        std::vector<size_t> sft_updates_seen;
+        const auto count_sft_updates = [&] {
+            size_t n = 0;
+            for (const auto& e : events)
+                n += e.kind == run::RunnerEvent::Kind::Train && e.stage == run::RunStage::Finetune &&
+                     e.train.kind == TrainEventKind::Update;
+            return n;
+        };
+        FakeSlurm slurm;
+        int poll = 0;
+        slurm.answer = [&](const std::vector<std::string>& argv) {
+            if (argv.front() != "squeue") return printed("", 1, "unexpected " + argv.front());
+            sft_updates_seen.push_back(count_sft_updates());
+            ++poll;
+            if (poll == 1) { // quantized, RILQ trained (2 updates), compensated
+                task0.store->start_run(uuid);
+                task0.store->log_eval_result(uuid, ppl("fp", 6.5));
+                task0.store->log_eval_result(uuid, ppl("quantized", 450.0));
+                task0.store->log_metrics(uuid, 0, {{"v_loss", 3.0}, {"v_a_loss", 2.0}, {"es_counter", 0}});
+                task0.store->log_metrics(uuid, 1, {{"t_loss", 2.9}, {"t_a_loss", 2.8}, {"lr", 1e-3}});
+                task0.store->log_metrics(uuid, 2, {{"t_loss", 2.7}, {"t_a_loss", 2.6}, {"lr", 1e-3}});
+                task0.store->log_metrics(uuid, 2, {{"v_loss", 2.0}, {"v_a_loss", 1.5}, {"es_counter", 0}});
+                task0.store->log_eval_result(uuid, ppl("compensated", 170.0));
+            } else if (poll == 2) { // the SFT stage begins: its validation 0 and 2 updates
+                task0.store->log_metrics(uuid, 0, {{"sft.v_loss", 2.6}});
+                sft_update(1);
+                sft_update(2);
+            } else if (poll == 3) { // 2 more updates, a better validation, the fine-tuned PPL
+                sft_update(3);
+                sft_update(4);
+                task0.store->log_metrics(uuid, 4, {{"sft.v_loss", 2.5}, {"sft.final_eval_loss", 2.5}});
+                task0.store->log_eval_result(uuid, ppl("finetuned", 160.0));
+                task0.store->end_run(uuid, store::RunStatus::Finished);
+            }
+            task0.publish();
+            if (poll <= 3) return printed("0|RUNNING|node7|0:05|None\n1|PENDING||0:00|Priority\n");
+            return printed("0|COMPLETED|node7|0:10|None\n1|CANCELLED||0:00|None\n");
+        };
+        SlurmClient client(slurm);
+        follow_job(client, main, job, quick(&events));
+
+        // Live: after the poll that imported them, before the task ended.
+        QCOMPARE(sft_updates_seen.size(), size_t{4});
+        QCOMPARE(sft_updates_seen[1], size_t{0}); // poll 1: RILQ only
+        QCOMPARE(sft_updates_seen[2], size_t{2});
+        QCOMPARE(sft_updates_seen[3], size_t{4});
+
+        // In the local run's order: fp and quantized PPL, RILQ's curves, the compensated PPL, the
+        // fine-tuning stage's curves, the fine-tuned PPL.
+        using Kind = run::RunnerEvent::Kind;
+        std::vector<std::string> order;
+        for (const auto& e : events) {
+            if (e.run_index != 0) continue;
+            if (e.kind == Kind::Eval) order.push_back("ppl " + e.eval.stage);
+            if (e.kind == Kind::Stage) order.push_back(std::string("stage ") + run::to_string(e.stage));
+            if (e.kind == Kind::Train)
+                order.push_back(std::string(e.stage == run::RunStage::Finetune ? "sft " : "rilq ") +
+                                to_string(e.train.kind) + " " + std::to_string(e.train.update_step));
+            if (e.kind == Kind::RunFinished) order.push_back("finished");
+        }
+        const std::vector<std::string> expected = {
+            "ppl fp",        "ppl quantized",     "stage train",     "rilq validation 0", "rilq update 1",
+            "rilq update 2", "rilq validation 2", "ppl compensated", "stage finetune",    "sft validation 0",
+            "sft update 1",  "sft update 2",      "sft update 3",    "sft update 4",      "sft validation 4",
+            "ppl finetuned", "finished"};
+        QCOMPARE(order, expected);
+
+        // Each Finetune event, logged as the runner logs it, gives back exactly the shard's metrics
+        // (so the GUI's SftTrain / SftValidation curves and the store agree); RILQ's stay RILQ's.
+        std::map<std::string, std::vector<store::MetricPoint>> streamed;
+        for (const auto& e : events) {
+            if (e.run_index != 0 || e.kind != Kind::Train) continue;
+            const auto metrics = e.stage == run::RunStage::Finetune
+                                     ? finetune_event_metrics(e.train, run::kFinetuneMetricPrefix)
+                                     : train_event_metrics(e.train);
+            for (const auto& [key, value] : metrics)
+                streamed[key].push_back({e.train.update_step, value});
+        }
+        for (const char* key : {"sft.t_loss", "sft.lr", "sft.tokens_per_s", "sft.grad_norm", "sft.v_loss",
+                                "t_loss", "t_a_loss", "v_loss", "v_a_loss"}) {
+            const auto stored = main.metric_history(uuid, key);
+            QVERIFY2(!stored.empty(), key);
+            QCOMPARE(streamed[key].size(), stored.size());
+            for (size_t i = 0; i < stored.size(); ++i) {
+                QCOMPARE(streamed[key][i].step, stored[i].step);
+                QCOMPARE(streamed[key][i].value, stored[i].value);
+            }
+        }
+        // Micro-steps and totals as the stage's trainer counts them (what the progress bars show).
+        for (const auto& e : events) {
+            if (e.run_index != 0 || e.kind != Kind::Train) continue;
+            const TrainConfig& settings =
+                e.stage == run::RunStage::Finetune ? config.finetune.train : config.train;
+            QCOMPARE(e.train.micro_step, e.train.update_step * settings.gradient_accumulation_steps);
+            QCOMPARE(e.train.total_micro_steps, settings.approx_total_steps);
+        }
+        QCOMPARE(config.finetune.train.gradient_accumulation_steps, int64_t{1}); // the recipe's, not RILQ's 2
+
+        // "Best" per stage, as each trainer says it: SFT's validation 4 (2.5) is its best although
+        // RILQ's best validation (2.0) was lower.
+        for (const auto& e : events)
+            if (e.run_index == 0 && e.kind == Kind::Train && e.train.kind == TrainEventKind::Validation)
+                QCOMPARE(e.train.is_best, e.train.update_step > 0);
     }
 
     void failedPreparationAndForgottenTasks() {

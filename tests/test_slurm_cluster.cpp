@@ -11,7 +11,7 @@
 // installs them); skipped otherwise. Every daemon is stopped and the folder removed even when a
 // check fails (the cluster is an object whose destructor does it; the daemons also get SIGTERM
 // if this process dies, through PR_SET_PDEATHSIG).
-#include "tests/fault/fault_binaries.h"
+#include "tests/support/one_node_slurm.h"
 #include "tests/support/test_support.h"
 
 #include "core/store/run_store.h"
@@ -26,207 +26,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <thread>
-#include <unistd.h>
 
 using namespace rilq;
+using test::OneNodeCluster;
+using test::start_rilq;
 namespace fs = std::filesystem;
 
 namespace {
-
-const char* const kPrograms[] = {"munged", "mungekey", "slurmctld", "slurmd",
-                                 "sbatch", "squeue",   "scancel",   "sinfo"};
-
-QString find_program(const char* name) {
-    QString path = QStandardPaths::findExecutable(QString::fromLatin1(name));
-    if (path.isEmpty())
-        path = QStandardPaths::findExecutable(QString::fromLatin1(name), {"/usr/sbin", "/sbin"});
-    return path;
-}
-
-// Why the cluster cannot start here ("" when it can).
-QString missing_requirement() {
-    if (::geteuid() != 0) return QStringLiteral("needs root (slurmd and munged run as root here)");
-    for (const char* p : kPrograms)
-        if (find_program(p).isEmpty())
-            return QStringLiteral(
-                       "%1 not found: install slurmctld, slurmd, slurm-client and munge (scripts/setup.sh)")
-                .arg(QString::fromLatin1(p));
-    return {};
-}
-
-// A TCP port nobody listens on right now, on the loopback address.
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
-
-std::string host_name() {
-    char name[256] = {};
-    ::gethostname(name, sizeof name - 1);
-    return name;
-}
-
-std::string tail_of(const std::string& path, size_t bytes = 2000) {
-    std::ifstream in(path, std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return text.size() > bytes ? text.substr(text.size() - bytes) : text;
-}
-
-class OneNodeCluster {
-  public:
-    explicit OneNodeCluster(const std::string& dir) : dir_(dir) {
-        // munged checks that its socket folder is reachable by everyone and its key private.
-        fs::create_directories(dir_);
-        fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                                  fs::perms::others_read | fs::perms::others_exec);
-        for (const char* sub : {"munge", "munge-key", "state", "spool", "log"})
-            fs::create_directories(dir_ + "/" + sub);
-        fs::permissions(dir_ + "/munge-key", fs::perms::owner_all);
-        fs::permissions(dir_ + "/munge", fs::perms::owner_all | fs::perms::group_read |
-                                             fs::perms::group_exec | fs::perms::others_read |
-                                             fs::perms::others_exec);
-        conf_ = dir_ + "/slurm.conf";
-        const std::string host = host_name();
-        const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
-        std::ofstream(conf_)
-            << "ClusterName=rilqci\n"
-            << "SlurmctldHost=" << host << "(127.0.0.1)\n"
-            << "SlurmctldPort=" << free_port() << "\nSlurmdPort=" << free_port() << "\n"
-            << "AuthType=auth/munge\nCredType=cred/munge\n"
-            << "AuthInfo=socket=" << dir_ << "/munge/socket\n"
-            << "SlurmUser=root\nSlurmdUser=root\n"
-            << "StateSaveLocation=" << dir_ << "/state\nSlurmdSpoolDir=" << dir_ << "/spool\n"
-            << "SlurmctldPidFile=" << dir_ << "/slurmctld.pid\nSlurmdPidFile=" << dir_ << "/slurmd.pid\n"
-            << "SlurmctldLogFile=" << dir_ << "/log/slurmctld.log\n"
-            << "SlurmdLogFile=" << dir_ << "/log/slurmd.log\n"
-            << "ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\n"
-            << "SelectType=select/cons_tres\nSelectTypeParameters=CR_Core\n"
-            << "JobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none\n"
-            << "MpiDefault=none\nReturnToService=2\nKillWait=15\n"
-            << "NodeName=" << host << " NodeAddr=127.0.0.1 CPUs=" << cpus << " State=UNKNOWN\n"
-            << "PartitionName=ci Nodes=" << host << " Default=YES MaxTime=INFINITE State=UP\n";
-        env_ = QProcessEnvironment::systemEnvironment();
-        env_.insert(QStringLiteral("SLURM_CONF"), QString::fromStdString(conf_));
-
-        QProcess key;
-        key.start(find_program("mungekey"),
-                  {"--create", "--keyfile", QString::fromStdString(dir_ + "/munge-key/key")});
-        key.waitForFinished(30000);
-        if (key.exitCode() != 0) {
-            error_ = "mungekey: " + key.readAllStandardError().toStdString();
-            return;
-        }
-        start("munged",
-              {"--foreground", "--force", "--key-file", QString::fromStdString(dir_ + "/munge-key/key"),
-               "--socket", QString::fromStdString(dir_ + "/munge/socket"), "--pid-file",
-               QString::fromStdString(dir_ + "/munge/pid"), "--log-file",
-               QString::fromStdString(dir_ + "/log/munged.log"), "--seed-file",
-               QString::fromStdString(dir_ + "/munge/seed")});
-        if (!wait_for([&] { return fs::exists(dir_ + "/munge/socket"); }, 20)) {
-            error_ = "munged did not start: " + tail_of(dir_ + "/log/munged.log");
-            return;
-        }
-        start("slurmctld", {"-D", "-c", "-i", "-f", QString::fromStdString(conf_)});
-        start("slurmd", {"-D", "-f", QString::fromStdString(conf_)});
-        if (!wait_for([&] { return sinfo().contains(QStringLiteral("idle")); }, 60))
-            error_ = "the node did not come up: " + tail_of(dir_ + "/log/slurmctld.log") + "\n" +
-                     tail_of(dir_ + "/log/slurmd.log");
-    }
-
-    ~OneNodeCluster() {
-        // Jobs first (a task left running would outlive slurmd), then the daemons, newest first.
-        QProcess cancel;
-        cancel.setProcessEnvironment(env_);
-        cancel.start(find_program("scancel"), {"--user=root"});
-        cancel.waitForFinished(30000);
-        wait_for([&] { return active_jobs().trimmed().isEmpty(); }, 60);
-        for (auto it = daemons_.rbegin(); it != daemons_.rend(); ++it) {
-            (*it)->terminate();
-            if (!(*it)->waitForFinished(20000)) {
-                (*it)->kill();
-                (*it)->waitForFinished(5000);
-            }
-        }
-    }
-
-    const std::string& error() const { return error_; }
-    const QProcessEnvironment& environment() const { return env_; }
-    // Every job the controller holds (finished ones for MinJobAge), "ID STATE" per line.
-    QString queue() { return run("squeue", {"--noheader", "--states=all", "--format=%i %T"}); }
-    // Jobs not finished: pending, running, completing.
-    QString active_jobs() { return run("squeue", {"--noheader", "--format=%i %T"}); }
-
-    static bool wait_for(const std::function<bool()>& condition, int seconds) {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-        while (std::chrono::steady_clock::now() < until) {
-            if (condition()) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-        return condition();
-    }
-
-  private:
-    QString sinfo() { return run("sinfo", {"--noheader", "--format=%T"}); }
-    QString run(const char* program, const QStringList& args) {
-        QProcess p;
-        p.setProcessEnvironment(env_);
-        p.start(find_program(program), args);
-        p.waitForFinished(30000);
-        return QString::fromLocal8Bit(p.readAllStandardOutput());
-    }
-    void start(const char* program, const QStringList& args) {
-        auto p = std::make_unique<QProcess>();
-        p->setProcessEnvironment(env_);
-        p->setStandardOutputFile(QString::fromStdString(dir_ + "/log/" + program + ".out"));
-        p->setStandardErrorFile(QString::fromStdString(dir_ + "/log/" + program + ".err"));
-        // If this test process dies, the daemon gets SIGTERM instead of living on.
-        p->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
-        p->start(find_program(program), args);
-        p->waitForStarted(10000);
-        daemons_.push_back(std::move(p));
-    }
-
-    std::string dir_, conf_, error_;
-    QProcessEnvironment env_;
-    std::vector<std::unique_ptr<QProcess>> daemons_;
-};
-
-// Two ranks of stories260K, a few micro-steps on a tiny calibration set: seconds per point.
-nlohmann::json sweep(int micro_steps) {
-    nlohmann::json doc =
-        nlohmann::json::parse(test::read_file(test::test_data("slurm/stories260k-tiny-sweep.json")));
-    doc["rilq"]["approx_total_steps"] = micro_steps;
-    doc["data_root"] = test::shared_data();
-    return doc;
-}
-
-std::unique_ptr<QProcess> start_rilq(const QStringList& args, const std::string& working_dir,
-                                     const QProcessEnvironment& env) {
-    auto p = std::make_unique<QProcess>();
-    QProcessEnvironment e = env;
-    e.insert(QStringLiteral("RILQ_THREADS"), QStringLiteral("1"));
-    e.insert(QStringLiteral("OMP_NUM_THREADS"), QStringLiteral("1"));
-    p->setProcessEnvironment(e);
-    p->setWorkingDirectory(QString::fromStdString(working_dir));
-    p->setProcessChannelMode(QProcess::MergedChannels);
-    p->start(fault::rilq_binary(), args);
-    return p;
-}
 
 store::RunSummary run_named(store::RunStore& store, const std::string& name) {
     store::RunFilter filter;
@@ -249,13 +58,10 @@ class TestSlurmCluster : public QObject {
 
   private Q_SLOTS:
     void initTestCase() {
-        const QString missing = missing_requirement();
+        const QString missing = test::slurm_missing_requirement();
         if (!missing.isEmpty()) QSKIP(qPrintable("no one-node Slurm cluster: " + missing));
         QVERIFY(dir_.isValid());
-        // munged wants every folder on its socket's path open to all (it is root's own temp folder).
-        fs::permissions(dir_.path().toStdString(), fs::perms::owner_all | fs::perms::group_read |
-                                                       fs::perms::group_exec | fs::perms::others_read |
-                                                       fs::perms::others_exec);
+        test::open_folder_to_all(dir_.path().toStdString()); // munged's socket lives below it
         cluster_ = std::make_unique<OneNodeCluster>(dir_.path().toStdString() + "/cluster");
         QVERIFY2(cluster_->error().empty(), cluster_->error().c_str());
     }
@@ -276,7 +82,7 @@ class TestSlurmCluster : public QObject {
         const std::string root = dir_.path().toStdString() + "/cancel";
         fs::create_directories(root);
         const std::string experiment = root + "/sweep.json";
-        std::ofstream(experiment) << sweep(1000000).dump(2); // trains until cancelled
+        std::ofstream(experiment) << test::slurm_tiny_sweep(1000000).dump(2); // trains until cancelled
         const std::string db = root + "/main.sqlite";
         auto remote = start_rilq({"run", QString::fromStdString(experiment), "--db",
                                   QString::fromStdString(db), "--backend", "slurm", "--poll-seconds", "0.5"},
@@ -319,7 +125,7 @@ class TestSlurmCluster : public QObject {
         const std::string root = dir_.path().toStdString() + "/local";
         if (fs::exists(root + "/local.sqlite")) return root + "/local.sqlite";
         fs::create_directories(root);
-        std::ofstream(root + "/sweep.json") << sweep(6).dump(2);
+        std::ofstream(root + "/sweep.json") << test::slurm_tiny_sweep(6).dump(2);
         auto local = start_rilq({"run", QString::fromStdString(root + "/sweep.json"), "--db",
                                  QString::fromStdString(root + "/local.sqlite")},
                                 root, QProcessEnvironment::systemEnvironment());
@@ -335,7 +141,7 @@ class TestSlurmCluster : public QObject {
         const std::string root = dir_.path().toStdString() + "/" + tag;
         fs::create_directories(root);
         const std::string experiment = root + "/sweep.json";
-        std::ofstream(experiment) << sweep(6).dump(2);
+        std::ofstream(experiment) << test::slurm_tiny_sweep(6).dump(2);
         const std::string reference = local_store();
         QVERIFY(fs::exists(reference));
 
@@ -364,10 +170,10 @@ class TestSlurmCluster : public QObject {
             const store::RunSummary b = run_named(main, name);
             QCOMPARE(b.status, store::RunStatus::Finished);
             QCOMPARE(b.config_hash, a.config_hash);
-            QCOMPARE(b.host, host_name()); // recorded by the task on the node
+            QCOMPARE(b.host, test::host_name()); // recorded by the task on the node
             const store::RunDetail detail = main.get_run(b.uuid);
             QCOMPARE(detail.tags.at("slurm.state"), std::string("COMPLETED"));
-            QCOMPARE(detail.tags.at("slurm.node"), host_name());
+            QCOMPARE(detail.tags.at("slurm.node"), test::host_name());
             // PPL of every stage and the curves, bit for bit (tokens/s is a timing, not a result).
             const auto pa = mine.eval_results(a.uuid);
             const auto pb = main.eval_results(b.uuid);

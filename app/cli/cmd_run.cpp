@@ -47,13 +47,17 @@ class RunPrinter {
             break;
         case run::RunnerEvent::Kind::Train: {
             const TrainEvent& t = e.train;
+            // The fine-tuning stage's curves (local or streamed from a Slurm task) say so.
+            const std::string stage = e.stage == run::RunStage::Finetune ? "fine-tune" : "train";
             if (t.kind == TrainEventKind::Validation) {
                 line_.finish();
-                std::cerr << prefix << ": update " << t.update_step << " v_loss " << fmt("%.5f", t.v_loss)
+                std::cerr << prefix << ": " << (e.stage == run::RunStage::Finetune ? "fine-tune " : "")
+                          << "update " << t.update_step << " v_loss " << fmt("%.5f", t.v_loss)
                           << (t.is_best ? " (best)" : "")
                           << (t.es_counter > 0 ? " es " + std::to_string(t.es_counter) : "") << "\n";
             } else if (t.kind == TrainEventKind::Update) {
-                line_.update(prefix + " train loss " + fmt("%.4f", t.t_loss) + " lr " + fmt("%.1e", t.lr),
+                line_.update(prefix + " " + stage + " loss " + fmt("%.4f", t.t_loss) + " lr " +
+                                 fmt("%.1e", t.lr),
                              t.micro_step, t.total_micro_steps, "steps", t.eta_s);
             } else if (t.kind == TrainEventKind::Finished || t.kind == TrainEventKind::EarlyStop) {
                 line_.finish();

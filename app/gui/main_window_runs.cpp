@@ -47,6 +47,16 @@ void MainWindow::connect_worker() {
                 queue_->setProgress(QString::number(index), step, total > 0 ? total : run_total_steps_, eta_s,
                                     detail);
             });
+    // A Slurm task's state: a waiting one stays SCHEDULED with Slurm's reason as its message.
+    connect(worker_, &RunWorker::placementChanged, this,
+            [this](int index, const QString&, const QString& placement, bool waiting) {
+                if (waiting)
+                    queue_->setStatus(QString::number(index), widgets::RunStatus::Scheduled, placement);
+                else
+                    queue_->setDetail(QString::number(index), placement);
+                log_->append(widgets::LogLevel::Debug, tr("run %1: %2").arg(index + 1).arg(placement),
+                             QStringLiteral("slurm"));
+            });
     connect(worker_, &RunWorker::stageChanged, this, [this](int index, const QString&, const QString& stage) {
         queue_->setDetail(QString::number(index), stage);
         log_->append(widgets::LogLevel::Debug, tr("run %1: %2").arg(index + 1).arg(stage),

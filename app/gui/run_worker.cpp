@@ -3,9 +3,8 @@
 
 #include "app/gui/store_bridge.h"
 
-#include "core/finetune/finetune_record.h"
+#include "core/finetune/finetune_metrics.h"
 #include "core/run/experiment_config.h"
-#include "core/run/finetune_stage.h"
 #include "core/run/runner.h"
 
 #include <QMetaType>
@@ -47,7 +46,11 @@ void RunWorker::run(const QString& experiment_json, const QString& base_dir, con
         cancel_ = token;
     }
     since_flush_.start();
-    since_progress_.start();
+    clock_.start();
+    last_progress_ms_.clear();
+    total_steps_.clear();
+    last_step_.clear();
+    placement_.clear();
     int finished = 0, total = 0;
     QString error;
     try {
@@ -91,8 +94,8 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
     if (e.kind != Kind::Train) flush_points(true); // keep curves ahead of the run's later news
     switch (e.kind) {
     case Kind::RunStarted:
-        current_total_steps_ = 0;
-        last_step_ = 0;
+        total_steps_[e.run_index] = 0;
+        last_step_[e.run_index] = 0;
         Q_EMIT runStarted(e.run_index, e.run_count, uuid, qt(e.run_name), 0);
         Q_EMIT logLine(
             widgets::LogLevel::Info,
@@ -100,16 +103,20 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
             QStringLiteral("runner"));
         break;
     case Kind::Stage:
-        Q_EMIT stageChanged(e.run_index, uuid, QString::fromLatin1(run::to_string(e.stage)));
+        Q_EMIT stageChanged(e.run_index, uuid,
+                            placed(e.run_index, QString::fromLatin1(run::to_string(e.stage))));
         break;
     case Kind::Progress:
-        if (since_progress_.elapsed() >= kProgressIntervalMs) {
-            since_progress_.restart();
+        // A Slurm task that has not started has no progress of its own: placementChanged shows
+        // where it waits, and its row stays SCHEDULED.
+        if (placement_.contains(e.run_index) && !total_steps_.contains(e.run_index)) break;
+        if (progress_due(e.run_index)) {
             const QString detail = e.progress.total > 0 ? QStringLiteral("%1 %2%")
                                                               .arg(qt(e.progress.stage))
                                                               .arg(100 * e.progress.done / e.progress.total)
                                                         : qt(e.progress.stage);
-            Q_EMIT progress(e.run_index, last_step_, current_total_steps_, -1.0, detail);
+            Q_EMIT progress(e.run_index, last_step_.value(e.run_index), total_steps_.value(e.run_index), -1.0,
+                            placed(e.run_index, detail));
         }
         break;
     case Kind::Train: {
@@ -129,17 +136,17 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
             flush_points(true);
             Q_EMIT earlyStopped(uuid, double(t.update_step));
         }
-        current_total_steps_ = int(t.total_micro_steps);
-        last_step_ = int(t.micro_step);
-        if (since_progress_.elapsed() >= kProgressIntervalMs || t.kind != TrainEventKind::Update) {
-            since_progress_.restart();
+        total_steps_[e.run_index] = int(t.total_micro_steps);
+        last_step_[e.run_index] = int(t.micro_step);
+        if (progress_due(e.run_index) || t.kind != TrainEventKind::Update) {
             const QString stage =
                 e.stage == run::RunStage::Finetune ? QStringLiteral("fine-tune") : QStringLiteral("train");
             const QString detail =
                 std::isfinite(t.best_v_loss)
                     ? QStringLiteral("%1 · best v_loss %2").arg(stage).arg(t.best_v_loss, 0, 'g', 5)
                     : stage;
-            Q_EMIT progress(e.run_index, last_step_, current_total_steps_, t.eta_s, detail);
+            Q_EMIT progress(e.run_index, int(t.micro_step), int(t.total_micro_steps), t.eta_s,
+                            placed(e.run_index, detail));
         }
         flush_points(false);
         break;
@@ -164,7 +171,7 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
         break;
     case Kind::RunFinished: {
         const auto status = to_widget(e.status);
-        Q_EMIT runFinished(e.run_index, uuid, status, qt(e.message));
+        Q_EMIT runFinished(e.run_index, uuid, status, placed(e.run_index, qt(e.message)));
         const bool bad = status == widgets::RunStatus::Failed;
         Q_EMIT logLine(bad ? widgets::LogLevel::Error : widgets::LogLevel::Info,
                        QStringLiteral("%1 %2%3").arg(qt(e.run_name), widgets::run_status_name(status),
@@ -173,6 +180,26 @@ void RunWorker::on_event(const run::RunnerEvent& e) {
         break;
     }
     }
+}
+
+void RunWorker::on_slurm_state(int index, const QString& uuid, const QString& placement, bool waiting) {
+    placement_[index] = placement;
+    flush_points(true); // the curves so far belong before the news
+    Q_EMIT placementChanged(index, uuid, placement, waiting);
+}
+
+QString RunWorker::placed(int index, const QString& detail) const {
+    const QString where = placement_.value(index);
+    if (where.isEmpty()) return detail;
+    return detail.isEmpty() ? where : detail + QStringLiteral(" · ") + where;
+}
+
+bool RunWorker::progress_due(int index) {
+    const qint64 now = clock_.elapsed();
+    const auto last = last_progress_ms_.constFind(index);
+    if (last != last_progress_ms_.constEnd() && now - *last < kProgressIntervalMs) return false;
+    last_progress_ms_[index] = now;
+    return true;
 }
 
 void RunWorker::add_point(const QString& uuid, widgets::CurveKind kind, const widgets::CurvePoint& point) {

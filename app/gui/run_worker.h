@@ -12,6 +12,7 @@
 #include "widgets/run_queue_view.h"
 
 #include <QElapsedTimer>
+#include <QHash>
 #include <QObject>
 #include <QString>
 #include <QVector>
@@ -65,6 +66,9 @@ class RunWorker : public QObject {
     void evalResult(const QString& uuid, const QString& dataset, const QString& stage, double ppl);
     void logLine(rilq::widgets::LogLevel level, const QString& message, const QString& source);
     void runFinished(int index, const QString& uuid, rilq::widgets::RunStatus status, const QString& message);
+    // Where a Slurm task is ("Slurm RUNNING on node7, job 12_0"), whenever Slurm's state, node or
+    // reason for it changes; `waiting` while the task has not started (PENDING, REQUEUED, ...).
+    void placementChanged(int index, const QString& uuid, const QString& placement, bool waiting);
     // Last signal of run(): how many points finished, of how many; `error` when it could not run.
     void experimentFinished(int finished, int total, const QString& error);
 
@@ -75,6 +79,13 @@ class RunWorker : public QObject {
     std::vector<run::RunOutcome> run_on_slurm(const run::ExperimentConfig& experiment,
                                               const RunBackendChoice& choice, const QString& store_path,
                                               const QString& output_base, const CancelToken& cancel);
+    // A Slurm task's new state: kept as the run's placement, shown at once in its queue row.
+    void on_slurm_state(int index, const QString& uuid, const QString& placement, bool waiting);
+    // `detail` with where the run is ("train · Slurm RUNNING on node7, job 12_0"); unchanged for a
+    // local run.
+    QString placed(int index, const QString& detail) const;
+    // Progress rows are throttled per run: a followed Slurm job reports its runs interleaved.
+    bool progress_due(int index);
     void add_point(const QString& uuid, widgets::CurveKind kind, const widgets::CurvePoint& point);
     void flush_points(bool force);
 
@@ -86,9 +97,12 @@ class RunWorker : public QObject {
     std::shared_ptr<CancelToken> cancel_;
     QVector<widgets::CurveBatch> pending_;
     QElapsedTimer since_flush_;
-    QElapsedTimer since_progress_;
-    int current_total_steps_ = 0;
-    int last_step_ = 0;
+    QElapsedTimer clock_;
+    // Per run index (the worker thread's only): last progress row, total and last step, placement.
+    QHash<int, qint64> last_progress_ms_;
+    QHash<int, int> total_steps_;
+    QHash<int, int> last_step_;
+    QHash<int, QString> placement_;
 };
 
 } // namespace rilq::gui

@@ -3,6 +3,7 @@
 
 #include "app/gui/qt_text.h"
 #include "core/cluster/slurm_follow.h"
+#include "core/cluster/slurm_state.h"
 #include "core/cluster/slurm_submit.h"
 #include "core/run/experiment_config.h"
 #include "core/run/run_preparation.h"
@@ -19,11 +20,18 @@ std::vector<run::RunOutcome> RunWorker::run_on_slurm(const run::ExperimentConfig
                                                      const RunBackendChoice& choice,
                                                      const QString& store_path, const QString& output_base,
                                                      const CancelToken& cancel) {
-    // The nodes run the command-line rilq installed beside this program.
-    const QString program = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("rilq"));
+    // The nodes run the command-line rilq installed beside this program, or $RILQ_TASK_PROGRAM
+    // (a rilq elsewhere on the shared file system).
+    const QString chosen = qEnvironmentVariable("RILQ_TASK_PROGRAM");
+    const QString program =
+        chosen.isEmpty() ? QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("rilq"))
+                         : chosen;
     if (!QFileInfo(program).isExecutable())
         throw Error(program.toStdString() +
-                    ": the rilq command, which Slurm tasks run, is not beside rilq-workbench");
+                    (chosen.isEmpty()
+                         ? ": the rilq command, which Slurm tasks run, is not beside rilq-workbench "
+                           "(or set RILQ_TASK_PROGRAM)"
+                         : ": RILQ_TASK_PROGRAM names no executable"));
     cluster::SlurmSubmitOptions submit;
     submit.resources = choice.slurm;
     submit.shared_preparation = choice.shared_preparation;
@@ -43,6 +51,14 @@ std::vector<run::RunOutcome> RunWorker::run_on_slurm(const run::ExperimentConfig
     cluster::SlurmFollowOptions follow;
     follow.cancel = &cancel;
     follow.on_event = [this](const run::RunnerEvent& e) { on_event(e); };
+    follow.on_task_state = [this, &job](int task, const cluster::SlurmTaskState& state) {
+        cluster::SlurmTaskState shown = state;
+        shown.elapsed_s = 0; // the row shows the state; the time it ran is in the run's tags
+        on_slurm_state(
+            task, qt(job.tasks[size_t(task)].run_uuid),
+            QStringLiteral("Slurm %1, job %2_%3").arg(qt(cluster::describe(shown)), qt(job.job_id)).arg(task),
+            cluster::slurm_phase(state.state) == cluster::SlurmPhase::Waiting);
+    };
     return cluster::follow_job(slurm, main, job, follow);
 }
 

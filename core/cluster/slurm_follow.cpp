@@ -1,10 +1,13 @@
 #include "core/cluster/slurm_follow.h"
 
 #include "core/cluster/slurm_state.h"
+#include "core/finetune/finetune_metrics.h"
+#include "core/run/config_document.h"
 #include "core/store/run_store.h"
 #include "core/store/shard_import.h"
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -20,20 +23,77 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The metrics a trainer event of `kind` is logged as (train_event.h, the one list of them).
-std::vector<std::string> train_metric_keys(TrainEventKind kind) {
-    TrainEvent e;
-    e.kind = kind;
-    std::vector<std::string> keys;
-    for (const auto& [key, value] : train_event_metrics(e))
-        keys.push_back(key);
-    return keys;
+// One trained stage's curves as a task logs them: RILQ's compensation under train_event.h's keys,
+// the chained fine-tuning stage under finetune_metrics.h's, after "sft.". The keys come from those
+// functions (the one list of each), asked with an event that measured everything.
+struct StageCurves {
+    run::RunStage stage;
+    std::string prefix; // stripped before a key names its TrainEvent field
+    std::vector<std::string> update_keys, validation_keys;
+    const TrainConfig& (*settings)(const run::RunConfig&); // the stage's trainer settings
+};
+
+const std::vector<StageCurves>& trained_stages() {
+    static const std::vector<StageCurves> stages = [] {
+        const auto keys_of = [](TrainEventKind kind, bool finetune) {
+            TrainEvent e;
+            e.kind = kind;
+            e.grad_norm = 0.0; // logged only when measured
+            std::vector<std::string> keys;
+            for (const auto& [key, value] :
+                 finetune ? finetune_event_metrics(e, run::kFinetuneMetricPrefix) : train_event_metrics(e))
+                keys.push_back(key);
+            return keys;
+        };
+        return std::vector<StageCurves>{
+            {run::RunStage::Train, "", keys_of(TrainEventKind::Update, false),
+             keys_of(TrainEventKind::Validation, false),
+             [](const run::RunConfig& c) -> const TrainConfig& { return c.train; }},
+            {run::RunStage::Finetune, run::kFinetuneMetricPrefix, keys_of(TrainEventKind::Update, true),
+             keys_of(TrainEventKind::Validation, true),
+             [](const run::RunConfig& c) -> const TrainConfig& { return c.finetune.train; }}};
+    }();
+    return stages;
 }
 
-// Stages evaluated after training: reported after the training curves, as a local run does.
-bool after_training(const std::string& stage) {
-    return stage == "compensated" || stage == "finetuned";
+// The TrainEvent field a stored metric came from (the inverse of train_event_metrics and
+// finetune_event_metrics; `name` without the stage's prefix).
+void set_train_event_field(TrainEvent& e, const std::string& name, double value) {
+    static const std::map<std::string, double TrainEvent::*> fields = {
+        {"t_a_loss", &TrainEvent::t_a_loss},
+        {"t_gt_loss", &TrainEvent::t_gt_loss},
+        {"t_loss", &TrainEvent::t_loss},
+        {"v_a_loss", &TrainEvent::v_a_loss},
+        {"v_gt_loss", &TrainEvent::v_gt_loss},
+        {"v_loss", &TrainEvent::v_loss},
+        {"grad_norm", &TrainEvent::grad_norm},
+        {"lr", &TrainEvent::lr},
+        {"tokens_per_s", &TrainEvent::tokens_per_s}};
+    if (name == "es_counter") {
+        e.es_counter = std::isnan(value) ? 0 : static_cast<int64_t>(value);
+    } else if (const auto it = fields.find(name); it != fields.end() && !std::isnan(value)) {
+        e.*(it->second) = value;
+    }
 }
+
+// Where a PPL or task result stands in a run's order: before training (fp, quantized), after
+// RILQ's compensation, after the fine-tuning stage. Reported in that order, each after the
+// curves of the stage before it, as a local run does.
+int result_phase(const std::string& stage) {
+    if (stage == "compensated") return 1;
+    if (stage == "finetuned") return 2;
+    return 0;
+}
+
+// How far the follower has reported one trained stage of a task.
+struct CurvesReported {
+    bool announced = false; // its Stage event sent, the scale below read
+    // The store logs curves by optimizer update; a local run's events also carry micro-steps
+    // (what progress bars count): update x gradient_accumulation_steps, of approx_total_steps.
+    int64_t micro_steps_per_update = 1, total_micro_steps = 0;
+    int64_t last_update = -1, last_validation = -1;
+    double best_v_loss = std::numeric_limits<double>::infinity();
+};
 
 // What the follower knows about one task.
 struct Tracked {
@@ -43,8 +103,7 @@ struct Tracked {
     bool seen = false, started = false, finished = false;
     fs::file_time_type shard_time{};
     uintmax_t shard_size = 0;
-    int64_t last_update = -1, last_validation = -1;
-    double best_v_loss = std::numeric_limits<double>::infinity();
+    std::vector<CurvesReported> curves = std::vector<CurvesReported>(trained_stages().size());
     std::set<std::pair<std::string, std::string>> evals; // (dataset, stage) already reported
     std::set<std::pair<std::string, std::string>> tasks; // (task, stage) already reported
     run::RunOutcome outcome;
@@ -83,11 +142,17 @@ class Follower {
         emit(t, e);
     }
     bool cancelled() const { return options_.cancel && options_.cancel->cancelled(); }
+    void tell_state(const Tracked& t, const SlurmTaskState& state) {
+        if (options_.on_task_state) options_.on_task_state(t.position, state);
+    }
 
     void poll_slurm();
     void update(Tracked& t, const SlurmTaskState& state);
     void import_shard(Tracked& t, bool force);
     void report_new_results(Tracked& t);
+    void report_results_of_phase(Tracked& t, int phase, const std::vector<store::EvalResult>& evals,
+                                 const std::vector<store::TaskScore>& scores);
+    void report_curves(Tracked& t, const StageCurves& stage, CurvesReported& reported);
     void finish(Tracked& t, const SlurmTaskState& state);
     std::string preparation_failure(const Tracked& t) const;
     void force_status(const std::string& uuid, store::RunStatus status, const std::string& message);
@@ -140,82 +205,99 @@ void Follower::report_new_results(Tracked& t) {
         const store::RunStatus status = main_.get_run(uuid).summary.status;
         if (status == store::RunStatus::Scheduled) return;
     }
-    // In the order a local run reports them: FP and quantized PPL, then updates and validations
-    // by step (a step's update before its validation), then the compensated PPL.
+    // In the order a local run reports them: FP and quantized PPL, RILQ's updates and validations
+    // by step (a step's update before its validation), the compensated PPL, then the fine-tuning
+    // stage's curves and the fine-tuned PPL.
     const std::vector<store::EvalResult> evals = main_.eval_results(uuid);
     const std::vector<store::TaskScore> scores = main_.task_scores(uuid);
-    const auto report_evals = [&](bool trained) {
-        for (const store::EvalResult& r : evals) {
-            if (after_training(r.stage) != trained || !t.evals.insert({r.dataset, r.stage}).second) continue;
-            run::RunnerEvent e;
-            e.kind = run::RunnerEvent::Kind::Eval;
-            e.eval = r;
-            emit(t, e);
-        }
-        for (const store::TaskScore& r : scores) {
-            if (after_training(r.stage) != trained || !t.tasks.insert({r.task, r.stage}).second) continue;
-            run::RunnerEvent e;
-            e.kind = run::RunnerEvent::Kind::Task;
-            e.task = r;
-            emit(t, e);
-        }
-    };
-    report_evals(false);
+    report_results_of_phase(t, 0, evals, scores);
+    for (size_t i = 0; i < trained_stages().size(); ++i) {
+        report_curves(t, trained_stages()[i], t.curves[i]);
+        report_results_of_phase(t, static_cast<int>(i) + 1, evals, scores);
+    }
+}
+
+void Follower::report_results_of_phase(Tracked& t, int phase, const std::vector<store::EvalResult>& evals,
+                                       const std::vector<store::TaskScore>& scores) {
+    for (const store::EvalResult& r : evals) {
+        if (result_phase(r.stage) != phase || !t.evals.insert({r.dataset, r.stage}).second) continue;
+        run::RunnerEvent e;
+        e.kind = run::RunnerEvent::Kind::Eval;
+        e.eval = r;
+        emit(t, e);
+    }
+    for (const store::TaskScore& r : scores) {
+        if (result_phase(r.stage) != phase || !t.tasks.insert({r.task, r.stage}).second) continue;
+        run::RunnerEvent e;
+        e.kind = run::RunnerEvent::Kind::Task;
+        e.task = r;
+        emit(t, e);
+    }
+}
+
+void Follower::report_curves(Tracked& t, const StageCurves& stage, CurvesReported& reported) {
+    const std::string& uuid = t.task->run_uuid;
     const auto collect = [&](const std::vector<std::string>& keys, int64_t after) {
         std::map<int64_t, std::map<std::string, double>> by_step;
         for (const std::string& key : keys)
             for (const auto& p : main_.metric_history(uuid, key, after))
-                by_step[p.step][key] = p.value;
+                by_step[p.step][key.substr(stage.prefix.size())] = p.value;
         return by_step;
     };
-    const auto value = [](const std::map<std::string, double>& v, const char* key, double missing) {
-        const auto it = v.find(key);
-        return it == v.end() || std::isnan(it->second) ? missing : it->second;
-    };
-    static const std::vector<std::string> update_keys = train_metric_keys(TrainEventKind::Update);
-    static const std::vector<std::string> validation_keys = train_metric_keys(TrainEventKind::Validation);
-    const auto updates = collect(update_keys, t.last_update);
-    const auto validations = collect(validation_keys, t.last_validation);
+    const auto updates = collect(stage.update_keys, reported.last_update);
+    const auto validations = collect(stage.validation_keys, reported.last_validation);
+    if (updates.empty() && validations.empty()) return;
+    if (!reported.announced) {
+        reported.announced = true;
+        try {
+            const store::RunDetail detail = main_.get_run(uuid);
+            const TrainConfig& settings = stage.settings(
+                run::run_config_from_document(detail.config_json, detail.summary.name, t.position));
+            reported.micro_steps_per_update = std::max<int64_t>(1, settings.gradient_accumulation_steps);
+            reported.total_micro_steps = settings.approx_total_steps;
+        } catch (const std::exception& e) {
+            log(t, std::string("progress counted in updates: ") + e.what()); // a record without its document
+        }
+        run::RunnerEvent e;
+        e.kind = run::RunnerEvent::Kind::Stage;
+        e.stage = stage.stage;
+        emit(t, e);
+    }
     std::set<int64_t> steps;
     for (const auto& [step, v] : updates)
         steps.insert(step);
     for (const auto& [step, v] : validations)
         steps.insert(step);
-    const auto train_event = [](int64_t step, TrainEventKind kind) {
+    const auto train_event = [&](int64_t step, TrainEventKind kind,
+                                 const std::map<std::string, double>& values) {
         run::RunnerEvent e;
         e.kind = run::RunnerEvent::Kind::Train;
-        e.stage = run::RunStage::Train;
+        e.stage = stage.stage;
         e.train.kind = kind;
-        e.train.update_step = e.train.micro_step = step;
+        e.train.update_step = step;
+        e.train.micro_step = step * reported.micro_steps_per_update;
+        e.train.total_micro_steps = reported.total_micro_steps;
+        for (const auto& [name, value] : values)
+            set_train_event_field(e.train, name, value);
         return e;
     };
     for (const int64_t step : steps) {
         if (const auto u = updates.find(step); u != updates.end()) {
-            run::RunnerEvent e = train_event(step, TrainEventKind::Update);
-            e.train.t_a_loss = value(u->second, "t_a_loss", kNotMeasured);
-            e.train.t_gt_loss = value(u->second, "t_gt_loss", kNotMeasured);
-            e.train.t_loss = value(u->second, "t_loss", kNotMeasured);
-            e.train.lr = value(u->second, "lr", 0.0);
-            e.train.tokens_per_s = value(u->second, "tokens_per_s", 0.0);
-            e.train.best_v_loss = t.best_v_loss;
+            run::RunnerEvent e = train_event(step, TrainEventKind::Update, u->second);
+            e.train.best_v_loss = reported.best_v_loss;
             emit(t, e);
-            t.last_update = step;
+            reported.last_update = step;
         }
         if (const auto v = validations.find(step); v != validations.end()) {
-            run::RunnerEvent e = train_event(step, TrainEventKind::Validation);
-            e.train.v_a_loss = value(v->second, "v_a_loss", kNotMeasured);
-            e.train.v_gt_loss = value(v->second, "v_gt_loss", kNotMeasured);
-            e.train.v_loss = value(v->second, "v_loss", kNotMeasured);
-            e.train.es_counter = static_cast<int64_t>(value(v->second, "es_counter", 0.0));
+            run::RunnerEvent e = train_event(step, TrainEventKind::Validation, v->second);
             // As the trainer says it: validation 0 (before training) is never "best".
-            e.train.is_best = step > 0 && e.train.v_loss < t.best_v_loss;
-            if (e.train.is_best) t.best_v_loss = e.train.v_loss;
-            e.train.best_v_loss = t.best_v_loss;
+            e.train.is_best = step > 0 && e.train.v_loss < reported.best_v_loss;
+            if (e.train.is_best) reported.best_v_loss = e.train.v_loss;
+            e.train.best_v_loss = reported.best_v_loss;
             emit(t, e);
-            t.last_validation = step;
+            reported.last_validation = step;
         }
     }
-    report_evals(true);
 }
 
 std::string Follower::preparation_failure(const Tracked& t) const {
@@ -264,6 +346,7 @@ void Follower::update(Tracked& t, const SlurmTaskState& state) {
     }
     t.seen = true;
     t.slurm = state;
+    if (changed) tell_state(t, state);
     const SlurmPhase phase = slurm_phase(state.state);
     const bool ran = phase == SlurmPhase::Running || phase == SlurmPhase::Ending || !state.node.empty();
     if (phase != SlurmPhase::Waiting && ran && !t.started) {
@@ -353,6 +436,7 @@ std::vector<run::RunOutcome> Follower::run() {
                 gone.state = "CANCELLED";
                 gone.reason = "still " + t.slurm.state + " " + std::to_string(options_.cancel_grace.count()) +
                               " s after scancel";
+                tell_state(t, gone);
                 finish(t, gone);
             }
             break;

@@ -12,6 +12,7 @@
 // which are imported before follow_job returns.
 #pragma once
 #include <chrono>
+#include <functional>
 #include <vector>
 
 #include "core/cluster/slurm_client.h"
@@ -27,6 +28,9 @@ namespace rilq::cluster {
 struct SlurmFollowOptions {
     const CancelToken* cancel = nullptr;
     run::RunnerCallback on_event;
+    // Where each task is, for a front end's queue: called (on the follower's thread) when a task's
+    // Slurm state, node or reason changes, with the task's position in the job.
+    std::function<void(int task, const SlurmTaskState& state)> on_task_state;
     std::chrono::milliseconds poll_interval{5000};
     // After scancel, how long to wait for the tasks to end (Slurm's KillWait is 30 s by default).
     std::chrono::seconds cancel_grace{300};

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/finetune/finetune.h"
+#include "core/finetune/finetune_metrics.h" // finetune_event_metrics: what each event logs
 #include "core/store/run_types.h"
 
 namespace rilq::store {
@@ -29,11 +30,6 @@ struct FinetuneRecording {
     // returns them as the run's artifacts. Not called for a killed or failed run.
     std::function<std::vector<store::Artifact>(const FinetuneResult&)> save_outputs;
 };
-
-// A trainer event as metrics: per update t_loss, lr, tokens_per_s and grad_norm (when measured),
-// per evaluation v_loss; each key after `prefix` (the run pipeline's stage tag, "sft.").
-std::vector<std::pair<std::string, double>> finetune_event_metrics(const TrainEvent& event,
-                                                                   const std::string& prefix = "");
 
 // The flat params of a fine-tuning config: "data.<field>" and "train.<field>" with JSON values
 // (strings unquoted).

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/finetune/finetune.h"
+#include "core/finetune/finetune_metrics.h" // kFinetuneMetricPrefix
 #include "core/run/run_config.h"
 
 namespace rilq {
@@ -14,10 +15,6 @@ class Tokenizer;
 } // namespace rilq
 
 namespace rilq::run {
-
-// Prefix of the stage's metrics ("sft.t_loss", "sft.v_loss", "sft.final_eval_loss"), so its
-// curves never mix with RILQ's t_loss / v_loss of the same run.
-inline constexpr const char* kFinetuneMetricPrefix = "sft.";
 
 // Inside the run's checkpoint folder (runner.h): the SFT trainer's checkpoint, and RILQ's
 // compensated adapters (PEFT), written when the stage starts so that a resume during the stage

@@ -80,6 +80,10 @@ int main(int argc, char** argv) {
 
     int failures = 0;
     for (const auto& name : selected) {
+        // Each class its own application name, hence its own (test-mode) QSettings file: CTest runs
+        // classes in parallel, and one class's remembered choices (a Slurm backend, columns) must
+        // never leak into another's window.
+        if (app) QCoreApplication::setApplicationName(QString::fromStdString(name));
         std::unique_ptr<QObject> test = classes[name].make();
         failures += QTest::qExec(test.get(), qtest_argc, qtest_args.data());
     }
