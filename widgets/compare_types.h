@@ -19,8 +19,8 @@ struct RunCurve {
     // Per metric, parallel to `curves`: seconds since the run's first logged point (empty when
     // the store has no timestamps).
     QMap<QString, QVector<double>> seconds;
-    // Training tokens per optimizer step (sequences per step x sequence length, from the run's
-    // params: core's train_tokens_per_step); 0 when unknown.
+    // Training tokens per optimizer update of the RILQ stage (windows per update x window length,
+    // from the run's params: core's train_tokens_per_update); 0 when unknown.
     double tokens_per_step = 0.0;
 };
 

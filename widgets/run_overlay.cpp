@@ -1,5 +1,6 @@
 #include "widgets/run_overlay.h"
 
+#include "core/finetune/finetune_metrics.h" // kFinetuneMetricPrefix
 #include "widgets/chart_style.h"
 #include "widgets/plot_readout.h"
 #include "widgets/qcustomplot_include.h"
@@ -169,6 +170,9 @@ void RunOverlay::setRuns(const QVector<RunCurve>& runs) {
 }
 
 bool RunOverlay::xAxisAvailable(CompareXAxis axis) const {
+    // tokens_per_step is the RILQ stage's; the fine-tuning stage's "sft.*" curves have other batches.
+    if (axis == CompareXAxis::Tokens && metric_.startsWith(QLatin1String(run::kFinetuneMetricPrefix)))
+        return false;
     bool any = false;
     for (const RunCurve& run : runs_) {
         if (!run.curves.contains(metric_)) continue;

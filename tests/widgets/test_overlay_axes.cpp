@@ -141,6 +141,16 @@ class TestOverlayAxes : public QObject {
         QCOMPARE(keys_of(overlay.graph(QStringLiteral("model-r16"))),
                  runs[1].seconds.value(QStringLiteral("v_loss")));
 
+        // The fine-tuning stage's curves: its batches are not RILQ's, so no token count.
+        QVector<RunCurve> chained = runs;
+        for (RunCurve& run : chained)
+            run.curves[QStringLiteral("sft.v_loss")] = run.curves.value(QStringLiteral("v_loss"));
+        overlay.setRuns(chained);
+        overlay.setMetric(QStringLiteral("sft.v_loss"));
+        QVERIFY(!overlay.xAxisAvailable(CompareXAxis::Tokens));
+        overlay.setMetric(QStringLiteral("v_loss"));
+        QVERIFY(overlay.xAxisAvailable(CompareXAxis::Tokens));
+
         // A run without batch params has no token count: tokens is not offered, x falls back to steps.
         runs[2].tokens_per_step = 0.0;
         runs[3].seconds.clear();
