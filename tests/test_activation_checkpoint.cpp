@@ -6,6 +6,7 @@
 // that cannot be checkpointed are refused.
 #include <QtTest/QtTest>
 
+#include "tests/support/short_rilq_run.h"
 #include "tests/support/test_errors.h"
 #include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
@@ -124,27 +125,14 @@ class TestActivationCheckpoint : public QObject {
         const LlamaModel teacher = checkpoint_stories();
         const auto train_ids = test::sample_windows(teacher, 4, 32, 1);
         const auto val_ids = test::sample_windows(teacher, 2, 32, 2);
-        TrainConfig c;
-        c.lora.r = 4;
-        c.lora.alpha = 8.0;
-        c.approx_lr = 1e-3;
-        c.approx_batch_size = 2;
-        c.gradient_accumulation_steps = 1;
-        c.approx_total_steps = 4;
-        c.approx_eval_steps = 2;
-        c.approx_early_stop = false;
+        TrainConfig c = test::short_rilq_config(2, 4, 2);
         std::vector<std::vector<float>> adapters;
         std::vector<std::vector<double>> losses;
         for (bool checkpoint : {false, true}) {
             c.activation_checkpointing = checkpoint;
             LlamaModel student = test::fake_quantized_copy(teacher, 2, 4); // stories260K: 64 and 172 wide
-            auto targets = cache_teacher_targets(teacher, train_ids, val_ids, c);
             std::vector<double> curve;
-            TrainerOptions opts;
-            opts.on_event = [&](const TrainEvent& e) {
-                if (e.kind == TrainEventKind::Update) curve.push_back(e.t_loss);
-            };
-            auto r = train_on_targets(student, std::move(targets), train_ids, val_ids, c, opts);
+            auto r = test::short_rilq_run(student, teacher, train_ids, val_ids, c, curve);
             std::vector<float> flat;
             for (const auto& p : r.adapters.parameters())
                 for (float v : test::float_values(p))

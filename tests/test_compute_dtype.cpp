@@ -5,6 +5,7 @@
 // (weights, logits, LoRA gradients, a linear's input gradient) for RTN and NormalFloat.
 #include <QtTest/QtTest>
 
+#include "tests/support/short_rilq_run.h"
 #include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
 #include "tests/support/tiny_llama.h"
@@ -110,26 +111,13 @@ class TestComputeDtype : public QObject {
         const LlamaModel teacher32 = dtype_stories(torch::kFloat32);
         const auto train_ids = test::sample_windows(teacher32, 4, 32, 1);
         const auto val_ids = test::sample_windows(teacher32, 2, 32, 2);
-        TrainConfig c;
-        c.lora.r = 4;
-        c.lora.alpha = 8.0;
-        c.approx_lr = 1e-3;
-        c.approx_batch_size = 2;
-        c.gradient_accumulation_steps = 1;
-        c.approx_total_steps = 6;
-        c.approx_eval_steps = 3;
-        c.approx_early_stop = false;
+        const TrainConfig c = test::short_rilq_config(2, 6, 3);
         std::vector<std::vector<double>> curves;
         for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
             const LlamaModel teacher = dtype_stories(dtype);
             LlamaModel student = dtype_quantized(teacher, "rtn", QuantStorage::Dense);
-            auto targets = cache_teacher_targets(teacher, train_ids, val_ids, c);
             std::vector<double> curve;
-            TrainerOptions opts;
-            opts.on_event = [&](const TrainEvent& e) {
-                if (e.kind == TrainEventKind::Update) curve.push_back(e.t_loss);
-            };
-            auto r = train_on_targets(student, std::move(targets), train_ids, val_ids, c, opts);
+            auto r = test::short_rilq_run(student, teacher, train_ids, val_ids, c, curve);
             // (Their gradients are fp32 too: packedBf16EqualsDenseBf16 checks them after a backward.)
             for (const auto& p : r.adapters.parameters())
                 QCOMPARE(p.scalar_type(), torch::kFloat32);
