@@ -7,6 +7,7 @@
 #include "core/rilq/compensation.h"
 #include "core/rilq/model_objective.h"
 #include "core/rilq/trainer.h"
+#include "core/util/error.h"
 
 #include <torch/torch.h>
 
@@ -14,11 +15,20 @@
 #include <chrono>
 #include <ctime>
 
+#include <malloc.h>
+
 namespace rilq {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Bytes the process's heap holds now (glibc: small blocks in arenas plus large mmap'd blocks; torch's
+// CPU allocator does not cache, so a freed tensor leaves this count at once).
+double heap_live_bytes() {
+    const struct mallinfo2 m = ::mallinfo2();
+    return static_cast<double>(m.uordblks) + static_cast<double>(m.hblkhd);
+}
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -63,8 +73,11 @@ StepBenchFigures run_step_bench(const StepBenchOptions& o) {
 
     // Teacher and student: the student stands for a fake-quantized model (weights already
     // dequantized once, as in a real run: no per-step quantization).
-    auto teacher = std::make_shared<LlamaModel>(LlamaModel::random(config, o.seed));
-    auto student = LlamaModel::random(config, o.seed + 1);
+    ModelOptions mo;
+    if (o.dtype == "bf16") mo.compute_dtype = torch::kBFloat16;
+    else if (o.dtype != "fp32") throw Error("bench step: dtype must be fp32 or bf16, found \"" + o.dtype + "\"");
+    auto teacher = std::make_shared<LlamaModel>(LlamaModel::random(config, o.seed, mo));
+    auto student = LlamaModel::random(config, o.seed + 1, mo);
     auto gen = at::detail::createCPUGenerator(o.seed + 2);
     const auto windows = torch::randint(0, o.vocab, {o.batch * 2, o.seqlen}, gen, torch::kLong);
     const auto train_ids = windows.slice(0, 0, o.batch), val_ids = windows.slice(0, o.batch, 2 * o.batch);
@@ -84,7 +97,14 @@ StepBenchFigures run_step_bench(const StepBenchOptions& o) {
 
     auto adapters = attach_lora(student, tc.lora);
     f.trainable_parameters = adapters.parameter_count();
-    ModelObjective objective(student, std::move(targets.train), std::move(targets.val), {0.5, 0.5});
+    ModelObjective objective(student, std::move(targets.train), std::move(targets.val), {0.5, 0.5},
+                             o.activation_checkpointing);
+    {
+        // One training forward's graph, before any backward frees it.
+        const double before = heap_live_bytes();
+        const auto parts = objective.loss(DataSplit::Train, train_ids, 0);
+        f.graph_mib = (heap_live_bytes() - before) / (1024.0 * 1024.0);
+    }
     Clock::time_point timed_start;
     double cpu_start = 0.0, cpu_end = 0.0;
     double last_loss = 0.0;

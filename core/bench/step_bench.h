@@ -4,6 +4,7 @@
 // tests/reference/step_bench_reference.py, for a side-by-side comparison on one machine.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace rilq {
 
@@ -17,6 +18,8 @@ struct StepBenchOptions {
     int64_t steps = 8;          // timed training steps (one optimizer update each)
     int64_t eval_windows = 4;   // timed forward passes
     uint64_t seed = 42;
+    std::string dtype = "fp32"; // compute dtype of teacher and student: "fp32" or "bf16" (LoRA masters stay fp32)
+    bool activation_checkpointing = false; // recompute each decoder layer's forward in the backward
 };
 
 struct StepBenchFigures {
@@ -32,6 +35,9 @@ struct StepBenchFigures {
     double gemm_gflops = 0.0;           // fp32 1024^3 matmul, best of 3, same threads
     int64_t trainable_parameters = 0;
     double final_loss = 0.0;            // sanity: the RILQ loss of the last timed step
+    // Heap the autograd graph of one training forward holds until its backward (saved activations),
+    // measured with glibc's mallinfo2: what activation checkpointing shrinks.
+    double graph_mib = 0.0;
 };
 
 StepBenchFigures run_step_bench(const StepBenchOptions& options);

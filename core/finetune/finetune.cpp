@@ -59,6 +59,7 @@ FinetuneResult run_finetune(LlamaModel& student, LoraSet& adapters, FinetuneData
     o.pad_class = config.data.pad_class;
     o.group_by_length = config.data.group_by_length;
     o.data_seed = config.data.data_seed;
+    o.checkpoint_layers = config.train.activation_checkpointing;
     // HF's LengthGroupedSampler gets train_batch_size * gradient_accumulation_steps.
     o.group_batch_size = config.train.approx_batch_size * config.train.gradient_accumulation_steps;
     o.resume_key = nlohmann::json{{"data", sft_data_config_json(config.data)},

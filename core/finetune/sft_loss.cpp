@@ -12,7 +12,8 @@ torch::Tensor pad_class_row(const LlamaModel& model) {
     return model.lm_head_weight().to(torch::kFloat32).mean(0); // (C)
 }
 
-torch::Tensor sft_loss(const LlamaModel& model, const SftBatch& batch, const torch::Tensor& pad_row) {
+torch::Tensor sft_loss(const LlamaModel& model, const SftBatch& batch, const torch::Tensor& pad_row,
+                       bool checkpoint_layers) {
     const int64_t width = batch.input_ids.size(1);
     if (width < 2)
         throw Error("sft_loss: examples need at least 2 tokens, found a batch of width " +
@@ -20,6 +21,7 @@ torch::Tensor sft_loss(const LlamaModel& model, const SftBatch& batch, const tor
     ForwardOptions options;
     options.want_logits = false;
     options.want_hidden = true;
+    options.checkpoint_layers = checkpoint_layers;
     const auto hidden = model.forward(batch.input_ids, options).hidden; // (B, L, C)
     // Position t predicts the token at t + 1.
     const auto labels = batch.labels.slice(1, 1, width);        // (B, L-1)

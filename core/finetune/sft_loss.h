@@ -20,6 +20,8 @@ torch::Tensor pad_class_row(const LlamaModel& model);
 
 // One forward of the (adapted) model on the batch; 0-dim fp32, carrying the graph to the adapters.
 // Only the labelled positions go through lm_head. `pad_row` undefined: V classes.
-torch::Tensor sft_loss(const LlamaModel& model, const SftBatch& batch, const torch::Tensor& pad_row);
+// `checkpoint_layers`: ForwardOptions::checkpoint_layers (activation checkpointing).
+torch::Tensor sft_loss(const LlamaModel& model, const SftBatch& batch, const torch::Tensor& pad_row,
+                       bool checkpoint_layers = false);
 
 } // namespace rilq

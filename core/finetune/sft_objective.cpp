@@ -47,7 +47,7 @@ LossParts SftObjective::loss(DataSplit split, const torch::Tensor& ids, int64_t 
     }
     const auto batch = collate_sft_batch(batch_examples, options_.pad_id, options_.train_on_source);
     LossParts parts;
-    parts.gt_loss = sft_loss(student_, batch, pad_row_);
+    parts.gt_loss = sft_loss(student_, batch, pad_row_, options_.checkpoint_layers);
     parts.total = parts.gt_loss;
     parts.weight = static_cast<double>(batch_examples.size());
     parts.tokens = batch.input_ids.numel();

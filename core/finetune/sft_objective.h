@@ -27,6 +27,7 @@ struct SftObjectiveOptions {
     uint64_t data_seed = 42;
     int64_t group_batch_size = 16; // micro-batch x accumulation
     std::string resume_key;        // what a resumed run must match (data file sha256, settings), JSON
+    bool checkpoint_layers = false; // finetune.activation_checkpointing (ForwardOptions::checkpoint_layers)
 };
 
 class SftObjective final : public TrainObjective {

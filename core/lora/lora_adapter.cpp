@@ -2,6 +2,7 @@
 #include "core/util/shape_text.h"
 
 #include "core/lora/iec.h"
+#include "core/model/row_parallel_mm.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -53,10 +54,10 @@ torch::Tensor LoraAdapter::delta(const torch::Tensor& x) {
         h = x * keep;
     }
     // The scale goes onto the rank-r intermediate: r values per token instead of `out`.
-    auto u = torch::linear(h, A_.to(dtype));                    // (B, T, r)
+    auto u = row_parallel_linear(h, A_.to(dtype));              // (B, T, r)
     if (iec_) u = u + beta1_.to(dtype) * iec_group_mean(x, r_); // no dropout on the IEC branch
     u = u * scale_;
-    auto z = torch::linear(u, B_.to(dtype));                    // (B, T, out)
+    auto z = row_parallel_linear(u, B_.to(dtype));              // (B, T, out)
     if (!iec_) return z;
     // z + beta2 * R(u), written as IR-QLoRA does: view out as (r, g2) and add u_j to group j.
     auto sizes = z.sizes().vec();
@@ -64,6 +65,16 @@ torch::Tensor LoraAdapter::delta(const torch::Tensor& x) {
     grouped.back() = r_;
     grouped.push_back(out_ / r_);
     return (z.view(grouped) + beta2_.to(dtype) * u.unsqueeze(-1)).view(sizes);
+}
+
+std::vector<torch::Tensor> LoraAdapter::trainable_tensors() const {
+    std::vector<torch::Tensor> out;
+    for (const auto& [name, t] : named_parameters()) out.push_back(t);
+    return out;
+}
+
+at::Generator LoraAdapter::random_source() const {
+    return training_ && dropout_ > 0.0 ? dropout_gen_ : at::Generator();
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> LoraAdapter::named_parameters() const {

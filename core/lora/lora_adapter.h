@@ -26,6 +26,8 @@ public:
 
     // delta for the input x (B, T, in) -> (B, T, out), in x's dtype.
     torch::Tensor delta(const torch::Tensor& x) override;
+    std::vector<torch::Tensor> trainable_tensors() const override; // A, B (, beta1, beta2)
+    at::Generator random_source() const override;                   // the dropout generator while it draws
 
     const std::string& linear_name() const { return name_; }
     int64_t rank() const { return r_; }

@@ -1,7 +1,11 @@
 #include "core/model/llama_model.h"
 #include "core/util/shape_text.h"
 
+#include "core/model/head_attention.h"
+#include "core/model/layer_checkpoint.h"
 #include "core/model/packed_linear.h"
+#include "core/model/rms_norm.h"
+#include "core/model/row_parallel_mm.h"
 #include "core/model/rope.h"
 #include "core/util/error.h"
 
@@ -54,7 +58,7 @@ torch::Device parse_device(const std::string& device) {
 // construction
 
 torch::Tensor Linear::forward(const torch::Tensor& x) const {
-    auto y = packed ? packed_linear(x, packed) : torch::linear(x, weight); // (B, T, in) -> (B, T, out)
+    auto y = packed ? packed_linear(x, packed) : row_parallel_linear(x, weight); // (B, T, in) -> (B, T, out)
     if (adapter) y = y + adapter->delta(x);
     return y;
 }
@@ -242,7 +246,11 @@ int64_t LlamaModel::parameter_count() const {
 // forward
 
 torch::Tensor LlamaModel::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
-    // HF LlamaRMSNorm: normalise in fp32, cast back, then scale.
+    // HF LlamaRMSNorm: normalise in fp32, cast back, then scale; fused into one pass per row on the
+    // CPU (core/model/rms_norm.h), the ATen composition elsewhere.
+    if (x.device().is_cpu() && x.scalar_type() == weight.scalar_type() &&
+        (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16))
+        return fused_rms_norm(x, weight, config_.rms_norm_eps);
     auto xf = x.to(torch::kFloat32);
     auto variance = xf.pow(2).mean(-1, /*keepdim=*/true);
     xf = xf * torch::rsqrt(variance + config_.rms_norm_eps);
@@ -272,6 +280,13 @@ torch::Tensor LlamaModel::attention(const DecoderLayer& layer, const std::string
         v = torch::cat({past->values.expand({B, NKV, P, HD}), v}, 2); // (B, NKV, S, HD)
     }
     if (present) *present = {k, v};
+    if (!past && !present && x.device().is_cpu() &&
+        (q.scalar_type() == torch::kFloat32 || q.scalar_type() == torch::kBFloat16)) {
+        // Whole windows on the CPU: one task per (batch row, key/value head), GQA by index.
+        auto attended = head_parallel_causal_attention(q, k, v);                      // (B, T, NH*HD)
+        if (observer) observer(prefix + "self_attn.o_proj", attended);
+        return layer.o_proj.forward(attended);                                         // (B, T, C)
+    }
     if (NKV != NH) {
         // Grouped-query attention: query head h reads key/value head h / (NH/NKV) (HF repeat_kv).
         const int64_t rep = NH / NKV;
@@ -341,14 +356,14 @@ ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions
 
     ForwardResult result;
     auto x = torch::embedding(embed_tokens_, tokens);                          // (B, T, C)
+    const bool checkpoint = opts.checkpoint_layers && torch::GradMode::is_enabled();
+    if (checkpoint && (opts.observer || opts.past || opts.present))
+        throw Error("forward: activation checkpointing is for training forwards (no observer, no KV cache)");
     for (size_t i = 0; i < layers_.size(); ++i) {
-        const DecoderLayer& layer = layers_[i];
-        const std::string prefix = "layers." + std::to_string(i) + ".";
         const LayerKv* past = opts.past ? &opts.past->layers[i] : nullptr;
         LayerKv* present = opts.present ? &opts.present->layers[i] : nullptr;
-        x = x +
-            attention(layer, prefix, rms_norm(x, layer.input_layernorm), rope, opts.observer, past, present);
-        x = x + mlp(layer, prefix, rms_norm(x, layer.post_attention_layernorm), opts.observer);
+        x = checkpoint ? checkpointed_layer_forward(*this, i, x, rope)
+                       : layer_forward(i, x, rope, opts.observer, past, present);
         if (opts.want_layer_outputs) result.layer_outputs.push_back(x);
     }
     auto h = rms_norm(x, norm_);                                               // (B, T, C)
@@ -357,6 +372,17 @@ ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions
     return result;
 }
 
-torch::Tensor LlamaModel::lm_head_forward(const torch::Tensor& hidden) const { return torch::linear(hidden, lm_head_); }
+torch::Tensor LlamaModel::layer_forward(size_t i, const torch::Tensor& x, const RopeTables& rope,
+                                        const LinearInputObserver& observer, const LayerKv* past,
+                                        LayerKv* present) const {
+    const DecoderLayer& layer = layers_[i];
+    const std::string prefix = "layers." + std::to_string(i) + ".";
+    auto h = x + attention(layer, prefix, rms_norm(x, layer.input_layernorm), rope, observer, past, present);
+    return h + mlp(layer, prefix, rms_norm(h, layer.post_attention_layernorm), observer);
+}
+
+torch::Tensor LlamaModel::lm_head_forward(const torch::Tensor& hidden) const {
+    return row_parallel_linear(hidden, lm_head_);
+}
 
 } // namespace rilq

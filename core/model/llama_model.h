@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <ATen/core/Generator.h>
 #include "core/util/tensor.h"
 
 #include "core/model/kv_cache.h"
@@ -24,6 +25,12 @@ class LinearAdapter {
 public:
     virtual ~LinearAdapter() = default;
     virtual torch::Tensor delta(const torch::Tensor& x) = 0;
+    // The leaves delta() trains: a checkpointed layer (ForwardOptions::checkpoint_layers) returns
+    // their gradients from its recomputed forward.
+    virtual std::vector<torch::Tensor> trainable_tensors() const = 0;
+    // The generator delta() draws from now (training dropout), undefined when it draws nothing: a
+    // checkpointed layer replays its state so the recomputation draws the same masks.
+    virtual at::Generator random_source() const { return {}; }
 };
 
 class PackedLinearWeight; // core/model/packed_linear.h
@@ -65,6 +72,11 @@ struct ForwardOptions {
     // `present`, when given, receives past + this call's keys and values.
     const KvCache* past = nullptr;
     KvCache* present = nullptr;
+    // Activation checkpointing (rilq.activation_checkpointing): each decoder layer runs without
+    // keeping its activations and runs again inside the backward, so the graph holds one (B, T, C)
+    // input per layer instead of every intermediate. Gradients are the same bit for bit. Only
+    // for training forwards (no observer, no KV cache); ignored when grad mode is off.
+    bool checkpoint_layers = false;
 };
 
 struct ForwardResult {
@@ -122,6 +134,11 @@ public:
     // A copy without the adapters. Its weight tensors share storage with this model's (as the
     // former rebuild from hf_state() did): replace a copy's weights, never modify them in place.
     LlamaModel clone() const;
+
+    // Decoder layer i on its input x (B, T, C): x + attention, then + MLP. The one place a layer
+    // runs, whether checkpointed or not.
+    torch::Tensor layer_forward(size_t i, const torch::Tensor& x, const RopeTables& rope,
+                                const LinearInputObserver& observer, const LayerKv* past, LayerKv* present) const;
 
 private:
     torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;

@@ -1,9 +1,11 @@
 #include "core/model/packed_linear.h"
+#include "core/model/row_parallel_mm.h"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <vector>
 
 namespace rilq {
 
@@ -26,10 +28,36 @@ void packed_dequantize_to(const PackedLinearWeight& w, float* out) {
     });
 }
 
-// The weight in the scratch as a (rows, cols) f32 view, converted to x's dtype and device when
-// they differ (a new tensor then, as the dense path's deq.to(dtype)).
+// bf16 compute: each row block is dequantized in fp32 into a small per-thread buffer and rounded
+// into the bf16 scratch (the copy kernel's round-to-nearest-even, as the dense path's
+// deq.to(kBFloat16)), so no fp32 copy of the whole weight is ever made.
+thread_local torch::Tensor t_packed_scratch_bf16;
+
+void packed_dequantize_to_bf16(const PackedLinearWeight& w, const torch::Tensor& out) {
+    const int64_t cols = w.cols();
+    const int64_t block_rows = std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1));
+    at::parallel_for(0, w.rows(), block_rows, [&](int64_t r0, int64_t r1) {
+        thread_local std::vector<float> block;
+        block.resize(static_cast<size_t>(block_rows * cols));
+        for (int64_t b0 = r0; b0 < r1; b0 += block_rows) {
+            const int64_t b1 = std::min(r1, b0 + block_rows), n = (b1 - b0) * cols;
+            w.dequantize_rows(b0, b1, block.data());
+            out.narrow(0, b0 * cols, n).copy_(torch::from_blob(block.data(), {n}, torch::kFloat32));
+        }
+    });
+}
+
+// The weight in the scratch as a (rows, cols) view in x's dtype: f32, or bf16 on the CPU (the
+// rounding of the dense path's deq.to(kBFloat16)); other dtypes and devices get a converted copy.
 torch::Tensor packed_weight_like(const PackedLinearWeight& w, const torch::Tensor& like) {
     const int64_t n = w.rows() * w.cols();
+    if (like.scalar_type() == torch::kBFloat16 && like.device().is_cpu()) {
+        if (!t_packed_scratch_bf16.defined() || t_packed_scratch_bf16.numel() < n)
+            t_packed_scratch_bf16 = torch::empty({n}, torch::kBFloat16);
+        auto weight = t_packed_scratch_bf16.narrow(0, 0, n);
+        packed_dequantize_to_bf16(w, weight);
+        return weight.view({w.rows(), w.cols()});
+    }
     if (!t_packed_scratch.defined() || t_packed_scratch.numel() < n)
         t_packed_scratch = torch::empty({n}, torch::kFloat32);
     packed_dequantize_to(w, t_packed_scratch.data_ptr<float>());
@@ -51,8 +79,8 @@ class PackedLinearFunction : public torch::autograd::Function<PackedLinearFuncti
                                  const std::shared_ptr<const PackedLinearWeight>& weight) {
         ctx->saved_data["packed"] =
             c10::IValue::make_capsule(c10::make_intrusive<PackedWeightHolder>(weight));
-        // The dense path's call: torch::linear(x, W), i.e. x.reshape(-1, in).mm(W.t()).
-        return torch::linear(x, packed_weight_like(*weight, x));
+        // The dense path's GEMM (Linear::forward's row_parallel_linear): x.reshape(-1, in) . W^T.
+        return row_parallel_linear(x, packed_weight_like(*weight, x));
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -61,7 +89,7 @@ class PackedLinearFunction : public torch::autograd::Function<PackedLinearFuncti
         const PackedLinearWeight& w = *static_cast<const PackedWeightHolder*>(capsule.get())->weight;
         const torch::Tensor& grad = grads[0]; // (..., out)
         // mm's backward w.r.t. its first operand: grad (N, out) . W (out, in).
-        auto grad_x = grad.reshape({-1, w.rows()}).mm(packed_weight_like(w, grad));
+        auto grad_x = row_parallel_mm(grad.reshape({-1, w.rows()}), packed_weight_like(w, grad));
         auto sizes = grad.sizes().vec();
         sizes.back() = w.cols();
         return {grad_x.view(sizes), torch::Tensor()};
@@ -81,7 +109,10 @@ torch::Tensor packed_linear(const torch::Tensor& x, const std::shared_ptr<const 
 }
 
 int64_t packed_scratch_bytes() {
-    return t_packed_scratch.defined() ? t_packed_scratch.numel() * static_cast<int64_t>(sizeof(float)) : 0;
+    int64_t bytes = 0;
+    for (const auto* t : {&t_packed_scratch, &t_packed_scratch_bf16})
+        if (t->defined()) bytes += t->numel() * static_cast<int64_t>(t->element_size());
+    return bytes;
 }
 
 } // namespace rilq

@@ -30,11 +30,13 @@ class PackedLinearWeight {
 // The whole weight as a new (rows, cols) f32 tensor (checks, merges, SVD initialisations).
 torch::Tensor dequantize_packed(const PackedLinearWeight& weight);
 
-// y = x W^T for x (..., cols) f32 or another floating dtype (the weight is converted after the
-// fp32 dequantization, as the dense path's deq.to(dtype)); differentiable w.r.t. x only.
+// y = x W^T for x (..., cols) f32 or another floating dtype (the weight is rounded after the
+// fp32 dequantization, as the dense path's deq.to(dtype); bf16 straight into a bf16 scratch);
+// differentiable w.r.t. x only.
 torch::Tensor packed_linear(const torch::Tensor& x, const std::shared_ptr<const PackedLinearWeight>& weight);
 
-// Bytes of the calling thread's dequantization scratch (grows to the largest linear used).
+// Bytes of the calling thread's dequantization scratches (f32 and bf16; each grows to the largest
+// linear used in its dtype).
 int64_t packed_scratch_bytes();
 
 } // namespace rilq

@@ -45,7 +45,8 @@ CompensationResult train_on_targets(LlamaModel& student, CachedTargets targets,
     CompensationResult r;
     r.adapters = attach_lora(student, config.lora);
     if (init && !r.adapters.empty()) init(r.adapters);
-    ModelObjective objective(student, std::move(targets.train), std::move(targets.val), weights_of(config));
+    ModelObjective objective(student, std::move(targets.train), std::move(targets.val), weights_of(config),
+                             config.activation_checkpointing);
     Trainer trainer(config, r.adapters, objective, train_ids, val_ids, options);
     r.train = trainer.run();
     return r;

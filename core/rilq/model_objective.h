@@ -11,8 +11,10 @@ class LlamaModel;
 class ModelObjective final : public TrainObjective {
 public:
     // `student` must outlive the objective; the targets are rows of the train / val windows.
+    // `checkpoint_layers`: training forwards recompute each layer in the backward
+    // (rilq.activation_checkpointing; ForwardOptions::checkpoint_layers).
     ModelObjective(const LlamaModel& student, TeacherTargets train_targets, TeacherTargets val_targets,
-                   LossWeights weights);
+                   LossWeights weights, bool checkpoint_layers = false);
 
     LossParts loss(DataSplit split, const torch::Tensor& ids, int64_t first) override;
     // Official: v_loss = a_dis_weight * mean(v_a_loss) + gt_weight * mean(v_gt_loss).
@@ -25,6 +27,7 @@ private:
     const LlamaModel& student_;
     TeacherTargets train_, val_;
     LossWeights weights_;
+    bool checkpoint_layers_ = false;
 };
 
 } // namespace rilq

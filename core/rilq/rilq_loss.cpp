@@ -18,8 +18,9 @@ RilqLoss combine_rilq_loss(const torch::Tensor& student_out, const torch::Tensor
 }
 
 RilqLoss rilq_loss(const LlamaModel& student, const torch::Tensor& ids, const torch::Tensor& teacher_target,
-                   TargetType a_type, const LossWeights& weights) {
+                   TargetType a_type, const LossWeights& weights, bool checkpoint_layers) {
     ForwardOptions opts;
+    opts.checkpoint_layers = checkpoint_layers;
     opts.want_logits = true;                              // L_GT needs them in both modes
     opts.want_hidden = a_type == TargetType::Hidden;
     const auto out = student.forward(ids, opts);

@@ -31,8 +31,8 @@ RilqLoss combine_rilq_loss(const torch::Tensor& student_out, const torch::Tensor
                            const torch::Tensor& logits, const torch::Tensor& ids, const LossWeights& weights);
 
 // One student forward on ids (B, T), then the loss against teacher_target
-// ((B, T, C) for hid, (B, T, V) for logit).
+// ((B, T, C) for hid, (B, T, V) for logit). `checkpoint_layers`: ForwardOptions::checkpoint_layers.
 RilqLoss rilq_loss(const LlamaModel& student, const torch::Tensor& ids, const torch::Tensor& teacher_target,
-                   TargetType a_type, const LossWeights& weights);
+                   TargetType a_type, const LossWeights& weights, bool checkpoint_layers = false);
 
 } // namespace rilq

@@ -149,6 +149,14 @@ const std::vector<config::Field<TrainConfig>>& own_fields() {
             .workbench()
             .help("end with the best validation's adapters (RILQ); off keeps the last ones (HF Trainer "
                   "without load_best_model_at_end, as IR-QLoRA trains)"),
+        boolean<T>("activation_checkpointing", at(&T::activation_checkpointing))
+            .titled("Activation checkpointing")
+            .workbench()
+            .resumable_field()
+            .help("keep only each decoder layer's input during a training forward (scope model, "
+                  "fine-tuning) and recompute the layer in the backward: the same gradients bit for bit, "
+                  "one hidden state per layer held instead of every activation (long windows, big "
+                  "batches), at about one more forward per step"),
         integer<T>("target_memory_budget_bytes", at(&T::target_memory_budget_bytes), 0, kInt64Max)
             .titled("Target memory (bytes)")
             .workbench()

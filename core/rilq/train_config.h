@@ -73,6 +73,10 @@ struct TrainConfig {
     // last ones (HF Trainer without load_best_model_at_end, as IR-QLoRA trains).
     bool restore_best = true;
 
+    // Recompute each decoder layer's forward in the backward instead of keeping its activations
+    // (scope model): less memory for long windows and big batches, about one more forward of time.
+    bool activation_checkpointing = false;
+
     // Teacher-target cache: targets above this many bytes go to a memory-mapped temp file.
     int64_t target_memory_budget_bytes = int64_t{4} << 30;
 
