@@ -92,21 +92,53 @@ LlamaModel::LlamaModel(LlamaConfig config, const std::map<std::string, torch::Te
 
     embed_tokens_ = take("model.embed_tokens.weight");
     layers_.resize(static_cast<size_t>(config_.num_hidden_layers));
-    for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
-        const std::string p = "model.layers." + std::to_string(i) + ".";
-        DecoderLayer& l = layers_[static_cast<size_t>(i)];
-        l.input_layernorm = take(p + "input_layernorm.weight");
-        l.post_attention_layernorm = take(p + "post_attention_layernorm.weight");
-        l.q_proj.weight = take(p + "self_attn.q_proj.weight");
-        l.k_proj.weight = take(p + "self_attn.k_proj.weight");
-        l.v_proj.weight = take(p + "self_attn.v_proj.weight");
-        l.o_proj.weight = take(p + "self_attn.o_proj.weight");
-        l.gate_proj.weight = take(p + "mlp.gate_proj.weight");
-        l.up_proj.weight = take(p + "mlp.up_proj.weight");
-        l.down_proj.weight = take(p + "mlp.down_proj.weight");
-    }
+    for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
+        set_layer(i, hf_state);
     norm_ = take("model.norm.weight");
     lm_head_ = config_.tie_word_embeddings ? embed_tokens_ : take("lm_head.weight");
+}
+
+LlamaModel LlamaModel::without_layers(LlamaConfig config, const std::map<std::string, torch::Tensor>& top_state,
+                                      const ModelOptions& options, const std::string& source) {
+    config.validate(source);
+    LlamaModel model;
+    model.config_ = std::move(config);
+    model.options_ = options;
+    const auto device = parse_device(options.device);
+    const LlamaConfig& c = model.config_;
+    auto take = [&](const std::string& name, const std::vector<int64_t>& shape) {
+        auto it = top_state.find(name);
+        if (it == top_state.end()) throw Error(source + ": missing tensor \"" + name + "\"");
+        if (it->second.sizes().vec() != shape)
+            throw Error(source + ": tensor \"" + name + "\" has shape " + shape_text(it->second.sizes()) +
+                        ", expected " + shape_text(shape));
+        return it->second.detach().to(device, options.compute_dtype).contiguous();
+    };
+    model.embed_tokens_ = take("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
+    model.norm_ = take("model.norm.weight", {c.hidden_size});
+    model.lm_head_ = c.tie_word_embeddings ? model.embed_tokens_
+                                           : take("lm_head.weight", {c.vocab_size, c.hidden_size});
+    model.layers_.resize(static_cast<size_t>(c.num_hidden_layers));
+    return model;
+}
+
+void LlamaModel::set_layer(int64_t index, const std::map<std::string, torch::Tensor>& hf_state) {
+    if (index < 0 || index >= static_cast<int64_t>(layers_.size()))
+        throw Error("set_layer: layer " + std::to_string(index) + " out of range [0, " +
+                    std::to_string(layers_.size()) + ")");
+    const auto device = parse_device(options_.device);
+    const std::string p = "model.layers." + std::to_string(index) + ".";
+    auto take = [&](const std::string& name) {
+        auto it = hf_state.find(p + name);
+        if (it == hf_state.end()) throw Error("set_layer: missing tensor \"" + p + name + "\"");
+        return it->second.detach().to(device, options_.compute_dtype).contiguous();
+    };
+    DecoderLayer l;
+    l.input_layernorm = take("input_layernorm.weight");
+    l.post_attention_layernorm = take("post_attention_layernorm.weight");
+    for (const auto& proj : projection_paths())
+        (l.*projection_member(proj)).weight = take(proj + ".weight");
+    layers_[static_cast<size_t>(index)] = std::move(l);
 }
 
 LlamaModel LlamaModel::random(const LlamaConfig& config, uint64_t seed, const ModelOptions& options) {
@@ -315,6 +347,25 @@ torch::Tensor LlamaModel::mlp(const DecoderLayer& layer, const std::string& pref
     return layer.down_proj.forward(h);                                            // (B, T, C)
 }
 
+torch::Tensor LlamaModel::checked_tokens(const torch::Tensor& ids) const {
+    auto tokens = ids.to(embed_tokens_.device(), torch::kInt64);
+    if (tokens.numel() > 0) {
+        const auto lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
+        if (lo < 0 || hi >= config_.vocab_size)
+            throw Error("forward: token id out of range [0, " + std::to_string(config_.vocab_size) + "): found " +
+                        std::to_string(lo < 0 ? lo : hi));
+    }
+    return tokens;
+}
+
+torch::Tensor LlamaModel::decoder_layer(const DecoderLayer& layer, const std::string& prefix,
+                                        const torch::Tensor& x, const RopeTables& rope,
+                                        const LinearInputObserver& observer, const LayerKv* past,
+                                        LayerKv* present) const {
+    auto h = x + attention(layer, prefix, rms_norm(x, layer.input_layernorm), rope, observer, past, present);
+    return h + mlp(layer, prefix, rms_norm(h, layer.post_attention_layernorm), observer);
+}
+
 ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions& opts) const {
     if (ids.dim() != 2) throw Error("forward: token ids must be (B, T), found " + shape_text(ids.sizes()));
     const int64_t T = ids.size(1);
@@ -328,13 +379,7 @@ ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions
                     " layers of batch " + std::to_string(opts.past->batch()) + ", expected " +
                     std::to_string(layers_.size()) + " layers of batch 1 or " + std::to_string(ids.size(0)));
     const auto device = embed_tokens_.device();
-    auto tokens = ids.to(device, torch::kInt64);
-    if (tokens.numel() > 0) {
-        const auto lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
-        if (lo < 0 || hi >= config_.vocab_size)
-            throw Error("forward: token id out of range [0, " + std::to_string(config_.vocab_size) + "): found " +
-                        std::to_string(lo < 0 ? lo : hi));
-    }
+    auto tokens = checked_tokens(ids);
     RopeTables rope = rope_tables(rope_inv_freq(config_), P + T, options_.compute_dtype, device);
     if (P > 0) rope = {rope.cos.narrow(0, P, T), rope.sin.narrow(0, P, T)}; // positions P..P+T-1
     if (opts.present) opts.present->layers.assign(layers_.size(), {});
@@ -342,18 +387,43 @@ ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions
     ForwardResult result;
     auto x = torch::embedding(embed_tokens_, tokens);                          // (B, T, C)
     for (size_t i = 0; i < layers_.size(); ++i) {
-        const DecoderLayer& layer = layers_[i];
-        const std::string prefix = "layers." + std::to_string(i) + ".";
         const LayerKv* past = opts.past ? &opts.past->layers[i] : nullptr;
         LayerKv* present = opts.present ? &opts.present->layers[i] : nullptr;
-        x = x +
-            attention(layer, prefix, rms_norm(x, layer.input_layernorm), rope, opts.observer, past, present);
-        x = x + mlp(layer, prefix, rms_norm(x, layer.post_attention_layernorm), opts.observer);
+        x = decoder_layer(layers_[i], "layers." + std::to_string(i) + ".", x, rope, opts.observer, past, present);
         if (opts.want_layer_outputs) result.layer_outputs.push_back(x);
     }
     auto h = rms_norm(x, norm_);                                               // (B, T, C)
     if (opts.want_hidden) result.hidden = h;
     if (opts.want_logits) result.logits = lm_head_forward(h);                 // (B, T, V)
+    return result;
+}
+
+torch::Tensor LlamaModel::embed(const torch::Tensor& ids) const {
+    if (ids.dim() != 2) throw Error("embed: token ids must be (B, T), found " + shape_text(ids.sizes()));
+    if (ids.size(1) > config_.max_position_embeddings)
+        throw Error("forward: sequence length " + std::to_string(ids.size(1)) +
+                    " exceeds max_position_embeddings " + std::to_string(config_.max_position_embeddings));
+    return torch::embedding(embed_tokens_, checked_tokens(ids));              // (B, T, C)
+}
+
+torch::Tensor LlamaModel::forward_layer(int64_t index, const torch::Tensor& x,
+                                        const LinearInputObserver& observer) const {
+    if (index < 0 || index >= static_cast<int64_t>(layers_.size()))
+        throw Error("forward_layer: layer " + std::to_string(index) + " out of range [0, " +
+                    std::to_string(layers_.size()) + ")");
+    const DecoderLayer& layer = layers_[static_cast<size_t>(index)];
+    if (!layer.input_layernorm.defined())
+        throw Error("forward_layer: layer " + std::to_string(index) + " is not loaded");
+    const RopeTables rope =
+        rope_tables(rope_inv_freq(config_), x.size(1), options_.compute_dtype, embed_tokens_.device());
+    return decoder_layer(layer, "layers." + std::to_string(index) + ".", x, rope, observer, nullptr, nullptr);
+}
+
+ForwardResult LlamaModel::forward_head(const torch::Tensor& x, bool want_logits, bool want_hidden) const {
+    ForwardResult result;
+    auto h = rms_norm(x, norm_);                                               // (B, T, C)
+    if (want_hidden) result.hidden = h;
+    if (want_logits) result.logits = lm_head_forward(h);                      // (B, T, V)
     return result;
 }
 
