@@ -139,6 +139,9 @@ MemoryBenchFigures run_memory_bench(const MemoryBenchOptions& o, const ProgressS
         // The FP side (targets, FP perplexity) once: the later quantizers reuse it.
         StreamedPreparationPlan plan;
         plan.quant = spec;
+        // No SVD of each linear's error (a run's layer stats): in fp64 it costs ~15 s per 7B linear,
+        // about an hour for Llama-2-7B's 224, and it is not part of preparing the student.
+        plan.quant_options.metrics.spectrum = false;
         if (!targets) {
             plan.train_ids = train_ids;
             plan.val_ids = val_ids;
