@@ -39,7 +39,7 @@ int cmd_make_random(const QStringList& args) {
             std::fprintf(stderr, "rilq make-random: --shape and --out are required\n");
             return kExitUsage;
         }
-        int64_t seed = 0, shard_mb = 0;
+        int64_t seed = 0, shard_mb = 2048; // the defaults of --seed and --shard-mb
         if (!read_integer_option(parser, "seed", seed, 0) ||
             !read_integer_option(parser, "shard-mb", shard_mb, 1))
             return kExitUsage;
