@@ -98,7 +98,8 @@ LlamaModel::LlamaModel(LlamaConfig config, const std::map<std::string, torch::Te
     lm_head_ = config_.tie_word_embeddings ? embed_tokens_ : take("lm_head.weight");
 }
 
-LlamaModel LlamaModel::without_layers(LlamaConfig config, const std::map<std::string, torch::Tensor>& top_state,
+LlamaModel LlamaModel::without_layers(LlamaConfig config,
+                                      const std::map<std::string, torch::Tensor>& top_state,
                                       const ModelOptions& options, const std::string& source) {
     config.validate(source);
     LlamaModel model;
@@ -116,8 +117,8 @@ LlamaModel LlamaModel::without_layers(LlamaConfig config, const std::map<std::st
     };
     model.embed_tokens_ = take("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
     model.norm_ = take("model.norm.weight", {c.hidden_size});
-    model.lm_head_ = c.tie_word_embeddings ? model.embed_tokens_
-                                           : take("lm_head.weight", {c.vocab_size, c.hidden_size});
+    model.lm_head_ =
+        c.tie_word_embeddings ? model.embed_tokens_ : take("lm_head.weight", {c.vocab_size, c.hidden_size});
     model.layers_.resize(static_cast<size_t>(c.num_hidden_layers));
     return model;
 }
@@ -352,8 +353,8 @@ torch::Tensor LlamaModel::checked_tokens(const torch::Tensor& ids) const {
     if (tokens.numel() > 0) {
         const auto lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
         if (lo < 0 || hi >= config_.vocab_size)
-            throw Error("forward: token id out of range [0, " + std::to_string(config_.vocab_size) + "): found " +
-                        std::to_string(lo < 0 ? lo : hi));
+            throw Error("forward: token id out of range [0, " + std::to_string(config_.vocab_size) +
+                        "): found " + std::to_string(lo < 0 ? lo : hi));
     }
     return tokens;
 }
@@ -389,7 +390,8 @@ ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions
     for (size_t i = 0; i < layers_.size(); ++i) {
         const LayerKv* past = opts.past ? &opts.past->layers[i] : nullptr;
         LayerKv* present = opts.present ? &opts.present->layers[i] : nullptr;
-        x = decoder_layer(layers_[i], "layers." + std::to_string(i) + ".", x, rope, opts.observer, past, present);
+        x = decoder_layer(layers_[i], "layers." + std::to_string(i) + ".", x, rope, opts.observer, past,
+                          present);
         if (opts.want_layer_outputs) result.layer_outputs.push_back(x);
     }
     auto h = rms_norm(x, norm_);                                               // (B, T, C)
@@ -403,7 +405,7 @@ torch::Tensor LlamaModel::embed(const torch::Tensor& ids) const {
     if (ids.size(1) > config_.max_position_embeddings)
         throw Error("forward: sequence length " + std::to_string(ids.size(1)) +
                     " exceeds max_position_embeddings " + std::to_string(config_.max_position_embeddings));
-    return torch::embedding(embed_tokens_, checked_tokens(ids));              // (B, T, C)
+    return torch::embedding(embed_tokens_, checked_tokens(ids)); // (B, T, C)
 }
 
 torch::Tensor LlamaModel::forward_layer(int64_t index, const torch::Tensor& x,
@@ -421,9 +423,9 @@ torch::Tensor LlamaModel::forward_layer(int64_t index, const torch::Tensor& x,
 
 ForwardResult LlamaModel::forward_head(const torch::Tensor& x, bool want_logits, bool want_hidden) const {
     ForwardResult result;
-    auto h = rms_norm(x, norm_);                                               // (B, T, C)
+    auto h = rms_norm(x, norm_); // (B, T, C)
     if (want_hidden) result.hidden = h;
-    if (want_logits) result.logits = lm_head_forward(h);                      // (B, T, V)
+    if (want_logits) result.logits = lm_head_forward(h); // (B, T, V)
     return result;
 }
 

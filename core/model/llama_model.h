@@ -90,7 +90,8 @@ public:
     // a time, so a checkpoint never has to be held whole. `top_state` holds the embedding, the
     // final norm and (untied) lm_head under HF names; the L layers start empty (undefined tensors)
     // until set_layer() fills them.
-    static LlamaModel without_layers(LlamaConfig config, const std::map<std::string, torch::Tensor>& top_state,
+    static LlamaModel without_layers(LlamaConfig config,
+                                     const std::map<std::string, torch::Tensor>& top_state,
                                      const ModelOptions& options, const std::string& source);
     // Layer `index` from HF-named tensors ("model.layers.<index>.self_attn.q_proj.weight", ...),
     // converted as the constructor converts them; replaces what the layer held.
@@ -112,7 +113,7 @@ public:
     // The three steps of forward() (no KV cache), for a caller that runs one decoder layer over
     // many windows before the next one is loaded. They are forward()'s own code, so chaining them
     // gives forward()'s result bit for bit.
-    torch::Tensor embed(const torch::Tensor& ids) const;                 // (B, T) -> (B, T, C)
+    torch::Tensor embed(const torch::Tensor& ids) const; // (B, T) -> (B, T, C)
     torch::Tensor forward_layer(int64_t index, const torch::Tensor& x,
                                 const LinearInputObserver& observer = {}) const; // (B, T, C) -> (B, T, C)
     ForwardResult forward_head(const torch::Tensor& x, bool want_logits, bool want_hidden) const;
@@ -144,8 +145,8 @@ public:
 private:
     torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
     torch::Tensor decoder_layer(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
-                                const RopeTables& rope, const LinearInputObserver& observer, const LayerKv* past,
-                                LayerKv* present) const;
+                                const RopeTables& rope, const LinearInputObserver& observer,
+                                const LayerKv* past, LayerKv* present) const;
     torch::Tensor checked_tokens(const torch::Tensor& ids) const; // on the model's device, ids in range
     torch::Tensor attention(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
                             const RopeTables& rope, const LinearInputObserver& observer, const LayerKv* past,

@@ -78,8 +78,8 @@ struct LayerwiseQuantizer::Impl {
         info.unit = "linears";
         info.elapsed_s = now_s() - t_start;
         if (info.done > 0)
-            info.eta_s = info.elapsed_s / static_cast<double>(info.done) *
-                         static_cast<double>(info.total - info.done);
+            info.eta_s =
+                info.elapsed_s / static_cast<double>(info.done) * static_cast<double>(info.total - info.done);
         progress.report(info);
     }
 
@@ -194,9 +194,8 @@ torch::Tensor LayerwiseQuantizer::quantize_layer(int64_t index, const torch::Ten
     Impl& q = *impl_;
     torch::Tensor out;
     if (x.defined()) {
-        out = q.model.forward_layer(index, x, [&q](const std::string& name, const torch::Tensor& input) {
-            q.observe(name, input);
-        });
+        out = q.model.forward_layer(
+            index, x, [&q](const std::string& name, const torch::Tensor& input) { q.observe(name, input); });
         q.flush(std::numeric_limits<int64_t>::max()); // the layer has used every FP weight
     }
     q.process_unseen(index); // a target the forward never reached (none in Llama)

@@ -54,7 +54,7 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec,
 // without calib_ids) quantizes its target linears in place and returns the layer's output as
 // quantize_model's forward computes it. finish() gives quantize_model's result, bit for bit.
 class LayerwiseQuantizer {
-public:
+  public:
     LayerwiseQuantizer(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options = {},
                        const ProgressSink& progress = {});
     ~LayerwiseQuantizer();
@@ -65,7 +65,7 @@ public:
     torch::Tensor quantize_layer(int64_t index, const torch::Tensor& x);
     ModelQuantResult finish();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

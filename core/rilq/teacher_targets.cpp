@@ -22,7 +22,7 @@ namespace rilq {
 
 // A temp file that is unlinked when this object dies (after mapping, or on error).
 class TeacherTargetWriter::TargetFile {
-public:
+  public:
     explicit TargetFile(const std::string& dir) {
         const fs::path base = dir.empty() ? fs::temp_directory_path() : fs::path(dir);
         std::random_device rd;
@@ -85,8 +85,8 @@ void TeacherTargetWriter::append(const torch::Tensor& rows) {
     const int64_t b = rows.size(0);
     if (rows.dim() != 3 || written_ + b > windows_ || rows.size(1) != seqlen_ || rows.size(2) != width_)
         throw Error("teacher targets: rows " + shape_text(rows.sizes()) + " do not continue (" +
-                    std::to_string(windows_) + ", " + std::to_string(seqlen_) + ", " + std::to_string(width_) +
-                    ") after " + std::to_string(written_) + " windows");
+                    std::to_string(windows_) + ", " + std::to_string(seqlen_) + ", " +
+                    std::to_string(width_) + ") after " + std::to_string(written_) + " windows");
     if (file_)
         file_->append(rows.to(torch::kCPU, dtype_));
     else

@@ -60,18 +60,18 @@ public:
     TargetType type() const { return type_; }
 
 private:
-    friend class TeacherTargetWriter;
-    torch::Tensor data_;
-    int64_t bytes_ = 0;
-    TargetStorage storage_ = TargetStorage::Memory;
-    TargetType type_ = TargetType::Hidden;
+  friend class TeacherTargetWriter;
+  torch::Tensor data_;
+  int64_t bytes_ = 0;
+  TargetStorage storage_ = TargetStorage::Memory;
+  TargetType type_ = TargetType::Hidden;
 };
 
 // Targets written batch by batch in window order, stored by the rule above: what compute() uses,
 // and what the layer-streamed preparation (core/run/streamed_preparation.h) fills once the
 // teacher's last layer has run.
 class TeacherTargetWriter {
-public:
+  public:
     TeacherTargetWriter(int64_t windows, int64_t seqlen, int64_t width, torch::Dtype dtype, TargetType type,
                         const TargetCachePolicy& policy);
     ~TeacherTargetWriter();
@@ -81,7 +81,7 @@ public:
     void append(const torch::Tensor& rows); // (b, T, D): the next b windows
     TeacherTargets finish();                // Error unless every window was written
 
-private:
+  private:
     class TargetFile;
     int64_t windows_, seqlen_, width_;
     torch::Dtype dtype_;
