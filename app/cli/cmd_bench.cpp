@@ -89,6 +89,8 @@ const Bench kBenches[] = {
      run_bench_tasks},
     {"packed", "dense vs packed quantized student: memory, forward/backward time (random dim 2048)",
      run_bench_packed},
+    {"memory", "layer-streamed RILQ at a real shape (llama2-7b, llama3-8b): peak RSS by part, seconds",
+     run_bench_memory},
 };
 
 } // namespace

@@ -37,5 +37,9 @@ int run_bench_quantize(const QStringList& args);
 int run_bench_tasks(const QStringList& args);
 // `rilq bench packed` (app/cli/cmd_bench_packed.cpp): dense vs packed quantized student.
 int run_bench_packed(const QStringList& args);
+// `rilq bench memory` (app/cli/cmd_bench_memory.cpp): the layer-streamed pipeline at a real shape.
+int run_bench_memory(const QStringList& args);
+// `rilq make-random` (app/cli/cmd_make_random.cpp): a random real-shape Llama on disk.
+int cmd_make_random(const QStringList& args);
 
 } // namespace rilq::cli

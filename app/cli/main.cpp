@@ -24,6 +24,8 @@ const Command* commands() {
         {"finetune", "instruction fine-tuning on Alpaca data (IR-QLoRA's recipe), PEFT adapter out",
          cmd_finetune},
         {"qstats", "per-linear quantization error, entropy and spectrum", cmd_qstats},
+        {"make-random", "write a random Llama of a real shape (llama2-7b, llama3-8b, a size) as bf16 shards",
+         cmd_make_random},
         {nullptr, nullptr, nullptr},
     };
     return table;

@@ -5,9 +5,8 @@
 
 namespace rilq {
 
-std::string default_demo_cache_dir() {
+std::string workbench_cache_dir() {
     namespace fs = std::filesystem;
-    if (const char* env = std::getenv("RILQ_DEMO_CACHE"); env && *env) return env;
     fs::path base;
     if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
         base = xdg;
@@ -15,7 +14,12 @@ std::string default_demo_cache_dir() {
         base = fs::path(home) / ".cache";
     else
         base = fs::temp_directory_path();
-    return (base / "rilq-workbench" / "demo").string();
+    return (base / "rilq-workbench").string();
+}
+
+std::string default_demo_cache_dir() {
+    if (const char* env = std::getenv("RILQ_DEMO_CACHE"); env && *env) return env;
+    return (std::filesystem::path(workbench_cache_dir()) / "demo").string();
 }
 
 } // namespace rilq

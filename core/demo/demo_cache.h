@@ -5,7 +5,11 @@
 
 namespace rilq {
 
-// $XDG_CACHE_HOME/rilq-workbench/demo (or ~/.cache/...); env RILQ_DEMO_CACHE overrides.
+// $XDG_CACHE_HOME/rilq-workbench (or ~/.cache/rilq-workbench, or the temp folder without HOME):
+// what the workbench builds for itself (the demo, `rilq bench memory`'s random models).
+std::string workbench_cache_dir();
+
+// workbench_cache_dir()/demo; env RILQ_DEMO_CACHE overrides.
 std::string default_demo_cache_dir();
 
 } // namespace rilq

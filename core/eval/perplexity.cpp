@@ -45,14 +45,18 @@ PerplexityResult evaluate_perplexity(const LlamaModel& model, const torch::Tenso
         progress.report({"perplexity", done, N * T, "tokens", t, t / static_cast<double>(done) * static_cast<double>(N * T - done)});
     }
 
+    return perplexity_result(nll_sum, N, T, elapsed());
+}
+
+PerplexityResult perplexity_result(double nll_sum, int64_t windows, int64_t seqlen, double seconds) {
     PerplexityResult r;
-    r.n_windows = N;
-    r.seqlen = T;
-    r.n_tokens = N * T;
-    r.n_predicted = N * (T - 1);
-    r.mean_nll = nll_sum / static_cast<double>(N);
+    r.n_windows = windows;
+    r.seqlen = seqlen;
+    r.n_tokens = windows * seqlen;
+    r.n_predicted = windows * (seqlen - 1);
+    r.mean_nll = nll_sum / static_cast<double>(windows);
     r.ppl = std::exp(r.mean_nll);
-    r.seconds = elapsed();
+    r.seconds = seconds;
     r.tokens_per_s = r.seconds > 0 ? static_cast<double>(r.n_tokens) / r.seconds : 0.0;
     return r;
 }

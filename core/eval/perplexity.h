@@ -28,6 +28,10 @@ struct PerplexityResult {
 PerplexityResult evaluate_perplexity(const LlamaModel& model, const torch::Tensor& windows,
                                      const ProgressSink& progress = {}, int64_t batch_size = 1);
 
+// The result of N windows of T tokens whose mean NLLs sum to nll_sum (what evaluate_perplexity
+// and the layer-streamed FP perplexity, core/run/streamed_preparation.h, report).
+PerplexityResult perplexity_result(double nll_sum, int64_t windows, int64_t seqlen, double seconds);
+
 // Mean next-token cross-entropy (fp32) of each window: logits (B, T, V), ids (B, T) -> (B).
 torch::Tensor window_mean_nll(const torch::Tensor& logits, const torch::Tensor& ids);
 

@@ -276,15 +276,21 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
     // The data area need not be aligned (header lengths are not always multiples of 8), so copy
     // bytes rather than wrapping the mapping.
     std::memcpy(t.data_ptr(), src, nbytes);
+    // The copy is owned: drop the mapped pages from this process (they stay in the page cache),
+    // so a model read tensor by tensor is not counted twice in the resident set.
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t first = reinterpret_cast<uintptr_t>(src) & ~(page - 1);
+    const uintptr_t last = reinterpret_cast<uintptr_t>(src) + nbytes;
+    ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
     return t;
 }
 
 // ----------------------------------------------------------------------------
 // writer
 
-void save_safetensors(const std::string& path,
-                      const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+void save_safetensors_streamed(const std::string& path, const std::vector<SafetensorsTensorSpec>& specs,
+                               const std::function<torch::Tensor(size_t)>& produce,
+                               const std::map<std::string, std::string>& metadata) {
     // Header in the Python library's shape: "__metadata__" first, then tensors in file order,
     // each {"dtype", "shape", "data_offsets"}, compact JSON (no spaces).
     nlohmann::ordered_json header = nlohmann::ordered_json::object();
@@ -294,25 +300,22 @@ void save_safetensors(const std::string& path,
             meta[k] = v;
         header["__metadata__"] = meta;
     }
-    std::vector<torch::Tensor> data;
-    data.reserve(tensors.size());
     std::set<std::string> names;
     uint64_t offset = 0;
-    for (const auto& [name, tensor] : tensors) {
-        const std::string where = path + ": tensor \"" + name + "\"";
-        if (name == "__metadata__") throw Error(where + ": the name is reserved for metadata");
-        if (!names.insert(name).second) throw Error(where + " is listed twice");
-        if (!tensor.defined()) throw Error(where + " is undefined");
-        const DtypeInfo* info = find_dtype(tensor.scalar_type());
+    for (const auto& spec : specs) {
+        const std::string where = path + ": tensor \"" + spec.name + "\"";
+        if (spec.name == "__metadata__") throw Error(where + ": the name is reserved for metadata");
+        if (!names.insert(spec.name).second) throw Error(where + " is listed twice");
+        const DtypeInfo* info = find_dtype(spec.dtype);
         if (!info)
-            throw Error(where + ": dtype " + std::string(tensor.dtype().name()) +
+            throw Error(where + ": dtype " + std::string(c10::toString(spec.dtype)) +
                         " has no safetensors equivalent (supported: " + known_dtypes() + ")");
-        auto t = tensor.detach().to(torch::kCPU).contiguous();
-        const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * info->itemsize;
-        header[name] = {
-            {"dtype", info->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + nbytes}}};
+        uint64_t nbytes = info->itemsize;
+        for (int64_t d : spec.shape)
+            nbytes *= static_cast<uint64_t>(d);
+        header[spec.name] = {
+            {"dtype", info->name}, {"shape", spec.shape}, {"data_offsets", {offset, offset + nbytes}}};
         offset += nbytes;
-        data.push_back(t);
     }
     std::string header_bytes = header.dump();
     // Pad with spaces so the data area starts 8-byte aligned (as the Python library does).
@@ -322,13 +325,30 @@ void save_safetensors(const std::string& path,
         const uint64_t header_len = header_bytes.size();
         out.write(reinterpret_cast<const char*>(&header_len), 8);
         out.write(header_bytes.data(), static_cast<std::streamsize>(header_bytes.size()));
-        for (const auto& t : data) {
+        for (size_t i = 0; i < specs.size(); ++i) {
+            const torch::Tensor t = produce(i).detach().to(torch::kCPU).contiguous();
+            if (t.scalar_type() != specs[i].dtype || t.sizes().vec() != specs[i].shape)
+                throw Error(path + ": tensor \"" + specs[i].name + "\" was announced as " +
+                            std::string(c10::toString(specs[i].dtype)) + " " + shape_text(specs[i].shape) +
+                            " but is " + std::string(t.dtype().name()) + " " + shape_text(t.sizes()));
             const auto nbytes =
                 static_cast<std::streamsize>(t.numel() * static_cast<int64_t>(t.element_size()));
             if (nbytes > 0) out.write(static_cast<const char*>(t.data_ptr()), nbytes);
         }
         if (!out) throw Error(path + ": write failed (disk full?)");
     });
+}
+
+void save_safetensors(const std::string& path,
+                      const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+    std::vector<SafetensorsTensorSpec> specs;
+    for (const auto& [name, tensor] : tensors) {
+        if (!tensor.defined()) throw Error(path + ": tensor \"" + name + "\" is undefined");
+        specs.push_back({name, tensor.scalar_type(), tensor.sizes().vec()});
+    }
+    save_safetensors_streamed(
+        path, specs, [&](size_t i) { return tensors[i].second; }, metadata);
 }
 
 } // namespace rilq

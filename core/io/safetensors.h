@@ -4,6 +4,7 @@
 // any tensor is touched; a truncated or lying file is an Error naming the file and tensor.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -44,6 +45,20 @@ private:
     std::map<std::string, SafetensorsEntry> entries_;
     std::map<std::string, std::string> metadata_;
 };
+
+// One tensor of a file written by save_safetensors_streamed: what the header announces.
+struct SafetensorsTensorSpec {
+    std::string name;
+    torch::Dtype dtype;
+    std::vector<int64_t> shape;
+};
+
+// Writes the header from `specs`, then tensor i = produce(i) in order, atomically: only one tensor
+// is held at a time, so a file larger than memory can be written. A produced tensor whose dtype or
+// shape differs from its spec is an Error naming it.
+void save_safetensors_streamed(const std::string& path, const std::vector<SafetensorsTensorSpec>& specs,
+                               const std::function<torch::Tensor(size_t)>& produce,
+                               const std::map<std::string, std::string>& metadata = {});
 
 // Writes tensors (contiguous, CPU copies made as needed) in the given order, atomically.
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,

@@ -19,9 +19,9 @@ namespace rilq {
 // names
 
 const std::vector<std::string>& projection_paths() {
-    static const std::vector<std::string> names = {
-        "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-        "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+    static const std::vector<std::string> names = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                                   "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
+                                                   "mlp.down_proj"};
     return names;
 }
 
@@ -45,7 +45,8 @@ torch::Device parse_device(const std::string& device) {
     try {
         torch::Device d(device);
         if (d.is_cuda() && !torch::cuda::is_available())
-            throw Error("device \"" + device + "\" requested but this LibTorch build has no CUDA device available");
+            throw Error("device \"" + device +
+                        "\" requested but this LibTorch build has no CUDA device available");
         return d;
     } catch (const c10::Error&) {
         throw Error("invalid device \"" + device + "\" (expected cpu or cuda[:N])");
@@ -96,27 +97,62 @@ LlamaModel::LlamaModel(LlamaConfig config, const std::map<std::string, torch::Te
 
     embed_tokens_ = take("model.embed_tokens.weight");
     layers_.resize(static_cast<size_t>(config_.num_hidden_layers));
-    for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
-        const std::string p = "model.layers." + std::to_string(i) + ".";
-        DecoderLayer& l = layers_[static_cast<size_t>(i)];
-        l.input_layernorm = take(p + "input_layernorm.weight");
-        l.post_attention_layernorm = take(p + "post_attention_layernorm.weight");
-        l.q_proj.weight = take(p + "self_attn.q_proj.weight");
-        l.k_proj.weight = take(p + "self_attn.k_proj.weight");
-        l.v_proj.weight = take(p + "self_attn.v_proj.weight");
-        l.o_proj.weight = take(p + "self_attn.o_proj.weight");
-        l.gate_proj.weight = take(p + "mlp.gate_proj.weight");
-        l.up_proj.weight = take(p + "mlp.up_proj.weight");
-        l.down_proj.weight = take(p + "mlp.down_proj.weight");
-    }
+    for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
+        set_layer(i, hf_state);
     norm_ = take("model.norm.weight");
     lm_head_ = config_.tie_word_embeddings ? embed_tokens_ : take("lm_head.weight");
+}
+
+LlamaModel LlamaModel::without_layers(LlamaConfig config,
+                                      const std::map<std::string, torch::Tensor>& top_state,
+                                      const ModelOptions& options, const std::string& source) {
+    config.validate(source);
+    LlamaModel model;
+    model.config_ = std::move(config);
+    model.options_ = options;
+    const auto device = parse_device(options.device);
+    const LlamaConfig& c = model.config_;
+    auto take = [&](const std::string& name, const std::vector<int64_t>& shape) {
+        auto it = top_state.find(name);
+        if (it == top_state.end()) throw Error(source + ": missing tensor \"" + name + "\"");
+        if (it->second.sizes().vec() != shape)
+            throw Error(source + ": tensor \"" + name + "\" has shape " + shape_text(it->second.sizes()) +
+                        ", expected " + shape_text(shape));
+        return it->second.detach().to(device, options.compute_dtype).contiguous();
+    };
+    model.embed_tokens_ = take("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
+    model.norm_ = take("model.norm.weight", {c.hidden_size});
+    model.lm_head_ =
+        c.tie_word_embeddings ? model.embed_tokens_ : take("lm_head.weight", {c.vocab_size, c.hidden_size});
+    model.layers_.resize(static_cast<size_t>(c.num_hidden_layers));
+    return model;
+}
+
+void LlamaModel::set_layer(int64_t index, const std::map<std::string, torch::Tensor>& hf_state) {
+    if (index < 0 || index >= static_cast<int64_t>(layers_.size()))
+        throw Error("set_layer: layer " + std::to_string(index) + " out of range [0, " +
+                    std::to_string(layers_.size()) + ")");
+    const auto device = parse_device(options_.device);
+    const std::string p = "model.layers." + std::to_string(index) + ".";
+    auto take = [&](const std::string& name) {
+        auto it = hf_state.find(p + name);
+        if (it == hf_state.end()) throw Error("set_layer: missing tensor \"" + p + name + "\"");
+        return it->second.detach().to(device, options_.compute_dtype).contiguous();
+    };
+    DecoderLayer l;
+    l.input_layernorm = take("input_layernorm.weight");
+    l.post_attention_layernorm = take("post_attention_layernorm.weight");
+    for (const auto& proj : projection_paths())
+        (l.*projection_member(proj)).weight = take(proj + ".weight");
+    layers_[static_cast<size_t>(index)] = std::move(l);
 }
 
 LlamaModel LlamaModel::random(const LlamaConfig& config, uint64_t seed, const ModelOptions& options) {
     config.validate("random model config");
     auto gen = at::detail::createCPUGenerator(seed);
-    auto normal = [&](std::vector<int64_t> shape) { return torch::randn(shape, gen, torch::kFloat32) * 0.02; };
+    auto normal = [&](std::vector<int64_t> shape) {
+        return torch::randn(shape, gen, torch::kFloat32) * 0.02;
+    };
     // Norm weights near 1 (not exactly 1) so tests notice a norm applied with the wrong weight.
     auto norm_w = [&](int64_t n) { return 1.0 + torch::randn({n}, gen, torch::kFloat32) * 0.1; };
     const int64_t C = config.hidden_size, F = config.intermediate_size, V = config.vocab_size;
@@ -167,7 +203,8 @@ LlamaModel LlamaModel::clone() const {
 std::vector<std::string> LlamaModel::linear_names() const {
     std::vector<std::string> names;
     for (size_t i = 0; i < layers_.size(); ++i)
-        for (const auto& p : projection_paths()) names.push_back("layers." + std::to_string(i) + "." + p);
+        for (const auto& p : projection_paths())
+            names.push_back("layers." + std::to_string(i) + "." + p);
     return names;
 }
 
@@ -268,9 +305,9 @@ torch::Tensor LlamaModel::attention(const DecoderLayer& layer, const std::string
         observer(prefix + "self_attn.k_proj", x);
         observer(prefix + "self_attn.v_proj", x);
     }
-    auto q = layer.q_proj.forward(x).view({B, T, NH, HD}).transpose(1, 2);    // (B, NH, T, HD)
-    auto k = layer.k_proj.forward(x).view({B, T, NKV, HD}).transpose(1, 2);   // (B, NKV, T, HD)
-    auto v = layer.v_proj.forward(x).view({B, T, NKV, HD}).transpose(1, 2);   // (B, NKV, T, HD)
+    auto q = layer.q_proj.forward(x).view({B, T, NH, HD}).transpose(1, 2);  // (B, NH, T, HD)
+    auto k = layer.k_proj.forward(x).view({B, T, NKV, HD}).transpose(1, 2); // (B, NKV, T, HD)
+    auto v = layer.v_proj.forward(x).view({B, T, NKV, HD}).transpose(1, 2); // (B, NKV, T, HD)
     q = apply_rope(q, rope);
     k = apply_rope(k, rope);
     // Cached positions 0..P-1 come first; the queries are positions P..P+T-1 (kv_cache.h).
@@ -283,9 +320,9 @@ torch::Tensor LlamaModel::attention(const DecoderLayer& layer, const std::string
     if (!past && !present && x.device().is_cpu() &&
         (q.scalar_type() == torch::kFloat32 || q.scalar_type() == torch::kBFloat16)) {
         // Whole windows on the CPU: one task per (batch row, key/value head), GQA by index.
-        auto attended = head_parallel_causal_attention(q, k, v);                      // (B, T, NH*HD)
+        auto attended = head_parallel_causal_attention(q, k, v); // (B, T, NH*HD)
         if (observer) observer(prefix + "self_attn.o_proj", attended);
-        return layer.o_proj.forward(attended);                                         // (B, T, C)
+        return layer.o_proj.forward(attended); // (B, T, C)
     }
     if (NKV != NH) {
         // Grouped-query attention: query head h reads key/value head h / (NH/NKV) (HF repeat_kv).
@@ -312,10 +349,11 @@ torch::Tensor LlamaModel::attention(const DecoderLayer& layer, const std::string
         auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()); // (BH, e-s, P+e)
         blocks.push_back(torch::bmm(probs, vf.narrow(1, 0, P + e)));                  // (BH, e-s, HD)
     }
-    auto out = (blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 1)).view({B, NH, T, HD});  // (B, NH, T, HD)
-    out = out.transpose(1, 2).reshape({B, T, NH * HD});                                          // (B, T, NH*HD)
+    auto out =
+        (blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 1)).view({B, NH, T, HD}); // (B, NH, T, HD)
+    out = out.transpose(1, 2).reshape({B, T, NH * HD});                                // (B, T, NH*HD)
     if (observer) observer(prefix + "self_attn.o_proj", out);
-    return layer.o_proj.forward(out);                                                            // (B, T, C)
+    return layer.o_proj.forward(out); // (B, T, C)
 }
 
 torch::Tensor LlamaModel::mlp(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
@@ -325,9 +363,20 @@ torch::Tensor LlamaModel::mlp(const DecoderLayer& layer, const std::string& pref
         observer(prefix + "mlp.up_proj", x);
     }
     // SwiGLU: down( silu(gate(x)) * up(x) )
-    auto h = torch::silu(layer.gate_proj.forward(x)) * layer.up_proj.forward(x);  // (B, T, F)
+    auto h = torch::silu(layer.gate_proj.forward(x)) * layer.up_proj.forward(x); // (B, T, F)
     if (observer) observer(prefix + "mlp.down_proj", h);
-    return layer.down_proj.forward(h);                                            // (B, T, C)
+    return layer.down_proj.forward(h); // (B, T, C)
+}
+
+torch::Tensor LlamaModel::checked_tokens(const torch::Tensor& ids) const {
+    auto tokens = ids.to(embed_tokens_.device(), torch::kInt64);
+    if (tokens.numel() > 0) {
+        const auto lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
+        if (lo < 0 || hi >= config_.vocab_size)
+            throw Error("forward: token id out of range [0, " + std::to_string(config_.vocab_size) +
+                        "): found " + std::to_string(lo < 0 ? lo : hi));
+    }
+    return tokens;
 }
 
 ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions& opts) const {
@@ -343,19 +392,13 @@ ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions
                     " layers of batch " + std::to_string(opts.past->batch()) + ", expected " +
                     std::to_string(layers_.size()) + " layers of batch 1 or " + std::to_string(ids.size(0)));
     const auto device = embed_tokens_.device();
-    auto tokens = ids.to(device, torch::kInt64);
-    if (tokens.numel() > 0) {
-        const auto lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
-        if (lo < 0 || hi >= config_.vocab_size)
-            throw Error("forward: token id out of range [0, " + std::to_string(config_.vocab_size) + "): found " +
-                        std::to_string(lo < 0 ? lo : hi));
-    }
+    auto tokens = checked_tokens(ids);
     RopeTables rope = rope_tables(rope_inv_freq(config_), P + T, options_.compute_dtype, device);
     if (P > 0) rope = {rope.cos.narrow(0, P, T), rope.sin.narrow(0, P, T)}; // positions P..P+T-1
     if (opts.present) opts.present->layers.assign(layers_.size(), {});
 
     ForwardResult result;
-    auto x = torch::embedding(embed_tokens_, tokens);                          // (B, T, C)
+    auto x = torch::embedding(embed_tokens_, tokens); // (B, T, C)
     const bool checkpoint = opts.checkpoint_layers && torch::GradMode::is_enabled();
     if (checkpoint && (opts.observer || opts.past || opts.present))
         throw Error("forward: activation checkpointing is for training forwards (no observer, no KV cache)");
@@ -366,9 +409,9 @@ ForwardResult LlamaModel::forward(const torch::Tensor& ids, const ForwardOptions
                        : layer_forward(i, x, rope, opts.observer, past, present);
         if (opts.want_layer_outputs) result.layer_outputs.push_back(x);
     }
-    auto h = rms_norm(x, norm_);                                               // (B, T, C)
+    auto h = rms_norm(x, norm_); // (B, T, C)
     if (opts.want_hidden) result.hidden = h;
-    if (opts.want_logits) result.logits = lm_head_forward(h);                 // (B, T, V)
+    if (opts.want_logits) result.logits = lm_head_forward(h); // (B, T, V)
     return result;
 }
 
@@ -383,6 +426,35 @@ torch::Tensor LlamaModel::layer_forward(size_t i, const torch::Tensor& x, const 
 
 torch::Tensor LlamaModel::lm_head_forward(const torch::Tensor& hidden) const {
     return row_parallel_linear(hidden, lm_head_);
+}
+
+torch::Tensor LlamaModel::embed(const torch::Tensor& ids) const {
+    if (ids.dim() != 2) throw Error("embed: token ids must be (B, T), found " + shape_text(ids.sizes()));
+    if (ids.size(1) > config_.max_position_embeddings)
+        throw Error("forward: sequence length " + std::to_string(ids.size(1)) +
+                    " exceeds max_position_embeddings " + std::to_string(config_.max_position_embeddings));
+    return torch::embedding(embed_tokens_, checked_tokens(ids)); // (B, T, C)
+}
+
+torch::Tensor LlamaModel::forward_layer(int64_t index, const torch::Tensor& x,
+                                        const LinearInputObserver& observer) const {
+    if (index < 0 || index >= static_cast<int64_t>(layers_.size()))
+        throw Error("forward_layer: layer " + std::to_string(index) + " out of range [0, " +
+                    std::to_string(layers_.size()) + ")");
+    const DecoderLayer& layer = layers_[static_cast<size_t>(index)];
+    if (!layer.input_layernorm.defined())
+        throw Error("forward_layer: layer " + std::to_string(index) + " is not loaded");
+    const RopeTables rope =
+        rope_tables(rope_inv_freq(config_), x.size(1), options_.compute_dtype, embed_tokens_.device());
+    return layer_forward(static_cast<size_t>(index), x, rope, observer, nullptr, nullptr);
+}
+
+ForwardResult LlamaModel::forward_head(const torch::Tensor& x, bool want_logits, bool want_hidden) const {
+    ForwardResult result;
+    auto h = rms_norm(x, norm_); // (B, T, C)
+    if (want_hidden) result.hidden = h;
+    if (want_logits) result.logits = lm_head_forward(h); // (B, T, V)
+    return result;
 }
 
 } // namespace rilq

@@ -98,6 +98,17 @@ public:
     LlamaModel(LlamaConfig config, const std::map<std::string, torch::Tensor>& hf_state,
                const ModelOptions& options, const std::string& source);
 
+    // Layer streaming (core/io/layer_stream.h): a model whose decoder layers are filled in one at
+    // a time, so a checkpoint never has to be held whole. `top_state` holds the embedding, the
+    // final norm and (untied) lm_head under HF names; the L layers start empty (undefined tensors)
+    // until set_layer() fills them.
+    static LlamaModel without_layers(LlamaConfig config,
+                                     const std::map<std::string, torch::Tensor>& top_state,
+                                     const ModelOptions& options, const std::string& source);
+    // Layer `index` from HF-named tensors ("model.layers.<index>.self_attn.q_proj.weight", ...),
+    // converted as the constructor converts them; replaces what the layer held.
+    void set_layer(int64_t index, const std::map<std::string, torch::Tensor>& hf_state);
+
     // A model with N(0, 0.02) weights (norms = 1), for tests and benchmarks.
     static LlamaModel random(const LlamaConfig& config, uint64_t seed, const ModelOptions& options = {});
 
@@ -110,6 +121,14 @@ public:
     torch::Tensor logits(const torch::Tensor& ids) const { return forward(ids).logits; }
     // Applies the final norm's output projection: (B, T, C) -> (B, T, V).
     torch::Tensor lm_head_forward(const torch::Tensor& hidden) const;
+
+    // The three steps of forward() (no KV cache), for a caller that runs one decoder layer over
+    // many windows before the next one is loaded. They are forward()'s own code, so chaining them
+    // gives forward()'s result bit for bit.
+    torch::Tensor embed(const torch::Tensor& ids) const; // (B, T) -> (B, T, C)
+    torch::Tensor forward_layer(int64_t index, const torch::Tensor& x,
+                                const LinearInputObserver& observer = {}) const; // (B, T, C) -> (B, T, C)
+    ForwardResult forward_head(const torch::Tensor& x, bool want_logits, bool want_hidden) const;
 
     // The seven projections of every layer, by stable name: "layers.3.self_attn.q_proj",
     // "layers.3.mlp.down_proj", ... in layer order, then q,k,v,o,gate,up,down.
@@ -142,6 +161,7 @@ public:
 
 private:
     torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
+    torch::Tensor checked_tokens(const torch::Tensor& ids) const; // on the model's device, ids in range
     torch::Tensor attention(const DecoderLayer& layer, const std::string& prefix, const torch::Tensor& x,
                             const RopeTables& rope, const LinearInputObserver& observer, const LayerKv* past,
                             LayerKv* present) const;

@@ -6,6 +6,8 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <limits>
+#include <memory>
 #include <set>
 
 namespace rilq {
@@ -32,60 +34,58 @@ int64_t forward_stage(const std::string& name) {
     return layer * 4 + stage;
 }
 
-// A linear's quantized weight as the student holds it (quant.storage): dense or packed.
-struct StudentWeight {
-    torch::Tensor dense;
-    std::shared_ptr<const PackedLinearWeight> packed;
-
-    void install(Linear& linear) const {
-        linear.weight = dense;
-        linear.packed = packed;
-    }
-};
-
 } // namespace
 
-ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options,
-                                const ProgressSink& progress) {
-    spec.validate();
+struct LayerwiseQuantizer::Impl {
+    // A linear's quantized weight as the student holds it (quant.storage): dense or packed.
+    struct StudentWeight {
+        torch::Tensor dense;
+        std::shared_ptr<const PackedLinearWeight> packed;
+
+        void install(Linear& linear) const {
+            linear.weight = dense;
+            linear.packed = packed;
+        }
+    };
+
+    LlamaModel& model;
+    QuantSpec spec;
+    QuantizeModelOptions options;
+    ProgressSink progress;
     std::vector<std::string> targets;
-    for (const auto& name : model.linear_names())
-        if (spec.is_target(name)) targets.push_back(name);
-    if (targets.empty()) {
-        std::string wanted;
-        for (const auto& t : spec.targets)
-            wanted += (wanted.empty() ? "" : ", ") + t;
-        throw Error("quantize: no linear matches the targets [" + wanted +
-                    "] (expected projection names such as q_proj or mlp.down_proj)");
-    }
-
     ModelQuantResult result;
-    result.spec = spec;
-    result.spec.variant = spec.resolved_variant();
-    const auto quantizer = make_quantizer(spec);
-    const bool needs_inputs = quant_method(spec.method).needs_calibration;
-    if (needs_inputs && !options.calib_ids.defined())
-        throw Error("quantize: method \"" + spec.method +
-                    "\" needs calibration windows (its quantizer reads each linear's inputs)");
-    const double t_start = now_s();
-    const auto total = static_cast<int64_t>(targets.size());
+    std::unique_ptr<Quantizer> quantizer;
+    bool needs_inputs = false;
+    double t_start = 0.0;
 
-    auto report = [&](const std::string& name) {
+    // Quantized weights waiting until the forward has used their FP weight (weight-only methods).
+    struct Pending {
+        std::string name;
+        StudentWeight weight;
+        int64_t stage;
+    };
+    std::vector<Pending> pending;
+    std::set<std::string> seen;
+
+    Impl(LlamaModel& m, const QuantSpec& s, const QuantizeModelOptions& o, const ProgressSink& p)
+        : model(m), spec(s), options(o), progress(p) {}
+
+    void report(const std::string& name) {
         ProgressInfo info;
         info.stage = "quantize " + name;
         info.done = static_cast<int64_t>(result.linears.size());
-        info.total = total;
+        info.total = static_cast<int64_t>(targets.size());
         info.unit = "linears";
         info.elapsed_s = now_s() - t_start;
         if (info.done > 0)
             info.eta_s =
-                info.elapsed_s / static_cast<double>(info.done) * static_cast<double>(total - info.done);
+                info.elapsed_s / static_cast<double>(info.done) * static_cast<double>(info.total - info.done);
         progress.report(info);
-    };
+    }
 
     // Quantizes one linear (FP weight still in the model) and returns its dequantized weight in
     // the model's dtype/device; x is its calibration input or null.
-    auto process = [&](const std::string& name, const torch::Tensor* x) {
+    StudentWeight process(const std::string& name, const torch::Tensor* x) {
         progress.check_cancel();
         const Linear& lin = model.linear(name);
         const auto fp = lin.dense_weight();
@@ -114,60 +114,107 @@ ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const 
         result.linears.push_back(std::move(stats));
         report(name);
         return deq;
-    };
+    }
 
-    torch::NoGradGuard no_grad;
-    report(targets.front());
-    if (!options.calib_ids.defined()) {
+    void flush(int64_t before_stage) {
+        std::vector<Pending> keep;
+        for (auto& p : pending) {
+            if (p.stage < before_stage)
+                p.weight.install(model.linear(p.name));
+            else
+                keep.push_back(std::move(p));
+        }
+        pending = std::move(keep);
+    }
+
+    void observe(const std::string& name, const torch::Tensor& x) {
+        const int64_t stage = forward_stage(name);
+        flush(stage);
+        if (!spec.is_target(name) || seen.count(name)) return;
+        seen.insert(name);
+        auto deq = process(name, &x);
+        if (needs_inputs)
+            deq.install(model.linear(name)); // used at once: later linears see quantized inputs
+        else
+            pending.push_back({name, std::move(deq), stage});
+    }
+
+    // The targets of layer `index` no forward reached (all of them without calibration).
+    void process_unseen(int64_t index) {
+        const std::string prefix = "layers." + std::to_string(index) + ".";
         for (const auto& name : targets) {
+            if (name.rfind(prefix, 0) != 0 || seen.count(name)) continue;
+            seen.insert(name);
             process(name, nullptr).install(model.linear(name));
         }
-    } else {
+    }
+};
+
+LayerwiseQuantizer::LayerwiseQuantizer(LlamaModel& model, const QuantSpec& spec,
+                                       const QuantizeModelOptions& options, const ProgressSink& progress)
+    : impl_(std::make_unique<Impl>(model, spec, options, progress)) {
+    spec.validate();
+    Impl& q = *impl_;
+    for (const auto& name : model.linear_names())
+        if (spec.is_target(name)) q.targets.push_back(name);
+    if (q.targets.empty()) {
+        std::string wanted;
+        for (const auto& t : spec.targets)
+            wanted += (wanted.empty() ? "" : ", ") + t;
+        throw Error("quantize: no linear matches the targets [" + wanted +
+                    "] (expected projection names such as q_proj or mlp.down_proj)");
+    }
+    q.result.spec = spec;
+    q.result.spec.variant = spec.resolved_variant();
+    q.quantizer = make_quantizer(spec);
+    q.needs_inputs = quant_method(spec.method).needs_calibration;
+    if (q.needs_inputs && !options.calib_ids.defined())
+        throw Error("quantize: method \"" + spec.method +
+                    "\" needs calibration windows (its quantizer reads each linear's inputs)");
+    if (options.calib_ids.defined()) {
         const auto& ids = options.calib_ids;
         if (ids.dim() != 2 || ids.scalar_type() != torch::kInt64)
             throw Error("quantize: calibration windows must be an (N, T) int64 tensor, found " +
                         std::to_string(ids.dim()) + "-D " + std::string(ids.dtype().name()));
-        result.calib_windows = ids.size(0);
-        result.calib_tokens = ids.numel();
-        struct Pending {
-            std::string name;
-            StudentWeight weight;
-            int64_t stage;
-        };
-        std::vector<Pending> pending;
-        std::set<std::string> seen;
-        auto flush = [&](int64_t before_stage) {
-            std::vector<Pending> keep;
-            for (auto& p : pending) {
-                if (p.stage < before_stage)
-                    p.weight.install(model.linear(p.name));
-                else
-                    keep.push_back(std::move(p));
-            }
-            pending = std::move(keep);
-        };
-        ForwardOptions fo;
-        fo.want_logits = false;
-        fo.observer = [&](const std::string& name, const torch::Tensor& x) {
-            const int64_t stage = forward_stage(name);
-            flush(stage);
-            if (!spec.is_target(name) || seen.count(name)) return;
-            seen.insert(name);
-            auto deq = process(name, &x);
-            if (needs_inputs)
-                deq.install(model.linear(name)); // used at once: later linears see quantized inputs
-            else
-                pending.push_back({name, std::move(deq), stage});
-        };
-        model.forward(ids, fo);
-        flush(std::numeric_limits<int64_t>::max());
-        for (const auto& name : targets) { // a target the forward never reached (none in Llama)
-            if (seen.count(name)) continue;
-            process(name, nullptr).install(model.linear(name));
-        }
+        q.result.calib_windows = ids.size(0);
+        q.result.calib_tokens = ids.numel();
     }
-    result.seconds = now_s() - t_start;
-    return result;
+    q.t_start = now_s();
+    q.report(q.targets.front());
+}
+
+LayerwiseQuantizer::~LayerwiseQuantizer() = default;
+
+bool LayerwiseQuantizer::calibrated() const {
+    return impl_->options.calib_ids.defined();
+}
+
+torch::Tensor LayerwiseQuantizer::quantize_layer(int64_t index, const torch::Tensor& x) {
+    torch::NoGradGuard no_grad;
+    Impl& q = *impl_;
+    torch::Tensor out;
+    if (x.defined()) {
+        out = q.model.forward_layer(
+            index, x, [&q](const std::string& name, const torch::Tensor& input) { q.observe(name, input); });
+        q.flush(std::numeric_limits<int64_t>::max()); // the layer has used every FP weight
+    }
+    q.process_unseen(index); // a target the forward never reached (none in Llama)
+    return out;
+}
+
+ModelQuantResult LayerwiseQuantizer::finish() {
+    impl_->result.seconds = now_s() - impl_->t_start;
+    return std::move(impl_->result);
+}
+
+ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options,
+                                const ProgressSink& progress) {
+    LayerwiseQuantizer quantizer(model, spec, options, progress);
+    torch::NoGradGuard no_grad;
+    torch::Tensor x = options.calib_ids.defined() ? model.embed(options.calib_ids) : torch::Tensor();
+    for (int64_t i = 0; i < model.config().num_hidden_layers; ++i)
+        x = quantizer.quantize_layer(i, x);
+    return quantizer.finish();
 }
 
 } // namespace rilq

@@ -12,6 +12,7 @@
 // later linear sees the inputs of the model as quantized so far: llama.py's true-sequential
 // order ([q, k, v] -> [o] -> [gate, up] -> [down], layer by layer).
 #pragma once
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,5 +46,28 @@ struct ModelQuantResult {
 // model partially quantized (callers discard it).
 ModelQuantResult quantize_model(LlamaModel& model, const QuantSpec& spec,
                                 const QuantizeModelOptions& options = {}, const ProgressSink& progress = {});
+
+// quantize_model() one decoder layer at a time, for a caller that loads each layer's FP weights
+// only when its turn comes (layer streaming, core/run/streamed_preparation.h). For i = 0..L-1 in
+// order: layer i holds its FP weights, then quantize_layer(i, x) with the layer's calibration
+// input x (model.embed(calib_ids) for layer 0, then what the previous call returned; undefined
+// without calib_ids) quantizes its target linears in place and returns the layer's output as
+// quantize_model's forward computes it. finish() gives quantize_model's result, bit for bit.
+class LayerwiseQuantizer {
+  public:
+    LayerwiseQuantizer(LlamaModel& model, const QuantSpec& spec, const QuantizeModelOptions& options = {},
+                       const ProgressSink& progress = {});
+    ~LayerwiseQuantizer();
+    LayerwiseQuantizer(const LayerwiseQuantizer&) = delete;
+    LayerwiseQuantizer& operator=(const LayerwiseQuantizer&) = delete;
+
+    bool calibrated() const; // options.calib_ids given
+    torch::Tensor quantize_layer(int64_t index, const torch::Tensor& x);
+    ModelQuantResult finish();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 } // namespace rilq

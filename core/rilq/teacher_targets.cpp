@@ -20,24 +20,22 @@ namespace fs = std::filesystem;
 
 namespace rilq {
 
-namespace {
-
 // A temp file that is unlinked when this object dies (after mapping, or on error).
-class TempFile {
-public:
-    explicit TempFile(const std::string& dir) {
+class TeacherTargetWriter::TargetFile {
+  public:
+    explicit TargetFile(const std::string& dir) {
         const fs::path base = dir.empty() ? fs::temp_directory_path() : fs::path(dir);
         std::random_device rd;
         path_ = (base / ("rilq-targets-" + std::to_string(::getpid()) + "-" + std::to_string(rd()) + ".bin")).string();
         fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
         if (fd_ < 0) throw Error("cannot create the teacher-target file " + path_ + ": " + std::strerror(errno));
     }
-    ~TempFile() {
+    ~TargetFile() {
         if (fd_ >= 0) ::close(fd_);
         ::unlink(path_.c_str());
     }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
+    TargetFile(const TargetFile&) = delete;
+    TargetFile& operator=(const TargetFile&) = delete;
 
     void append(const torch::Tensor& t) {
         const auto c = t.contiguous();
@@ -69,7 +67,43 @@ private:
     int fd_ = -1;
 };
 
-} // namespace
+TeacherTargetWriter::TeacherTargetWriter(int64_t windows, int64_t seqlen, int64_t width, torch::Dtype dtype,
+                                         TargetType type, const TargetCachePolicy& policy)
+    : windows_(windows), seqlen_(seqlen), width_(width), dtype_(dtype) {
+    out_.type_ = type;
+    out_.bytes_ = windows * seqlen * width * static_cast<int64_t>(c10::elementSize(dtype));
+    out_.storage_ = TeacherTargets::storage_for(out_.bytes_, policy);
+    if (out_.storage_ == TargetStorage::Memory)
+        out_.data_ = torch::empty({windows, seqlen, width}, torch::TensorOptions().dtype(dtype));
+    else
+        file_ = std::make_unique<TargetFile>(policy.temp_dir);
+}
+
+TeacherTargetWriter::~TeacherTargetWriter() = default;
+
+void TeacherTargetWriter::append(const torch::Tensor& rows) {
+    const int64_t b = rows.size(0);
+    if (rows.dim() != 3 || written_ + b > windows_ || rows.size(1) != seqlen_ || rows.size(2) != width_)
+        throw Error("teacher targets: rows " + shape_text(rows.sizes()) + " do not continue (" +
+                    std::to_string(windows_) + ", " + std::to_string(seqlen_) + ", " +
+                    std::to_string(width_) + ") after " + std::to_string(written_) + " windows");
+    if (file_)
+        file_->append(rows.to(torch::kCPU, dtype_));
+    else
+        out_.data_.slice(0, written_, written_ + b).copy_(rows);
+    written_ += b;
+}
+
+TeacherTargets TeacherTargetWriter::finish() {
+    if (written_ != windows_)
+        throw Error("teacher targets: " + std::to_string(written_) + " of " + std::to_string(windows_) +
+                    " windows written");
+    if (file_) {
+        out_.data_ = file_->map({windows_, seqlen_, width_}, dtype_, out_.bytes_);
+        file_.reset();
+    }
+    return std::move(out_);
+}
 
 TeacherTargets TeacherTargets::from_tensor(torch::Tensor data, TargetType type) {
     if (data.dim() != 3)
@@ -95,35 +129,23 @@ TeacherTargets TeacherTargets::compute(const LlamaModel& teacher, const torch::T
     const int64_t N = ids.size(0), T = ids.size(1);
     const int64_t D = type == TargetType::Hidden ? cfg.hidden_size : cfg.vocab_size;
     const auto dtype = teacher.options().compute_dtype;
-    const int64_t elem = static_cast<int64_t>(c10::elementSize(dtype));
 
-    TeacherTargets out;
-    out.type_ = type;
-    out.bytes_ = N * T * D * elem;
-    out.storage_ = storage_for(out.bytes_, policy);
-
+    TeacherTargetWriter writer(N, T, D, dtype, type, policy);
     torch::NoGradGuard no_grad;
     ForwardOptions opts;
     opts.want_logits = type == TargetType::Logit;
     opts.want_hidden = type == TargetType::Hidden;
-    std::unique_ptr<TempFile> file;
-    if (out.storage_ == TargetStorage::Memory) out.data_ = torch::empty({N, T, D}, torch::TensorOptions().dtype(dtype));
-    else file = std::make_unique<TempFile>(policy.temp_dir);
-
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t b = 0; b < N; b += batch_size) {
         progress.check_cancel();
         const int64_t e = std::min(N, b + batch_size);
         const auto result = teacher.forward(ids.slice(0, b, e), opts);
-        const auto& y = type == TargetType::Hidden ? result.hidden : result.logits;   // (b, T, D)
-        if (file) file->append(y.to(torch::kCPU));
-        else out.data_.slice(0, b, e).copy_(y);
+        writer.append(type == TargetType::Hidden ? result.hidden : result.logits); // (b, T, D)
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         progress.report({"teacher targets (" + to_string(type) + ")", e, N, "windows", elapsed,
                          elapsed / static_cast<double>(e) * static_cast<double>(N - e)});
     }
-    if (file) out.data_ = file->map({N, T, D}, dtype, out.bytes_);
-    return out;
+    return writer.finish();
 }
 
 torch::Tensor TeacherTargets::rows(int64_t begin, int64_t end) const {

@@ -16,6 +16,7 @@
 // targets; the caller drops the teacher as soon as compute() returns.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/util/tensor.h"
@@ -59,10 +60,34 @@ public:
     TargetType type() const { return type_; }
 
 private:
-    torch::Tensor data_;
-    int64_t bytes_ = 0;
-    TargetStorage storage_ = TargetStorage::Memory;
-    TargetType type_ = TargetType::Hidden;
+  friend class TeacherTargetWriter;
+  torch::Tensor data_;
+  int64_t bytes_ = 0;
+  TargetStorage storage_ = TargetStorage::Memory;
+  TargetType type_ = TargetType::Hidden;
+};
+
+// Targets written batch by batch in window order, stored by the rule above: what compute() uses,
+// and what the layer-streamed preparation (core/run/streamed_preparation.h) fills once the
+// teacher's last layer has run.
+class TeacherTargetWriter {
+  public:
+    TeacherTargetWriter(int64_t windows, int64_t seqlen, int64_t width, torch::Dtype dtype, TargetType type,
+                        const TargetCachePolicy& policy);
+    ~TeacherTargetWriter();
+    TeacherTargetWriter(const TeacherTargetWriter&) = delete;
+    TeacherTargetWriter& operator=(const TeacherTargetWriter&) = delete;
+
+    void append(const torch::Tensor& rows); // (b, T, D): the next b windows
+    TeacherTargets finish();                // Error unless every window was written
+
+  private:
+    class TargetFile;
+    int64_t windows_, seqlen_, width_;
+    torch::Dtype dtype_;
+    int64_t written_ = 0;
+    TeacherTargets out_;
+    std::unique_ptr<TargetFile> file_;
 };
 
 } // namespace rilq

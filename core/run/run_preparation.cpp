@@ -5,6 +5,7 @@
 #include "core/eval/perplexity.h"
 #include "core/eval/perplexity_record.h"
 #include "core/eval/tasks/task_record.h"
+#include "core/io/hf_checkpoint.h"
 #include "core/io/model_loader.h"
 #include "core/quant/quant_registry.h"
 #include "core/quant/quant_stats_json.h"
@@ -14,6 +15,7 @@
 #include "core/run/layer_stats.h"
 #include "core/run/run_settings.h"
 #include "core/run/runner.h"
+#include "core/run/streamed_preparation.h"
 #include "core/util/error.h"
 
 #include <filesystem>
@@ -53,16 +55,62 @@ void compute_targets(const RunConfig& config, const LlamaModel& teacher, Prepara
     p.targets_key = targets_key(config);
 }
 
+// The calibration windows quantize_model gets: every training window for a method that reads
+// each linear's inputs (quant_registry.h), else the few windows the output error is measured on.
+torch::Tensor quantizer_calibration(const RunConfig& config, const Preparation& p) {
+    return quant_method(config.quant.method).needs_calibration ? p.train_ids : output_error_windows(p);
+}
+
 // FP model -> student, in place: the FP weights are replaced one linear at a time.
 void quantize_student(const RunConfig& config, Preparation& p, const ProgressSink& progress) {
     QuantizeModelOptions options;
-    // A method that reads each linear's inputs (quant_registry.h) sees every training window; the
-    // others see the few windows the output error is measured on.
-    options.calib_ids =
-        quant_method(config.quant.method).needs_calibration ? p.train_ids : output_error_windows(p);
+    options.calib_ids = quantizer_calibration(config, p);
     const ModelQuantResult result = quantize_model(*p.student, config.quant, options, progress);
     p.quantized_stats = quantized_layer_stats(result);
     p.quant_stats_json = quant_stats_to_json(result, p.base_model);
+}
+
+// The packed student of an HF checkpoint is prepared layer-streamed (streamed_preparation.h): the
+// FP model is never held whole, and targets, FP perplexities and student are the whole-model
+// path's bit for bit. FP task scores need the whole model, so they keep that path.
+bool streams_preparation(const RunConfig& config) {
+    return config.quantizes() && config.quant.storage == QuantStorage::Packed &&
+           is_hf_model_dir(config.resolve(config.model.base_model)) &&
+           (config.task_specs().empty() || !wants_stage(config, EvalStage::Fp));
+}
+
+std::unique_ptr<Preparation> prepare_streamed_student(const RunConfig& config, const StageCallback& on_stage,
+                                                      const ProgressSink& progress) {
+    on_stage(RunStage::Calibrate);
+    std::unique_ptr<Preparation> p = prepare_inputs(config, progress);
+    const bool model_scope = config.train.scope == Scope::Model;
+    const bool fp_stage = wants_stage(config, EvalStage::Fp);
+    StreamedPreparationPlan plan;
+    if (model_scope) {
+        plan.train_ids = p->train_ids;
+        plan.val_ids = p->val_ids;
+        plan.target_type = config.train.a_type;
+        plan.target_batch = config.train.approx_batch_size;
+        plan.target_policy.memory_budget_bytes = config.train.target_memory_budget_bytes;
+    }
+    if (fp_stage)
+        for (const EvalSet& set : p->eval_sets)
+            plan.fp_ppl_windows.push_back(to_tensor(set.windows.windows));
+    plan.quant = config.quant;
+    plan.quant_options.calib_ids = quantizer_calibration(config, *p);
+    on_stage(RunStage::Quantize);
+    StreamedPreparation streamed = prepare_streamed(p->base_model, model_options_of(config), plan, progress);
+    p->student = std::move(streamed.student);
+    if (model_scope) {
+        p->targets = std::move(streamed.targets);
+        p->targets_key = targets_key(config);
+    }
+    for (size_t i = 0; i < streamed.fp_ppl.size(); ++i)
+        p->fp_evals.push_back(perplexity_record(streamed.fp_ppl[i], p->eval_sets[i].windows.protocol,
+                                                p->eval_sets[i].name, "fp"));
+    p->quantized_stats = quantized_layer_stats(streamed.quant);
+    p->quant_stats_json = quant_stats_to_json(streamed.quant, p->base_model);
+    return p;
 }
 
 } // namespace
@@ -165,6 +213,15 @@ std::unique_ptr<Preparation> prepare(const RunConfig& config, std::unique_ptr<Pr
         return previous;
     }
     previous.reset(); // free the old student and targets before loading anything new
+    if (streams_preparation(config)) {
+        std::unique_ptr<Preparation> p = prepare_streamed_student(config, on_stage, progress);
+        if (wants_stage(config, EvalStage::Quantized)) {
+            on_stage(RunStage::EvalQuantized);
+            p->quantized_evals = evaluate_sets(*p->student, p->eval_sets, "quantized", progress);
+            p->quantized_tasks = score_tasks(*p->student, *p, "quantized", progress);
+        }
+        return p;
+    }
 
     on_stage(RunStage::Load);
     auto fp = std::make_unique<LlamaModel>(
