@@ -2,8 +2,10 @@
 
 #include "widgets/chart_style.h"
 #include "widgets/empty_state.h"
+#include "widgets/painted_figure_export.h"
 
 #include <QComboBox>
+#include <QFileDialog>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLinearGradient>
@@ -293,6 +295,7 @@ ParallelCoords::ParallelCoords(QWidget* parent) : QWidget(parent) {
     color_box_ = new QComboBox(this);
     color_box_->setMinimumContentsLength(14);
     auto* clear = new QPushButton(tr("Clear brushes"), this);
+    auto* save = new QPushButton(tr("Save figure..."), this);
     count_label_ = new QLabel(this);
     auto* bar = new QHBoxLayout;
     bar->addWidget(metrics_button_);
@@ -304,6 +307,7 @@ ParallelCoords::ParallelCoords(QWidget* parent) : QWidget(parent) {
     bar->addSpacing(12);
     bar->addWidget(count_label_);
     bar->addStretch(1);
+    bar->addWidget(save);
     empty_ = new EmptyState(canvas_, tr("No runs to draw yet: finish a sweep, or select runs in Runs. "
                                         "Drag along an axis to keep the runs in that range."));
     auto* layout = new QVBoxLayout(this);
@@ -313,6 +317,13 @@ ParallelCoords::ParallelCoords(QWidget* parent) : QWidget(parent) {
     connect(color_box_, qOverload<int>(&QComboBox::activated), this,
             [this](int i) { setColorColumn(color_box_->itemData(i).toString()); });
     connect(clear, &QPushButton::clicked, canvas_, &ParallelCanvas::clearBrushes);
+    connect(save, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Save figure"), QString(),
+            tr("PNG image, 2x (*.png);;PDF, vector (*.pdf);;SVG, vector (*.svg)"));
+        QString error;
+        if (!path.isEmpty() && !saveFigure(path, &error)) Q_EMIT saveFailed(error);
+    });
     connect(canvas_, &ParallelCanvas::brushChanged, this, [this](const QStringList& uuids) {
         count_label_->setText(canvas_->hasBrush()
                                   ? tr("%1 of %2 runs brushed").arg(uuids.size()).arg(runs_.size())
@@ -331,6 +342,10 @@ void ParallelCoords::setRuns(const QVector<BrowserRun>& runs) {
     results_ = kept.isEmpty() ? varied.mid(0, kDefaultResultAxes) : kept;
     if (!varied.contains(color_) && !results_.isEmpty()) color_ = results_.front(); // the lead result (PPL)
     rebuild();
+}
+
+bool ParallelCoords::saveFigure(const QString& path, QString* error) const {
+    return save_painted_figure(canvas_, path, error);
 }
 
 void ParallelCoords::setResultAxes(const QStringList& titles) {

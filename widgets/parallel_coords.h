@@ -78,6 +78,9 @@ class ParallelCoords : public QWidget {
     QStringList resultAxes() const { return results_; }
     QString colorColumn() const { return color_; }
     static constexpr int kDefaultResultAxes = 4;
+    // The chart alone (axes, lines, colour bar; not this bar of controls) as PNG at 2x, PDF or SVG
+    // by the file's suffix, as the Save figure button does. False with a message naming the file.
+    bool saveFigure(const QString& path, QString* error) const;
 
   public Q_SLOTS:
     void setResultAxes(const QStringList& titles);
@@ -85,6 +88,7 @@ class ParallelCoords : public QWidget {
 
   Q_SIGNALS:
     void brushChanged(const QStringList& brushed_uuids, bool any_brush);
+    void saveFailed(const QString& message); // Save figure could not write the chosen file
 
   private:
     void rebuild();

@@ -8,6 +8,7 @@
 #include "app/gui/run_worker.h"
 #include "widgets/chart_style.h"
 #include "widgets/compare_view.h"
+#include "widgets/parallel_coords.h"
 #include "widgets/experiment_form.h"
 #include "widgets/layer_inspector.h"
 #include "widgets/live_curves.h"
@@ -113,6 +114,8 @@ void MainWindow::build_views() {
                 const QSignalBlocker quiet(browser_);
                 browser_->selectRuns(any_brush ? uuids : QStringList());
             });
+    connect(compare_->parallel(), &widgets::ParallelCoords::saveFailed, this,
+            [this](const QString& message) { report_error(message, QStringLiteral("export")); });
     connect(browser_, &widgets::RunBrowser::columnChoicesChanged, this,
             [](const QMap<QString, bool>& choices) {
                 QVariantMap stored;

@@ -6,8 +6,13 @@
 #include "widgets/compare_view.h"
 #include "widgets/parallel_coords.h"
 
+#include <QImage>
 #include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QXmlStreamReader>
 #include <QtTest/QtTest>
+
+#include <cstdlib>
 
 #include "tests/support/test_main.h"
 
@@ -163,6 +168,62 @@ class TestParallelCoords : public QObject {
         QCOMPARE(canvas->brushedRuns(), (QStringList{"model-4", "model-16", "linear-4"}));
         QCOMPARE(compare.figureTabs()->count(), 3);
         QCOMPARE(compare.figureTabs()->tabText(2), QStringLiteral("Parallel coordinates"));
+    }
+
+    // Save figure writes the canvas alone: a PNG of twice its pixels whose line colours are the
+    // runs' colours, an SVG with one stroked path per run at least and the axis titles as text,
+    // a PDF; a wrong suffix or a missing folder is an error naming the file.
+    void saveFigureWritesTheChartAlone() {
+        ParallelCoords view;
+        view.resize(900, 500);
+        view.setRuns(parallel_fixture_runs());
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        ParallelCanvas* canvas = view.canvas();
+        QTemporaryDir dir;
+        QString error;
+
+        QVERIFY2(view.saveFigure(dir.filePath("p.png"), &error), qPrintable(error));
+        const QImage png(dir.filePath("p.png"));
+        QCOMPARE(png.size(), canvas->size() * 2);
+        // A run's line crosses the middle between the first two axes in its own colour (within
+        // antialiasing's blending).
+        const QColor line = canvas->runColor(QStringLiteral("model-16"));
+        const auto near = [&line](const QColor& c) {
+            return std::abs(c.red() - line.red()) + std::abs(c.green() - line.green()) +
+                       std::abs(c.blue() - line.blue()) <
+                   40;
+        };
+        bool found = false;
+        for (int y = 0; y < png.height() && !found; ++y)
+            found = near(png.pixelColor(int(canvas->axisX(0) + canvas->axisX(1)), y));
+        QVERIFY2(found, "no pixel of model-16's colour between the first two axes");
+
+        QVERIFY2(view.saveFigure(dir.filePath("p.svg"), &error), qPrintable(error));
+        QFile svg_file(dir.filePath("p.svg"));
+        QVERIFY(svg_file.open(QIODevice::ReadOnly));
+        QXmlStreamReader xml(&svg_file);
+        int paths = 0;
+        QStringList texts;
+        while (!xml.atEnd()) {
+            xml.readNext();
+            if (xml.isStartElement() && xml.name() == QLatin1String("path")) ++paths;
+            if (xml.isStartElement() && xml.name() == QLatin1String("text")) texts << xml.readElementText();
+        }
+        QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+        QVERIFY2(paths >= parallel_fixture_runs().size(), qPrintable(QString::number(paths)));
+        QVERIFY2(texts.join(' ').contains(QStringLiteral("rilq.lora_r")), qPrintable(texts.join('|')));
+        QVERIFY(!texts.join(' ').contains(QStringLiteral("Clear brushes"))); // no controls
+
+        QVERIFY2(view.saveFigure(dir.filePath("p.pdf"), &error), qPrintable(error));
+        QFile pdf(dir.filePath("p.pdf"));
+        QVERIFY(pdf.open(QIODevice::ReadOnly));
+        QCOMPARE(pdf.read(5), QByteArray("%PDF-"));
+
+        QVERIFY(!view.saveFigure(dir.filePath("p.gif"), &error));
+        QVERIFY2(error.contains(dir.filePath("p.gif")), qPrintable(error));
+        QVERIFY(!view.saveFigure(QStringLiteral("/nonexistent-folder/p.svg"), &error));
+        QVERIFY2(error.contains(QStringLiteral("/nonexistent-folder/p.svg")), qPrintable(error));
     }
 };
 
