@@ -6,6 +6,7 @@
 #include "core/bench/memory_bench.h"
 
 #include <cstdio>
+#include <filesystem>
 
 namespace rilq::cli {
 
@@ -56,6 +57,8 @@ int run_bench_memory(const QStringList& args) {
     parser.addOption({QStringLiteral("tokenizer"),
                       QStringLiteral("A tokenizer file copied into a new model folder."),
                       QStringLiteral("FILE")});
+    parser.addOption({QStringLiteral("checkpointing"),
+                      QStringLiteral("Activation checkpointing per decoder layer in the micro-steps.")});
     auto number = [&](const char* name, const char* help, const char* fallback) {
         parser.addOption({QString::fromLatin1(name), QString::fromLatin1(help), QStringLiteral("N"),
                           QString::fromLatin1(fallback)});
@@ -84,6 +87,7 @@ int run_bench_memory(const QStringList& args) {
                 ? to_std(parser.value(QStringLiteral("model-dir")))
                 : (std::filesystem::path(workbench_cache_dir()) / ("random-" + o.shape.name)).string();
         o.dtype = to_std(parser.value(QStringLiteral("dtype")));
+        o.activation_checkpointing = parser.isSet(QStringLiteral("checkpointing"));
         o.tokenizer_file = to_std(parser.value(QStringLiteral("tokenizer")));
         int64_t seed = 0;
         if (!read_integer_option(parser, "seqlen", o.seqlen, 2) ||
@@ -112,11 +116,12 @@ int run_bench_memory(const QStringList& args) {
         const MemoryBenchFigures f = run_memory_bench(o, sink);
         bar.finish();
         std::printf("memory   %s (%lld parameters, %lld in linears), %s compute, %lld x %lld-token target "
-                    "windows, r%lld, %lld micro-steps\n",
+                    "windows, r%lld, %lld micro-steps%s\n",
                     o.shape.name.c_str(), static_cast<long long>(f.parameters),
                     static_cast<long long>(f.linear_parameters), o.dtype.c_str(),
                     static_cast<long long>(o.target_windows), static_cast<long long>(o.seqlen),
-                    static_cast<long long>(o.rank), static_cast<long long>(o.micro_steps));
+                    static_cast<long long>(o.rank), static_cast<long long>(o.micro_steps),
+                    o.activation_checkpointing ? " with activation checkpointing" : "");
         std::printf("model    %s (%s)\n", f.model_dir.c_str(),
                     f.made_model
                         ? ("made now in " + std::to_string(static_cast<int>(f.make_seconds)) + " s").c_str()

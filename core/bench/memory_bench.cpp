@@ -127,6 +127,7 @@ MemoryBenchFigures run_memory_bench(const MemoryBenchOptions& o, const ProgressS
     train.approx_early_stop = false;
     train.restore_best = false;
     train.approx_eval_steps = o.micro_steps + 1;
+    train.activation_checkpointing = o.activation_checkpointing;
 
     std::optional<CachedTargets> targets;
     double fp_ppl = 0.0;

@@ -23,11 +23,12 @@ struct MemoryBenchOptions {
     uint64_t seed = 0;
     std::string dtype = "fp32"; // compute dtype: fp32 or bf16
     int64_t seqlen = 512;
-    int64_t target_windows = 4; // training windows whose teacher targets are cached
-    int64_t val_windows = 1;    // validation windows (targets cached; the bench skips validation)
-    int64_t ppl_windows = 2;    // FP and quantized perplexity windows
-    int64_t rank = 64;          // LoRA on all seven projections
-    int64_t micro_steps = 2;    // RILQ micro-steps, one optimizer update each
+    int64_t target_windows = 4;            // training windows whose teacher targets are cached
+    int64_t val_windows = 1;               // validation windows (targets cached; the bench skips validation)
+    int64_t ppl_windows = 2;               // FP and quantized perplexity windows
+    int64_t rank = 64;                     // LoRA on all seven projections
+    int64_t micro_steps = 2;               // RILQ micro-steps, one optimizer update each
+    bool activation_checkpointing = false; // rilq.activation_checkpointing for the micro-steps
     std::vector<QuantSpec> quantizers = memory_bench_quantizers();
     std::string tokenizer_file; // copied into a newly made model folder; "" = none
 };
