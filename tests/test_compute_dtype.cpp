@@ -5,6 +5,7 @@
 // (weights, logits, LoRA gradients, a linear's input gradient) for RTN and NormalFloat.
 #include <QtTest/QtTest>
 
+#include "tests/support/drawn_lora.h"
 #include "tests/support/short_rilq_run.h"
 #include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
@@ -54,13 +55,7 @@ LlamaModel dtype_quantized(const LlamaModel& fp, const std::string& method, Quan
 
 // The adapters' gradients of a next-token loss (B drawn so that A gets a gradient too).
 std::vector<torch::Tensor> dtype_adapter_gradients(LlamaModel& model, const torch::Tensor& ids) {
-    LoraConfig config;
-    config.r = 4;
-    config.alpha = 8.0;
-    LoraSet set = attach_lora(model, config);
-    auto gen = at::detail::createCPUGenerator(7);
-    for (const auto& a : set.adapters())
-        a->set_parameter("lora_B", torch::randn({a->out_features(), a->rank()}, gen, torch::kFloat32) * 0.05);
+    LoraSet set = test::attach_drawn_lora(model);
     const auto logits = model.logits(ids);
     const int64_t V = logits.size(-1), T = ids.size(1);
     torch::nn::functional::cross_entropy(logits.slice(1, 0, T - 1).to(torch::kFloat32).reshape({-1, V}),

@@ -5,6 +5,7 @@
 // the dense student's, and the errors of bad input.
 #include <QtTest/QtTest>
 
+#include "tests/support/drawn_lora.h"
 #include "tests/support/test_errors.h"
 #include "tests/support/test_main.h"
 #include "tests/support/test_support.h"
@@ -89,22 +90,9 @@ LlamaModel packed_test_student(const LlamaModel& fp, QuantSpec spec, QuantStorag
     return student;
 }
 
-// Adapters on every projection with B drawn too (B = 0 at init would leave A without gradient
-// and the adapters without effect on the input gradients).
-LoraSet packed_test_adapters(LlamaModel& model) {
-    LoraConfig config;
-    config.r = 4;
-    config.alpha = 8.0;
-    LoraSet set = attach_lora(model, config);
-    auto gen = at::detail::createCPUGenerator(7);
-    for (const auto& a : set.adapters())
-        a->set_parameter("lora_B", torch::randn({a->out_features(), a->rank()}, gen, torch::kFloat32) * 0.05);
-    return set;
-}
-
 // Cross-entropy of next-token prediction, and the adapters' gradients after its backward.
 std::vector<torch::Tensor> packed_test_adapter_gradients(LlamaModel& model, const torch::Tensor& ids) {
-    LoraSet set = packed_test_adapters(model);
+    LoraSet set = test::attach_drawn_lora(model);
     const auto logits = model.logits(ids); // (B, T, V)
     const int64_t V = logits.size(-1), T = ids.size(1);
     const auto loss = torch::nn::functional::cross_entropy(logits.slice(1, 0, T - 1).reshape({-1, V}),
@@ -299,7 +287,7 @@ class TestPackedLinear : public QObject {
         const LlamaModel fp = LlamaModel::random(test::tiny_llama_config(), 2);
         LlamaModel dense = packed_test_student(fp, {}, QuantStorage::Dense, {});
         LlamaModel packed = packed_test_student(fp, {}, QuantStorage::Packed, {});
-        LoraSet a = packed_test_adapters(dense), b = packed_test_adapters(packed);
+        LoraSet a = test::attach_drawn_lora(dense), b = test::attach_drawn_lora(packed);
         merge_lora(dense, a);
         merge_lora(packed, b);
         for (const auto& name : fp.linear_names()) {
