@@ -19,6 +19,7 @@
 #include "core/io/llama2c.h"
 #include "core/io/model_loader.h"
 #include "core/io/random_checkpoint.h"
+#include "core/io/safetensors.h"
 #include "core/model/llama_model.h"
 #include "core/quant/quantize_model.h"
 #include "core/rilq/compensation.h"
@@ -65,9 +66,10 @@ struct WholeModelPath {
 };
 
 // What run_preparation's whole-model path does: load, FP perplexity, targets, quantize in place.
-WholeModelPath stream_test_whole_path(const std::string& dir, const StreamedPreparationPlan& plan) {
+WholeModelPath stream_test_whole_path(const std::string& dir, const StreamedPreparationPlan& plan,
+                                      const ModelOptions& options) {
     WholeModelPath w;
-    w.student = load_model(dir);
+    w.student = load_model(dir, options);
     w.fp_ppl = evaluate_perplexity(w.student, plan.fp_ppl_windows.front());
     TrainConfig train;
     train.a_type = plan.target_type;
@@ -79,9 +81,9 @@ WholeModelPath stream_test_whole_path(const std::string& dir, const StreamedPrep
 }
 
 void check_streamed_equals_whole(const std::string& dir, const StreamedPreparationPlan& plan,
-                                 const std::string& label) {
-    const WholeModelPath whole = stream_test_whole_path(dir, plan);
-    const StreamedPreparation streamed = prepare_streamed(dir, {}, plan);
+                                 const std::string& label, const ModelOptions& options = {}) {
+    const WholeModelPath whole = stream_test_whole_path(dir, plan, options);
+    const StreamedPreparation streamed = prepare_streamed(dir, options, plan);
     const char* what = label.c_str();
     QVERIFY2(streamed.targets.has_value(), what);
     QVERIFY2(streamed.targets->train.storage() == whole.targets.train.storage(), what);
@@ -237,6 +239,24 @@ class TestPackedLayerStream : public QObject {
         gptq.bits = 3;
         gptq.group_size = 32;
         check_streamed_equals_whole(dir, stream_test_plan(96, 24, gptq), "gptq w3 g32");
+    }
+
+    void bf16StudentReadsItsEmbeddingInPlace() {
+        // bf16 compute on a bf16 checkpoint: the streamed student equals the whole-model bf16 path
+        // bit for bit, and its (untied) embedding is the file's table read in place, not a copy.
+        const std::string dir = stream_test_gqa_dir();
+        ModelOptions bf16;
+        bf16.compute_dtype = torch::kBFloat16;
+        QuantSpec rtn;
+        const StreamedPreparationPlan plan = stream_test_plan(96, 24, rtn);
+        check_streamed_equals_whole(dir, plan, "rtn w2 g64, bf16", bf16);
+        const StreamedPreparation streamed = prepare_streamed(dir, bf16, plan);
+        const torch::Tensor& embedding = streamed.student->embed_tokens();
+        QVERIFY(is_file_mapped(embedding));
+        QVERIFY(torch::equal(embedding, HfCheckpoint(dir).tensor("model.embed_tokens.weight")));
+        QVERIFY(!is_file_mapped(streamed.student->lm_head_weight()));
+        // fp32 compute converts the table, so the student holds its own copy.
+        QVERIFY(!is_file_mapped(prepare_streamed(dir, {}, plan).student->embed_tokens()));
     }
 
     void streamedEqualsWholeModelOnStories260K() {

@@ -98,6 +98,47 @@ class TestRilqLoss : public QObject {
         QVERIFY_THROWS_EXCEPTION(Error, model_discrepancy_mse(torch::zeros({2, 3}), torch::zeros({3, 2})));
     }
 
+    void groundTruthFromHiddenChunkByChunk() {
+        // L_GT through the head chunk by chunk equals the loss of the whole window's logits, and so
+        // do its gradients w.r.t. the hidden state, for every chunk size (1 row, uneven, all rows);
+        // the last position, which predicts nothing, gets a zero gradient.
+        torch::manual_seed(3);
+        const int64_t B = 2, T = 7, C = 16, V = 11, N = B * (T - 1);
+        const auto ids = torch::randint(V, {B, T}, torch::kLong);
+        for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+            const auto head = torch::randn({V, C}).to(dtype);
+            const auto base = torch::randn({B, T, C}).to(dtype);
+            auto whole_hidden = base.clone().requires_grad_(true);
+            const auto whole = next_token_cross_entropy(torch::linear(whole_hidden, head), ids);
+            whole.backward();
+            const double tol = dtype == torch::kFloat32 ? 1e-6 : 1e-3;
+            for (const int64_t chunk : {int64_t{1}, int64_t{5}, N, int64_t{0}}) {
+                auto hidden = base.clone().requires_grad_(true);
+                const auto loss = next_token_cross_entropy_from_hidden(hidden, head, ids, chunk);
+                QCOMPARE(loss.scalar_type(), torch::kFloat32);
+                QVERIFY2(close(loss.item<double>(), whole.item<double>(), tol),
+                         std::to_string(chunk).c_str());
+                loss.backward();
+                const auto grad = hidden.grad().to(torch::kFloat32),
+                           expected = whole_hidden.grad().to(torch::kFloat32);
+                QVERIFY2(test::max_abs_diff(grad, expected) <= tol * expected.abs().max().item<double>(),
+                         std::to_string(chunk).c_str());
+                QCOMPARE(grad.select(1, T - 1).abs().max().item<double>(), 0.0);
+            }
+        }
+        // Bad shapes and a trainable head are named.
+        QVERIFY_THROWS_EXCEPTION(
+            Error, next_token_cross_entropy_from_hidden(torch::zeros({1, 3, 4}), torch::zeros({5, 3}),
+                                                        torch::zeros({1, 3}, torch::kLong)));
+        QVERIFY_THROWS_EXCEPTION(
+            Error, next_token_cross_entropy_from_hidden(torch::zeros({1, 3, 4}), torch::zeros({5, 4}),
+                                                        torch::zeros({1, 2}, torch::kLong)));
+        QVERIFY_THROWS_EXCEPTION(
+            Error, next_token_cross_entropy_from_hidden(torch::zeros({1, 3, 4}),
+                                                        torch::zeros({5, 4}).requires_grad_(true),
+                                                        torch::zeros({1, 3}, torch::kLong)));
+    }
+
     void studentForwardLoss() {
         // Student == teacher: L_model is 0 and L_GT is the model's own next-token CE.
         const auto model = LlamaModel::random(test::tiny_llama_config(), 21);

@@ -79,6 +79,7 @@ class TestSafetensors : public QObject {
     void reads_independent_fixture();
     void writes_byte_identical_to_independent_writer();
     void tensor_outlives_the_mapping();
+    void mapped_tensor_reads_in_place();
     void rejects_truncated_files();
     void rejects_header_length_beyond_file();
     void rejects_invalid_json();
@@ -192,6 +193,41 @@ void TestSafetensors::tensor_outlives_the_mapping() {
     }
     fs::remove(path);
     QVERIFY(torch::equal(t, w));
+}
+
+void TestSafetensors::mapped_tensor_reads_in_place() {
+    // Two tensors, the second starting mid-page: each view equals the owned copy, reads its own
+    // mapping (it outlives the file object and the file's name), and is flagged as mapped.
+    const std::string path = rilq::test::make_temp_dir("st") + "/mapped.safetensors";
+    const auto a = torch::arange(1000, torch::kFloat32).reshape({10, 100});
+    const auto b = torch::linspace(-3, 3, 2 * 1531, torch::kFloat32).to(torch::kBFloat16).reshape({2, 1531});
+    rilq::save_safetensors(path, {{"a", a}, {"b", b}});
+    torch::Tensor ma, mb;
+    {
+        rilq::SafetensorsFile file(path);
+        ma = file.mapped_tensor("a");
+        mb = file.mapped_tensor("b");
+        QVERIFY(rilq::is_file_mapped(ma) && rilq::is_file_mapped(mb));
+        QVERIFY(!rilq::is_file_mapped(file.tensor("b")));
+        QVERIFY(torch::equal(mb, file.tensor("b")));
+    }
+    fs::remove(path);
+    QCOMPARE(ma.scalar_type(), torch::kFloat32);
+    QCOMPARE(mb.sizes().vec(), (std::vector<int64_t>{2, 1531}));
+    QVERIFY(torch::equal(ma, a));
+    QVERIFY(torch::equal(mb, b));
+    QVERIFY(torch::equal(torch::embedding(mb, torch::tensor({1, 0, 1}, torch::kLong)),
+                         torch::stack({b[1], b[0], b[1]})));
+    QVERIFY(!rilq::is_file_mapped(torch::Tensor()) && !rilq::is_file_mapped(a));
+
+    // Data not aligned to its element size (a header of odd length) is not viewed in place.
+    std::string header = R"({"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})";
+    if (header.size() % 2 == 0) header += ' ';
+    const std::string odd = rilq::test::make_temp_dir("st") + "/odd.safetensors";
+    rilq::test::write_file(odd, raw_file(header, std::string("\x80\x3f\x00\x40", 4)));
+    rilq::SafetensorsFile file(odd);
+    QVERIFY(!file.mapped_tensor("w").defined());
+    QVERIFY(torch::equal(file.tensor("w"), torch::tensor({1.0f, 2.0f}).to(torch::kBFloat16)));
 }
 
 void TestSafetensors::rejects_truncated_files() {

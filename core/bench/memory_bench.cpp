@@ -1,4 +1,5 @@
 #include "core/bench/memory_bench.h"
+#include "core/io/safetensors.h"
 
 #include "core/eval/perplexity.h"
 #include "core/io/hf_checkpoint.h"
@@ -196,8 +197,10 @@ MemoryBenchFigures run_memory_bench(const MemoryBenchOptions& o, const ProgressS
         int64_t linears = 0, rest_of_model = 0, lora = 0;
         for (const auto& name : student.linear_names())
             linears += student.linear(name).weight_bytes();
-        rest_of_model =
-            memory_bench_bytes_of(student.embed_tokens()) + memory_bench_bytes_of(student.final_norm());
+        // A table read in place from the checkpoint holds only the looked-up rows' pages.
+        const bool embedding_in_place = is_file_mapped(student.embed_tokens());
+        rest_of_model = (embedding_in_place ? 0 : memory_bench_bytes_of(student.embed_tokens())) +
+                        memory_bench_bytes_of(student.final_norm());
         if (!student.config().tie_word_embeddings)
             rest_of_model += memory_bench_bytes_of(student.lm_head_weight());
         for (const DecoderLayer& l : student.layers())
@@ -208,7 +211,9 @@ MemoryBenchFigures run_memory_bench(const MemoryBenchOptions& o, const ProgressS
         run.lora_parameters = trained.adapters.parameter_count();
         run.parts = {
             {"packed student linears", linears},
-            {"embedding, norms, head (" + o.dtype + ")", rest_of_model},
+            {std::string(embedding_in_place ? "norms, head (" : "embedding, norms, head (") + o.dtype +
+                 (embedding_in_place ? "; embedding read in place from the checkpoint)" : ")"),
+             rest_of_model},
             {"LoRA weights + grads + Adam (2 states)", 4 * lora},
             {"teacher targets", targets->train.bytes() + targets->val.bytes()},
             {"one FP layer (largest)", prep.largest_layer_bytes},

@@ -178,6 +178,10 @@ torch::Tensor HfCheckpoint::tensor(const std::string& name) const {
     return shard_of(dir_, weight_map_, shards_, name).tensor(name);
 }
 
+torch::Tensor HfCheckpoint::mapped_tensor(const std::string& name) const {
+    return shard_of(dir_, weight_map_, shards_, name).mapped_tensor(name);
+}
+
 std::vector<int64_t> HfCheckpoint::tensor_shape(const std::string& name) const {
     return shard_of(dir_, weight_map_, shards_, name).entry(name).shape;
 }

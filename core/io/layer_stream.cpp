@@ -29,9 +29,21 @@ const std::string& LayerStream::dir() const {
 }
 
 LlamaModel LayerStream::load_skeleton() const {
+    // An untied embedding stored in the compute dtype is read in place from the file: a forward
+    // looks up only its windows' rows, so the rest of the table never becomes resident (Llama-3-8B's
+    // 128k x 4096 bf16 table is 1 GB). A tied one is also the head, which reads every row.
+    const std::string embedding = "model.embed_tokens.weight";
+    const bool embedding_in_place = !config().tie_word_embeddings && options_.device == "cpu";
     std::map<std::string, torch::Tensor> top;
-    for (const char* name : {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"})
-        if (checkpoint_->contains(name)) top[name] = checkpoint_->tensor(name).to(options_.compute_dtype);
+    for (const std::string& name :
+         {embedding, std::string("model.norm.weight"), std::string("lm_head.weight")}) {
+        if (!checkpoint_->contains(name)) continue;
+        torch::Tensor t;
+        if (name == embedding && embedding_in_place) t = checkpoint_->mapped_tensor(name);
+        if (!t.defined() || t.scalar_type() != options_.compute_dtype)
+            t = checkpoint_->tensor(name).to(options_.compute_dtype);
+        top[name] = t;
+    }
     return LlamaModel::without_layers(config(), top, options_, dir());
 }
 

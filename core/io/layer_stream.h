@@ -23,7 +23,8 @@ class LayerStream {
 
     const LlamaConfig& config() const;
     const std::string& dir() const;
-    // The model with its embedding, final norm and head, and no decoder layer yet.
+    // The model with its embedding, final norm and head, and no decoder layer yet. An untied CPU
+    // embedding stored in the compute dtype is read in place from the file (is_file_mapped).
     LlamaModel load_skeleton() const;
     // Layer `index`'s FP weights into `model` (in the compute dtype, one tensor converted at a
     // time); returns the bytes the layer now holds.

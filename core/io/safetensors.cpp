@@ -285,6 +285,54 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
     return t;
 }
 
+namespace {
+
+// The mapping behind a mapped tensor: unmapped when the tensor's storage is freed.
+struct TensorMapping {
+    void* base = nullptr;
+    size_t length = 0;
+};
+
+void unmap_tensor_mapping(void* context) {
+    auto* mapping = static_cast<TensorMapping*>(context);
+    ::munmap(mapping->base, mapping->length);
+    delete mapping;
+}
+
+} // namespace
+
+torch::Tensor SafetensorsFile::mapped_tensor(const std::string& name) const {
+    const SafetensorsEntry& e = entry(name);
+    const DtypeInfo* info = find_dtype(e.dtype);
+    const uint64_t begin = data_start_ + e.begin, nbytes = e.end - e.begin;
+    if (info->dtype == torch::kBool || nbytes == 0 || begin % info->itemsize != 0) return torch::Tensor();
+    const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t offset = begin & ~(page - 1);
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(path_ + ": cannot open: " + std::strerror(errno));
+    auto* mapping = new TensorMapping{nullptr, static_cast<size_t>(begin + nbytes - offset)};
+    mapping->base = ::mmap(nullptr, mapping->length, PROT_READ, MAP_PRIVATE, fd, static_cast<off_t>(offset));
+    ::close(fd); // the mapping keeps the file
+    if (mapping->base == MAP_FAILED) {
+        delete mapping;
+        throw Error(path_ + ": tensor \"" + name + "\": mmap failed: " + std::strerror(errno));
+    }
+    // Read where touched, not ahead: an embedding's lookups are scattered rows.
+    ::madvise(mapping->base, mapping->length, MADV_RANDOM);
+    void* data = static_cast<unsigned char*>(mapping->base) + (begin - offset);
+    c10::DataPtr data_ptr(data, mapping, &unmap_tensor_mapping, c10::Device(c10::kCPU));
+    c10::Storage storage(c10::Storage::use_byte_size_t(), static_cast<int64_t>(nbytes), std::move(data_ptr),
+                         /*allocator=*/nullptr, /*resizable=*/false);
+    std::vector<int64_t> strides(e.shape.size(), 1);
+    for (size_t d = e.shape.size(); d-- > 1;)
+        strides[d - 1] = strides[d] * e.shape[d];
+    return torch::empty({0}, torch::TensorOptions().dtype(info->dtype)).set_(storage, 0, e.shape, strides);
+}
+
+bool is_file_mapped(const torch::Tensor& t) {
+    return t.defined() && t.has_storage() && t.storage().data_ptr().get_deleter() == &unmap_tensor_mapping;
+}
+
 // ----------------------------------------------------------------------------
 // writer
 

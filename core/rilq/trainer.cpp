@@ -2,6 +2,7 @@
 
 #include "core/rilq/checkpoint.h"
 #include "core/util/error.h"
+#include "core/util/heap_trim.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -21,13 +22,14 @@ std::string fmt(double v) {
     return s.str();
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, const std::vector<torch::Tensor>& params) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c,
+                                                        const std::vector<torch::Tensor>& params) {
     // torch.optim.Adam defaults (betas 0.9/0.999, eps 1e-8), as the official code uses them.
     if (c.optimizer == OptimizerKind::Adam)
-        return std::make_unique<torch::optim::Adam>(params,
-                                                    torch::optim::AdamOptions(c.approx_lr).weight_decay(c.weight_decay));
-    return std::make_unique<torch::optim::AdamW>(params,
-                                                 torch::optim::AdamWOptions(c.approx_lr).weight_decay(c.weight_decay));
+        return std::make_unique<torch::optim::Adam>(
+            params, torch::optim::AdamOptions(c.approx_lr).weight_decay(c.weight_decay));
+    return std::make_unique<torch::optim::AdamW>(
+        params, torch::optim::AdamWOptions(c.approx_lr).weight_decay(c.weight_decay));
 }
 
 // The config a checkpoint records: the TrainConfig, plus the objective's resume key when it has one.
@@ -49,8 +51,8 @@ struct Trainer::Clock {
 
 Trainer::Trainer(TrainConfig config, LoraSet& adapters, TrainObjective& objective, torch::Tensor train_ids,
                  torch::Tensor val_ids, TrainerOptions options)
-    : config_(std::move(config)), adapters_(adapters), objective_(objective), train_ids_(std::move(train_ids)),
-      val_ids_(std::move(val_ids)), options_(std::move(options)),
+    : config_(std::move(config)), adapters_(adapters), objective_(objective),
+      train_ids_(std::move(train_ids)), val_ids_(std::move(val_ids)), options_(std::move(options)),
       early_stop_(config_.approx_early_stop, config_.approx_es_patience, config_.approx_es_delta),
       clock_(std::make_unique<Clock>()) {}
 
@@ -79,8 +81,10 @@ void Trainer::emit(TrainEvent e) {
 
 void Trainer::set_learning_rate(double lr) {
     for (auto& group : optimizer_->param_groups()) {
-        if (config_.optimizer == OptimizerKind::Adam) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-        else static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+        if (config_.optimizer == OptimizerKind::Adam)
+            static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+        else
+            static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
     last_lr_ = lr;
 }
@@ -99,7 +103,8 @@ ValidationLosses Trainer::evaluate() {
     bool a_measured = true, gt_measured = true;
     for (int64_t b = 0; b < n; b += bs) {
         if (options_.cancel) options_.cancel->throw_if_cancelled();
-        const auto parts = objective_.loss(DataSplit::Validation, val_ids_.slice(0, b, std::min(n, b + bs)), b);
+        const auto parts =
+            objective_.loss(DataSplit::Validation, val_ids_.slice(0, b, std::min(n, b + bs)), b);
         if (parts.a_loss.defined())
             sum_a += parts.weight * parts.a_loss.item<double>();
         else
@@ -149,7 +154,8 @@ void Trainer::resume() {
         if (!saved.contains(key) && defaults.contains(key) && defaults.at(key) == value) continue;
         if (!saved.contains(key) || saved.at(key) != value)
             throw Error("cannot resume from " + options_.resume_from + ": config field \"" + key + "\" was " +
-                        (saved.contains(key) ? saved.at(key).dump() : std::string("absent")) + ", now " + value.dump());
+                        (saved.contains(key) ? saved.at(key).dump() : std::string("absent")) + ", now " +
+                        value.dump());
     }
     adapters_.restore(c.adapters);
     best_snapshot_ = c.best_adapters;
@@ -183,9 +189,11 @@ TrainResult Trainer::run() {
         config_.validate();
         for (const auto* ids : {&train_ids_, &val_ids_})
             if (ids->dim() != 2 || ids->scalar_type() != torch::kLong)
-                throw Error("trainer: token windows must be (N, T) int64, found " + std::string(c10::str(ids->sizes())) +
-                            " " + std::string(c10::toString(ids->scalar_type())));
-        if (val_ids_.size(0) == 0 && !options_.validate_override) throw Error("trainer: no validation windows");
+                throw Error("trainer: token windows must be (N, T) int64, found " +
+                            std::string(c10::str(ids->sizes())) + " " +
+                            std::string(c10::toString(ids->scalar_type())));
+        if (val_ids_.size(0) == 0 && !options_.validate_override)
+            throw Error("trainer: no validation windows");
         const auto params = adapters_.parameters();
         const bool trains = !params.empty() && config_.approx_total_steps > 0;
         if (trains && train_ids_.size(0) == 0) throw Error("trainer: no training windows");
@@ -212,7 +220,8 @@ TrainResult Trainer::run() {
 
         if (status == TrainStatus::Running && !trains) {
             status = TrainStatus::Finished;
-            message = params.empty() ? "no trainable adapters (rank 0): validation only" : "approx_total_steps is 0: validation only";
+            message = params.empty() ? "no trainable adapters (rank 0): validation only"
+                                     : "approx_total_steps is 0: validation only";
         }
 
         const int64_t n_train = train_ids_.size(0), bs = config_.approx_batch_size;
@@ -224,7 +233,8 @@ TrainResult Trainer::run() {
         torch::Tensor order; // the rows of the current pass when the objective reorders them
         adapters_.set_training(true);
 
-        for (int64_t step = micro_step_ + 1; status == TrainStatus::Running && step <= config_.approx_total_steps; ++step) {
+        for (int64_t step = micro_step_ + 1;
+             status == TrainStatus::Running && step <= config_.approx_total_steps; ++step) {
             if (options_.cancel) options_.cancel->throw_if_cancelled();
             const auto t0 = std::chrono::steady_clock::now();
             const int64_t epoch = (step - 1) / n_batches;
@@ -246,9 +256,9 @@ TrainResult Trainer::run() {
             const double gt = parts.gt_loss.defined() ? parts.gt_loss.item<double>() : kNotMeasured;
             const double total = parts.total.item<double>();
             if (!std::isfinite(total)) {
-                fail_non_finite("non-finite training loss at micro-step " + std::to_string(step) + " (after update " +
-                                std::to_string(update_step_) + "): loss=" + fmt(total) + " (a_loss=" + fmt(a) +
-                                ", gt_loss=" + fmt(gt) + ")");
+                fail_non_finite("non-finite training loss at micro-step " + std::to_string(step) +
+                                " (after update " + std::to_string(update_step_) + "): loss=" + fmt(total) +
+                                " (a_loss=" + fmt(a) + ", gt_loss=" + fmt(gt) + ")");
                 break;
             }
             (parts.total / static_cast<double>(accum)).backward();
@@ -267,6 +277,7 @@ TrainResult Trainer::run() {
                 set_learning_rate(learning_rate_at(config_, update_step_));
                 optimizer_->step();
                 optimizer_->zero_grad();
+                release_free_heap(); // the step's activations freed around the adapters' state
                 ++update_step_;
             }
             train_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -288,8 +299,8 @@ TrainResult Trainer::run() {
             ++validations_;
             if (!std::isfinite(v.loss)) {
                 fail_non_finite("non-finite validation loss at update " + std::to_string(update_step_) +
-                                ": v_loss=" + fmt(v.loss) + " (v_a_loss=" + fmt(v.a_loss) + ", v_gt_loss=" +
-                                fmt(v.gt_loss) + ")");
+                                ": v_loss=" + fmt(v.loss) + " (v_a_loss=" + fmt(v.a_loss) +
+                                ", v_gt_loss=" + fmt(v.gt_loss) + ")");
             }
             const auto verdict = early_stop_.observe(v.loss);
             if (verdict.improved) {
@@ -309,7 +320,8 @@ TrainResult Trainer::run() {
             if (verdict.stop) {
                 status = TrainStatus::EarlyStopped;
                 message = "early stop: " + std::to_string(early_stop_.counter()) +
-                          " validations without improvement (patience " + std::to_string(config_.approx_es_patience) + ")";
+                          " validations without improvement (patience " +
+                          std::to_string(config_.approx_es_patience) + ")";
                 TrainEvent s;
                 s.kind = TrainEventKind::EarlyStop;
                 s.status = status;

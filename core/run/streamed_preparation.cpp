@@ -2,6 +2,7 @@
 
 #include "core/io/layer_stream.h"
 #include "core/util/error.h"
+#include "core/util/heap_trim.h"
 
 #include <torch/torch.h>
 
@@ -137,6 +138,7 @@ StreamedPreparation prepare_streamed(const std::string& model_dir, const ModelOp
         t0 = StreamClock::now();
         calib = quantizer.quantize_layer(i, calib);
         out.seconds.quantize += stream_seconds_since(t0);
+        release_free_heap(); // the FP layer's and the quantizer's freed blocks around the packed codes
 
         const double elapsed = stream_seconds_since(start);
         progress.report({"streamed preparation: layer " + std::to_string(i + 1) + " of " + std::to_string(L),
@@ -160,6 +162,8 @@ StreamedPreparation prepare_streamed(const std::string& model_dir, const ModelOp
             finish_perplexity(model, ppl_streams[s], ppl_seconds[s] + stream_seconds_since(t0)));
         out.seconds.fp_ppl += stream_seconds_since(t0);
     }
+    ppl_streams.clear();
+    release_free_heap();
     return out;
 }
 
