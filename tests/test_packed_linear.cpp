@@ -107,7 +107,7 @@ std::vector<torch::Tensor> packed_test_adapter_gradients(LlamaModel& model, cons
 
 // Expected bytes of one packed linear, from the shapes alone (the layout documented in
 // packed_quant_weight.h): codes ceil(I*b/8) per row, then per method family its parameters.
-int64_t expected_packed_bytes(const QuantSpec& s, int64_t O, int64_t I) {
+int64_t expected_packed_bytes(const QuantSpec& s, int64_t O, int64_t I, int zero_bytes) {
     const int64_t codes = O * ((I * s.bits + 7) / 8);
     if (quant_method(s.method).grouping == GroupKind::FlatBlocks) {
         const int64_t NB = (O * I + s.group_size - 1) / s.group_size;
@@ -118,7 +118,7 @@ int64_t expected_packed_bytes(const QuantSpec& s, int64_t O, int64_t I) {
     const int64_t G = (I + gs - 1) / gs;
     // g_idx is stored only where act-order with dynamic groups makes it irregular.
     const int64_t g_idx = s.gptq_act_order && !s.gptq_static_groups ? I * 4 : 0;
-    return codes + O * G * (4 + 2) + g_idx;
+    return codes + O * G * (4 + zero_bytes) + g_idx;
 }
 
 void check_packed_equals_dense(const LlamaModel& fp, const PackedCase& c, const torch::Tensor& ids) {
@@ -132,7 +132,13 @@ void check_packed_equals_dense(const LlamaModel& fp, const PackedCase& c, const 
         QVERIFY2(p.packed != nullptr && !p.weight.defined(), (c.label + " " + name).c_str());
         QVERIFY2(torch::equal(d.weight, p.dense_weight()), (c.label + " " + name).c_str());
         bytes += p.weight_bytes();
-        expected += expected_packed_bytes(c.spec, d.out_features(), d.in_features());
+        // Zero points take a byte unless one falls outside [0, 255]: below 8 bits these grids'
+        // zeros lie in [0, 2^b - 1] (OmniQuant's too, each group here holding both signs).
+        const auto* q = dynamic_cast<const PackedQuantWeight*>(p.packed.get());
+        QVERIFY2(q != nullptr, label);
+        if (q->zero_bytes() != 0 && c.spec.bits < 8)
+            QVERIFY2(q->zero_bytes() == 1, (c.label + " " + name).c_str());
+        expected += expected_packed_bytes(c.spec, d.out_features(), d.in_features(), q->zero_bytes());
     }
     QVERIFY2(bytes == expected,
              (c.label + ": " + std::to_string(bytes) + " vs " + std::to_string(expected)).c_str());
@@ -221,19 +227,31 @@ class TestPackedLinear : public QObject {
             check_packed_equals_dense(fp, c, ids);
     }
 
-    // 2-bit g64 RTN: 0.25 B of codes + (fp32 scale + int16 zero) / 64 per weight.
+    // 2-bit g64 RTN: 0.25 B of codes + (fp32 scale + uint8 zero) / 64 per weight; a zero outside
+    // [0, 255] (OmniQuant's of an all-positive group is negative) keeps int16 zeros, still exact.
     void bytesPerParameter() {
         auto gen = at::detail::createCPUGenerator(4);
         const auto w = torch::randn({128, 256}, gen, torch::kFloat32);
         QuantSpec spec;
-        const auto packed = PackedQuantWeight::pack(quantize_weight(w, spec, "w"));
+        const QuantResult result = quantize_weight(w, spec, "w");
+        QVERIFY(result.zeros.min().item<float>() >= 0.0f && result.zeros.max().item<float>() <= 3.0f);
+        const auto packed = PackedQuantWeight::pack(result);
         const PackedBytes b = packed->bytes();
         QCOMPARE(b.codes, int64_t{128 * 256 / 4});
-        QCOMPARE(b.parameters, int64_t{128 * 4 * 6});
+        QCOMPARE(b.parameters, int64_t{128 * 4 * 5});
         const double per_weight = static_cast<double>(b.total()) / static_cast<double>(w.numel());
         qInfo("rtn w2 g64: %.5f bytes per weight (codes 0.25 + params %.5f); dense fp32 4", per_weight,
               static_cast<double>(b.parameters) / static_cast<double>(w.numel()));
-        QVERIFY(per_weight == 0.25 + 6.0 / 64.0); // exact in binary
+        QVERIFY(per_weight == 0.25 + 5.0 / 64.0); // exact in binary
+        QVERIFY(torch::equal(dequantize_packed(*packed), result.dequantized));
+
+        auto shifted = w.clone();
+        shifted.narrow(0, 0, 1).narrow(1, 0, 64).abs_().add_(1.0f); // row 0, group 0: all positive
+        const QuantResult negative = quantize_weight(shifted, spec, "w");
+        QVERIFY(negative.zeros[0][0].item<float>() < 0.0f);
+        const auto wide = PackedQuantWeight::pack(negative);
+        QCOMPARE(wide->bytes().parameters, int64_t{128 * 4 * 6});
+        QVERIFY(torch::equal(dequantize_packed(*wide), negative.dequantized));
     }
 
     // A RILQ run on the packed student follows the dense student's curve exactly.

@@ -18,15 +18,19 @@ int64_t packed_tensor_bytes(const torch::Tensor& t) {
     return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0;
 }
 
-// Zero points as int16; Error naming the first one that is not an integer in range.
-torch::Tensor zeros_as_int16(const torch::Tensor& zeros) {
+// Zero points as uint8 when all lie in [0, 255] (RTN, GPTQ and ICQ-int zeros lie in [0, 2^b - 1]),
+// else int16 (OmniQuant clamps its to +-1e4); Error naming the first that is neither.
+torch::Tensor zeros_as_integers(const torch::Tensor& zeros) {
     const auto z = zeros.to(torch::kFloat32).contiguous();
     const float* p = z.data_ptr<float>();
-    for (int64_t i = 0; i < z.numel(); ++i)
+    bool fits_byte = true;
+    for (int64_t i = 0; i < z.numel(); ++i) {
         if (!(p[i] == std::nearbyint(p[i])) || std::fabs(p[i]) > 32767.0f)
             throw Error("pack weight: zero point " + std::to_string(p[i]) + " (group " + std::to_string(i) +
                         ") is not an int16 integer");
-    return z.to(torch::kInt16).reshape(zeros.sizes());
+        fits_byte = fits_byte && p[i] >= 0.0f && p[i] <= 255.0f;
+    }
+    return z.to(fits_byte ? torch::kUInt8 : torch::kInt16).reshape(zeros.sizes());
 }
 
 // g_idx as int32, or undefined when every column's group is column / group_size.
@@ -68,7 +72,7 @@ std::shared_ptr<const PackedQuantWeight> PackedQuantWeight::pack(const QuantResu
     if (!r.scales.defined() || !r.zeros.defined())
         throw Error("pack weight: the result has neither an integer grid (scales, zeros) nor an NF table");
     w->scales_ = r.scales.to(torch::kFloat32).contiguous();
-    w->zeros_ = zeros_as_int16(r.zeros);
+    w->zeros_ = zeros_as_integers(r.zeros);
     if (r.record) w->column_groups_ = irregular_column_groups(r.record->column_groups(), r.layout);
     return w;
 }
@@ -91,16 +95,24 @@ void PackedQuantWeight::dequantize_rows(int64_t r0, int64_t r1, float* out) cons
 }
 
 void PackedQuantWeight::dequantize_affine_rows(int64_t r0, int64_t r1, float* out, uint8_t* codes) const {
+    if (zeros_.scalar_type() == torch::kUInt8)
+        dequantize_affine_rows_with(zeros_.data_ptr<uint8_t>(), r0, r1, out, codes);
+    else
+        dequantize_affine_rows_with(zeros_.data_ptr<int16_t>(), r0, r1, out, codes);
+}
+
+template <typename Zero>
+void PackedQuantWeight::dequantize_affine_rows_with(const Zero* zeros, int64_t r0, int64_t r1, float* out,
+                                                    uint8_t* codes) const {
     const int64_t I = layout_.cols, G = layout_.groups_per_row(), gs = layout_.group_size;
     const uint8_t* packed = codes_.data_ptr<uint8_t>();
     const float* scales = scales_.data_ptr<float>();
-    const int16_t* zeros = zeros_.data_ptr<int16_t>();
     const int32_t* groups = column_groups_.defined() ? column_groups_.data_ptr<int32_t>() : nullptr;
     for (int64_t r = r0; r < r1; ++r) {
         unpack_code_row(packed + r * row_bytes_, I, bits_, codes);
         float* o = out + (r - r0) * I;
         const float* s = scales + r * G;
-        const int16_t* z = zeros + r * G;
+        const Zero* z = zeros + r * G;
         if (groups) { // GPTQ act-order: a column's group is g_idx[column]
             for (int64_t c = 0; c < I; ++c)
                 o[c] = affine_dequantize(static_cast<float>(codes[c]), static_cast<float>(z[groups[c]]),

@@ -5,8 +5,9 @@
 //
 // Stored per linear (O rows, I cols, G groups per row, NB absmax blocks, b bits):
 //   codes             O * ceil(I * b / 8) bytes
-//   integer grids     scales (O, G) f32 + zeros (O, G) int16 (integer valued: GPTQ/ICQ-int zeros
-//                     lie in [0, 2^b - 1], OmniQuant clamps its to +-1e4)
+//   integer grids     scales (O, G) f32 + zeros (O, G) uint8, or int16 when one is outside
+//                     [0, 255] (integer valued: RTN/GPTQ/ICQ-int zeros lie in [0, 2^b - 1],
+//                     OmniQuant clamps its to +-1e4)
 //                     + GPTQ's g_idx (I) int32 only when a column's group is not column / group_size
 //   NormalFloat grids table (2^b) f32 + absmax (NB) f32 as used to dequantize (after double
 //                     quantization) + ICQ-NF's offsets (NB) f32 as dequantized
@@ -40,10 +41,15 @@ class PackedQuantWeight final : public PackedLinearWeight {
 
     PackedBytes bytes() const;
     int bits() const { return bits_; }
+    // Bytes per stored zero point: 1 (uint8) or 2 (int16) for integer grids, 0 for NormalFloat.
+    int zero_bytes() const { return zeros_.defined() ? static_cast<int>(zeros_.element_size()) : 0; }
     const GroupLayout& layout() const { return layout_; }
 
   private:
     void dequantize_affine_rows(int64_t r0, int64_t r1, float* out, uint8_t* codes) const;
+    template <typename Zero>
+    void dequantize_affine_rows_with(const Zero* zeros, int64_t r0, int64_t r1, float* out,
+                                     uint8_t* codes) const;
     void dequantize_nf_rows(int64_t r0, int64_t r1, float* out, uint8_t* codes) const;
 
     GroupLayout layout_;
@@ -52,7 +58,7 @@ class PackedQuantWeight final : public PackedLinearWeight {
     torch::Tensor codes_; // (O, row_bytes) uint8 packed rows
     // Integer grids (layout_ row groups).
     torch::Tensor scales_;        // (O, G) f32
-    torch::Tensor zeros_;         // (O, G) int16
+    torch::Tensor zeros_;         // (O, G) uint8 or int16
     torch::Tensor column_groups_; // (I) int32; undefined = column / group_size
     // NormalFloat grids (layout_ flat blocks).
     std::vector<float> table_; // (2^b)

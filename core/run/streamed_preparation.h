@@ -2,7 +2,7 @@
 // checkpoint loads decoder layer i (core/io/layer_stream.h), runs every activation stream through
 // it - the teacher-target windows of both splits, the FP perplexity windows, the quantizer's
 // calibration windows - then quantizes the layer in place (quant.storage "packed" keeps it at
-// ~0.34 B/weight for W2 g64) and moves on. After the last layer the final norm and head turn the
+// ~0.33 B/weight for W2 g64) and moves on. After the last layer the final norm and head turn the
 // streams into teacher targets and FP perplexities.
 //
 // Every stream is batched exactly as the whole-model path batches it (cache_teacher_targets by
