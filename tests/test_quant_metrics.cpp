@@ -102,6 +102,43 @@ class TestQuantMetrics : public QObject {
         QCOMPARE(j["groups"]["kind"].get<std::string>(), std::string("row_groups"));
     }
 
+    // A grid larger than 64 x 64 groups keeps only its pooled heat maps: quant_stats.json is the
+    // same as from every group's values, and the summaries come from every group.
+    void group_arrays_kept_pooled() {
+        auto gen = at::detail::createCPUGenerator(8);
+        auto w = torch::randn({200, 5120}, gen, torch::kFloat32); // RTN g64: (200, 80) groups
+        w.narrow(0, 0, 3).zero_(); // groups of zeros: errors 0 or +inf, left out of their cells
+        QuantSpec spec;
+        spec.method = "nf";
+        spec.bits = 2;
+        spec.group_size = 64;
+        const auto nf = quantize_weight(w, spec, "w");
+        spec = QuantSpec();
+        const auto rtn = quantize_weight(w, spec, "w");
+        for (const QuantResult* r : {&rtn, &nf}) {
+            MetricsOptions every;
+            every.spectrum = false;
+            every.group_grid_max = 0;
+            MetricsOptions pooled = every;
+            pooled.group_grid_max = 64;
+            const auto full = compute_linear_stats("w", w, *r, every);
+            const auto kept = compute_linear_stats("w", w, *r, pooled);
+            QCOMPARE(full.pooled_rows, int64_t{0});
+            QCOMPARE(full.group_rel_error.numel(), r->layout.num_groups());
+            QVERIFY(kept.pooled_rows == std::min<int64_t>(64, kept.heatmap_rows) &&
+                    kept.pooled_cols == std::min<int64_t>(64, kept.heatmap_cols));
+            QCOMPARE(kept.group_rel_error.numel(), kept.pooled_rows * kept.pooled_cols);
+            QCOMPARE(kept.group_entropy.numel(), kept.pooled_rows * kept.pooled_cols);
+            QCOMPARE(kept.group_error.non_finite, full.group_error.non_finite);
+            QCOMPARE(kept.group_error.p90, full.group_error.p90);
+            QCOMPARE(kept.mean_group_entropy_bits, full.mean_group_entropy_bits);
+            const auto a = linear_stats_to_json(full), b = linear_stats_to_json(kept);
+            QCOMPARE(a["group_error_heatmap"].dump(), b["group_error_heatmap"].dump());
+            QCOMPARE(a["entropy"].dump(), b["entropy"].dump());
+            QCOMPARE(a["group_error_heatmap"]["pooled_rows"].get<int64_t>(), kept.pooled_rows);
+        }
+    }
+
     // Quantiles interpolate like numpy; 5 bins over [0, 10] hold {1}, {2, 3}, {4, 5}, {6, 7}, {8, 9, 10}.
     void distribution_summary() {
         auto d = summarize_distribution(torch::arange(1, 11, torch::kFloat64), 5, 0.0, 10.0);

@@ -70,6 +70,7 @@ int cmd_qstats(const QStringList& args) {
         LlamaModel model = load_model(model_path, model_options_from(p));
         QuantizeModelOptions options;
         options.metrics = metrics_from_options(p);
+        if (p.isSet("full-groups")) options.metrics.group_grid_max = 0;
         ModelQuantResult result;
         {
             QuantProgress progress(!p.isSet("quiet"));

@@ -101,6 +101,16 @@ nlohmann::json candidate_search_json(const torch::Tensor& candidates, const torc
              std::vector<int64_t>(hist.data_ptr<int64_t>(), hist.data_ptr<int64_t>() + hist.numel())}};
 }
 
+torch::Tensor pool_group_grid(const torch::Tensor& values, int64_t rows, int64_t cols, int64_t out_rows,
+                              int64_t out_cols) {
+    auto grid = values.to(torch::kFloat64).reshape({rows, cols});
+    auto finite = torch::isfinite(grid);
+    auto v = torch::where(finite, grid, torch::zeros_like(grid));
+    auto sum = torch::adaptive_avg_pool2d(v.unsqueeze(0), {out_rows, out_cols});
+    auto count = torch::adaptive_avg_pool2d(finite.to(torch::kFloat64).unsqueeze(0), {out_rows, out_cols});
+    return (sum / count).reshape({-1});
+}
+
 Distribution summarize_distribution(const torch::Tensor& values, int bins, double lo, double hi) {
     Distribution d;
     auto t = values.to(torch::kFloat64).contiguous();
@@ -260,6 +270,14 @@ LinearQuantStats compute_linear_stats(const std::string& name, const torch::Tens
         }
     }
     s.metrics_seconds = seconds_since(t0);
+    // ---- the per-group arrays kept as their heat maps ----
+    const int64_t max = options.group_grid_max;
+    if (max > 0 && (s.heatmap_rows > max || s.heatmap_cols > max)) {
+        s.pooled_rows = std::min(s.heatmap_rows, max);
+        s.pooled_cols = std::min(s.heatmap_cols, max);
+        for (torch::Tensor* t : {&s.group_rel_error, &s.group_entropy})
+            *t = pool_group_grid(*t, s.heatmap_rows, s.heatmap_cols, s.pooled_rows, s.pooled_cols);
+    }
     return s;
 }
 

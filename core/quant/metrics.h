@@ -23,6 +23,10 @@ struct MetricsOptions {
     std::vector<int64_t> energy_ranks = {1, 2, 4, 8, 16, 32, 64, 128};
     int error_histogram_bins = 32; // histogram of per-group relative errors
     int offset_ratio_bins = 40;    // ICQ-NF: histogram of tau*/max|w| over [-1, 1]
+    // The per-group error and entropy arrays are kept as their heat maps, pooled to at most this
+    // many rows and columns (what quant_stats.json writes): Llama-2-7B's 101M groups would hold
+    // 0.8 GB until the run ends. 0 keeps every group (`rilq qstats --full-groups`).
+    int64_t group_grid_max = 64;
 };
 
 // A distribution summarised for charts: quantiles plus an equal-width histogram on [lo, hi].
@@ -35,6 +39,10 @@ struct Distribution {
 };
 
 Distribution summarize_distribution(const torch::Tensor& values, int bins, double lo, double hi);
+// A (rows, cols) grid of per-group values average-pooled to (out_rows, out_cols), flat fp64; the
+// non-finite values are left out of their cell's mean (NaN where a cell has none finite).
+torch::Tensor pool_group_grid(const torch::Tensor& values, int64_t rows, int64_t cols, int64_t out_rows,
+                              int64_t out_cols);
 // Quantiles and histogram as quant_stats.json writes them; non-finite numbers become null.
 nlohmann::json distribution_json(const Distribution& d);
 nlohmann::json finite_or_null(double v);
@@ -60,6 +68,9 @@ struct LinearQuantStats {
     double weight_norm = 0.0, error_norm = 0.0, rel_error = 0.0, sqnr_db = 0.0, max_abs_error = 0.0;
     torch::Tensor group_rel_error;              // (num_groups) f32 ||w_g - q_g|| / ||w_g|| (the heat map)
     int64_t heatmap_rows = 0, heatmap_cols = 0; // grid of group_rel_error: (O, G), (O, I/B) or (1, NB)
+    // > 0: group_rel_error and group_entropy hold that grid average-pooled to pooled_rows x pooled_cols
+    // (fp64) (MetricsOptions::group_grid_max; non-finite groups left out of their cell, NaN if all are).
+    int64_t pooled_rows = 0, pooled_cols = 0;
     Distribution group_error;
 
     // Code entropy (fp64, bits): per group over its own length, mean over groups, and of the pooled

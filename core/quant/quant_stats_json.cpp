@@ -27,21 +27,17 @@ json numbers(const torch::Tensor& t) {
     return a;
 }
 
-// Average-pools a (rows, cols) grid of per-group values to at most (max_rows, max_cols);
-// non-finite cells are left out of their cell's mean.
-json heatmap_json(const torch::Tensor& values, int64_t rows, int64_t cols, const StatsJsonOptions& o) {
-    auto grid = values.to(torch::kFloat64).reshape({rows, cols});
-    auto finite = torch::isfinite(grid);
-    auto v = torch::where(finite, grid, torch::zeros_like(grid));
+// A linear's heat map of per-group values (pool_group_grid) at most (max_rows, max_cols); the
+// arrays may already be pooled (LinearQuantStats::pooled_rows), to a grid this pools no further.
+json heatmap_json(const torch::Tensor& values, const LinearQuantStats& s, const StatsJsonOptions& o) {
+    const int64_t rows = s.pooled_rows > 0 ? s.pooled_rows : s.heatmap_rows;
+    const int64_t cols = s.pooled_rows > 0 ? s.pooled_cols : s.heatmap_cols;
     const int64_t pr = std::min(rows, o.heatmap_max_rows), pc = std::min(cols, o.heatmap_max_cols);
-    auto sum = torch::adaptive_avg_pool2d(v.unsqueeze(0), {pr, pc});
-    auto cnt = torch::adaptive_avg_pool2d(finite.to(torch::kFloat64).unsqueeze(0), {pr, pc});
-    auto pooled = (sum / cnt).squeeze(0); // NaN where a cell had no finite value -> null
-    return json{{"rows", rows},
-                {"cols", cols},
+    return json{{"rows", s.heatmap_rows},
+                {"cols", s.heatmap_cols},
                 {"pooled_rows", pr},
                 {"pooled_cols", pc},
-                {"values", numbers(pooled.reshape({-1}))}};
+                {"values", numbers(pool_group_grid(values, rows, cols, pr, pc))}};
 }
 
 std::string projection_of(const std::string& name) {
@@ -174,16 +170,16 @@ json linear_stats_to_json(const LinearQuantStats& s, const StatsJsonOptions& o) 
            {"weight_norm", number(s.weight_norm)},
            {"error_norm", number(s.error_norm)},
            {"group_error", distribution_json(s.group_error)},
-           {"group_error_heatmap", heatmap_json(s.group_rel_error, s.heatmap_rows, s.heatmap_cols, o)},
+           {"group_error_heatmap", heatmap_json(s.group_rel_error, s, o)},
            {"entropy",
             {{"mean_group_bits", number(s.mean_group_entropy_bits)},
              {"pooled_bits", number(s.pooled_entropy_bits)},
              {"max_bits", s.bits},
              {"code_histogram", s.code_histogram},
-             {"group_heatmap", heatmap_json(s.group_entropy, s.heatmap_rows, s.heatmap_cols, o)}}},
+             {"group_heatmap", heatmap_json(s.group_entropy, s, o)}}},
            {"quantize_seconds", s.quantize_seconds},
            {"metrics_seconds", s.metrics_seconds}};
-    if (o.full_group_arrays) {
+    if (o.full_group_arrays && s.pooled_rows == 0) {
         j["group_rel_error"] = numbers(s.group_rel_error);
         j["group_entropy_bits"] = numbers(s.group_entropy);
     }
