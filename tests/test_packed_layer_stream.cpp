@@ -6,6 +6,7 @@
 // stories260K; `rilq bench memory`'s pipeline runs end to end on a tiny shape; bad input is named.
 #include <QtTest/QtTest>
 
+#include "tests/support/drawn_lora.h"
 #include "tests/support/stories_experiment.h"
 #include "tests/support/test_errors.h"
 #include "tests/support/test_main.h"
@@ -24,6 +25,7 @@
 #include "core/quant/quantize_model.h"
 #include "core/rilq/compensation.h"
 #include "core/run/run_preparation.h"
+#include "core/run/layer_stats.h"
 #include "core/run/runner.h"
 #include "core/run/streamed_preparation.h"
 #include "core/util/error.h"
@@ -267,6 +269,44 @@ class TestPackedLayerStream : public QObject {
         nf.method = "nf";
         nf.bits = 3;
         check_streamed_equals_whole(dir, stream_test_plan(512, 64, nf), "stories260K nf3");
+    }
+
+    void compensatedStatsStreamLayerByLayer() {
+        // The compensated-stats stage reads an HF folder one layer at a time and the llama2c file
+        // whole: the same rows bit for bit, and rel_error is ||W - (Q + s B A)|| / ||W||.
+        const std::string bin = test::shared_data("stories260K/stories260K.bin");
+        const std::string dir = test::make_temp_dir("stream-stats") + "/model";
+        save_hf_model(load_llama2c(bin), dir, "float32");
+        LlamaModel student = load_llama2c(bin);
+        QuantSpec rtn;
+        rtn.storage = QuantStorage::Packed;
+        quantize_model(student, rtn);
+        const LoraSet adapters = test::attach_drawn_lora(student);
+        const auto calib = test::random_windows(3, 32, 512, 4);
+        const auto whole = run::compensated_layer_stats(bin, {}, student, adapters, calib);
+        const auto streamed = run::compensated_layer_stats(dir, {}, student, adapters, calib);
+        QCOMPARE(streamed.size(), whole.size());
+        QCOMPARE(whole.size(), student.linear_names().size() * 4); // rel, sqnr, max abs, output error
+        for (size_t i = 0; i < whole.size(); ++i) {
+            const auto &a = whole[i], &b = streamed[i];
+            const std::string what = a.module + " " + a.metric;
+            QVERIFY2(a.stage == "compensated" && a.layer == b.layer && a.module == b.module &&
+                         a.metric == b.metric,
+                     what.c_str());
+            QVERIFY2(a.value == b.value && std::isfinite(a.value), what.c_str());
+        }
+        const LlamaModel fp = load_llama2c(bin);
+        const std::string name = "layers.2.mlp.up_proj";
+        const auto w = fp.linear(name).dense_weight().to(torch::kFloat64);
+        const auto effective = student.linear(name).dense_weight().to(torch::kFloat64) +
+                               adapters.adapter(name).delta_weight().to(torch::kFloat64);
+        const double rel = ((w - effective).norm() / w.norm()).item<double>();
+        for (const auto& row : streamed)
+            if (row.layer == 2 && row.module == "mlp.up_proj" && row.metric == "rel_error")
+                QVERIFY(std::abs(row.value - rel) <= 1e-6 * rel);
+        // Without calibration windows there is no output error.
+        QCOMPARE(run::compensated_layer_stats(dir, {}, student, adapters, torch::Tensor()).size(),
+                 student.linear_names().size() * 3);
     }
 
     void runPreparationStreamsPackedStudents() {

@@ -39,7 +39,7 @@ struct PackedCase {
 
 // Every registered method at every width it accepts (defaults otherwise), then the paths the
 // defaults miss: each RTN variant, per-channel groups, GPTQ act-order (irregular g_idx) and
-// static groups, NF double quantization, ICQ-NF's fp32 offsets.
+// static groups, NF double quantization, ICQ-NF's fp32 offsets and its coded ones with coded absmax.
 std::vector<PackedCase> packed_cases() {
     std::vector<PackedCase> cases;
     auto add = [&](QuantSpec s, const std::string& extra) { cases.push_back({s, s.describe() + extra}); };
@@ -77,6 +77,9 @@ std::vector<PackedCase> packed_cases() {
     icq.icq_quantize_offset = false;
     icq.double_quant = true;
     add(icq, "");
+    icq.bits = 2; // both 8-bit forms: tau codes and double-quantized absmax
+    icq.icq_quantize_offset = true;
+    add(icq, "");
     return cases;
 }
 
@@ -111,8 +114,14 @@ int64_t expected_packed_bytes(const QuantSpec& s, int64_t O, int64_t I, int zero
     const int64_t codes = O * ((I * s.bits + 7) / 8);
     if (quant_method(s.method).grouping == GroupKind::FlatBlocks) {
         const int64_t NB = (O * I + s.group_size - 1) / s.group_size;
-        const int64_t offsets = s.method == "icq-nf" ? NB * 4 : 0;
-        return codes + (int64_t{1} << s.bits) * 4 + NB * 4 + offsets;
+        auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+        // absmax f32, or double-quantized: uint8 code per block + f32 scale per 256 blocks + mean;
+        // ICQ's tau as IR-QLoRA stores it: uint8 code per block + f32 tau2 per super-block.
+        const int64_t absmax = s.double_quant ? NB + ceil_div(NB, s.double_quant_block) * 4 + 4 : NB * 4;
+        const int64_t offsets = s.method != "icq-nf"    ? 0
+                                : s.icq_quantize_offset ? NB + ceil_div(NB, s.icq_superblock) * 4
+                                                        : NB * 4;
+        return codes + (int64_t{1} << s.bits) * 4 + absmax + offsets;
     }
     const int64_t gs = s.group_size > 0 ? s.group_size : I;
     const int64_t G = (I + gs - 1) / gs;

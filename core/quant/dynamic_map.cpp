@@ -88,13 +88,13 @@ DoubleQuantState double_quantize(const torch::Tensor& absmax, int64_t block, tor
     for (int64_t i = 0; i < NB; ++i)
         sum += ap[i];
     s.mean = static_cast<float>(sum / static_cast<double>(NB));
-    s.codes = torch::empty({NB}, torch::kUInt8);       // (NB)
-    s.scales = torch::empty({ND}, torch::kFloat32);    // (ND)
+    s.codes = torch::empty({NB}, torch::kUInt8);    // (NB)
+    s.scales = torch::empty({ND}, torch::kFloat32); // (ND)
+    s.block = block;
     dequantized = torch::empty({NB}, torch::kFloat32); // (NB)
     uint8_t* codes = s.codes.data_ptr<uint8_t>();
     float* scales = s.scales.data_ptr<float>();
     float* deq = dequantized.data_ptr<float>();
-    const auto& map = dynamic_map();
     std::vector<float> centered(static_cast<size_t>(std::min(block, NB)));
     for (int64_t d = 0; d < ND; ++d) {
         const int64_t i0 = d * block, i1 = std::min(i0 + block, NB);
@@ -109,7 +109,7 @@ DoubleQuantState double_quantize(const torch::Tensor& absmax, int64_t block, tor
         for (int64_t i = i0; i < i1; ++i) {
             const float v = a2 > 0.0f ? centered[static_cast<size_t>(i - i0)] * inv : 0.0f;
             codes[i] = dynamic_map_nearest(v);
-            deq[i] = map[codes[i]] * a2 + s.mean;
+            deq[i] = dynamic_map_value(codes[i], a2, s.mean);
         }
     }
     return s;

@@ -19,11 +19,21 @@ struct DoubleQuantState {
     float mean = 0.0f;    // c = mean(absmax), subtracted before quantizing
     torch::Tensor codes;  // (NB) uint8 index into the dynamic map
     torch::Tensor scales; // (ND) f32 absmax of (absmax - c) per block of 256
+    int64_t block = 0;    // absmax values per scale (256)
 };
 
 // create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8): 256 sorted fp32 values
 // in [-0.99297, 1], built with the same fp32 torch ops as bitsandbytes.
 const std::vector<float>& dynamic_map();
+
+// A value stored as an 8-bit dynamic-map index times its block's scale: dyn[code] * scale (ICQ's
+// tau), + mean for double-quantized absmax. Every producer and reader computes it here.
+inline float dynamic_map_value(uint8_t code, float scale) {
+    return dynamic_map()[code] * scale;
+}
+inline float dynamic_map_value(uint8_t code, float scale, float mean) {
+    return dynamic_map()[code] * scale + mean;
+}
 
 // Index of the entry nearest to x, first (lowest) index on a tie, like torch.argmin(|x - map|).
 // NaN maps to the entry 0.0.

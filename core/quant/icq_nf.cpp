@@ -285,11 +285,12 @@ QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const QuantCon
     st.offset_scales = torch::empty({NS}, torch::kFloat32);  // (NS)
     st.offset_codes = torch::empty({NB}, torch::kUInt8);     // (NB)
     st.offset_dequant = torch::empty({NB}, torch::kFloat32); // (NB)
+    st.offset_superblock = S;
+    st.offset_quantized = spec_.icq_quantize_offset;
     {
         float* tau2 = st.offset_scales.data_ptr<float>();
         uint8_t* tau1 = st.offset_codes.data_ptr<uint8_t>();
         float* tau_hat = st.offset_dequant.data_ptr<float>();
-        const auto& dyn = dynamic_map();
         for (int64_t s = 0; s < NS; ++s) {
             const int64_t b0 = s * S, b1 = std::min(b0 + S, NB);
             float t2 = 0.0f;
@@ -299,7 +300,7 @@ QuantResult IcqNfQuantizer::quantize(const torch::Tensor& weight, const QuantCon
             for (int64_t b = b0; b < b1; ++b) {
                 tau1[b] =
                     dynamic_map_argmin(t2 > 0.0f ? offset[b] / t2 : std::numeric_limits<float>::quiet_NaN());
-                tau_hat[b] = spec_.icq_quantize_offset ? dyn[tau1[b]] * t2 : offset[b];
+                tau_hat[b] = spec_.icq_quantize_offset ? dynamic_map_value(tau1[b], t2) : offset[b];
             }
         }
     }

@@ -25,17 +25,19 @@ std::vector<float> icq_nf_candidates(int n, double lambda);
 // the offsets are stored; plus NF's absmax and double quantization.
 class IcqNfRecord : public NfRecord {
   public:
-    torch::Tensor median;         // (NB) f32 tau0, the lower median of the block
-    torch::Tensor spread;         // (NB) f32 m = max|w - tau0|
-    torch::Tensor candidates;     // (C) f32 the offsets f tried, C = 2n+1, ascending
-    torch::Tensor choice;         // (NB) int64 index of the winning candidate
-    torch::Tensor offset;         // (NB) f32 tau* = f*·m + tau0 before its 8-bit storage
-    torch::Tensor offset_codes;   // (NB) uint8 tau1, index into the dynamic map (when quantized)
-    torch::Tensor offset_scales;  // (NS) f32 tau2 = max|tau*| over the super-block
-    torch::Tensor offset_dequant; // (NB) f32 the tau actually added back (dyn[tau1]·tau2, or tau*)
-    torch::Tensor start_entropy;  // (NB) f32 entropy (bits) at the median start f = 0, in search arithmetic
-    torch::Tensor best_entropy;   // (NB) f32 entropy (bits) of the winner, in search arithmetic
-    torch::Tensor plain_codes;    // (O, I) uint8 plain NF codes of W (tau = 0), for the gain over plain NF
+    torch::Tensor median;          // (NB) f32 tau0, the lower median of the block
+    torch::Tensor spread;          // (NB) f32 m = max|w - tau0|
+    torch::Tensor candidates;      // (C) f32 the offsets f tried, C = 2n+1, ascending
+    torch::Tensor choice;          // (NB) int64 index of the winning candidate
+    torch::Tensor offset;          // (NB) f32 tau* = f*·m + tau0 before its 8-bit storage
+    torch::Tensor offset_codes;    // (NB) uint8 tau1, index into the dynamic map (when quantized)
+    torch::Tensor offset_scales;   // (NS) f32 tau2 = max|tau*| over the super-block
+    int64_t offset_superblock = 0; // S, blocks per tau2
+    bool offset_quantized = false; // offset_dequant is dyn[tau1]·tau2 (icq_quantize_offset)
+    torch::Tensor offset_dequant;  // (NB) f32 the tau actually added back (dyn[tau1]·tau2, or tau*)
+    torch::Tensor start_entropy;   // (NB) f32 entropy (bits) at the median start f = 0, in search arithmetic
+    torch::Tensor best_entropy;    // (NB) f32 entropy (bits) of the winner, in search arithmetic
+    torch::Tensor plain_codes;     // (O, I) uint8 plain NF codes of W (tau = 0), for the gain over plain NF
 
     // metrics icq_gain_bits (vs the median start), icq_gain_vs_plain_bits, icq_blocks_losing_vs_plain;
     // quant_stats.json "icq": gains, candidates, choice histogram, tau* / max|w| per block.

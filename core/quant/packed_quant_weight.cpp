@@ -2,12 +2,16 @@
 
 #include "core/quant/bit_packing.h"
 #include "core/quant/dequant_formula.h"
+#include "core/quant/dynamic_map.h"
+#include "core/quant/icq_nf.h"
+#include "core/quant/nf.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 namespace rilq {
@@ -51,6 +55,40 @@ torch::Tensor irregular_column_groups(const torch::Tensor& groups, const GroupLa
 
 } // namespace
 
+float PackedQuantWeight::BlockValues::at(int64_t b) const {
+    if (values.defined()) return values.data_ptr<float>()[b];
+    const uint8_t code = codes.data_ptr<uint8_t>()[b];
+    const float scale = scales.data_ptr<float>()[b / block];
+    return has_mean ? dynamic_map_value(code, scale, mean) : dynamic_map_value(code, scale);
+}
+
+int64_t PackedQuantWeight::BlockValues::bytes() const {
+    return packed_tensor_bytes(values) + packed_tensor_bytes(codes) + packed_tensor_bytes(scales) +
+           (has_mean ? static_cast<int64_t>(sizeof(float)) : 0);
+}
+
+// The per-block values as their 8-bit codes when those decode to `values` bit for bit, else fp32.
+PackedQuantWeight::BlockValues PackedQuantWeight::block_values(const torch::Tensor& values,
+                                                               const torch::Tensor& codes,
+                                                               const torch::Tensor& scales, int64_t block,
+                                                               bool has_mean, float mean) {
+    BlockValues coded{torch::Tensor(), codes, scales, block, has_mean, mean};
+    const auto exact = values.to(torch::kFloat32).contiguous();
+    bool same = codes.defined() && scales.defined() && block > 0 && codes.numel() == exact.numel() &&
+                scales.numel() == (exact.numel() + block - 1) / block;
+    if (same) {
+        coded.codes = codes.to(torch::kUInt8).contiguous();
+        coded.scales = scales.to(torch::kFloat32).contiguous();
+        const float* v = exact.data_ptr<float>();
+        for (int64_t b = 0; same && b < exact.numel(); ++b) {
+            const float decoded = coded.at(b);
+            same = std::memcmp(&decoded, &v[b], sizeof(float)) == 0;
+        }
+    }
+    if (same) return coded;
+    return BlockValues{exact, torch::Tensor(), torch::Tensor(), 0, false, 0.0f};
+}
+
 std::shared_ptr<const PackedQuantWeight> PackedQuantWeight::pack(const QuantResult& r) {
     if (!r.codes.defined()) throw Error("pack weight: the quantization result has no codes");
     auto w = std::make_shared<PackedQuantWeight>();
@@ -62,10 +100,18 @@ std::shared_ptr<const PackedQuantWeight> PackedQuantWeight::pack(const QuantResu
         if (!r.absmax.defined()) throw Error("pack weight: a NormalFloat result without absmax");
         const auto t = r.table.to(torch::kFloat32).contiguous();
         w->table_.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-        w->absmax_ = r.absmax.to(torch::kFloat32).contiguous();
+        const auto* nf = dynamic_cast<const NfRecord*>(r.record.get());
+        const DoubleQuantState* dq = nf && nf->double_quantized ? &nf->double_quant : nullptr;
+        w->absmax_ = dq ? block_values(r.absmax, dq->codes, dq->scales, dq->block, true, dq->mean)
+                        : block_values(r.absmax, {}, {}, 0, false, 0.0f);
         if (r.record) {
             const auto offsets = r.record->block_offsets();
-            if (offsets.defined()) w->offsets_ = offsets.to(torch::kFloat32).contiguous();
+            const auto* icq = dynamic_cast<const IcqNfRecord*>(r.record.get());
+            if (offsets.defined())
+                w->offsets_ = icq && icq->offset_quantized
+                                  ? block_values(offsets, icq->offset_codes, icq->offset_scales,
+                                                 icq->offset_superblock, false, 0.0f)
+                                  : block_values(offsets, {}, {}, 0, false, 0.0f);
         }
         return w;
     }
@@ -82,7 +128,7 @@ PackedBytes PackedQuantWeight::bytes() const {
     b.codes = packed_tensor_bytes(codes_);
     b.parameters = packed_tensor_bytes(scales_) + packed_tensor_bytes(zeros_) +
                    packed_tensor_bytes(column_groups_) + static_cast<int64_t>(table_.size() * sizeof(float)) +
-                   packed_tensor_bytes(absmax_) + packed_tensor_bytes(offsets_);
+                   absmax_.bytes() + offsets_.bytes();
     return b;
 }
 
@@ -131,8 +177,7 @@ void PackedQuantWeight::dequantize_affine_rows_with(const Zero* zeros, int64_t r
 void PackedQuantWeight::dequantize_nf_rows(int64_t r0, int64_t r1, float* out, uint8_t* codes) const {
     const int64_t I = layout_.cols, B = layout_.group_size;
     const uint8_t* packed = codes_.data_ptr<uint8_t>();
-    const float* absmax = absmax_.data_ptr<float>();
-    const float* offsets = offsets_.defined() ? offsets_.data_ptr<float>() : nullptr;
+    const bool offsets = offsets_.defined();
     const float* table = table_.data();
     for (int64_t r = r0; r < r1; ++r) {
         unpack_code_row(packed + r * row_bytes_, I, bits_, codes);
@@ -141,13 +186,15 @@ void PackedQuantWeight::dequantize_nf_rows(int64_t r0, int64_t r1, float* out, u
         const int64_t j0 = r * I;
         for (int64_t c0 = 0; c0 < I;) {
             const int64_t b = (j0 + c0) / B, c1 = std::min(I, (b + 1) * B - j0);
-            const float a = absmax[b];
-            if (offsets)
+            const float a = absmax_.at(b);
+            if (offsets) {
+                const float offset = offsets_.at(b);
                 for (int64_t c = c0; c < c1; ++c)
-                    o[c] = nf_dequantize_value(table[codes[c]], a, offsets[b]);
-            else
+                    o[c] = nf_dequantize_value(table[codes[c]], a, offset);
+            } else {
                 for (int64_t c = c0; c < c1; ++c)
                     o[c] = nf_dequantize_value(table[codes[c]], a);
+            }
             c0 = c1;
         }
     }

@@ -9,10 +9,13 @@
 //                     [0, 255] (integer valued: RTN/GPTQ/ICQ-int zeros lie in [0, 2^b - 1],
 //                     OmniQuant clamps its to +-1e4)
 //                     + GPTQ's g_idx (I) int32 only when a column's group is not column / group_size
-//   NormalFloat grids table (2^b) f32 + absmax (NB) f32 as used to dequantize (after double
-//                     quantization) + ICQ-NF's offsets (NB) f32 as dequantized
-// Parameters are kept as the fp32 values the dequantization multiplies with (not the 8-bit
-// double-quantized forms), which is what makes the equality exact.
+//   NormalFloat grids table (2^b) f32 + absmax (NB) f32, or with double quantization its uint8
+//                     dynamic-map codes (NB) + f32 scale per 256 blocks + mean; + ICQ-NF's offsets
+//                     as IR-QLoRA stores them, uint8 codes (NB) + f32 tau2 per super-block (or f32
+//                     (NB) with icq_quantize_offset false)
+// The 8-bit forms are decoded with the quantizer's own expression (dynamic_map_value), and each
+// is kept only if it gives back the quantizer's fp32 values bit for bit (else those are stored),
+// which is what makes the equality exact.
 #pragma once
 #include <memory>
 #include <vector>
@@ -62,8 +65,22 @@ class PackedQuantWeight final : public PackedLinearWeight {
     torch::Tensor column_groups_; // (I) int32; undefined = column / group_size
     // NormalFloat grids (layout_ flat blocks).
     std::vector<float> table_; // (2^b)
-    torch::Tensor absmax_;     // (NB) f32
-    torch::Tensor offsets_;    // (NB) f32; undefined = none
+    // A per-block value: f32 (NB), or 8-bit dynamic-map codes (NB) with an f32 scale per `block`.
+    struct BlockValues {
+        torch::Tensor values; // (NB) f32, or undefined when coded
+        torch::Tensor codes;  // (NB) uint8
+        torch::Tensor scales; // (ceil(NB / block)) f32
+        int64_t block = 0;
+        bool has_mean = false;
+        float mean = 0.0f;
+        bool defined() const { return values.defined() || codes.defined(); }
+        float at(int64_t b) const;
+        int64_t bytes() const;
+    };
+    static BlockValues block_values(const torch::Tensor& values, const torch::Tensor& codes,
+                                    const torch::Tensor& scales, int64_t block, bool has_mean, float mean);
+    BlockValues absmax_;
+    BlockValues offsets_; // undefined = none
 };
 
 } // namespace rilq

@@ -3,7 +3,11 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
 
+#include "core/io/hf_checkpoint.h"
+#include "core/io/layer_stream.h"
+#include "core/io/model_loader.h"
 #include "core/lora/lora_set.h"
 #include "core/model/llama_model.h"
 #include "core/quant/metrics.h"
@@ -53,7 +57,8 @@ std::vector<store::LayerStat> quantized_layer_stats(const ModelQuantResult& resu
         q("pooled_entropy_bits", s.pooled_entropy_bits);
         if (s.has_output_error) q("output_error", s.output_rel_error);
         if (s.has_spectrum)
-            for (const auto& [rank, energy] : s.energy_at_rank) q("energy_r" + std::to_string(rank), energy);
+            for (const auto& [rank, energy] : s.energy_at_rank)
+                q("energy_r" + std::to_string(rank), energy);
         for (const auto& [metric, value] : s.method.metrics)
             q(metric, value);
         for (size_t k = 0; k < s.code_histogram.size(); ++k)
@@ -62,41 +67,59 @@ std::vector<store::LayerStat> quantized_layer_stats(const ModelQuantResult& resu
     return rows;
 }
 
-std::vector<store::LayerStat> compensated_layer_stats(const LlamaModel& fp, const LlamaModel& student,
+std::vector<store::LayerStat> compensated_layer_stats(const std::string& base_model,
+                                                      const ModelOptions& options, const LlamaModel& student,
                                                       const LoraSet& adapters, const torch::Tensor& calib_ids,
                                                       const ProgressSink& progress) {
     torch::NoGradGuard no_grad;
+    // The FP side: layer by layer from an HF folder, or the whole model; either way the calibration
+    // windows run through it one layer at a time (forward()'s own steps, so the same inputs).
+    std::unique_ptr<LayerStream> stream;
+    LlamaModel fp;
+    if (is_hf_model_dir(base_model)) {
+        stream = std::make_unique<LayerStream>(base_model, options);
+        fp = stream->load_skeleton();
+    } else {
+        fp = load_model(base_model, options, progress);
+    }
     const std::vector<std::string> names = fp.linear_names();
-    // The effective weight of each linear: merged adapters are already in the student's weight.
-    std::map<std::string, torch::Tensor> effective;
-    for (const std::string& name : names) {
-        torch::Tensor w = student.linear(name).dense_weight().to(torch::kFloat32);
-        if (!adapters.merged() && adapters.contains(name)) w = w + adapters.adapter(name).delta_weight();
-        effective[name] = w;
-    }
-    std::map<std::string, double> output_error;
-    if (calib_ids.defined() && calib_ids.numel() > 0) {
-        ForwardOptions options;
-        options.want_logits = false;
-        options.observer = [&](const std::string& name, const torch::Tensor& x) {
-            progress.check_cancel();
-            output_error[name] = output_rel_error(x, fp.linear(name).dense_weight(), effective.at(name));
-        };
-        fp.forward(calib_ids, options);
-    }
+    torch::Tensor x = calib_ids.defined() && calib_ids.numel() > 0 ? fp.embed(calib_ids) : torch::Tensor();
     std::vector<store::LayerStat> rows;
     int64_t done = 0;
-    for (const std::string& name : names) {
-        const auto [layer, module] = split_linear_name(name);
-        const torch::Tensor w = fp.linear(name).dense_weight().to(torch::kFloat64);
-        const torch::Tensor diff = w - effective.at(name).to(torch::kFloat64);
-        const double rel = diff.norm().item<double>() / w.norm().item<double>();
-        RowWriter c{rows, "compensated", layer, module};
-        c("rel_error", rel);
-        c("sqnr_db", sqnr_db(rel));
-        c("max_abs_error", diff.abs().max().item<double>());
-        if (const auto it = output_error.find(name); it != output_error.end()) c("output_error", it->second);
-        progress.report({"compensated stats", ++done, static_cast<int64_t>(names.size()), "linears", 0.0, -1.0});
+    for (int64_t i = 0; i < fp.config().num_hidden_layers; ++i) {
+        if (stream) stream->load_layer(fp, i);
+        const std::string prefix = "layers." + std::to_string(i) + ".";
+        // The effective weight of each linear: merged adapters are already in the student's weight.
+        std::map<std::string, torch::Tensor> effective;
+        for (const std::string& name : names) {
+            if (name.rfind(prefix, 0) != 0) continue;
+            torch::Tensor w = student.linear(name).dense_weight().to(torch::kFloat32);
+            if (!adapters.merged() && adapters.contains(name)) w = w + adapters.adapter(name).delta_weight();
+            effective[name] = w;
+        }
+        std::map<std::string, double> output_error;
+        if (x.defined())
+            x = fp.forward_layer(i, x, [&](const std::string& name, const torch::Tensor& input) {
+                progress.check_cancel();
+                output_error[name] =
+                    output_rel_error(input, fp.linear(name).dense_weight(), effective.at(name));
+            });
+        for (const std::string& name : names) {
+            if (name.rfind(prefix, 0) != 0) continue;
+            const auto [layer, module] = split_linear_name(name);
+            const torch::Tensor w = fp.linear(name).dense_weight().to(torch::kFloat64);
+            const torch::Tensor diff = w - effective.at(name).to(torch::kFloat64);
+            const double rel = diff.norm().item<double>() / w.norm().item<double>();
+            RowWriter c{rows, "compensated", layer, module};
+            c("rel_error", rel);
+            c("sqnr_db", sqnr_db(rel));
+            c("max_abs_error", diff.abs().max().item<double>());
+            if (const auto it = output_error.find(name); it != output_error.end())
+                c("output_error", it->second);
+            progress.report(
+                {"compensated stats", ++done, static_cast<int64_t>(names.size()), "linears", 0.0, -1.0});
+            if (stream) fp.linear(name).weight = torch::Tensor(); // this layer's FP weight is done
+        }
     }
     return rows;
 }

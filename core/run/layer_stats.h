@@ -25,8 +25,12 @@ std::vector<store::LayerStat> quantized_layer_stats(const ModelQuantResult& resu
 
 // Stage "compensated": the student's effective weight Q(W) + s B'A' (its adapters, merged or
 // not) against the FP model's weights, and the output error on `calib_ids` (the FP model's
-// inputs to each linear; skipped when undefined). `fp` and `student` have the same shapes.
-std::vector<store::LayerStat> compensated_layer_stats(const LlamaModel& fp, const LlamaModel& student,
+// inputs to each linear; skipped when undefined). The FP model at `base_model` (any format
+// load_model reads, in `options`) is read one decoder layer at a time when it is an HF folder
+// (core/io/layer_stream.h), so a 7B model is never held whole (nor its effective weights: one
+// layer's at a time); other formats load whole. Both give the same rows bit for bit.
+std::vector<store::LayerStat> compensated_layer_stats(const std::string& base_model,
+                                                      const ModelOptions& options, const LlamaModel& student,
                                                       const LoraSet& adapters, const torch::Tensor& calib_ids,
                                                       const ProgressSink& progress = {});
 

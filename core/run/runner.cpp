@@ -505,9 +505,9 @@ void Runner::Impl::train_and_finish(const RunConfig& config, bool resuming, RunO
         record_evals(evaluate_sets(*p.student, p.eval_sets, "compensated", progress_sink()), outcome);
         record_tasks(score_tasks(*p.student, p, "compensated", progress_sink()), outcome);
         enter(RunStage::Stats);
-        const LlamaModel fp = load_model(p.base_model, model_options_of(config), progress_sink());
-        db().log_layer_stats(uuid, compensated_layer_stats(fp, *p.student, result.adapters,
-                                                           output_error_windows(p), progress_sink()));
+        db().log_layer_stats(uuid, compensated_layer_stats(p.base_model, model_options_of(config), *p.student,
+                                                           result.adapters, output_error_windows(p),
+                                                           progress_sink()));
     }
     const bool finetunes = outcome.status == store::RunStatus::Finished && config.finetunes();
     if (finetunes) {

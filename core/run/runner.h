@@ -29,7 +29,8 @@
 //
 // Memory rule: during training, one model copy (the student) plus the cached targets
 // (core/rilq/teacher_targets.h), plus the teacher for scopes linear / layer, which need it
-// alive. The compensated-stats stage reloads the FP model after training: two copies there.
+// alive. The compensated-stats stage reads the FP model again after training, one decoder layer at
+// a time from an HF folder (core/run/layer_stats.h), whole from other formats.
 //
 // A failure (bad file, NaN loss) ends the run FAILED with the message; a cancel ends it KILLED
 // with its best adapters saved; either way every metric logged so far stays in the store.
