@@ -211,14 +211,18 @@ MemoryBenchFigures run_memory_bench(const MemoryBenchOptions& o, const ProgressS
         run.lora_parameters = trained.adapters.parameter_count();
         run.parts = {
             {"packed student linears", linears},
-            {std::string(embedding_in_place ? "norms, head (" : "embedding, norms, head (") + o.dtype +
-                 (embedding_in_place ? "; embedding read in place from the checkpoint)" : ")"),
+            {embedding_in_place ? "norms, head (" + o.dtype + "); embedding mapped"
+                                : "embedding, norms, head (" + o.dtype + ")",
              rest_of_model},
             {"LoRA weights + grads + Adam (2 states)", 4 * lora},
             {"teacher targets", targets->train.bytes() + targets->val.bytes()},
-            {"one FP layer (largest)", prep.largest_layer_bytes},
             {"dequantization scratch", packed_scratch_bytes()},
         };
+        // The preparation holds one FP layer at a time; the micro-steps hold none. Which of the two
+        // set this run's peak decides whether the layer is part of it.
+        const bool peak_in_training =
+            o.micro_steps > 0 && run.stages.back().peak_bytes > run.stages.front().peak_bytes;
+        if (!peak_in_training) run.parts.push_back({"one FP layer (largest)", prep.largest_layer_bytes});
         int64_t known = 0;
         for (const auto& part : run.parts)
             known += part.bytes;
