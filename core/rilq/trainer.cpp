@@ -227,6 +227,7 @@ TrainResult Trainer::run() {
         const int64_t n_train = train_ids_.size(0), bs = config_.approx_batch_size;
         const int64_t n_batches = (n_train + bs - 1) / std::max<int64_t>(1, bs);
         const int64_t accum = config_.gradient_accumulation_steps;
+        PeriodicHeapRelease release_heap; // the updates' freed activations around the adapters' state
         double win_a = 0.0, win_gt = 0.0, win_total = 0.0;
         int64_t win_steps = 0;
         int64_t order_epoch = -1;
@@ -277,7 +278,7 @@ TrainResult Trainer::run() {
                 set_learning_rate(learning_rate_at(config_, update_step_));
                 optimizer_->step();
                 optimizer_->zero_grad();
-                release_free_heap(); // the step's activations freed around the adapters' state
+                release_heap();
                 ++update_step_;
             }
             train_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
