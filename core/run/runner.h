@@ -83,24 +83,24 @@ struct RunnerEvent {
     std::string run_uuid;
     std::string run_name;
     RunStage stage = RunStage::Load;
-    ProgressInfo progress;        // Progress
-    TrainEvent train;             // Train
-    store::EvalResult eval;       // Eval
-    store::TaskScore task;        // Task
+    ProgressInfo progress;                               // Progress
+    TrainEvent train;                                    // Train
+    store::EvalResult eval;                              // Eval
+    store::TaskScore task;                               // Task
     store::RunStatus status = store::RunStatus::Running; // RunFinished
-    std::string message;          // Log, RunFinished
+    std::string message;                                 // Log, RunFinished
 };
 using RunnerCallback = std::function<void(const RunnerEvent&)>;
 
 struct RunnerOptions {
-    std::string store_path;          // the SQLite run store (created if missing)
-    RunnerCallback on_event;         // called on the runner's thread
+    std::string store_path;  // the SQLite run store (created if missing)
+    RunnerCallback on_event; // called on the runner's thread
     const CancelToken* cancel = nullptr;
     // Asked between sweep points; while it returns true the runner waits (the GUI's pause).
     std::function<bool()> paused;
-    bool write_outputs = true;       // adapter, quantized base, run.json into output_dir
-    bool save_merged = false;        // also the merged model (base + adapters) as an HF folder
-    std::string output_base;         // relative output_dir resolves against it; "" = cwd
+    bool write_outputs = true; // adapter, quantized base, run.json into output_dir
+    bool save_merged = false;  // also the merged model (base + adapters) as an HF folder
+    std::string output_base;   // relative output_dir resolves against it; "" = cwd
     // run_point() records the point under this uuid (a Slurm task's run, created beforehand in
     // the main store, core/cluster/); "" = a new one.
     std::string run_uuid;
@@ -111,9 +111,9 @@ struct RunOutcome {
     std::string name;
     store::RunStatus status = store::RunStatus::Scheduled;
     std::string message;
-    std::string output_dir;                  // absolute; empty when nothing was written
-    TrainResult train;                       // RILQ's compensation
-    TrainResult finetune;                    // the fine-tuning stage (status Running: it did not run)
+    std::string output_dir;                   // absolute; empty when nothing was written
+    TrainResult train;                        // RILQ's compensation
+    TrainResult finetune;                     // the fine-tuning stage (status Running: it did not run)
     double finetune_eval_loss = kNotMeasured; // the fine-tuned adapters' final eval loss
     std::vector<store::EvalResult> evals;     // per stage and dataset
     std::vector<store::TaskScore> tasks;      // per stage and task
