@@ -85,8 +85,13 @@ PackedQuantWeight::BlockValues PackedQuantWeight::block_values(const torch::Tens
             same = std::memcmp(&decoded, &v[b], sizeof(float)) == 0;
         }
     }
-    if (same) return coded;
-    return BlockValues{exact, torch::Tensor(), torch::Tensor(), 0, false, 0.0f};
+    return same ? coded : fp32_block_values(exact);
+}
+
+PackedQuantWeight::BlockValues PackedQuantWeight::fp32_block_values(const torch::Tensor& values) {
+    BlockValues v;
+    v.values = values.to(torch::kFloat32).contiguous();
+    return v;
 }
 
 std::shared_ptr<const PackedQuantWeight> PackedQuantWeight::pack(const QuantResult& r) {
@@ -103,7 +108,7 @@ std::shared_ptr<const PackedQuantWeight> PackedQuantWeight::pack(const QuantResu
         const auto* nf = dynamic_cast<const NfRecord*>(r.record.get());
         const DoubleQuantState* dq = nf && nf->double_quantized ? &nf->double_quant : nullptr;
         w->absmax_ = dq ? block_values(r.absmax, dq->codes, dq->scales, dq->block, true, dq->mean)
-                        : block_values(r.absmax, {}, {}, 0, false, 0.0f);
+                        : fp32_block_values(r.absmax);
         if (r.record) {
             const auto offsets = r.record->block_offsets();
             const auto* icq = dynamic_cast<const IcqNfRecord*>(r.record.get());
@@ -111,7 +116,7 @@ std::shared_ptr<const PackedQuantWeight> PackedQuantWeight::pack(const QuantResu
                 w->offsets_ = icq && icq->offset_quantized
                                   ? block_values(offsets, icq->offset_codes, icq->offset_scales,
                                                  icq->offset_superblock, false, 0.0f)
-                                  : block_values(offsets, {}, {}, 0, false, 0.0f);
+                                  : fp32_block_values(offsets);
         }
         return w;
     }

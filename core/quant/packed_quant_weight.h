@@ -79,6 +79,7 @@ class PackedQuantWeight final : public PackedLinearWeight {
     };
     static BlockValues block_values(const torch::Tensor& values, const torch::Tensor& codes,
                                     const torch::Tensor& scales, int64_t block, bool has_mean, float mean);
+    static BlockValues fp32_block_values(const torch::Tensor& values);
     BlockValues absmax_;
     BlockValues offsets_; // undefined = none
 };

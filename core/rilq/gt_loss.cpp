@@ -11,11 +11,13 @@ namespace rilq {
 
 namespace {
 
-void check_windows(const torch::Tensor& scores, const torch::Tensor& ids, const char* what) {
+// `what` names the scores (B, T, `last_dim`) in the error.
+void check_windows(const torch::Tensor& scores, const torch::Tensor& ids, const char* what,
+                   const char* last_dim) {
     if (scores.dim() != 3 || ids.dim() != 2 || scores.size(0) != ids.size(0) || scores.size(1) != ids.size(1))
         throw Error(std::string("ground-truth loss: ") + what + " " + std::string(c10::str(scores.sizes())) +
                     " do not match token ids " + std::string(c10::str(ids.sizes())) + " (expected (B, T, " +
-                    (what[0] == 'l' ? "V" : "C") + ") and (B, T))");
+                    last_dim + ") and (B, T))");
     if (ids.size(1) < 2) throw Error("ground-truth loss needs windows of at least 2 tokens");
 }
 
@@ -78,7 +80,7 @@ class ChunkedHeadCrossEntropy : public torch::autograd::Function<ChunkedHeadCros
 } // namespace
 
 torch::Tensor next_token_cross_entropy(const torch::Tensor& logits, const torch::Tensor& ids) {
-    check_windows(logits, ids, "logits");
+    check_windows(logits, ids, "logits", "V");
     using torch::indexing::Slice;
     const int64_t V = logits.size(2);
     auto shifted =
@@ -90,7 +92,7 @@ torch::Tensor next_token_cross_entropy(const torch::Tensor& logits, const torch:
 
 torch::Tensor next_token_cross_entropy_from_hidden(const torch::Tensor& hidden, const torch::Tensor& head,
                                                    const torch::Tensor& ids, int64_t chunk_rows) {
-    check_windows(hidden, ids, "hidden states");
+    check_windows(hidden, ids, "hidden states", "C");
     if (head.dim() != 2 || head.size(1) != hidden.size(2))
         throw Error("ground-truth loss: head " + std::string(c10::str(head.sizes())) +
                     " does not match hidden states " + std::string(c10::str(hidden.sizes())) +

@@ -89,10 +89,12 @@ std::vector<store::LayerStat> compensated_layer_stats(const std::string& base_mo
     for (int64_t i = 0; i < fp.config().num_hidden_layers; ++i) {
         if (stream) stream->load_layer(fp, i);
         const std::string prefix = "layers." + std::to_string(i) + ".";
+        std::vector<std::string> layer_names;
+        for (const std::string& name : names)
+            if (name.rfind(prefix, 0) == 0) layer_names.push_back(name);
         // The effective weight of each linear: merged adapters are already in the student's weight.
         std::map<std::string, torch::Tensor> effective;
-        for (const std::string& name : names) {
-            if (name.rfind(prefix, 0) != 0) continue;
+        for (const std::string& name : layer_names) {
             torch::Tensor w = student.linear(name).dense_weight().to(torch::kFloat32);
             if (!adapters.merged() && adapters.contains(name)) w = w + adapters.adapter(name).delta_weight();
             effective[name] = w;
@@ -104,8 +106,7 @@ std::vector<store::LayerStat> compensated_layer_stats(const std::string& base_mo
                 output_error[name] =
                     output_rel_error(input, fp.linear(name).dense_weight(), effective.at(name));
             });
-        for (const std::string& name : names) {
-            if (name.rfind(prefix, 0) != 0) continue;
+        for (const std::string& name : layer_names) {
             const auto [layer, module] = split_linear_name(name);
             const torch::Tensor w = fp.linear(name).dense_weight().to(torch::kFloat64);
             const torch::Tensor diff = w - effective.at(name).to(torch::kFloat64);
